@@ -1,0 +1,84 @@
+//! The command line: one file per subcommand, parsing and printing only (STYLE rule 2).
+//!
+//! Conventions (docs/DESIGN.md §2): `--json` prints machine-readable results on stdout;
+//! human output and progress bars go to stderr; `--quiet` silences progress; exit code 0 on
+//! success, 2 on bad usage or bad input, 1 otherwise.
+
+use clap::{Parser, Subcommand};
+
+/// Global options shared by every subcommand.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct Global {
+    /// No progress bars or chatter on stderr (errors still print).
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+    /// Print machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// algolab: algorithmic-trading research and trading, from backtest to live bot.
+#[derive(Debug, Parser)]
+#[command(name = "algolab", version, about, long_about = None, after_help = EXAMPLES)]
+pub struct Cli {
+    /// Options for every subcommand.
+    #[command(flatten)]
+    pub global: Global,
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXAMPLES: &str = "Examples:
+  algolab indicators --symbol BTC/USDT --out btc_indicators.csv
+  algolab data check datasets/GOOG.csv
+  algolab data convert datasets/BTCUSDT_1h.csv btc_4h.parquet --resample 4h";
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {}
+
+/// Run a parsed command line.
+///
+/// # Errors
+/// Whatever the subcommand fails with; [`exit_code`] maps it to the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let _g = cli.global;
+    match cli.command {}
+}
+
+/// The exit code for an error: 2 when any cause in the chain is bad usage or bad input.
+pub fn exit_code(err: &anyhow::Error) -> i32 {
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<crate::Error>() {
+            return e.exit_code();
+        }
+        if let Some(e) = cause.downcast_ref::<crate::data::DataError>() {
+            return e.exit_code();
+        }
+        if cause.downcast_ref::<crate::indicators::ParamError>().is_some() {
+            return 2;
+        }
+        if cause.downcast_ref::<UsageError>().is_some() {
+            return 2;
+        }
+    }
+    1
+}
+
+/// The error chain on one line (`context: cause: root cause`).
+pub fn one_line(err: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let s = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+    }
+    parts.join(": ").replace('\n', " ")
+}
+
+/// Bad usage detected after parsing (conflicting or missing options): exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);

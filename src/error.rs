@@ -1,0 +1,33 @@
+//! The crate-level error: one `thiserror` enum per layer, collected here with `#[from]`.
+//!
+//! `main` maps the typed cause to an exit code with [`Error::exit_code`]: 2 for bad usage or
+//! bad input, 1 for anything else. Messages are lowercase, name the bad value and never hold
+//! secrets.
+
+use crate::data::DataError;
+use crate::indicators::ParamError;
+
+/// Any error algolab's library functions return.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Bad input data (a file, a symbol, a column).
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// A parameter out of its allowed range.
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    /// Bad usage that the argument parser could not catch (conflicting options, …).
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    /// The process exit code for this error: 2 for bad usage or bad input, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Data(e) => e.exit_code(),
+            Error::Param(_) | Error::Usage(_) => 2,
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! algolab: algorithmic-trading research and trading in one crate.
+//!
+//! The modules follow the data's path (docs/DESIGN.md §1): `data` → `indicators` →
+//! `features` → `signal`, `regime`, `ai` → `strategy` → `risk` → `broker` → `engine` →
+//! `store` → `metrics` → `report`, `server`, `runner`, `notify` → `cli`. A module imports
+//! only from modules to its left; `tests::module_edges` checks it.
+
+pub mod cli;
+pub mod data;
+pub mod error;
+pub mod indicators;
+pub mod order;
+pub mod strategy;
+
+pub use error::Error;
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

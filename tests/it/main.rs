@@ -1,0 +1,4 @@
+//! All integration tests in one binary (STYLE rule 1): CLI end to end, golden files,
+//! loopback servers. Each area is a module.
+
+mod util;
