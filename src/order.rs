@@ -115,3 +115,63 @@ impl PositionView {
         self.side.is_none()
     }
 }
+
+/// Why a trade (or part of one) was closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExitReason {
+    /// The strategy asked to exit.
+    Signal,
+    /// The strategy entered the other side.
+    Flip,
+    /// The protective stop was hit.
+    StopLoss,
+    /// The take-profit level was hit.
+    TakeProfit,
+    /// The trailing stop was hit.
+    TrailingStop,
+    /// The break-even stop was hit.
+    BreakEven,
+    /// A partial take-profit at 1R/2R/3R.
+    PartialTakeProfit,
+    /// The position was liquidated (margin exhausted).
+    Liquidation,
+    /// Closed at the end of the data (`--close-at-end`).
+    EndOfData,
+    /// Still open at the end of the data, valued at the last close.
+    Open,
+}
+
+/// A closed (or, with [`ExitReason::Open`], still open) trade, fees included.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Trade {
+    /// Direction.
+    pub side: Side,
+    /// Quantity closed, in base units.
+    pub qty: f64,
+    /// Index of the entry fill's bar.
+    pub entry_bar: usize,
+    /// Index of the exit fill's bar.
+    pub exit_bar: usize,
+    /// Entry fill time (UTC ms, the fill bar's open time).
+    pub entry_ts_ms: i64,
+    /// Exit fill time (UTC ms).
+    pub exit_ts_ms: i64,
+    /// Entry fill price (after slippage).
+    pub entry_price: f64,
+    /// Exit fill price (after slippage).
+    pub exit_price: f64,
+    /// Profit in quote currency, net of entry and exit commission and funding.
+    pub pnl: f64,
+    /// Price return of the trade in percent, signed by side, before fees
+    /// (backtesting.py's `ReturnPct`).
+    pub return_pct: f64,
+    /// Commission paid on entry and exit for this quantity.
+    pub fees: f64,
+    /// Maximum adverse excursion over the trade, percent of entry price (<= 0).
+    pub mae_pct: f64,
+    /// Maximum favourable excursion over the trade, percent of entry price (>= 0).
+    pub mfe_pct: f64,
+    /// Why it closed.
+    pub exit_reason: ExitReason,
+}
