@@ -74,7 +74,14 @@ pub struct Entry {
 impl Entry {
     /// A market entry of all cash with no stop or target.
     pub fn market(side: Side) -> Self {
-        Entry { side, sizing: Sizing::AllCash, kind: OrderKind::Market, stop: None, take_profit: None, atr: None }
+        Entry {
+            side,
+            sizing: Sizing::AllCash,
+            kind: OrderKind::Market,
+            stop: None,
+            take_profit: None,
+            atr: None,
+        }
     }
 }
 

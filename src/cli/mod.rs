@@ -56,7 +56,10 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         if let Some(e) = cause.downcast_ref::<crate::data::DataError>() {
             return e.exit_code();
         }
-        if cause.downcast_ref::<crate::indicators::ParamError>().is_some() {
+        if cause
+            .downcast_ref::<crate::indicators::ParamError>()
+            .is_some()
+        {
             return 2;
         }
         if cause.downcast_ref::<UsageError>().is_some() {

@@ -171,7 +171,10 @@ impl Bars {
             ("close", cols.close.len()),
             ("volume", cols.volume.len()),
         ];
-        for (name, len) in lens.into_iter().chain(cols.extra.iter().map(|(k, v)| (k.as_str(), v.len()))) {
+        for (name, len) in lens
+            .into_iter()
+            .chain(cols.extra.iter().map(|(k, v)| (k.as_str(), v.len())))
+        {
             if len != n {
                 return Err(DataError::InvalidBar {
                     index: len.min(n),
@@ -385,13 +388,23 @@ mod tests {
     use super::*;
 
     fn bar(ts_ms: i64, o: f64, h: f64, l: f64, c: f64, v: f64) -> Bar {
-        Bar { ts_ms, open: o, high: h, low: l, close: c, volume: v }
+        Bar {
+            ts_ms,
+            open: o,
+            high: h,
+            low: l,
+            close: c,
+            volume: v,
+        }
     }
 
     #[test]
     fn valid_bars_build_and_read_back() {
-        let b = Bars::from_bars([bar(0, 1.0, 2.0, 0.5, 1.5, 10.0), bar(60_000, 1.5, 1.6, 1.4, 1.5, 0.0)])
-            .unwrap();
+        let b = Bars::from_bars([
+            bar(0, 1.0, 2.0, 0.5, 1.5, 10.0),
+            bar(60_000, 1.5, 1.6, 1.4, 1.5, 0.0),
+        ])
+        .unwrap();
         assert_eq!(b.len(), 2);
         assert_eq!(b.bar(1).close, 1.5);
         assert_eq!(b.interval_ms(), Some(60_000));
@@ -399,8 +412,11 @@ mod tests {
 
     #[test]
     fn duplicate_timestamp_is_rejected_with_its_index() {
-        let e = Bars::from_bars([bar(0, 1.0, 1.0, 1.0, 1.0, 1.0), bar(0, 1.0, 1.0, 1.0, 1.0, 1.0)])
-            .unwrap_err();
+        let e = Bars::from_bars([
+            bar(0, 1.0, 1.0, 1.0, 1.0, 1.0),
+            bar(0, 1.0, 1.0, 1.0, 1.0, 1.0),
+        ])
+        .unwrap_err();
         assert!(matches!(e, DataError::InvalidBar { index: 1, .. }), "{e}");
         assert!(e.to_string().contains("duplicate"), "{e}");
     }

@@ -20,7 +20,11 @@ pub struct ParamError {
 impl ParamError {
     /// A new error for parameter `name` with the bad `value` and the `allowed` range.
     pub fn new(name: &str, value: impl std::fmt::Display, allowed: &str) -> Self {
-        ParamError { name: name.to_string(), value: value.to_string(), allowed: allowed.to_string() }
+        ParamError {
+            name: name.to_string(),
+            value: value.to_string(),
+            allowed: allowed.to_string(),
+        }
     }
 }
 

@@ -4,6 +4,9 @@
 //! A strategy sees bars `..=t` only: [`History`] holds no reference to later bars, so a
 //! look-ahead cannot be written (STYLE rule 6).
 
+mod params;
+pub use params::{ParamKind, ParamSpec, ParamValue, Params, parse_kv};
+
 use crate::data::{Bar, Bars};
 use crate::order::{Intent, PositionView};
 
@@ -20,7 +23,11 @@ impl<'a> History<'a> {
     /// # Panics
     /// If `t >= bars.len()`.
     pub fn new(bars: &'a Bars, t: usize) -> Self {
-        assert!(t < bars.len(), "history index {t} out of {} bars", bars.len());
+        assert!(
+            t < bars.len(),
+            "history index {t} out of {} bars",
+            bars.len()
+        );
         History { bars, t }
     }
 
@@ -88,4 +95,8 @@ pub trait Strategy {
     fn on_bar(&mut self, hist: &History<'_>, pos: &PositionView) -> Intent;
     /// Forget all state (before a new run).
     fn reset(&mut self);
+    /// The parameters this strategy was built with (for run records and reports).
+    fn params(&self) -> Params {
+        Params::default()
+    }
 }
