@@ -130,21 +130,34 @@ pub fn check(path: &Path) -> CheckReport {
     }
 }
 
-/// The most common positive spacing; ties go to the smaller one.
+/// The most common positive spacing; ties go to the smaller one. (Counted in a hash map,
+/// not by sorting: 10 M spacings are nearly all equal.)
 fn infer_interval(ts: &[i64]) -> Option<i64> {
-    let mut diffs: Vec<i64> = ts
-        .windows(2)
-        .map(|w| w[1] - w[0])
-        .filter(|&d| d > 0)
-        .collect();
-    diffs.sort_unstable();
-    let mut best: Option<(i64, usize)> = None;
-    for run in diffs.chunk_by(|a, b| a == b) {
-        if best.is_none_or(|(_, n)| run.len() > n) {
-            best = Some((run[0], run.len()));
+    let mut counts: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
+    let mut last: Option<(i64, usize)> = None;
+    // runs of equal spacings are counted once per run, cheaply
+    for w in ts.windows(2) {
+        let d = w[1] - w[0];
+        if d <= 0 {
+            continue;
+        }
+        match &mut last {
+            Some((ld, n)) if *ld == d => *n += 1,
+            _ => {
+                if let Some((ld, n)) = last {
+                    *counts.entry(ld).or_default() += n;
+                }
+                last = Some((d, 1));
+            }
         }
     }
-    best.map(|(d, _)| d)
+    if let Some((ld, n)) = last {
+        *counts.entry(ld).or_default() += n;
+    }
+    counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map(|(d, _)| d)
 }
 
 /// Weekdays strictly between two timestamps' days.

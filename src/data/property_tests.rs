@@ -88,6 +88,16 @@ proptest! {
     }
 
     #[test]
+    fn prop_fast_float_parse_equals_std(digits in "-?[0-9]{1,20}", dot in 0usize..22) {
+        let mut t = digits.clone();
+        if dot < t.len() && !t[dot..].starts_with('-') && !t[..dot].ends_with('-') {
+            t.insert(dot, '.');
+        }
+        let want = t.parse::<f64>().ok().map(f64::to_bits);
+        prop_assert_eq!(super::csv::parse_f64(t.as_bytes()).map(f64::to_bits), want, "{}", t);
+    }
+
+    #[test]
     fn prop_csv_parquet_round_trip_is_exact(bars in arb_bars()) {
         let d = tempfile::tempdir().unwrap();
         let csv = d.path().join("a.csv");
