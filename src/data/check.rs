@@ -137,7 +137,7 @@ fn infer_interval(ts: &[i64]) -> Option<i64> {
     let mut last: Option<(i64, usize)> = None;
     // runs of equal spacings are counted once per run, cheaply
     for w in ts.windows(2) {
-        let d = w[1] - w[0];
+        let d = w[1].saturating_sub(w[0]);
         if d <= 0 {
             continue;
         }
@@ -162,8 +162,11 @@ fn infer_interval(ts: &[i64]) -> Option<i64> {
 
 /// Weekdays strictly between two timestamps' days.
 fn weekdays_between(a: i64, b: i64) -> i64 {
-    let (da, db) = (a.div_euclid(DAY), b.div_euclid(DAY));
-    ((da + 1)..db).filter(|&d| weekday(d * DAY) < 5).count() as i64
+    let (first, last) = (a.div_euclid(DAY) + 1, b.div_euclid(DAY));
+    let days = (last - first).max(0);
+    // whole weeks hold 5 weekdays each; walk the remaining < 7 days
+    let tail_start = first + days / 7 * 7;
+    days / 7 * 5 + (tail_start..last).filter(|&d| weekday(d * DAY) < 5).count() as i64
 }
 
 fn spans_saturday(a: i64, b: i64) -> bool {
@@ -175,7 +178,7 @@ fn find_gaps(ts: &[i64], interval_ms: i64, trading_days: bool) -> Vec<Gap> {
     let mut gaps = Vec::new();
     for w in ts.windows(2) {
         let (a, b) = (w[0], w[1]);
-        let d = b - a;
+        let d = b.saturating_sub(a);
         if d <= interval_ms {
             continue;
         }
@@ -227,6 +230,17 @@ mod tests {
                 weekend: false
             }]
         );
+    }
+
+    #[test]
+    fn weekdays_between_counts_whole_weeks_and_tails() {
+        // Fri → Mon two weeks and three days later: days 5..=20 hold Mon-Fri twice
+        assert_eq!(weekdays_between(MON + 4 * DAY, MON + 21 * DAY), 10);
+        assert_eq!(weekdays_between(MON, MON + DAY), 0);
+        // Mon → Fri of the same week: Tue, Wed, Thu
+        assert_eq!(weekdays_between(MON, MON + 4 * DAY), 3);
+        // Thu → Tue: Fri and Mon
+        assert_eq!(weekdays_between(MON + 3 * DAY, MON + 8 * DAY), 2);
     }
 
     #[test]

@@ -66,7 +66,7 @@ pub fn format_interval(ms: i64) -> String {
 /// The start of the bucket of width `interval_ms` that holds `ts_ms`.
 pub fn bucket_start(ts_ms: i64, interval_ms: i64) -> i64 {
     let origin = if interval_ms % WEEK == 0 { MONDAY } else { 0 };
-    (ts_ms - origin).div_euclid(interval_ms) * interval_ms + origin
+    ts_ms.saturating_sub(origin).div_euclid(interval_ms) * interval_ms + origin
 }
 
 /// Resample bars into UTC-aligned buckets of `interval_ms` (see the module doc).
