@@ -88,6 +88,27 @@ proptest! {
     }
 
     #[test]
+    fn prop_load_and_check_never_panic(
+        body in prop_oneof![
+            "[-0-9a-zT:.,Z+ \n]{0,200}",
+            prop::collection::vec(any::<u8>(), 0..200).prop_map(|v| String::from_utf8_lossy(&v).into_owned()),
+        ],
+        header in prop_oneof![
+            Just("timestamp,open,high,low,close,volume\n"),
+            Just("Price,Close,High,Low,Open,Volume\nTicker,X,X,X,X,X\nDate,,,,,\n"),
+            Just(""),
+        ],
+    ) {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f.csv");
+        std::fs::write(&p, format!("{header}{body}")).unwrap();
+        let loaded = super::load(&p);
+        let report = super::check(&p);
+        // a file that loads has no problems, and the other way round
+        prop_assert_eq!(loaded.is_ok(), report.is_ok(), "{:?} vs {:?}", loaded.err(), report.problems);
+    }
+
+    #[test]
     fn prop_fast_float_parse_equals_std(digits in "-?[0-9]{1,20}", dot in 0usize..22) {
         let mut t = digits.clone();
         if dot < t.len() && !t[dot..].starts_with('-') && !t[..dot].ends_with('-') {
