@@ -5,7 +5,10 @@
 //! `cargo bench --bench load -- --warm-up-time 1 --measurement-time 3`
 //! (`ALGOLAB_BENCH_BARS=1000000` for a smaller file). Peak memory: `scripts/peak_mem.sh`.
 
-#![allow(clippy::expect_used, reason = "a benchmark whose setup fails should stop")]
+#![allow(
+    clippy::expect_used,
+    reason = "a benchmark whose setup fails should stop"
+)]
 
 use std::hint::black_box;
 use std::time::Duration;

@@ -14,6 +14,7 @@
 mod bars;
 mod check;
 mod csv;
+mod csv_write;
 mod error;
 mod file;
 mod parquet;
@@ -29,7 +30,8 @@ mod property_tests;
 
 pub use bars::{Bar, Bars, Columns, fmt_ts};
 pub use check::{CheckReport, Gap, check};
-pub use csv::{MAX_PROBLEMS, read_csv, write_csv};
+pub use csv::{MAX_PROBLEMS, read_csv};
+pub use csv_write::write_csv;
 pub use error::DataError;
 pub use file::{FileKind, kind_of, load, save};
 pub use parquet::{read_parquet, write_parquet};
