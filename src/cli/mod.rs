@@ -6,6 +6,8 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod data;
+
 /// Global options shared by every subcommand.
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct Global {
@@ -36,15 +38,20 @@ const EXAMPLES: &str = "Examples:
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Bar files: check, convert (CSV ⇄ Parquet, resample), synthesise.
+    Data(data::DataArgs),
+}
 
 /// Run a parsed command line.
 ///
 /// # Errors
 /// Whatever the subcommand fails with; [`exit_code`] maps it to the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let _g = cli.global;
-    match cli.command {}
+    let g = cli.global;
+    match cli.command {
+        Command::Data(args) => data::run(args, g),
+    }
 }
 
 /// The exit code for an error: 2 when any cause in the chain is bad usage or bad input.

@@ -3,9 +3,42 @@
 //!
 //! Everything downstream takes `&Bars` and never re-checks it (STYLE rule 3: parse, don't
 //! validate). This module imports nothing from the rest of the crate.
+//!
+//! - [`load`] / [`save`]: any supported file ⇄ [`Bars`] (format by extension or content);
+//!   [`read_csv`], [`write_csv`], [`read_parquet`], [`write_parquet`] for one format.
+//! - [`check()`]: a lenient pass that reports every problem, the interval and the gaps.
+//! - [`resample`], [`parse_interval`]: UTC-aligned OHLCV buckets.
+//! - [`resolve_symbol`]: symbol → cached or bundled file.
+//! - [`synth`]: seeded random-walk bars.
 
 mod bars;
+mod check;
+mod csv;
+mod csv_write;
 mod error;
+mod file;
+mod parquet;
+#[cfg(feature = "polars")]
+mod polars;
+mod resample;
+mod symbols;
+mod synth;
+mod timestamp;
 
-pub use bars::{Bar, Bars, Columns};
+#[cfg(test)]
+mod property_tests;
+
+pub use bars::{Bar, Bars, Columns, fmt_ts};
+pub use check::{CheckReport, Gap, check};
+pub use csv::{MAX_PROBLEMS, read_csv};
+pub use csv_write::write_csv;
 pub use error::DataError;
+pub use file::{FileKind, kind_of, load, save};
+pub use parquet::{read_parquet, write_parquet};
+pub use resample::{bucket_start, format_interval, parse_interval, resample};
+pub use symbols::{
+    Resolved, SymbolSource, cache_path, data_dir, datasets_dir, default_interval, default_source,
+    known_symbols, resolve_symbol, sanitise_symbol,
+};
+pub use synth::{SynthSpec, synth};
+pub use timestamp::parse_time;

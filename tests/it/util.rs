@@ -1,6 +1,10 @@
 //! Shared fixtures for integration tests: run the built binary in a temp `DATA_DIR`.
 
 #![allow(dead_code, reason = "each test module uses a different subset")]
+#![allow(
+    clippy::expect_used,
+    reason = "test fixtures: a failed setup should panic"
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
