@@ -12,6 +12,9 @@ pub mod indicators;
 pub mod order;
 pub mod strategy;
 
+#[cfg(test)]
+pub(crate) mod testutil;
+
 pub use error::Error;
 
 /// The crate's result type.
