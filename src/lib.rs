@@ -10,6 +10,7 @@ pub mod data;
 pub mod error;
 pub mod indicators;
 pub mod order;
+pub mod regime;
 pub mod strategy;
 
 #[cfg(test)]
