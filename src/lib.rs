@@ -11,6 +11,7 @@ pub mod error;
 pub mod indicators;
 pub mod order;
 pub mod regime;
+pub mod signal;
 pub mod strategy;
 
 #[cfg(test)]
