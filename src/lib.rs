@@ -10,7 +10,12 @@ pub mod data;
 pub mod error;
 pub mod indicators;
 pub mod order;
+pub mod regime;
+pub mod signal;
 pub mod strategy;
+
+#[cfg(test)]
+pub(crate) mod testutil;
 
 pub use error::Error;
 

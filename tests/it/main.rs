@@ -2,4 +2,5 @@
 //! loopback servers. Each area is a module.
 
 mod data_cli;
+mod golden_indicators;
 mod util;

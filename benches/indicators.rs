@@ -1,0 +1,128 @@
+//! Indicator throughput: every indicator, batch (`indicators::batch`) and streaming
+//! (`update` in a loop), on 1 M and 10 M bars of a seeded random walk.
+//!
+//! Workloads: `<indicator>/{batch,stream}/{1000000,10000000}`, `Throughput::Elements(bars)`.
+//! The bars come from [`lcg_walk`], a 64-bit LCG that `scripts/bench_talib.py` reimplements
+//! bit for bit, so TA-Lib is timed on the same data. The 10 M set is built once; set
+//! `ALGOLAB_BENCH_SIZES=1000000` to run the 1 M set only.
+//!
+//! Run: `cargo bench --bench indicators -- --warm-up-time 1 --measurement-time 3`
+//! (a filter such as `'EMA\(12\)/stream/1000000'` picks one workload).
+
+use std::hint::black_box;
+
+use algolab::data::{Bar, Bars};
+use algolab::indicators::{
+    Adx, Atr, BollingerBands, Dmi, Dx, Ema, Indicator, Macd, Max, Min, MinusDi, Mom, Obv, PlusDi,
+    Roc, Rsi, Sma, StdDev, Stoch, TrueRange, VolumeSma, Vwap, Wma, batch,
+};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+
+/// Knuth's MMIX LCG; `next_f64` = the top 53 bits as a fraction in [0, 1).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next_f64(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0)
+    }
+}
+
+/// `n` one-minute bars: open = previous close (first 100), close = open·(1 + (u1 - 0.5)·0.002),
+/// high = max(open, close)·(1 + u2·0.001), low = min(open, close)·(1 - u3·0.001),
+/// volume = 1000 + floor(u4·1000), with u1..u4 drawn in that order from `Lcg(seed)`.
+fn lcg_walk(n: usize, seed: u64) -> Bars {
+    let mut rng = Lcg(seed);
+    let mut close = 100.0_f64;
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let open = close;
+        let (u1, u2, u3, u4) = (
+            rng.next_f64(),
+            rng.next_f64(),
+            rng.next_f64(),
+            rng.next_f64(),
+        );
+        close = open * (1.0 + (u1 - 0.5) * 0.002);
+        out.push(Bar {
+            ts_ms: i as i64 * 60_000,
+            open,
+            high: open.max(close) * (1.0 + u2 * 0.001),
+            low: open.min(close) * (1.0 - u3 * 0.001),
+            close,
+            volume: 1000.0 + (u4 * 1000.0).floor(),
+        });
+    }
+    Bars::from_bars(out).unwrap_or_else(|e| panic!("lcg walk: {e}"))
+}
+
+fn bench_one<I, F>(c: &mut Criterion, name: &str, make: F, sets: &[Bars])
+where
+    I: Indicator,
+    F: Fn() -> I,
+{
+    let mut g = c.benchmark_group(name);
+    g.sample_size(10);
+    for bars in sets {
+        let n = bars.len();
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::new("batch", n), bars, |b, bars| {
+            b.iter(|| {
+                let mut ind = make();
+                black_box(batch(&mut ind, bars))
+            });
+        });
+        g.bench_with_input(BenchmarkId::new("stream", n), bars, |b, bars| {
+            b.iter(|| {
+                let mut ind = make();
+                for bar in bars.iter() {
+                    black_box(ind.update(&black_box(bar)));
+                }
+            });
+        });
+    }
+    g.finish();
+}
+
+fn indicators(c: &mut Criterion) {
+    let sizes: Vec<usize> = std::env::var("ALGOLAB_BENCH_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|t| t.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1_000_000, 10_000_000]);
+    let sets: Vec<Bars> = sizes.iter().map(|&n| lcg_walk(n, 42)).collect();
+    let s = &sets;
+    macro_rules! b {
+        ($ctor:expr) => {{
+            let name = ($ctor).map(|i| i.to_string()).unwrap_or_default();
+            bench_one(c, &name, || ($ctor).unwrap_or_else(|e| panic!("{e}")), s);
+        }};
+    }
+    b!(Sma::new(20));
+    b!(Ema::new(12));
+    b!(Wma::new(20));
+    b!(Rsi::new(14));
+    b!(TrueRange::new());
+    b!(Atr::new(14));
+    b!(PlusDi::new(14));
+    b!(MinusDi::new(14));
+    b!(Dx::new(14));
+    b!(Adx::new(14));
+    b!(Dmi::new(14));
+    b!(Macd::new(12, 26, 9));
+    b!(BollingerBands::new(20, 2.0, 2.0));
+    b!(Stoch::new(5, 3, 3));
+    b!(Obv::new());
+    b!(Roc::new(10));
+    b!(Mom::new(10));
+    b!(StdDev::new(20, 1.0));
+    b!(VolumeSma::new(20));
+    b!(Vwap::new(20));
+    b!(Max::new(30));
+    b!(Min::new(30));
+}
+
+criterion_group!(benches, indicators);
+criterion_main!(benches);

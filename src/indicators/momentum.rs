@@ -1,0 +1,518 @@
+//! Momentum oscillators: [`Rsi`], [`Roc`], [`Mom`], [`Macd`] and [`Stoch`], each following
+//! TA-Lib's C source operation by operation (Wilder smoothing for RSI, the aligned fast EMA
+//! of MACD, SMA slowing for the stochastic).
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use super::extrema::MonoDeque;
+use super::ma::{Ema, Sma};
+use super::{Indicator, ParamError, check_period, ta_is_zero};
+use crate::data::Bar;
+
+/// Relative strength index of the close, Wilder's smoothing.
+///
+/// Gains `g` and losses `l` of the close; seed: `avg_g = Σg / n`, `avg_l = Σl / n` over the
+/// first `n` changes; then `avg = (avg·(n-1) + new) / n`. `RSI = 100·avg_g / (avg_g + avg_l)`,
+/// 0 when the denominator is below 1e-8 (TA-Lib's `TA_IS_ZERO`). Lookback `n`.
+/// Matches `talib.RSI(close, n)`.
+#[doc(alias = "RSI")]
+#[doc(alias = "RelativeStrengthIndex")]
+#[derive(Debug, Clone)]
+pub struct Rsi {
+    period: usize,
+    prev: Option<f64>,
+    count: usize,
+    gain: f64,
+    loss: f64,
+}
+
+impl Rsi {
+    /// An RSI over `period` changes.
+    ///
+    /// # Errors
+    /// [`ParamError`] when `period` is 0 or above [`super::MAX_PERIOD`].
+    pub fn new(period: usize) -> Result<Self, ParamError> {
+        let period = check_period("period", period, 1)?;
+        Ok(Rsi {
+            period,
+            prev: None,
+            count: 0,
+            gain: 0.0,
+            loss: 0.0,
+        })
+    }
+
+    #[inline]
+    fn value(&self) -> f64 {
+        let t = self.gain + self.loss;
+        if ta_is_zero(t) {
+            0.0
+        } else {
+            100.0 * (self.gain / t)
+        }
+    }
+
+    /// Feed one value (instead of a bar's close).
+    #[inline]
+    pub fn update_raw(&mut self, x: f64) -> Option<f64> {
+        let prev = self.prev.replace(x)?;
+        let d = x - prev;
+        let n = self.period as f64;
+        if self.count < self.period {
+            if d < 0.0 {
+                self.loss -= d;
+            } else {
+                self.gain += d;
+            }
+            self.count += 1;
+            if self.count < self.period {
+                return None;
+            }
+            self.loss /= n;
+            self.gain /= n;
+            return Some(self.value());
+        }
+        let m = (self.period - 1) as f64;
+        self.loss *= m;
+        self.gain *= m;
+        if d < 0.0 {
+            self.loss -= d;
+        } else {
+            self.gain += d;
+        }
+        self.loss /= n;
+        self.gain /= n;
+        Some(self.value())
+    }
+}
+
+impl Indicator for Rsi {
+    type Output = f64;
+    fn update(&mut self, bar: &Bar) -> Option<f64> {
+        self.update_raw(bar.close)
+    }
+    fn lookback(&self) -> usize {
+        self.period
+    }
+    fn reset(&mut self) {
+        self.prev = None;
+        self.count = 0;
+        self.gain = 0.0;
+        self.loss = 0.0;
+    }
+}
+
+impl fmt::Display for Rsi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RSI({})", self.period)
+    }
+}
+
+/// The value `period` bars back, for [`Roc`] and [`Mom`].
+#[derive(Debug, Clone)]
+struct Lag {
+    period: usize,
+    q: VecDeque<f64>,
+}
+
+impl Lag {
+    fn new(period: usize) -> Self {
+        Lag {
+            period,
+            q: VecDeque::with_capacity(period + 1),
+        }
+    }
+    /// Push `x`; the value `period` pushes ago, once there is one.
+    #[inline]
+    fn push(&mut self, x: f64) -> Option<f64> {
+        self.q.push_back(x);
+        if self.q.len() > self.period {
+            self.q.pop_front()
+        } else {
+            None
+        }
+    }
+}
+
+/// Rate of change of the close, in percent.
+///
+/// `ROC_t = (x_t / x_{t-n} - 1) · 100`, 0 when `x_{t-n}` is 0. No seed. Lookback `n`.
+/// Matches `talib.ROC(close, n)`.
+#[doc(alias = "ROC")]
+#[doc(alias = "RateOfChange")]
+#[derive(Debug, Clone)]
+pub struct Roc {
+    lag: Lag,
+}
+
+impl Roc {
+    /// A ROC over `period` bars.
+    ///
+    /// # Errors
+    /// [`ParamError`] when `period` is 0 or above [`super::MAX_PERIOD`].
+    pub fn new(period: usize) -> Result<Self, ParamError> {
+        let period = check_period("period", period, 1)?;
+        Ok(Roc {
+            lag: Lag::new(period),
+        })
+    }
+
+    /// Feed one value (instead of a bar's close).
+    #[inline]
+    pub fn update_raw(&mut self, x: f64) -> Option<f64> {
+        let old = self.lag.push(x)?;
+        Some(if old != 0.0 {
+            ((x / old) - 1.0) * 100.0
+        } else {
+            0.0
+        })
+    }
+}
+
+impl Indicator for Roc {
+    type Output = f64;
+    fn update(&mut self, bar: &Bar) -> Option<f64> {
+        self.update_raw(bar.close)
+    }
+    fn lookback(&self) -> usize {
+        self.lag.period
+    }
+    fn reset(&mut self) {
+        self.lag.q.clear();
+    }
+}
+
+impl fmt::Display for Roc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ROC({})", self.lag.period)
+    }
+}
+
+/// Momentum of the close: `MOM_t = x_t - x_{t-n}`. No seed. Lookback `n`.
+/// Matches `talib.MOM(close, n)`.
+#[doc(alias = "MOM")]
+#[doc(alias = "Momentum")]
+#[derive(Debug, Clone)]
+pub struct Mom {
+    lag: Lag,
+}
+
+impl Mom {
+    /// A momentum over `period` bars.
+    ///
+    /// # Errors
+    /// [`ParamError`] when `period` is 0 or above [`super::MAX_PERIOD`].
+    pub fn new(period: usize) -> Result<Self, ParamError> {
+        let period = check_period("period", period, 1)?;
+        Ok(Mom {
+            lag: Lag::new(period),
+        })
+    }
+
+    /// Feed one value (instead of a bar's close).
+    #[inline]
+    pub fn update_raw(&mut self, x: f64) -> Option<f64> {
+        self.lag.push(x).map(|old| x - old)
+    }
+}
+
+impl Indicator for Mom {
+    type Output = f64;
+    fn update(&mut self, bar: &Bar) -> Option<f64> {
+        self.update_raw(bar.close)
+    }
+    fn lookback(&self) -> usize {
+        self.lag.period
+    }
+    fn reset(&mut self) {
+        self.lag.q.clear();
+    }
+}
+
+impl fmt::Display for Mom {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MOM({})", self.lag.period)
+    }
+}
+
+/// One MACD reading.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MacdValue {
+    /// Fast EMA minus slow EMA.
+    pub macd: f64,
+    /// EMA of `macd` over the signal period.
+    pub signal: f64,
+    /// `macd - signal`.
+    pub hist: f64,
+}
+
+/// Moving average convergence/divergence of the close.
+///
+/// `macd = EMA_fast - EMA_slow`, `signal = EMA_signal(macd)`, `hist = macd - signal`. Seeds as
+/// TA-Lib's `TA_INT_MACD`: the slow EMA is seeded by the SMA of the first `slow` closes, and
+/// the fast EMA by the SMA of the `fast` closes ending on the same bar, so both start
+/// together; the signal EMA is seeded by the SMA of the first `signal` MACD values. A fast
+/// period above the slow one is swapped, as TA-Lib does. Lookback `slow - 1 + signal - 1`.
+/// Matches `talib.MACD(close, fast, slow, signal)`.
+#[doc(alias = "MACD")]
+#[doc(alias = "MovingAverageConvergenceDivergence")]
+#[derive(Debug, Clone)]
+pub struct Macd {
+    fast_period: usize,
+    slow_period: usize,
+    signal_period: usize,
+    fast: Ema,
+    slow: Ema,
+    signal: Ema,
+    seen: usize,
+}
+
+impl Macd {
+    /// A MACD with the usual (12, 26, 9) or any other periods.
+    ///
+    /// # Errors
+    /// [`ParamError`] when a period is 0 or above [`super::MAX_PERIOD`].
+    pub fn new(fast: usize, slow: usize, signal: usize) -> Result<Self, ParamError> {
+        let fast = check_period("fast", fast, 1)?;
+        let slow = check_period("slow", slow, 1)?;
+        let signal_period = check_period("signal", signal, 1)?;
+        let (fast, slow) = if slow < fast {
+            (slow, fast)
+        } else {
+            (fast, slow)
+        };
+        Ok(Macd {
+            fast_period: fast,
+            slow_period: slow,
+            signal_period,
+            fast: Ema::new(fast)?,
+            slow: Ema::new(slow)?,
+            signal: Ema::new(signal_period)?,
+            seen: 0,
+        })
+    }
+
+    /// Feed one value (instead of a bar's close).
+    #[inline]
+    pub fn update_raw(&mut self, x: f64) -> Option<MacdValue> {
+        let s = self.slow.update_raw(x);
+        // the fast EMA starts late so that its SMA seed ends on the slow seed's bar
+        let f = if self.seen >= self.slow_period - self.fast_period {
+            self.fast.update_raw(x)
+        } else {
+            None
+        };
+        self.seen = self.seen.saturating_add(1);
+        let macd = f? - s?;
+        let signal = self.signal.update_raw(macd)?;
+        Some(MacdValue {
+            macd,
+            signal,
+            hist: macd - signal,
+        })
+    }
+}
+
+impl Indicator for Macd {
+    type Output = MacdValue;
+    fn update(&mut self, bar: &Bar) -> Option<MacdValue> {
+        self.update_raw(bar.close)
+    }
+    fn lookback(&self) -> usize {
+        self.slow_period - 1 + self.signal_period - 1
+    }
+    fn reset(&mut self) {
+        self.fast.reset();
+        self.slow.reset();
+        self.signal.reset();
+        self.seen = 0;
+    }
+}
+
+impl fmt::Display for Macd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "MACD({},{},{})",
+            self.fast_period, self.slow_period, self.signal_period
+        )
+    }
+}
+
+/// One slow stochastic reading.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StochValue {
+    /// Slow %K: SMA of the fast %K.
+    pub k: f64,
+    /// Slow %D: SMA of the slow %K.
+    pub d: f64,
+}
+
+/// Slow stochastic oscillator (TA-Lib `STOCH` with SMA slowing).
+///
+/// Fast `%K = (close - LL) / ((HH - LL) / 100)` over the last `fastk` bars (0 when
+/// `HH == LL`), slow `%K = SMA_slowk(fast %K)`, `%D = SMA_slowd(slow %K)`. No seed.
+/// Lookback `fastk - 1 + slowk - 1 + slowd - 1`. Matches
+/// `talib.STOCH(high, low, close, fastk, slowk, 0, slowd, 0)` (defaults 5, 3, 3).
+#[doc(alias = "STOCH")]
+#[doc(alias = "Stochastic")]
+#[derive(Debug, Clone)]
+pub struct Stoch {
+    fastk: usize,
+    slowk_period: usize,
+    slowd_period: usize,
+    hh: MonoDeque,
+    ll: MonoDeque,
+    slowk: Sma,
+    slowd: Sma,
+}
+
+impl Stoch {
+    /// A stochastic with fast %K window `fastk` and SMA slowing periods `slowk`, `slowd`.
+    ///
+    /// # Errors
+    /// [`ParamError`] when a period is 0 or above [`super::MAX_PERIOD`].
+    pub fn new(fastk: usize, slowk: usize, slowd: usize) -> Result<Self, ParamError> {
+        let fastk = check_period("fastk", fastk, 1)?;
+        let slowk_period = check_period("slowk", slowk, 1)?;
+        let slowd_period = check_period("slowd", slowd, 1)?;
+        Ok(Stoch {
+            fastk,
+            slowk_period,
+            slowd_period,
+            hh: MonoDeque::new(fastk, true),
+            ll: MonoDeque::new(fastk, false),
+            slowk: Sma::new(slowk_period)?,
+            slowd: Sma::new(slowd_period)?,
+        })
+    }
+}
+
+impl Indicator for Stoch {
+    type Output = StochValue;
+    fn update(&mut self, bar: &Bar) -> Option<StochValue> {
+        let (highest, full) = self.hh.push(bar.high);
+        let (lowest, _) = self.ll.push(bar.low);
+        if !full {
+            return None;
+        }
+        let diff = (highest - lowest) / 100.0;
+        let fast_k = if diff != 0.0 {
+            (bar.close - lowest) / diff
+        } else {
+            0.0
+        };
+        let k = self.slowk.update_raw(fast_k)?;
+        let d = self.slowd.update_raw(k)?;
+        Some(StochValue { k, d })
+    }
+    fn lookback(&self) -> usize {
+        self.fastk - 1 + self.slowk_period - 1 + self.slowd_period - 1
+    }
+    fn reset(&mut self) {
+        self.hh.reset();
+        self.ll.reset();
+        self.slowk.reset();
+        self.slowd.reset();
+    }
+}
+
+impl fmt::Display for Stoch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "STOCH({},{},{})",
+            self.fastk, self.slowk_period, self.slowd_period
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::bars_from_closes;
+
+    conformance!(rsi_1 => Rsi::new(1));
+    conformance!(rsi_2 => Rsi::new(2));
+    conformance!(rsi_14 => Rsi::new(14));
+    conformance!(roc_1 => Roc::new(1));
+    conformance!(roc_10 => Roc::new(10));
+    conformance!(mom_1 => Mom::new(1));
+    conformance!(mom_10 => Mom::new(10));
+    conformance!(macd_12_26_9 => Macd::new(12, 26, 9));
+    conformance!(macd_5_35_5 => Macd::new(5, 35, 5));
+    conformance!(macd_swapped => Macd::new(26, 12, 9));
+    conformance!(macd_1_1_1 => Macd::new(1, 1, 1));
+    conformance!(stoch_5_3_3 => Stoch::new(5, 3, 3));
+    conformance!(stoch_14_1_1 => Stoch::new(14, 1, 1));
+    conformance!(stoch_1_5_2 => Stoch::new(1, 5, 2));
+
+    #[test]
+    fn rsi_seeds_with_average_gain_and_loss() {
+        // changes +1, -1, +2 (n = 2): seed gain 1/2, loss 1/2 → 50;
+        // then gain (0.5·1 + 2)/2 = 1.25, loss 0.5/2 = 0.25 → 100·1.25/1.5
+        let mut r = Rsi::new(2).unwrap();
+        let out: Vec<_> = [10.0, 11.0, 10.0, 12.0]
+            .iter()
+            .map(|&x| r.update_raw(x))
+            .collect();
+        assert_eq!(out[..3], [None, None, Some(50.0)]);
+        assert!((out[3].unwrap() - 100.0 * 1.25 / 1.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn roc_and_mom_compare_with_n_bars_ago() {
+        let mut roc = Roc::new(2).unwrap();
+        let mut mom = Mom::new(2).unwrap();
+        let xs = [100.0, 50.0, 110.0, 75.0];
+        let r: Vec<_> = xs.iter().map(|&x| roc.update_raw(x)).collect();
+        let m: Vec<_> = xs.iter().map(|&x| mom.update_raw(x)).collect();
+        assert_eq!(r[..2], [None, None]);
+        assert!((r[2].unwrap() - 10.0).abs() < 1e-12);
+        assert!((r[3].unwrap() - 50.0).abs() < 1e-12);
+        assert_eq!(m, vec![None, None, Some(10.0), Some(25.0)]);
+    }
+
+    #[test]
+    fn macd_aligns_fast_and_slow_seeds() {
+        // fast 2, slow 3, signal 1: both EMAs start at bar 2; fast seed = (2+3)/2, slow = 2
+        let mut m = Macd::new(2, 3, 1).unwrap();
+        let out: Vec<_> = [1.0, 2.0, 3.0].iter().map(|&x| m.update_raw(x)).collect();
+        assert_eq!(out[..2], [None, None]);
+        let v = out[2].unwrap();
+        assert_eq!((v.macd, v.signal, v.hist), (0.5, 0.5, 0.0));
+        assert_eq!(m.lookback(), 2);
+    }
+
+    #[test]
+    fn stoch_fast_k_is_position_in_range() {
+        // fastk 2, no slowing: bar1 range [9, 12], close 11 → 200/3
+        let bars = bars_from_closes(&[10.0, 11.0]);
+        let mut s = Stoch::new(2, 1, 1).unwrap();
+        let out = crate::indicators::batch(&mut s, &bars);
+        assert!(out[0].is_none());
+        let v = out[1].unwrap();
+        // bars_from_closes: high = close + 1, low = close - 1
+        let expect = (11.0 - 9.0) / ((12.0 - 9.0) / 100.0);
+        assert_eq!(v.k, expect);
+        assert_eq!(v.d, expect);
+    }
+
+    #[test]
+    fn bad_periods_are_rejected() {
+        assert!(Rsi::new(0).is_err());
+        assert!(Roc::new(0).is_err());
+        assert!(Mom::new(0).is_err());
+        assert!(Macd::new(0, 26, 9).is_err());
+        assert!(Macd::new(12, 26, 0).is_err());
+        assert!(Stoch::new(5, 0, 3).is_err());
+    }
+
+    #[test]
+    fn display_names_the_parameters() {
+        assert_eq!(Macd::new(12, 26, 9).unwrap().to_string(), "MACD(12,26,9)");
+        assert_eq!(Stoch::new(5, 3, 3).unwrap().to_string(), "STOCH(5,3,3)");
+        assert_eq!(Rsi::new(14).unwrap().to_string(), "RSI(14)");
+    }
+}

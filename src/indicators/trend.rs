@@ -1,0 +1,338 @@
+//! Directional movement: [`PlusDi`], [`MinusDi`], [`Dx`], [`Adx`], and [`Dmi`] (all four in
+//! one pass), with TA-Lib's exact Wilder-sum recurrences.
+//!
+//! Per bar: `+DM = high - prev_high` when it is positive and larger than
+//! `-DM = prev_low - low` (and the mirror for -DM), TR is Wilder's true range. Seed: plain sums
+//! of +DM, -DM and TR over bars 1..n-1; from bar n on, `S = S - S/n + new` (TA-Lib's
+//! `prev - prev/n`, then `+ new`). `±DI = 100·S(±DM)/S(TR)`, `DX = 100·|-DI - +DI|/(-DI + +DI)`,
+//! ADX seeded by the mean of the first n DX values, then `(ADX·(n-1) + DX)/n`. TA-Lib's
+//! zero guards (`|v| < 1e-8`) are kept: a zero TR sum gives DI 0, a zero DI sum leaves DX at
+//! its previous value and ADX unchanged.
+
+use std::fmt;
+
+use super::volatility::true_range;
+use super::{Indicator, ParamError, check_period, ta_is_zero};
+use crate::data::Bar;
+
+/// One reading of the directional movement system.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DmiValue {
+    /// +DI (0–100).
+    pub plus_di: f64,
+    /// -DI (0–100).
+    pub minus_di: f64,
+    /// DX (0–100), as `talib.DX` gives it.
+    pub dx: f64,
+    /// ADX (0–100).
+    pub adx: f64,
+}
+
+/// What the shared core gives each bar once the Wilder sums are ready (bar `n` on).
+#[derive(Debug, Clone, Copy)]
+struct DmStep {
+    plus_di: f64,
+    minus_di: f64,
+    /// DX as `talib.DX` reports it (previous value when undefined).
+    dx: f64,
+    /// ADX once ready (bar `2n - 1` on).
+    adx: Option<f64>,
+}
+
+/// The Wilder sums and the DX/ADX recurrences, shared by every type in this file.
+#[derive(Debug, Clone)]
+struct DmCore {
+    period: usize,
+    count: usize,
+    prev_high: f64,
+    prev_low: f64,
+    prev_close: f64,
+    plus_dm: f64,
+    minus_dm: f64,
+    tr: f64,
+    dx_last: f64,
+    dx_seen: usize,
+    sum_dx: f64,
+    adx: f64,
+}
+
+impl DmCore {
+    fn new(period: usize) -> Self {
+        DmCore {
+            period,
+            count: 0,
+            prev_high: 0.0,
+            prev_low: 0.0,
+            prev_close: 0.0,
+            plus_dm: 0.0,
+            minus_dm: 0.0,
+            tr: 0.0,
+            dx_last: 0.0,
+            dx_seen: 0,
+            sum_dx: 0.0,
+            adx: 0.0,
+        }
+    }
+
+    fn reset(&mut self) {
+        *self = DmCore::new(self.period);
+    }
+
+    #[inline]
+    fn update(&mut self, bar: &Bar) -> Option<DmStep> {
+        if self.count == 0 {
+            self.prev_high = bar.high;
+            self.prev_low = bar.low;
+            self.prev_close = bar.close;
+            self.count = 1;
+            return None;
+        }
+        let diff_p = bar.high - self.prev_high;
+        self.prev_high = bar.high;
+        let diff_m = self.prev_low - bar.low;
+        self.prev_low = bar.low;
+        let tr = true_range(bar.high, bar.low, self.prev_close);
+        self.prev_close = bar.close;
+        let is_minus = diff_m > 0.0 && diff_p < diff_m;
+        let is_plus = diff_p > 0.0 && diff_p > diff_m;
+        let n = self.period as f64;
+        if self.count < self.period {
+            if is_minus {
+                self.minus_dm += diff_m;
+            } else if is_plus {
+                self.plus_dm += diff_p;
+            }
+            self.tr += tr;
+            self.count += 1;
+            return None;
+        }
+        self.minus_dm -= self.minus_dm / n;
+        self.plus_dm -= self.plus_dm / n;
+        if is_minus {
+            self.minus_dm += diff_m;
+        } else if is_plus {
+            self.plus_dm += diff_p;
+        }
+        self.tr = self.tr - (self.tr / n) + tr;
+
+        let mut dx_now = None;
+        let (plus_di, minus_di) = if ta_is_zero(self.tr) {
+            (0.0, 0.0)
+        } else {
+            let minus_di = 100.0 * (self.minus_dm / self.tr);
+            let plus_di = 100.0 * (self.plus_dm / self.tr);
+            let sum = minus_di + plus_di;
+            if !ta_is_zero(sum) {
+                dx_now = Some(100.0 * ((minus_di - plus_di).abs() / sum));
+            }
+            (plus_di, minus_di)
+        };
+        // talib.DX: 0 on its first bar when undefined, else the previous value
+        if let Some(dx) = dx_now {
+            self.dx_last = dx;
+        }
+        let adx = if self.dx_seen < self.period {
+            if let Some(dx) = dx_now {
+                self.sum_dx += dx;
+            }
+            self.dx_seen += 1;
+            if self.dx_seen < self.period {
+                None
+            } else {
+                self.adx = self.sum_dx / n;
+                Some(self.adx)
+            }
+        } else {
+            if let Some(dx) = dx_now {
+                self.adx = ((self.adx * (self.period - 1) as f64) + dx) / n;
+            }
+            Some(self.adx)
+        };
+        Some(DmStep {
+            plus_di,
+            minus_di,
+            dx: self.dx_last,
+            adx,
+        })
+    }
+}
+
+macro_rules! dm_indicator {
+    ($(#[$meta:meta])* $name:ident, $label:literal, $lookback:expr, $out:ty, |$s:ident| $pick:expr) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone)]
+        pub struct $name {
+            core: DmCore,
+        }
+
+        impl $name {
+            /// Over `period` bars.
+            ///
+            /// # Errors
+            /// [`ParamError`] when `period` is below 2 or above [`super::MAX_PERIOD`].
+            pub fn new(period: usize) -> Result<Self, ParamError> {
+                let period = check_period("period", period, 2)?;
+                Ok($name { core: DmCore::new(period) })
+            }
+        }
+
+        impl Indicator for $name {
+            type Output = $out;
+            #[inline]
+            fn update(&mut self, bar: &Bar) -> Option<$out> {
+                let $s = self.core.update(bar)?;
+                $pick
+            }
+            fn lookback(&self) -> usize {
+                let n = self.core.period;
+                $lookback(n)
+            }
+            fn reset(&mut self) {
+                self.core.reset();
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!($label, "({})"), self.core.period)
+            }
+        }
+    };
+}
+
+dm_indicator!(
+    /// Plus directional indicator: `+DI = 100 · S(+DM) / S(TR)` with Wilder sums (module doc).
+    /// Seed: plain sums over bars 1..n-1. Lookback `n`. Matches `talib.PLUS_DI(high, low, close, n)`.
+    #[doc(alias = "PLUS_DI")]
+    #[doc(alias = "PlusDirectionalIndicator")]
+    PlusDi, "PLUS_DI", |n: usize| n, f64, |s| Some(s.plus_di)
+);
+
+dm_indicator!(
+    /// Minus directional indicator: `-DI = 100 · S(-DM) / S(TR)` with Wilder sums (module doc).
+    /// Seed: plain sums over bars 1..n-1. Lookback `n`. Matches `talib.MINUS_DI(high, low, close, n)`.
+    #[doc(alias = "MINUS_DI")]
+    #[doc(alias = "MinusDirectionalIndicator")]
+    MinusDi, "MINUS_DI", |n: usize| n, f64, |s| Some(s.minus_di)
+);
+
+dm_indicator!(
+    /// Directional movement index: `DX = 100 · |-DI - +DI| / (-DI + +DI)` (module doc); when
+    /// the DI sum is 0 it repeats the previous value (0 on the first bar), as TA-Lib does.
+    /// Lookback `n`. Matches `talib.DX(high, low, close, n)`.
+    #[doc(alias = "DX")]
+    #[doc(alias = "DirectionalMovementIndex")]
+    Dx, "DX", |n: usize| n, f64, |s| Some(s.dx)
+);
+
+dm_indicator!(
+    /// Average directional movement index: seeded by the mean of the first `n` DX values, then
+    /// `ADX = (ADX·(n-1) + DX) / n` (module doc). Lookback `2n - 1`.
+    /// Matches `talib.ADX(high, low, close, n)`.
+    #[doc(alias = "ADX")]
+    #[doc(alias = "AverageDirectionalIndex")]
+    Adx, "ADX", |n: usize| 2 * n - 1, f64, |s| s.adx
+);
+
+dm_indicator!(
+    /// The whole directional movement system in one pass: +DI, -DI, DX and ADX, each equal
+    /// bit for bit to [`PlusDi`], [`MinusDi`], [`Dx`] and [`Adx`] (module doc). The first value
+    /// comes when the ADX is ready: lookback `2n - 1`.
+    #[doc(alias = "DMI")]
+    #[doc(alias = "DirectionalMovementSystem")]
+    Dmi, "DMI", |n: usize| 2 * n - 1, DmiValue, |s| {
+        s.adx.map(|adx| DmiValue {
+            plus_di: s.plus_di,
+            minus_di: s.minus_di,
+            dx: s.dx,
+            adx,
+        })
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Bars;
+    use crate::indicators::batch;
+    use crate::testutil::random_walk;
+
+    conformance!(plus_di_2 => PlusDi::new(2));
+    conformance!(plus_di_14 => PlusDi::new(14));
+    conformance!(minus_di_2 => MinusDi::new(2));
+    conformance!(minus_di_14 => MinusDi::new(14));
+    conformance!(dx_2 => Dx::new(2));
+    conformance!(dx_14 => Dx::new(14));
+    conformance!(adx_2 => Adx::new(2));
+    conformance!(adx_14 => Adx::new(14));
+    conformance!(dmi_5 => Dmi::new(5));
+    conformance!(dmi_14 => Dmi::new(14));
+
+    fn hl(v: &[(f64, f64)]) -> Bars {
+        Bars::from_bars(v.iter().enumerate().map(|(i, &(h, l))| Bar {
+            ts_ms: i as i64,
+            open: (h + l) / 2.0,
+            high: h,
+            low: l,
+            close: (h + l) / 2.0,
+            volume: 1.0,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn di_uses_wilder_sums_by_hand() {
+        // n = 2. bar1: +DM 1 (h 11→12, l 9→10), TR = max(2, |10-12|, |10-10|) = 2 → seed sums
+        // +DM 1, -DM 0, TR 2. bar2: h 12→12.5 (+0.5), l 10→9 (-DM 1) → -DM wins;
+        // TR = max(3.5, |11-12.5|, |11-9|) = 3.5. S(+DM) = 1 - 0.5 = 0.5, S(-DM) = 0 + 1 = 1,
+        // S(TR) = 2 - 1 + 3.5 = 4.5.
+        let b = hl(&[(11.0, 9.0), (12.0, 10.0), (12.5, 9.0)]);
+        let p = batch(&mut PlusDi::new(2).unwrap(), &b);
+        let m = batch(&mut MinusDi::new(2).unwrap(), &b);
+        let dx = batch(&mut Dx::new(2).unwrap(), &b);
+        assert_eq!(p[..2], [None, None]);
+        let (pd, md) = (100.0 * (0.5 / 4.5), 100.0 * (1.0 / 4.5));
+        assert_eq!(p[2], Some(pd));
+        assert_eq!(m[2], Some(md));
+        assert_eq!(dx[2], Some(100.0 * ((md - pd).abs() / (md + pd))));
+    }
+
+    #[test]
+    fn dmi_matches_the_four_separate_indicators() {
+        let b = random_walk(400, 7);
+        let d = batch(&mut Dmi::new(14).unwrap(), &b);
+        let p = batch(&mut PlusDi::new(14).unwrap(), &b);
+        let m = batch(&mut MinusDi::new(14).unwrap(), &b);
+        let x = batch(&mut Dx::new(14).unwrap(), &b);
+        let a = batch(&mut Adx::new(14).unwrap(), &b);
+        for i in 0..b.len() {
+            match d[i] {
+                None => assert!(a[i].is_none(), "bar {i}"),
+                Some(v) => {
+                    assert_eq!(Some(v.plus_di), p[i]);
+                    assert_eq!(Some(v.minus_di), m[i]);
+                    assert_eq!(Some(v.dx), x[i]);
+                    assert_eq!(Some(v.adx), a[i]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn flat_bars_give_zero_di_and_keep_adx() {
+        let b = hl(&[(10.0, 10.0); 8]);
+        let a = batch(&mut Adx::new(2).unwrap(), &b);
+        assert_eq!(a[3], Some(0.0));
+        assert_eq!(a[7], Some(0.0));
+    }
+
+    #[test]
+    fn period_below_two_is_rejected() {
+        assert!(Adx::new(1).is_err());
+        assert!(PlusDi::new(0).is_err());
+        assert!(Dmi::new(1).is_err());
+        assert_eq!(Adx::new(14).unwrap().to_string(), "ADX(14)");
+        assert_eq!(Adx::new(14).unwrap().lookback(), 27);
+        assert_eq!(PlusDi::new(14).unwrap().lookback(), 14);
+    }
+}

@@ -1,0 +1,515 @@
+//! Volatility: [`TrueRange`], [`Atr`], [`StdDev`] and [`BollingerBands`], following TA-Lib's
+//! C source (Wilder smoothing of the true range; population variance from running sums of
+//! values and squares, clamped to 0 below 1e-8).
+
+use std::fmt;
+
+use super::{Indicator, ParamError, RollingSum, check_mult, check_period};
+use crate::data::Bar;
+
+/// Wilder's true range: `max(high - low, |prev_close - high|, |prev_close - low|)`.
+#[inline]
+pub(crate) fn true_range(high: f64, low: f64, prev_close: f64) -> f64 {
+    let mut greatest = high - low;
+    let v2 = (prev_close - high).abs();
+    if v2 > greatest {
+        greatest = v2;
+    }
+    let v3 = (prev_close - low).abs();
+    if v3 > greatest {
+        greatest = v3;
+    }
+    greatest
+}
+
+/// True range of a bar against the previous close.
+///
+/// `TR_t = max(high_t - low_t, |close_{t-1} - high_t|, |close_{t-1} - low_t|)`. The first bar
+/// has no previous close, so lookback is 1. Matches `talib.TRANGE(high, low, close)`.
+#[doc(alias = "TRANGE")]
+#[doc(alias = "TR")]
+#[derive(Debug, Clone, Default)]
+pub struct TrueRange {
+    prev_close: Option<f64>,
+}
+
+impl TrueRange {
+    /// A true range (no parameters).
+    ///
+    /// # Errors
+    /// Never; returns `Result` like every other constructor.
+    pub fn new() -> Result<Self, ParamError> {
+        Ok(TrueRange::default())
+    }
+}
+
+impl Indicator for TrueRange {
+    type Output = f64;
+    #[inline]
+    fn update(&mut self, bar: &Bar) -> Option<f64> {
+        let prev = self.prev_close.replace(bar.close)?;
+        Some(true_range(bar.high, bar.low, prev))
+    }
+    fn lookback(&self) -> usize {
+        1
+    }
+    fn reset(&mut self) {
+        self.prev_close = None;
+    }
+}
+
+impl fmt::Display for TrueRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TRANGE")
+    }
+}
+
+/// Average true range, Wilder's smoothing.
+///
+/// Seed: the SMA of the first `n` true ranges (bars 1..=n); then
+/// `ATR_t = (ATR_{t-1}·(n-1) + TR_t) / n`. Lookback `n`. Matches `talib.ATR(high, low, close, n)`.
+#[doc(alias = "ATR")]
+#[doc(alias = "AverageTrueRange")]
+#[derive(Debug, Clone)]
+pub struct Atr {
+    period: usize,
+    tr: TrueRange,
+    count: usize,
+    value: f64,
+}
+
+impl Atr {
+    /// An ATR over `period` bars.
+    ///
+    /// # Errors
+    /// [`ParamError`] when `period` is 0 or above [`super::MAX_PERIOD`].
+    pub fn new(period: usize) -> Result<Self, ParamError> {
+        let period = check_period("period", period, 1)?;
+        Ok(Atr {
+            period,
+            tr: TrueRange::default(),
+            count: 0,
+            value: 0.0,
+        })
+    }
+}
+
+impl Indicator for Atr {
+    type Output = f64;
+    #[inline]
+    fn update(&mut self, bar: &Bar) -> Option<f64> {
+        let tr = self.tr.update(bar)?;
+        let n = self.period as f64;
+        if self.count < self.period {
+            self.value += tr;
+            self.count += 1;
+            if self.count < self.period {
+                return None;
+            }
+            self.value /= n;
+            return Some(self.value);
+        }
+        self.value *= (self.period - 1) as f64;
+        self.value += tr;
+        self.value /= n;
+        Some(self.value)
+    }
+    fn lookback(&self) -> usize {
+        self.period
+    }
+    fn reset(&mut self) {
+        self.tr.reset();
+        self.count = 0;
+        self.value = 0.0;
+    }
+}
+
+impl fmt::Display for Atr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ATR({})", self.period)
+    }
+}
+
+/// Rolling population variance exactly as TA-Lib 0.8's `TA_VAR` computes it.
+///
+/// Sums of `y = x - K` and `y²` around a shift `K` (first the first value), so the
+/// cancellation in `E[y²] - E[y]²` stays small: `var = (1/n)·Σy² - ((1/n)·Σy)²`. When the
+/// variance looks cancelled (`(1/n)·Σy² · 1e-6 > var` after the oldest value leaves, or the
+/// leaving `y²` exceeds `1e6·Σy²`), or every `32·n` bars, it re-centres: `K` = the window mean,
+/// both sums recomputed over the window, and a variance below `1e-12·(1/n)·Σy²` becomes 0.
+/// (Read from the disassembly of the TA-Lib 0.8.1 that python `talib` 0.8.2 ships; the
+/// older running sum `Σx²/n - (Σx/n)²` misses it on flat windows.)
+#[derive(Debug, Clone)]
+pub(crate) struct VarCore {
+    period: usize,
+    inv_n: f64,
+    buf: Vec<f64>,
+    pos: usize,
+    count: usize,
+    shift: f64,
+    s1: f64,
+    s2: f64,
+    countdown: usize,
+}
+
+impl VarCore {
+    pub(crate) fn new(period: usize) -> Self {
+        VarCore {
+            period,
+            inv_n: 1.0 / period as f64,
+            buf: vec![0.0; period],
+            pos: 0,
+            count: 0,
+            shift: 0.0,
+            s1: 0.0,
+            s2: 0.0,
+            countdown: 32 * period,
+        }
+    }
+
+    pub(crate) fn reset(&mut self) {
+        *self = VarCore::new(self.period);
+    }
+
+    /// Push `x`; the population variance of the last `period` values once there are enough.
+    #[inline]
+    pub(crate) fn push(&mut self, x: f64) -> Option<f64> {
+        let n = self.period;
+        self.buf[self.pos] = x;
+        self.pos += 1;
+        if self.pos == n {
+            self.pos = 0;
+        }
+        if self.count == 0 {
+            self.shift = x;
+        }
+        if self.count + 1 < n {
+            self.count += 1;
+            let y = x - self.shift;
+            self.s1 += y;
+            self.s2 += y * y;
+            return None;
+        }
+        self.count = n;
+        // the window is buf[pos..] then buf[..pos]; its oldest value is buf[pos]
+        let oldest = self.buf[self.pos];
+        let y = x - self.shift;
+        self.s1 += y;
+        let m = self.inv_n * self.s1;
+        self.s2 += y * y;
+        let var = self.inv_n * self.s2 - m * m;
+        let t = oldest - self.shift;
+        let tt = t * t;
+        self.s2 -= tt;
+        let recentre = if self.inv_n * self.s2 * 1e-6 > var || tt > self.s2 * 1e6 {
+            true
+        } else {
+            self.countdown -= 1;
+            self.countdown == 0
+        };
+        if !recentre {
+            self.s1 -= t;
+            return Some(var);
+        }
+        Some(self.recentre())
+    }
+
+    /// Re-centre on the window mean and recompute both sums; returns the window variance.
+    fn recentre(&mut self) -> f64 {
+        let (newer, older) = self.buf.split_at(self.pos);
+        let mut sum = 0.0;
+        for &w in older.iter().chain(newer) {
+            sum += w;
+        }
+        self.shift = sum * self.inv_n;
+        let (mut s1, mut s2) = (0.0, 0.0);
+        for &w in older.iter().chain(newer) {
+            let y = w - self.shift;
+            s1 += y;
+            s2 += y * y;
+        }
+        let m = self.inv_n * s1;
+        let v = self.inv_n * s2;
+        let mut var = v - m * m;
+        if var < v * 1e-12 {
+            var = 0.0;
+        }
+        let t = self.buf[self.pos] - self.shift;
+        self.s1 = s1 - t;
+        self.s2 = s2 - t * t;
+        self.countdown = 32 * self.period;
+        var
+    }
+}
+
+/// Rolling mean (TA-Lib's SMA) and population standard deviation (TA-Lib's VAR, square
+/// root), for [`StdDev`] and [`BollingerBands`].
+#[derive(Debug, Clone)]
+struct MeanVar {
+    period: usize,
+    sums: RollingSum,
+    var: VarCore,
+}
+
+impl MeanVar {
+    fn new(period: usize) -> Self {
+        MeanVar {
+            period,
+            sums: RollingSum::new(period),
+            var: VarCore::new(period),
+        }
+    }
+    /// (mean, standard deviation).
+    #[inline]
+    fn push(&mut self, x: f64) -> Option<(f64, f64)> {
+        let n = self.period as f64;
+        let s = self.sums.push(x);
+        let var = self.var.push(x)?;
+        let s1 = s?;
+        Some((s1 / n, var.sqrt()))
+    }
+    /// Standard deviation only.
+    #[inline]
+    fn push_sd(&mut self, x: f64) -> Option<f64> {
+        self.var.push(x).map(f64::sqrt)
+    }
+    fn reset(&mut self) {
+        self.sums.reset();
+        self.var.reset();
+    }
+}
+
+/// Rolling population standard deviation of the close, times `nbdev`.
+///
+/// `σ = sqrt(Σ(x - K)²/n - (Σ(x - K)/n)²)` from running sums around a shift `K` that is
+/// re-centred on the window mean when cancellation threatens (TA-Lib 0.8's `TA_VAR`, see
+/// the source), output `σ · nbdev`. No seed. Lookback `n - 1`.
+/// Matches `talib.STDDEV(close, n, nbdev)`.
+#[doc(alias = "STDDEV")]
+#[doc(alias = "StandardDeviation")]
+#[derive(Debug, Clone)]
+pub struct StdDev {
+    nbdev: f64,
+    mv: MeanVar,
+}
+
+impl StdDev {
+    /// A standard deviation over `period` bars, scaled by `nbdev`.
+    ///
+    /// # Errors
+    /// [`ParamError`] when `period` is 0 or too large, or `nbdev` is negative or not finite.
+    pub fn new(period: usize, nbdev: f64) -> Result<Self, ParamError> {
+        let period = check_period("period", period, 1)?;
+        let nbdev = check_mult("nbdev", nbdev)?;
+        Ok(StdDev {
+            nbdev,
+            mv: MeanVar::new(period),
+        })
+    }
+
+    /// Feed one value (instead of a bar's close).
+    #[inline]
+    pub fn update_raw(&mut self, x: f64) -> Option<f64> {
+        self.mv.push_sd(x).map(|sd| sd * self.nbdev)
+    }
+}
+
+impl Indicator for StdDev {
+    type Output = f64;
+    fn update(&mut self, bar: &Bar) -> Option<f64> {
+        self.update_raw(bar.close)
+    }
+    fn lookback(&self) -> usize {
+        self.mv.period - 1
+    }
+    fn reset(&mut self) {
+        self.mv.reset();
+    }
+}
+
+impl fmt::Display for StdDev {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "STDDEV({},{})", self.mv.period, self.nbdev)
+    }
+}
+
+/// One Bollinger reading.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BollingerValue {
+    /// `middle + nbdev_up · σ`.
+    pub upper: f64,
+    /// SMA of the close.
+    pub middle: f64,
+    /// `middle - nbdev_dn · σ`.
+    pub lower: f64,
+}
+
+/// Bollinger bands on the SMA of the close with the population standard deviation.
+///
+/// `middle = SMA_n`, `σ` as [`StdDev`], `upper = middle + nbdev_up·σ`,
+/// `lower = middle - nbdev_dn·σ`. No seed. Lookback `n - 1`. Matches
+/// `talib.BBANDS(close, n, nbdev_up, nbdev_dn, matype=0)`.
+#[doc(alias = "BBANDS")]
+#[doc(alias = "Bollinger")]
+#[derive(Debug, Clone)]
+pub struct BollingerBands {
+    nbdev_up: f64,
+    nbdev_dn: f64,
+    mv: MeanVar,
+}
+
+impl BollingerBands {
+    /// Bands over `period` bars, `nbdev_up` and `nbdev_dn` deviations away.
+    ///
+    /// # Errors
+    /// [`ParamError`] when `period` is 0 or too large, or a multiplier is negative or not
+    /// finite.
+    pub fn new(period: usize, nbdev_up: f64, nbdev_dn: f64) -> Result<Self, ParamError> {
+        let period = check_period("period", period, 1)?;
+        Ok(BollingerBands {
+            nbdev_up: check_mult("nbdev_up", nbdev_up)?,
+            nbdev_dn: check_mult("nbdev_dn", nbdev_dn)?,
+            mv: MeanVar::new(period),
+        })
+    }
+
+    /// Feed one value (instead of a bar's close).
+    #[inline]
+    pub fn update_raw(&mut self, x: f64) -> Option<BollingerValue> {
+        let (middle, sd) = self.mv.push(x)?;
+        Some(BollingerValue {
+            upper: middle + sd * self.nbdev_up,
+            middle,
+            lower: middle - sd * self.nbdev_dn,
+        })
+    }
+}
+
+impl Indicator for BollingerBands {
+    type Output = BollingerValue;
+    fn update(&mut self, bar: &Bar) -> Option<BollingerValue> {
+        self.update_raw(bar.close)
+    }
+    fn lookback(&self) -> usize {
+        self.mv.period - 1
+    }
+    fn reset(&mut self) {
+        self.mv.reset();
+    }
+}
+
+impl fmt::Display for BollingerBands {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "BBANDS({},{},{})",
+            self.mv.period, self.nbdev_up, self.nbdev_dn
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Bars;
+    use crate::indicators::batch;
+
+    conformance!(trange => TrueRange::new());
+    conformance!(atr_1 => Atr::new(1));
+    conformance!(atr_14 => Atr::new(14));
+    conformance!(atr_30 => Atr::new(30));
+    conformance!(stddev_1 => StdDev::new(1, 1.0));
+    conformance!(stddev_5 => StdDev::new(5, 1.0));
+    conformance!(stddev_20_2 => StdDev::new(20, 2.0));
+    conformance!(bbands_20 => BollingerBands::new(20, 2.0, 2.0));
+    conformance!(bbands_5 => BollingerBands::new(5, 1.5, 2.5));
+
+    fn bar(h: f64, l: f64, c: f64) -> Bar {
+        Bar {
+            ts_ms: 0,
+            open: c,
+            high: h,
+            low: l,
+            close: c,
+            volume: 1.0,
+        }
+    }
+
+    fn bars(v: &[(f64, f64, f64)]) -> Bars {
+        Bars::from_bars(v.iter().enumerate().map(|(i, &(h, l, c))| Bar {
+            ts_ms: i as i64,
+            ..bar(h, l, c)
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn true_range_takes_the_gap_into_account() {
+        assert_eq!(true_range(12.0, 11.0, 8.0), 4.0);
+        assert_eq!(true_range(12.0, 9.0, 10.0), 3.0);
+        assert_eq!(true_range(10.0, 9.0, 13.0), 4.0);
+    }
+
+    #[test]
+    fn atr_seeds_with_mean_tr_then_wilder() {
+        // TRs: bar1 = 2, bar2 = 4, bar3 = 1 (n = 2): seed 3, then (3·1 + 1)/2 = 2
+        let b = bars(&[
+            (11.0, 9.0, 10.0),
+            (11.0, 9.0, 10.0),
+            (14.0, 11.0, 12.0),
+            (12.5, 11.5, 12.0),
+        ]);
+        let out = batch(&mut Atr::new(2).unwrap(), &b);
+        assert_eq!(out, vec![None, None, Some(3.0), Some(2.0)]);
+    }
+
+    #[test]
+    fn stddev_is_population_and_bands_use_it() {
+        // 2, 4, 4, 4, 5, 5, 7, 9: mean 5, population σ 2
+        let xs = [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0];
+        let mut s = StdDev::new(8, 1.0).unwrap();
+        let mut bb = BollingerBands::new(8, 2.0, 1.0).unwrap();
+        let sd = xs.iter().map(|&x| s.update_raw(x)).last().flatten();
+        let b = xs
+            .iter()
+            .map(|&x| bb.update_raw(x))
+            .last()
+            .flatten()
+            .unwrap();
+        assert_eq!(sd, Some(2.0));
+        assert_eq!((b.upper, b.middle, b.lower), (9.0, 5.0, 3.0));
+    }
+
+    #[test]
+    fn flat_window_has_exactly_zero_deviation() {
+        // 0.1 is not exact in binary; the running sums leave a residue that re-centring
+        // removes, as TA-Lib 0.8 does
+        let mut s = StdDev::new(3, 1.0).unwrap();
+        let out: Vec<_> = [5.0, 0.3, 0.1, 0.1, 0.1, 0.1]
+            .iter()
+            .map(|&x| s.update_raw(x))
+            .collect();
+        assert_eq!(out[5], Some(0.0));
+    }
+
+    #[test]
+    fn small_variance_is_not_clamped() {
+        let mut s = StdDev::new(2, 1.0).unwrap();
+        s.update_raw(1.0);
+        let sd = s.update_raw(1.0001).unwrap();
+        assert!((sd - 0.00005).abs() < 1e-12, "{sd}");
+    }
+
+    #[test]
+    fn bad_parameters_are_rejected() {
+        assert!(Atr::new(0).is_err());
+        assert!(StdDev::new(0, 1.0).is_err());
+        assert!(StdDev::new(5, f64::NAN).is_err());
+        assert!(BollingerBands::new(20, -1.0, 2.0).is_err());
+        assert_eq!(
+            BollingerBands::new(20, 2.0, 2.0).unwrap().to_string(),
+            "BBANDS(20,2,2)"
+        );
+        assert_eq!(Atr::new(14).unwrap().to_string(), "ATR(14)");
+    }
+}

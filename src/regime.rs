@@ -1,0 +1,502 @@
+//! Market regime detection: [`Regime`] (bull, bear, sideways, crash, high-vol) from a streaming
+//! [`RegimeDetector`], with a confidence and the per-regime size and stop multipliers.
+//!
+//! Sits after `indicators` in the pipeline and before `strategy`; it reads bars one at a time
+//! and never looks ahead. Rules (thresholds in [`RegimeConfig`]), in priority order:
+//! 1. crash: drawdown from the lookback's highest close > 10 % and the close-to-close return
+//!    over the lookback < −5 %;
+//! 2. high-vol: the rolling standard deviation of log returns is above the 90th percentile of
+//!    its own previous values (once that history is full);
+//! 3. bull / bear: ADX > 25 with the close above / below its moving average;
+//! 4. sideways: ADX < 20 and a narrow Bollinger band (width / middle below a threshold).
+//!
+//! When no rule fires (ADX between 20 and 25, or a weak trend with wide bands) the previous
+//! regime is kept at half its confidence; the first regime defaults to sideways.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use crate::data::Bar;
+use crate::indicators::{Adx, BollingerBands, Indicator, ParamError, Sma, StdDev};
+
+/// A market regime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Regime {
+    /// Strong trend up.
+    Bull,
+    /// Strong trend down.
+    Bear,
+    /// No trend, narrow range.
+    Sideways,
+    /// A sharp fall.
+    Crash,
+    /// Volatility unusually high.
+    HighVol,
+}
+
+/// The size and stop multipliers a regime implies.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RegimeMultipliers {
+    /// Multiplier of the position size.
+    pub size: f64,
+    /// ATR multiple for the protective stop.
+    pub stop_atr: f64,
+}
+
+impl Regime {
+    /// All regimes, in declaration order.
+    pub const ALL: [Regime; 5] = [
+        Regime::Bull,
+        Regime::Bear,
+        Regime::Sideways,
+        Regime::Crash,
+        Regime::HighVol,
+    ];
+
+    /// The regime's multipliers: size bull 1.2, bear 0.8, crash 0.3, sideways 0.7, high-vol
+    /// 0.5; stop ATR bull 2.5, bear 1.5, crash 1.0, sideways 2.0, high-vol 1.5.
+    pub fn multipliers(self) -> RegimeMultipliers {
+        let (size, stop_atr) = match self {
+            Regime::Bull => (1.2, 2.5),
+            Regime::Bear => (0.8, 1.5),
+            Regime::Crash => (0.3, 1.0),
+            Regime::Sideways => (0.7, 2.0),
+            Regime::HighVol => (0.5, 1.5),
+        };
+        RegimeMultipliers { size, stop_atr }
+    }
+
+    /// The position-size multiplier.
+    pub fn size_mult(self) -> f64 {
+        self.multipliers().size
+    }
+
+    /// The ATR multiple for stops.
+    pub fn stop_atr_mult(self) -> f64 {
+        self.multipliers().stop_atr
+    }
+
+    /// The lowercase name (`bull`, `highvol`, …), as serde and the store spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Regime::Bull => "bull",
+            Regime::Bear => "bear",
+            Regime::Sideways => "sideways",
+            Regime::Crash => "crash",
+            Regime::HighVol => "highvol",
+        }
+    }
+}
+
+impl fmt::Display for Regime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Thresholds and windows of the [`RegimeDetector`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RegimeConfig {
+    /// ADX period (14).
+    pub adx_period: usize,
+    /// ADX above this is a trend (25).
+    pub adx_trend: f64,
+    /// ADX below this is no trend (20).
+    pub adx_sideways: f64,
+    /// Period of the moving average the close is compared with (50).
+    pub ma_period: usize,
+    /// Bollinger period for the width test (20, ±2σ).
+    pub bb_period: usize,
+    /// Largest Bollinger width `(upper - lower) / middle` that counts as narrow (0.05).
+    pub bb_width_max_frac: f64,
+    /// Bars over which drawdown and return are measured for a crash (20).
+    pub crash_lookback: usize,
+    /// Drawdown from the lookback high above which a crash may be called (0.10).
+    pub crash_drawdown_frac: f64,
+    /// Return over the lookback below which a crash may be called (-0.05).
+    pub crash_return_frac: f64,
+    /// Window of the log-return standard deviation (20).
+    pub vol_window: usize,
+    /// How many previous volatility values the percentile is taken over (100).
+    pub vol_rank_window: usize,
+    /// Percentile (0–1) above which volatility is high (0.90).
+    pub vol_percentile: f64,
+}
+
+impl Default for RegimeConfig {
+    fn default() -> Self {
+        RegimeConfig {
+            adx_period: 14,
+            adx_trend: 25.0,
+            adx_sideways: 20.0,
+            ma_period: 50,
+            bb_period: 20,
+            bb_width_max_frac: 0.05,
+            crash_lookback: 20,
+            crash_drawdown_frac: 0.10,
+            crash_return_frac: -0.05,
+            vol_window: 20,
+            vol_rank_window: 100,
+            vol_percentile: 0.90,
+        }
+    }
+}
+
+/// The regime on one bar.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RegimeState {
+    /// The regime.
+    pub regime: Regime,
+    /// How clearly the rule fired, in [0, 1].
+    pub confidence: f64,
+}
+
+/// A change of regime, for the learning DB's `regime_transitions` table.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RegimeTransition {
+    /// Open time of the bar on which the new regime was first seen (UTC ms).
+    pub ts_ms: i64,
+    /// The regime before.
+    pub from: Regime,
+    /// The regime after.
+    pub to: Regime,
+    /// Confidence of the new regime.
+    pub confidence: f64,
+}
+
+/// `0.5 + 0.5·margin`, clamped to [0, 1]: 0.5 right at a threshold, 1 at twice the margin.
+fn conf(margin: f64) -> f64 {
+    (0.5 + 0.5 * margin.min(1.0)).clamp(0.0, 1.0)
+}
+
+/// Linear-interpolated percentile `q` (0–1) of `v` (numpy's default method).
+fn percentile(v: &mut [f64], q: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let pos = q * (v.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = pos.ceil() as usize;
+    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+}
+
+/// Streaming regime detector: feed bars in order with [`RegimeDetector::update`].
+#[derive(Debug, Clone)]
+pub struct RegimeDetector {
+    cfg: RegimeConfig,
+    adx: Adx,
+    ma: Sma,
+    bb: BollingerBands,
+    vol: StdDev,
+    closes: VecDeque<f64>,
+    vols: VecDeque<f64>,
+    prev_close: Option<f64>,
+    current: Option<RegimeState>,
+    transitions: Vec<RegimeTransition>,
+}
+
+impl RegimeDetector {
+    /// A detector with the given thresholds.
+    ///
+    /// # Errors
+    /// [`ParamError`] when a period is out of range, a window is 0, or a fraction is not
+    /// finite (`vol_percentile` must be in [0, 1]).
+    pub fn new(cfg: RegimeConfig) -> Result<Self, ParamError> {
+        if cfg.crash_lookback == 0 {
+            return Err(ParamError::new("crash_lookback", 0, "1..=100000"));
+        }
+        if cfg.vol_rank_window < 2 {
+            return Err(ParamError::new(
+                "vol_rank_window",
+                cfg.vol_rank_window,
+                "2..=100000",
+            ));
+        }
+        if !(0.0..=1.0).contains(&cfg.vol_percentile) {
+            return Err(ParamError::new(
+                "vol_percentile",
+                cfg.vol_percentile,
+                "0..=1",
+            ));
+        }
+        for (name, v) in [
+            ("adx_trend", cfg.adx_trend),
+            ("adx_sideways", cfg.adx_sideways),
+            ("bb_width_max_frac", cfg.bb_width_max_frac),
+            ("crash_drawdown_frac", cfg.crash_drawdown_frac),
+            ("crash_return_frac", cfg.crash_return_frac),
+        ] {
+            if !v.is_finite() {
+                return Err(ParamError::new(name, v, "a finite number"));
+            }
+        }
+        Ok(RegimeDetector {
+            cfg,
+            adx: Adx::new(cfg.adx_period)?,
+            ma: Sma::new(cfg.ma_period)?,
+            bb: BollingerBands::new(cfg.bb_period, 2.0, 2.0)?,
+            vol: StdDev::new(cfg.vol_window, 1.0)?,
+            closes: VecDeque::with_capacity(cfg.crash_lookback + 1),
+            vols: VecDeque::with_capacity(cfg.vol_rank_window + 1),
+            prev_close: None,
+            current: None,
+            transitions: Vec::new(),
+        })
+    }
+
+    /// The thresholds in use.
+    pub fn config(&self) -> &RegimeConfig {
+        &self.cfg
+    }
+
+    /// The latest regime, once there is one.
+    pub fn current(&self) -> Option<RegimeState> {
+        self.current
+    }
+
+    /// Every regime change so far (the first regime is not a change).
+    pub fn transitions(&self) -> &[RegimeTransition] {
+        &self.transitions
+    }
+
+    /// Take the recorded changes, leaving none (for saving them in batches).
+    pub fn take_transitions(&mut self) -> Vec<RegimeTransition> {
+        std::mem::take(&mut self.transitions)
+    }
+
+    /// Forget every bar and transition.
+    pub fn reset(&mut self) {
+        self.adx.reset();
+        self.ma.reset();
+        self.bb.reset();
+        self.vol.reset();
+        self.closes.clear();
+        self.vols.clear();
+        self.prev_close = None;
+        self.current = None;
+        self.transitions.clear();
+    }
+
+    /// Feed the next bar; `None` until ADX, the moving average, the bands and the crash
+    /// lookback are all warmed up.
+    pub fn update(&mut self, bar: &Bar) -> Option<RegimeState> {
+        let c = &self.cfg;
+        let adx = self.adx.update(bar);
+        let ma = self.ma.update(bar);
+        let bb = self.bb.update(bar);
+        // volatility of log returns, and whether it is above its own rolling percentile
+        let ret = self
+            .prev_close
+            .replace(bar.close)
+            .map(|p| (bar.close / p).ln());
+        let vol = ret.and_then(|r| self.vol.update_raw(r));
+        let mut high_vol = None;
+        if let Some(v) = vol {
+            if self.vols.len() == c.vol_rank_window {
+                let mut hist: Vec<f64> = self.vols.iter().copied().collect();
+                let p = percentile(&mut hist, c.vol_percentile);
+                if v > p {
+                    high_vol = Some(if p > 0.0 { v / p - 1.0 } else { 1.0 });
+                }
+                self.vols.pop_front();
+            }
+            self.vols.push_back(v);
+        }
+        self.closes.push_back(bar.close);
+        if self.closes.len() > c.crash_lookback + 1 {
+            self.closes.pop_front();
+        }
+        let (adx, ma, bb) = (adx?, ma?, bb?);
+        if self.closes.len() <= c.crash_lookback {
+            return None;
+        }
+
+        let high = self.closes.iter().copied().fold(f64::MIN, f64::max);
+        let first = self.closes.front().copied().unwrap_or(bar.close);
+        let drawdown = 1.0 - bar.close / high;
+        let ret = bar.close / first - 1.0;
+        let width = if bb.middle > 0.0 {
+            (bb.upper - bb.lower) / bb.middle
+        } else {
+            0.0
+        };
+        let rel = |x: f64, thr: f64| if thr != 0.0 { x / thr.abs() } else { 1.0 };
+
+        let state = if drawdown > c.crash_drawdown_frac && ret < c.crash_return_frac {
+            let m = rel(drawdown - c.crash_drawdown_frac, c.crash_drawdown_frac)
+                .min(rel(c.crash_return_frac - ret, c.crash_return_frac));
+            RegimeState {
+                regime: Regime::Crash,
+                confidence: conf(m),
+            }
+        } else if let Some(m) = high_vol {
+            RegimeState {
+                regime: Regime::HighVol,
+                confidence: conf(m),
+            }
+        } else if adx > c.adx_trend && bar.close != ma {
+            let regime = if bar.close > ma {
+                Regime::Bull
+            } else {
+                Regime::Bear
+            };
+            RegimeState {
+                regime,
+                confidence: conf(rel(adx - c.adx_trend, c.adx_trend)),
+            }
+        } else if adx < c.adx_sideways && width < c.bb_width_max_frac {
+            let m = rel(c.adx_sideways - adx, c.adx_sideways)
+                .min(rel(c.bb_width_max_frac - width, c.bb_width_max_frac));
+            RegimeState {
+                regime: Regime::Sideways,
+                confidence: conf(m),
+            }
+        } else {
+            match self.current {
+                Some(s) => RegimeState {
+                    regime: s.regime,
+                    confidence: s.confidence * 0.5,
+                },
+                None => RegimeState {
+                    regime: Regime::Sideways,
+                    confidence: 0.25,
+                },
+            }
+        };
+        if let Some(prev) = self.current
+            && prev.regime != state.regime
+        {
+            self.transitions.push(RegimeTransition {
+                ts_ms: bar.ts_ms,
+                from: prev.regime,
+                to: state.regime,
+                confidence: state.confidence,
+            });
+        }
+        self.current = Some(state);
+        Some(state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Bars;
+
+    /// Bars with the given closes; high/low `spread_frac` around the close.
+    fn bars(closes: &[f64], spread_frac: f64) -> Bars {
+        Bars::from_bars(closes.iter().enumerate().map(|(i, &c)| Bar {
+            ts_ms: i as i64 * 86_400_000,
+            open: c,
+            high: c * (1.0 + spread_frac),
+            low: c * (1.0 - spread_frac),
+            close: c,
+            volume: 1000.0,
+        }))
+        .unwrap()
+    }
+
+    fn run(b: &Bars) -> (RegimeDetector, Vec<Option<RegimeState>>) {
+        let mut d = RegimeDetector::new(RegimeConfig::default()).unwrap();
+        let out = b.iter().map(|bar| d.update(&bar)).collect();
+        (d, out)
+    }
+
+    #[test]
+    fn steady_uptrend_is_bull() {
+        let closes: Vec<f64> = (0..150).map(|i| 100.0 * 1.01_f64.powi(i)).collect();
+        let (_, out) = run(&bars(&closes, 0.002));
+        let last = out.last().unwrap().unwrap();
+        assert_eq!(last.regime, Regime::Bull);
+        assert!(last.confidence > 0.5 && last.confidence <= 1.0);
+    }
+
+    #[test]
+    fn steady_downtrend_is_bear() {
+        // -0.2 % a bar: 20-bar return about -4 %, not a crash
+        let closes: Vec<f64> = (0..150).map(|i| 100.0 * 0.998_f64.powi(i)).collect();
+        let (_, out) = run(&bars(&closes, 0.002));
+        assert_eq!(out.last().unwrap().unwrap().regime, Regime::Bear);
+    }
+
+    #[test]
+    fn flat_market_is_sideways() {
+        // a tiny zigzag: no direction, narrow bands
+        let closes: Vec<f64> = (0..150)
+            .map(|i| if i % 2 == 0 { 100.0 } else { 100.1 })
+            .collect();
+        let (_, out) = run(&bars(&closes, 0.001));
+        let last = out.last().unwrap().unwrap();
+        assert_eq!(last.regime, Regime::Sideways);
+    }
+
+    #[test]
+    fn fifteen_percent_fall_is_crash_and_is_recorded_as_a_transition() {
+        let mut closes: Vec<f64> = (0..120)
+            .map(|i| if i % 2 == 0 { 100.0 } else { 100.1 })
+            .collect();
+        // -15 % over 10 bars
+        for k in 1..=10 {
+            closes.push(100.0 * (1.0 - 0.015 * k as f64));
+        }
+        let (d, out) = run(&bars(&closes, 0.001));
+        let last = out.last().unwrap().unwrap();
+        assert_eq!(last.regime, Regime::Crash);
+        let t = d.transitions().last().unwrap();
+        assert_eq!(t.to, Regime::Crash);
+        assert!(t.ts_ms > 0);
+    }
+
+    #[test]
+    fn nothing_before_warm_up() {
+        let closes: Vec<f64> = (0..40).map(|i| 100.0 + i as f64).collect();
+        let (_, out) = run(&bars(&closes, 0.002));
+        assert!(out.iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn multipliers_match_the_design() {
+        assert_eq!(Regime::Bull.size_mult(), 1.2);
+        assert_eq!(Regime::Crash.size_mult(), 0.3);
+        assert_eq!(Regime::HighVol.stop_atr_mult(), 1.5);
+        assert_eq!(Regime::Sideways.multipliers().stop_atr, 2.0);
+        assert_eq!(Regime::HighVol.to_string(), "highvol");
+        assert_eq!(
+            serde_json::to_string(&Regime::HighVol).unwrap(),
+            "\"highvol\""
+        );
+    }
+
+    #[test]
+    fn percentile_interpolates_like_numpy() {
+        // numpy.percentile([1, 2, 3, 4], 90) = 3.7
+        let mut v = vec![4.0, 1.0, 3.0, 2.0];
+        assert!((percentile(&mut v, 0.9) - 3.7).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_volatility_burst_is_high_vol() {
+        // quiet zigzag, then swings of ±3 % (ADX stays low: no direction)
+        let mut closes: Vec<f64> = (0..160)
+            .map(|i| if i % 2 == 0 { 100.0 } else { 100.1 })
+            .collect();
+        for k in 0..4 {
+            closes.push(if k % 2 == 0 { 103.0 } else { 100.0 });
+        }
+        let (_, out) = run(&bars(&closes, 0.001));
+        assert_eq!(out.last().unwrap().unwrap().regime, Regime::HighVol);
+    }
+
+    #[test]
+    fn bad_config_is_rejected() {
+        let cfg = RegimeConfig {
+            vol_percentile: 1.5,
+            ..RegimeConfig::default()
+        };
+        assert!(RegimeDetector::new(cfg).is_err());
+        let cfg = RegimeConfig {
+            adx_period: 0,
+            ..RegimeConfig::default()
+        };
+        assert!(RegimeDetector::new(cfg).is_err());
+    }
+}

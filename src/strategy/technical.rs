@@ -1,0 +1,349 @@
+//! The `technical` strategy: the seed's technical rule ([`TechnicalSignal`]) sized and
+//! stopped by the market regime ([`RegimeDetector`]).
+//!
+//! Each bar it feeds `hist.last()` to the signal and the regime detector (so it must be
+//! driven once per bar, in order). On an entry signal while flat or positioned the other
+//! way it enters at market with `Sizing::Risk { confidence, regime_mult }`, a stop
+//! `atr × mult` away (mult = `atr_stop_mult`, or the regime's stop multiple when that is 0)
+//! and a take-profit `take_profit_r` times that risk away. An open position exits on the
+//! opposite EMA cross.
+
+use crate::indicators::ParamError;
+use crate::order::{Entry, Intent, OrderKind, PositionView, Side, Sizing};
+use crate::regime::{RegimeConfig, RegimeDetector};
+use crate::signal::{SignalConfig, TechnicalSignal};
+use crate::strategy::{History, ParamKind, ParamSpec, ParamValue, Params, Strategy};
+
+/// Stop multiple used when `atr_stop_mult` is 0 and the regime is not known yet.
+const FALLBACK_STOP_ATR: f64 = 2.0;
+
+const fn int(name: &'static str, min: i64, max: i64, default: i64, doc: &'static str) -> ParamSpec {
+    ParamSpec {
+        name,
+        kind: ParamKind::Int { min, max },
+        default: ParamValue::Int(default),
+        doc,
+    }
+}
+
+const fn float(
+    name: &'static str,
+    min: f64,
+    max: f64,
+    default: f64,
+    doc: &'static str,
+) -> ParamSpec {
+    ParamSpec {
+        name,
+        kind: ParamKind::Float { min, max },
+        default: ParamValue::Float(default),
+        doc,
+    }
+}
+
+/// The parameter space of the `technical` strategy.
+pub const TECHNICAL_PARAMS: &[ParamSpec] = &[
+    int("ema_fast", 2, 500, 12, "fast EMA period"),
+    int("ema_slow", 3, 1000, 26, "slow EMA period (above ema_fast)"),
+    int("rsi_period", 2, 500, 14, "RSI period"),
+    float(
+        "rsi_overbought",
+        50.0,
+        100.0,
+        70.0,
+        "RSI above this blocks longs",
+    ),
+    float(
+        "rsi_oversold",
+        0.0,
+        50.0,
+        30.0,
+        "RSI below this blocks shorts",
+    ),
+    int("adx_period", 2, 500, 14, "ADX period"),
+    float(
+        "adx_threshold",
+        0.0,
+        100.0,
+        20.0,
+        "ADX above this confirms a trend",
+    ),
+    int("volume_ma", 1, 500, 20, "volume SMA period"),
+    int("macd_fast", 2, 500, 12, "MACD fast period"),
+    int("macd_slow", 3, 1000, 26, "MACD slow period"),
+    int("macd_signal", 1, 500, 9, "MACD signal period"),
+    int("atr_period", 1, 500, 14, "ATR period"),
+    int(
+        "divergence_lookback",
+        2,
+        500,
+        14,
+        "bars searched for an RSI divergence",
+    ),
+    int(
+        "min_confirmations",
+        0,
+        5,
+        3,
+        "confirmations (of 5) needed to enter",
+    ),
+    float(
+        "atr_stop_mult",
+        0.0,
+        20.0,
+        0.0,
+        "stop distance in ATRs; 0 = the regime's multiple",
+    ),
+    float(
+        "take_profit_r",
+        0.0,
+        50.0,
+        2.0,
+        "take-profit distance in multiples of the stop risk; 0 = none",
+    ),
+    ParamSpec {
+        name: "allow_short",
+        kind: ParamKind::Bool,
+        default: ParamValue::Bool(true),
+        doc: "enter short positions too",
+    },
+];
+
+/// The `technical` strategy.
+#[derive(Debug, Clone)]
+pub struct Technical {
+    params: Params,
+    signal: TechnicalSignal,
+    regime: RegimeDetector,
+    atr_stop_mult: f64,
+    take_profit_r: f64,
+    allow_short: bool,
+}
+
+impl Technical {
+    /// Build from resolved parameters (see [`TECHNICAL_PARAMS`]; missing ones take their
+    /// defaults).
+    ///
+    /// # Errors
+    /// [`ParamError`] when a value is out of range or `ema_fast >= ema_slow`.
+    pub fn new(params: &Params) -> Result<Self, ParamError> {
+        let mut full = Params::resolve(TECHNICAL_PARAMS, &[])?;
+        for spec in TECHNICAL_PARAMS {
+            if let Some(v) = params.0.get(spec.name) {
+                full.0.insert(spec.name.to_string(), spec.check(*v)?);
+            }
+        }
+        let p = &full;
+        let d = SignalConfig::default();
+        let cfg = SignalConfig {
+            ema_fast: p.usize_or("ema_fast", d.ema_fast),
+            ema_slow: p.usize_or("ema_slow", d.ema_slow),
+            rsi_period: p.usize_or("rsi_period", d.rsi_period),
+            rsi_overbought: p.f64_or("rsi_overbought", d.rsi_overbought),
+            rsi_oversold: p.f64_or("rsi_oversold", d.rsi_oversold),
+            adx_period: p.usize_or("adx_period", d.adx_period),
+            adx_threshold: p.f64_or("adx_threshold", d.adx_threshold),
+            volume_ma: p.usize_or("volume_ma", d.volume_ma),
+            macd_fast: p.usize_or("macd_fast", d.macd_fast),
+            macd_slow: p.usize_or("macd_slow", d.macd_slow),
+            macd_signal: p.usize_or("macd_signal", d.macd_signal),
+            atr_period: p.usize_or("atr_period", d.atr_period),
+            divergence_lookback: p.usize_or("divergence_lookback", d.divergence_lookback),
+            min_confirmations: p.usize_or("min_confirmations", d.min_confirmations),
+        };
+        Ok(Technical {
+            signal: TechnicalSignal::new(cfg)?,
+            regime: RegimeDetector::new(RegimeConfig::default())?,
+            atr_stop_mult: p.f64_or("atr_stop_mult", 0.0),
+            take_profit_r: p.f64_or("take_profit_r", 2.0),
+            allow_short: p.bool_or("allow_short", true),
+            params: full,
+        })
+    }
+}
+
+impl Strategy for Technical {
+    fn name(&self) -> &str {
+        "technical"
+    }
+
+    fn on_bar(&mut self, hist: &History<'_>, pos: &PositionView) -> Intent {
+        let bar = hist.last();
+        let regime = self.regime.update(&bar);
+        let Some(sig) = self.signal.update(&bar) else {
+            return Intent::Hold;
+        };
+        let exit = pos.side.is_some_and(|s| sig.exits(s));
+        let side = sig
+            .side
+            .filter(|&s| s == Side::Long || self.allow_short)
+            .filter(|&s| pos.side != Some(s));
+        let (Some(side), true) = (side, sig.atr > 0.0) else {
+            return if exit {
+                Intent::Exit { frac: 1.0 }
+            } else {
+                Intent::Hold
+            };
+        };
+        let mult = if self.atr_stop_mult > 0.0 {
+            self.atr_stop_mult
+        } else {
+            regime.map_or(FALLBACK_STOP_ATR, |r| r.regime.stop_atr_mult())
+        };
+        let risk = sig.atr * mult;
+        let sign = side.sign();
+        Intent::Enter(Entry {
+            side,
+            sizing: Sizing::Risk {
+                confidence: sig.confidence,
+                regime_mult: regime.map_or(1.0, |r| r.regime.size_mult()),
+            },
+            kind: OrderKind::Market,
+            stop: Some(bar.close - sign * risk),
+            take_profit: (self.take_profit_r > 0.0)
+                .then_some(bar.close + sign * self.take_profit_r * risk),
+            atr: Some(sig.atr),
+        })
+    }
+
+    fn reset(&mut self) {
+        self.signal.reset();
+        self.regime.reset();
+    }
+
+    fn params(&self) -> Params {
+        self.params.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Bars;
+    use crate::signal::testbars::decline_then_rally;
+
+    fn drive(s: &mut Technical, bars: &Bars, pos: PositionView) -> Vec<Intent> {
+        (0..bars.len())
+            .map(|t| s.on_bar(&History::new(bars, t), &pos))
+            .collect()
+    }
+
+    fn kv(pairs: &[(&str, &str)]) -> Params {
+        let kv: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Params::resolve(TECHNICAL_PARAMS, &kv).unwrap()
+    }
+
+    #[test]
+    fn cross_with_all_confirmations_enters_long_with_atr_stop() {
+        let bars = decline_then_rally(3000.0);
+        let mut s = Technical::new(&kv(&[("atr_stop_mult", "2"), ("take_profit_r", "3")])).unwrap();
+        let intents = drive(&mut s, &bars, PositionView::default());
+        let (t, e) = intents
+            .iter()
+            .enumerate()
+            .find_map(|(t, i)| match i {
+                Intent::Enter(e) => Some((t, *e)),
+                _ => None,
+            })
+            .expect("an entry");
+        assert_eq!(e.side, Side::Long);
+        assert_eq!(e.kind, OrderKind::Market);
+        let close = bars.close()[t];
+        let atr = e.atr.unwrap();
+        // recompute the ATR independently of the strategy
+        let mut a = crate::indicators::Atr::new(14).unwrap();
+        let atrs = crate::indicators::batch(&mut a, &bars);
+        assert_eq!(Some(atr), atrs[t]);
+        assert_eq!(e.stop, Some(close - 2.0 * atr));
+        assert_eq!(e.take_profit, Some(close + 3.0 * (2.0 * atr)));
+        match e.sizing {
+            Sizing::Risk {
+                confidence,
+                regime_mult,
+            } => {
+                assert_eq!(confidence, 1.0);
+                assert!([1.2, 0.8, 0.3, 0.7, 0.5, 1.0].contains(&regime_mult));
+            }
+            other => panic!("sizing {other:?}"),
+        }
+    }
+
+    #[test]
+    fn no_entry_when_confirmations_are_missing() {
+        let bars = decline_then_rally(3000.0);
+        let mut s =
+            Technical::new(&kv(&[("min_confirmations", "5"), ("adx_threshold", "100")])).unwrap();
+        let intents = drive(&mut s, &bars, PositionView::default());
+        assert!(intents.iter().all(|i| *i == Intent::Hold));
+    }
+
+    #[test]
+    fn long_position_exits_on_the_cross_down_and_shorts_can_be_disabled() {
+        // the rally, then a steady fall: the EMAs cross down
+        let up = decline_then_rally(3000.0).into_columns();
+        let mut cols = up.clone();
+        let mut close = *up.close.last().unwrap();
+        for i in 0..60 {
+            let prev = close;
+            close *= 0.985;
+            cols.push(crate::data::Bar {
+                ts_ms: (120 + i) * 3_600_000,
+                open: prev,
+                high: prev * 1.001,
+                low: close * 0.999,
+                close,
+                volume: 500.0,
+            });
+        }
+        let bars = Bars::new(cols).unwrap();
+        let long = PositionView {
+            side: Some(Side::Long),
+            qty: 1.0,
+            ..PositionView::default()
+        };
+        let mut s = Technical::new(&kv(&[("allow_short", "false")])).unwrap();
+        let intents = drive(&mut s, &bars, long);
+        assert!(intents[120..].contains(&Intent::Exit { frac: 1.0 }));
+        assert!(
+            !intents
+                .iter()
+                .any(|i| matches!(i, Intent::Enter(e) if e.side == Side::Short))
+        );
+    }
+
+    #[test]
+    fn regime_stop_multiple_is_used_when_atr_stop_mult_is_zero() {
+        let bars = decline_then_rally(3000.0);
+        let mut s = Technical::new(&Params::default()).unwrap();
+        let intents = drive(&mut s, &bars, PositionView::default());
+        let e = intents
+            .iter()
+            .find_map(|i| match i {
+                Intent::Enter(e) => Some(*e),
+                _ => None,
+            })
+            .unwrap();
+        let atr = e.atr.unwrap();
+        let t = intents
+            .iter()
+            .position(|i| matches!(i, Intent::Enter(_)))
+            .unwrap();
+        let dist = (bars.close()[t] - e.stop.unwrap()) / atr;
+        assert!(
+            [2.5, 1.5, 1.0, 2.0].iter().any(|m| (dist - m).abs() < 1e-9),
+            "stop distance {dist} ATR"
+        );
+    }
+
+    #[test]
+    fn bad_params_are_rejected_and_defaults_are_reported() {
+        assert!(Technical::new(&kv(&[("ema_fast", "30")])).is_err());
+        let s = Technical::new(&Params::default()).unwrap();
+        assert_eq!(s.name(), "technical");
+        assert_eq!(s.params().usize_or("ema_slow", 0), 26);
+        assert!(s.params().bool_or("allow_short", false));
+    }
+}
