@@ -5,11 +5,14 @@
 //! `store` → `metrics` → `report`, `server`, `runner`, `notify` → `cli`. A module imports
 //! only from modules to its left; `tests::module_edges` checks it.
 
+pub mod broker;
 pub mod cli;
 pub mod data;
+pub mod engine;
 pub mod error;
 pub mod indicators;
 pub mod order;
+pub mod risk;
 pub mod strategy;
 
 pub use error::Error;

@@ -5,6 +5,7 @@
 //! look-ahead cannot be written (STYLE rule 6).
 
 mod params;
+pub mod sma_cross;
 pub use params::{ParamKind, ParamSpec, ParamValue, Params, parse_kv};
 
 use crate::data::{Bar, Bars};
