@@ -8,6 +8,8 @@
 pub mod margin;
 pub mod sim;
 mod sim_book;
+#[cfg(test)]
+mod sim_tests;
 
 pub use margin::{MaintenanceMargin, MarginTier, liquidation_price};
 pub use sim::{SimBroker, SimConfig};

@@ -314,15 +314,17 @@ impl SimBroker {
         let lev = self.cfg.leverage;
         let c = self.cfg.commission;
         let per_unit = price / lev + price * c;
+        // all cash is backtesting.py's `size = 1 − ε` (its `_FULL_EQUITY`), so a budget that
+        // is an exact multiple of the unit cost buys one unit less, as there
         let budget = match req.qty {
-            OrderQty::AllCash => Some(self.cash),
+            OrderQty::AllCash => Some(self.cash * (1.0 - f64::EPSILON)),
             OrderQty::EquityFrac(f) => {
                 Some((f * (self.cash + self.pos_value_at(price))).min(self.cash))
             }
             OrderQty::Units(_) | OrderQty::PositionFrac(_) => None,
         };
         let qty = match (budget, req.qty) {
-            (Some(b), _) => self.round_qty(b.max(0.0) * (1.0 - f64::EPSILON) / per_unit),
+            (Some(b), _) => self.round_qty(b.max(0.0) / per_unit),
             (None, OrderQty::Units(u)) => self.round_qty(u),
             (None, _) => 0.0,
         };

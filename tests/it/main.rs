@@ -2,4 +2,5 @@
 //! loopback servers. Each area is a module.
 
 mod engine_golden;
+mod engine_scenario;
 mod util;
