@@ -2,5 +2,6 @@
 //! loopback servers. Each area is a module.
 
 mod engine_golden;
+mod engine_props;
 mod engine_scenario;
 mod util;
