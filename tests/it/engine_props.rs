@@ -95,7 +95,7 @@ impl Strategy for RandomStrategy {
             1 => OrderKind::Stop(close * (1.0 + s * 0.005)),
             _ => OrderKind::Market,
         };
-        let atr = r.random_bool(0.5).then(|| close * 0.01);
+        let atr = r.random_bool(0.5).then_some(close * 0.01);
         let frac = r.random_range(0.1..1.0);
         if u < 0.08 {
             Intent::Enter(Entry {
@@ -129,7 +129,7 @@ fn config(pick: u8) -> BacktestConfig {
         } else {
             RiskConfig::passthrough()
         },
-        close_at_end: pick % 2 == 0,
+        close_at_end: pick.is_multiple_of(2),
         ..BacktestConfig::default()
     }
 }

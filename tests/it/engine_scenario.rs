@@ -248,8 +248,8 @@ fn standard_risk_transcript_break_even_partial_then_trailing_exit() {
         10_000.0,
         10_012.5,
         10_125.0,
-        10_124.4775,
-        10_124.4775,
+        10_124.477_5,
+        10_124.477_5,
     ];
     for (t, w) in want.iter().enumerate() {
         assert!(
