@@ -40,7 +40,7 @@ use super::{
     Account, Broker, BrokerError, MaintenanceMargin, OpenOrder, OrderFill, OrderId, PositionInfo,
 };
 use crate::data::Bar;
-use crate::order::{ExitReason, Trade};
+use crate::order::{ExitReason, PositionView, Trade};
 use crate::risk::{OrderRequest, Protection, RiskApproved};
 
 /// When market orders decided at the close of bar `t` fill.
@@ -172,6 +172,37 @@ impl SimBroker {
     #[inline]
     pub fn position(&self) -> Option<PositionInfo> {
         self.pos.map(|p| p.info())
+    }
+
+    /// Net funding paid so far.
+    #[inline]
+    pub fn funding_paid(&self) -> f64 {
+        self.funding_paid
+    }
+
+    /// Orders the broker cancelled at fill time so far.
+    #[inline]
+    pub fn orders_rejected(&self) -> u64 {
+        self.rejected
+    }
+
+    /// What a strategy sees of the position at the close of bar `t`.
+    #[inline]
+    pub fn position_view(&self, t: usize) -> PositionView {
+        match &self.pos {
+            None => PositionView {
+                equity: self.equity,
+                ..PositionView::default()
+            },
+            Some(p) => PositionView {
+                side: Some(p.side),
+                qty: p.qty,
+                entry_price: p.entry_price,
+                entry_ts_ms: p.entry_ts_ms,
+                bars_held: t.saturating_sub(p.entry_bar),
+                equity: self.equity,
+            },
+        }
     }
 
     /// True once equity reached zero.

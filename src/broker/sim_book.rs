@@ -119,7 +119,7 @@ impl SimBroker {
         if !self.orders.is_empty() {
             self.fill_orders(bar, t, false, &mut fills);
         }
-        if self.pos.is_some_and(|p| t >= p.active_from) {
+        if self.pos.as_ref().is_some_and(|p| t >= p.active_from) {
             self.check_protection(bar, t, &mut fills);
         }
         if let Some(p) = self.pos.as_mut()
@@ -483,6 +483,9 @@ impl SimBroker {
     /// Stops, liquidation and take-profits against bar `t`, adverse events first.
     fn check_protection(&mut self, bar: &Bar, t: usize, fills: &mut Vec<OrderFill>) {
         let Some(p) = self.pos else { return };
+        if p.liq.is_none() && p.stop.is_none() && p.take_profit.is_none() && p.legs[0].is_none() {
+            return;
+        }
         let s = p.side.sign();
         let liq_rate = Some(self.cfg.liquidation_fee_rate);
         // gapped through the liquidation price at the open

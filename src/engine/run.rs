@@ -70,22 +70,21 @@ pub fn run_backtest<S: Strategy>(
         let fills = broker.sync(&bar, t)?;
         if busy {
             handle_fills(fills, &mut broker, &mut risk, &mut res);
-            let acct = broker.account();
-            if acct.funding_paid != funding_seen {
+            if broker.funding_paid() != funding_seen {
                 res.events.push(Event::Funding {
                     t,
-                    payment: acct.funding_paid - funding_seen,
+                    payment: broker.funding_paid() - funding_seen,
                 });
-                funding_seen = acct.funding_paid;
+                funding_seen = broker.funding_paid();
             }
-            if acct.orders_rejected != rejected_seen {
+            if broker.orders_rejected() != rejected_seen {
                 res.events.push(Event::OrdersRejected {
                     t,
-                    count: acct.orders_rejected - rejected_seen,
+                    count: broker.orders_rejected() - rejected_seen,
                 });
-                rejected_seen = acct.orders_rejected;
+                rejected_seen = broker.orders_rejected();
             }
-            if acct.bankrupt {
+            if broker.is_bankrupt() {
                 res.events.push(Event::Bankrupt { t });
                 res.bankrupt = true;
                 for _ in t..end {
@@ -116,21 +115,7 @@ pub fn run_backtest<S: Strategy>(
         res.position_value.push(broker.position_value());
         res.exposure.push(broker.has_position());
 
-        let pos = broker.position();
-        let view = match pos {
-            None => PositionView {
-                equity,
-                ..PositionView::default()
-            },
-            Some(p) => PositionView {
-                side: Some(p.side),
-                qty: p.qty,
-                entry_price: p.entry_price,
-                entry_ts_ms: p.entry_ts_ms,
-                bars_held: t - p.entry_bar,
-                equity,
-            },
-        };
+        let view = broker.position_view(t);
         let intent = strategy.on_bar(&History::new(bars, t), &view);
         if matches!(intent, Intent::Hold) {
             continue;
@@ -140,7 +125,7 @@ pub fn run_backtest<S: Strategy>(
             ts_ms: bar.ts_ms,
             close: bar.close,
             equity,
-            position: pos.map(|p| p.side),
+            position: view.side,
             leverage: cfg.leverage,
         };
         match risk.approve(&intent, &ctx) {
