@@ -1,11 +1,12 @@
-//! Backtest throughput: `sma-cross` (SMA 10/20, long/short, all cash, commission 0.002)
+//! Backtest throughput: `sma-cross` (SMA 10/20, long/short, all cash, no commission, as
+//! in scripts/bench_backtesting.py)
 //! over 1 M and 10 M generated one-minute bars, single-threaded.
 //!
 //! Workload: the shared LCG random walk below (also implemented, operation for operation,
 //! in scripts/bench_backtesting.py so backtesting.py and vectorbt run on the same series):
 //! `x ← x·6364136223846793005 + 1442695040888963407 (mod 2⁶⁴)`, `u = (x >> 11)·2⁻⁵³`,
 //! `open = previous close` (100 at first), `close = open·(1 + 0.02·(u − 0.5)) +
-//! 0.01·(100 − open)`, `high = max(open, close)·1.001`, `low = min(open, close)·0.999`,
+//! 0.0001·(100 − open)`, `high = max(open, close)·1.001`, `low = min(open, close)·0.999`,
 //! timestamps one minute apart from 2020-01-01, volume 1, seed 42.
 //!
 //! Run: `cargo bench --bench backtest -- --warm-up-time 1 --measurement-time 3`
@@ -25,7 +26,7 @@ fn lcg_walk(n: usize, seed: u64) -> Bars {
             .wrapping_add(1_442_695_040_888_963_407);
         let u = (x >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0);
         let open = price;
-        let close = open * (1.0 + 0.02 * (u - 0.5)) + 0.01 * (100.0 - open);
+        let close = open * (1.0 + 0.02 * (u - 0.5)) + 0.0001 * (100.0 - open);
         price = close;
         Bar {
             ts_ms: 1_577_836_800_000 + i as i64 * 60_000,
@@ -43,10 +44,7 @@ fn lcg_walk(n: usize, seed: u64) -> Bars {
 }
 
 fn bench_sma_cross(c: &mut Criterion) {
-    let cfg = BacktestConfig {
-        commission: 0.002,
-        ..BacktestConfig::default()
-    };
+    let cfg = BacktestConfig::default();
     let mut group = c.benchmark_group("backtest");
     group.sample_size(10);
     for (label, n) in [

@@ -10,6 +10,9 @@ datasets/GOOG.csv and writes, under tests/it/golden/:
   EntryTime, ExitTime); 0.6.6 leaves a trade still open at the end out of this list
   (finalize_trades=False)
 - bt_smacross_goog_equity.csv  bar index, timestamp and equity for every bar
+- bt_smacross_lcg100k.json  the same strategy without commission on the first 100 000
+  bars of the LCG walk of scripts/bench_backtesting.py (the bench series): trade count,
+  final equity, summed PnL and the first and last trades
 - bt_smacross_goog_stats.json  the stats Series with backtesting.py's own key names
   (`Sharpe Ratio`, `Return [%]`, ...); timestamps as ISO-8601 text, durations as days
   (number) and as text, NaN as null; the `_strategy`, `_equity_curve` and `_trades`
@@ -105,6 +108,33 @@ def main():
         json.dump(out, f, indent=2)
         f.write("\n")
     print(stats)
+    lcg_summary()
+
+
+def lcg_summary():
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from bench_backtesting import lcg_walk
+    df = lcg_walk(100_000)
+    stats = Backtest(df, SmaCross, cash=10_000, commission=0.0, exclusive_orders=True).run()
+    t = stats["_trades"]
+
+    def row(r):
+        return {"Size": int(r.Size), "EntryBar": int(r.EntryBar), "ExitBar": int(r.ExitBar),
+                "EntryPrice": float(r.EntryPrice), "ExitPrice": float(r.ExitPrice),
+                "PnL": float(r.PnL)}
+
+    out = {
+        "bars": len(df),
+        "trades": len(t),
+        "equity_final": float(stats["Equity Final [$]"]),
+        "pnl_sum": float(t.PnL.sum()),
+        "first": [row(r) for r in t.head(5).itertuples()],
+        "last": row(next(t.tail(1).itertuples())),
+    }
+    with open(os.path.join(OUT, "bt_smacross_lcg100k.json"), "w") as f:
+        json.dump(out, f, indent=2)
+        f.write("\n")
 
 
 if __name__ == "__main__":

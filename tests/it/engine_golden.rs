@@ -102,3 +102,62 @@ fn sma_cross_on_goog_matches_backtesting_py() {
     let closed_fees: f64 = closed.iter().map(|t| t.fees).sum();
     assert!(close(closed_fees, 10_563.951_54, 1e-9), "{closed_fees}");
 }
+
+/// The bench series (benches/backtest.rs, scripts/bench_backtesting.py): the LCG walk.
+fn lcg_walk(n: usize, seed: u64) -> Bars {
+    let mut x = seed;
+    let mut price = 100.0f64;
+    Bars::from_bars((0..n).map(|i| {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let u = (x >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0);
+        let open = price;
+        let close = open * (1.0 + 0.02 * (u - 0.5)) + 0.0001 * (100.0 - open);
+        price = close;
+        Bar {
+            ts_ms: 1_577_836_800_000 + i as i64 * 60_000,
+            open,
+            high: open.max(close) * 1.001,
+            low: open.min(close) * 0.999,
+            close,
+            volume: 1.0,
+        }
+    }))
+    .unwrap()
+}
+
+#[test]
+fn sma_cross_on_the_bench_series_matches_backtesting_py() {
+    let path = repo_root().join("tests/it/golden/bt_smacross_lcg100k.json");
+    let want: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let bars = lcg_walk(100_000, 42);
+    let mut strat = SmaCross::new(10, 20, false).unwrap();
+    let res = run_backtest(&bars, &mut strat, &BacktestConfig::default()).unwrap();
+    let closed: Vec<_> = res
+        .trades
+        .iter()
+        .filter(|t| t.exit_reason != ExitReason::Open)
+        .collect();
+    assert_eq!(closed.len() as u64, want["trades"].as_u64().unwrap());
+    let f = |v: &serde_json::Value| v.as_f64().unwrap();
+    let eq = *res.equity.last().unwrap();
+    assert!(close(eq, f(&want["equity_final"]), 1e-9), "equity {eq}");
+    let pnl: f64 = closed.iter().map(|t| t.pnl).sum();
+    assert!(close(pnl, f(&want["pnl_sum"]), 1e-9), "pnl {pnl}");
+    let rows = want["first"].as_array().unwrap().iter().zip(&closed);
+    for (w, got) in rows.chain(std::iter::once((&want["last"], closed.last().unwrap()))) {
+        let signed = if got.side == Side::Long {
+            got.qty
+        } else {
+            -got.qty
+        };
+        assert_eq!(signed, f(&w["Size"]));
+        assert_eq!(got.entry_bar as u64, w["EntryBar"].as_u64().unwrap());
+        assert_eq!(got.exit_bar as u64, w["ExitBar"].as_u64().unwrap());
+        assert!(close(got.entry_price, f(&w["EntryPrice"]), 1e-12));
+        assert!(close(got.exit_price, f(&w["ExitPrice"]), 1e-12));
+        assert!(close(got.pnl, f(&w["PnL"]), 1e-9));
+    }
+}
