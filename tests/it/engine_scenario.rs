@@ -293,3 +293,35 @@ fn leveraged_long_is_liquidated_by_the_engine_and_loses_only_its_margin() {
     // before the liquidation, bar 2 at close 92: 10 + 990 + 99·(92 − 100) = 208
     assert!((res.equity[2] - 208.0).abs() < 1e-9);
 }
+
+#[test]
+fn from_and_to_limit_the_traded_bars_and_bad_settings_are_refused() {
+    use algolab::engine::EngineError;
+    let bars = flat_bars(&flat_ramp_crash());
+    let cfg = BacktestConfig {
+        from_ts_ms: Some(5 * H),
+        to_ts_ms: Some(22 * H),
+        ..BacktestConfig::default()
+    };
+    let mut s = SmaCross::new(2, 4, false).unwrap();
+    let res = run_backtest(&bars, &mut s, &cfg).unwrap();
+    // bars 5..=22; the strategy warmed up on 0..5, so the same trades happen
+    assert_eq!((res.first_bar, res.equity.len()), (5, 18));
+    assert_eq!(res.trades[0].entry_bar, 11);
+    assert_eq!(res.trades.last().unwrap().exit_bar, 22);
+
+    let empty = BacktestConfig {
+        from_ts_ms: Some(100 * H),
+        ..BacktestConfig::default()
+    };
+    assert!(matches!(
+        run_backtest(&bars, &mut s, &empty),
+        Err(EngineError::EmptyRange { .. })
+    ));
+    let bad = BacktestConfig {
+        leverage: 200.0,
+        ..BacktestConfig::default()
+    };
+    let e = run_backtest(&bars, &mut s, &bad).unwrap_err();
+    assert_eq!(e.to_string(), "leverage = 200 is out of range: 1..=125");
+}
