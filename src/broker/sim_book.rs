@@ -482,10 +482,11 @@ impl SimBroker {
 
     /// Stops, liquidation and take-profits against bar `t`, adverse events first.
     fn check_protection(&mut self, bar: &Bar, t: usize, fills: &mut Vec<OrderFill>) {
-        let Some(p) = self.pos else { return };
+        let Some(p) = self.pos.as_ref() else { return };
         if p.liq.is_none() && p.stop.is_none() && p.take_profit.is_none() && p.legs[0].is_none() {
             return;
         }
+        let p = *p;
         let s = p.side.sign();
         let liq_rate = Some(self.cfg.liquidation_fee_rate);
         // gapped through the liquidation price at the open

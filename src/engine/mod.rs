@@ -18,8 +18,8 @@ mod run;
 pub use crate::broker::sim::Fill;
 pub use run::run_backtest;
 
-use crate::broker::{BrokerError, MaintenanceMargin, OrderFill, SimConfig};
-use crate::order::Trade;
+use crate::broker::{BrokerError, FillAction, MaintenanceMargin, OrderFill, SimConfig};
+use crate::order::{ExitReason, Side, Trade};
 use crate::risk::{Protection, RefusalReason, RiskConfig};
 
 /// Backtest settings. `Default` is backtesting.py's: 10 000 cash, no commission, fill at
@@ -173,17 +173,73 @@ pub enum EngineError {
     },
 }
 
-/// One entry of the engine's audit transcript.
+/// What a fill did, in the transcript (the closed trade itself is in
+/// [`BacktestResult::trades`], in the same order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FillKind {
+    /// Opened a position.
+    Open,
+    /// Added to a position.
+    Increase,
+    /// Closed all or part of the position.
+    Close(ExitReason),
+}
+
+/// A fill in the transcript (compact: the hot loop may record many).
 #[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FillEvent {
+    /// Bar index of the fill.
+    pub t: usize,
+    /// Buy (`Long`) or sell (`Short`).
+    pub side: Side,
+    /// Quantity.
+    pub qty: f64,
+    /// Price, slippage included.
+    pub price: f64,
+    /// Commission or liquidation fee.
+    pub fee: f64,
+    /// Open, increase or close.
+    pub action: FillKind,
+}
+
+impl FillEvent {
+    /// The exit reason of a closing fill.
+    pub fn exit_reason(&self) -> Option<ExitReason> {
+        match self.action {
+            FillKind::Close(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+impl From<&OrderFill> for FillEvent {
+    fn from(f: &OrderFill) -> Self {
+        FillEvent {
+            t: f.t,
+            side: f.side,
+            qty: f.qty,
+            price: f.price,
+            fee: f.fee,
+            action: match f.action {
+                FillAction::Open => FillKind::Open,
+                FillAction::Increase => FillKind::Increase,
+                FillAction::Close { trade } => FillKind::Close(trade.exit_reason),
+            },
+        }
+    }
+}
+
+/// One entry of the engine's audit transcript.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// An order, stop, take-profit or liquidation filled.
-    Fill(OrderFill),
+    Fill(FillEvent),
     /// Risk changed the protective orders (stop moved, legs placed), in force from `t + 1`.
     Protection {
         /// Bar whose close decided it.
         t: usize,
-        /// The new protection.
-        protection: Protection,
+        /// The new protection (boxed: rare, and it would triple the size of every event).
+        protection: Box<Protection>,
     },
     /// Funding paid (negative: received) at the open of bar `t`.
     Funding {

@@ -1,9 +1,9 @@
 //! [`run_backtest`]: the bar loop. See the module doc of [`super`] for the order of
 //! operations within a bar.
 
-use super::{BacktestConfig, BacktestResult, EngineError, Event, Fill};
+use super::{BacktestConfig, BacktestResult, EngineError, Event, Fill, FillEvent};
 use crate::broker::{Broker, FillAction, OrderFill, SimBroker};
-use crate::data::Bars;
+use crate::data::{Bar, Bars};
 use crate::order::{ExitReason, Intent, PositionView};
 use crate::risk::{RiskContext, RiskManager};
 use crate::strategy::{History, Strategy};
@@ -64,12 +64,30 @@ pub fn run_backtest<S: Strategy>(
         let _warm_up = strategy.on_bar(&History::new(bars, t), &view);
     }
 
-    for t in start..end {
-        let bar = bars.bar(t);
+    // the columns cut to the visited range, zipped so the loop has no bounds checks
+    let cols = ts[start..end]
+        .iter()
+        .zip(&bars.open()[start..end])
+        .zip(&bars.high()[start..end])
+        .zip(&bars.low()[start..end])
+        .zip(&bars.close()[start..end])
+        .zip(&bars.volume()[start..end]);
+    for (i, (((((&ts_ms, &open), &high), &low), &close), &volume)) in cols.enumerate() {
+        let t = start + i;
+        let bar = Bar {
+            ts_ms,
+            open,
+            high,
+            low,
+            close,
+            volume,
+        };
         let busy = broker.has_orders() || broker.has_position();
         let fills = broker.sync(&bar, t)?;
         if busy {
-            handle_fills(fills, &mut broker, &mut risk, &mut res);
+            if !fills.is_empty() {
+                handle_fills(fills, &mut broker, &mut risk, &mut res);
+            }
             if broker.funding_paid() != funding_seen {
                 res.events.push(Event::Funding {
                     t,
@@ -101,7 +119,7 @@ pub fn run_backtest<S: Strategy>(
             {
                 res.events.push(Event::Protection {
                     t,
-                    protection: *p.inner(),
+                    protection: Box::new(*p.inner()),
                 });
                 broker.protect(p)?;
             }
@@ -201,7 +219,7 @@ fn handle_fills(
                 res.trades.push(trade);
             }
         }
-        res.events.push(Event::Fill(f));
+        res.events.push(Event::Fill(FillEvent::from(&f)));
     }
     match broker.position() {
         None => risk.on_position_closed(),

@@ -151,7 +151,7 @@ impl Strategy for SmaCross {
 
     #[inline]
     fn on_bar(&mut self, hist: &History<'_>, pos: &PositionView) -> Intent {
-        let close = hist.last().close;
+        let close = hist.close().last().copied().unwrap_or(f64::NAN);
         let f = self.fast.update(close);
         let s = self.slow.update(close);
         let (Some(f), Some(s)) = (f, s) else {

@@ -153,7 +153,7 @@ fn prefix(res: &BacktestResult, t: usize) -> (Vec<f64>, Vec<Event>) {
         res.events
             .iter()
             .filter(|e| event_t(e) <= t)
-            .copied()
+            .cloned()
             .collect(),
     )
 }

@@ -4,9 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
-use algolab::broker::{FillAction, OrderFill};
 use algolab::data::{Bar, Bars};
-use algolab::engine::{BacktestConfig, Event, run_backtest};
+use algolab::engine::{BacktestConfig, Event, FillEvent, FillKind, run_backtest};
 use algolab::order::{Entry, ExitReason, Intent, PositionView, Side};
 use algolab::risk::{Protection, RiskConfig, StopLevel, TpLeg};
 use algolab::strategy::sma_cross::SmaCross;
@@ -38,7 +37,7 @@ fn ohlc_bars(rows: &[(f64, f64, f64, f64)]) -> Bars {
     .unwrap()
 }
 
-fn fill_of(e: &Event) -> OrderFill {
+fn fill_of(e: &Event) -> FillEvent {
     match e {
         Event::Fill(f) => *f,
         other => panic!("expected a fill, got {other:?}"),
@@ -107,7 +106,7 @@ fn sma_cross_on_flat_ramp_crash_gives_the_expected_trades_and_transcript() {
         (f0.t, f0.side, f0.qty, f0.price, f0.fee),
         (11, Side::Long, 98.0, 102.0, 0.0)
     );
-    assert_eq!(f0.action, FillAction::Open);
+    assert_eq!(f0.action, FillKind::Open);
     let f1 = fill_of(&res.events[1]);
     assert_eq!(
         (f1.t, f1.side, f1.qty, f1.price),
@@ -119,7 +118,7 @@ fn sma_cross_on_flat_ramp_crash_gives_the_expected_trades_and_transcript() {
         (f2.t, f2.side, f2.qty, f2.price),
         (21, Side::Short, 98.0, 100.0)
     );
-    assert_eq!(f2.action, FillAction::Open);
+    assert_eq!(f2.action, FillKind::Open);
     assert_eq!(res.fees_paid, 0.0);
 }
 
@@ -197,13 +196,13 @@ fn standard_risk_transcript_break_even_partial_then_trailing_exit() {
     let f = fill_of(&ev[0]);
     assert_eq!(
         (f.t, f.qty, f.price, f.action),
-        (3, 25.0, 100.0, FillAction::Open)
+        (3, 25.0, 100.0, FillKind::Open)
     );
     // 2. close of 3: best 100.6 = +0.6 % ≥ 0.5 % → break-even stop 100 × 1.0005; legs at
     //    1R/2R/3R (R = 5) of floor(25/4) = 6 units; no fixed take-profit
     let leg = |price| Some(TpLeg { price, qty: 6.0 });
     match ev[1] {
-        Event::Protection { t, protection } => {
+        Event::Protection { t, ref protection } => {
             assert_eq!(t, 3);
             let st = protection.stop.unwrap();
             assert_eq!(st.reason, ExitReason::BreakEven);
@@ -218,10 +217,10 @@ fn standard_risk_transcript_break_even_partial_then_trailing_exit() {
     assert_eq!(f.exit_reason(), Some(ExitReason::PartialTakeProfit));
     // 4. close of 4: best 105.5 = +5.5 % → trailing stop 105.5 − 0.5 % × 105.5 = 104.9725
     match ev[3] {
-        Event::Protection { t, protection } => {
+        Event::Protection { t, ref protection } => {
             assert_eq!(t, 4);
             assert_eq!(
-                protection,
+                **protection,
                 Protection {
                     stop: Some(StopLevel {
                         price: 105.5 - 0.005 * 105.5,
