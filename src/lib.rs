@@ -5,13 +5,16 @@
 //! `store` → `metrics` → `report`, `server`, `runner`, `notify` → `cli`. A module imports
 //! only from modules to its left; `tests::module_edges` checks it.
 
+pub mod broker;
 pub mod cli;
 pub mod data;
+pub mod engine;
 pub mod error;
 pub mod indicators;
 pub mod order;
 pub mod regime;
 pub mod signal;
+pub mod risk;
 pub mod strategy;
 
 #[cfg(test)]

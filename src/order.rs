@@ -170,8 +170,9 @@ pub struct Trade {
     pub exit_price: f64,
     /// Profit in quote currency, net of entry and exit commission and funding.
     pub pnl: f64,
-    /// Price return of the trade in percent, signed by side, before fees
-    /// (backtesting.py's `ReturnPct`).
+    /// Return of the trade in percent of its entry notional, net of fees and funding:
+    /// `100 × pnl / (qty × entry_price)` (backtesting.py 0.6's `ReturnPct × 100`, which
+    /// also subtracts commission).
     pub return_pct: f64,
     /// Commission paid on entry and exit for this quantity.
     pub fees: f64,

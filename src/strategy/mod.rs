@@ -6,6 +6,7 @@
 
 mod params;
 pub mod technical;
+pub mod sma_cross;
 pub use params::{ParamKind, ParamSpec, ParamValue, Params, parse_kv};
 
 use crate::data::{Bar, Bars};

@@ -3,4 +3,7 @@
 
 mod data_cli;
 mod golden_indicators;
+mod engine_golden;
+mod engine_props;
+mod engine_scenario;
 mod util;

@@ -1,0 +1,73 @@
+//! Backtest throughput: `sma-cross` (SMA 10/20, long/short, all cash, no commission, as
+//! in scripts/bench_backtesting.py)
+//! over 1 M and 10 M generated one-minute bars, single-threaded.
+//!
+//! Workload: the shared LCG random walk below (also implemented, operation for operation,
+//! in scripts/bench_backtesting.py so backtesting.py and vectorbt run on the same series):
+//! `x ← x·6364136223846793005 + 1442695040888963407 (mod 2⁶⁴)`, `u = (x >> 11)·2⁻⁵³`,
+//! `open = previous close` (100 at first), `close = open·(1 + 0.02·(u − 0.5)) +
+//! 0.0001·(100 − open)`, `high = max(open, close)·1.001`, `low = min(open, close)·0.999`,
+//! timestamps one minute apart from 2020-01-01, volume 1, seed 42.
+//!
+//! Run: `cargo bench --bench backtest -- --warm-up-time 1 --measurement-time 3`
+
+use algolab::data::{Bar, Bars};
+use algolab::engine::{BacktestConfig, run_backtest};
+use algolab::strategy::sma_cross::SmaCross;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+/// The shared LCG random walk (see the module doc).
+fn lcg_walk(n: usize, seed: u64) -> Bars {
+    let mut x = seed;
+    let mut price = 100.0f64;
+    let bars = (0..n).map(|i| {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let u = (x >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0);
+        let open = price;
+        let close = open * (1.0 + 0.02 * (u - 0.5)) + 0.0001 * (100.0 - open);
+        price = close;
+        Bar {
+            ts_ms: 1_577_836_800_000 + i as i64 * 60_000,
+            open,
+            high: open.max(close) * 1.001,
+            low: open.min(close) * 0.999,
+            close,
+            volume: 1.0,
+        }
+    });
+    match Bars::from_bars(bars) {
+        Ok(b) => b,
+        Err(e) => panic!("generated bars are invalid: {e}"),
+    }
+}
+
+fn bench_sma_cross(c: &mut Criterion) {
+    let cfg = BacktestConfig::default();
+    let mut group = c.benchmark_group("backtest");
+    group.sample_size(10);
+    for (label, n) in [
+        ("sma_cross_1m", 1_000_000usize),
+        ("sma_cross_10m", 10_000_000),
+    ] {
+        let bars = lcg_walk(n, 42);
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_function(label, |b| {
+            b.iter(|| {
+                let mut s = match SmaCross::new(10, 20, false) {
+                    Ok(s) => s,
+                    Err(e) => panic!("{e}"),
+                };
+                match run_backtest(&bars, &mut s, &cfg) {
+                    Ok(r) => r.trades.len(),
+                    Err(e) => panic!("{e}"),
+                }
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_sma_cross);
+criterion_main!(benches);

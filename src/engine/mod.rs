@@ -1,0 +1,296 @@
+//! The engine: one bar loop that drives a strategy through risk and a broker, and keeps
+//! the portfolio's books (docs/DESIGN.md §3).
+//!
+//! At each bar `t`: the broker syncs (funding, pending orders fill at the open of `t`,
+//! stops, take-profits and liquidation inside `t`, mark at the close), risk updates the
+//! managed stops (in force from `t + 1`), equity is recorded, then the strategy decides on
+//! `History::new(bars, t)` and its intent goes through risk to the broker (filling at the
+//! open of `t + 1`, or at the close of `t` with [`Fill::Close`]).
+//!
+//! Accounting holds exactly on every bar: `cash[t] + position_value[t] == equity[t]`, where
+//! cash is the free balance and the position's value is its isolated margin plus unrealized
+//! PnL (for an unleveraged long that is `qty × close`; for an unleveraged short
+//! `qty × (2·entry − close)`). Equity is never NaN. The loop allocates nothing per bar:
+//! the result vectors are preallocated and events are pushed only when something happens.
+
+mod run;
+
+pub use crate::broker::sim::Fill;
+pub use run::run_backtest;
+
+use crate::broker::{BrokerError, FillAction, MaintenanceMargin, OrderFill, SimConfig};
+use crate::order::{ExitReason, Side, Trade};
+use crate::risk::{Protection, RefusalReason, RiskConfig};
+
+/// Backtest settings. `Default` is backtesting.py's: 10 000 cash, no commission, fill at
+/// the next open, whole units, leverage 1, positions left open at the end, no risk rules.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BacktestConfig {
+    /// Starting cash.
+    pub cash: f64,
+    /// Commission, fraction of traded notional, on entry and exit.
+    pub commission: f64,
+    /// Slippage, fraction of price against the trader.
+    pub slippage: f64,
+    /// When market orders fill.
+    pub fill: Fill,
+    /// Fractional quantities (crypto).
+    pub fractional: bool,
+    /// Leverage, 1 to 125 (isolated margin).
+    pub leverage: f64,
+    /// Close an open position at the last close (reason `EndOfData`) instead of reporting
+    /// it open (reason `Open`).
+    pub close_at_end: bool,
+    /// Risk rules.
+    pub risk: RiskConfig,
+    /// Maintenance-margin brackets (tiered like Binance BTCUSDT, or flat).
+    pub maintenance: MaintenanceMargin,
+    /// Liquidation fee, fraction of notional (0.005).
+    pub liquidation_fee_rate: f64,
+    /// Trade only from this bar open time on (UTC ms); earlier bars warm the strategy up.
+    pub from_ts_ms: Option<i64>,
+    /// Stop after this bar open time (inclusive).
+    pub to_ts_ms: Option<i64>,
+}
+
+impl Default for BacktestConfig {
+    fn default() -> Self {
+        BacktestConfig {
+            cash: 10_000.0,
+            commission: 0.0,
+            slippage: 0.0,
+            fill: Fill::NextOpen,
+            fractional: false,
+            leverage: 1.0,
+            close_at_end: false,
+            risk: RiskConfig::passthrough(),
+            maintenance: MaintenanceMargin::BinanceBtcUsdt,
+            liquidation_fee_rate: 0.005,
+            from_ts_ms: None,
+            to_ts_ms: None,
+        }
+    }
+}
+
+impl BacktestConfig {
+    /// The simulated broker's part of the settings.
+    pub fn sim_config(&self) -> SimConfig {
+        SimConfig {
+            cash: self.cash,
+            commission: self.commission,
+            slippage: self.slippage,
+            fill: self.fill,
+            fractional: self.fractional,
+            leverage: self.leverage,
+            maintenance: self.maintenance,
+            liquidation_fee_rate: self.liquidation_fee_rate,
+        }
+    }
+
+    /// Check every number is in range.
+    ///
+    /// # Errors
+    /// [`EngineError::Config`] naming the first bad setting.
+    pub fn validate(&self) -> Result<(), EngineError> {
+        let checks: [(&'static str, f64, bool, &'static str); 5] = [
+            (
+                "cash",
+                self.cash,
+                self.cash.is_finite() && self.cash > 0.0,
+                "> 0",
+            ),
+            (
+                "commission",
+                self.commission,
+                (0.0..0.1).contains(&self.commission),
+                "0 <= x < 0.1",
+            ),
+            (
+                "slippage",
+                self.slippage,
+                (0.0..0.1).contains(&self.slippage),
+                "0 <= x < 0.1",
+            ),
+            (
+                "leverage",
+                self.leverage,
+                (1.0..=125.0).contains(&self.leverage),
+                "1..=125",
+            ),
+            (
+                "liquidation_fee_rate",
+                self.liquidation_fee_rate,
+                (0.0..=0.1).contains(&self.liquidation_fee_rate),
+                "0..=0.1",
+            ),
+        ];
+        for (name, value, ok, allowed) in checks {
+            if !ok {
+                return Err(EngineError::Config {
+                    name,
+                    value,
+                    allowed,
+                });
+            }
+        }
+        if let MaintenanceMargin::Flat(r) = self.maintenance
+            && !(0.0..=0.5).contains(&r)
+        {
+            return Err(EngineError::Config {
+                name: "maintenance_margin_rate",
+                value: r,
+                allowed: "0..=0.5",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What can stop a backtest.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The broker failed.
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
+    /// A setting out of range.
+    #[error("{name} = {value} is out of range: {allowed}")]
+    Config {
+        /// Setting name.
+        name: &'static str,
+        /// Its value.
+        value: f64,
+        /// Allowed range in words.
+        allowed: &'static str,
+    },
+    /// No bars in the requested range.
+    #[error("no bars between {from} and {to}")]
+    EmptyRange {
+        /// Range start as text.
+        from: String,
+        /// Range end as text.
+        to: String,
+    },
+}
+
+/// What a fill did, in the transcript (the closed trade itself is in
+/// [`BacktestResult::trades`], in the same order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FillKind {
+    /// Opened a position.
+    Open,
+    /// Added to a position.
+    Increase,
+    /// Closed all or part of the position.
+    Close(ExitReason),
+}
+
+/// A fill in the transcript (compact: the hot loop may record many).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FillEvent {
+    /// Bar index of the fill.
+    pub t: usize,
+    /// Buy (`Long`) or sell (`Short`).
+    pub side: Side,
+    /// Quantity.
+    pub qty: f64,
+    /// Price, slippage included.
+    pub price: f64,
+    /// Commission or liquidation fee.
+    pub fee: f64,
+    /// Open, increase or close.
+    pub action: FillKind,
+}
+
+impl FillEvent {
+    /// The exit reason of a closing fill.
+    pub fn exit_reason(&self) -> Option<ExitReason> {
+        match self.action {
+            FillKind::Close(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+impl From<&OrderFill> for FillEvent {
+    fn from(f: &OrderFill) -> Self {
+        FillEvent {
+            t: f.t,
+            side: f.side,
+            qty: f.qty,
+            price: f.price,
+            fee: f.fee,
+            action: match f.action {
+                FillAction::Open => FillKind::Open,
+                FillAction::Increase => FillKind::Increase,
+                FillAction::Close { trade } => FillKind::Close(trade.exit_reason),
+            },
+        }
+    }
+}
+
+/// One entry of the engine's audit transcript.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// An order, stop, take-profit or liquidation filled.
+    Fill(FillEvent),
+    /// Risk changed the protective orders (stop moved, legs placed), in force from `t + 1`.
+    Protection {
+        /// Bar whose close decided it.
+        t: usize,
+        /// The new protection (boxed: rare, and it would triple the size of every event).
+        protection: Box<Protection>,
+    },
+    /// Funding paid (negative: received) at the open of bar `t`.
+    Funding {
+        /// Bar index.
+        t: usize,
+        /// Amount paid.
+        payment: f64,
+    },
+    /// Risk refused the strategy's intent at bar `t`.
+    Refused {
+        /// Bar index.
+        t: usize,
+        /// Why.
+        reason: RefusalReason,
+    },
+    /// The broker cancelled orders at fill time (not enough margin, zero size).
+    OrdersRejected {
+        /// Bar index.
+        t: usize,
+        /// How many.
+        count: u64,
+    },
+    /// Equity reached zero at the close of bar `t`; trading stopped.
+    Bankrupt {
+        /// Bar index.
+        t: usize,
+    },
+}
+
+/// A backtest's outcome: per-bar books, trades and the audit transcript.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BacktestResult {
+    /// Index of the first traded bar (`from_ts_ms`); the vectors below start there.
+    pub first_bar: usize,
+    /// Equity at each bar's close.
+    pub equity: Vec<f64>,
+    /// Free cash at each bar's close.
+    pub cash: Vec<f64>,
+    /// Position value (isolated margin + unrealized PnL) at each bar's close.
+    pub position_value: Vec<f64>,
+    /// Whether a position is open at each bar's close.
+    pub exposure: Vec<bool>,
+    /// Closed trades in exit order; a position still open at the end comes last with
+    /// `ExitReason::Open`, valued at the last close without an exit fee.
+    pub trades: Vec<Trade>,
+    /// Commissions and liquidation fees paid (the open position's entry fee included).
+    pub fees_paid: f64,
+    /// Net funding paid.
+    pub funding_paid: f64,
+    /// True when the run ended in bankruptcy.
+    pub bankrupt: bool,
+    /// The audit transcript, in order.
+    pub events: Vec<Event>,
+}

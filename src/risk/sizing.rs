@@ -1,0 +1,119 @@
+//! Position sizing: confidence-scaled, regime-adjusted fraction of equity, capped by Kelly.
+
+use crate::order::Trade;
+
+/// `base × confidence^exponent × regime_mult`, with confidence clamped to [0, 1] and a
+/// negative or non-finite result read as 0.
+pub fn confidence_frac(base: f64, confidence: f64, exponent: f64, regime_mult: f64) -> f64 {
+    let c = if confidence.is_finite() {
+        confidence.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let f = base * c.powf(exponent) * regime_mult;
+    if f.is_finite() && f > 0.0 { f } else { 0.0 }
+}
+
+/// The Kelly fraction `f* = (p·b − q) / b` for win probability `p`, win/loss ratio `b`
+/// (average win over average loss) and `q = 1 − p`. `None` when `b` is not positive.
+pub fn kelly_fraction(p: f64, b: f64) -> Option<f64> {
+    (b > 0.0 && b.is_finite()).then(|| (p * b - (1.0 - p)) / b)
+}
+
+/// Running win/loss statistics of a strategy's closed trades (no allocation per trade).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct KellyStats {
+    /// Closed trades counted.
+    pub trades: usize,
+    /// Trades with pnl > 0.
+    pub wins: usize,
+    /// Sum of winning pnl.
+    pub win_sum: f64,
+    /// Sum of losing pnl's magnitudes.
+    pub loss_sum: f64,
+}
+
+impl KellyStats {
+    /// Count a closed trade (pnl = 0 counts as a loss of 0).
+    pub fn record(&mut self, trade: &Trade) {
+        self.trades += 1;
+        if trade.pnl > 0.0 {
+            self.wins += 1;
+            self.win_sum += trade.pnl;
+        } else {
+            self.loss_sum += -trade.pnl;
+        }
+    }
+
+    /// The Kelly fraction from these trades; `None` with no trades, no wins or no losses.
+    pub fn kelly(&self) -> Option<f64> {
+        let losses = self.trades - self.wins;
+        if self.wins == 0 || losses == 0 {
+            return None;
+        }
+        let p = self.wins as f64 / self.trades as f64;
+        let avg_win = self.win_sum / self.wins as f64;
+        let avg_loss = self.loss_sum / losses as f64;
+        if avg_loss <= 0.0 {
+            return None;
+        }
+        kelly_fraction(p, avg_win / avg_loss)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::order::{ExitReason, Side};
+
+    fn trade(pnl: f64) -> Trade {
+        Trade {
+            side: Side::Long,
+            qty: 1.0,
+            entry_bar: 0,
+            exit_bar: 1,
+            entry_ts_ms: 0,
+            exit_ts_ms: 1,
+            entry_price: 100.0,
+            exit_price: 100.0 + pnl,
+            pnl,
+            return_pct: pnl,
+            fees: 0.0,
+            mae_pct: 0.0,
+            mfe_pct: 0.0,
+            exit_reason: ExitReason::Signal,
+        }
+    }
+
+    #[test]
+    fn confidence_scaling_uses_power_one_and_a_half() {
+        // 0.1 × 0.64^1.5 × 1.2 = 0.1 × 0.512 × 1.2 = 0.06144
+        let f = confidence_frac(0.1, 0.64, 1.5, 1.2);
+        assert!((f - 0.06144).abs() < 1e-12, "{f}");
+        assert_eq!(confidence_frac(0.1, 0.0, 1.5, 1.0), 0.0);
+        assert_eq!(confidence_frac(0.1, f64::NAN, 1.5, 1.0), 0.0);
+        // confidence above 1 is clamped
+        assert!((confidence_frac(0.1, 2.0, 1.5, 1.0) - 0.1).abs() < 1e-15);
+    }
+
+    #[test]
+    fn kelly_matches_the_textbook_formula() {
+        // p = 0.6, b = 2: (1.2 − 0.4) / 2 = 0.4
+        assert!((kelly_fraction(0.6, 2.0).unwrap() - 0.4).abs() < 1e-15);
+        // p = 0.4, b = 1: (0.4 − 0.6) / 1 = −0.2
+        assert!((kelly_fraction(0.4, 1.0).unwrap() + 0.2).abs() < 1e-15);
+        assert_eq!(kelly_fraction(0.5, 0.0), None);
+    }
+
+    #[test]
+    fn kelly_stats_from_trades() {
+        // 3 wins of 20 each, 2 losses of 10 each: p = 0.6, b = 20/10 = 2 → 0.4
+        let mut s = KellyStats::default();
+        for pnl in [20.0, -10.0, 20.0, -10.0, 20.0] {
+            s.record(&trade(pnl));
+        }
+        assert_eq!(s.trades, 5);
+        assert!((s.kelly().unwrap() - 0.4).abs() < 1e-12);
+        assert_eq!(KellyStats::default().kelly(), None);
+    }
+}
