@@ -2,4 +2,5 @@
 //! loopback servers. Each area is a module.
 
 mod metrics_golden;
+mod store_db;
 mod util;

@@ -2,7 +2,10 @@
 //! (scripts/golden_stats.py) fed into `metrics::compute`; every stat must match the stats
 //! backtesting.py printed for them.
 
-#![allow(clippy::unwrap_used, reason = "test fixtures: a bad golden file should fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test fixtures: a bad golden file should fail loudly"
+)]
 
 use std::path::PathBuf;
 
