@@ -11,6 +11,7 @@ pub mod error;
 pub mod indicators;
 pub mod metrics;
 pub mod order;
+pub mod report;
 pub mod store;
 pub mod strategy;
 

@@ -2,5 +2,6 @@
 //! loopback servers. Each area is a module.
 
 mod metrics_golden;
+mod report_files;
 mod store_db;
 mod util;
