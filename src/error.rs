@@ -6,6 +6,7 @@
 
 use crate::data::DataError;
 use crate::indicators::ParamError;
+use crate::report::ReportError;
 use crate::store::StoreError;
 
 /// Any error algolab's library functions return.
@@ -21,6 +22,9 @@ pub enum Error {
     /// The learning DB or a state file failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A report could not be written or rebuilt.
+    #[error(transparent)]
+    Report(#[from] ReportError),
     /// Bad usage that the argument parser could not catch (conflicting options, …).
     #[error("{0}")]
     Usage(String),
@@ -33,6 +37,7 @@ impl Error {
             Error::Data(e) => e.exit_code(),
             Error::Param(_) | Error::Usage(_) => 2,
             Error::Store(e) => e.exit_code(),
+            Error::Report(e) => e.exit_code(),
         }
     }
 }
