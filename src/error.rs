@@ -6,6 +6,8 @@
 
 use crate::data::DataError;
 use crate::indicators::ParamError;
+use crate::report::ReportError;
+use crate::store::StoreError;
 
 /// Any error algolab's library functions return.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +19,12 @@ pub enum Error {
     /// A parameter out of its allowed range.
     #[error(transparent)]
     Param(#[from] ParamError),
+    /// The learning DB or a state file failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A report could not be written or rebuilt.
+    #[error(transparent)]
+    Report(#[from] ReportError),
     /// Bad usage that the argument parser could not catch (conflicting options, …).
     #[error("{0}")]
     Usage(String),
@@ -28,6 +36,8 @@ impl Error {
         match self {
             Error::Data(e) => e.exit_code(),
             Error::Param(_) | Error::Usage(_) => 2,
+            Error::Store(e) => e.exit_code(),
+            Error::Report(e) => e.exit_code(),
         }
     }
 }

@@ -11,10 +11,13 @@ pub mod data;
 pub mod engine;
 pub mod error;
 pub mod indicators;
+pub mod metrics;
 pub mod order;
 pub mod regime;
 pub mod signal;
 pub mod risk;
+pub mod report;
+pub mod store;
 pub mod strategy;
 
 #[cfg(test)]

@@ -6,4 +6,7 @@ mod golden_indicators;
 mod engine_golden;
 mod engine_props;
 mod engine_scenario;
+mod metrics_golden;
+mod report_files;
+mod store_db;
 mod util;

@@ -1,0 +1,311 @@
+//! Backtest reports (DESIGN §3 `--report DIR`): `report.html` (self-contained: inline CSS and
+//! SVG charts, no scripts or external resources), `equity.png` and `drawdown.png`
+//! (1200×600), `trades.csv` and `equity.csv`. Every file is written with
+//! [`crate::store::atomic_write`], so a crash never leaves a half-written report file.
+//!
+//! Sits right of `metrics` and `store`: it takes finished [`Stats`] and plain slices, and
+//! can rebuild a stored run's report from the learning DB ([`rebuild_report`]).
+
+mod charts;
+mod csv_out;
+mod html;
+pub mod series;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::data::Bars;
+use crate::metrics::Stats;
+use crate::order::Trade;
+use crate::store::{Store, StoreError, atomic_write};
+
+pub use charts::{CANDLE_LIMIT, MAX_POINTS};
+pub use html::TRADE_ROWS_EACH_END;
+
+/// Size of the PNG charts.
+pub const PNG_SIZE: (u32, u32) = (1200, 600);
+
+/// An error while writing or rebuilding a report.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReportError {
+    /// A file could not be written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// plotters failed to draw a chart.
+    #[error("drawing {0}")]
+    Chart(String),
+    /// A CSV file could not be formatted.
+    #[error("{path}: {source}")]
+    Csv {
+        /// The file.
+        path: String,
+        /// The CSV error.
+        #[source]
+        source: csv::Error,
+    },
+    /// Reading the stored run failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The stored run cannot be turned into a report (no stats, bad JSON, bars that do
+    /// not cover the equity curve).
+    #[error("run {run_id}: {cause}")]
+    BadRun {
+        /// The run.
+        run_id: i64,
+        /// What is wrong.
+        cause: String,
+    },
+}
+
+impl ReportError {
+    /// Exit code: always 1.
+    pub fn exit_code(&self) -> i32 {
+        1
+    }
+}
+
+/// Everything a report shows. The per-bar slices are aligned with `ts_ms`; the OHLC slices
+/// may be empty (then there is no price chart and no buy & hold line).
+#[derive(Debug, Clone)]
+pub struct ReportInput<'a> {
+    /// Page title.
+    pub title: String,
+    /// Symbol traded.
+    pub symbol: String,
+    /// Strategy name.
+    pub strategy: String,
+    /// Strategy parameters, shown in the header.
+    pub params: BTreeMap<String, String>,
+    /// Bar times, UTC ms.
+    pub ts_ms: &'a [i64],
+    /// Open prices.
+    pub open: &'a [f64],
+    /// High prices.
+    pub high: &'a [f64],
+    /// Low prices.
+    pub low: &'a [f64],
+    /// Close prices.
+    pub close: &'a [f64],
+    /// Equity at each bar's close.
+    pub equity: &'a [f64],
+    /// Trades.
+    pub trades: &'a [Trade],
+    /// Statistics of the run.
+    pub stats: &'a Stats,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
+    move |source| ReportError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Draw a PNG through a temp file (the bitmap encoder writes to a path), then move its bytes
+/// into place atomically.
+fn write_png(
+    dir: &Path,
+    name: &str,
+    chart: charts::Chart,
+    data: &charts::ChartData<'_>,
+    caption: &str,
+) -> Result<(), ReportError> {
+    let tmp: PathBuf = dir.join(format!(".{name}.{}.tmp.png", std::process::id()));
+    let drawn = charts::png(chart, data, caption, &tmp, PNG_SIZE);
+    let bytes = drawn.and_then(|()| std::fs::read(&tmp).map_err(io_err(&tmp)));
+    let _ = std::fs::remove_file(&tmp);
+    let path = dir.join(name);
+    atomic_write(&path, &bytes?).map_err(io_err(&path))
+}
+
+/// Write the report files into `dir` (created if missing).
+///
+/// # Errors
+/// [`ReportError::Io`] if the directory or a file cannot be written; [`ReportError::Chart`]
+/// if a chart cannot be drawn; [`ReportError::Csv`] if a CSV cannot be formatted.
+pub fn write_report(dir: &Path, input: &ReportInput<'_>) -> Result<(), ReportError> {
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let n = input.equity.len().min(input.ts_ms.len());
+    let ts = &input.ts_ms[..n];
+    let equity = &input.equity[..n];
+    let cash0 = equity.first().copied().unwrap_or(f64::NAN);
+    let has_price = input.close.len() >= n && n > 0;
+    let close = if has_price {
+        &input.close[..n]
+    } else {
+        &[][..]
+    };
+    let pick = |s: &[f64]| -> Vec<f64> {
+        if s.len() >= n {
+            s[..n].to_vec()
+        } else {
+            Vec::new()
+        }
+    };
+    let (open, high, low) = (pick(input.open), pick(input.high), pick(input.low));
+    let buy_hold = if has_price {
+        series::buy_hold(close, cash0)
+    } else {
+        vec![f64::NAN; n]
+    };
+    let dd = series::drawdown_pct(equity);
+    let data = charts::ChartData {
+        ts_ms: ts,
+        equity,
+        buy_hold: &buy_hold,
+        drawdown_pct: &dd,
+        open: &open,
+        high: &high,
+        low: &low,
+        close,
+        trades: input.trades,
+    };
+
+    let equity_svg = charts::svg(charts::Chart::Equity, &data, (1300, 430))?;
+    let drawdown_svg = charts::svg(charts::Chart::Drawdown, &data, (1300, 230))?;
+    let price_svg = if has_price {
+        Some(charts::svg(charts::Chart::Price, &data, (1300, 480))?)
+    } else {
+        None
+    };
+    let periods = series::period_returns(ts, equity);
+    let page = html::render(&html::Page {
+        title: &input.title,
+        symbol: &input.symbol,
+        strategy: &input.strategy,
+        params: &input.params,
+        stats: input.stats,
+        equity_svg: &equity_svg,
+        drawdown_svg: &drawdown_svg,
+        price_svg: price_svg.as_deref(),
+        candles: close.len() < CANDLE_LIMIT && open.len() == n,
+        periods: &periods,
+        trades: input.trades,
+    });
+    let html_path = dir.join("report.html");
+    atomic_write(&html_path, page.as_bytes()).map_err(io_err(&html_path))?;
+
+    write_png(
+        dir,
+        "equity.png",
+        charts::Chart::Equity,
+        &data,
+        "Equity vs buy & hold",
+    )?;
+    write_png(
+        dir,
+        "drawdown.png",
+        charts::Chart::Drawdown,
+        &data,
+        "Drawdown (%)",
+    )?;
+
+    let eq_path = dir.join("equity.csv");
+    let bytes =
+        csv_out::equity_csv(ts, equity, &dd, &buy_hold).map_err(|source| ReportError::Csv {
+            path: eq_path.display().to_string(),
+            source,
+        })?;
+    atomic_write(&eq_path, &bytes).map_err(io_err(&eq_path))?;
+    let tr_path = dir.join("trades.csv");
+    let bytes = csv_out::trades_csv(input.trades).map_err(|source| ReportError::Csv {
+        path: tr_path.display().to_string(),
+        source,
+    })?;
+    atomic_write(&tr_path, &bytes).map_err(io_err(&tr_path))
+}
+
+/// Rebuild a stored run's report into `dir` from the learning DB: its equity curve, trades
+/// and stats JSON, plus `bars` (the run's dataset, reloaded by the caller from the run's
+/// `data_path`) for the price chart and buy & hold. With `bars = None` the report has no
+/// price chart.
+///
+/// # Errors
+/// [`ReportError::Store`] if the run cannot be read; [`ReportError::BadRun`] if it has no
+/// stats or equity, or `bars` does not contain every bar of the equity curve; otherwise as
+/// [`write_report`].
+pub fn rebuild_report(
+    store: &Store,
+    run_id: i64,
+    bars: Option<&Bars>,
+    dir: &Path,
+) -> Result<(), ReportError> {
+    let bad = |cause: String| ReportError::BadRun { run_id, cause };
+    let run = store.load_run(run_id)?;
+    let stats_json = run
+        .stats_json
+        .as_deref()
+        .ok_or_else(|| bad("has no stats (did it finish?)".into()))?;
+    let stats: Stats =
+        serde_json::from_str(stats_json).map_err(|e| bad(format!("bad stats json: {e}")))?;
+    let (ts, equity) = store.load_equity(run_id)?;
+    if ts.is_empty() {
+        return Err(bad("has no stored equity curve".into()));
+    }
+    let trades = store.load_trades(run_id)?;
+    let (mut open, mut high, mut low, mut close) = (vec![], vec![], vec![], vec![]);
+    if let Some(b) = bars {
+        for &t in &ts {
+            let i = b
+                .ts_ms()
+                .binary_search(&t)
+                .map_err(|_| bad(format!("the data has no bar at {}", crate::metrics::iso(t))))?;
+            open.push(b.open()[i]);
+            high.push(b.high()[i]);
+            low.push(b.low()[i]);
+            close.push(b.close()[i]);
+        }
+    }
+    let params = params_map(run.record.params_json.as_deref());
+    let symbol = run.record.symbol.clone().unwrap_or_default();
+    let strategy = run.record.strategy.clone().unwrap_or_default();
+    let input = ReportInput {
+        title: format!("{strategy} on {symbol} (run {run_id})"),
+        symbol,
+        strategy,
+        params,
+        ts_ms: &ts,
+        open: &open,
+        high: &high,
+        low: &low,
+        close: &close,
+        equity: &equity,
+        trades: &trades,
+        stats: &stats,
+    };
+    write_report(dir, &input)
+}
+
+/// A JSON object's entries as strings (string values unquoted); empty for anything else.
+fn params_map(json: Option<&str>) -> BTreeMap<String, String> {
+    let Some(Ok(serde_json::Value::Object(map))) = json.map(serde_json::from_str) else {
+        return BTreeMap::new();
+    };
+    map.into_iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => (k, s),
+            other => (k, other.to_string()),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_json_becomes_strings() {
+        let m = params_map(Some(r#"{"fast":10,"kind":"ema"}"#));
+        assert_eq!(m["fast"], "10");
+        assert_eq!(m["kind"], "ema");
+        assert!(params_map(Some("[1]")).is_empty());
+        assert!(params_map(None).is_empty());
+    }
+}
