@@ -6,6 +6,8 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod fetch;
+
 /// Global options shared by every subcommand.
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct Global {
@@ -36,21 +38,29 @@ const EXAMPLES: &str = "Examples:
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Download bars from Binance or Yahoo into the cache, appending only new bars.
+    Fetch(fetch::FetchArgs),
+}
 
 /// Run a parsed command line.
 ///
 /// # Errors
 /// Whatever the subcommand fails with; [`exit_code`] maps it to the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let _g = cli.global;
-    match cli.command {}
+    let g = cli.global;
+    match cli.command {
+        Command::Fetch(args) => fetch::run(args, g),
+    }
 }
 
 /// The exit code for an error: 2 when any cause in the chain is bad usage or bad input.
 pub fn exit_code(err: &anyhow::Error) -> i32 {
     for cause in err.chain() {
         if let Some(e) = cause.downcast_ref::<crate::Error>() {
+            return e.exit_code();
+        }
+        if let Some(e) = cause.downcast_ref::<crate::data::FetchError>() {
             return e.exit_code();
         }
         if let Some(e) = cause.downcast_ref::<crate::data::DataError>() {

@@ -9,3 +9,9 @@ mod error;
 
 pub use bars::{Bar, Bars, Columns};
 pub use error::DataError;
+pub mod binance;
+pub mod cache;
+mod http;
+pub mod yahoo;
+
+pub use http::{FetchError, HttpClient, HttpConfig};

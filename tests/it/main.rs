@@ -1,4 +1,6 @@
 //! All integration tests in one binary (STYLE rule 1): CLI end to end, golden files,
 //! loopback servers. Each area is a module.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests may panic on setup failures")]
+
 mod util;
