@@ -243,8 +243,7 @@ impl HttpClient {
             if (200..300).contains(&status) {
                 let bytes = match resp.bytes().await {
                     Ok(b) => b,
-                    Err(e) if !last => {
-                        let _ = e;
+                    Err(_) if !last => {
                         self.sleep(self.backoff(tries)).await;
                         continue;
                     }

@@ -1,6 +1,14 @@
 //! All integration tests in one binary (STYLE rule 1): CLI end to end, golden files,
 //! loopback servers. Each area is a module.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests may panic on setup failures")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests may panic on setup failures"
+)]
 
+mod fetch_binance;
+mod fetch_resilience;
+mod fetch_support;
+mod fetch_yahoo;
 mod util;
