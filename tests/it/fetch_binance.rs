@@ -271,3 +271,73 @@ async fn bad_interval_is_rejected_before_any_request() {
     assert!(stderr.contains("\"7h\""), "{stderr}");
     assert!(server.received_requests().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn several_symbols_each_get_their_own_file_and_summary() {
+    let server = MockServer::start().await;
+    let td = TestDir::new();
+    Mock::given(path("/api/v3/time"))
+        .respond_with(json_fixture("binance_time_0530.json"))
+        .mount(&server)
+        .await;
+    mount_klines_page(&server, T0, "binance_klines_btcusdt_1h_page1.json").await;
+    mount_empty(&server, KLINES).await;
+    let out = fetch_run(
+        &td,
+        &server,
+        &[
+            "fetch",
+            "--symbols",
+            "BTC/USDT,ETH/USDT",
+            "--interval",
+            "1h",
+            "--start",
+            "2024-01-01",
+            "--end",
+            "2024-01-01T03:00:00Z",
+            "--json",
+        ],
+    );
+    let js = ok_json(&out);
+    let names: Vec<_> = js.iter().map(|j| j["symbol"].as_str().unwrap()).collect();
+    assert_eq!(names, ["BTC/USDT", "ETH/USDT"]);
+    let stderr = texts(&out).1;
+    assert!(
+        stderr.contains("BTC/USDT (binance 1h): +3 bars")
+            && stderr.contains("ETH/USDT (binance 1h)"),
+        "{stderr}"
+    );
+    for f in ["BTCUSDT_1h.parquet", "ETHUSDT_1h.parquet"] {
+        assert_eq!(
+            read_cache(&td.path().join("data/bars/binance").join(f)).len(),
+            3
+        );
+    }
+    let reqs = server.received_requests().await.unwrap();
+    assert!(
+        reqs.iter()
+            .any(|r| r.url.query().unwrap_or("").contains("symbol=ETHUSDT"))
+    );
+}
+
+#[tokio::test]
+async fn futures_flag_on_a_yahoo_symbol_is_bad_usage() {
+    let server = MockServer::start().await;
+    let td = TestDir::new();
+    let out = fetch_run(
+        &td,
+        &server,
+        &[
+            "fetch",
+            "--symbol",
+            "AAPL",
+            "--interval",
+            "1d",
+            "--start",
+            "2024-01-01",
+            "--futures",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", texts(&out).1);
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
