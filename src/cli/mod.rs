@@ -7,6 +7,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod data;
+pub mod fetch;
 
 /// Global options shared by every subcommand.
 #[derive(Debug, Clone, Copy, clap::Args)]
@@ -41,6 +42,8 @@ const EXAMPLES: &str = "Examples:
 pub enum Command {
     /// Bar files: check, convert (CSV ⇄ Parquet, resample), synthesise.
     Data(data::DataArgs),
+    /// Download bars from Binance or Yahoo into the cache, appending only new bars.
+    Fetch(fetch::FetchArgs),
 }
 
 /// Run a parsed command line.
@@ -51,6 +54,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let g = cli.global;
     match cli.command {
         Command::Data(args) => data::run(args, g),
+        Command::Fetch(args) => fetch::run(args, g),
     }
 }
 
@@ -58,6 +62,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 pub fn exit_code(err: &anyhow::Error) -> i32 {
     for cause in err.chain() {
         if let Some(e) = cause.downcast_ref::<crate::Error>() {
+            return e.exit_code();
+        }
+        if let Some(e) = cause.downcast_ref::<crate::data::FetchError>() {
             return e.exit_code();
         }
         if let Some(e) = cause.downcast_ref::<crate::data::DataError>() {

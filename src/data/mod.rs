@@ -42,3 +42,9 @@ pub use symbols::{
 };
 pub use synth::{SynthSpec, synth};
 pub use timestamp::parse_time;
+pub mod binance;
+pub mod cache;
+mod http;
+pub mod yahoo;
+
+pub use http::{FetchError, HttpClient, HttpConfig};

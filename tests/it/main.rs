@@ -9,4 +9,14 @@ mod engine_scenario;
 mod metrics_golden;
 mod report_files;
 mod store_db;
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests may panic on setup failures"
+)]
+
+mod fetch_binance;
+mod fetch_resilience;
+mod fetch_support;
+mod fetch_yahoo;
 mod util;

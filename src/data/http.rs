@@ -1,0 +1,383 @@
+//! The shared HTTP client of the fetchers ([`crate::data::yahoo`], [`crate::data::binance`]):
+//! timeouts, retries with seeded, jittered exponential backoff, rate-limit handling, and the
+//! typed [`FetchError`] every fetch returns.
+//!
+//! Policy (issue "fetch", part 4):
+//! - 5xx and network errors (connect, timeout, reset) are retried, at most
+//!   [`HttpConfig::max_tries`] tries in all, waiting `base · 2^(try-1) · U[0.5, 1)` between
+//!   tries (the jitter comes from a seeded ChaCha8 RNG, so runs are reproducible).
+//! - 429 and 418 are retried after the server's `Retry-After` (seconds) when it fits within
+//!   [`HttpConfig::max_wait`]; a longer ban fails at once instead of hanging the command.
+//! - Every other 4xx is final and is handed back to the caller to interpret.
+//! - Malformed JSON is an error naming the URL *path*; queries are never shown, since a
+//!   signed request's query can hold secrets.
+//!
+//! This module does no disk I/O and reads no environment: the CLI builds [`HttpConfig`].
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::de::DeserializeOwned;
+
+use super::DataError;
+
+/// The User-Agent sent with every request (Yahoo rejects an empty one).
+pub const USER_AGENT: &str = concat!(
+    "Mozilla/5.0 (compatible; algolab/",
+    env!("CARGO_PKG_VERSION"),
+    "; +https://github.com/algolab)"
+);
+
+/// An error while fetching bars: bad input (exit code 2) or a failed download (exit code 1).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// The source does not know the symbol.
+    #[error("unknown symbol {symbol:?} at {source_name}: {message}")]
+    UnknownSymbol {
+        /// The symbol as the user gave it.
+        symbol: String,
+        /// `binance` or `yahoo`.
+        source_name: String,
+        /// The server's own words.
+        message: String,
+    },
+    /// A bad argument (interval, date range, source, flag combination).
+    #[error("{0}")]
+    BadArgs(String),
+    /// A 4xx answer that is not a rate limit and not an unknown symbol.
+    #[error("{path}: http {status}: {message}")]
+    Rejected {
+        /// The URL path (no query).
+        path: String,
+        /// The HTTP status.
+        status: u16,
+        /// The server's message, shortened.
+        message: String,
+    },
+    /// 5xx answers until the tries ran out.
+    #[error("{path}: http {status} after {tries} tries")]
+    Server {
+        /// The URL path (no query).
+        path: String,
+        /// The last HTTP status.
+        status: u16,
+        /// How many requests were made.
+        tries: u32,
+    },
+    /// Connection or timeout errors until the tries ran out.
+    #[error("{path}: network error after {tries} tries: {cause}")]
+    Network {
+        /// The URL path (no query).
+        path: String,
+        /// How many requests were made.
+        tries: u32,
+        /// The last error, without the URL.
+        cause: String,
+    },
+    /// Rate limited (429) or banned (418) for longer than we are willing to wait.
+    #[error("{path}: rate limited (http {status}), retry after {retry_after_s} s")]
+    RateLimited {
+        /// The URL path (no query).
+        path: String,
+        /// 429 or 418.
+        status: u16,
+        /// The server's `Retry-After`, seconds.
+        retry_after_s: u64,
+    },
+    /// A body that is not the JSON shape we expect.
+    #[error("{path}: malformed response: {cause}")]
+    Malformed {
+        /// The URL path (no query).
+        path: String,
+        /// What is wrong.
+        cause: String,
+    },
+    /// Reading or writing the cache failed.
+    #[error(transparent)]
+    Cache(#[from] DataError),
+}
+
+impl FetchError {
+    /// Process exit code: 2 for an unknown symbol or bad arguments (and bad cached data), 1
+    /// for a download that failed.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            FetchError::UnknownSymbol { .. } | FetchError::BadArgs(_) => 2,
+            FetchError::Cache(e) => e.exit_code(),
+            _ => 1,
+        }
+    }
+}
+
+/// Settings of the HTTP client. Build with [`HttpConfig::default`] and override fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpConfig {
+    /// Per-request timeout (default 10 s).
+    pub timeout: Duration,
+    /// Tries per request in all, first included (default 5).
+    pub max_tries: u32,
+    /// Base backoff delay; try k waits `base · 2^(k-1)` scaled by jitter (default 500 ms).
+    pub backoff_base: Duration,
+    /// The longest single wait we accept (Retry-After, weight throttling; default 120 s).
+    /// A `Retry-After` above it fails with [`FetchError::RateLimited`] instead.
+    pub max_wait: Duration,
+    /// Seed of the jitter RNG.
+    pub seed: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            timeout: Duration::from_secs(10),
+            max_tries: 5,
+            backoff_base: Duration::from_millis(500),
+            max_wait: Duration::from_secs(120),
+            seed: 0,
+        }
+    }
+}
+
+/// A successful JSON answer and the headers the fetchers care about.
+#[derive(Debug)]
+pub struct JsonResponse<T> {
+    /// The decoded body.
+    pub body: T,
+    /// Binance's `X-MBX-USED-WEIGHT-1M`, when present.
+    pub used_weight_1m: Option<u32>,
+}
+
+/// A final non-2xx answer that the caller interprets (unknown symbol, bad request).
+#[derive(Debug)]
+pub struct ErrorResponse {
+    /// The URL path (no query).
+    pub path: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// The body as text (possibly empty).
+    pub body: String,
+}
+
+/// What a request gave: a body, or a final 4xx for the caller to interpret.
+pub type Answer<T> = Result<JsonResponse<T>, ErrorResponse>;
+
+/// An HTTP client with the retry policy of the module doc. Cheap to share by reference.
+#[derive(Debug)]
+pub struct HttpClient {
+    client: reqwest::Client,
+    config: HttpConfig,
+    rng: Mutex<ChaCha8Rng>,
+}
+
+impl HttpClient {
+    /// Build a client (installs the ring rustls provider once per process).
+    ///
+    /// # Errors
+    /// [`FetchError::BadArgs`] when the TLS or HTTP stack cannot be set up.
+    pub fn new(config: HttpConfig) -> Result<Self, FetchError> {
+        // Another part of the program may have installed it already: that is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .user_agent(USER_AGENT)
+            .build()
+            .map_err(|e| FetchError::BadArgs(format!("cannot build http client: {e}")))?;
+        let rng = Mutex::new(ChaCha8Rng::seed_from_u64(config.seed));
+        Ok(HttpClient {
+            client,
+            config,
+            rng,
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &HttpConfig {
+        &self.config
+    }
+
+    /// `GET base + path ? query`, decoded as JSON `T`, with the retry policy of the module
+    /// doc. A final 4xx comes back as `Ok(Err(ErrorResponse))` for the caller to interpret.
+    ///
+    /// # Errors
+    /// [`FetchError::Server`], [`FetchError::Network`], [`FetchError::RateLimited`] when the
+    /// tries run out; [`FetchError::Malformed`] when a 2xx body is not `T`.
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        base: &str,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<Answer<T>, FetchError> {
+        let url = format!("{}{}", base.trim_end_matches('/'), path);
+        let mut tries = 0u32;
+        loop {
+            tries += 1;
+            let last = tries >= self.config.max_tries.max(1);
+            let sent = self.client.get(&url).query(query).send().await;
+            let resp = match sent {
+                Ok(r) => r,
+                Err(e) => {
+                    if last {
+                        return Err(FetchError::Network {
+                            path: path.to_string(),
+                            tries,
+                            cause: e.without_url().to_string(),
+                        });
+                    }
+                    self.sleep(self.backoff(tries)).await;
+                    continue;
+                }
+            };
+            let status = resp.status().as_u16();
+            let used_weight_1m = resp
+                .headers()
+                .get("x-mbx-used-weight-1m")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok());
+            let retry_after = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            if (200..300).contains(&status) {
+                let bytes = match resp.bytes().await {
+                    Ok(b) => b,
+                    Err(_) if !last => {
+                        self.sleep(self.backoff(tries)).await;
+                        continue;
+                    }
+                    Err(e) => {
+                        return Err(FetchError::Network {
+                            path: path.to_string(),
+                            tries,
+                            cause: e.without_url().to_string(),
+                        });
+                    }
+                };
+                let body = serde_json::from_slice(&bytes).map_err(|e| FetchError::Malformed {
+                    path: path.to_string(),
+                    cause: format!("{e} (body starts {:?})", snippet(&bytes)),
+                })?;
+                return Ok(Ok(JsonResponse {
+                    body,
+                    used_weight_1m,
+                }));
+            }
+            if status == 429 || status == 418 {
+                let wait_s = retry_after.unwrap_or(1);
+                let wait = Duration::from_secs(wait_s);
+                if last || wait > self.config.max_wait {
+                    return Err(FetchError::RateLimited {
+                        path: path.to_string(),
+                        status,
+                        retry_after_s: wait_s,
+                    });
+                }
+                self.sleep(wait).await;
+                continue;
+            }
+            if status >= 500 {
+                if last {
+                    return Err(FetchError::Server {
+                        path: path.to_string(),
+                        status,
+                        tries,
+                    });
+                }
+                self.sleep(self.backoff(tries)).await;
+                continue;
+            }
+            let body = resp.text().await.unwrap_or_default();
+            return Ok(Err(ErrorResponse {
+                path: path.to_string(),
+                status,
+                body,
+            }));
+        }
+    }
+
+    /// The jittered backoff before try `tries + 1`.
+    fn backoff(&self, tries: u32) -> Duration {
+        let u: f64 = {
+            let mut rng = self
+                .rng
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            rng.random::<f64>()
+        };
+        backoff_delay(self.config.backoff_base, tries, u)
+    }
+
+    /// Sleep, never longer than `max_wait`.
+    pub async fn sleep(&self, d: Duration) {
+        let d = d.min(self.config.max_wait);
+        if !d.is_zero() {
+            tokio::time::sleep(d).await;
+        }
+    }
+}
+
+/// The wait after failed try number `tries` (1-based): `base · 2^(tries-1) · (0.5 + u/2)`,
+/// `u` uniform in [0, 1).
+pub fn backoff_delay(base: Duration, tries: u32, u: f64) -> Duration {
+    let exp = 2f64.powi(tries.saturating_sub(1).min(16) as i32);
+    base.mul_f64(exp * (0.5 + 0.5 * u.clamp(0.0, 1.0)))
+}
+
+/// How long to pause after a response that reports `used` of `limit` request weight in the
+/// current minute: nothing up to 80 %, then rising linearly to a full minute at 100 %.
+pub fn weight_pause(used: u32, limit: u32) -> Duration {
+    let threshold = f64::from(limit) * 0.8;
+    let used = f64::from(used);
+    if limit == 0 || used <= threshold {
+        return Duration::ZERO;
+    }
+    let frac = ((used - threshold) / (f64::from(limit) - threshold)).min(1.0);
+    Duration::from_secs_f64(60.0 * frac)
+}
+
+/// The first 80 characters of a body, for error messages.
+fn snippet(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).chars().take(80).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_per_try_and_jitter_scales_between_half_and_one() {
+        let base = Duration::from_millis(100);
+        assert_eq!(backoff_delay(base, 1, 0.0), Duration::from_millis(50));
+        assert_eq!(backoff_delay(base, 1, 1.0), Duration::from_millis(100));
+        assert_eq!(backoff_delay(base, 3, 0.0), Duration::from_millis(200));
+        assert_eq!(backoff_delay(base, 3, 0.5), Duration::from_millis(300));
+    }
+
+    #[test]
+    fn weight_pause_starts_above_eighty_percent() {
+        assert_eq!(weight_pause(4800, 6000), Duration::ZERO);
+        assert_eq!(weight_pause(100, 6000), Duration::ZERO);
+        // 5400 is halfway from 4800 to 6000: half a minute
+        assert_eq!(weight_pause(5400, 6000), Duration::from_secs(30));
+        assert_eq!(weight_pause(7000, 6000), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn exit_codes_split_bad_input_from_failed_downloads() {
+        let bad = FetchError::UnknownSymbol {
+            symbol: "NOPE".into(),
+            source_name: "binance".into(),
+            message: "Invalid symbol.".into(),
+        };
+        assert_eq!(bad.exit_code(), 2);
+        assert!(bad.to_string().contains("\"NOPE\""));
+        let net = FetchError::Server {
+            path: "/api/v3/klines".into(),
+            status: 503,
+            tries: 5,
+        };
+        assert_eq!(net.exit_code(), 1);
+    }
+}
