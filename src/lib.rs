@@ -9,6 +9,7 @@ pub mod cli;
 pub mod data;
 pub mod error;
 pub mod indicators;
+pub mod optimize;
 pub mod order;
 pub mod strategy;
 
