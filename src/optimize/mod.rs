@@ -12,11 +12,13 @@
 pub mod grid_runner;
 pub mod normal;
 pub mod overfit;
+mod parzen;
 pub mod space;
 pub mod tpe;
 pub mod walk_forward;
 
-pub use space::{Candidate, Constraint, Dim, DimKind, Grid, parse_grid};
+pub use space::{Candidate, Constraint, Dim, DimKind, Grid, parse_grid, satisfies_all};
+pub use tpe::{RandomSearch, Sampler, Tpe, TpeConfig};
 
 /// The seed of parallel task `index` of a run seeded with `seed` (SplitMix64 of both), so a
 /// task's random stream depends only on `(seed, index)`, never on scheduling.

@@ -255,14 +255,34 @@ fn parse_value(s: &str) -> Option<ParamValue> {
     }
 }
 
-/// Check that dimension names are unique.
+/// Check a space built by hand as [`parse_grid`] checks text: unique names, `lo <= hi`,
+/// finite bounds, steps > 0, `lo > 0` for log ranges, non-empty choice lists.
 ///
 /// # Errors
-/// [`ParamError`] naming the first repeated name.
+/// [`ParamError`] naming the first bad dimension.
 pub fn check_space(dims: &[Dim]) -> Result<(), ParamError> {
     for (i, d) in dims.iter().enumerate() {
         if dims[..i].iter().any(|e| e.name == d.name) {
             return Err(ParamError::new("grid", &d.name, "each name at most once"));
+        }
+        let ok = match &d.kind {
+            DimKind::Int { lo, hi, step } => lo <= hi && *step > 0 && hi.checked_sub(*lo).is_some(),
+            DimKind::Float { lo, hi, step, log } => {
+                lo.is_finite()
+                    && hi.is_finite()
+                    && lo <= hi
+                    && step.is_none_or(|s| s.is_finite() && s > 0.0)
+                    && (!log || (*lo > 0.0 && step.is_none()))
+            }
+            DimKind::Bool => true,
+            DimKind::Choice(v) => !v.is_empty(),
+        };
+        if !ok {
+            return Err(ParamError::new(
+                &d.name,
+                format!("{:?}", d.kind),
+                "a valid range",
+            ));
         }
     }
     Ok(())

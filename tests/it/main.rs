@@ -1,4 +1,5 @@
 //! All integration tests in one binary (STYLE rule 1): CLI end to end, golden files,
 //! loopback servers. Each area is a module.
 
+mod optimize_tpe;
 mod util;
