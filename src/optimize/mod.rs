@@ -17,6 +17,7 @@ pub mod space;
 pub mod tpe;
 pub mod walk_forward;
 
+pub use overfit::{DsrResult, PboResult, ReturnMoments, deflated_sharpe, pbo_cscv, return_moments};
 pub use space::{Candidate, Constraint, Dim, DimKind, Grid, parse_grid, satisfies_all};
 pub use tpe::{RandomSearch, Sampler, Tpe, TpeConfig};
 

@@ -1,5 +1,6 @@
 //! All integration tests in one binary (STYLE rule 1): CLI end to end, golden files,
 //! loopback servers. Each area is a module.
 
+mod optimize_overfit;
 mod optimize_tpe;
 mod util;
