@@ -271,7 +271,7 @@ pub const MAX_SPLITS: usize = 24;
 /// ragged rows, non-finite values, or too few rows (each half needs at least 2).
 pub fn pbo_cscv(perf: &[Vec<f64>], s_splits: usize) -> Result<PboResult, ParamError> {
     let s = s_splits;
-    if s < 2 || s % 2 != 0 || s > MAX_SPLITS {
+    if s < 2 || !s.is_multiple_of(2) || s > MAX_SPLITS {
         return Err(ParamError::new("splits", s, "an even number in 2..=24"));
     }
     let t = perf.len();
