@@ -20,6 +20,7 @@ pub mod walk_forward;
 pub use overfit::{DsrResult, PboResult, ReturnMoments, deflated_sharpe, pbo_cscv, return_moments};
 pub use space::{Candidate, Constraint, Dim, DimKind, Grid, parse_grid, satisfies_all};
 pub use tpe::{RandomSearch, Sampler, Tpe, TpeConfig};
+pub use walk_forward::{Fold, WalkForwardMode, folds, stitch_equity};
 
 /// The seed of parallel task `index` of a run seeded with `seed` (SplitMix64 of both), so a
 /// task's random stream depends only on `(seed, index)`, never on scheduling.
