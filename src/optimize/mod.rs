@@ -17,6 +17,7 @@ pub mod space;
 pub mod tpe;
 pub mod walk_forward;
 
+pub use grid_runner::{MetricMap, Trial, best, run_grid};
 pub use overfit::{DsrResult, PboResult, ReturnMoments, deflated_sharpe, pbo_cscv, return_moments};
 pub use space::{Candidate, Constraint, Dim, DimKind, Grid, parse_grid, satisfies_all};
 pub use tpe::{RandomSearch, Sampler, Tpe, TpeConfig};
