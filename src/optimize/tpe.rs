@@ -19,8 +19,9 @@
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::constraint::{Constraint, satisfies_all};
 use super::parzen::{CategoricalParzen, NumericParzen, default_weights};
-use super::space::{Candidate, Constraint, Dim, DimKind, check_space, satisfies_all};
+use super::space::{Candidate, Dim, DimKind, check_space};
 use crate::indicators::ParamError;
 use crate::strategy::ParamValue;
 

@@ -192,3 +192,43 @@ mod tests {
         assert_eq!(stitch_equity(&[], 10.0).unwrap(), Vec::<f64>::new());
     }
 }
+
+#[cfg(test)]
+mod property_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn prop_test_windows_tile_the_tail(n in 2usize..5000, k in 1usize..20, frac in 0.05f64..0.95) {
+            if let Ok(f) = folds(n, k, frac, WalkForwardMode::Rolling) {
+                prop_assert_eq!(f.len(), k);
+                prop_assert_eq!(f[k - 1].test.end, n);
+                let a = folds(n, k, frac, WalkForwardMode::Anchored).unwrap();
+                for (i, x) in f.iter().enumerate() {
+                    prop_assert!(!x.test.is_empty());
+                    prop_assert_eq!(x.train.len(), f[0].train.len());
+                    prop_assert_eq!(x.train.end, x.test.start);
+                    prop_assert_eq!(&a[i].test, &x.test);
+                    prop_assert_eq!(a[i].train.start, 0);
+                    if i > 0 {
+                        prop_assert_eq!(f[i - 1].test.end, x.test.start);
+                    }
+                }
+                let sizes: Vec<usize> = f.iter().map(|x| x.test.len()).collect();
+                let (lo, hi) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+                prop_assert!(hi - lo <= 1);
+            }
+        }
+
+        #[test]
+        fn prop_stitched_curve_ends_at_the_product_of_growths(
+            segs in proptest::collection::vec(proptest::collection::vec(50.0f64..200.0, 1..10), 0..6)
+        ) {
+            let s = stitch_equity(&segs, 100.0).unwrap();
+            let growth: f64 = segs.iter().map(|g| g.last().unwrap() / 100.0).product();
+            let end = s.last().copied().unwrap_or(100.0);
+            prop_assert!((end - 100.0 * growth).abs() <= 1e-9 * end.abs());
+        }
+    }
+}
