@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod indicators;
 pub mod metrics;
+pub mod optimize;
 pub mod order;
 pub mod regime;
 pub mod signal;

@@ -19,4 +19,7 @@ mod fetch_binance;
 mod fetch_resilience;
 mod fetch_support;
 mod fetch_yahoo;
+mod optimize_grid;
+mod optimize_overfit;
+mod optimize_tpe;
 mod util;
