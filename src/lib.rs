@@ -15,9 +15,9 @@ pub mod metrics;
 pub mod optimize;
 pub mod order;
 pub mod regime;
-pub mod signal;
-pub mod risk;
 pub mod report;
+pub mod risk;
+pub mod signal;
 pub mod store;
 pub mod strategy;
 

@@ -5,8 +5,8 @@
 //! look-ahead cannot be written (STYLE rule 6).
 
 mod params;
-pub mod technical;
 pub mod sma_cross;
+pub mod technical;
 pub use params::{ParamKind, ParamSpec, ParamValue, Params, parse_kv};
 
 use crate::data::{Bar, Bars};

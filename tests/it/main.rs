@@ -1,25 +1,25 @@
 //! All integration tests in one binary (STYLE rule 1): CLI end to end, golden files,
 //! loopback servers. Each area is a module.
 
-mod data_cli;
-mod golden_indicators;
-mod engine_golden;
-mod engine_props;
-mod engine_scenario;
-mod metrics_golden;
-mod report_files;
-mod store_db;
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     reason = "tests may panic on setup failures"
 )]
 
+mod data_cli;
+mod engine_golden;
+mod engine_props;
+mod engine_scenario;
 mod fetch_binance;
 mod fetch_resilience;
 mod fetch_support;
 mod fetch_yahoo;
+mod golden_indicators;
+mod metrics_golden;
 mod optimize_grid;
 mod optimize_overfit;
 mod optimize_tpe;
+mod report_files;
+mod store_db;
 mod util;
