@@ -16,7 +16,7 @@ use crate::strategy::{History, Strategy};
 /// # Errors
 /// [`EngineError::Config`] for a setting out of range, [`EngineError::EmptyRange`] when
 /// no bar falls in the range, [`EngineError::Broker`] when the broker fails.
-pub fn run_backtest<S: Strategy>(
+pub fn run_backtest<S: Strategy + ?Sized>(
     bars: &Bars,
     strategy: &mut S,
     cfg: &BacktestConfig,

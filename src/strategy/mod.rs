@@ -7,6 +7,8 @@
 mod params;
 pub mod sma_cross;
 pub mod technical;
+mod registry;
+pub use registry::{STRATEGY_NAMES, build, param_specs};
 pub use params::{ParamKind, ParamSpec, ParamValue, Params, parse_kv};
 
 use crate::data::{Bar, Bars};
@@ -100,5 +102,14 @@ pub trait Strategy {
     /// The parameters this strategy was built with (for run records and reports).
     fn params(&self) -> Params {
         Params::default()
+    }
+    /// Bars before the strategy can act (its indicators' warm-up). Statistics measure buy &
+    /// hold from the close of this bar, as backtesting.py does.
+    fn warmup_bars(&self) -> usize {
+        0
+    }
+    /// Regime transitions seen since the last call (for the learning DB); none by default.
+    fn take_regime_transitions(&mut self) -> Vec<crate::regime::RegimeTransition> {
+        Vec::new()
     }
 }

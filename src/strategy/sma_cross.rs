@@ -149,6 +149,10 @@ impl Strategy for SmaCross {
         "sma-cross"
     }
 
+    fn warmup_bars(&self) -> usize {
+        self.fast_n.max(self.slow_n) - 1
+    }
+
     #[inline]
     fn on_bar(&mut self, hist: &History<'_>, pos: &PositionView) -> Intent {
         let close = hist.close().last().copied().unwrap_or(f64::NAN);

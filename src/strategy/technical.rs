@@ -167,6 +167,26 @@ impl Strategy for Technical {
         "technical"
     }
 
+    fn warmup_bars(&self) -> usize {
+        // the slowest TA-Lib lookback among the signal's inputs
+        let c = self.signal.config();
+        [
+            c.ema_slow.saturating_sub(1),
+            c.macd_slow + c.macd_signal - 2,
+            2 * c.adx_period - 1,
+            c.rsi_period,
+            c.atr_period,
+            c.volume_ma.saturating_sub(1),
+        ]
+        .into_iter()
+        .max()
+        .unwrap_or(0)
+    }
+
+    fn take_regime_transitions(&mut self) -> Vec<crate::regime::RegimeTransition> {
+        self.regime.take_transitions()
+    }
+
     fn on_bar(&mut self, hist: &History<'_>, pos: &PositionView) -> Intent {
         let bar = hist.last();
         let regime = self.regime.update(&bar);

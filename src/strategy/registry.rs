@@ -1,0 +1,63 @@
+//! The built-in strategies by name, as `--strategy` spells them, with their parameter
+//! spaces. Adding a strategy means one entry in [`STRATEGY_NAMES`], [`param_specs`] and
+//! [`build`].
+
+use super::sma_cross::{SMA_CROSS_PARAMS, SmaCross};
+use super::technical::{TECHNICAL_PARAMS, Technical};
+use super::{ParamSpec, Params, Strategy};
+use crate::indicators::ParamError;
+
+/// The names `--strategy` accepts.
+pub const STRATEGY_NAMES: &[&str] = &["sma-cross", "technical"];
+
+fn unknown(name: &str) -> ParamError {
+    ParamError::new(
+        "strategy",
+        name,
+        &format!("unknown strategy; known: {}", STRATEGY_NAMES.join(", ")),
+    )
+}
+
+/// The parameter space of strategy `name`.
+///
+/// # Errors
+/// [`ParamError`] for an unknown name, listing the known ones.
+pub fn param_specs(name: &str) -> Result<&'static [ParamSpec], ParamError> {
+    match name {
+        "sma-cross" => Ok(SMA_CROSS_PARAMS),
+        "technical" => Ok(TECHNICAL_PARAMS),
+        _ => Err(unknown(name)),
+    }
+}
+
+/// Build strategy `name` from resolved parameters.
+///
+/// # Errors
+/// [`ParamError`] for an unknown name or parameters the strategy rejects (`fast >= slow`, …).
+pub fn build(name: &str, params: &Params) -> Result<Box<dyn Strategy + Send>, ParamError> {
+    match name {
+        "sma-cross" => Ok(Box::new(SmaCross::from_params(params)?)),
+        "technical" => Ok(Box::new(Technical::new(params)?)),
+        _ => Err(unknown(name)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_builds_with_its_defaults() {
+        for name in STRATEGY_NAMES {
+            let specs = param_specs(name).unwrap();
+            let params = Params::resolve(specs, &[]).unwrap();
+            assert_eq!(build(name, &params).unwrap().name(), *name);
+        }
+    }
+
+    #[test]
+    fn unknown_strategy_lists_the_known_ones() {
+        let e = param_specs("nope").err().unwrap();
+        assert!(e.to_string().contains("sma-cross, technical"), "{e}");
+    }
+}
