@@ -65,7 +65,7 @@ pub fn ok_json(out: &Output) -> Vec<serde_json::Value> {
 
 /// Read a cache file back through the library.
 pub fn read_cache(path: &Path) -> Bars {
-    algolab::data::cache::cache_read(path).unwrap_or_else(|e| panic!("{e}"))
+    algolab::data::read_parquet(path).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// How many requests the server saw on `path`.
