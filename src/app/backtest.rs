@@ -119,10 +119,16 @@ pub struct BacktestOutcome {
 
 /// Resolve `--param k=v` pairs against strategy `name`'s parameter space.
 ///
+/// The strategy is built once to check the combination (`fast < slow`, …) before any
+/// data is read.
+///
 /// # Errors
-/// [`Error::Param`] for an unknown strategy, key or out-of-range value.
+/// [`Error::Param`] for an unknown strategy, key, out-of-range value or a combination the
+/// strategy refuses.
 pub fn resolve_params(name: &str, kv: &[(String, String)]) -> Result<Params, Error> {
-    Ok(Params::resolve(strategy::param_specs(name)?, kv)?)
+    let params = Params::resolve(strategy::param_specs(name)?, kv)?;
+    strategy::build(name, &params)?;
+    Ok(params)
 }
 
 /// Run strategy `name` with `params` over `bars`.
