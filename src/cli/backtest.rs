@@ -59,6 +59,7 @@ pub fn run(args: BacktestArgs, g: Global) -> anyhow::Result<()> {
     let kv = params_kv(&args.params)?;
     let params = app::resolve_params(&args.strategy, &kv)?;
     let cfg = args.engine.config(&args.strategy, &args.data)?;
+    cfg.validate().map_err(crate::Error::from)?;
     let data = app::load_data(&spec, &crate::data::data_dir())?;
     note(g.quiet, &data.note);
 
