@@ -33,7 +33,11 @@ const STATS_KEYS: &[&str] = &[
 
 fn json(out: &std::process::Output) -> serde_json::Value {
     let (stdout, stderr) = texts(out);
-    assert!(out.status.success(), "exit {:?}: {stderr}", out.status.code());
+    assert!(
+        out.status.success(),
+        "exit {:?}: {stderr}",
+        out.status.code()
+    );
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("bad JSON ({e}): {stdout}"))
 }
 
@@ -41,8 +45,18 @@ fn json(out: &std::process::Output) -> serde_json::Value {
 fn backtest_json_has_every_stats_key_and_matches_the_golden_smacross() {
     let t = TestDir::new();
     let out = t.run(&[
-        "backtest", "--symbol", "GOOG", "--strategy", "sma-cross", "--param", "fast=10",
-        "--param", "slow=20", "--commission", "0.002", "--json",
+        "backtest",
+        "--symbol",
+        "GOOG",
+        "--strategy",
+        "sma-cross",
+        "--param",
+        "fast=10",
+        "--param",
+        "slow=20",
+        "--commission",
+        "0.002",
+        "--json",
     ]);
     let v = json(&out);
     for k in STATS_KEYS {
@@ -60,7 +74,15 @@ fn backtest_json_has_every_stats_key_and_matches_the_golden_smacross() {
 #[test]
 fn same_input_gives_identical_json() {
     let t = TestDir::new();
-    let args = ["backtest", "--symbol", "EURUSD", "--strategy", "technical", "--json", "--no-record"];
+    let args = [
+        "backtest",
+        "--symbol",
+        "EURUSD",
+        "--strategy",
+        "technical",
+        "--json",
+        "--no-record",
+    ];
     let a = json(&t.run(&args));
     let b = json(&t.run(&args));
     assert_eq!(a, b);
@@ -70,12 +92,26 @@ fn same_input_gives_identical_json() {
 fn report_dir_gets_html_pngs_and_csvs_and_report_rebuilds_from_the_db() {
     let t = TestDir::new();
     let out = t.run(&[
-        "backtest", "--data", dataset("GOOG.csv").to_str().unwrap(), "--report", "rep", "--quiet",
+        "backtest",
+        "--data",
+        dataset("GOOG.csv").to_str().unwrap(),
+        "--report",
+        "rep",
+        "--quiet",
     ]);
     assert!(out.status.success(), "{}", texts(&out).1);
-    for f in ["report.html", "equity.png", "drawdown.png", "trades.csv", "equity.csv"] {
+    for f in [
+        "report.html",
+        "equity.png",
+        "drawdown.png",
+        "trades.csv",
+        "equity.csv",
+    ] {
         let p = t.path().join("rep").join(f);
-        assert!(p.is_file() && std::fs::metadata(&p).unwrap().len() > 100, "{f}");
+        assert!(
+            p.is_file() && std::fs::metadata(&p).unwrap().len() > 100,
+            "{f}"
+        );
     }
     let html = std::fs::read_to_string(t.path().join("rep/report.html")).unwrap();
     assert!(html.contains("<svg"), "inline SVG charts");
@@ -92,13 +128,36 @@ fn bad_usage_and_bad_input_exit_2_with_one_line() {
     let t = TestDir::new();
     let cases: &[(&[&str], &str)] = &[
         (&["backtest", "--symbol", "NOPE"], "unknown symbol \"NOPE\""),
-        (&["backtest", "--symbol", "GOOG", "--param", "fast=0"], "fast = 0"),
-        (&["backtest", "--symbol", "GOOG", "--param", "speed=3"], "allowed: fast"),
-        (&["backtest", "--symbol", "GOOG", "--strategy", "magic"], "known: sma-cross"),
-        (&["backtest", "--symbol", "GOOG", "--param", "fast=30", "--param", "slow=20"], "fast"),
-        (&["backtest", "--symbol", "GOOG", "--leverage", "500"], "leverage"),
-        (&["backtest", "--symbol", "GOOG", "--from", "yesterday"], "--from"),
-        (&["backtest", "--symbol", "GOOG", "--from", "2030-01-01"], "no bars"),
+        (
+            &["backtest", "--symbol", "GOOG", "--param", "fast=0"],
+            "fast = 0",
+        ),
+        (
+            &["backtest", "--symbol", "GOOG", "--param", "speed=3"],
+            "allowed: fast",
+        ),
+        (
+            &["backtest", "--symbol", "GOOG", "--strategy", "magic"],
+            "known: sma-cross",
+        ),
+        (
+            &[
+                "backtest", "--symbol", "GOOG", "--param", "fast=30", "--param", "slow=20",
+            ],
+            "fast",
+        ),
+        (
+            &["backtest", "--symbol", "GOOG", "--leverage", "500"],
+            "leverage",
+        ),
+        (
+            &["backtest", "--symbol", "GOOG", "--from", "yesterday"],
+            "--from",
+        ),
+        (
+            &["backtest", "--symbol", "GOOG", "--from", "2030-01-01"],
+            "no bars",
+        ),
         (&["backtest"], "--data FILE or --symbol SYM"),
         (&["report", "99"], "no learning DB"),
     ];
@@ -115,7 +174,14 @@ fn bad_usage_and_bad_input_exit_2_with_one_line() {
 #[test]
 fn indicators_writes_the_design_columns_with_empty_warmup_cells() {
     let t = TestDir::new();
-    let out = t.run(&["indicators", "--symbol", "GOOG", "--out", "ind.csv", "--quiet"]);
+    let out = t.run(&[
+        "indicators",
+        "--symbol",
+        "GOOG",
+        "--out",
+        "ind.csv",
+        "--quiet",
+    ]);
     assert!(out.status.success(), "{}", texts(&out).1);
     let csv = std::fs::read_to_string(t.path().join("ind.csv")).unwrap();
     let mut lines = csv.lines();
