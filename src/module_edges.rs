@@ -110,10 +110,10 @@ fn modules_import_only_from_their_left() {
                 continue;
             }
             for target in crate_paths(line) {
-                if let Some(r) = rank(&target) {
-                    if r > my_rank {
-                        bad.push(format!("{}:{}: {me} → crate::{target}", f.display(), n + 1));
-                    }
+                if let Some(r) = rank(&target)
+                    && r > my_rank
+                {
+                    bad.push(format!("{}:{}: {me} → crate::{target}", f.display(), n + 1));
                 }
             }
         }
