@@ -5,6 +5,7 @@
 //! `store` → `metrics` → `report`, `server`, `runner`, `notify` → `cli`. A module imports
 //! only from modules to its left; `tests::module_edges` checks it.
 
+pub mod app;
 pub mod broker;
 pub mod cli;
 pub mod data;
@@ -28,3 +29,6 @@ pub use error::Error;
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod module_edges;

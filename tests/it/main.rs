@@ -7,6 +7,7 @@
     reason = "tests may panic on setup failures"
 )]
 
+mod backtest_cli;
 mod data_cli;
 mod engine_golden;
 mod engine_props;
