@@ -13,6 +13,7 @@ mod engine_golden;
 mod engine_props;
 mod engine_scenario;
 mod fetch_binance;
+mod fetch_cache_resolve;
 mod fetch_resilience;
 mod fetch_support;
 mod fetch_yahoo;
