@@ -9,10 +9,9 @@ use std::path::Path;
 use algolab::data::{
     Bars, DataError, SymbolSource, SynthSpec, resolve_symbol, resolve_symbol_interval, save, synth,
 };
-use wiremock::matchers::{path, query_param};
-use wiremock::{Mock, MockServer};
+use wiremock::MockServer;
 
-use crate::fetch_support::{H, T0, fetch_run, json_body, json_fixture, ok_json};
+use crate::fetch_support::{H, T0, fetch_run, mount_btcusdt_1h_first_run, ok_json};
 use crate::util::{TestDir, texts};
 
 /// `n` seeded random-walk bars, hourly from 2024-01-01, saved at `dir/rel`.
@@ -41,26 +40,7 @@ fn backtest_json(td: &TestDir, symbol: &str) -> (serde_json::Value, String) {
 async fn a_fetched_series_is_resolved_in_every_spelling() {
     let server = MockServer::start().await;
     let td = TestDir::new();
-    Mock::given(path("/api/v3/time"))
-        .respond_with(json_fixture("binance_time_0530.json"))
-        .mount(&server)
-        .await;
-    for (start, body) in [
-        (T0, "binance_klines_btcusdt_1h_page1.json"),
-        (T0 + 2 * H + 1, "binance_klines_btcusdt_1h_page2.json"),
-    ] {
-        Mock::given(path("/api/v3/klines"))
-            .and(query_param("startTime", start.to_string()))
-            .respond_with(json_fixture(body))
-            .with_priority(1)
-            .mount(&server)
-            .await;
-    }
-    Mock::given(path("/api/v3/klines"))
-        .respond_with(json_body("[]"))
-        .with_priority(10)
-        .mount(&server)
-        .await;
+    mount_btcusdt_1h_first_run(&server).await;
     // lower case on purpose: the file name is upper case whatever the spelling
     let args = [
         "fetch",
