@@ -21,6 +21,9 @@ pub enum DataSpec {
     File(PathBuf),
     /// A symbol: the fetch cache first, then the bundled datasets.
     Symbol(String),
+    /// A symbol at a bar interval (`4h`, `1d`, …): the cache file of that interval, or a
+    /// bundled dataset of that interval.
+    SymbolAt(String, String),
 }
 
 /// Bars and where they came from.
@@ -41,18 +44,21 @@ pub struct LoadedData {
 /// # Errors
 /// [`Error::Data`] for an unknown symbol or a bad file.
 pub fn load_data(spec: &DataSpec, data_dir: &Path) -> Result<LoadedData, Error> {
-    let (path, label, origin) = match spec {
-        DataSpec::File(p) => (p.clone(), stem(p), "file"),
-        DataSpec::Symbol(s) => {
-            let r = data::resolve_symbol(s, data_dir)?;
-            let origin = match r.source {
-                SymbolSource::Cache => "fetched cache",
-                SymbolSource::Bundled => "bundled dataset",
-            };
-            (r.path, s.clone(), origin)
-        }
+    let (symbol, interval) = match spec {
+        DataSpec::File(p) => return load_file(p, stem(p), "file"),
+        DataSpec::Symbol(s) => (s, None),
+        DataSpec::SymbolAt(s, iv) => (s, Some(iv.as_str())),
     };
-    let bars = data::load(&path)?;
+    let r = data::resolve_symbol_interval(symbol, interval, data_dir)?;
+    let origin = match r.source {
+        SymbolSource::Cache => "fetched cache",
+        SymbolSource::Bundled => "bundled dataset",
+    };
+    load_file(&r.path, symbol.clone(), origin)
+}
+
+fn load_file(path: &Path, label: String, origin: &str) -> Result<LoadedData, Error> {
+    let bars = data::load(path)?;
     let note = format!(
         "using {origin} {} ({} bars, {} → {})",
         path.display(),
@@ -66,7 +72,7 @@ pub fn load_data(spec: &DataSpec, data_dir: &Path) -> Result<LoadedData, Error> 
     );
     Ok(LoadedData {
         bars,
-        path,
+        path: path.to_path_buf(),
         label,
         note,
     })

@@ -21,6 +21,10 @@ pub struct DataArgs {
     /// GC=F, SPY, TLT, GOOG, EURUSD, …).
     #[arg(long, value_name = "SYM")]
     pub symbol: Option<String>,
+    /// Bar interval of the symbol's cached file (`1m` … `1d`); default 1h for crypto
+    /// pairs, 1d otherwise.
+    #[arg(long, value_name = "INTERVAL", requires = "symbol")]
+    pub interval: Option<String>,
     /// Trade from this date or time on (UTC); earlier bars only warm the strategy up.
     #[arg(long, value_name = "DATE")]
     pub from: Option<String>,
@@ -37,7 +41,10 @@ impl DataArgs {
     pub fn spec(&self) -> Result<DataSpec, UsageError> {
         match (&self.data, &self.symbol) {
             (Some(p), _) => Ok(DataSpec::File(p.clone())),
-            (None, Some(s)) => Ok(DataSpec::Symbol(s.clone())),
+            (None, Some(s)) => Ok(match &self.interval {
+                Some(iv) => DataSpec::SymbolAt(s.clone(), iv.clone()),
+                None => DataSpec::Symbol(s.clone()),
+            }),
             (None, None) => Err(UsageError("give --data FILE or --symbol SYM".into())),
         }
     }
@@ -107,7 +114,10 @@ impl EngineArgs {
     /// [`UsageError`] for a bad date range.
     pub fn config(&self, strategy: &str, data: &DataArgs) -> Result<BacktestConfig, UsageError> {
         let (from_ts_ms, to_ts_ms) = data.range()?;
-        let pair = data.symbol.as_deref().is_some_and(|s| s.contains('/'));
+        let pair = data
+            .symbol
+            .as_deref()
+            .is_some_and(|s| s.contains('/') || crate::data::is_binance_symbol(s));
         Ok(BacktestConfig {
             cash: self.cash,
             commission: self.commission,
