@@ -29,3 +29,6 @@ pub use error::Error;
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod module_edges;

@@ -3,4 +3,5 @@
 //! CLI stays parsing and printing only (STYLE rule 2), and embedders get the same behaviour
 //! as the binary.
 
+pub mod backtest;
 pub mod optimize;

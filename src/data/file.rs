@@ -76,7 +76,32 @@ fn temp_path(path: &Path) -> PathBuf {
 }
 
 /// Write a file atomically: `fill` writes a temp file in the same folder, which is synced
-/// and renamed over `path`. On failure the temp file is removed and `path` is untouched.
+/// and renamed over `path`; the folder is then synced too (best effort: not every platform
+/// can open a folder), so the rename survives a power cut. On failure the temp file is
+/// removed and `path` is untouched. The folder must exist.
+///
+/// # Errors
+/// The I/O error of the step that failed.
+pub fn write_atomic_io(
+    path: &Path,
+    fill: impl FnOnce(&mut File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let tmp = temp_path(path);
+    let result = File::create(&tmp).and_then(|mut f| {
+        fill(&mut f)?;
+        f.sync_all()
+    });
+    let result = result.and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result?;
+    let _ = File::open(dir.unwrap_or(Path::new("."))).and_then(|d| d.sync_all());
+    Ok(())
+}
+
+/// [`write_atomic_io`], creating the folder first.
 ///
 /// # Errors
 /// [`DataError::Io`] naming `path`.
@@ -91,16 +116,7 @@ pub(crate) fn atomic_write(
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    let tmp = temp_path(path);
-    let result = File::create(&tmp).and_then(|mut f| {
-        fill(&mut f)?;
-        f.sync_all()
-    });
-    let result = result.and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io)
+    write_atomic_io(path, fill).map_err(io)
 }
 
 #[cfg(test)]
