@@ -167,9 +167,8 @@ pub struct FullRun {
     pub returns: Vec<f64>,
 }
 
-/// Engine errors are bad settings or an empty window: usage errors (exit 2).
 fn engine_err(e: crate::engine::EngineError) -> Error {
-    Error::Usage(e.to_string())
+    Error::Engine(e)
 }
 
 /// Evaluates candidates of one strategy over one window of bars.

@@ -24,10 +24,9 @@
 
 pub mod eval;
 pub mod lean;
+pub mod record;
 pub mod search;
 mod validate;
-
-use std::collections::BTreeMap;
 
 use crate::Error;
 use crate::data::Bars;
@@ -437,5 +436,5 @@ fn per_regime(
     Ok(out)
 }
 
-/// Best stored parameters per regime, as `technical` loads them.
-pub type RegimeParams = BTreeMap<Regime, Params>;
+/// Best stored parameters per regime (in [`Regime::ALL`] order), as `technical` loads them.
+pub type RegimeParams = Vec<(Regime, Params)>;
