@@ -11,6 +11,7 @@ pub mod common;
 pub mod data;
 pub mod fetch;
 pub mod indicators;
+pub mod optimize;
 pub mod report;
 
 /// Global options shared by every subcommand.
@@ -52,6 +53,8 @@ pub enum Command {
     Backtest(backtest::BacktestArgs),
     /// Write TA-Lib-exact indicator columns for every bar as CSV.
     Indicators(indicators::IndicatorsArgs),
+    /// Optimise a strategy's parameters: grid, TPE or random search, DSR, PBO, walk-forward.
+    Optimize(Box<optimize::OptimizeArgs>),
     /// Rebuild a recorded run's report from the learning DB, or list runs.
     Report(report::ReportArgs),
     /// Bar files: check, convert (CSV ⇄ Parquet, resample), synthesise.
@@ -70,6 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backtest(args) => backtest::run(args, g),
         Command::Data(args) => data::run(args, g),
         Command::Indicators(args) => indicators::run(args, g),
+        Command::Optimize(args) => optimize::run(*args, g),
         Command::Report(args) => report::run(args, g),
         Command::Fetch(args) => fetch::run(args, g),
     }

@@ -97,7 +97,9 @@ impl Annualisation {
         })
     }
 
-    fn bucket(&self, ts_ms: i64) -> i64 {
+    /// The resampling bucket of `ts_ms` (a day, week, month or year number); bars with equal
+    /// buckets are resampled to one value.
+    pub fn bucket(&self, ts_ms: i64) -> i64 {
         let day = day_of(ts_ms);
         match self.resample {
             Resample::Day => day,

@@ -9,6 +9,7 @@
 mod charts;
 mod csv_out;
 mod html;
+pub mod optimize;
 pub mod series;
 
 use std::collections::BTreeMap;

@@ -72,4 +72,20 @@ pub const MIGRATIONS: &[&str] = &[
         confidence  REAL
     );
     CREATE INDEX regime_transitions_run ON regime_transitions(run_id, ts_ms);",
+    // v3: every optimisation trial (`algolab optimize`), for resume, the deflated Sharpe
+    // ratio's trial count and per-regime parameters
+    "CREATE TABLE optimization_results (
+        run_id       INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        scope        TEXT NOT NULL DEFAULT 'all',
+        trial        INTEGER NOT NULL,
+        symbol       TEXT NOT NULL,
+        strategy     TEXT NOT NULL,
+        regime       TEXT,
+        objective    TEXT NOT NULL,
+        params_json  TEXT NOT NULL,
+        metrics_json TEXT NOT NULL,
+        value        REAL,
+        PRIMARY KEY (run_id, scope, trial)
+    );
+    CREATE INDEX optimization_results_key ON optimization_results(symbol, strategy, regime);",
 ];

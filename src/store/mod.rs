@@ -10,6 +10,7 @@ mod atomic;
 mod error;
 mod git;
 mod migrations;
+mod optimize_rows;
 mod rows;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ pub use atomic::atomic_write;
 pub use error::StoreError;
 pub use git::{git_rev, git_rev_from};
 pub use migrations::MIGRATIONS;
+pub use optimize_rows::OptimizationRow;
 pub use rows::{RegimeTransition, StrategyPerformance};
 
 /// How long a writer waits for another process's lock before failing.

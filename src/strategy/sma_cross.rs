@@ -93,6 +93,18 @@ impl RollingMean {
     }
 }
 
+/// The `n`-bar rolling mean of `close` exactly as [`SmaCross`] computes it bar by bar (same
+/// compensated sums, same rounding), NaN for the first `n − 1` bars. Optimizers compute a
+/// column once per period and share it between parameter combinations; a column equals the
+/// streaming values bit for bit.
+pub fn rolling_mean_column(close: &[f64], n: usize) -> Vec<f64> {
+    let mut m = RollingMean::new(n.max(1));
+    close
+        .iter()
+        .map(|&x| m.update(x).unwrap_or(f64::NAN))
+        .collect()
+}
+
 /// The SMA crossover strategy (`sma-cross`).
 #[derive(Debug, Clone)]
 pub struct SmaCross {

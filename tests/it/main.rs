@@ -19,6 +19,8 @@ mod fetch_support;
 mod fetch_yahoo;
 mod golden_indicators;
 mod metrics_golden;
+mod optimize_cli;
+mod optimize_golden;
 mod optimize_grid;
 mod optimize_overfit;
 mod optimize_tpe;

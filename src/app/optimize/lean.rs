@@ -1,0 +1,568 @@
+//! The lean `sma-cross` backtest: the engine's bar loop specialised to one strategy and the
+//! settings backtesting.py uses (market orders at the next open, all-cash sizing, leverage 1,
+//! no risk rules, no funding), reading SMA columns computed once per sweep
+//! ([`rolling_mean_column`]) instead of updating two rolling means per bar and combination.
+//!
+//! It must equal [`crate::engine::run_backtest`] with [`crate::strategy::sma_cross::SmaCross`]
+//! bit for bit: every float expression below is the broker's (`broker::sim_book`), in the same
+//! order (the `lean_equals_engine_*` tests check equity and trades on GOOG). When a setting
+//! is outside that scope ([`LeanConfig::from_backtest`] returns `None`) callers fall back
+//! to the engine.
+//!
+//! Per bar it allocates nothing; results go to a [`Sink`]: [`DetailSink`] keeps the per-bar
+//! books and trades (with excursions), [`SummarySink`] keeps only what the fast metrics need
+//! (final and peak equity, the deepest drawdown, exposure, the equity at each resampling
+//! bucket's last bar, and the trades without excursions). A sweep runs groups of
+//! combinations over chunks of bars, so each chunk of the shared columns is read from memory
+//! once per group rather than once per combination.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use crate::data::Bars;
+use crate::engine::{BacktestConfig, Fill};
+use crate::order::{ExitReason, Side, Trade};
+
+pub use crate::strategy::sma_cross::rolling_mean_column;
+
+/// Bars per chunk of a sweep (the columns of a group's chunk stay in cache).
+const CHUNK: usize = 512;
+/// Combinations per parallel group.
+const GROUP: usize = 256;
+
+/// The settings the lean loop supports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LeanConfig {
+    /// Starting cash.
+    pub cash: f64,
+    /// Commission, fraction of notional per side.
+    pub commission: f64,
+    /// Slippage, fraction of price.
+    pub slippage: f64,
+    /// Fractional quantities.
+    pub fractional: bool,
+    /// Close the open position at the last close.
+    pub close_at_end: bool,
+}
+
+impl LeanConfig {
+    /// The lean settings for `cfg` on `bars`, or `None` when the run needs the engine:
+    /// `--fill close`, leverage ≠ 1, sizing caps, managed stops, a daily loss limit, or a
+    /// `funding_rate` column.
+    pub fn from_backtest(cfg: &BacktestConfig, bars: &Bars) -> Option<LeanConfig> {
+        let r = &cfg.risk;
+        let ok = cfg.fill == Fill::NextOpen
+            && cfg.leverage == 1.0
+            && r.is_unmanaged()
+            && r.daily_loss_limit_frac.is_none()
+            && r.max_position_frac.is_none()
+            && bars.extra("funding_rate").is_none()
+            && cfg.validate().is_ok();
+        ok.then_some(LeanConfig {
+            cash: cfg.cash,
+            commission: cfg.commission,
+            slippage: cfg.slippage,
+            fractional: cfg.fractional,
+            close_at_end: cfg.close_at_end,
+        })
+    }
+}
+
+/// Where a lean run's results go.
+pub trait Sink {
+    /// Track each position's lowest low and highest high (for trade excursions).
+    const EXCURSIONS: bool;
+    /// The books at the close of bar `t`.
+    fn bar(&mut self, t: usize, equity: f64, exposed: bool);
+    /// A closed (or, at the end, still open) trade.
+    fn trade(&mut self, trade: Trade);
+}
+
+/// Everything the engine's result has that the stats need.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DetailSink {
+    /// Equity at each visited bar's close.
+    pub equity: Vec<f64>,
+    /// Whether a position is open at each close.
+    pub exposure: Vec<bool>,
+    /// Trades, in exit order (an open one last).
+    pub trades: Vec<Trade>,
+}
+
+impl Sink for DetailSink {
+    const EXCURSIONS: bool = true;
+    fn bar(&mut self, _t: usize, equity: f64, exposed: bool) {
+        self.equity.push(equity);
+        self.exposure.push(exposed);
+    }
+    fn trade(&mut self, trade: Trade) {
+        self.trades.push(trade);
+    }
+}
+
+/// Streaming summary of a run for the fast metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummarySink<'c> {
+    bucket_ends: &'c [usize],
+    next: usize,
+    /// Bars seen.
+    pub bars: usize,
+    /// Equity at the last bar.
+    pub last: f64,
+    /// Highest equity.
+    pub peak: f64,
+    run_min: f64,
+    /// Deepest drawdown fraction, as `metrics::drawdown_frac` then max.
+    pub max_dd: f64,
+    /// Bars with a position at the close.
+    pub exposed: usize,
+    /// Equity at the last bar of each resampling bucket.
+    pub bucket_equity: Vec<f64>,
+    /// Trades (no excursions).
+    pub trades: Vec<Trade>,
+}
+
+impl<'c> SummarySink<'c> {
+    /// A summary recording the equity at the bar indices `bucket_ends` (ascending).
+    pub fn new(bucket_ends: &'c [usize]) -> Self {
+        SummarySink {
+            bucket_ends,
+            next: 0,
+            bars: 0,
+            last: f64::NAN,
+            peak: f64::NEG_INFINITY,
+            run_min: f64::INFINITY,
+            max_dd: 0.0,
+            exposed: 0,
+            bucket_equity: Vec::with_capacity(bucket_ends.len()),
+            trades: Vec::new(),
+        }
+    }
+
+    /// `max over bars of clamp(1 − e/peak)`: within a run under one peak the deepest bar is
+    /// the lowest equity (division rounds monotonically), so one division per run suffices.
+    fn close_run(&mut self) {
+        if self.peak > 0.0 && self.peak.is_finite() && self.run_min.is_finite() {
+            let dd = (1.0 - self.run_min / self.peak).clamp(0.0, 1.0);
+            self.max_dd = self.max_dd.max(dd);
+        }
+    }
+
+    /// Finish the drawdown bookkeeping (call once after the last bar).
+    pub fn finish(&mut self) {
+        self.close_run();
+        self.run_min = f64::INFINITY;
+    }
+}
+
+impl Sink for SummarySink<'_> {
+    const EXCURSIONS: bool = false;
+    #[inline(always)]
+    fn bar(&mut self, t: usize, e: f64, exposed: bool) {
+        self.bars += 1;
+        self.last = e;
+        if e > self.peak {
+            self.close_run();
+            self.peak = e;
+            self.run_min = e;
+        } else if e < self.run_min {
+            self.run_min = e;
+        }
+        self.exposed += usize::from(exposed);
+        if self.bucket_ends.get(self.next) == Some(&t) {
+            self.bucket_equity.push(e);
+            self.next += 1;
+        }
+    }
+    fn trade(&mut self, trade: Trade) {
+        self.trades.push(trade);
+    }
+}
+
+/// The bar columns the loop reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Cols<'a> {
+    ts: &'a [i64],
+    open: &'a [f64],
+    high: &'a [f64],
+    low: &'a [f64],
+    close: &'a [f64],
+}
+
+impl<'a> Cols<'a> {
+    /// The columns of `bars`.
+    pub fn of(bars: &'a Bars) -> Self {
+        Cols {
+            ts: bars.ts_ms(),
+            open: bars.open(),
+            high: bars.high(),
+            low: bars.low(),
+            close: bars.close(),
+        }
+    }
+}
+
+/// One `sma-cross` combination: its columns and switches.
+#[derive(Debug, Clone, Copy)]
+pub struct SmaPair<'c> {
+    /// Fast SMA column (NaN in warm-up).
+    pub fast: &'c [f64],
+    /// Slow SMA column.
+    pub slow: &'c [f64],
+    /// Slow period (decisions start at bar `slow_n`).
+    pub slow_n: usize,
+    /// Exit instead of going short.
+    pub long_only: bool,
+    /// Bars where entries are allowed (per-regime runs); `None` = everywhere.
+    pub gate: Option<&'c [bool]>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Pos {
+    side: Side,
+    qty: f64,
+    entry_price: f64,
+    entry_bar: usize,
+    entry_ts_ms: i64,
+    margin: f64,
+    entry_fees: f64,
+    funding: f64,
+    min_price: f64,
+    max_price: f64,
+}
+
+impl Pos {
+    fn excursions(&self, price: f64) -> (f64, f64) {
+        let lo = self.min_price.min(price);
+        let hi = self.max_price.max(price);
+        let e = self.entry_price;
+        match self.side {
+            Side::Long => ((lo / e - 1.0) * 100.0, (hi / e - 1.0) * 100.0),
+            Side::Short => ((e - hi) / e * 100.0, (e - lo) / e * 100.0),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Pending {
+    None,
+    Enter(Side),
+    /// A reduce-only exit; the order's side.
+    Exit(Side),
+}
+
+fn opposite(s: Side) -> Side {
+    match s {
+        Side::Long => Side::Short,
+        Side::Short => Side::Long,
+    }
+}
+
+/// One lean run in progress (state survives between chunks of bars).
+#[derive(Debug, Clone)]
+pub struct SmaSim<'c, K: Sink> {
+    pair: SmaPair<'c>,
+    cfg: LeanConfig,
+    end: usize,
+    cash: f64,
+    equity: f64,
+    fees_paid: f64,
+    pos: Option<Pos>,
+    pending: Pending,
+    bankrupt: bool,
+    /// Where the results went.
+    pub sink: K,
+}
+
+impl<'c, K: Sink> SmaSim<'c, K> {
+    /// A run of `pair` ending before bar `end`.
+    pub fn new(pair: SmaPair<'c>, cfg: LeanConfig, end: usize, sink: K) -> Self {
+        SmaSim {
+            pair,
+            cfg,
+            end,
+            cash: cfg.cash,
+            equity: cfg.cash,
+            fees_paid: 0.0,
+            pos: None,
+            pending: Pending::None,
+            bankrupt: false,
+            sink,
+        }
+    }
+
+    /// Commissions paid.
+    pub fn fees_paid(&self) -> f64 {
+        self.fees_paid
+    }
+
+    #[inline]
+    fn slipped(&self, is_buy: bool, price: f64) -> f64 {
+        if is_buy {
+            price * (1.0 + self.cfg.slippage)
+        } else {
+            price * (1.0 - self.cfg.slippage)
+        }
+    }
+
+    /// The broker's `close_qty` for the whole position (no liquidation fee).
+    fn close_all(&mut self, price: f64, t: usize, ts_ms: i64, reason: ExitReason) {
+        let Some(p) = self.pos else { return };
+        let q = p.qty.min(p.qty);
+        let r = q / p.qty;
+        let s = p.side.sign();
+        let margin_part = p.margin * r;
+        let entry_fee_part = p.entry_fees * r;
+        let funding_part = p.funding * r;
+        let gross = s * q * (price - p.entry_price);
+        let fee = q * price * self.cfg.commission;
+        let returned = margin_part + gross - fee;
+        self.cash += returned;
+        self.fees_paid += fee;
+        let pnl = returned - margin_part - funding_part - entry_fee_part;
+        let (mae_pct, mfe_pct) = if K::EXCURSIONS {
+            p.excursions(price)
+        } else {
+            (f64::NAN, f64::NAN)
+        };
+        self.sink.trade(Trade {
+            side: p.side,
+            qty: q,
+            entry_bar: p.entry_bar,
+            exit_bar: t,
+            entry_ts_ms: p.entry_ts_ms,
+            exit_ts_ms: ts_ms,
+            entry_price: p.entry_price,
+            exit_price: price,
+            pnl,
+            return_pct: 100.0 * pnl / (q * p.entry_price),
+            fees: entry_fee_part + fee,
+            mae_pct,
+            mfe_pct,
+            exit_reason: reason,
+        });
+        self.pos = None;
+    }
+
+    /// Fill the pending market order at the open of bar `t` (the broker's `execute`).
+    fn fill(&mut self, c: &Cols<'_>, t: usize) {
+        let (open, ts_ms) = (c.open[t], c.ts[t]);
+        match std::mem::replace(&mut self.pending, Pending::None) {
+            Pending::None => {}
+            Pending::Exit(order_side) => {
+                if self.pos.is_some_and(|p| p.side != order_side) {
+                    let price = self.slipped(order_side == Side::Long, open);
+                    self.close_all(price, t, ts_ms, ExitReason::Signal);
+                }
+            }
+            Pending::Enter(side) => {
+                let price = self.slipped(side == Side::Long, open);
+                if self.pos.is_some_and(|p| p.side != side) {
+                    self.close_all(price, t, ts_ms, ExitReason::Flip);
+                }
+                let lev = 1.0;
+                let c = self.cfg.commission;
+                let per_unit = price / lev + price * c;
+                let budget = self.cash * (1.0 - f64::EPSILON);
+                let raw = budget.max(0.0) / per_unit;
+                let qty = if self.cfg.fractional {
+                    raw
+                } else {
+                    raw.floor()
+                };
+                if qty.is_nan() || qty <= 0.0 || qty * per_unit > self.cash {
+                    return;
+                }
+                let margin = qty * price / lev;
+                let fee = qty * price * c;
+                self.cash -= margin + fee;
+                self.fees_paid += fee;
+                self.pos = Some(Pos {
+                    side,
+                    qty,
+                    entry_price: price,
+                    entry_bar: t,
+                    entry_ts_ms: ts_ms,
+                    margin,
+                    entry_fees: fee,
+                    funding: 0.0,
+                    min_price: price,
+                    max_price: price,
+                });
+            }
+        }
+    }
+
+    /// The strategy's decision at the close of bar `t` and risk's approval.
+    #[inline(always)]
+    fn decide(&mut self, t: usize) {
+        let pair = &self.pair;
+        if t < pair.slow_n {
+            return;
+        }
+        let (pf, ps) = (pair.fast[t - 1], pair.slow[t - 1]);
+        let (f, s) = (pair.fast[t], pair.slow[t]);
+        let side = self.pos.map(|p| p.side);
+        let enter = if pf < ps && f > s {
+            Side::Long
+        } else if ps < pf && s > f {
+            if !pair.long_only {
+                Side::Short
+            } else {
+                if side == Some(Side::Long) {
+                    self.pending = Pending::Exit(Side::Short);
+                }
+                return;
+            }
+        } else {
+            return;
+        };
+        if pair.gate.is_some_and(|g| !g[t]) {
+            // outside the regime an entry signal only closes the opposite position
+            if let Some(held) = side.filter(|&h| h != enter) {
+                self.pending = Pending::Exit(opposite(held));
+            }
+            return;
+        }
+        if side != Some(enter) {
+            self.pending = Pending::Enter(enter);
+        }
+    }
+
+    /// Process bar `t` (visit bars in order; the last one is `end − 1`).
+    #[inline(always)]
+    pub fn step(&mut self, c: &Cols<'_>, t: usize) {
+        if self.bankrupt {
+            self.sink.bar(t, 0.0, false);
+            return;
+        }
+        if self.pending != Pending::None || self.pos.is_some() {
+            if self.pending != Pending::None {
+                self.fill(c, t);
+            }
+            let close = c.close[t];
+            let position_value = match self.pos.as_mut() {
+                Some(p) => {
+                    if K::EXCURSIONS {
+                        p.min_price = p.min_price.min(c.low[t]);
+                        p.max_price = p.max_price.max(c.high[t]);
+                    }
+                    let upnl = p.side.sign() * p.qty * (close - p.entry_price);
+                    p.margin + upnl
+                }
+                None => 0.0,
+            };
+            self.equity = self.cash + position_value;
+            if !(self.equity.is_finite() && self.equity > 0.0) {
+                self.close_all(close, t, c.ts[t], ExitReason::Liquidation);
+                self.bankrupt = true;
+                self.cash = 0.0;
+                self.equity = 0.0;
+                self.pending = Pending::None;
+                self.sink.bar(t, 0.0, false);
+                return;
+            }
+        }
+        if t + 1 == self.end {
+            self.finish_last(c, t);
+            return;
+        }
+        self.sink.bar(t, self.equity, self.pos.is_some());
+        self.decide(t);
+    }
+
+    /// The last bar: close at the end (`close_at_end`) or report the open trade.
+    fn finish_last(&mut self, c: &Cols<'_>, t: usize) {
+        let (close, ts_ms) = (c.close[t], c.ts[t]);
+        if let Some(p) = self.pos {
+            if self.cfg.close_at_end {
+                let px = self.slipped(p.side.sign() < 0.0, close);
+                self.close_all(px, t, ts_ms, ExitReason::EndOfData);
+                self.equity = self.cash + 0.0;
+            } else {
+                let gross = p.side.sign() * p.qty * (close - p.entry_price);
+                let pnl = gross - p.entry_fees - p.funding;
+                let (mae_pct, mfe_pct) = if K::EXCURSIONS {
+                    p.excursions(close)
+                } else {
+                    (f64::NAN, f64::NAN)
+                };
+                self.sink.trade(Trade {
+                    side: p.side,
+                    qty: p.qty,
+                    entry_bar: p.entry_bar,
+                    exit_bar: t,
+                    entry_ts_ms: p.entry_ts_ms,
+                    exit_ts_ms: ts_ms,
+                    entry_price: p.entry_price,
+                    exit_price: close,
+                    pnl,
+                    return_pct: 100.0 * pnl / (p.qty * p.entry_price),
+                    fees: p.entry_fees,
+                    mae_pct,
+                    mfe_pct,
+                    exit_reason: ExitReason::Open,
+                });
+            }
+        }
+        self.sink.bar(t, self.equity, self.pos.is_some());
+    }
+}
+
+/// Run one combination over `window` with full detail (equity, exposure, trades with
+/// excursions); returns the sink and the fees paid.
+pub fn run_detail(
+    bars: &Bars,
+    pair: SmaPair<'_>,
+    cfg: LeanConfig,
+    window: Range<usize>,
+) -> (DetailSink, f64) {
+    let c = Cols::of(bars);
+    let mut sim = SmaSim::new(pair, cfg, window.end, DetailSink::default());
+    for t in window {
+        sim.step(&c, t);
+    }
+    let fees = sim.fees_paid();
+    (sim.sink, fees)
+}
+
+/// Run many combinations over `window` in parallel (groups of combinations over chunks of
+/// bars); summaries come back in input order, whatever the thread count.
+pub fn sweep<'c>(
+    bars: &Bars,
+    pairs: &[SmaPair<'c>],
+    cfg: LeanConfig,
+    window: Range<usize>,
+    bucket_ends: &'c [usize],
+) -> Vec<(SummarySink<'c>, f64)> {
+    let c = Cols::of(bars);
+    pairs
+        .par_chunks(GROUP)
+        .flat_map_iter(|group| {
+            let mut sims: Vec<SmaSim<'c, SummarySink<'c>>> = group
+                .iter()
+                .map(|p| SmaSim::new(*p, cfg, window.end, SummarySink::new(bucket_ends)))
+                .collect();
+            let mut t0 = window.start;
+            while t0 < window.end {
+                let t1 = (t0 + CHUNK).min(window.end);
+                for sim in &mut sims {
+                    for t in t0..t1 {
+                        sim.step(&c, t);
+                    }
+                }
+                t0 = t1;
+            }
+            sims.into_iter().map(|mut s| {
+                s.sink.finish();
+                let fees = s.fees_paid();
+                (s.sink, fees)
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+#[path = "lean_tests.rs"]
+mod tests;

@@ -1,0 +1,170 @@
+//! The lean loop against the engine, bit for bit.
+
+use super::*;
+use crate::app::optimize::eval::{Evaluator, FAST_KEYS, stats_metrics};
+use crate::engine::run_backtest;
+use crate::optimize::Candidate;
+use crate::strategy::sma_cross::SmaCross;
+use crate::strategy::{ParamValue, Params};
+
+fn goog() -> Bars {
+    crate::data::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/datasets/GOOG.csv"
+    )))
+    .unwrap()
+}
+
+fn cfgs() -> Vec<BacktestConfig> {
+    let base = BacktestConfig {
+        commission: 0.002,
+        ..BacktestConfig::default()
+    };
+    vec![
+        base,
+        BacktestConfig::default(),
+        BacktestConfig {
+            slippage: 0.001,
+            close_at_end: true,
+            ..base
+        },
+        BacktestConfig {
+            fractional: true,
+            ..base
+        },
+        BacktestConfig {
+            from_ts_ms: Some(goog().ts_ms()[700]),
+            to_ts_ms: Some(goog().ts_ms()[1500]),
+            ..base
+        },
+    ]
+}
+
+fn same_bits(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+}
+
+#[test]
+fn lean_equals_engine_bit_for_bit_on_goog() {
+    let bars = goog();
+    let pairs = [
+        (5, 20, false),
+        (10, 20, false),
+        (10, 30, true),
+        (2, 3, false),
+        (20, 60, false),
+    ];
+    for cfg in cfgs() {
+        let lc = LeanConfig::from_backtest(&cfg, &bars).unwrap();
+        let ts = bars.ts_ms();
+        let start = cfg.from_ts_ms.map_or(0, |f| ts.partition_point(|&x| x < f));
+        let end = cfg
+            .to_ts_ms
+            .map_or(ts.len(), |t| ts.partition_point(|&x| x <= t));
+        for (f, s, lo) in pairs {
+            let fast = rolling_mean_column(bars.close(), f);
+            let slow = rolling_mean_column(bars.close(), s);
+            let pair = SmaPair {
+                fast: &fast,
+                slow: &slow,
+                slow_n: s,
+                long_only: lo,
+                gate: None,
+            };
+            let (d, fees) = run_detail(&bars, pair, lc, start..end);
+            let mut strat = SmaCross::new(f, s, lo).unwrap();
+            let r = run_backtest(&bars, &mut strat, &cfg).unwrap();
+            assert!(
+                same_bits(&d.equity, &r.equity),
+                "equity differs for {f}/{s} {cfg:?}"
+            );
+            assert_eq!(d.exposure, r.exposure);
+            assert_eq!(d.trades, r.trades, "trades differ for {f}/{s}");
+            assert_eq!(fees.to_bits(), r.fees_paid.to_bits());
+            assert!(!r.trades.is_empty());
+        }
+    }
+}
+
+fn cand(f: i64, s: i64) -> Candidate {
+    [
+        ("fast".to_string(), ParamValue::Int(f)),
+        ("slow".to_string(), ParamValue::Int(s)),
+    ]
+    .into()
+}
+
+#[test]
+fn fast_metrics_equal_full_stats() {
+    let bars = goog();
+    for cfg in cfgs() {
+        let base = Params::resolve(crate::strategy::sma_cross::SMA_CROSS_PARAMS, &[]).unwrap();
+        let w = crate::app::optimize::validate::window_of(&bars, &cfg).unwrap();
+        let fast_ev = Evaluator::new(
+            &bars,
+            "sma-cross",
+            base.clone(),
+            &cfg,
+            w.clone(),
+            None,
+            "sharpe",
+        )
+        .unwrap();
+        let full_ev =
+            Evaluator::new(&bars, "sma-cross", base.clone(), &cfg, w, None, "alpha_pct").unwrap();
+        assert!(fast_ev.is_lean());
+        let cands = vec![cand(5, 20), cand(10, 30), cand(3, 7), cand(30, 20)];
+        let a = fast_ev.eval_batch(&cands);
+        let b = full_ev.eval_batch(&cands);
+        assert!(a[3].error.is_some() && b[3].error.is_some());
+        for (i, (x, y)) in a.iter().zip(&b).enumerate().take(3) {
+            let p = fast_ev.params_of(&cands[i]).unwrap();
+            let full = fast_ev.full(&p).unwrap();
+            let m = stats_metrics(&full.stats);
+            for k in FAST_KEYS {
+                let (u, v, w) = (x.metrics[*k], y.metrics[*k], m[*k]);
+                assert!(
+                    u.to_bits() == w.to_bits() || (u.is_nan() && w.is_nan()),
+                    "{k}: {u} vs {w}"
+                );
+                assert!(
+                    v.to_bits() == w.to_bits() || (v.is_nan() && w.is_nan()),
+                    "{k}: {v} vs {w}"
+                );
+            }
+            assert!(same_bits(&x.returns, &full.returns));
+            assert!(same_bits(&y.returns, &full.returns));
+        }
+    }
+}
+
+#[test]
+fn gated_lean_equals_gated_engine() {
+    let bars = goog();
+    let gate: Vec<bool> = (0..bars.len()).map(|i| (i / 97) % 2 == 0).collect();
+    let cfg = BacktestConfig {
+        commission: 0.002,
+        ..BacktestConfig::default()
+    };
+    let base = Params::resolve(crate::strategy::sma_cross::SMA_CROSS_PARAMS, &[]).unwrap();
+    let ev = Evaluator::new(
+        &bars,
+        "sma-cross",
+        base,
+        &cfg,
+        0..bars.len(),
+        Some(&gate),
+        "alpha_pct",
+    )
+    .unwrap();
+    for c in [cand(5, 20), cand(10, 30)] {
+        let lean_out = ev.eval_batch(std::slice::from_ref(&c)).remove(0);
+        let full = ev.full(&ev.params_of(&c).unwrap()).unwrap();
+        let m = stats_metrics(&full.stats);
+        assert_eq!(
+            lean_out.metrics["equity_final"].to_bits(),
+            m["equity_final"].to_bits()
+        );
+        assert_eq!(lean_out.metrics["trades"], m["trades"]);
+    }
+}
