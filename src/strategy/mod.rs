@@ -4,12 +4,13 @@
 //! A strategy sees bars `..=t` only: [`History`] holds no reference to later bars, so a
 //! look-ahead cannot be written (STYLE rule 6).
 
+pub mod evolved;
 mod params;
+mod registry;
 pub mod sma_cross;
 pub mod technical;
-mod registry;
-pub use registry::{STRATEGY_NAMES, build, param_specs};
 pub use params::{ParamKind, ParamSpec, ParamValue, Params, parse_kv};
+pub use registry::{STRATEGY_NAMES, build, param_specs};
 
 use crate::data::{Bar, Bars};
 use crate::order::{Intent, PositionView};
