@@ -9,6 +9,9 @@
 //! 0.0001·(100 − open)`, `high = max(open, close)·1.001`, `low = min(open, close)·0.999`,
 //! timestamps one minute apart from 2020-01-01, volume 1, seed 42.
 //!
+//! Also `technical` with the standard risk rules on the same series (`technical_1m`,
+//! `technical_10m`).
+//!
 //! Run: `cargo bench --bench backtest -- --warm-up-time 1 --measurement-time 3`
 
 use algolab::data::{Bar, Bars};
@@ -69,5 +72,46 @@ fn bench_sma_cross(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_sma_cross);
+/// `technical` (the seed's rule: EMA cross or RSI divergence with five confirmations, ATR
+/// stops, the regime detector) under the standard risk rules (confidence sizing, trailing
+/// and break-even stops, partial take-profit), 0.1 % commission.
+fn bench_technical(c: &mut Criterion) {
+    let cfg = BacktestConfig {
+        commission: 0.001,
+        fractional: true,
+        risk: algolab::risk::RiskConfig::standard(),
+        ..BacktestConfig::default()
+    };
+    let params = match algolab::strategy::Params::resolve(
+        algolab::strategy::technical::TECHNICAL_PARAMS,
+        &[],
+    ) {
+        Ok(p) => p,
+        Err(e) => panic!("{e}"),
+    };
+    let mut group = c.benchmark_group("backtest");
+    group.sample_size(10);
+    for (label, n) in [
+        ("technical_1m", 1_000_000usize),
+        ("technical_10m", 10_000_000),
+    ] {
+        let bars = lcg_walk(n, 42);
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_function(label, |b| {
+            b.iter(|| {
+                let mut s = match algolab::strategy::technical::Technical::new(&params) {
+                    Ok(s) => s,
+                    Err(e) => panic!("{e}"),
+                };
+                match run_backtest(&bars, &mut s, &cfg) {
+                    Ok(r) => r.trades.len(),
+                    Err(e) => panic!("{e}"),
+                }
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_sma_cross, bench_technical);
 criterion_main!(benches);

@@ -5,6 +5,7 @@
 //! secrets.
 
 use crate::data::DataError;
+use crate::engine::EngineError;
 use crate::indicators::ParamError;
 use crate::report::ReportError;
 use crate::store::StoreError;
@@ -25,6 +26,9 @@ pub enum Error {
     /// A report could not be written or rebuilt.
     #[error(transparent)]
     Report(#[from] ReportError),
+    /// The backtest engine failed (bad setting, empty date range, broker failure).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
     /// Bad usage that the argument parser could not catch (conflicting options, …).
     #[error("{0}")]
     Usage(String),
@@ -38,6 +42,8 @@ impl Error {
             Error::Param(_) | Error::Usage(_) => 2,
             Error::Store(e) => e.exit_code(),
             Error::Report(e) => e.exit_code(),
+            Error::Engine(EngineError::Broker(_)) => 1,
+            Error::Engine(_) => 2,
         }
     }
 }

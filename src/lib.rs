@@ -6,6 +6,7 @@
 //! only from modules to its left; `tests::module_edges` checks it.
 
 pub mod ai;
+pub mod app;
 pub mod broker;
 pub mod cli;
 pub mod data;
@@ -29,3 +30,6 @@ pub use error::Error;
 
 /// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod module_edges;

@@ -9,7 +9,6 @@
 //! (longest single wait, default 120000).
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -18,7 +17,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Global, UsageError};
 use crate::data::cache::{Endpoints, FetchSpec, FetchSummary, Progress, Source, fetch_to_cache};
-use crate::data::{HttpClient, HttpConfig};
+use crate::data::{HttpClient, HttpConfig, fmt_ts};
 
 const EXAMPLES: &str = "Examples:
   algolab fetch --symbol BTC/USDT --interval 1h --start 2024-01-01
@@ -209,8 +208,7 @@ pub fn run(args: FetchArgs, g: Global) -> anyhow::Result<()> {
         endpoints.binance.clone_from(b);
         endpoints.binance_futures.clone_from(b);
     }
-    let data_dir =
-        std::env::var_os("DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from);
+    let data_dir = crate::data::data_dir();
     let show_progress = !g.quiet && std::io::stderr().is_terminal();
 
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -267,14 +265,6 @@ fn progress_bar(show: bool, symbol: &str) -> ProgressBar {
     }
     bar.set_prefix(symbol.to_string());
     bar
-}
-
-/// UTC ms as ISO-8601 (`2024-01-01T00:00:00Z`).
-fn fmt_ts(ts_ms: i64) -> String {
-    DateTime::from_timestamp_millis(ts_ms).map_or_else(
-        || format!("{ts_ms}ms"),
-        |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-    )
 }
 
 fn human(s: &FetchSummary) -> String {

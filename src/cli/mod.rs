@@ -6,8 +6,12 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod backtest;
+pub mod common;
 pub mod data;
 pub mod fetch;
+pub mod indicators;
+pub mod report;
 
 /// Global options shared by every subcommand.
 #[derive(Debug, Clone, Copy, clap::Args)]
@@ -33,6 +37,10 @@ pub struct Cli {
 }
 
 const EXAMPLES: &str = "Examples:
+  algolab backtest --symbol BTC/USDT --report reports/btc
+  algolab backtest --symbol GOOG --strategy sma-cross --param fast=10 --param slow=20 --json
+  algolab report --list
+  algolab fetch --symbol BTC/USDT --interval 1h --start 2024-01-01
   algolab indicators --symbol BTC/USDT --out btc_indicators.csv
   algolab data check datasets/GOOG.csv
   algolab data convert datasets/BTCUSDT_1h.csv btc_4h.parquet --resample 4h";
@@ -40,6 +48,12 @@ const EXAMPLES: &str = "Examples:
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Backtest a strategy: stats table, run recorded in the learning DB, HTML/PNG report.
+    Backtest(backtest::BacktestArgs),
+    /// Write TA-Lib-exact indicator columns for every bar as CSV.
+    Indicators(indicators::IndicatorsArgs),
+    /// Rebuild a recorded run's report from the learning DB, or list runs.
+    Report(report::ReportArgs),
     /// Bar files: check, convert (CSV ⇄ Parquet, resample), synthesise.
     Data(data::DataArgs),
     /// Download bars from Binance or Yahoo into the cache, appending only new bars.
@@ -53,7 +67,10 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let g = cli.global;
     match cli.command {
+        Command::Backtest(args) => backtest::run(args, g),
         Command::Data(args) => data::run(args, g),
+        Command::Indicators(args) => indicators::run(args, g),
+        Command::Report(args) => report::run(args, g),
         Command::Fetch(args) => fetch::run(args, g),
     }
 }

@@ -6,217 +6,18 @@
 //! and renaming it over the old one, so a crash, a Ctrl-C or a failed download leaves either
 //! the old file or the new one, never a mix. Bars still open at fetch time are never stored.
 //!
-//! [`cache_read`] and [`cache_write`] are a minimal Parquet pair until the data layer's reader
-//! and writer land. [`fetch_to_cache`] (below the format code) is the one entry point of
-//! `algolab fetch`: read the cache, fetch the missing ranges, merge, write once.
+//! Files are named by [`cache_path`] (shared with [`crate::data::resolve_symbol`]) and read
+//! and written with [`crate::data::read_parquet`] and [`crate::data::write_parquet`] (atomic).
+//! [`fetch_to_cache`] is the one entry point of `algolab fetch`: read the cache, fetch the
+//! missing ranges, merge, write once.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, TimestampMillisecondArray};
-use arrow_schema::{DataType, Field, Schema, TimeUnit};
-use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
+pub use super::symbols::{Source, cache_path, symbol_file_name};
 
 use super::http::HttpClient;
-use super::{Bars, Columns, DataError, FetchError, binance, yahoo};
-
-/// The file-name form of a symbol: `/` dropped when it separates a pair (`BTC/USDT` →
-/// `BTCUSDT`), then every character outside `[A-Za-z0-9._=-]` replaced by `_`.
-pub fn symbol_file_name(symbol: &str) -> String {
-    symbol
-        .trim()
-        .replace('/', "")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '=' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// The cache file of one series: `data_dir/bars/<source>/<SYMBOLFILE>_<interval>.parquet`,
-/// where `source` is `binance`, `binance-futures` or `yahoo` and the symbol is written by
-/// [`symbol_file_name`]. The interval is sanitised the same way.
-pub fn cache_path(data_dir: &Path, source: &str, symbol: &str, interval: &str) -> PathBuf {
-    data_dir.join("bars").join(source).join(format!(
-        "{}_{}.parquet",
-        symbol_file_name(symbol),
-        symbol_file_name(interval)
-    ))
-}
-
-fn io_err(path: &Path, source: std::io::Error) -> DataError {
-    DataError::Io {
-        path: path.display().to_string(),
-        source,
-    }
-}
-
-fn file_err(path: &Path, cause: impl std::fmt::Display) -> DataError {
-    DataError::File {
-        path: path.display().to_string(),
-        cause: cause.to_string(),
-    }
-}
-
-/// Read a cache file written by [`cache_write`] (or any Parquet file with a
-/// `timestamp` Timestamp(ms) or Int64 column, Float64 `open, high, low, close, volume`, and
-/// optional extra Float64 columns).
-///
-/// # Errors
-/// [`DataError::Io`] when the file cannot be opened, [`DataError::File`] for a missing or
-/// mistyped column, [`DataError::Line`] for a row that breaks a [`Bars`] invariant.
-pub fn cache_read(path: &Path) -> Result<Bars, DataError> {
-    let file = File::open(path).map_err(|e| io_err(path, e))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.build())
-        .map_err(|e| file_err(path, e))?;
-    let mut cols = Columns::default();
-    for batch in reader {
-        let batch = batch.map_err(|e| file_err(path, e))?;
-        append_batch(path, &batch, &mut cols)?;
-    }
-    let pstr = path.display().to_string();
-    Bars::new(cols).map_err(|e| e.at_line(&pstr, |i| i as u64 + 1))
-}
-
-fn append_batch(path: &Path, batch: &RecordBatch, cols: &mut Columns) -> Result<(), DataError> {
-    let ts = batch
-        .column_by_name("timestamp")
-        .ok_or_else(|| file_err(path, "missing column timestamp"))?;
-    let any = ts.as_any();
-    let values: Vec<Option<i64>> = if let Some(a) = any.downcast_ref::<TimestampMillisecondArray>()
-    {
-        a.iter().collect()
-    } else if let Some(a) = any.downcast_ref::<arrow_array::Int64Array>() {
-        a.iter().collect()
-    } else {
-        return Err(file_err(
-            path,
-            format!(
-                "column timestamp has type {}, expected Timestamp(ms, UTC)",
-                ts.data_type()
-            ),
-        ));
-    };
-    for v in values {
-        let v = v.ok_or_else(|| file_err(path, "column timestamp has empty values"))?;
-        cols.ts_ms.push(v);
-    }
-    let schema = batch.schema();
-    for field in schema.fields() {
-        let name = field.name().as_str();
-        if name == "timestamp" {
-            continue;
-        }
-        let Some(arr) = batch
-            .column_by_name(name)
-            .and_then(|c| c.as_any().downcast_ref::<Float64Array>())
-        else {
-            return Err(file_err(
-                path,
-                format!(
-                    "column {name} has type {}, expected Float64",
-                    field.data_type()
-                ),
-            ));
-        };
-        let values = arr.iter().map(|v| v.unwrap_or(f64::NAN));
-        match name {
-            "open" => cols.open.extend(values),
-            "high" => cols.high.extend(values),
-            "low" => cols.low.extend(values),
-            "close" => cols.close.extend(values),
-            "volume" => cols.volume.extend(values),
-            _ => cols
-                .extra
-                .entry(name.to_string())
-                .or_default()
-                .extend(values),
-        }
-    }
-    for need in ["open", "high", "low", "close", "volume"] {
-        if schema.field_with_name(need).is_err() {
-            return Err(file_err(path, format!("missing column {need}")));
-        }
-    }
-    Ok(())
-}
-
-/// Write bars as Parquet (snappy): `timestamp` Timestamp(Millisecond, "UTC"), `open`,
-/// `high`, `low`, `close`, `volume` Float64, then each extra column (Float64, NaN = no value)
-/// in name order. Atomic: writes `.<name>.tmp-<pid>` beside the target, syncs it, renames it
-/// over the target. Creates missing parent folders.
-///
-/// # Errors
-/// [`DataError::Io`] when the folder, the temp file or the rename fails; [`DataError::File`]
-/// when Parquet encoding fails. The target is untouched on any error.
-pub fn cache_write(path: &Path, bars: &Bars) -> Result<(), DataError> {
-    let parent = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| io_err(parent, e))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "cache.parquet".to_string());
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = write_parquet_file(&tmp, bars)
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| io_err(path, e)));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-fn write_parquet_file(tmp: &Path, bars: &Bars) -> Result<(), DataError> {
-    let mut fields = vec![Field::new(
-        "timestamp",
-        DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
-        false,
-    )];
-    let mut arrays: Vec<ArrayRef> = vec![Arc::new(
-        TimestampMillisecondArray::from(bars.ts_ms().to_vec()).with_timezone("UTC"),
-    )];
-    let base = [
-        ("open", bars.open()),
-        ("high", bars.high()),
-        ("low", bars.low()),
-        ("close", bars.close()),
-        ("volume", bars.volume()),
-    ];
-    for (name, values) in base {
-        fields.push(Field::new(name, DataType::Float64, false));
-        arrays.push(Arc::new(Float64Array::from(values.to_vec())));
-    }
-    for (name, values) in bars.extras() {
-        fields.push(Field::new(name, DataType::Float64, false));
-        arrays.push(Arc::new(Float64Array::from(values.clone())));
-    }
-    let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| file_err(tmp, e))?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .build();
-    let file = File::create(tmp).map_err(|e| io_err(tmp, e))?;
-    let mut writer =
-        ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| file_err(tmp, e))?;
-    writer.write(&batch).map_err(|e| file_err(tmp, e))?;
-    let mut file = writer.into_inner().map_err(|e| file_err(tmp, e))?;
-    file.flush().map_err(|e| io_err(tmp, e))?;
-    file.sync_all().map_err(|e| io_err(tmp, e))?;
-    Ok(())
-}
+use super::{Bars, Columns, DataError, FetchError, binance, read_parquet, write_parquet, yahoo};
 
 /// Merge freshly fetched bars into cached ones by timestamp. With `replace` false a
 /// timestamp already cached keeps its cached values (only new bars are appended); with
@@ -320,38 +121,6 @@ pub fn find_gaps(ts_ms: &[i64], allowed_ms: i64) -> Vec<(i64, i64)> {
         .filter(|w| w[1] - w[0] > allowed_ms)
         .map(|w| (w[0], w[1]))
         .collect()
-}
-
-/// Where a series comes from; also its folder under `DATA_DIR/bars/`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    /// Yahoo Finance chart API (folder `yahoo`).
-    Yahoo,
-    /// Binance spot (folder `binance`).
-    Binance,
-    /// Binance USD-M futures (folder `binance-futures`, so perpetual prices never mix with
-    /// spot prices in one file).
-    BinanceFutures,
-}
-
-impl Source {
-    /// The folder name (and the `source` in summaries).
-    pub fn name(self) -> &'static str {
-        match self {
-            Source::Yahoo => "yahoo",
-            Source::Binance => "binance",
-            Source::BinanceFutures => "binance-futures",
-        }
-    }
-
-    /// The default source of a symbol: a `BASE/QUOTE` pair is Binance, anything else Yahoo.
-    pub fn infer(symbol: &str) -> Source {
-        if symbol.contains('/') {
-            Source::Binance
-        } else {
-            Source::Yahoo
-        }
-    }
 }
 
 /// Base URLs of the sources (configurable so tests can point them at a loopback server).
@@ -467,7 +236,7 @@ pub async fn fetch_to_cache(
     }
     let path = cache_path(data_dir, spec.source.name(), &spec.symbol, &interval);
     let cached = if path.exists() {
-        Some(cache_read(&path)?)
+        Some(read_parquet(&path)?)
     } else {
         None
     };
@@ -550,7 +319,7 @@ pub async fn fetch_to_cache(
         added += n;
     }
     if fetched_any && let Some(bars) = &merged {
-        cache_write(&path, bars)?;
+        write_parquet(bars, &path)?;
     }
     let ts = merged.as_ref().map_or(&[][..], |b| b.ts_ms());
     Ok(FetchSummary {
@@ -583,37 +352,6 @@ mod tests {
             close: c,
             volume: 10.0,
         }
-    }
-
-    #[test]
-    fn symbol_names_keep_safe_characters_and_drop_pair_slash() {
-        assert_eq!(symbol_file_name("BTC/USDT"), "BTCUSDT");
-        assert_eq!(symbol_file_name("GC=F"), "GC=F");
-        assert_eq!(symbol_file_name("BTC-USD"), "BTC-USD");
-        assert_eq!(symbol_file_name("^GSPC"), "_GSPC");
-        assert_eq!(symbol_file_name("a b:c"), "a_b_c");
-        let p = cache_path(Path::new("/d"), "binance", "BTC/USDT", "1h");
-        assert_eq!(p, PathBuf::from("/d/bars/binance/BTCUSDT_1h.parquet"));
-    }
-
-    #[test]
-    fn write_then_read_gives_the_same_bars_and_extras() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("x/y.parquet");
-        let bars = Bars::from_bars([bar(0, 10.0), bar(3_600_000, 11.0)])
-            .unwrap()
-            .with_extra("funding_rate", vec![f64::NAN, 0.0001])
-            .unwrap();
-        cache_write(&p, &bars).unwrap();
-        let back = cache_read(&p).unwrap();
-        assert_eq!(back.ts_ms(), &[0, 3_600_000]);
-        assert_eq!(back.close(), &[10.0, 11.0]);
-        let fr = back.extra("funding_rate").unwrap();
-        assert!(fr[0].is_nan());
-        assert_eq!(fr[1], 0.0001);
-        // no temp file left behind
-        let names: Vec<_> = std::fs::read_dir(dir.path().join("x")).unwrap().collect();
-        assert_eq!(names.len(), 1);
     }
 
     #[test]

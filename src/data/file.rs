@@ -76,7 +76,9 @@ fn temp_path(path: &Path) -> PathBuf {
 }
 
 /// Write a file atomically: `fill` writes a temp file in the same folder, which is synced
-/// and renamed over `path`. On failure the temp file is removed and `path` is untouched.
+/// and renamed over `path`; the folder is then synced too (best effort: not every platform
+/// can open a folder), so the rename survives a power cut. On failure the temp file is
+/// removed and `path` is untouched.
 ///
 /// # Errors
 /// [`DataError::Io`] naming `path`.
@@ -88,7 +90,8 @@ pub(crate) fn atomic_write(
         path: path.display().to_string(),
         source,
     };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(dir) = dir {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
     let tmp = temp_path(path);
@@ -100,7 +103,9 @@ pub(crate) fn atomic_write(
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result.map_err(io)
+    result.map_err(io)?;
+    let _ = File::open(dir.unwrap_or(Path::new("."))).and_then(|d| d.sync_all());
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@
 //!   [`read_csv`], [`write_csv`], [`read_parquet`], [`write_parquet`] for one format.
 //! - [`check()`]: a lenient pass that reports every problem, the interval and the gaps.
 //! - [`resample`], [`parse_interval`]: UTC-aligned OHLCV buckets.
-//! - [`resolve_symbol`]: symbol → cached or bundled file.
+//! - [`resolve_symbol`], [`resolve_symbol_interval`]: symbol → cached or bundled file;
+//!   [`cache_path`]: the one function that names cache files (written by [`cache`]).
 //! - [`synth`]: seeded random-walk bars.
 
 mod bars;
@@ -37,8 +38,9 @@ pub use file::{FileKind, kind_of, load, save};
 pub use parquet::{read_parquet, write_parquet};
 pub use resample::{bucket_start, format_interval, parse_interval, resample};
 pub use symbols::{
-    Resolved, SymbolSource, cache_path, data_dir, datasets_dir, default_interval, default_source,
-    known_symbols, resolve_symbol, sanitise_symbol,
+    BINANCE_QUOTES, Resolved, SymbolSource, cache_candidates, cache_path, data_dir, datasets_dir,
+    default_interval, default_source, is_binance_symbol, known_symbols, resolve_symbol,
+    resolve_symbol_interval, symbol_file_name,
 };
 pub use synth::{SynthSpec, synth};
 pub use timestamp::parse_time;

@@ -5,7 +5,8 @@ use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::fetch_support::{
-    H, T0, fetch_run, fixture, hits, json_body, json_fixture, ok_json, read_cache,
+    H, T0, fetch_run, fixture, hits, json_body, json_fixture, mount_btcusdt_1h_first_run, ok_json,
+    read_cache,
 };
 use crate::util::{TestDir, texts};
 
@@ -34,18 +35,7 @@ async fn mount_empty(server: &MockServer, p: &str) {
 async fn two_pages_then_a_second_run_appends_only_new_closed_bars() {
     let server = MockServer::start().await;
     let td = TestDir::new();
-    Mock::given(path("/api/v3/time"))
-        .respond_with(json_fixture("binance_time_0530.json"))
-        .mount(&server)
-        .await;
-    mount_klines_page(&server, T0, "binance_klines_btcusdt_1h_page1.json").await;
-    mount_klines_page(
-        &server,
-        T0 + 2 * H + 1,
-        "binance_klines_btcusdt_1h_page2.json",
-    )
-    .await;
-    mount_empty(&server, KLINES).await;
+    mount_btcusdt_1h_first_run(&server).await;
 
     let args = [
         "fetch",

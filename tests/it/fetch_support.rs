@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::Output;
 
 use algolab::data::Bars;
-use wiremock::{MockServer, ResponseTemplate};
+use wiremock::matchers::{path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::util::{TestDir, repo_root, texts};
 
@@ -65,7 +66,7 @@ pub fn ok_json(out: &Output) -> Vec<serde_json::Value> {
 
 /// Read a cache file back through the library.
 pub fn read_cache(path: &Path) -> Bars {
-    algolab::data::cache::cache_read(path).unwrap_or_else(|e| panic!("{e}"))
+    algolab::data::read_parquet(path).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// How many requests the server saw on `path`.
@@ -77,4 +78,29 @@ pub async fn hits(server: &MockServer, path: &str) -> usize {
         .iter()
         .filter(|r| r.url.path() == path)
         .count()
+}
+
+/// A loopback Binance spot for a first `BTC/USDT 1h` fetch from 2024-01-01 at 05:30: two
+/// kline pages (00:00–02:00, 03:00–05:00; the 05:00 bar is still open), then empty pages.
+pub async fn mount_btcusdt_1h_first_run(server: &MockServer) {
+    Mock::given(path("/api/v3/time"))
+        .respond_with(json_fixture("binance_time_0530.json"))
+        .mount(server)
+        .await;
+    for (start, body) in [
+        (T0, "binance_klines_btcusdt_1h_page1.json"),
+        (T0 + 2 * H + 1, "binance_klines_btcusdt_1h_page2.json"),
+    ] {
+        Mock::given(path("/api/v3/klines"))
+            .and(query_param("startTime", start.to_string()))
+            .respond_with(json_fixture(body))
+            .with_priority(1)
+            .mount(server)
+            .await;
+    }
+    Mock::given(path("/api/v3/klines"))
+        .respond_with(json_body("[]"))
+        .with_priority(10)
+        .mount(server)
+        .await;
 }

@@ -7,11 +7,13 @@
     reason = "tests may panic on setup failures"
 )]
 
+mod backtest_cli;
 mod data_cli;
 mod engine_golden;
 mod engine_props;
 mod engine_scenario;
 mod fetch_binance;
+mod fetch_cache_resolve;
 mod fetch_resilience;
 mod fetch_support;
 mod fetch_yahoo;

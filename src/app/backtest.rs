@@ -1,0 +1,264 @@
+//! `backtest`: load bars, build a strategy by name, run the engine, compute the stats,
+//! record the run in the learning DB and write the report.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::Error;
+use crate::data::{self, Bars, SymbolSource};
+use crate::engine::{BacktestConfig, BacktestResult, run_backtest};
+use crate::metrics::{Stats, StatsInput, compute};
+use crate::regime::RegimeTransition;
+use crate::report::{ReportInput, write_report};
+use crate::risk::RiskConfig;
+use crate::store::{RunRecord, Store, StrategyPerformance};
+use crate::strategy::{self, Params};
+
+/// Where the bars come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataSpec {
+    /// A bar file (CSV of any supported flavour, or Parquet).
+    File(PathBuf),
+    /// A symbol: the fetch cache first, then the bundled datasets.
+    Symbol(String),
+    /// A symbol at a bar interval (`4h`, `1d`, …): the cache file of that interval, or a
+    /// bundled dataset of that interval.
+    SymbolAt(String, String),
+}
+
+/// Bars and where they came from.
+#[derive(Debug, Clone)]
+pub struct LoadedData {
+    /// The bars.
+    pub bars: Bars,
+    /// The file read.
+    pub path: PathBuf,
+    /// The symbol, or the file's stem for `--data`.
+    pub label: String,
+    /// A one-line note for stderr (`using the bundled dataset …`).
+    pub note: String,
+}
+
+/// Load bars for a [`DataSpec`].
+///
+/// # Errors
+/// [`Error::Data`] for an unknown symbol or a bad file.
+pub fn load_data(spec: &DataSpec, data_dir: &Path) -> Result<LoadedData, Error> {
+    let (symbol, interval) = match spec {
+        DataSpec::File(p) => return load_file(p, stem(p), "file"),
+        DataSpec::Symbol(s) => (s, None),
+        DataSpec::SymbolAt(s, iv) => (s, Some(iv.as_str())),
+    };
+    let r = data::resolve_symbol_interval(symbol, interval, data_dir)?;
+    let origin = match r.source {
+        SymbolSource::Cache => "fetched cache",
+        SymbolSource::Bundled => "bundled dataset",
+    };
+    load_file(&r.path, symbol.clone(), origin)
+}
+
+fn load_file(path: &Path, label: String, origin: &str) -> Result<LoadedData, Error> {
+    let bars = data::load(path)?;
+    let note = format!(
+        "using {origin} {} ({} bars, {} → {})",
+        path.display(),
+        bars.len(),
+        bars.ts_ms()
+            .first()
+            .map_or_else(String::new, |&t| data::fmt_ts(t)),
+        bars.ts_ms()
+            .last()
+            .map_or_else(String::new, |&t| data::fmt_ts(t)),
+    );
+    Ok(LoadedData {
+        bars,
+        path: path.to_path_buf(),
+        label,
+        note,
+    })
+}
+
+fn stem(p: &Path) -> String {
+    p.file_stem().map_or_else(
+        || p.display().to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    )
+}
+
+/// Which risk rules a backtest applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum RiskChoice {
+    /// `standard` for strategies that size by confidence (`technical`), else `passthrough`.
+    #[default]
+    Auto,
+    /// backtesting.py's semantics: all-cash sizing, no managed stops or caps.
+    Passthrough,
+    /// The seed's rules: confidence-scaled sizing, Kelly, 25 % cap, trailing and
+    /// break-even stops, partial take-profit, daily loss limit.
+    Standard,
+}
+
+impl RiskChoice {
+    /// The risk configuration for `strategy`.
+    pub fn config(self, strategy: &str) -> RiskConfig {
+        match (self, strategy) {
+            (RiskChoice::Standard, _) | (RiskChoice::Auto, "technical") => RiskConfig::standard(),
+            _ => RiskConfig::passthrough(),
+        }
+    }
+}
+
+/// A finished backtest.
+#[derive(Debug, Clone)]
+pub struct BacktestOutcome {
+    /// Strategy name.
+    pub strategy: String,
+    /// Resolved parameters (defaults filled in).
+    pub params: Params,
+    /// Statistics (the stats JSON).
+    pub stats: Stats,
+    /// The engine's result: equity, trades, events.
+    pub result: BacktestResult,
+    /// Regime transitions the strategy saw.
+    pub regime_transitions: Vec<RegimeTransition>,
+}
+
+/// Resolve `--param k=v` pairs against strategy `name`'s parameter space.
+///
+/// The strategy is built once to check the combination (`fast < slow`, …) before any
+/// data is read.
+///
+/// # Errors
+/// [`Error::Param`] for an unknown strategy, key, out-of-range value or a combination the
+/// strategy refuses.
+pub fn resolve_params(name: &str, kv: &[(String, String)]) -> Result<Params, Error> {
+    let params = Params::resolve(strategy::param_specs(name)?, kv)?;
+    strategy::build(name, &params)?;
+    Ok(params)
+}
+
+/// Run strategy `name` with `params` over `bars`.
+///
+/// # Errors
+/// [`Error::Param`] when the strategy rejects its parameters, [`Error::Engine`] when the
+/// engine fails (bad config, empty date range).
+pub fn run(
+    bars: &Bars,
+    name: &str,
+    params: &Params,
+    cfg: &BacktestConfig,
+) -> Result<BacktestOutcome, Error> {
+    let mut strat = strategy::build(name, params)?;
+    let result = run_backtest(bars, &mut *strat, cfg)?;
+    let first = result.first_bar;
+    let n = result.equity.len();
+    let stats = compute(&StatsInput {
+        ts_ms: &bars.ts_ms()[first..first + n],
+        close: &bars.close()[first..first + n],
+        equity: &result.equity,
+        exposure: &result.exposure,
+        trades: &result.trades,
+        fees_paid: result.fees_paid,
+        cash0: cfg.cash,
+        warmup_bars: strat.warmup_bars().saturating_sub(first),
+    });
+    Ok(BacktestOutcome {
+        strategy: name.to_string(),
+        params: {
+            let reported = strat.params();
+            if reported.0.is_empty() {
+                params.clone()
+            } else {
+                reported
+            }
+        },
+        stats,
+        regime_transitions: strat.take_regime_transitions(),
+        result,
+    })
+}
+
+/// Record a finished backtest in the learning DB: the run, its trades, equity, regime
+/// transitions and a `strategy_performance` row. Returns the run id.
+///
+/// # Errors
+/// [`Error::Store`] when the DB cannot be written.
+pub fn record(
+    store: &mut Store,
+    mut run: RunRecord,
+    data: &LoadedData,
+    out: &BacktestOutcome,
+    ended_at: &str,
+) -> Result<i64, Error> {
+    let params_json = serde_json::to_string(&out.params).unwrap_or_else(|_| "{}".into());
+    run.data_hash = Some(data.bars.content_hash());
+    run.data_path = Some(data.path.display().to_string());
+    run.symbol = Some(data.label.clone());
+    run.strategy = Some(out.strategy.clone());
+    run.params_json = Some(params_json.clone());
+    let id = store.begin_run(&run)?;
+    let first = out.result.first_bar;
+    let ts = &data.bars.ts_ms()[first..first + out.result.equity.len()];
+    store.insert_trades(id, &out.result.trades)?;
+    store.insert_equity(id, ts, &out.result.equity)?;
+    let transitions: Vec<crate::store::RegimeTransition> = out
+        .regime_transitions
+        .iter()
+        .map(|t| crate::store::RegimeTransition {
+            ts_ms: t.ts_ms,
+            from_regime: t.from.as_str().to_string(),
+            to_regime: t.to.as_str().to_string(),
+            confidence: t.confidence,
+        })
+        .collect();
+    store.insert_regime_transitions(id, &transitions)?;
+    store.insert_strategy_performance(&[StrategyPerformance {
+        strategy: out.strategy.clone(),
+        symbol: data.label.clone(),
+        params_json,
+        run_id: Some(id),
+        sharpe: out.stats.sharpe,
+        return_pct: out.stats.return_pct,
+        max_drawdown_pct: out.stats.max_drawdown_pct,
+        trades: out.stats.trades,
+        win_rate_pct: out.stats.win_rate_pct,
+        created_at: ended_at.to_string(),
+    }])?;
+    let stats_json = serde_json::to_string(&out.stats).unwrap_or_else(|_| "{}".into());
+    store.finish_run(id, &stats_json, ended_at)?;
+    Ok(id)
+}
+
+/// Write the HTML/PNG/CSV report of a backtest into `dir`.
+///
+/// # Errors
+/// [`Error::Report`] when a file cannot be written.
+pub fn write(dir: &Path, data: &LoadedData, out: &BacktestOutcome) -> Result<(), Error> {
+    let first = out.result.first_bar;
+    let r = first..first + out.result.equity.len();
+    let b = &data.bars;
+    let params: BTreeMap<String, String> = out
+        .params
+        .0
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_string()))
+        .collect();
+    write_report(
+        dir,
+        &ReportInput {
+            title: format!("{} · {}", data.label, out.strategy),
+            symbol: data.label.clone(),
+            strategy: out.strategy.clone(),
+            params,
+            ts_ms: &b.ts_ms()[r.clone()],
+            open: &b.open()[r.clone()],
+            high: &b.high()[r.clone()],
+            low: &b.low()[r.clone()],
+            close: &b.close()[r],
+            equity: &out.result.equity,
+            trades: &out.result.trades,
+            stats: &out.stats,
+        },
+    )?;
+    Ok(())
+}

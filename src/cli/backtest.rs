@@ -1,0 +1,152 @@
+//! `algolab backtest`: run one strategy over bars, print the stats, record the run, write a
+//! report. Parsing and printing only; the work is in [`crate::app::backtest`].
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::Global;
+use super::common::{DataArgs, EngineArgs, db_path, note, now_iso, num, params_kv, run_record};
+use crate::app::backtest as app;
+use crate::metrics::Stats;
+use crate::store::Store;
+
+/// Backtest a strategy on bundled, fetched or local data.
+#[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
+pub struct BacktestArgs {
+    /// Bars to trade.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Strategy: sma-cross, technical.
+    #[arg(long, default_value = "sma-cross")]
+    pub strategy: String,
+    /// A strategy parameter, `key=value` (repeatable); unknown keys and out-of-range
+    /// values are refused with the allowed ones.
+    #[arg(long = "param", value_name = "K=V")]
+    pub params: Vec<String>,
+    /// Exchange simulation.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Write report.html, equity.png, drawdown.png, trades.csv and equity.csv here.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Do not record the run in the learning DB.
+    #[arg(long)]
+    pub no_record: bool,
+}
+
+const EXAMPLES: &str = "Examples:
+  algolab backtest --symbol BTC/USDT --report reports/btc
+  algolab backtest --symbol GOOG --strategy sma-cross --param fast=10 --param slow=20 \\
+      --commission 0.002 --json
+  algolab backtest --symbol BTC/USDT --strategy technical --leverage 3 --from 2021-01-01
+  algolab backtest --data prices.parquet --strategy sma-cross --fill close
+
+A decision at the close of bar t fills at the open of bar t+1 (--fill close: at t's close).
+Stops and take-profits fill at their level, or at the open when a bar gaps through; when a
+bar touches both, the stop is assumed first. The run is recorded in DATA_DIR/ai_learning.db
+(see `algolab report RUN_ID`).";
+
+/// Run the command.
+///
+/// # Errors
+/// Bad usage, bad data or parameters (exit 2), engine, DB or report failures (exit 1).
+pub fn run(args: BacktestArgs, g: Global) -> anyhow::Result<()> {
+    let spec = args.data.spec()?;
+    let kv = params_kv(&args.params)?;
+    let params = app::resolve_params(&args.strategy, &kv)?;
+    let cfg = args.engine.config(&args.strategy, &args.data)?;
+    cfg.validate().map_err(crate::Error::from)?;
+    let data = app::load_data(&spec, &crate::data::data_dir())?;
+    note(g.quiet, &data.note);
+
+    let spinner = (!g.quiet && std::io::stderr().is_terminal() && data.bars.len() >= 1_000_000)
+        .then(|| {
+            let s = indicatif::ProgressBar::new_spinner();
+            s.set_message(format!("backtesting {} bars", data.bars.len()));
+            s.enable_steady_tick(std::time::Duration::from_millis(100));
+            s
+        });
+    let record = run_record("backtest", None);
+    let out = app::run(&data.bars, &args.strategy, &params, &cfg)?;
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
+
+    let run_id = if args.no_record {
+        None
+    } else {
+        let path = db_path();
+        let mut store = Store::open(&path)?;
+        Some(app::record(&mut store, record, &data, &out, &now_iso())?)
+    };
+    if let Some(dir) = &args.report {
+        app::write(dir, &data, &out)
+            .with_context(|| format!("writing the report to {}", dir.display()))?;
+    }
+
+    if !g.quiet {
+        eprint!("{}", stats_table(&data.label, &out.strategy, &out.stats));
+        if let Some(id) = run_id {
+            eprintln!("run {id} recorded in {}", db_path().display());
+        }
+        if let Some(dir) = &args.report {
+            eprintln!("report: {}", dir.join("report.html").display());
+        }
+    }
+    if g.json {
+        let mut v = serde_json::to_value(&out.stats)?;
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("run_id".into(), serde_json::json!(run_id));
+            obj.insert("symbol".into(), serde_json::json!(data.label));
+            obj.insert("strategy".into(), serde_json::json!(out.strategy));
+            obj.insert("params".into(), serde_json::to_value(&out.params)?);
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    }
+    Ok(())
+}
+
+/// The stats as a two-column table for stderr.
+pub fn stats_table(symbol: &str, strategy: &str, s: &Stats) -> String {
+    let rows: Vec<(&str, String)> = vec![
+        ("Symbol", symbol.to_string()),
+        ("Strategy", strategy.to_string()),
+        ("Start", s.start.clone()),
+        ("End", s.end.clone()),
+        ("Bars", s.bars.to_string()),
+        ("Exposure [%]", num(s.exposure_pct, 2)),
+        ("Equity final", num(s.equity_final, 2)),
+        ("Equity peak", num(s.equity_peak, 2)),
+        ("Return [%]", num(s.return_pct, 2)),
+        ("Buy & hold return [%]", num(s.buy_hold_return_pct, 2)),
+        ("Return (ann.) [%]", num(s.return_ann_pct, 2)),
+        ("Volatility (ann.) [%]", num(s.volatility_ann_pct, 2)),
+        ("Sharpe", num(s.sharpe, 3)),
+        ("Sortino", num(s.sortino, 3)),
+        ("Calmar", num(s.calmar, 3)),
+        ("Max drawdown [%]", num(s.max_drawdown_pct, 2)),
+        ("Avg drawdown [%]", num(s.avg_drawdown_pct, 2)),
+        (
+            "Max drawdown duration [bars]",
+            s.max_drawdown_duration_bars
+                .map_or("-".into(), |d| d.to_string()),
+        ),
+        ("Trades", s.trades.to_string()),
+        ("Win rate [%]", num(s.win_rate_pct, 2)),
+        ("Best trade [%]", num(s.best_trade_pct, 2)),
+        ("Worst trade [%]", num(s.worst_trade_pct, 2)),
+        ("Avg trade [%]", num(s.avg_trade_pct, 2)),
+        ("Profit factor", num(s.profit_factor, 3)),
+        ("Expectancy [%]", num(s.expectancy_pct, 3)),
+        ("SQN", num(s.sqn, 3)),
+        ("Fees paid", num(s.fees_paid, 2)),
+    ];
+    let w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    rows.iter()
+        .map(|(k, v)| format!("{k:<w$}  {v}\n"))
+        .collect()
+}

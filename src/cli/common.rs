@@ -1,0 +1,200 @@
+//! Argument groups shared by several subcommands (`--data`/`--symbol`, engine settings) and
+//! small printing helpers. Parsing only.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::UsageError;
+use crate::app::backtest::{DataSpec, RiskChoice};
+use crate::engine::BacktestConfig;
+use crate::engine::Fill;
+use crate::store::RunRecord;
+
+/// Where the bars come from: `--data FILE` or `--symbol SYM`, and an optional date range.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// A bar file: our CSV, a yfinance export, a Binance kline CSV, or Parquet.
+    #[arg(long, value_name = "FILE", conflicts_with = "symbol")]
+    pub data: Option<PathBuf>,
+    /// A symbol: the fetch cache first, then the bundled datasets (BTC/USDT, BTC-USD,
+    /// GC=F, SPY, TLT, GOOG, EURUSD, …).
+    #[arg(long, value_name = "SYM")]
+    pub symbol: Option<String>,
+    /// Bar interval of the symbol's cached file (`1m` … `1d`); default 1h for crypto
+    /// pairs, 1d otherwise.
+    #[arg(long, value_name = "INTERVAL", requires = "symbol")]
+    pub interval: Option<String>,
+    /// Trade from this date or time on (UTC); earlier bars only warm the strategy up.
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Trade up to this date or time (UTC, inclusive).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+}
+
+impl DataArgs {
+    /// The data source.
+    ///
+    /// # Errors
+    /// [`UsageError`] when neither `--data` nor `--symbol` is given.
+    pub fn spec(&self) -> Result<DataSpec, UsageError> {
+        match (&self.data, &self.symbol) {
+            (Some(p), _) => Ok(DataSpec::File(p.clone())),
+            (None, Some(s)) => Ok(match &self.interval {
+                Some(iv) => DataSpec::SymbolAt(s.clone(), iv.clone()),
+                None => DataSpec::Symbol(s.clone()),
+            }),
+            (None, None) => Err(UsageError("give --data FILE or --symbol SYM".into())),
+        }
+    }
+
+    /// `--from` / `--to` as UTC ms.
+    ///
+    /// # Errors
+    /// [`UsageError`] naming an unparseable date.
+    pub fn range(&self) -> Result<(Option<i64>, Option<i64>), UsageError> {
+        let parse = |flag: &str, v: &Option<String>| -> Result<Option<i64>, UsageError> {
+            v.as_deref()
+                .map(|s| {
+                    crate::data::parse_time(s).ok_or_else(|| {
+                        UsageError(format!("{flag} {s:?} is not a date or ISO-8601 time"))
+                    })
+                })
+                .transpose()
+        };
+        Ok((parse("--from", &self.from)?, parse("--to", &self.to)?))
+    }
+}
+
+/// When market orders fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FillArg {
+    /// At the open of the next bar (no look-ahead; default).
+    NextOpen,
+    /// At the close of the decision bar.
+    Close,
+}
+
+/// Simulated-exchange settings.
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// Starting cash.
+    #[arg(long, default_value_t = 10_000.0)]
+    pub cash: f64,
+    /// Commission, a fraction of traded notional, charged on entry and on exit.
+    #[arg(long, default_value_t = 0.0)]
+    pub commission: f64,
+    /// Slippage, a fraction of price, against the trader.
+    #[arg(long, default_value_t = 0.0)]
+    pub slippage: f64,
+    /// When market orders fill.
+    #[arg(long, value_enum, default_value_t = FillArg::NextOpen)]
+    pub fill: FillArg,
+    /// Allow fractional quantities (crypto); whole units otherwise. On by default for
+    /// BASE/QUOTE pairs.
+    #[arg(long)]
+    pub fractional: bool,
+    /// Leverage 1–125 (isolated margin, liquidation as Binance USD-M).
+    #[arg(long, default_value_t = 1.0)]
+    pub leverage: f64,
+    /// Close a position still open at the end at the last close (it is left open and
+    /// valued at the last close otherwise, as backtesting.py does).
+    #[arg(long)]
+    pub close_at_end: bool,
+    /// Risk rules: auto (standard for `technical`, passthrough otherwise), passthrough, standard.
+    #[arg(long, value_enum, default_value_t = RiskChoice::Auto)]
+    pub risk: RiskChoice,
+}
+
+impl EngineArgs {
+    /// The engine configuration for `strategy` on `data`.
+    ///
+    /// # Errors
+    /// [`UsageError`] for a bad date range.
+    pub fn config(&self, strategy: &str, data: &DataArgs) -> Result<BacktestConfig, UsageError> {
+        let (from_ts_ms, to_ts_ms) = data.range()?;
+        let pair = data
+            .symbol
+            .as_deref()
+            .is_some_and(|s| s.contains('/') || crate::data::is_binance_symbol(s));
+        Ok(BacktestConfig {
+            cash: self.cash,
+            commission: self.commission,
+            slippage: self.slippage,
+            fill: match self.fill {
+                FillArg::NextOpen => Fill::NextOpen,
+                FillArg::Close => Fill::Close,
+            },
+            fractional: self.fractional || pair,
+            leverage: self.leverage,
+            close_at_end: self.close_at_end,
+            risk: self.risk.config(strategy),
+            from_ts_ms,
+            to_ts_ms,
+            ..BacktestConfig::default()
+        })
+    }
+}
+
+/// Parse `--param k=v` texts.
+///
+/// # Errors
+/// A [`crate::indicators::ParamError`] for text without `=`.
+pub fn params_kv(
+    params: &[String],
+) -> Result<Vec<(String, String)>, crate::indicators::ParamError> {
+    params
+        .iter()
+        .map(|p| crate::strategy::parse_kv(p))
+        .collect()
+}
+
+/// Now, ISO-8601 UTC, for run records.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "run records carry the wall-clock start and end; engine time stays bar time"
+)]
+pub fn now_iso() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A run record for the current process: command, arguments, seed, git revision, start.
+pub fn run_record(command: &str, seed: Option<u64>) -> RunRecord {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    RunRecord {
+        command: command.to_string(),
+        args_json: serde_json::to_string(&args).unwrap_or_else(|_| "[]".into()),
+        seed,
+        data_hash: None,
+        data_path: None,
+        git_rev: crate::store::git_rev().or_else(|| {
+            crate::store::git_rev_from(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))
+        }),
+        started_at: now_iso(),
+        symbol: None,
+        strategy: None,
+        params_json: None,
+    }
+}
+
+/// The learning DB path, `DATA_DIR/ai_learning.db`.
+pub fn db_path() -> PathBuf {
+    crate::data::data_dir().join("ai_learning.db")
+}
+
+/// Print a line on stderr unless `--quiet`.
+pub fn note(quiet: bool, line: &str) {
+    if !quiet {
+        eprintln!("{line}");
+    }
+}
+
+/// Format a number for tables: `-` for non-finite, else `digits` decimals.
+pub fn num(v: f64, digits: usize) -> String {
+    if v.is_finite() {
+        format!("{v:.digits$}")
+    } else {
+        "-".to_string()
+    }
+}

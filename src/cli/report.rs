@@ -1,0 +1,103 @@
+//! `algolab report RUN_ID`: rebuild a run's report from the learning DB, or list runs.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::Global;
+use super::common::{db_path, note};
+use crate::store::Store;
+
+/// Rebuild a recorded run's report (HTML, PNG, CSV) from the learning DB.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  algolab report 3                      # writes reports/run-3/
+  algolab report 3 --out /tmp/run3
+  algolab report --list                 # recent runs with their headline stats")]
+pub struct ReportArgs {
+    /// The run id (`algolab backtest` prints it; `--list` shows them).
+    #[arg(required_unless_present = "list")]
+    pub run_id: Option<i64>,
+    /// Output directory (default `reports/run-<ID>`).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// List recent runs instead.
+    #[arg(long)]
+    pub list: bool,
+    /// How many runs `--list` shows.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+/// Run the command.
+///
+/// # Errors
+/// Unknown run (exit 2), DB or report failure (exit 1).
+pub fn run(args: ReportArgs, g: Global) -> anyhow::Result<()> {
+    let path = db_path();
+    if !path.is_file() {
+        return Err(super::UsageError(format!(
+            "no learning DB at {} (run a backtest first, or set DATA_DIR)",
+            path.display()
+        ))
+        .into());
+    }
+    let store = Store::open(&path)?;
+    if args.list {
+        let runs = store.list_runs(args.limit)?;
+        if g.json {
+            let rows: Vec<serde_json::Value> = runs
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "id": r.id,
+                        "command": r.record.command,
+                        "symbol": r.record.symbol,
+                        "strategy": r.record.strategy,
+                        "started_at": r.record.started_at,
+                        "stats": r.stats_json.as_deref().and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok()),
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&rows)?);
+        } else {
+            for r in &runs {
+                eprintln!(
+                    "{:>5}  {:<9} {:<10} {:<10} {}",
+                    r.id,
+                    r.record.command,
+                    r.record.symbol.as_deref().unwrap_or("-"),
+                    r.record.strategy.as_deref().unwrap_or("-"),
+                    r.record.started_at
+                );
+            }
+        }
+        return Ok(());
+    }
+    let Some(id) = args.run_id else {
+        return Err(super::UsageError("give a RUN_ID or --list".into()).into());
+    };
+    let run = store
+        .load_run(id)
+        .map_err(|_| super::UsageError(format!("no run {id} in {}", path.display())))?;
+    let bars = run
+        .record
+        .data_path
+        .as_deref()
+        .and_then(|p| crate::data::load(std::path::Path::new(p)).ok());
+    let dir = args
+        .out
+        .unwrap_or_else(|| PathBuf::from("reports").join(format!("run-{id}")));
+    crate::report::rebuild_report(&store, id, bars.as_ref(), &dir)?;
+    note(
+        g.quiet,
+        &format!("report: {}", dir.join("report.html").display()),
+    );
+    if g.json {
+        println!(
+            "{}",
+            serde_json::json!({ "run_id": id, "report": dir.join("report.html") })
+        );
+    }
+    Ok(())
+}

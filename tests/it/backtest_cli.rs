@@ -1,0 +1,201 @@
+//! `algolab backtest`, `report` and `indicators` end to end: exit codes, the stats JSON
+//! keys of DESIGN §3, the files a report writes, and the run recorded in the learning DB.
+
+use crate::util::{TestDir, dataset, texts};
+
+const STATS_KEYS: &[&str] = &[
+    "start",
+    "end",
+    "bars",
+    "exposure_pct",
+    "equity_final",
+    "equity_peak",
+    "return_pct",
+    "buy_hold_return_pct",
+    "return_ann_pct",
+    "volatility_ann_pct",
+    "sharpe",
+    "sortino",
+    "calmar",
+    "max_drawdown_pct",
+    "avg_drawdown_pct",
+    "max_drawdown_duration_bars",
+    "trades",
+    "win_rate_pct",
+    "best_trade_pct",
+    "worst_trade_pct",
+    "avg_trade_pct",
+    "profit_factor",
+    "expectancy_pct",
+    "sqn",
+    "fees_paid",
+];
+
+fn json(out: &std::process::Output) -> serde_json::Value {
+    let (stdout, stderr) = texts(out);
+    assert!(
+        out.status.success(),
+        "exit {:?}: {stderr}",
+        out.status.code()
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("bad JSON ({e}): {stdout}"))
+}
+
+#[test]
+fn backtest_json_has_every_stats_key_and_matches_the_golden_smacross() {
+    let t = TestDir::new();
+    let out = t.run(&[
+        "backtest",
+        "--symbol",
+        "GOOG",
+        "--strategy",
+        "sma-cross",
+        "--param",
+        "fast=10",
+        "--param",
+        "slow=20",
+        "--commission",
+        "0.002",
+        "--json",
+    ]);
+    let v = json(&out);
+    for k in STATS_KEYS {
+        assert!(v.get(k).is_some(), "missing key {k} in {v}");
+    }
+    assert_eq!(v["bars"], 2148);
+    // backtesting.py 0.6.6's SmaCross on GOOG closes 93 trades (tests/it/golden)
+    assert_eq!(v["trades"], 93);
+    assert_eq!(v["run_id"], 1);
+    let (_, stderr) = texts(&out);
+    assert!(stderr.contains("using bundled dataset"), "{stderr}");
+    assert!(stderr.contains("Sharpe"), "{stderr}");
+}
+
+#[test]
+fn same_input_gives_identical_json() {
+    let t = TestDir::new();
+    let args = [
+        "backtest",
+        "--symbol",
+        "EURUSD",
+        "--strategy",
+        "technical",
+        "--json",
+        "--no-record",
+    ];
+    let a = json(&t.run(&args));
+    let b = json(&t.run(&args));
+    assert_eq!(a, b);
+}
+
+#[test]
+fn report_dir_gets_html_pngs_and_csvs_and_report_rebuilds_from_the_db() {
+    let t = TestDir::new();
+    let out = t.run(&[
+        "backtest",
+        "--data",
+        dataset("GOOG.csv").to_str().unwrap(),
+        "--report",
+        "rep",
+        "--quiet",
+    ]);
+    assert!(out.status.success(), "{}", texts(&out).1);
+    for f in [
+        "report.html",
+        "equity.png",
+        "drawdown.png",
+        "trades.csv",
+        "equity.csv",
+    ] {
+        let p = t.path().join("rep").join(f);
+        assert!(
+            p.is_file() && std::fs::metadata(&p).unwrap().len() > 100,
+            "{f}"
+        );
+    }
+    let html = std::fs::read_to_string(t.path().join("rep/report.html")).unwrap();
+    assert!(html.contains("<svg"), "inline SVG charts");
+    let out = t.run(&["report", "1", "--out", "again"]);
+    assert!(out.status.success(), "{}", texts(&out).1);
+    assert!(t.path().join("again/report.html").is_file());
+    let list = json(&t.run(&["report", "--list", "--json"]));
+    assert_eq!(list[0]["id"], 1);
+    assert_eq!(list[0]["strategy"], "sma-cross");
+}
+
+#[test]
+fn bad_usage_and_bad_input_exit_2_with_one_line() {
+    let t = TestDir::new();
+    let cases: &[(&[&str], &str)] = &[
+        (&["backtest", "--symbol", "NOPE"], "unknown symbol \"NOPE\""),
+        (
+            &["backtest", "--symbol", "GOOG", "--param", "fast=0"],
+            "fast = 0",
+        ),
+        (
+            &["backtest", "--symbol", "GOOG", "--param", "speed=3"],
+            "allowed: fast",
+        ),
+        (
+            &["backtest", "--symbol", "GOOG", "--strategy", "magic"],
+            "known: sma-cross",
+        ),
+        (
+            &[
+                "backtest", "--symbol", "GOOG", "--param", "fast=30", "--param", "slow=20",
+            ],
+            "fast",
+        ),
+        (
+            &["backtest", "--symbol", "GOOG", "--leverage", "500"],
+            "leverage",
+        ),
+        (
+            &["backtest", "--symbol", "GOOG", "--from", "yesterday"],
+            "--from",
+        ),
+        (
+            &["backtest", "--symbol", "GOOG", "--from", "2030-01-01"],
+            "no bars",
+        ),
+        (&["backtest"], "--data FILE or --symbol SYM"),
+        (&["report", "99"], "no learning DB"),
+    ];
+    for (args, needle) in cases {
+        let out = t.run(args);
+        let (_, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        let errors = stderr.lines().filter(|l| l.starts_with("error:")).count();
+        assert_eq!(errors, 1, "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn indicators_writes_the_design_columns_with_empty_warmup_cells() {
+    let t = TestDir::new();
+    let out = t.run(&[
+        "indicators",
+        "--symbol",
+        "GOOG",
+        "--out",
+        "ind.csv",
+        "--quiet",
+    ]);
+    assert!(out.status.success(), "{}", texts(&out).1);
+    let csv = std::fs::read_to_string(t.path().join("ind.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "timestamp,ema_12,ema_26,sma_20,rsi_14,atr_14,adx_14,plus_di_14,minus_di_14,macd,macd_signal,macd_hist,bb_upper,bb_middle,bb_lower"
+    );
+    let first = lines.next().unwrap();
+    assert_eq!(first, "2004-08-19T00:00:00Z,,,,,,,,,,,,,,");
+    assert_eq!(csv.lines().count(), 2149);
+    // by bar 40 every column is warm (MACD's lookback is 33, ADX's 27)
+    let row40: Vec<&str> = csv.lines().nth(41).unwrap().split(',').collect();
+    assert!(row40.iter().all(|c| !c.is_empty()), "{row40:?}");
+    // stdout when --out is absent
+    let out = t.run(&["indicators", "--symbol", "GOOG"]);
+    assert_eq!(texts(&out).0, csv);
+}
