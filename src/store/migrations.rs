@@ -72,4 +72,9 @@ pub const MIGRATIONS: &[&str] = &[
         confidence  REAL
     );
     CREATE INDEX regime_transitions_run ON regime_transitions(run_id, ts_ms);",
+    // v3: reserved for the optimize command's tables (helper optcli); the lead puts its
+    // SQL here at merge. Empty until then so that evolve's table is version 4.
+    "",
+    // v4: evolved strategies (src/store/evolve_rows.rs)
+    super::evolve_rows::EVOLVE_MIGRATION,
 ];
