@@ -4,3 +4,4 @@
 //! as the binary.
 
 pub mod backtest;
+pub mod evolve;

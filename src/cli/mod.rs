@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 pub mod backtest;
 pub mod common;
 pub mod data;
+pub mod evolve;
 pub mod fetch;
 pub mod indicators;
 pub mod report;
@@ -40,6 +41,7 @@ const EXAMPLES: &str = "Examples:
   algolab backtest --symbol BTC/USDT --report reports/btc
   algolab backtest --symbol GOOG --strategy sma-cross --param fast=10 --param slow=20 --json
   algolab report --list
+  algolab evolve --symbol BTC/USDT --generations 50 --seed 42
   algolab fetch --symbol BTC/USDT --interval 1h --start 2024-01-01
   algolab indicators --symbol BTC/USDT --out btc_indicators.csv
   algolab data check datasets/GOOG.csv
@@ -50,6 +52,8 @@ const EXAMPLES: &str = "Examples:
 pub enum Command {
     /// Backtest a strategy: stats table, run recorded in the learning DB, HTML/PNG report.
     Backtest(backtest::BacktestArgs),
+    /// Evolve trading rules with a genetic algorithm; compare on a held-out test window.
+    Evolve(evolve::EvolveArgs),
     /// Write TA-Lib-exact indicator columns for every bar as CSV.
     Indicators(indicators::IndicatorsArgs),
     /// Rebuild a recorded run's report from the learning DB, or list runs.
@@ -69,6 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Backtest(args) => backtest::run(args, g),
         Command::Data(args) => data::run(args, g),
+        Command::Evolve(args) => evolve::run(args, g),
         Command::Indicators(args) => indicators::run(args, g),
         Command::Report(args) => report::run(args, g),
         Command::Fetch(args) => fetch::run(args, g),
