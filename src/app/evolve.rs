@@ -686,3 +686,81 @@ mod tests {
         assert!(windows(&short, &s).is_err());
     }
 }
+
+#[cfg(test)]
+mod honesty_tests {
+    use super::*;
+    use crate::data::{Bar, Bars};
+
+    fn settings(seed: u64) -> EvolveSettings {
+        EvolveSettings {
+            ga: GaConfig {
+                population: 10,
+                generations: 4,
+                seed,
+                ..GaConfig::default()
+            },
+            train_frac: 0.6,
+            validation_frac: 0.2,
+            engine: BacktestConfig {
+                fractional: true,
+                ..BacktestConfig::default()
+            },
+        }
+    }
+
+    #[test]
+    fn changing_test_window_bars_does_not_change_the_evolved_genome() {
+        let bars = crate::testutil::random_walk(1500, 21);
+        let s = settings(42);
+        let w = windows(&bars, &s).unwrap();
+        // the test window's bars replaced by a steady crash
+        let mut changed: Vec<Bar> = bars.iter().collect();
+        for (k, b) in changed.iter_mut().enumerate().skip(w.test.start) {
+            let c = 50.0 * 0.999f64.powi((k - w.test.start) as i32);
+            *b = Bar {
+                open: c,
+                high: c * 1.01,
+                low: c * 0.98,
+                close: c * 0.999,
+                volume: 5.0,
+                ..*b
+            };
+        }
+        let changed = Bars::from_bars(changed).unwrap();
+        let a = run_evolve(&bars, &s, &mut |_| {}).unwrap();
+        let b = run_evolve(&changed, &s, &mut |_| {}).unwrap();
+        assert_eq!(a.genome.to_json().unwrap(), b.genome.to_json().unwrap());
+        assert_eq!(a.history, b.history);
+        assert_eq!(a.train, b.train);
+        assert_eq!(a.validation, b.validation);
+        assert_eq!(a.evaluations, b.evaluations);
+        // … while the test-window figures do change
+        assert_ne!(a.buy_hold.return_pct, b.buy_hold.return_pct);
+        assert!(a.lean_matches_engine && b.lean_matches_engine);
+    }
+
+    #[test]
+    fn same_seed_same_json_whatever_the_thread_count() {
+        let bars = crate::testutil::random_walk(1200, 4);
+        let run = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| run_evolve(&bars, &settings(9), &mut |_| {}).unwrap())
+        };
+        let (a, b, c) = (run(1), run(2), run(2));
+        assert_eq!(a.genome.to_json().unwrap(), b.genome.to_json().unwrap());
+        assert_eq!(b.genome.to_json().unwrap(), c.genome.to_json().unwrap());
+        assert_eq!(
+            serde_json::to_string(&a).unwrap(),
+            serde_json::to_string(&b).unwrap()
+        );
+        // every training evaluation is a trial of the deflated Sharpe
+        assert_eq!(
+            a.evaluations,
+            10 + 3 * 5 + a.history.iter().map(|h| h.immigrants).sum::<usize>()
+        );
+    }
+}
