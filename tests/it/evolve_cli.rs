@@ -64,6 +64,34 @@ fn evolve_prints_the_comparison_and_stores_the_genome() {
     assert_eq!(rows[0]["id"], 1);
     assert!(rows[0]["rule_text"].as_str().unwrap().contains('→'));
     assert!(rows[0]["genes"]["long"].is_array());
+    // the stored genome backtests as `--strategy evolved --param id=1`
+    let bt = dir.run(&[
+        "backtest",
+        "--symbol",
+        "GOOG",
+        "--strategy",
+        "evolved",
+        "--param",
+        "id=1",
+        "--json",
+    ]);
+    let (stdout, stderr) = texts(&bt);
+    assert!(bt.status.success(), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["strategy"], "evolved");
+    assert_eq!(v["params"]["id"], 1);
+    let missing = dir.run(&["backtest", "--symbol", "GOOG", "--strategy", "evolved"]);
+    assert_eq!(missing.status.code(), Some(2));
+    let unknown = dir.run(&[
+        "backtest",
+        "--symbol",
+        "GOOG",
+        "--strategy",
+        "evolved",
+        "--param",
+        "id=99",
+    ]);
+    assert_eq!(unknown.status.code(), Some(2), "{}", texts(&unknown).1);
 }
 
 #[test]
