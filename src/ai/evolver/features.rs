@@ -138,7 +138,7 @@ impl Feature {
             Feature::MacdPct => "MACD%",
             Feature::MacdHistPct => "MACD_hist%",
             Feature::Adx14 => "ADX(14)",
-            Feature::DiDiff14 => "+DI-−DI(14)",
+            Feature::DiDiff14 => "+DI(14) − −DI(14)",
             Feature::BbPctB20 => "BB%B(20)",
             Feature::BbWidth20 => "BB_width(20)%",
             Feature::VolumeRatio20 => "VOL/SMA(20)",
