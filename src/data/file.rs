@@ -78,7 +78,30 @@ fn temp_path(path: &Path) -> PathBuf {
 /// Write a file atomically: `fill` writes a temp file in the same folder, which is synced
 /// and renamed over `path`; the folder is then synced too (best effort: not every platform
 /// can open a folder), so the rename survives a power cut. On failure the temp file is
-/// removed and `path` is untouched.
+/// removed and `path` is untouched. The folder must exist.
+///
+/// # Errors
+/// The I/O error of the step that failed.
+pub fn write_atomic_io(
+    path: &Path,
+    fill: impl FnOnce(&mut File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let tmp = temp_path(path);
+    let result = File::create(&tmp).and_then(|mut f| {
+        fill(&mut f)?;
+        f.sync_all()
+    });
+    let result = result.and_then(|()| std::fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result?;
+    let _ = File::open(dir.unwrap_or(Path::new("."))).and_then(|d| d.sync_all());
+    Ok(())
+}
+
+/// [`write_atomic_io`], creating the folder first.
 ///
 /// # Errors
 /// [`DataError::Io`] naming `path`.
@@ -90,22 +113,10 @@ pub(crate) fn atomic_write(
         path: path.display().to_string(),
         source,
     };
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-    if let Some(dir) = dir {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    let tmp = temp_path(path);
-    let result = File::create(&tmp).and_then(|mut f| {
-        fill(&mut f)?;
-        f.sync_all()
-    });
-    let result = result.and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io)?;
-    let _ = File::open(dir.unwrap_or(Path::new("."))).and_then(|d| d.sync_all());
-    Ok(())
+    write_atomic_io(path, fill).map_err(io)
 }
 
 #[cfg(test)]
@@ -123,6 +134,31 @@ mod tests {
             volume: 3.0,
         }])
         .unwrap()
+    }
+
+    #[test]
+    fn a_full_disk_mid_write_leaves_the_old_file_and_no_temp_file() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("state.json");
+        std::fs::write(&path, b"old").unwrap();
+        // ENOSPC (28) from the writer, as a full disk reports it
+        let err = write_atomic_io(&path, |f| {
+            use std::io::Write;
+            f.write_all(b"partial")?;
+            Err(std::io::Error::from_raw_os_error(28))
+        })
+        .unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(28));
+        assert_eq!(std::fs::read(&path).unwrap(), b"old");
+        let names: Vec<_> = std::fs::read_dir(d.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "temp file left behind: {names:?}");
+        // and the DataError form names the file
+        let e = atomic_write(&path, |_| Err(std::io::Error::from_raw_os_error(28))).unwrap_err();
+        assert!(e.to_string().contains("state.json"), "{e}");
     }
 
     #[test]

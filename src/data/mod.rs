@@ -34,7 +34,7 @@ pub use check::{CheckReport, Gap, check};
 pub use csv::{MAX_PROBLEMS, read_csv};
 pub use csv_write::write_csv;
 pub use error::DataError;
-pub use file::{FileKind, kind_of, load, save};
+pub use file::{FileKind, kind_of, load, save, write_atomic_io};
 pub use parquet::{read_parquet, write_parquet};
 pub use resample::{bucket_start, format_interval, parse_interval, resample};
 pub use symbols::{

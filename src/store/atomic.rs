@@ -2,22 +2,8 @@
 //! fsync it, rename it over the target, then fsync the directory. A reader sees the old file
 //! or the new one, never a torn one. The parent directory must exist; this never creates it.
 
-use std::fs::{self, File};
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
-
-fn temp_path(path: &Path) -> io::Result<PathBuf> {
-    let name = path.file_name().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{} has no file name", path.display()),
-        )
-    })?;
-    let mut tmp = std::ffi::OsString::from(".");
-    tmp.push(name);
-    tmp.push(format!(".{}.tmp", std::process::id()));
-    Ok(path.with_file_name(tmp))
-}
+use std::path::Path;
 
 /// Write `bytes` to `path` atomically (temp file + fsync + rename + directory fsync).
 ///
@@ -25,33 +11,20 @@ fn temp_path(path: &Path) -> io::Result<PathBuf> {
 /// Any I/O error (for example a missing or read-only parent directory, or a parent that is
 /// a file), with the path in the message. The temp file is removed on failure.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = temp_path(path)?;
-    let with_path = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        // best effort: the temp file may not exist if creating it failed
-        let _ = fs::remove_file(&tmp);
-        return Err(with_path(e));
+    if path.file_name().is_none() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{}: not a file path", path.display()),
+        ));
     }
-    // Make the rename durable. Directories cannot be opened for sync everywhere; a failure
-    // here does not undo the write, so it is ignored.
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-        && let Ok(d) = File::open(dir)
-    {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    crate::data::write_atomic_io(path, |f| f.write_all(bytes))
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn writes_and_replaces_a_file() {
