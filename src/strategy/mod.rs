@@ -5,11 +5,11 @@
 //! look-ahead cannot be written (STYLE rule 6).
 
 mod params;
+mod registry;
 pub mod sma_cross;
 pub mod technical;
-mod registry;
-pub use registry::{STRATEGY_NAMES, build, param_specs};
 pub use params::{ParamKind, ParamSpec, ParamValue, Params, parse_kv};
+pub use registry::{STRATEGY_NAMES, build, param_specs};
 
 use crate::data::{Bar, Bars};
 use crate::order::{Intent, PositionView};
