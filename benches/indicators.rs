@@ -9,6 +9,7 @@
 //!
 //! Run: `cargo bench --bench indicators -- --warm-up-time 1 --measurement-time 3`, or
 //! `ALGOLAB_BENCH_BEST=20 cargo bench --bench indicators` for a best-of-20 table
+//! (`ALGOLAB_BENCH_ONLY=ADX` keeps the indicators whose name contains `ADX`)
 //! (a filter such as `'EMA\(12\)/stream/1000000'` picks one workload).
 
 use std::hint::black_box;
@@ -89,6 +90,10 @@ where
     F: Fn() -> I,
 {
     if let Some(reps) = best_of_reps() {
+        let only = std::env::var("ALGOLAB_BENCH_ONLY").unwrap_or_default();
+        if !name.contains(only.as_str()) {
+            return;
+        }
         for bars in sets {
             let n = bars.len();
             let report = |mode: &str, secs: f64| {

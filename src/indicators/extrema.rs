@@ -62,9 +62,11 @@ impl<const IS_MAX: bool> Extreme<IS_MAX> {
         let trailing = self.t - period;
         if today == period - 1 || self.ext_t < trailing {
             self.rescan(trailing);
-        } else if !Self::beats(self.ext, x) {
-            self.ext = x;
-            self.ext_t = today;
+        } else {
+            // selects, not a branch: whether `x` is a new extreme is hard to predict
+            let take = !Self::beats(self.ext, x);
+            self.ext = if take { x } else { self.ext };
+            self.ext_t = if take { today } else { self.ext_t };
         }
         Some(self.ext)
     }
@@ -74,11 +76,15 @@ impl<const IS_MAX: bool> Extreme<IS_MAX> {
     #[cold]
     fn rescan(&mut self, trailing: usize) {
         let (newer, older) = self.buf.split_at(self.pos);
-        let (mut ext, mut ext_t) = (f64::NAN, trailing);
-        for (i, &v) in older.iter().chain(newer).enumerate() {
-            if i == 0 || Self::beats(v, ext) {
+        let mut window = older.iter().chain(newer);
+        let Some(&first) = window.next() else {
+            return;
+        };
+        let (mut ext, mut ext_t) = (first, trailing);
+        for (i, &v) in window.enumerate() {
+            if Self::beats(v, ext) {
                 ext = v;
-                ext_t = trailing + i;
+                ext_t = trailing + 1 + i;
             }
         }
         self.ext = ext;

@@ -180,6 +180,7 @@ pub(crate) fn ta_is_zero(v: f64) -> bool {
 
 /// A running sum over the last `period` values, updated exactly as TA-Lib's `TA_INT_SMA`
 /// does: add the new value, read the sum, subtract the oldest value of the window.
+/// (`sum` holds the sum before that subtraction.)
 #[derive(Debug, Clone)]
 pub(crate) struct RollingSum {
     period: usize,
@@ -201,23 +202,27 @@ impl RollingSum {
         }
     }
 
-    /// Push `x`; once the window is full, the sum over it as it stood before the oldest
-    /// value left.
+    /// Push `x`; once the window is full, the sum over it.
+    ///
+    /// TA-Lib subtracts the oldest value right after reading the sum; here that
+    /// subtraction waits for the next push (the ring slot `x` overwrites holds exactly that
+    /// value), so the same additions and subtractions happen in the same order, and the
+    /// steady state is one branch: subtract, add, store, advance.
     #[inline]
     pub(crate) fn push(&mut self, x: f64) -> Option<f64> {
-        self.sum += x;
-        self.buf[self.pos] = x;
+        let slot = self.buf.get_mut(self.pos)?;
+        let old = std::mem::replace(slot, x);
         self.pos += 1;
         if self.pos == self.period {
             self.pos = 0;
         }
-        if self.count + 1 < self.period {
-            self.count += 1;
-            return None;
+        if self.count == self.period {
+            self.sum = (self.sum - old) + x;
+            return Some(self.sum);
         }
-        let out = self.sum;
-        self.sum -= self.buf[self.pos];
-        Some(out)
+        self.sum += x;
+        self.count += 1;
+        (self.count == self.period).then_some(self.sum)
     }
 
     /// Forget every value.

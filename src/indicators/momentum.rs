@@ -71,8 +71,9 @@ impl Rsi {
         }
         let d = x - self.prev;
         self.prev = x;
-        // a select, not a branch: the sign of a change is a coin flip
-        let (g, l) = if d < 0.0 { (0.0, -d) } else { (d, 0.0) };
+        // no branch on the sign (a coin flip): the part that TA-Lib skips is ±0.0 here, and
+        // adding ±0.0 to a sum that is never -0.0 leaves it unchanged bit for bit
+        let (g, l) = (d.max(0.0), (-d).max(0.0));
         if self.count < self.period {
             self.loss += l;
             self.gain += g;

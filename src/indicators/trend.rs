@@ -99,12 +99,14 @@ impl DmCore {
         self.prev_low = bar.low;
         let tr = true_range(bar.high, bar.low, self.prev_close);
         self.prev_close = bar.close;
-        let is_minus = diff_m > 0.0 && diff_p < diff_m;
-        let is_plus = diff_p > 0.0 && diff_p > diff_m;
-        // selects, not branches (the direction is a coin flip); adding +0.0 to a sum that
-        // is never -0.0 leaves it unchanged, so this equals TA-Lib's if/else if
-        let add_m = if is_minus { diff_m } else { 0.0 };
-        let add_p = if !is_minus && is_plus { diff_p } else { 0.0 };
+        // TA-Lib's `if is_minus {..} else if is_plus {..}` as masks, not branches (the
+        // direction is a coin flip and mispredicts cost more than the rest of the bar): a
+        // masked-out move is ±0.0, and adding ±0.0 to a sum that is never -0.0 leaves it
+        // unchanged bit for bit
+        let is_minus = (diff_m > 0.0) & (diff_p < diff_m);
+        let is_plus = (diff_p > 0.0) & (diff_p > diff_m) & !is_minus;
+        let add_m = diff_m * f64::from(u8::from(is_minus));
+        let add_p = diff_p * f64::from(u8::from(is_plus));
         let n = self.period as f64;
         if self.count < self.period {
             self.minus_dm += add_m;
