@@ -12,12 +12,16 @@
 //! Also `technical` with the standard risk rules on the same series (`technical_1m`,
 //! `technical_10m`).
 //!
-//! Run: `cargo bench --bench backtest -- --warm-up-time 1 --measurement-time 3`
+//! Run: `cargo bench --bench backtest -- --warm-up-time 1 --measurement-time 3`, or
+//! `ALGOLAB_BENCH_BEST=10 cargo bench --bench backtest` for a best-of-10 table
+
+use std::hint::black_box;
+use std::time::Instant;
 
 use algolab::data::{Bar, Bars};
 use algolab::engine::{BacktestConfig, run_backtest};
 use algolab::strategy::sma_cross::SmaCross;
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 
 /// The shared LCG random walk (see the module doc).
 fn lcg_walk(n: usize, seed: u64) -> Bars {
@@ -75,20 +79,21 @@ fn bench_sma_cross(c: &mut Criterion) {
 /// `technical` (the seed's rule: EMA cross or RSI divergence with five confirmations, ATR
 /// stops, the regime detector) under the standard risk rules (confidence sizing, trailing
 /// and break-even stops, partial take-profit), 0.1 % commission.
-fn bench_technical(c: &mut Criterion) {
+fn technical_setup() -> (BacktestConfig, algolab::strategy::Params) {
     let cfg = BacktestConfig {
         commission: 0.001,
         fractional: true,
         risk: algolab::risk::RiskConfig::standard(),
         ..BacktestConfig::default()
     };
-    let params = match algolab::strategy::Params::resolve(
-        algolab::strategy::technical::TECHNICAL_PARAMS,
-        &[],
-    ) {
-        Ok(p) => p,
+    match algolab::strategy::Params::resolve(algolab::strategy::technical::TECHNICAL_PARAMS, &[]) {
+        Ok(p) => (cfg, p),
         Err(e) => panic!("{e}"),
-    };
+    }
+}
+
+fn bench_technical(c: &mut Criterion) {
+    let (cfg, params) = technical_setup();
     let mut group = c.benchmark_group("backtest");
     group.sample_size(10);
     for (label, n) in [
@@ -113,5 +118,66 @@ fn bench_technical(c: &mut Criterion) {
     group.finish();
 }
 
+/// `ALGOLAB_BENCH_BEST=N`: print the best of `N` runs per size instead of running criterion
+/// (a shared, loaded machine disturbs the best run least); `ALGOLAB_BENCH_SIZES` picks sizes.
+fn best_of_table(reps: usize) {
+    let cfg = BacktestConfig::default();
+    let sizes: Vec<usize> = std::env::var("ALGOLAB_BENCH_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|t| t.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1_000_000, 10_000_000]);
+    for n in sizes {
+        let bars = lcg_walk(n, 42);
+        let mut best = f64::INFINITY;
+        let mut trades = 0;
+        for _ in 0..reps.max(1) {
+            let t0 = Instant::now();
+            let mut s = match SmaCross::new(10, 20, false) {
+                Ok(s) => s,
+                Err(e) => panic!("{e}"),
+            };
+            match run_backtest(&bars, &mut s, &cfg) {
+                Ok(r) => trades = black_box(r).trades.len(),
+                Err(e) => panic!("{e}"),
+            }
+            best = best.min(t0.elapsed().as_secs_f64());
+        }
+        println!(
+            "sma_cross/{n:<10} {:8.1} M bars/s  ({trades} trades)",
+            n as f64 / best / 1e6
+        );
+        let (cfg_t, params) = technical_setup();
+        let mut best = f64::INFINITY;
+        for _ in 0..reps.max(1) {
+            let t0 = Instant::now();
+            let mut s = match algolab::strategy::technical::Technical::new(&params) {
+                Ok(s) => s,
+                Err(e) => panic!("{e}"),
+            };
+            match run_backtest(&bars, &mut s, &cfg_t) {
+                Ok(r) => trades = black_box(r).trades.len(),
+                Err(e) => panic!("{e}"),
+            }
+            best = best.min(t0.elapsed().as_secs_f64());
+        }
+        println!(
+            "technical/{n:<10} {:8.1} M bars/s  ({trades} trades)",
+            n as f64 / best / 1e6
+        );
+    }
+}
+
 criterion_group!(benches, bench_sma_cross, bench_technical);
-criterion_main!(benches);
+
+fn main() {
+    match std::env::var("ALGOLAB_BENCH_BEST")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        Some(reps) => best_of_table(reps),
+        None => {
+            benches();
+            Criterion::default().configure_from_args().final_summary();
+        }
+    }
+}

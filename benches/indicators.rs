@@ -1,20 +1,24 @@
 //! Indicator throughput: every indicator, batch (`indicators::batch`) and streaming
 //! (`update` in a loop), on 1 M and 10 M bars of a seeded random walk.
 //!
-//! Workloads: `<indicator>/{batch,stream}/{1000000,10000000}`, `Throughput::Elements(bars)`.
+//! Workloads: `<indicator>/{batch,raw,stream}/{1000000,10000000}` (`raw`: `batch_raw` over
+//! the closes, or `batch_values`, for `f64` indicators; the shape TA-Lib returns), `Throughput::Elements(bars)`.
 //! The bars come from [`lcg_walk`], a 64-bit LCG that `scripts/bench_talib.py` reimplements
 //! bit for bit, so TA-Lib is timed on the same data. The 10 M set is built once; set
 //! `ALGOLAB_BENCH_SIZES=1000000` to run the 1 M set only.
 //!
-//! Run: `cargo bench --bench indicators -- --warm-up-time 1 --measurement-time 3`
+//! Run: `cargo bench --bench indicators -- --warm-up-time 1 --measurement-time 3`, or
+//! `ALGOLAB_BENCH_BEST=20 cargo bench --bench indicators` for a best-of-20 table
+//! (`ALGOLAB_BENCH_ONLY=ADX` keeps the indicators whose name contains `ADX`)
 //! (a filter such as `'EMA\(12\)/stream/1000000'` picks one workload).
 
 use std::hint::black_box;
+use std::time::Instant;
 
 use algolab::data::{Bar, Bars};
 use algolab::indicators::{
     Adx, Atr, BollingerBands, Dmi, Dx, Ema, Indicator, Macd, Max, Min, MinusDi, Mom, Obv, PlusDi,
-    Roc, Rsi, Sma, StdDev, Stoch, TrueRange, VolumeSma, Vwap, Wma, batch,
+    Roc, Rsi, Sma, StdDev, Stoch, TrueRange, VolumeSma, Vwap, Wma, batch, batch_raw, batch_values,
 };
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
@@ -59,11 +63,68 @@ fn lcg_walk(n: usize, seed: u64) -> Bars {
     Bars::from_bars(out).unwrap_or_else(|e| panic!("lcg walk: {e}"))
 }
 
-fn bench_one<I, F>(c: &mut Criterion, name: &str, make: F, sets: &[Bars])
+/// How the `raw` workload feeds an `f64` indicator: `batch_raw` over the closes
+/// (single-input) or `batch_values` over the bars; `None` for multi-output indicators.
+type RawRun<I> = Option<fn(&mut I, &Bars) -> Vec<f64>>;
+
+/// `ALGOLAB_BENCH_BEST=N`: instead of criterion, print the best of `N` timed runs per
+/// workload (as scripts/bench_talib.py does), which a shared, loaded machine disturbs least.
+fn best_of_reps() -> Option<usize> {
+    std::env::var("ALGOLAB_BENCH_BEST").ok()?.parse().ok()
+}
+
+/// The shortest of `reps` runs of `f`, in seconds.
+fn best_of(reps: usize, mut f: impl FnMut() -> usize) -> f64 {
+    (0..reps.max(1))
+        .map(|_| {
+            let t0 = Instant::now();
+            black_box(f());
+            t0.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+fn bench_one<I, F>(c: &mut Criterion, name: &str, make: F, raw: RawRun<I>, sets: &[Bars])
 where
     I: Indicator,
     F: Fn() -> I,
 {
+    if let Some(reps) = best_of_reps() {
+        let only = std::env::var("ALGOLAB_BENCH_ONLY").unwrap_or_default();
+        if !name.contains(only.as_str()) {
+            return;
+        }
+        for bars in sets {
+            let n = bars.len();
+            let report = |mode: &str, secs: f64| {
+                println!(
+                    "{name}/{mode}/{n:<12} {:10.1} M bars/s",
+                    n as f64 / secs / 1e6
+                );
+            };
+            report(
+                "batch",
+                best_of(reps, || black_box(batch(&mut make(), bars)).len()),
+            );
+            if let Some(run) = raw {
+                report(
+                    "raw",
+                    best_of(reps, || black_box(run(&mut make(), bars)).len()),
+                );
+            }
+            report(
+                "stream",
+                best_of(reps, || {
+                    let mut ind = make();
+                    for bar in bars.iter() {
+                        black_box(ind.update(&black_box(bar)));
+                    }
+                    n
+                }),
+            );
+        }
+        return;
+    }
     let mut g = c.benchmark_group(name);
     g.sample_size(10);
     for bars in sets {
@@ -75,6 +136,14 @@ where
                 black_box(batch(&mut ind, bars))
             });
         });
+        if let Some(run) = raw {
+            g.bench_with_input(BenchmarkId::new("raw", n), bars, |b, bars| {
+                b.iter(|| {
+                    let mut ind = make();
+                    black_box(run(&mut ind, bars))
+                });
+            });
+        }
         g.bench_with_input(BenchmarkId::new("stream", n), bars, |b, bars| {
             b.iter(|| {
                 let mut ind = make();
@@ -95,33 +164,53 @@ fn indicators(c: &mut Criterion) {
     let sets: Vec<Bars> = sizes.iter().map(|&n| lcg_walk(n, 42)).collect();
     let s = &sets;
     macro_rules! b {
-        ($ctor:expr) => {{
+        ($ctor:expr) => {
+            b!($ctor, None)
+        };
+        ($ctor:expr, $raw:expr) => {{
             let name = ($ctor).map(|i| i.to_string()).unwrap_or_default();
-            bench_one(c, &name, || ($ctor).unwrap_or_else(|e| panic!("{e}")), s);
+            bench_one(
+                c,
+                &name,
+                || ($ctor).unwrap_or_else(|e| panic!("{e}")),
+                $raw,
+                s,
+            );
         }};
     }
-    b!(Sma::new(20));
-    b!(Ema::new(12));
-    b!(Wma::new(20));
-    b!(Rsi::new(14));
-    b!(TrueRange::new());
-    b!(Atr::new(14));
-    b!(PlusDi::new(14));
-    b!(MinusDi::new(14));
-    b!(Dx::new(14));
-    b!(Adx::new(14));
+    // `raw` workloads: the NaN-for-warm-up batch forms, TA-Lib's output shape
+    macro_rules! br {
+        ($ctor:expr) => {
+            b!($ctor, Some(|i, bars| batch_raw(i, bars.close())))
+        };
+    }
+    macro_rules! bv {
+        ($ctor:expr) => {
+            b!($ctor, Some(|i, bars| batch_values(i, bars)))
+        };
+    }
+    br!(Sma::new(20));
+    br!(Ema::new(12));
+    br!(Wma::new(20));
+    br!(Rsi::new(14));
+    bv!(TrueRange::new());
+    bv!(Atr::new(14));
+    bv!(PlusDi::new(14));
+    bv!(MinusDi::new(14));
+    bv!(Dx::new(14));
+    bv!(Adx::new(14));
     b!(Dmi::new(14));
     b!(Macd::new(12, 26, 9));
     b!(BollingerBands::new(20, 2.0, 2.0));
     b!(Stoch::new(5, 3, 3));
-    b!(Obv::new());
-    b!(Roc::new(10));
-    b!(Mom::new(10));
-    b!(StdDev::new(20, 1.0));
-    b!(VolumeSma::new(20));
-    b!(Vwap::new(20));
-    b!(Max::new(30));
-    b!(Min::new(30));
+    bv!(Obv::new());
+    br!(Roc::new(10));
+    br!(Mom::new(10));
+    br!(StdDev::new(20, 1.0));
+    bv!(VolumeSma::new(20));
+    bv!(Vwap::new(20));
+    br!(Max::new(30));
+    br!(Min::new(30));
 }
 
 criterion_group!(benches, indicators);

@@ -305,6 +305,9 @@ impl Broker for SimBroker {
     #[inline]
     fn sync(&mut self, bar: &Bar, t: usize) -> Result<Vec<OrderFill>, BrokerError> {
         self.last_t = t;
+        if self.hold_bar(bar, t) {
+            return Ok(Vec::new());
+        }
         if self.bankrupt || (self.pos.is_none() && self.orders.is_empty()) {
             return Ok(Vec::new());
         }

@@ -112,6 +112,42 @@ impl SimBroker {
         self.equity = self.cash + self.position_value;
     }
 
+    /// The common bar of a held position with nothing else to do: no resting orders, no
+    /// funding column, no liquidation price, stop, take-profit or take-profit legs, and
+    /// past its first bar. [`Self::process_bar`] would then only track the excursion and
+    /// mark at the close; this does exactly that (same operations, same order) and returns
+    /// true. It returns false, having changed nothing, when the bar needs the full path,
+    /// including a mark that would leave equity at or below zero (bankruptcy).
+    #[inline]
+    pub(super) fn hold_bar(&mut self, bar: &Bar, t: usize) -> bool {
+        if self.bankrupt || !self.orders.is_empty() || self.funding.is_some() {
+            return false;
+        }
+        let Some(p) = self.pos.as_mut() else {
+            return false;
+        };
+        if t < p.active_from
+            || p.liq.is_some()
+            || p.stop.is_some()
+            || p.take_profit.is_some()
+            || p.legs[0].is_some()
+        {
+            return false;
+        }
+        let upnl = p.side.sign() * p.qty * (bar.close - p.entry_price);
+        let position_value = p.margin + upnl;
+        let equity = self.cash + position_value;
+        if !(equity.is_finite() && equity > 0.0) {
+            return false;
+        }
+        p.min_price = p.min_price.min(bar.low);
+        p.max_price = p.max_price.max(bar.high);
+        p.upnl = upnl;
+        self.position_value = position_value;
+        self.equity = equity;
+        true
+    }
+
     /// Process bar `t`: funding at the open, orders, protection, mark at the close.
     pub(super) fn process_bar(&mut self, bar: &Bar, t: usize) -> Vec<OrderFill> {
         let mut fills = Vec::new();

@@ -5,7 +5,10 @@
 //!
 //! `conformance!(ema_12 => Ema::new(12));` makes one `#[test]` named `ema_12`.
 
-use super::{BollingerValue, DmiValue, Indicator, MacdValue, ParamError, StochValue, batch};
+use super::{
+    BollingerValue, DmiValue, Indicator, MacdValue, ParamError, RawInput, StochValue, batch,
+    batch_raw, batch_values,
+};
 use crate::testutil::random_walk;
 
 /// An output's fields as bit patterns, for exact comparison.
@@ -78,7 +81,68 @@ where
     }
 }
 
+/// The stream of an `f64` indicator with `NaN` for `None`, as bit patterns.
+fn nan_bits(v: &[Option<f64>]) -> Vec<u64> {
+    v.iter().map(|o| o.unwrap_or(f64::NAN).to_bits()).collect()
+}
+
+/// [`check`], plus: [`batch_values`] equals the stream bit for bit, `NaN` for `None`.
+pub(crate) fn check_values<I, F>(make: F)
+where
+    I: Indicator<Output = f64>,
+    F: Fn() -> Result<I, ParamError>,
+{
+    check(&make);
+    for (n, seed) in [(300usize, 1u64), (500, 2), (120, 3)] {
+        let bars = random_walk(n, seed);
+        let mut ind = make().unwrap();
+        let stream: Vec<Option<f64>> = bars.iter().map(|b| ind.update(&b)).collect();
+        let mut fresh = make().unwrap();
+        let got: Vec<u64> = batch_values(&mut fresh, &bars)
+            .iter()
+            .map(|v| v.to_bits())
+            .collect();
+        assert_eq!(got, nan_bits(&stream), "batch_values != stream");
+    }
+}
+
+/// [`check_values`], plus: `update_raw(close)` equals `update(bar)` and [`batch_raw`] over
+/// the closes equals the stream, bit for bit.
+pub(crate) fn check_raw<I, F>(make: F)
+where
+    I: RawInput<Output = f64>,
+    F: Fn() -> Result<I, ParamError>,
+{
+    check_values(&make);
+    for (n, seed) in [(300usize, 1u64), (500, 2), (120, 3)] {
+        let bars = random_walk(n, seed);
+        let mut ind = make().unwrap();
+        let stream: Vec<Option<f64>> = bars.iter().map(|b| ind.update(&b)).collect();
+        let mut raw = make().unwrap();
+        let by_raw: Vec<Option<f64>> = bars.close().iter().map(|&x| raw.update_raw(x)).collect();
+        assert_eq!(nan_bits(&by_raw), nan_bits(&stream), "update_raw != update");
+        let mut fresh = make().unwrap();
+        let got: Vec<u64> = batch_raw(&mut fresh, bars.close())
+            .iter()
+            .map(|v| v.to_bits())
+            .collect();
+        assert_eq!(got, nan_bits(&stream), "batch_raw != stream");
+    }
+}
+
 macro_rules! conformance {
+    (raw $name:ident => $ctor:expr) => {
+        #[test]
+        fn $name() {
+            $crate::indicators::conformance::check_raw(|| $ctor);
+        }
+    };
+    (values $name:ident => $ctor:expr) => {
+        #[test]
+        fn $name() {
+            $crate::indicators::conformance::check_values(|| $ctor);
+        }
+    };
     ($name:ident => $ctor:expr) => {
         #[test]
         fn $name() {

@@ -1,66 +1,103 @@
 //! Rolling extremes: [`Max`] and [`Min`] of the close over a window (TA-Lib `MAX`, `MIN`),
-//! and the monotonic deque behind them that `Stoch` reuses for highest high / lowest low.
+//! and the rolling extreme behind them that `Stoch` reuses for highest high / lowest low.
 //!
-//! A monotonic deque keeps the candidates for the window's extreme in order, so each bar
-//! costs O(1) amortised instead of O(period). The value it returns is one of the inputs, so
-//! it equals TA-Lib's rescanning loop exactly.
+//! [`Extreme`] is TA-Lib's own algorithm: keep the extreme and where it was; a new value at
+//! least as extreme replaces it, and only when the extreme leaves the window is the window
+//! rescanned (oldest first, strictly more extreme wins). On random data the rescan is rare,
+//! so a bar costs O(1) amortised with one compare, and ties resolve to the same element as
+//! TA-Lib's loop.
 
-use std::collections::VecDeque;
 use std::fmt;
 
 use super::{Indicator, ParamError, check_period};
 use crate::data::Bar;
 
-/// The extreme (max or min) of the last `period` values, O(1) amortised per value.
+/// The extreme of the last `period` values: the maximum when `IS_MAX`, else the minimum.
 #[derive(Debug, Clone)]
-pub(crate) struct MonoDeque {
-    period: usize,
-    is_max: bool,
-    t: u64,
-    q: VecDeque<(u64, f64)>,
+pub(crate) struct Extreme<const IS_MAX: bool> {
+    /// The window, a ring: the next value goes to `buf[pos]`.
+    buf: Vec<f64>,
+    pos: usize,
+    /// Values pushed so far.
+    t: usize,
+    /// The current extreme and the push number it came from.
+    ext: f64,
+    ext_t: usize,
 }
 
-impl MonoDeque {
-    /// A rolling max (`is_max`) or min over `period >= 1` values.
-    pub(crate) fn new(period: usize, is_max: bool) -> Self {
-        MonoDeque {
-            period,
-            is_max,
+impl<const IS_MAX: bool> Extreme<IS_MAX> {
+    /// A rolling extreme over `period >= 1` values.
+    pub(crate) fn new(period: usize) -> Self {
+        Extreme {
+            buf: vec![0.0; period.max(1)],
+            pos: 0,
             t: 0,
-            q: VecDeque::with_capacity(period.min(1024) + 1),
+            ext: 0.0,
+            ext_t: 0,
         }
     }
 
-    /// Push `x` and return the extreme of the window ending at it, and whether the window
-    /// is full.
+    /// `a` strictly more extreme than `b`.
     #[inline]
-    pub(crate) fn push(&mut self, x: f64) -> (f64, bool) {
-        let t = self.t;
+    fn beats(a: f64, b: f64) -> bool {
+        if IS_MAX { a > b } else { a < b }
+    }
+
+    /// Push `x`; once the window is full, its extreme.
+    #[inline]
+    pub(crate) fn push(&mut self, x: f64) -> Option<f64> {
+        let period = self.buf.len();
+        let today = self.t;
         self.t += 1;
-        while let Some(&(_, v)) = self.q.back() {
-            let dominated = if self.is_max { v <= x } else { v >= x };
-            if !dominated {
-                break;
-            }
-            self.q.pop_back();
+        if let Some(slot) = self.buf.get_mut(self.pos) {
+            *slot = x;
         }
-        self.q.push_back((t, x));
-        let period = self.period as u64;
-        while let Some(&(i, _)) = self.q.front() {
-            if i + period > t {
-                break;
-            }
-            self.q.pop_front();
+        self.pos += 1;
+        if self.pos == period {
+            self.pos = 0;
         }
-        // the deque always holds x itself, so front() exists
-        let ext = self.q.front().map_or(x, |&(_, v)| v);
-        (ext, self.t >= period)
+        if self.t < period {
+            return None;
+        }
+        let trailing = self.t - period;
+        if today == period - 1 || self.ext_t < trailing {
+            self.rescan(trailing);
+        } else {
+            // selects, not a branch: whether `x` is a new extreme is hard to predict
+            let take = !Self::beats(self.ext, x);
+            self.ext = if take { x } else { self.ext };
+            self.ext_t = if take { today } else { self.ext_t };
+        }
+        Some(self.ext)
+    }
+
+    /// Find the extreme of the full window, whose oldest value (push `trailing`) sits at
+    /// `buf[pos]`: the oldest of the most extreme values, as TA-Lib's rescan loop.
+    #[cold]
+    fn rescan(&mut self, trailing: usize) {
+        let (newer, older) = self.buf.split_at(self.pos);
+        let mut window = older.iter().chain(newer);
+        let Some(&first) = window.next() else {
+            return;
+        };
+        let (mut ext, mut ext_t) = (first, trailing);
+        for (i, &v) in window.enumerate() {
+            if Self::beats(v, ext) {
+                ext = v;
+                ext_t = trailing + 1 + i;
+            }
+        }
+        self.ext = ext;
+        self.ext_t = ext_t;
     }
 
     /// Forget every value.
     pub(crate) fn reset(&mut self) {
+        self.buf.fill(0.0);
+        self.pos = 0;
         self.t = 0;
-        self.q.clear();
+        self.ext = 0.0;
+        self.ext_t = 0;
     }
 }
 
@@ -70,7 +107,7 @@ macro_rules! extreme_indicator {
         #[derive(Debug, Clone)]
         pub struct $name {
             period: usize,
-            deque: MonoDeque,
+            ext: Extreme<$is_max>,
         }
 
         impl $name {
@@ -80,14 +117,13 @@ macro_rules! extreme_indicator {
             /// [`ParamError`] when `period` is 0 or above [`super::MAX_PERIOD`].
             pub fn new(period: usize) -> Result<Self, ParamError> {
                 let period = check_period("period", period, 1)?;
-                Ok($name { period, deque: MonoDeque::new(period, $is_max) })
+                Ok($name { period, ext: Extreme::new(period) })
             }
 
             /// Feed one value (instead of a bar's close).
             #[inline]
             pub fn update_raw(&mut self, x: f64) -> Option<f64> {
-                let (v, full) = self.deque.push(x);
-                full.then_some(v)
+                self.ext.push(x)
             }
         }
 
@@ -100,7 +136,7 @@ macro_rules! extreme_indicator {
                 self.period - 1
             }
             fn reset(&mut self) {
-                self.deque.reset();
+                self.ext.reset();
             }
         }
 
@@ -115,7 +151,7 @@ macro_rules! extreme_indicator {
 extreme_indicator!(
     /// Highest close of the last `n` bars.
     ///
-    /// `MAX_t = max(x_{t-n+1}, …, x_t)` via a monotonic deque (O(1) amortised). No seed.
+    /// `MAX_t = max(x_{t-n+1}, …, x_t)` by TA-Lib's rescan-on-exit (O(1) amortised). No seed.
     /// Lookback `n - 1`. Matches `talib.MAX(close, n)`.
     #[doc(alias = "MAX")]
     #[doc(alias = "HighestValue")]
@@ -127,7 +163,7 @@ extreme_indicator!(
 extreme_indicator!(
     /// Lowest close of the last `n` bars.
     ///
-    /// `MIN_t = min(x_{t-n+1}, …, x_t)` via a monotonic deque (O(1) amortised). No seed.
+    /// `MIN_t = min(x_{t-n+1}, …, x_t)` by TA-Lib's rescan-on-exit (O(1) amortised). No seed.
     /// Lookback `n - 1`. Matches `talib.MIN(close, n)`.
     #[doc(alias = "MIN")]
     #[doc(alias = "LowestValue")]
@@ -140,12 +176,12 @@ extreme_indicator!(
 mod tests {
     use super::*;
 
-    conformance!(max_1 => Max::new(1));
-    conformance!(max_5 => Max::new(5));
-    conformance!(max_30 => Max::new(30));
-    conformance!(min_1 => Min::new(1));
-    conformance!(min_5 => Min::new(5));
-    conformance!(min_30 => Min::new(30));
+    conformance!(raw max_1 => Max::new(1));
+    conformance!(raw max_5 => Max::new(5));
+    conformance!(raw max_30 => Max::new(30));
+    conformance!(raw min_1 => Min::new(1));
+    conformance!(raw min_5 => Min::new(5));
+    conformance!(raw min_30 => Min::new(30));
 
     #[test]
     fn max_and_min_track_the_window() {

@@ -45,6 +45,7 @@ impl Sma {
 
 impl Indicator for Sma {
     type Output = f64;
+    #[inline]
     fn update(&mut self, bar: &Bar) -> Option<f64> {
         self.update_raw(bar.close)
     }
@@ -113,6 +114,7 @@ impl Ema {
 
 impl Indicator for Ema {
     type Output = f64;
+    #[inline]
     fn update(&mut self, bar: &Bar) -> Option<f64> {
         self.update_raw(bar.close)
     }
@@ -200,6 +202,7 @@ impl Wma {
 
 impl Indicator for Wma {
     type Output = f64;
+    #[inline]
     fn update(&mut self, bar: &Bar) -> Option<f64> {
         self.update_raw(bar.close)
     }
@@ -226,15 +229,15 @@ impl fmt::Display for Wma {
 mod tests {
     use super::*;
 
-    conformance!(sma_1 => Sma::new(1));
-    conformance!(sma_2 => Sma::new(2));
-    conformance!(sma_20 => Sma::new(20));
-    conformance!(ema_1 => Ema::new(1));
-    conformance!(ema_12 => Ema::new(12));
-    conformance!(ema_26 => Ema::new(26));
-    conformance!(wma_1 => Wma::new(1));
-    conformance!(wma_2 => Wma::new(2));
-    conformance!(wma_30 => Wma::new(30));
+    conformance!(raw sma_1 => Sma::new(1));
+    conformance!(raw sma_2 => Sma::new(2));
+    conformance!(raw sma_20 => Sma::new(20));
+    conformance!(raw ema_1 => Ema::new(1));
+    conformance!(raw ema_12 => Ema::new(12));
+    conformance!(raw ema_26 => Ema::new(26));
+    conformance!(raw wma_1 => Wma::new(1));
+    conformance!(raw wma_2 => Wma::new(2));
+    conformance!(raw wma_30 => Wma::new(30));
 
     fn feed<F: FnMut(f64) -> Option<f64>>(mut f: F, xs: &[f64]) -> Vec<Option<f64>> {
         xs.iter().map(|&x| f(x)).collect()
@@ -263,6 +266,14 @@ mod tests {
         assert_eq!(out[..2], [None, None]);
         assert!((out[2].unwrap() - 14.0 / 6.0).abs() < 1e-12);
         assert!((out[3].unwrap() - 26.0 / 6.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn batch_raw_writes_nan_for_warm_up() {
+        let mut s = Sma::new(3).unwrap();
+        let out = crate::indicators::batch_raw(&mut s, &[1.0, 2.0, 3.0, 4.0]);
+        assert!(out[0].is_nan() && out[1].is_nan());
+        assert_eq!(out[2..], [2.0, 3.0]);
     }
 
     #[test]

@@ -40,10 +40,93 @@ pub trait Indicator {
     fn reset(&mut self);
 }
 
+/// An indicator of one series (the close, when fed bars) that also takes plain values, so
+/// composites (MACD's signal, a strategy's custom series) and [`batch_raw`] can feed it.
+///
+/// `update_raw(x)` is exactly `update(bar)` for a bar whose close is `x`: `update` calls it.
+pub trait RawInput: Indicator {
+    /// Feed the next value. `None` during the first `lookback()` values, then `Some`.
+    fn update_raw(&mut self, x: f64) -> Option<Self::Output>;
+}
+
 /// Run an indicator over all bars: `update` in a loop (no second implementation).
 pub fn batch<I: Indicator>(ind: &mut I, bars: &crate::data::Bars) -> Vec<Option<I::Output>> {
-    bars.iter().map(|b| ind.update(&b)).collect()
+    bar_iter(bars).map(|b| ind.update(&b)).collect()
 }
+
+/// Run an `f64` indicator over all bars: `update` in a loop, with `NaN` in the warm-up slots.
+///
+/// The NaN convention of the raw batch forms: `out[i].is_nan()` exactly when `update` gave
+/// `None` (the first `lookback()` slots); after warm-up every value is finite for finite
+/// input, so no real value is ever confused with warm-up. Half the memory of
+/// `Vec<Option<f64>>` and no tag to test, as TA-Lib's output arrays (whose warm-up is cut
+/// off instead). Use [`batch`] for the `Option` form.
+pub fn batch_values<I: Indicator<Output = f64>>(ind: &mut I, bars: &crate::data::Bars) -> Vec<f64> {
+    bar_iter(bars)
+        .map(|b| ind.update(&b).unwrap_or(f64::NAN))
+        .collect()
+}
+
+/// Run a single-input `f64` indicator over `xs`: `update_raw` in a loop, `NaN` for warm-up
+/// (the convention of [`batch_values`]). `batch_raw(ind, bars.close())` equals
+/// `batch_values(ind, bars)` bit for bit.
+pub fn batch_raw<I: RawInput<Output = f64>>(ind: &mut I, xs: &[f64]) -> Vec<f64> {
+    xs.iter()
+        .map(|&x| ind.update_raw(x).unwrap_or(f64::NAN))
+        .collect()
+}
+
+/// The bars in order, read from the six columns in step (no per-bar bounds checks, and
+/// loads of columns the indicator never reads are optimised away).
+#[inline]
+pub(crate) fn bar_iter(
+    bars: &crate::data::Bars,
+) -> impl ExactSizeIterator<Item = crate::data::Bar> + '_ {
+    bars.ts_ms()
+        .iter()
+        .zip(bars.open())
+        .zip(bars.high())
+        .zip(bars.low())
+        .zip(bars.close())
+        .zip(bars.volume())
+        .map(
+            |(((((&ts_ms, &open), &high), &low), &close), &volume)| crate::data::Bar {
+                ts_ms,
+                open,
+                high,
+                low,
+                close,
+                volume,
+            },
+        )
+}
+
+/// Implement [`RawInput`] by the inherent `update_raw`, and `Indicator::update` by feeding
+/// it the close.
+macro_rules! raw_input {
+    ($($t:ty),+) => {$(
+        impl $crate::indicators::RawInput for $t {
+            #[inline]
+            fn update_raw(&mut self, x: f64) -> Option<<Self as $crate::indicators::Indicator>::Output> {
+                <$t>::update_raw(self, x)
+            }
+        }
+    )+};
+}
+
+raw_input!(
+    Sma,
+    Ema,
+    Wma,
+    Rsi,
+    Roc,
+    Mom,
+    Macd,
+    StdDev,
+    BollingerBands,
+    Max,
+    Min
+);
 
 // declared first so its `conformance!` macro is visible in the modules below
 #[cfg(test)]
@@ -97,6 +180,7 @@ pub(crate) fn ta_is_zero(v: f64) -> bool {
 
 /// A running sum over the last `period` values, updated exactly as TA-Lib's `TA_INT_SMA`
 /// does: add the new value, read the sum, subtract the oldest value of the window.
+/// (`sum` holds the sum before that subtraction.)
 #[derive(Debug, Clone)]
 pub(crate) struct RollingSum {
     period: usize,
@@ -118,23 +202,27 @@ impl RollingSum {
         }
     }
 
-    /// Push `x`; once the window is full, the sum over it as it stood before the oldest
-    /// value left.
+    /// Push `x`; once the window is full, the sum over it.
+    ///
+    /// TA-Lib subtracts the oldest value right after reading the sum; here that
+    /// subtraction waits for the next push (the ring slot `x` overwrites holds exactly that
+    /// value), so the same additions and subtractions happen in the same order, and the
+    /// steady state is one branch: subtract, add, store, advance.
     #[inline]
     pub(crate) fn push(&mut self, x: f64) -> Option<f64> {
-        self.sum += x;
-        self.buf[self.pos] = x;
+        let slot = self.buf.get_mut(self.pos)?;
+        let old = std::mem::replace(slot, x);
         self.pos += 1;
         if self.pos == self.period {
             self.pos = 0;
         }
-        if self.count + 1 < self.period {
-            self.count += 1;
-            return None;
+        if self.count == self.period {
+            self.sum = (self.sum - old) + x;
+            return Some(self.sum);
         }
-        let out = self.sum;
-        self.sum -= self.buf[self.pos];
-        Some(out)
+        self.sum += x;
+        self.count += 1;
+        (self.count == self.period).then_some(self.sum)
     }
 
     /// Forget every value.

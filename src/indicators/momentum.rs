@@ -2,10 +2,9 @@
 //! TA-Lib's C source operation by operation (Wilder smoothing for RSI, the aligned fast EMA
 //! of MACD, SMA slowing for the stochastic).
 
-use std::collections::VecDeque;
 use std::fmt;
 
-use super::extrema::MonoDeque;
+use super::extrema::Extreme;
 use super::ma::{Ema, Sma};
 use super::{Indicator, ParamError, check_period, ta_is_zero};
 use crate::data::Bar;
@@ -13,7 +12,9 @@ use crate::data::Bar;
 /// Relative strength index of the close, Wilder's smoothing.
 ///
 /// Gains `g` and losses `l` of the close; seed: `avg_g = Σg / n`, `avg_l = Σl / n` over the
-/// first `n` changes; then `avg = (avg·(n-1) + new) / n`. `RSI = 100·avg_g / (avg_g + avg_l)`,
+/// first `n` changes; then `avg = (avg·(n-1) + new)·(1/n)` (TA-Lib divides by `n`; the
+/// product by the reciprocal keeps the division off the bar-to-bar dependency chain and
+/// differs in the last bit at most). `RSI = 100·avg_g / (avg_g + avg_l)`,
 /// 0 when the denominator is below 1e-8 (TA-Lib's `TA_IS_ZERO`). Lookback `n`.
 /// Matches `talib.RSI(close, n)`.
 #[doc(alias = "RSI")]
@@ -21,7 +22,11 @@ use crate::data::Bar;
 #[derive(Debug, Clone)]
 pub struct Rsi {
     period: usize,
-    prev: Option<f64>,
+    /// `period - 1` and `1 / period`, for the smoothing step.
+    keep: f64,
+    inv_n: f64,
+    has_prev: bool,
+    prev: f64,
     count: usize,
     gain: f64,
     loss: f64,
@@ -36,7 +41,10 @@ impl Rsi {
         let period = check_period("period", period, 1)?;
         Ok(Rsi {
             period,
-            prev: None,
+            keep: (period - 1) as f64,
+            inv_n: 1.0 / period as f64,
+            has_prev: false,
+            prev: 0.0,
             count: 0,
             gain: 0.0,
             loss: 0.0,
@@ -56,39 +64,37 @@ impl Rsi {
     /// Feed one value (instead of a bar's close).
     #[inline]
     pub fn update_raw(&mut self, x: f64) -> Option<f64> {
-        let prev = self.prev.replace(x)?;
-        let d = x - prev;
-        let n = self.period as f64;
+        if !self.has_prev {
+            self.has_prev = true;
+            self.prev = x;
+            return None;
+        }
+        let d = x - self.prev;
+        self.prev = x;
+        // no branch on the sign (a coin flip): the part that TA-Lib skips is ±0.0 here, and
+        // adding ±0.0 to a sum that is never -0.0 leaves it unchanged bit for bit
+        let (g, l) = (d.max(0.0), (-d).max(0.0));
         if self.count < self.period {
-            if d < 0.0 {
-                self.loss -= d;
-            } else {
-                self.gain += d;
-            }
+            self.loss += l;
+            self.gain += g;
             self.count += 1;
             if self.count < self.period {
                 return None;
             }
+            let n = self.period as f64;
             self.loss /= n;
             self.gain /= n;
             return Some(self.value());
         }
-        let m = (self.period - 1) as f64;
-        self.loss *= m;
-        self.gain *= m;
-        if d < 0.0 {
-            self.loss -= d;
-        } else {
-            self.gain += d;
-        }
-        self.loss /= n;
-        self.gain /= n;
+        self.loss = (self.loss * self.keep + l) * self.inv_n;
+        self.gain = (self.gain * self.keep + g) * self.inv_n;
         Some(self.value())
     }
 }
 
 impl Indicator for Rsi {
     type Output = f64;
+    #[inline]
     fn update(&mut self, bar: &Bar) -> Option<f64> {
         self.update_raw(bar.close)
     }
@@ -96,7 +102,8 @@ impl Indicator for Rsi {
         self.period
     }
     fn reset(&mut self) {
-        self.prev = None;
+        self.has_prev = false;
+        self.prev = 0.0;
         self.count = 0;
         self.gain = 0.0;
         self.loss = 0.0;
@@ -109,29 +116,44 @@ impl fmt::Display for Rsi {
     }
 }
 
-/// The value `period` bars back, for [`Roc`] and [`Mom`].
+/// The value `period` bars back, for [`Roc`] and [`Mom`]: a ring of the last `period`
+/// values.
 #[derive(Debug, Clone)]
 struct Lag {
     period: usize,
-    q: VecDeque<f64>,
+    buf: Vec<f64>,
+    pos: usize,
+    count: usize,
 }
 
 impl Lag {
     fn new(period: usize) -> Self {
         Lag {
             period,
-            q: VecDeque::with_capacity(period + 1),
+            buf: vec![0.0; period],
+            pos: 0,
+            count: 0,
         }
     }
     /// Push `x`; the value `period` pushes ago, once there is one.
     #[inline]
     fn push(&mut self, x: f64) -> Option<f64> {
-        self.q.push_back(x);
-        if self.q.len() > self.period {
-            self.q.pop_front()
-        } else {
-            None
+        let slot = self.buf.get_mut(self.pos)?;
+        let old = std::mem::replace(slot, x);
+        self.pos += 1;
+        if self.pos == self.period {
+            self.pos = 0;
         }
+        if self.count < self.period {
+            self.count += 1;
+            return None;
+        }
+        Some(old)
+    }
+    fn reset(&mut self) {
+        self.buf.fill(0.0);
+        self.pos = 0;
+        self.count = 0;
     }
 }
 
@@ -172,6 +194,7 @@ impl Roc {
 
 impl Indicator for Roc {
     type Output = f64;
+    #[inline]
     fn update(&mut self, bar: &Bar) -> Option<f64> {
         self.update_raw(bar.close)
     }
@@ -179,7 +202,7 @@ impl Indicator for Roc {
         self.lag.period
     }
     fn reset(&mut self) {
-        self.lag.q.clear();
+        self.lag.reset();
     }
 }
 
@@ -219,6 +242,7 @@ impl Mom {
 
 impl Indicator for Mom {
     type Output = f64;
+    #[inline]
     fn update(&mut self, bar: &Bar) -> Option<f64> {
         self.update_raw(bar.close)
     }
@@ -226,7 +250,7 @@ impl Indicator for Mom {
         self.lag.period
     }
     fn reset(&mut self) {
-        self.lag.q.clear();
+        self.lag.reset();
     }
 }
 
@@ -362,8 +386,8 @@ pub struct Stoch {
     fastk: usize,
     slowk_period: usize,
     slowd_period: usize,
-    hh: MonoDeque,
-    ll: MonoDeque,
+    hh: Extreme<true>,
+    ll: Extreme<false>,
     slowk: Sma,
     slowd: Sma,
 }
@@ -381,8 +405,8 @@ impl Stoch {
             fastk,
             slowk_period,
             slowd_period,
-            hh: MonoDeque::new(fastk, true),
-            ll: MonoDeque::new(fastk, false),
+            hh: Extreme::new(fastk),
+            ll: Extreme::new(fastk),
             slowk: Sma::new(slowk_period)?,
             slowd: Sma::new(slowd_period)?,
         })
@@ -392,11 +416,11 @@ impl Stoch {
 impl Indicator for Stoch {
     type Output = StochValue;
     fn update(&mut self, bar: &Bar) -> Option<StochValue> {
-        let (highest, full) = self.hh.push(bar.high);
-        let (lowest, _) = self.ll.push(bar.low);
-        if !full {
+        let highest = self.hh.push(bar.high);
+        let lowest = self.ll.push(bar.low);
+        let (Some(highest), Some(lowest)) = (highest, lowest) else {
             return None;
-        }
+        };
         let diff = (highest - lowest) / 100.0;
         let fast_k = if diff != 0.0 {
             (bar.close - lowest) / diff
@@ -433,13 +457,13 @@ mod tests {
     use super::*;
     use crate::testutil::bars_from_closes;
 
-    conformance!(rsi_1 => Rsi::new(1));
-    conformance!(rsi_2 => Rsi::new(2));
-    conformance!(rsi_14 => Rsi::new(14));
-    conformance!(roc_1 => Roc::new(1));
-    conformance!(roc_10 => Roc::new(10));
-    conformance!(mom_1 => Mom::new(1));
-    conformance!(mom_10 => Mom::new(10));
+    conformance!(raw rsi_1 => Rsi::new(1));
+    conformance!(raw rsi_2 => Rsi::new(2));
+    conformance!(raw rsi_14 => Rsi::new(14));
+    conformance!(raw roc_1 => Roc::new(1));
+    conformance!(raw roc_10 => Roc::new(10));
+    conformance!(raw mom_1 => Mom::new(1));
+    conformance!(raw mom_10 => Mom::new(10));
     conformance!(macd_12_26_9 => Macd::new(12, 26, 9));
     conformance!(macd_5_35_5 => Macd::new(5, 35, 5));
     conformance!(macd_swapped => Macd::new(26, 12, 9));

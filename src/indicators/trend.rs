@@ -3,9 +3,10 @@
 //!
 //! Per bar: `+DM = high - prev_high` when it is positive and larger than
 //! `-DM = prev_low - low` (and the mirror for -DM), TR is Wilder's true range. Seed: plain sums
-//! of +DM, -DM and TR over bars 1..n-1; from bar n on, `S = S - S/n + new` (TA-Lib's
-//! `prev - prev/n`, then `+ new`). `±DI = 100·S(±DM)/S(TR)`, `DX = 100·|-DI - +DI|/(-DI + +DI)`,
-//! ADX seeded by the mean of the first n DX values, then `(ADX·(n-1) + DX)/n`. TA-Lib's
+//! of +DM, -DM and TR over bars 1..n-1; from bar n on, `S = S - S·(1/n) + new` (TA-Lib's
+//! `prev - prev/n`, then `+ new`; the reciprocal keeps divisions off the bar-to-bar chain
+//! and differs in the last bit at most). `±DI = 100·S(±DM)/S(TR)`, `DX = 100·|-DI - +DI|/(-DI + +DI)`,
+//! ADX seeded by the mean of the first n DX values, then `(ADX·(n-1) + DX)·(1/n)`. TA-Lib's
 //! zero guards (`|v| < 1e-8`) are kept: a zero TR sum gives DI 0, a zero DI sum leaves DX at
 //! its previous value and ADX unchanged.
 
@@ -43,6 +44,9 @@ struct DmStep {
 #[derive(Debug, Clone)]
 struct DmCore {
     period: usize,
+    /// `period - 1` and `1 / period`, for the smoothing steps.
+    keep: f64,
+    inv_n: f64,
     count: usize,
     prev_high: f64,
     prev_low: f64,
@@ -60,6 +64,8 @@ impl DmCore {
     fn new(period: usize) -> Self {
         DmCore {
             period,
+            keep: (period - 1) as f64,
+            inv_n: 1.0 / period as f64,
             count: 0,
             prev_high: 0.0,
             prev_low: 0.0,
@@ -93,27 +99,25 @@ impl DmCore {
         self.prev_low = bar.low;
         let tr = true_range(bar.high, bar.low, self.prev_close);
         self.prev_close = bar.close;
-        let is_minus = diff_m > 0.0 && diff_p < diff_m;
-        let is_plus = diff_p > 0.0 && diff_p > diff_m;
+        // TA-Lib's `if is_minus {..} else if is_plus {..}` as masks, not branches (the
+        // direction is a coin flip and mispredicts cost more than the rest of the bar): a
+        // masked-out move is ±0.0, and adding ±0.0 to a sum that is never -0.0 leaves it
+        // unchanged bit for bit
+        let is_minus = (diff_m > 0.0) & (diff_p < diff_m);
+        let is_plus = (diff_p > 0.0) & (diff_p > diff_m) & !is_minus;
+        let add_m = diff_m * f64::from(u8::from(is_minus));
+        let add_p = diff_p * f64::from(u8::from(is_plus));
         let n = self.period as f64;
         if self.count < self.period {
-            if is_minus {
-                self.minus_dm += diff_m;
-            } else if is_plus {
-                self.plus_dm += diff_p;
-            }
+            self.minus_dm += add_m;
+            self.plus_dm += add_p;
             self.tr += tr;
             self.count += 1;
             return None;
         }
-        self.minus_dm -= self.minus_dm / n;
-        self.plus_dm -= self.plus_dm / n;
-        if is_minus {
-            self.minus_dm += diff_m;
-        } else if is_plus {
-            self.plus_dm += diff_p;
-        }
-        self.tr = self.tr - (self.tr / n) + tr;
+        self.minus_dm = self.minus_dm - self.minus_dm * self.inv_n + add_m;
+        self.plus_dm = self.plus_dm - self.plus_dm * self.inv_n + add_p;
+        self.tr = self.tr - (self.tr * self.inv_n) + tr;
 
         let mut dx_now = None;
         let (plus_di, minus_di) = if ta_is_zero(self.tr) {
@@ -144,7 +148,7 @@ impl DmCore {
             }
         } else {
             if let Some(dx) = dx_now {
-                self.adx = ((self.adx * (self.period - 1) as f64) + dx) / n;
+                self.adx = ((self.adx * self.keep) + dx) * self.inv_n;
             }
             Some(self.adx)
         };
@@ -227,7 +231,7 @@ dm_indicator!(
 
 dm_indicator!(
     /// Average directional movement index: seeded by the mean of the first `n` DX values, then
-    /// `ADX = (ADX·(n-1) + DX) / n` (module doc). Lookback `2n - 1`.
+    /// `ADX = (ADX·(n-1) + DX)·(1/n)` (module doc). Lookback `2n - 1`.
     /// Matches `talib.ADX(high, low, close, n)`.
     #[doc(alias = "ADX")]
     #[doc(alias = "AverageDirectionalIndex")]
@@ -257,14 +261,14 @@ mod tests {
     use crate::indicators::batch;
     use crate::testutil::random_walk;
 
-    conformance!(plus_di_2 => PlusDi::new(2));
-    conformance!(plus_di_14 => PlusDi::new(14));
-    conformance!(minus_di_2 => MinusDi::new(2));
-    conformance!(minus_di_14 => MinusDi::new(14));
-    conformance!(dx_2 => Dx::new(2));
-    conformance!(dx_14 => Dx::new(14));
-    conformance!(adx_2 => Adx::new(2));
-    conformance!(adx_14 => Adx::new(14));
+    conformance!(values plus_di_2 => PlusDi::new(2));
+    conformance!(values plus_di_14 => PlusDi::new(14));
+    conformance!(values minus_di_2 => MinusDi::new(2));
+    conformance!(values minus_di_14 => MinusDi::new(14));
+    conformance!(values dx_2 => Dx::new(2));
+    conformance!(values dx_14 => Dx::new(14));
+    conformance!(values adx_2 => Adx::new(2));
+    conformance!(values adx_14 => Adx::new(14));
     conformance!(dmi_5 => Dmi::new(5));
     conformance!(dmi_14 => Dmi::new(14));
 

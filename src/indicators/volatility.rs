@@ -30,7 +30,8 @@ pub(crate) fn true_range(high: f64, low: f64, prev_close: f64) -> f64 {
 #[doc(alias = "TR")]
 #[derive(Debug, Clone, Default)]
 pub struct TrueRange {
-    prev_close: Option<f64>,
+    has_prev: bool,
+    prev_close: f64,
 }
 
 impl TrueRange {
@@ -47,14 +48,19 @@ impl Indicator for TrueRange {
     type Output = f64;
     #[inline]
     fn update(&mut self, bar: &Bar) -> Option<f64> {
-        let prev = self.prev_close.replace(bar.close)?;
+        let prev = self.prev_close;
+        self.prev_close = bar.close;
+        if !self.has_prev {
+            self.has_prev = true;
+            return None;
+        }
         Some(true_range(bar.high, bar.low, prev))
     }
     fn lookback(&self) -> usize {
         1
     }
     fn reset(&mut self) {
-        self.prev_close = None;
+        *self = TrueRange::default();
     }
 }
 
@@ -67,12 +73,16 @@ impl fmt::Display for TrueRange {
 /// Average true range, Wilder's smoothing.
 ///
 /// Seed: the SMA of the first `n` true ranges (bars 1..=n); then
-/// `ATR_t = (ATR_{t-1}·(n-1) + TR_t) / n`. Lookback `n`. Matches `talib.ATR(high, low, close, n)`.
+/// `ATR_t = (ATR_{t-1}·(n-1) + TR_t)·(1/n)` (TA-Lib divides by `n`;
+/// the reciprocal keeps the division off the bar-to-bar chain, at most a last-bit difference). Lookback `n`. Matches `talib.ATR(high, low, close, n)`.
 #[doc(alias = "ATR")]
 #[doc(alias = "AverageTrueRange")]
 #[derive(Debug, Clone)]
 pub struct Atr {
     period: usize,
+    /// `period - 1` and `1 / period`, for the smoothing step.
+    keep: f64,
+    inv_n: f64,
     tr: TrueRange,
     count: usize,
     value: f64,
@@ -87,6 +97,8 @@ impl Atr {
         let period = check_period("period", period, 1)?;
         Ok(Atr {
             period,
+            keep: (period - 1) as f64,
+            inv_n: 1.0 / period as f64,
             tr: TrueRange::default(),
             count: 0,
             value: 0.0,
@@ -99,19 +111,16 @@ impl Indicator for Atr {
     #[inline]
     fn update(&mut self, bar: &Bar) -> Option<f64> {
         let tr = self.tr.update(bar)?;
-        let n = self.period as f64;
         if self.count < self.period {
             self.value += tr;
             self.count += 1;
             if self.count < self.period {
                 return None;
             }
-            self.value /= n;
+            self.value /= self.period as f64;
             return Some(self.value);
         }
-        self.value *= (self.period - 1) as f64;
-        self.value += tr;
-        self.value /= n;
+        self.value = (self.value * self.keep + tr) * self.inv_n;
         Some(self.value)
     }
     fn lookback(&self) -> usize {
@@ -316,6 +325,7 @@ impl StdDev {
 
 impl Indicator for StdDev {
     type Output = f64;
+    #[inline]
     fn update(&mut self, bar: &Bar) -> Option<f64> {
         self.update_raw(bar.close)
     }
@@ -414,13 +424,13 @@ mod tests {
     use crate::data::Bars;
     use crate::indicators::batch;
 
-    conformance!(trange => TrueRange::new());
-    conformance!(atr_1 => Atr::new(1));
-    conformance!(atr_14 => Atr::new(14));
-    conformance!(atr_30 => Atr::new(30));
-    conformance!(stddev_1 => StdDev::new(1, 1.0));
-    conformance!(stddev_5 => StdDev::new(5, 1.0));
-    conformance!(stddev_20_2 => StdDev::new(20, 2.0));
+    conformance!(values trange => TrueRange::new());
+    conformance!(values atr_1 => Atr::new(1));
+    conformance!(values atr_14 => Atr::new(14));
+    conformance!(values atr_30 => Atr::new(30));
+    conformance!(raw stddev_1 => StdDev::new(1, 1.0));
+    conformance!(raw stddev_5 => StdDev::new(5, 1.0));
+    conformance!(raw stddev_20_2 => StdDev::new(20, 2.0));
     conformance!(bbands_20 => BollingerBands::new(20, 2.0, 2.0));
     conformance!(bbands_5 => BollingerBands::new(5, 1.5, 2.5));
 

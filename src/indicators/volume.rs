@@ -93,6 +93,7 @@ impl VolumeSma {
 
 impl Indicator for VolumeSma {
     type Output = f64;
+    #[inline]
     fn update(&mut self, bar: &Bar) -> Option<f64> {
         self.update_raw(bar.volume)
     }
@@ -183,11 +184,11 @@ mod tests {
     use crate::data::Bars;
     use crate::indicators::batch;
 
-    conformance!(obv => Obv::new());
-    conformance!(volume_sma_1 => VolumeSma::new(1));
-    conformance!(volume_sma_20 => VolumeSma::new(20));
-    conformance!(vwap_1 => Vwap::new(1));
-    conformance!(vwap_20 => Vwap::new(20));
+    conformance!(values obv => Obv::new());
+    conformance!(values volume_sma_1 => VolumeSma::new(1));
+    conformance!(values volume_sma_20 => VolumeSma::new(20));
+    conformance!(values vwap_1 => Vwap::new(1));
+    conformance!(values vwap_20 => Vwap::new(20));
 
     fn bars(v: &[(f64, f64, f64, f64)]) -> Bars {
         Bars::from_bars(v.iter().enumerate().map(|(i, &(h, l, c, vol))| Bar {
