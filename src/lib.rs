@@ -5,6 +5,7 @@
 //! `store` → `metrics` → `report`, `server`, `runner`, `notify` → `cli`. A module imports
 //! only from modules to its left; `tests::module_edges` checks it.
 
+pub mod ai;
 pub mod app;
 pub mod broker;
 pub mod cli;

@@ -149,6 +149,21 @@ pub fn run(
     cfg: &BacktestConfig,
 ) -> Result<BacktestOutcome, Error> {
     let mut strat = strategy::build(name, params)?;
+    run_strategy(bars, &mut *strat, name, params, cfg)
+}
+
+/// Run an already built strategy (e.g. an evolved genome, which the registry cannot build)
+/// over `bars`; `name` and `params` label the outcome.
+///
+/// # Errors
+/// [`Error::Engine`] when the engine fails (bad config, empty date range).
+pub fn run_strategy(
+    bars: &Bars,
+    strat: &mut (dyn strategy::Strategy + Send),
+    name: &str,
+    params: &Params,
+    cfg: &BacktestConfig,
+) -> Result<BacktestOutcome, Error> {
     let result = run_backtest(bars, &mut *strat, cfg)?;
     let first = result.first_bar;
     let n = result.equity.len();

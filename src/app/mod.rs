@@ -4,4 +4,5 @@
 //! as the binary.
 
 pub mod backtest;
+pub mod evolve;
 pub mod optimize;

@@ -20,13 +20,17 @@ pub struct BacktestArgs {
     /// Bars to trade.
     #[command(flatten)]
     pub data: DataArgs,
-    /// Strategy: sma-cross, technical.
+    /// Strategy: sma-cross, technical, evolved (with --param id=N or --strategy-file).
     #[arg(long, default_value = "sma-cross")]
     pub strategy: String,
     /// A strategy parameter, `key=value` (repeatable); unknown keys and out-of-range
     /// values are refused with the allowed ones.
     #[arg(long = "param", value_name = "K=V")]
     pub params: Vec<String>,
+    /// A genome file (`best_genome.json` from `algolab evolve --report`) to run as the
+    /// `evolved` strategy (`--strategy evolved --param id=N` runs a stored one).
+    #[arg(long, value_name = "FILE.json")]
+    pub strategy_file: Option<PathBuf>,
     /// Exchange simulation.
     #[command(flatten)]
     pub engine: EngineArgs,
@@ -44,6 +48,8 @@ const EXAMPLES: &str = "Examples:
       --commission 0.002 --json
   algolab backtest --symbol BTC/USDT --strategy technical --leverage 3 --from 2021-01-01
   algolab backtest --data prices.parquet --strategy sma-cross --fill close
+  algolab backtest --symbol BTC/USDT --strategy evolved --param id=1
+  algolab backtest --symbol GOOG --strategy-file reports/goog-evolve/best_genome.json
 
 A decision at the close of bar t fills at the open of bar t+1 (--fill close: at t's close).
 Stops and take-profits fill at their level, or at the open when a bar gaps through; when a
@@ -57,8 +63,20 @@ bar touches both, the stop is assumed first. The run is recorded in DATA_DIR/ai_
 pub fn run(args: BacktestArgs, g: Global) -> anyhow::Result<()> {
     let spec = args.data.spec()?;
     let kv = params_kv(&args.params)?;
-    let params = app::resolve_params(&args.strategy, &kv)?;
-    let cfg = args.engine.config(&args.strategy, &args.data)?;
+    let evolved = args.strategy == "evolved" || args.strategy_file.is_some();
+    let name = if evolved {
+        "evolved"
+    } else {
+        args.strategy.as_str()
+    };
+    let (params, mut strat) = if evolved {
+        evolved_strategy(&args, &kv)?
+    } else {
+        let params = app::resolve_params(name, &kv)?;
+        let strat = crate::strategy::build(name, &params)?;
+        (params, strat)
+    };
+    let cfg = args.engine.config(name, &args.data)?;
     cfg.validate().map_err(crate::Error::from)?;
     let data = app::load_data(&spec, &crate::data::data_dir())?;
     note(g.quiet, &data.note);
@@ -71,7 +89,7 @@ pub fn run(args: BacktestArgs, g: Global) -> anyhow::Result<()> {
             s
         });
     let record = run_record("backtest", None);
-    let out = app::run(&data.bars, &args.strategy, &params, &cfg)?;
+    let out = app::run_strategy(&data.bars, &mut *strat, name, &params, &cfg)?;
     if let Some(s) = spinner {
         s.finish_and_clear();
     }
@@ -108,6 +126,34 @@ pub fn run(args: BacktestArgs, g: Global) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&v)?);
     }
     Ok(())
+}
+
+/// The `evolved` strategy of `--strategy-file FILE` or `--param id=N` (a stored genome).
+fn evolved_strategy(
+    args: &BacktestArgs,
+    kv: &[(String, String)],
+) -> anyhow::Result<(
+    crate::strategy::Params,
+    Box<dyn crate::strategy::Strategy + Send>,
+)> {
+    use crate::app::evolve as ev;
+    let params = crate::strategy::Params::resolve(crate::strategy::param_specs("evolved")?, kv)?;
+    let id = params.0.get("id").map_or(0, |v| v.as_i64());
+    let strat = match (&args.strategy_file, kv.iter().any(|(k, _)| k == "id")) {
+        (Some(file), _) => ev::evolved_strategy(ev::genome_file(file)?, None)?,
+        (None, true) => {
+            let store = Store::open(&db_path())?;
+            ev::evolved_strategy(ev::stored_genome(&store, id)?, Some(id))?
+        }
+        (None, false) => {
+            return Err(super::UsageError(
+                "--strategy evolved needs --param id=N (see `algolab evolve --list`) or --strategy-file FILE.json"
+                    .into(),
+            )
+            .into());
+        }
+    };
+    Ok((params, strat))
 }
 
 /// The stats as a two-column table for stderr.

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 pub mod backtest;
 pub mod common;
 pub mod data;
+pub mod evolve;
 pub mod fetch;
 pub mod indicators;
 pub mod optimize;
@@ -41,6 +42,7 @@ const EXAMPLES: &str = "Examples:
   algolab backtest --symbol BTC/USDT --report reports/btc
   algolab backtest --symbol GOOG --strategy sma-cross --param fast=10 --param slow=20 --json
   algolab report --list
+  algolab evolve --symbol BTC/USDT --generations 50 --seed 42
   algolab fetch --symbol BTC/USDT --interval 1h --start 2024-01-01
   algolab indicators --symbol BTC/USDT --out btc_indicators.csv
   algolab data check datasets/GOOG.csv
@@ -51,6 +53,8 @@ const EXAMPLES: &str = "Examples:
 pub enum Command {
     /// Backtest a strategy: stats table, run recorded in the learning DB, HTML/PNG report.
     Backtest(backtest::BacktestArgs),
+    /// Evolve trading rules with a genetic algorithm; compare on a held-out test window.
+    Evolve(evolve::EvolveArgs),
     /// Write TA-Lib-exact indicator columns for every bar as CSV.
     Indicators(indicators::IndicatorsArgs),
     /// Optimise a strategy's parameters: grid, TPE or random search, DSR, PBO, walk-forward.
@@ -72,6 +76,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Backtest(args) => backtest::run(args, g),
         Command::Data(args) => data::run(args, g),
+        Command::Evolve(args) => evolve::run(args, g),
         Command::Indicators(args) => indicators::run(args, g),
         Command::Optimize(args) => optimize::run(*args, g),
         Command::Report(args) => report::run(args, g),

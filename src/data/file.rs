@@ -137,6 +137,31 @@ mod tests {
     }
 
     #[test]
+    fn a_full_disk_mid_write_leaves_the_old_file_and_no_temp_file() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("state.json");
+        std::fs::write(&path, b"old").unwrap();
+        // ENOSPC (28) from the writer, as a full disk reports it
+        let err = write_atomic_io(&path, |f| {
+            use std::io::Write;
+            f.write_all(b"partial")?;
+            Err(std::io::Error::from_raw_os_error(28))
+        })
+        .unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(28));
+        assert_eq!(std::fs::read(&path).unwrap(), b"old");
+        let names: Vec<_> = std::fs::read_dir(d.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "temp file left behind: {names:?}");
+        // and the DataError form names the file
+        let e = atomic_write(&path, |_| Err(std::io::Error::from_raw_os_error(28))).unwrap_err();
+        assert!(e.to_string().contains("state.json"), "{e}");
+    }
+
+    #[test]
     fn save_then_load_by_extension() {
         let d = tempfile::tempdir().unwrap();
         for name in ["a.csv", "a.parquet", "sub/a.pq"] {

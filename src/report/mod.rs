@@ -8,6 +8,7 @@
 
 mod charts;
 mod csv_out;
+pub mod evolve;
 mod html;
 pub mod optimize;
 pub mod series;

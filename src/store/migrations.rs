@@ -88,4 +88,6 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_id, scope, trial)
     );
     CREATE INDEX optimization_results_key ON optimization_results(symbol, strategy, regime);",
+    // v4: evolved strategies (src/store/evolve_rows.rs)
+    super::evolve_rows::EVOLVE_MIGRATION,
 ];

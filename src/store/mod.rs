@@ -8,6 +8,7 @@
 
 mod atomic;
 mod error;
+mod evolve_rows;
 mod git;
 mod migrations;
 mod optimize_rows;
@@ -20,6 +21,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 pub use atomic::atomic_write;
 pub use error::StoreError;
+pub use evolve_rows::{EVOLVE_MIGRATION, EvolvedRow};
 pub use git::{git_rev, git_rev_from};
 pub use migrations::MIGRATIONS;
 pub use optimize_rows::OptimizationRow;

@@ -2,13 +2,14 @@
 //! spaces. Adding a strategy means one entry in [`STRATEGY_NAMES`], [`param_specs`] and
 //! [`build`].
 
+use super::evolved::EVOLVED_PARAMS;
 use super::sma_cross::{SMA_CROSS_PARAMS, SmaCross};
 use super::technical::{TECHNICAL_PARAMS, Technical};
 use super::{ParamSpec, Params, Strategy};
 use crate::indicators::ParamError;
 
 /// The names `--strategy` accepts.
-pub const STRATEGY_NAMES: &[&str] = &["sma-cross", "technical"];
+pub const STRATEGY_NAMES: &[&str] = &["sma-cross", "technical", "evolved"];
 
 fn unknown(name: &str) -> ParamError {
     ParamError::new(
@@ -26,6 +27,7 @@ pub fn param_specs(name: &str) -> Result<&'static [ParamSpec], ParamError> {
     match name {
         "sma-cross" => Ok(SMA_CROSS_PARAMS),
         "technical" => Ok(TECHNICAL_PARAMS),
+        "evolved" => Ok(EVOLVED_PARAMS),
         _ => Err(unknown(name)),
     }
 }
@@ -33,11 +35,22 @@ pub fn param_specs(name: &str) -> Result<&'static [ParamSpec], ParamError> {
 /// Build strategy `name` from resolved parameters.
 ///
 /// # Errors
-/// [`ParamError`] for an unknown name or parameters the strategy rejects (`fast >= slow`, …).
+/// [`ParamError`] for an unknown name or parameters the strategy rejects (`fast >= slow`, …);
+/// always for `evolved`, which is built from a genome the caller loads
+/// ([`super::evolved::Evolved::from_genome`]: the CLI resolves `--param id=N` from the
+/// learning DB, or `--strategy-file FILE.json`).
 pub fn build(name: &str, params: &Params) -> Result<Box<dyn Strategy + Send>, ParamError> {
     match name {
         "sma-cross" => Ok(Box::new(SmaCross::from_params(params)?)),
         "technical" => Ok(Box::new(Technical::new(params)?)),
+        "evolved" => Err(ParamError::new(
+            "strategy",
+            "evolved",
+            &format!(
+                "needs a genome: --param id=N (a stored genome, id {}) or --strategy-file FILE.json",
+                params.usize_or("id", 0)
+            ),
+        )),
         _ => Err(unknown(name)),
     }
 }
@@ -48,7 +61,7 @@ mod tests {
 
     #[test]
     fn every_name_builds_with_its_defaults() {
-        for name in STRATEGY_NAMES {
+        for name in STRATEGY_NAMES.iter().filter(|n| **n != "evolved") {
             let specs = param_specs(name).unwrap();
             let params = Params::resolve(specs, &[]).unwrap();
             assert_eq!(build(name, &params).unwrap().name(), *name);
@@ -58,6 +71,9 @@ mod tests {
     #[test]
     fn unknown_strategy_lists_the_known_ones() {
         let e = param_specs("nope").err().unwrap();
-        assert!(e.to_string().contains("sma-cross, technical"), "{e}");
+        assert!(
+            e.to_string().contains("sma-cross, technical, evolved"),
+            "{e}"
+        );
     }
 }

@@ -1,0 +1,7 @@
+//! AI components that sit left of `strategy` (DESIGN §1): trained or evolved decision
+//! makers and the machinery that produces them without the engine.
+//!
+//! - [`evolver`]: genetic evolution of indicator rules (genome, shared feature table, lean
+//!   evaluator, GA).
+
+pub mod evolver;

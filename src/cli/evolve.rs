@@ -1,0 +1,275 @@
+//! `algolab evolve`: evolve indicator rules with a genetic algorithm, compare the best with
+//! buy & hold and `technical` on a held-out test window, store it; or list stored ones.
+//! Parsing and printing only; the work is in [`crate::app::evolve`].
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::Global;
+use super::common::{DataArgs, EngineArgs, db_path, note, now_iso, num, run_record};
+use crate::ai::evolver::{GaConfig, GenerationStats};
+use crate::app::backtest as bt;
+use crate::app::evolve as app;
+use crate::store::Store;
+
+/// Evolve trading rules (genetic algorithm) on bundled, fetched or local data.
+#[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
+pub struct EvolveArgs {
+    /// Bars to evolve on (split by time into train / validation / test).
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Genomes per generation.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(4..=100_000))]
+    pub population: u64,
+    /// Generations.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub generations: u64,
+    /// Seed of every random choice (same seed, same result, whatever the thread count).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Stop after N generations without a validation improvement.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub early_stop: Option<u64>,
+    /// Train and validation shares of the bars, by time; the test window is the rest.
+    #[arg(long, default_value = "0.6,0.2", value_name = "TRAIN,VALIDATION")]
+    pub split: String,
+    /// Exchange simulation (leverage 1, next-open fills and pass-through risk only).
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Write evolve.html and best_genome.json here.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Do not record the run and the genome in the learning DB.
+    #[arg(long)]
+    pub no_record: bool,
+    /// List stored evolved strategies (with their rules and test-window scores) instead.
+    #[arg(long)]
+    pub list: bool,
+    /// How many strategies `--list` shows.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+const EXAMPLES: &str = "Examples:
+  algolab evolve --symbol BTC/USDT --generations 50 --seed 42
+  algolab evolve --symbol GOOG --generations 5 --population 12 --seed 42 --json
+  algolab evolve --symbol SPY --split 0.5,0.25 --early-stop 10 --report reports/spy-evolve
+  algolab evolve --list
+  algolab evolve --list --symbol GOOG --json
+
+The bars are split by time into train / validation / test (default 60/20/20). Evolution
+uses the training fitness (Sharpe, penalised below 10 trades and beyond a 30 % drawdown);
+the reported genome is the one with the best validation fitness; the test window is scored
+once at the end, through the backtest engine, next to buy & hold and `technical`. The
+deflated Sharpe ratio counts every genome evaluated. The genome is stored in
+DATA_DIR/ai_learning.db (table evolved_strategies).";
+
+/// Run the command.
+///
+/// # Errors
+/// Bad usage, data or settings (exit 2); engine, DB or report failures (exit 1).
+pub fn run(args: EvolveArgs, g: Global) -> anyhow::Result<()> {
+    if args.list {
+        return list(&args, g);
+    }
+    let spec = args.data.spec()?;
+    let (train_frac, validation_frac) = app::parse_split(&args.split)?;
+    let engine = args.engine.config("evolved", &args.data)?;
+    let settings = app::EvolveSettings {
+        ga: GaConfig {
+            population: args.population as usize,
+            generations: args.generations as usize,
+            seed: args.seed,
+            early_stop: args.early_stop.map(|n| n as usize),
+            ..GaConfig::default()
+        },
+        train_frac,
+        validation_frac,
+        engine,
+    };
+    app::lean_config(&settings.engine)?;
+    let data = bt::load_data(&spec, &crate::data::data_dir())?;
+    note(g.quiet, &data.note);
+
+    let record = run_record("evolve", Some(args.seed));
+    let bar = (!g.quiet && std::io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new(args.generations);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("evolving {bar:30} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let quiet = g.quiet;
+    let mut progress = |s: &GenerationStats| {
+        let msg = format!(
+            "best {:.3}  mean {:.3}  validation {:.3}",
+            s.best_fitness, s.mean_fitness, s.best_validation_fitness
+        );
+        match &bar {
+            Some(b) => {
+                b.set_message(msg);
+                b.set_position(s.generation as u64 + 1);
+            }
+            None if !quiet => eprintln!("generation {:>3}: {msg}", s.generation),
+            None => {}
+        }
+    };
+    let out = app::run_evolve(&data.bars, &settings, &mut progress)?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+
+    let ids = if args.no_record {
+        None
+    } else {
+        let mut store = Store::open(&db_path())?;
+        Some(app::record(&mut store, record, &data, &out, &now_iso())?)
+    };
+    if let Some(dir) = &args.report {
+        app::write(dir, &data, &out)
+            .with_context(|| format!("writing the report to {}", dir.display()))?;
+    }
+
+    if !g.quiet {
+        eprint!("{}", summary(&data.label, &out));
+        if let Some((run_id, id)) = ids {
+            eprintln!(
+                "stored as evolved strategy {id} (run {run_id}) in {}; backtest it with --strategy evolved --param id={id}",
+                db_path().display()
+            );
+        }
+        if let Some(dir) = &args.report {
+            eprintln!("report: {}", dir.join("evolve.html").display());
+        }
+    }
+    if g.json {
+        let mut v = serde_json::to_value(&out)?;
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("symbol".into(), serde_json::json!(data.label));
+            obj.insert("seed".into(), serde_json::json!(args.seed));
+            obj.insert("population".into(), serde_json::json!(args.population));
+            obj.insert("run_id".into(), serde_json::json!(ids.map(|i| i.0)));
+            obj.insert("evolved_id".into(), serde_json::json!(ids.map(|i| i.1)));
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    }
+    Ok(())
+}
+
+/// The human summary for stderr.
+fn summary(symbol: &str, o: &app::EvolveOutcome) -> String {
+    let mut s = String::new();
+    s.push_str(&format!("Symbol     {symbol}\nBest rule  {}\n", o.rule));
+    for (name, w) in ["train", "validation", "test"].iter().zip(&o.window_times) {
+        s.push_str(&format!("{name:<11}{} → {}\n", w[0], w[1]));
+    }
+    s.push_str(&format!(
+        "Found in generation {} of {}{}; {} genomes evaluated\n",
+        o.generation,
+        o.generations_run,
+        if o.stopped_early {
+            " (stopped early)"
+        } else {
+            ""
+        },
+        o.evaluations
+    ));
+    s.push_str(&format!(
+        "Fitness    train {}  validation {}\n",
+        num(o.train.fitness, 3),
+        num(o.validation.fitness, 3)
+    ));
+    match (&o.deflated_sharpe, &o.deflated_sharpe_note) {
+        (Some(d), _) => s.push_str(&format!(
+            "Deflated Sharpe (train, {} trials): DSR {} PSR {}\n",
+            o.evaluations,
+            num(d.dsr, 3),
+            num(d.psr, 3)
+        )),
+        (None, Some(why)) => s.push_str(&format!("Deflated Sharpe: n/a ({why})\n")),
+        (None, None) => {}
+    }
+    s.push_str("\nTest window (scored once):\n");
+    s.push_str(&format!(
+        "{:<12}{:>12}{:>10}{:>16}{:>8}\n",
+        "strategy", "return [%]", "Sharpe", "max DD [%]", "trades"
+    ));
+    for (name, f) in [
+        ("evolved", &o.test),
+        ("buy & hold", &o.buy_hold),
+        ("technical", &o.technical),
+    ] {
+        s.push_str(&format!(
+            "{name:<12}{:>12}{:>10}{:>16}{:>8}\n",
+            num(f.return_pct, 2),
+            num(f.sharpe, 3),
+            num(f.max_drawdown_pct, 2),
+            f.trades.map_or("-".into(), |t| t.to_string())
+        ));
+    }
+    s
+}
+
+fn list(args: &EvolveArgs, g: Global) -> anyhow::Result<()> {
+    let path = db_path();
+    if !path.is_file() {
+        return Err(super::UsageError(format!(
+            "no learning DB at {} (run `algolab evolve` first, or set DATA_DIR)",
+            path.display()
+        ))
+        .into());
+    }
+    let store = Store::open(&path)?;
+    let rows = store.list_evolved(args.data.symbol.as_deref(), args.limit)?;
+    if g.json {
+        let v: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                let f = |v: f64| v.is_finite().then_some(v);
+                serde_json::json!({
+                    "id": r.id,
+                    "run_id": r.run_id,
+                    "symbol": r.symbol,
+                    "generation": r.generation,
+                    "fitness": f(r.fitness),
+                    "validation_fitness": f(r.validation_fitness),
+                    "test_sharpe": f(r.test_sharpe),
+                    "test_return_pct": f(r.test_return_pct),
+                    "rule_text": r.rule_text,
+                    "genes": serde_json::from_str::<serde_json::Value>(&r.genes_json).ok(),
+                    "is_active": r.is_active,
+                    "created_at": r.created_at,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    if rows.is_empty() {
+        note(false, "no evolved strategies stored yet");
+        return Ok(());
+    }
+    println!(
+        "{:>4}  {:<10} {:>4} {:>9} {:>9} {:>11} {:>12}  rule",
+        "id", "symbol", "gen", "fitness", "val fit", "test Sharpe", "test ret [%]"
+    );
+    for r in rows {
+        println!(
+            "{:>4}  {:<10} {:>4} {:>9} {:>9} {:>11} {:>12}  {}",
+            r.id,
+            r.symbol,
+            r.generation,
+            num(r.fitness, 3),
+            num(r.validation_fitness, 3),
+            num(r.test_sharpe, 3),
+            num(r.test_return_pct, 2),
+            r.rule_text
+        );
+    }
+    Ok(())
+}
