@@ -118,6 +118,8 @@ pub struct Technical {
     atr_stop_mult: f64,
     take_profit_r: f64,
     allow_short: bool,
+    /// Per-regime parameter sets (see [`Technical::with_regime_params`]).
+    variants: Vec<(crate::regime::Regime, Technical)>,
 }
 
 impl Technical {
@@ -158,7 +160,36 @@ impl Technical {
             take_profit_r: p.f64_or("take_profit_r", 2.0),
             allow_short: p.bool_or("allow_short", true),
             params: full,
+            variants: Vec::new(),
         })
+    }
+
+    /// Switch parameters with the market regime: while the detector says regime `r`, decide
+    /// with `r`'s parameters (merged over this strategy's own), else with the own ones.
+    /// Every parameter set's indicators are updated on every bar, so a switch meets warm
+    /// indicators. `algolab optimize --per-regime` stores the best set per regime;
+    /// `app::optimize::record::regime_params` loads them.
+    ///
+    /// # Errors
+    /// [`ParamError`] when a regime's parameters are out of range.
+    pub fn with_regime_params(
+        mut self,
+        per_regime: Vec<(crate::regime::Regime, Params)>,
+    ) -> Result<Self, ParamError> {
+        for (r, p) in per_regime {
+            let mut merged = self.params.clone();
+            merged.0.extend(p.0);
+            self.variants.push((r, Technical::new(&merged)?));
+        }
+        Ok(self)
+    }
+
+    /// The regimes with their own parameters.
+    pub fn regime_params(&self) -> Vec<(crate::regime::Regime, Params)> {
+        self.variants
+            .iter()
+            .map(|(r, t)| (*r, t.params.clone()))
+            .collect()
     }
 }
 
@@ -179,6 +210,7 @@ impl Strategy for Technical {
             c.volume_ma.saturating_sub(1),
         ]
         .into_iter()
+        .chain(self.variants.iter().map(|(_, v)| v.warmup_bars()))
         .max()
         .unwrap_or(0)
     }
@@ -188,6 +220,37 @@ impl Strategy for Technical {
     }
 
     fn on_bar(&mut self, hist: &History<'_>, pos: &PositionView) -> Intent {
+        let own = self.decide(hist, pos);
+        if self.variants.is_empty() {
+            return own;
+        }
+        let current = self.regime.current().map(|s| s.regime);
+        let mut chosen = None;
+        for (r, v) in &mut self.variants {
+            let intent = v.decide(hist, pos);
+            if Some(*r) == current {
+                chosen = Some(intent);
+            }
+        }
+        chosen.unwrap_or(own)
+    }
+
+    fn reset(&mut self) {
+        self.signal.reset();
+        self.regime.reset();
+        for (_, v) in &mut self.variants {
+            v.reset();
+        }
+    }
+
+    fn params(&self) -> Params {
+        self.params.clone()
+    }
+}
+
+impl Technical {
+    /// The decision of this parameter set (updates its signal and regime detector).
+    fn decide(&mut self, hist: &History<'_>, pos: &PositionView) -> Intent {
         let bar = hist.last();
         let regime = self.regime.update(&bar);
         let Some(sig) = self.signal.update(&bar) else {
@@ -224,15 +287,6 @@ impl Strategy for Technical {
                 .then_some(bar.close + sign * self.take_profit_r * risk),
             atr: Some(sig.atr),
         })
-    }
-
-    fn reset(&mut self) {
-        self.signal.reset();
-        self.regime.reset();
-    }
-
-    fn params(&self) -> Params {
-        self.params.clone()
     }
 }
 
@@ -365,5 +419,28 @@ mod tests {
         assert_eq!(s.name(), "technical");
         assert_eq!(s.params().usize_or("ema_slow", 0), 26);
         assert!(s.params().bool_or("allow_short", false));
+    }
+
+    #[test]
+    fn regime_params_equal_to_the_own_ones_change_nothing() {
+        use crate::regime::Regime;
+        let bars = decline_then_rally(3000.0);
+        let base = kv(&[]);
+        let mut plain = Technical::new(&base).unwrap();
+        let all: Vec<(Regime, Params)> = Regime::ALL.iter().map(|r| (*r, base.clone())).collect();
+        let mut switched = Technical::new(&base)
+            .unwrap()
+            .with_regime_params(all)
+            .unwrap();
+        assert_eq!(switched.regime_params().len(), 5);
+        let pos = PositionView::default();
+        assert_eq!(
+            drive(&mut plain, &bars, pos),
+            drive(&mut switched, &bars, pos)
+        );
+        let bad = Technical::new(&base)
+            .unwrap()
+            .with_regime_params(vec![(Regime::Bull, kv(&[("ema_fast", "40")]))]);
+        assert!(bad.is_err());
     }
 }
