@@ -34,6 +34,13 @@ pub struct BacktestArgs {
     /// Exchange simulation.
     #[command(flatten)]
     pub engine: EngineArgs,
+    /// With `--strategy technical`: switch to the best parameters stored per market regime
+    /// for this symbol by `algolab optimize --per-regime` (objective `--regime-objective`).
+    #[arg(long, value_name = "SYMBOL")]
+    pub regime_params: Option<String>,
+    /// The objective the per-regime parameters were optimised for.
+    #[arg(long, default_value = "sharpe", requires = "regime_params")]
+    pub regime_objective: String,
     /// Write report.html, equity.png, drawdown.png, trades.csv and equity.csv here.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
@@ -73,7 +80,10 @@ pub fn run(args: BacktestArgs, g: Global) -> anyhow::Result<()> {
         evolved_strategy(&args, &kv)?
     } else {
         let params = app::resolve_params(name, &kv)?;
-        let strat = crate::strategy::build(name, &params)?;
+        let strat = match &args.regime_params {
+            Some(symbol) => regime_switching(name, &params, symbol, &args.regime_objective)?,
+            None => crate::strategy::build(name, &params)?,
+        };
         (params, strat)
     };
     let cfg = args.engine.config(name, &args.data)?;
@@ -154,6 +164,33 @@ fn evolved_strategy(
         }
     };
     Ok((params, strat))
+}
+
+/// `technical` switching to the per-regime parameters stored for `symbol`.
+fn regime_switching(
+    name: &str,
+    params: &crate::strategy::Params,
+    symbol: &str,
+    objective: &str,
+) -> anyhow::Result<Box<dyn crate::strategy::Strategy + Send>> {
+    if name != "technical" {
+        return Err(super::UsageError(format!(
+            "--regime-params needs --strategy technical, not {name}"
+        ))
+        .into());
+    }
+    let path = db_path();
+    let store = Store::open(&path)?;
+    let per_regime = crate::app::optimize::record::regime_params(&store, symbol, name, objective)?;
+    if per_regime.is_empty() {
+        return Err(super::UsageError(format!(
+            "no per-regime {objective} parameters stored for {symbol} (run `algolab optimize --symbol {symbol} --strategy technical --per-regime …` first)"
+        ))
+        .into());
+    }
+    let strat =
+        crate::strategy::technical::Technical::new(params)?.with_regime_params(per_regime)?;
+    Ok(Box::new(strat))
 }
 
 /// The stats as a two-column table for stderr.

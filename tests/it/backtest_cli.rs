@@ -199,3 +199,61 @@ fn indicators_writes_the_design_columns_with_empty_warmup_cells() {
     let out = t.run(&["indicators", "--symbol", "GOOG"]);
     assert_eq!(texts(&out).0, csv);
 }
+
+#[test]
+fn technical_switches_to_per_regime_parameters_stored_by_optimize() {
+    let t = TestDir::new();
+    let out = t.run(&[
+        "backtest",
+        "--symbol",
+        "GOOG",
+        "--strategy",
+        "technical",
+        "--regime-params",
+        "GOOG",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "nothing stored yet: {}",
+        texts(&out).1
+    );
+    assert!(
+        texts(&out)
+            .1
+            .contains("no per-regime sharpe parameters stored for GOOG")
+    );
+    let out = t.run(&[
+        "optimize",
+        "--symbol",
+        "GOOG",
+        "--strategy",
+        "technical",
+        "--per-regime",
+        "--grid",
+        "adx_threshold=15..25:5",
+        "--quiet",
+    ]);
+    assert!(out.status.success(), "{}", texts(&out).1);
+    let plain = json(&t.run(&[
+        "backtest",
+        "--symbol",
+        "GOOG",
+        "--strategy",
+        "technical",
+        "--json",
+    ]));
+    let switched = json(&t.run(&[
+        "backtest",
+        "--symbol",
+        "GOOG",
+        "--strategy",
+        "technical",
+        "--regime-params",
+        "GOOG",
+        "--json",
+    ]));
+    assert_eq!(plain["bars"], switched["bars"]);
+    let out = t.run(&["backtest", "--symbol", "GOOG", "--regime-params", "GOOG"]);
+    assert_eq!(out.status.code(), Some(2), "sma-cross has no regime table");
+}
