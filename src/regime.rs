@@ -171,8 +171,14 @@ fn conf(margin: f64) -> f64 {
 }
 
 /// Linear-interpolated percentile `q` (0–1) of `v` (numpy's default method).
+#[cfg(test)]
 fn percentile(v: &mut [f64], q: f64) -> f64 {
     v.sort_by(f64::total_cmp);
+    percentile_sorted(v, q)
+}
+
+/// [`percentile`] of an already sorted slice (non-empty).
+fn percentile_sorted(v: &[f64], q: f64) -> f64 {
     let pos = q * (v.len() - 1) as f64;
     let lo = pos.floor() as usize;
     let hi = pos.ceil() as usize;
@@ -189,6 +195,8 @@ pub struct RegimeDetector {
     vol: StdDev,
     closes: VecDeque<f64>,
     vols: VecDeque<f64>,
+    /// `vols` kept sorted (by `total_cmp`), so the percentile costs no sort per bar
+    vols_sorted: Vec<f64>,
     prev_close: Option<f64>,
     current: Option<RegimeState>,
     transitions: Vec<RegimeTransition>,
@@ -237,6 +245,7 @@ impl RegimeDetector {
             vol: StdDev::new(cfg.vol_window, 1.0)?,
             closes: VecDeque::with_capacity(cfg.crash_lookback + 1),
             vols: VecDeque::with_capacity(cfg.vol_rank_window + 1),
+            vols_sorted: Vec::with_capacity(cfg.vol_rank_window + 1),
             prev_close: None,
             current: None,
             transitions: Vec::new(),
@@ -271,6 +280,7 @@ impl RegimeDetector {
         self.vol.reset();
         self.closes.clear();
         self.vols.clear();
+        self.vols_sorted.clear();
         self.prev_close = None;
         self.current = None;
         self.transitions.clear();
@@ -292,14 +302,22 @@ impl RegimeDetector {
         let mut high_vol = None;
         if let Some(v) = vol {
             if self.vols.len() == c.vol_rank_window {
-                let mut hist: Vec<f64> = self.vols.iter().copied().collect();
-                let p = percentile(&mut hist, c.vol_percentile);
+                let p = percentile_sorted(&self.vols_sorted, c.vol_percentile);
                 if v > p {
                     high_vol = Some(if p > 0.0 { v / p - 1.0 } else { 1.0 });
                 }
-                self.vols.pop_front();
+                if let Some(old) = self.vols.pop_front() {
+                    let i = self
+                        .vols_sorted
+                        .partition_point(|x| x.total_cmp(&old).is_lt());
+                    self.vols_sorted.remove(i);
+                }
             }
             self.vols.push_back(v);
+            let i = self
+                .vols_sorted
+                .partition_point(|x| x.total_cmp(&v).is_lt());
+            self.vols_sorted.insert(i, v);
         }
         self.closes.push_back(bar.close);
         if self.closes.len() > c.crash_lookback + 1 {
@@ -464,6 +482,33 @@ mod tests {
             serde_json::to_string(&Regime::HighVol).unwrap(),
             "\"highvol\""
         );
+    }
+
+    #[test]
+    fn sorted_window_percentile_equals_sorting_every_bar() {
+        let mut d = RegimeDetector::new(RegimeConfig::default()).unwrap();
+        let mut price = 100.0;
+        let mut x: u64 = 7;
+        for i in 0..2_000 {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let u = (x >> 11) as f64 / 9_007_199_254_740_992.0;
+            let close = price * (1.0 + 0.04 * (u - 0.5));
+            let bar = Bar {
+                ts_ms: i,
+                open: price,
+                high: price.max(close) * 1.001,
+                low: price.min(close) * 0.999,
+                close,
+                volume: 1.0,
+            };
+            price = close;
+            d.update(&bar);
+            let mut fresh: Vec<f64> = d.vols.iter().copied().collect();
+            fresh.sort_by(f64::total_cmp);
+            assert_eq!(fresh, d.vols_sorted, "bar {i}");
+        }
     }
 
     #[test]
