@@ -11,32 +11,13 @@
 
 use algolab::ai::evolver::GaConfig;
 use algolab::app::evolve::{EvolveSettings, run_evolve};
-use algolab::data::{Bar, Bars};
+use algolab::data::Bars;
 use algolab::engine::BacktestConfig;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-/// The shared LCG random walk (see the module doc).
+/// The shared LCG random walk ([`algolab::data::lcg_walk`]).
 fn lcg_walk(n: usize, seed: u64) -> Bars {
-    let mut x = seed;
-    let mut price = 100.0f64;
-    let bars = (0..n).map(|i| {
-        x = x
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        let u = (x >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0);
-        let open = price;
-        let close = open * (1.0 + 0.02 * (u - 0.5)) + 0.0001 * (100.0 - open);
-        price = close;
-        Bar {
-            ts_ms: 1_577_836_800_000 + i as i64 * 60_000,
-            open,
-            high: open.max(close) * 1.001,
-            low: open.min(close) * 0.999,
-            close,
-            volume: 1.0,
-        }
-    });
-    match Bars::from_bars(bars) {
+    match algolab::data::lcg_walk(n, seed) {
         Ok(b) => b,
         Err(e) => panic!("generated bars are invalid: {e}"),
     }

@@ -42,7 +42,7 @@ pub use symbols::{
     default_interval, default_source, is_binance_symbol, known_symbols, resolve_symbol,
     resolve_symbol_interval, symbol_file_name,
 };
-pub use synth::{SynthSpec, synth};
+pub use synth::{SynthSpec, lcg_walk, synth};
 pub use timestamp::parse_time;
 pub mod binance;
 pub mod cache;

@@ -85,6 +85,39 @@ pub fn synth(spec: &SynthSpec) -> Result<Bars, DataError> {
     Bars::new(cols)
 }
 
+/// The benchmarks' shared LCG random walk (`benches/backtest.rs`, `optimize.rs`,
+/// `evolve.rs`; implemented operation for operation in `scripts/bench_backtesting.py` and
+/// `scripts/bench_vectorbt_grid.py`, so the Python references trade the same series):
+/// `x ← x·6364136223846793005 + 1442695040888963407 (mod 2⁶⁴)`, `u = (x >> 11)·2⁻⁵³`,
+/// `open = previous close` (100 at first), `close = open·(1 + 0.02·(u − 0.5)) +
+/// 0.0001·(100 − open)`, `high = max(open, close)·1.001`, `low = min(open, close)·0.999`,
+/// one-minute bars from 2020-01-01, volume 1.
+///
+/// # Errors
+/// [`DataError::InvalidBar`] if the walk ever produced an invalid bar (it does not for
+/// any seed: prices stay positive and high/low bracket open and close).
+pub fn lcg_walk(n: usize, seed: u64) -> Result<Bars, DataError> {
+    let mut x = seed;
+    let mut price = 100.0f64;
+    Bars::from_bars((0..n).map(|i| {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let u = (x >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0);
+        let open = price;
+        let close = open * (1.0 + 0.02 * (u - 0.5)) + 0.0001 * (100.0 - open);
+        price = close;
+        Bar {
+            ts_ms: 1_577_836_800_000 + i as i64 * 60_000,
+            open,
+            high: open.max(close) * 1.001,
+            low: open.min(close) * 0.999,
+            close,
+            volume: 1.0,
+        }
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
