@@ -103,36 +103,13 @@ fn sma_cross_on_goog_matches_backtesting_py() {
     assert!(close(closed_fees, 10_563.951_54, 1e-9), "{closed_fees}");
 }
 
-/// The bench series (benches/backtest.rs, scripts/bench_backtesting.py): the LCG walk.
-fn lcg_walk(n: usize, seed: u64) -> Bars {
-    let mut x = seed;
-    let mut price = 100.0f64;
-    Bars::from_bars((0..n).map(|i| {
-        x = x
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        let u = (x >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0);
-        let open = price;
-        let close = open * (1.0 + 0.02 * (u - 0.5)) + 0.0001 * (100.0 - open);
-        price = close;
-        Bar {
-            ts_ms: 1_577_836_800_000 + i as i64 * 60_000,
-            open,
-            high: open.max(close) * 1.001,
-            low: open.min(close) * 0.999,
-            close,
-            volume: 1.0,
-        }
-    }))
-    .unwrap()
-}
-
 #[test]
 fn sma_cross_on_the_bench_series_matches_backtesting_py() {
     let path = repo_root().join("tests/it/golden/bt_smacross_lcg100k.json");
     let want: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let bars = lcg_walk(100_000, 42);
+    // the bench series (algolab::data::lcg_walk, scripts/bench_backtesting.py)
+    let bars = algolab::data::lcg_walk(100_000, 42).unwrap();
     let mut strat = SmaCross::new(10, 20, false).unwrap();
     let res = run_backtest(&bars, &mut strat, &BacktestConfig::default()).unwrap();
     let closed: Vec<_> = res
