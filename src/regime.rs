@@ -328,10 +328,13 @@ impl RegimeDetector {
             return None;
         }
 
-        let high = self.closes.iter().copied().fold(f64::MIN, f64::max);
         let first = self.closes.front().copied().unwrap_or(bar.close);
-        let drawdown = 1.0 - bar.close / high;
         let ret = bar.close / first - 1.0;
+        // the lookback high is only needed when the return already looks like a crash
+        let crash_drawdown = || {
+            let high = self.closes.iter().copied().fold(f64::MIN, f64::max);
+            1.0 - bar.close / high
+        };
         let width = if bb.middle > 0.0 {
             (bb.upper - bb.lower) / bb.middle
         } else {
@@ -339,7 +342,12 @@ impl RegimeDetector {
         };
         let rel = |x: f64, thr: f64| if thr != 0.0 { x / thr.abs() } else { 1.0 };
 
-        let state = if drawdown > c.crash_drawdown_frac && ret < c.crash_return_frac {
+        let drawdown = if ret < c.crash_return_frac {
+            crash_drawdown()
+        } else {
+            f64::NAN
+        };
+        let state = if ret < c.crash_return_frac && drawdown > c.crash_drawdown_frac {
             let m = rel(drawdown - c.crash_drawdown_frac, c.crash_drawdown_frac)
                 .min(rel(c.crash_return_frac - ret, c.crash_return_frac));
             RegimeState {

@@ -265,12 +265,19 @@ impl TechnicalSignal {
     /// A divergence of the current close and RSI against the previous bars.
     fn divergence(&self, close: f64, rsi: f64) -> Option<Reason> {
         let c = &self.cfg;
+        // Each side needs RSI near its extreme; test that first so the common case (RSI in
+        // the middle band) scans nothing. Same result as scanning both sides every bar.
+        let near_oversold = rsi < c.rsi_oversold + 10.0;
+        let near_overbought = rsi > c.rsi_overbought - 10.0;
+        if !near_oversold && !near_overbought {
+            return None;
+        }
         let lowest = self
             .recent
             .iter()
             .copied()
             .min_by(|a, b| a.0.total_cmp(&b.0))?;
-        if close < lowest.0 && rsi > lowest.1 && rsi < c.rsi_oversold + 10.0 {
+        if near_oversold && close < lowest.0 && rsi > lowest.1 {
             return Some(Reason::RsiDivergence {
                 side: Side::Long,
                 price: close,
@@ -284,7 +291,7 @@ impl TechnicalSignal {
             .iter()
             .copied()
             .max_by(|a, b| a.0.total_cmp(&b.0))?;
-        if close > highest.0 && rsi < highest.1 && rsi > c.rsi_overbought - 10.0 {
+        if near_overbought && close > highest.0 && rsi < highest.1 {
             return Some(Reason::RsiDivergence {
                 side: Side::Short,
                 price: close,

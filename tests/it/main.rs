@@ -27,4 +27,5 @@ mod optimize_overfit;
 mod optimize_tpe;
 mod report_files;
 mod store_db;
+mod technical_pin;
 mod util;
