@@ -7,12 +7,16 @@
 //! scripts/bench_backtesting.py and scripts/bench_vectorbt_grid.py, which runs vectorbt's
 //! equivalent sweep on the same series), seed 42. Goal: ≤ 10 s on 2 cores.
 //!
-//! Run: `cargo bench --bench optimize -- --warm-up-time 1 --measurement-time 3`
+//! Run: `cargo bench --bench optimize -- --warm-up-time 1 --measurement-time 3`, or
+//! `ALGOLAB_BENCH_BEST=3 cargo bench --bench optimize` for the best of 3 runs
+//! (`ALGOLAB_BENCH_SIZES=100000` picks the bar counts).
 
 use algolab::app::optimize::{OptimizeSpec, optimize};
 use algolab::data::Bars;
 use algolab::optimize::parse_grid;
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::time::Instant;
+
+use criterion::{Criterion, Throughput, criterion_group};
 
 /// The shared LCG random walk ([`algolab::data::lcg_walk`]).
 fn lcg_walk(n: usize, seed: u64) -> Bars {
@@ -46,5 +50,48 @@ fn bench_grid(c: &mut Criterion) {
     group.finish();
 }
 
+/// `ALGOLAB_BENCH_BEST=N`: print the best of `N` runs of the grid per size instead of running
+/// criterion; `ALGOLAB_BENCH_SIZES` picks the bar counts (default 1 000 000).
+fn best_of(reps: usize) {
+    let sizes: Vec<usize> = std::env::var("ALGOLAB_BENCH_SIZES")
+        .ok()
+        .map(|s| s.split(',').filter_map(|t| t.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1_000_000]);
+    let dims = match (parse_grid("fast=2..101"), parse_grid("slow=2..101")) {
+        (Ok(a), Ok(b)) => vec![a, b],
+        _ => panic!("bad grid"),
+    };
+    let spec = OptimizeSpec::new("sma-cross", dims, "sharpe");
+    for n in sizes {
+        let bars = lcg_walk(n, 42);
+        let mut best = f64::INFINITY;
+        let mut winner = None;
+        for _ in 0..reps.max(1) {
+            let t0 = Instant::now();
+            match optimize(&bars, &spec, &|_, _| {}) {
+                Ok(o) => {
+                    assert_eq!(o.trials.len(), 4_950);
+                    winner = o.best.map(|b| (b.trial.index, b.trial.value));
+                }
+                Err(e) => panic!("{e}"),
+            }
+            best = best.min(t0.elapsed().as_secs_f64());
+        }
+        println!("sma_cross_grid_4950/{n:<10} {best:8.2} s  (winner {winner:?})");
+    }
+}
+
 criterion_group!(benches, bench_grid);
-criterion_main!(benches);
+
+fn main() {
+    match std::env::var("ALGOLAB_BENCH_BEST")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        Some(reps) => best_of(reps),
+        None => {
+            benches();
+            Criterion::default().configure_from_args().final_summary();
+        }
+    }
+}

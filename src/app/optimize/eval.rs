@@ -493,13 +493,18 @@ impl<'a> Evaluator<'a> {
         let max_dd = s.max_dd;
         let warm = warmup.saturating_sub(w.start);
         let c0 = close.get(warm).copied().unwrap_or(f64::NAN);
-        let closed: Vec<Trade> = s
-            .trades
-            .iter()
-            .filter(|t| t.exit_reason != ExitReason::Open)
-            .copied()
-            .collect();
-        let t = trade_stats(&closed);
+        // the lean loop reports an open trade only last: slice it off instead of copying
+        let is_open = |t: &Trade| t.exit_reason == ExitReason::Open;
+        let head = match s.trades.split_last() {
+            Some((last, head)) if is_open(last) => head,
+            _ => &s.trades[..],
+        };
+        let t = if head.iter().any(is_open) {
+            let closed: Vec<Trade> = head.iter().filter(|t| !is_open(t)).copied().collect();
+            trade_stats(&closed)
+        } else {
+            trade_stats(head)
+        };
         let opt = |v: Option<usize>| v.map_or(f64::NAN, |x| x as f64);
         let m: [(&str, f64); 29] = [
             ("bars", n as f64),
