@@ -97,8 +97,8 @@ pub enum Feature {
 }
 
 impl Feature {
-    /// The indicator features, in column order.
-    pub const INDICATORS: [Feature; N_FEATURES] = [
+    /// Every feature: the indicator features in column order, then [`Feature::BarsHeld`].
+    pub const ALL: [Feature; N_FEATURES + 1] = [
         Feature::Rsi7,
         Feature::Rsi14,
         Feature::Rsi21,
@@ -119,7 +119,11 @@ impl Feature {
         Feature::PriceEma20,
         Feature::PriceEma50,
         Feature::PriceEma200,
+        Feature::BarsHeld,
     ];
+
+    /// The indicator features, in column order (all but [`Feature::BarsHeld`]).
+    pub const INDICATORS: &'static [Feature] = Feature::ALL.split_at(N_FEATURES).0;
 
     /// The table column of an indicator feature; `None` for [`Feature::BarsHeld`].
     pub fn column(self) -> Option<usize> {

@@ -22,32 +22,9 @@ fn pick<T: Copy>(rng: &mut ChaCha8Rng, xs: &[T]) -> T {
 
 /// Features a group may use.
 fn features_for(group: Group) -> &'static [Feature] {
-    const EXIT: [Feature; 21] = [
-        Feature::Rsi7,
-        Feature::Rsi14,
-        Feature::Rsi21,
-        Feature::EmaCross5x20,
-        Feature::EmaCross12x26,
-        Feature::EmaCross20x50,
-        Feature::MacdPct,
-        Feature::MacdHistPct,
-        Feature::Adx14,
-        Feature::DiDiff14,
-        Feature::BbPctB20,
-        Feature::BbWidth20,
-        Feature::VolumeRatio20,
-        Feature::AtrPct14,
-        Feature::Roc5,
-        Feature::Roc10,
-        Feature::Roc20,
-        Feature::PriceEma20,
-        Feature::PriceEma50,
-        Feature::PriceEma200,
-        Feature::BarsHeld,
-    ];
     match group {
-        Group::Exit => &EXIT,
-        _ => &Feature::INDICATORS,
+        Group::Exit => &Feature::ALL,
+        _ => Feature::INDICATORS,
     }
 }
 
