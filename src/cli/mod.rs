@@ -95,7 +95,7 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         if let Some(e) = cause.downcast_ref::<crate::Error>() {
             return e.exit_code();
         }
-        if let Some(e) = cause.downcast_ref::<crate::data::FetchError>() {
+        if let Some(e) = cause.downcast_ref::<crate::venues::VenueError>() {
             return e.exit_code();
         }
         if let Some(e) = cause.downcast_ref::<crate::data::DataError>() {
