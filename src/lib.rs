@@ -16,6 +16,7 @@ pub mod indicators;
 pub mod metrics;
 pub mod optimize;
 pub mod order;
+pub mod persist;
 pub mod regime;
 pub mod report;
 pub mod risk;

@@ -9,6 +9,7 @@ use std::path::Path;
 const RANKS: &[(&str, u8)] = &[
     ("data", 0),
     ("order", 0),
+    ("persist", 0),
     ("indicators", 1),
     ("features", 2),
     ("signal", 3),
