@@ -323,7 +323,7 @@ pub fn run_strategy(
             }
         },
         stats,
-        regime_transitions: strat.take_regime_transitions(),
+        regime_transitions: result.regime_transitions.clone(),
         result,
     })
 }

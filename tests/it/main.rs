@@ -12,6 +12,7 @@ mod data_cli;
 mod engine_golden;
 mod engine_props;
 mod engine_scenario;
+mod engine_split;
 mod evolve_cli;
 mod fetch_binance;
 mod fetch_cache_resolve;
