@@ -310,7 +310,6 @@ pub fn run_strategy(
         trades: &result.trades,
         fees_paid: result.fees_paid,
         cash0: cfg.cash,
-        warmup_bars: strat.warmup_bars().saturating_sub(first),
     });
     Ok(BacktestOutcome {
         strategy: name.to_string(),

@@ -20,6 +20,7 @@ mod fetch_resilience;
 mod fetch_support;
 mod fetch_yahoo;
 mod golden_indicators;
+mod issue_10_numbers;
 mod metrics_golden;
 mod optimize_cli;
 mod optimize_golden;

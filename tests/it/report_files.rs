@@ -150,7 +150,6 @@ fn stats_of(s: &Synthetic) -> metrics::Stats {
         trades: &s.trades,
         fees_paid: s.fees,
         cash0: 10_000.0,
-        warmup_bars: 30,
     })
 }
 
