@@ -96,6 +96,14 @@
       common.lineColor = s.color; common.lineWidth = s.width || 1;
       common.topColor = s.fill || 'rgba(0,0,0,0)'; common.bottomColor = s.fill || 'rgba(0,0,0,0)';
       common.invertFilledArea = !!s.invert;
+      if (s.invert) {
+        // a drawdown: keep 0 (the top) in view, so a flat -100 % does not fill the axis
+        common.autoscaleInfoProvider = function (orig) {
+          var r = orig();
+          if (r && r.priceRange) { r.priceRange.maxValue = 0; r.priceRange.minValue = Math.min(r.priceRange.minValue, -1); }
+          return r;
+        };
+      }
       api = chart.addSeries(LWC.AreaSeries, common);
     } else if (s.kind === 'histogram') {
       common.color = s.color;
@@ -159,7 +167,8 @@
       grid: { vertLines: { color: '#f1f3f6' }, horzLines: { color: '#f1f3f6' } },
       rightPriceScale: { borderColor: '#d8dce3', scaleMargins: { top: 0.12, bottom: 0.06 } },
       leftPriceScale: { borderColor: '#d8dce3', visible: !!spec.left_scale },
-      timeScale: { borderColor: '#d8dce3', timeVisible: !!D.intraday, secondsVisible: false, rightOffset: 2 },
+      timeScale: { borderColor: '#d8dce3', timeVisible: !!D.intraday, secondsVisible: false, rightOffset: 2,
+        minBarSpacing: 0.001 },
       crosshair: { mode: 0 },
       localization: {}
     };
@@ -197,7 +206,7 @@
       LWC.createSeriesMarkers(target, ms);
     }
     var legend = document.createElement('div');
-    legend.className = 'legend';
+    legend.className = spec.left_scale ? 'legend left-scale' : 'legend';
     el.appendChild(legend);
     legend.innerHTML = legendHtml(c, null);
     chart.subscribeCrosshairMove(function (param) {
