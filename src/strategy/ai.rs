@@ -383,7 +383,9 @@ impl Strategy for AiStrategy {
         };
         let mut decision = self.orchestrator.decide(&inputs);
         let opens = match decision.action.side() {
-            Some(s) => pos.side != Some(s) && (s == Side::Long || self.allow_short || pos.side.is_none()),
+            Some(s) => {
+                pos.side != Some(s) && (s == Side::Long || self.allow_short || pos.side.is_none())
+            }
             None => false,
         };
         if opens && let Some(llm) = &mut self.llm {
@@ -442,7 +444,10 @@ impl Strategy for AiStrategy {
             ));
         }
         let interesting = decision.action != Action::Hold
-            || inputs.opinions.iter().any(|(_, o)| o.action != Action::Hold);
+            || inputs
+                .opinions
+                .iter()
+                .any(|(_, o)| o.action != Action::Hold);
         if interesting {
             let without = inputs
                 .opinions
@@ -463,7 +468,11 @@ impl Strategy for AiStrategy {
                     Intent::Exit { .. } => "exit".into(),
                     Intent::Enter(e) => format!(
                         "enter {}",
-                        if e.side == Side::Long { "long" } else { "short" }
+                        if e.side == Side::Long {
+                            "long"
+                        } else {
+                            "short"
+                        }
                     ),
                 },
             });
@@ -519,7 +528,10 @@ mod tests {
     fn technical_alone_enters_and_every_decision_names_its_components() {
         let bars = decline_then_rally(3000.0);
         let mut s = AiStrategy::new(&Params::default()).unwrap();
-        assert_eq!(s.components(), vec![Component::Technical, Component::Online]);
+        assert_eq!(
+            s.components(),
+            vec![Component::Technical, Component::Online]
+        );
         let pos = PositionView::default();
         let intents: Vec<Intent> = (0..bars.len())
             .map(|t| s.on_bar(&History::new(&bars, t), &pos))

@@ -213,6 +213,7 @@ impl AnswerSource for Replay {
 pub struct LlmAdvisor {
     source: Box<dyn AnswerSource + Send>,
     model: String,
+    symbol: String,
     records: Vec<LlmRecord>,
     warning: Option<String>,
     warned: bool,
@@ -237,12 +238,19 @@ impl LlmAdvisor {
         LlmAdvisor {
             source,
             model: model.to_string(),
+            symbol: String::new(),
             records: Vec::new(),
             warning: None,
             warned: false,
             asked: 0,
             answered: 0,
         }
+    }
+
+    /// The symbol to ask about when the context leaves it empty.
+    pub fn with_symbol(mut self, symbol: &str) -> Self {
+        self.symbol = symbol.to_string();
+        self
     }
 
     /// `live` or `replay`.
@@ -258,6 +266,16 @@ impl LlmAdvisor {
     /// Ask about `ctx`; an opinion, or `None` when no valid answer came (the first failure
     /// is kept as the warning).
     pub fn ask(&mut self, ctx: &MarketContext) -> Option<Opinion> {
+        let filled;
+        let ctx = if ctx.symbol.is_empty() && !self.symbol.is_empty() {
+            filled = MarketContext {
+                symbol: self.symbol.clone(),
+                ..ctx.clone()
+            };
+            &filled
+        } else {
+            ctx
+        };
         let prompt = prompt::build(ctx);
         let key = CallKey {
             prompt_hash: prompt.hash(&self.model),
