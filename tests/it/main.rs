@@ -7,6 +7,8 @@
     reason = "tests may panic on setup failures"
 )]
 
+mod ai_drift_golden;
+mod ai_llm;
 mod backtest_cli;
 mod data_cli;
 mod engine_golden;
