@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod net;
 pub mod optimize;
 pub mod order;
+pub mod persist;
 pub mod regime;
 pub mod report;
 pub mod risk;
