@@ -35,3 +35,4 @@ mod store_db;
 mod technical_pin;
 mod util;
 mod venue_binance;
+mod venue_broker;
