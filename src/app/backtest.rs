@@ -212,35 +212,38 @@ pub fn record(
     run.strategy = Some(out.strategy.clone());
     run.params_json = Some(params_json.clone());
     let id = store.begin_run(&run)?;
-    let first = out.result.first_bar;
-    let ts = &data.bars.ts_ms()[first..first + out.result.equity.len()];
-    store.insert_trades(id, &out.result.trades)?;
-    store.insert_equity(id, ts, &out.result.equity)?;
-    let transitions: Vec<crate::store::RegimeTransition> = out
-        .regime_transitions
-        .iter()
-        .map(|t| crate::store::RegimeTransition {
-            ts_ms: t.ts_ms,
-            from_regime: t.from.as_str().to_string(),
-            to_regime: t.to.as_str().to_string(),
-            confidence: t.confidence,
-        })
-        .collect();
-    store.insert_regime_transitions(id, &transitions)?;
-    store.insert_strategy_performance(&[StrategyPerformance {
-        strategy: out.strategy.clone(),
-        symbol: data.label.clone(),
-        params_json,
-        run_id: Some(id),
-        sharpe: out.stats.sharpe,
-        return_pct: out.stats.return_pct,
-        max_drawdown_pct: out.stats.max_drawdown_pct,
-        trades: out.stats.trades,
-        win_rate_pct: out.stats.win_rate_pct,
-        created_at: ended_at.to_string(),
-    }])?;
-    let stats_json = serde_json::to_string(&out.stats).unwrap_or_else(|_| "{}".into());
-    store.finish_run(id, &stats_json, ended_at)?;
+    store.or_fail_run(id, ended_at, |store| {
+        let first = out.result.first_bar;
+        let ts = &data.bars.ts_ms()[first..first + out.result.equity.len()];
+        store.insert_trades(id, &out.result.trades)?;
+        store.insert_equity(id, ts, &out.result.equity)?;
+        let transitions: Vec<crate::store::RegimeTransition> = out
+            .regime_transitions
+            .iter()
+            .map(|t| crate::store::RegimeTransition {
+                ts_ms: t.ts_ms,
+                from_regime: t.from.as_str().to_string(),
+                to_regime: t.to.as_str().to_string(),
+                confidence: t.confidence,
+            })
+            .collect();
+        store.insert_regime_transitions(id, &transitions)?;
+        store.insert_strategy_performance(&[StrategyPerformance {
+            strategy: out.strategy.clone(),
+            symbol: data.label.clone(),
+            params_json,
+            run_id: Some(id),
+            sharpe: out.stats.sharpe,
+            return_pct: out.stats.return_pct,
+            max_drawdown_pct: out.stats.max_drawdown_pct,
+            trades: out.stats.trades,
+            win_rate_pct: out.stats.win_rate_pct,
+            created_at: ended_at.to_string(),
+        }])?;
+        let stats_json = serde_json::to_string(&out.stats).unwrap_or_else(|_| "{}".into());
+        store.finish_run(id, &stats_json, ended_at)?;
+        Ok::<(), Error>(())
+    })?;
     Ok(id)
 }
 

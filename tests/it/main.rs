@@ -27,5 +27,6 @@ mod optimize_overfit;
 mod optimize_tpe;
 mod report_files;
 mod store_db;
+mod store_writers;
 mod technical_pin;
 mod util;
