@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod indicators;
 pub mod metrics;
+pub mod notify;
 pub mod optimize;
 pub mod order;
 pub mod regime;

@@ -20,6 +20,7 @@ mod fetch_support;
 mod fetch_yahoo;
 mod golden_indicators;
 mod metrics_golden;
+mod notify_telegram;
 mod optimize_cli;
 mod optimize_golden;
 mod optimize_grid;
