@@ -14,6 +14,7 @@ pub mod engine;
 pub mod error;
 pub mod indicators;
 pub mod metrics;
+pub mod net;
 pub mod notify;
 pub mod optimize;
 pub mod order;
@@ -23,6 +24,7 @@ pub mod risk;
 pub mod signal;
 pub mod store;
 pub mod strategy;
+pub mod venues;
 
 #[cfg(test)]
 pub(crate) mod testutil;

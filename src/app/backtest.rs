@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::Ctx;
 use crate::Error;
 use crate::data::{self, Bars, SymbolSource};
 use crate::engine::{BacktestConfig, BacktestResult, run_backtest};
@@ -108,6 +109,140 @@ impl RiskChoice {
     }
 }
 
+/// What `algolab backtest` asks for: everything parsed, nothing read yet.
+#[derive(Debug, Clone)]
+pub struct BacktestRequest {
+    /// The bars.
+    pub data: DataSpec,
+    /// Strategy name (`sma-cross`, `technical`, `evolved`, …).
+    pub strategy: String,
+    /// `--param key=value` pairs, unresolved.
+    pub params: Vec<(String, String)>,
+    /// A genome file to run as the `evolved` strategy.
+    pub strategy_file: Option<PathBuf>,
+    /// `technical` switching to the per-regime parameters stored for this symbol.
+    pub regime_params: Option<String>,
+    /// The objective those per-regime parameters were optimised for.
+    pub regime_objective: String,
+    /// Engine settings (date range included).
+    pub cfg: BacktestConfig,
+    /// Write the report into this folder.
+    pub report: Option<PathBuf>,
+    /// Record the run in the learning DB.
+    pub record: bool,
+}
+
+/// What `algolab backtest` produced.
+#[derive(Debug, Clone)]
+pub struct BacktestReply {
+    /// The bars that were traded and where they came from.
+    pub data: LoadedData,
+    /// The finished backtest.
+    pub outcome: BacktestOutcome,
+    /// The run id in the learning DB, when recorded.
+    pub run_id: Option<i64>,
+    /// The report's HTML file, when written.
+    pub report: Option<PathBuf>,
+}
+
+/// `algolab backtest`: resolve the strategy, load the bars, run, record, write the report.
+///
+/// # Errors
+/// [`Error::Param`]/[`Error::Usage`]/[`Error::Data`] for bad input (exit 2), engine, DB
+/// or report failures otherwise.
+pub fn run(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
+    let evolved = req.strategy == "evolved" || req.strategy_file.is_some();
+    let name = if evolved {
+        "evolved"
+    } else {
+        req.strategy.as_str()
+    };
+    let (params, mut strat) = if evolved {
+        evolved_strategy(ctx, &req)?
+    } else {
+        let params = resolve_params(name, &req.params)?;
+        let strat = match &req.regime_params {
+            Some(symbol) => regime_switching(ctx, name, &params, symbol, &req.regime_objective)?,
+            None => strategy::build(name, &params)?,
+        };
+        (params, strat)
+    };
+    req.cfg.validate()?;
+    let data = load_data(&req.data, &ctx.data_dir)?;
+    let record = ctx.run_record("backtest", None);
+    let out = run_strategy(&data.bars, &mut *strat, name, &params, &req.cfg)?;
+    let run_id = if req.record {
+        let mut store = ctx.store()?;
+        Some(self::record(
+            &mut store,
+            record,
+            &data,
+            &out,
+            &(ctx.now_iso)(),
+        )?)
+    } else {
+        None
+    };
+    if let Some(dir) = &req.report {
+        write(dir, &data, &out)?;
+    }
+    Ok(BacktestReply {
+        report: req.report.as_ref().map(|d| d.join("report.html")),
+        data,
+        outcome: out,
+        run_id,
+    })
+}
+
+type BoxedStrategy = Box<dyn strategy::Strategy + Send>;
+
+/// The `evolved` strategy of a genome file or `--param id=N` (a stored genome).
+fn evolved_strategy(ctx: &Ctx, req: &BacktestRequest) -> Result<(Params, BoxedStrategy), Error> {
+    use crate::app::evolve as ev;
+    let kv = &req.params;
+    let params = Params::resolve(strategy::param_specs("evolved")?, kv)?;
+    let id = params.0.get("id").map_or(0, |v| v.as_i64());
+    let strat = match (&req.strategy_file, kv.iter().any(|(k, _)| k == "id")) {
+        (Some(file), _) => ev::evolved_strategy(ev::genome_file(file)?, None)?,
+        (None, true) => {
+            let store = ctx.store()?;
+            ev::evolved_strategy(ev::stored_genome(&store, id)?, Some(id))?
+        }
+        (None, false) => {
+            return Err(Error::Usage(
+                "--strategy evolved needs --param id=N (see `algolab evolve --list`) or --strategy-file FILE.json"
+                    .into(),
+            ));
+        }
+    };
+    Ok((params, strat))
+}
+
+/// `technical` switching to the per-regime parameters stored for `symbol`.
+fn regime_switching(
+    ctx: &Ctx,
+    name: &str,
+    params: &Params,
+    symbol: &str,
+    objective: &str,
+) -> Result<BoxedStrategy, Error> {
+    if name != "technical" {
+        return Err(Error::Usage(format!(
+            "--regime-params needs --strategy technical, not {name}"
+        )));
+    }
+    let store = ctx.store()?;
+    let per_regime = crate::app::optimize::record::regime_params(&store, symbol, name, objective)?;
+    if per_regime.is_empty() {
+        return Err(Error::Usage(format!(
+            "no per-regime {objective} parameters stored for {symbol} (run `algolab optimize --symbol {symbol} --strategy technical --per-regime …` first)"
+        )));
+    }
+    let strat =
+        crate::strategy::technical::Technical::new(params)?.with_regime_params(per_regime)?;
+    Ok(Box::new(strat))
+}
+
 /// A finished backtest.
 #[derive(Debug, Clone)]
 pub struct BacktestOutcome {
@@ -142,7 +277,7 @@ pub fn resolve_params(name: &str, kv: &[(String, String)]) -> Result<Params, Err
 /// # Errors
 /// [`Error::Param`] when the strategy rejects its parameters, [`Error::Engine`] when the
 /// engine fails (bad config, empty date range).
-pub fn run(
+pub fn run_named(
     bars: &Bars,
     name: &str,
     params: &Params,

@@ -4,14 +4,13 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
 
 use super::Global;
-use super::common::{DataArgs, EngineArgs, db_path, note, now_iso, num, params_kv, run_record};
+use super::common::{DataArgs, EngineArgs, note, num, params_kv};
+use crate::app::Ctx;
 use crate::app::backtest as app;
 use crate::metrics::Stats;
-use crate::store::Store;
 
 /// Backtest a strategy on bundled, fetched or local data.
 #[derive(Debug, Args)]
@@ -67,68 +66,59 @@ bar touches both, the stop is assumed first. The run is recorded in DATA_DIR/ai_
 ///
 /// # Errors
 /// Bad usage, bad data or parameters (exit 2), engine, DB or report failures (exit 1).
-pub fn run(args: BacktestArgs, g: Global) -> anyhow::Result<()> {
-    let spec = args.data.spec()?;
-    let kv = params_kv(&args.params)?;
-    let evolved = args.strategy == "evolved" || args.strategy_file.is_some();
-    let name = if evolved {
-        "evolved"
-    } else {
-        args.strategy.as_str()
+pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
+    let req = app::BacktestRequest {
+        data: args.data.spec()?,
+        params: params_kv(&args.params)?,
+        cfg: args.engine.config(
+            if args.strategy_file.is_some() {
+                "evolved"
+            } else {
+                &args.strategy
+            },
+            &args.data,
+        )?,
+        strategy: args.strategy,
+        strategy_file: args.strategy_file,
+        regime_params: args.regime_params,
+        regime_objective: args.regime_objective,
+        report: args.report,
+        record: !args.no_record,
     };
-    let (params, mut strat) = if evolved {
-        evolved_strategy(&args, &kv)?
-    } else {
-        let params = app::resolve_params(name, &kv)?;
-        let strat = match &args.regime_params {
-            Some(symbol) => regime_switching(name, &params, symbol, &args.regime_objective)?,
-            None => crate::strategy::build(name, &params)?,
-        };
-        (params, strat)
-    };
-    let cfg = args.engine.config(name, &args.data)?;
-    cfg.validate().map_err(crate::Error::from)?;
-    let data = app::load_data(&spec, &crate::data::data_dir())?;
-    note(g.quiet, &data.note);
-
-    let spinner = (!g.quiet && std::io::stderr().is_terminal() && data.bars.len() >= 1_000_000)
-        .then(|| {
-            let s = indicatif::ProgressBar::new_spinner();
-            s.set_message(format!("backtesting {} bars", data.bars.len()));
-            s.enable_steady_tick(std::time::Duration::from_millis(100));
-            s
-        });
-    let record = run_record("backtest", None);
-    let out = app::run_strategy(&data.bars, &mut *strat, name, &params, &cfg)?;
+    let spinner = (!g.quiet && std::io::stderr().is_terminal()).then(|| {
+        let s = indicatif::ProgressBar::new_spinner();
+        s.set_message("backtesting");
+        s.enable_steady_tick(std::time::Duration::from_millis(100));
+        s
+    });
+    let report_dir = req.report.clone();
+    let res = app::run(ctx, req);
     if let Some(s) = spinner {
         s.finish_and_clear();
     }
-
-    let run_id = if args.no_record {
-        None
-    } else {
-        let path = db_path();
-        let mut store = Store::open(&path)?;
-        Some(app::record(&mut store, record, &data, &out, &now_iso())?)
+    let reply = match (res, report_dir) {
+        (Err(e @ crate::Error::Report(_)), Some(dir)) => {
+            return Err(
+                anyhow::Error::from(e).context(format!("writing the report to {}", dir.display()))
+            );
+        }
+        (r, _) => r?,
     };
-    if let Some(dir) = &args.report {
-        app::write(dir, &data, &out)
-            .with_context(|| format!("writing the report to {}", dir.display()))?;
-    }
-
+    let (data, out) = (&reply.data, &reply.outcome);
+    note(g.quiet, &data.note);
     if !g.quiet {
         eprint!("{}", stats_table(&data.label, &out.strategy, &out.stats));
-        if let Some(id) = run_id {
-            eprintln!("run {id} recorded in {}", db_path().display());
+        if let Some(id) = reply.run_id {
+            eprintln!("run {id} recorded in {}", ctx.db_path.display());
         }
-        if let Some(dir) = &args.report {
-            eprintln!("report: {}", dir.join("report.html").display());
+        if let Some(html) = &reply.report {
+            eprintln!("report: {}", html.display());
         }
     }
     if g.json {
         let mut v = serde_json::to_value(&out.stats)?;
         if let Some(obj) = v.as_object_mut() {
-            obj.insert("run_id".into(), serde_json::json!(run_id));
+            obj.insert("run_id".into(), serde_json::json!(reply.run_id));
             obj.insert("symbol".into(), serde_json::json!(data.label));
             obj.insert("strategy".into(), serde_json::json!(out.strategy));
             obj.insert("params".into(), serde_json::to_value(&out.params)?);
@@ -136,61 +126,6 @@ pub fn run(args: BacktestArgs, g: Global) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&v)?);
     }
     Ok(())
-}
-
-/// The `evolved` strategy of `--strategy-file FILE` or `--param id=N` (a stored genome).
-fn evolved_strategy(
-    args: &BacktestArgs,
-    kv: &[(String, String)],
-) -> anyhow::Result<(
-    crate::strategy::Params,
-    Box<dyn crate::strategy::Strategy + Send>,
-)> {
-    use crate::app::evolve as ev;
-    let params = crate::strategy::Params::resolve(crate::strategy::param_specs("evolved")?, kv)?;
-    let id = params.0.get("id").map_or(0, |v| v.as_i64());
-    let strat = match (&args.strategy_file, kv.iter().any(|(k, _)| k == "id")) {
-        (Some(file), _) => ev::evolved_strategy(ev::genome_file(file)?, None)?,
-        (None, true) => {
-            let store = Store::open(&db_path())?;
-            ev::evolved_strategy(ev::stored_genome(&store, id)?, Some(id))?
-        }
-        (None, false) => {
-            return Err(super::UsageError(
-                "--strategy evolved needs --param id=N (see `algolab evolve --list`) or --strategy-file FILE.json"
-                    .into(),
-            )
-            .into());
-        }
-    };
-    Ok((params, strat))
-}
-
-/// `technical` switching to the per-regime parameters stored for `symbol`.
-fn regime_switching(
-    name: &str,
-    params: &crate::strategy::Params,
-    symbol: &str,
-    objective: &str,
-) -> anyhow::Result<Box<dyn crate::strategy::Strategy + Send>> {
-    if name != "technical" {
-        return Err(super::UsageError(format!(
-            "--regime-params needs --strategy technical, not {name}"
-        ))
-        .into());
-    }
-    let path = db_path();
-    let store = Store::open(&path)?;
-    let per_regime = crate::app::optimize::record::regime_params(&store, symbol, name, objective)?;
-    if per_regime.is_empty() {
-        return Err(super::UsageError(format!(
-            "no per-regime {objective} parameters stored for {symbol} (run `algolab optimize --symbol {symbol} --strategy technical --per-regime …` first)"
-        ))
-        .into());
-    }
-    let strat =
-        crate::strategy::technical::Technical::new(params)?.with_regime_params(per_regime)?;
-    Ok(Box::new(strat))
 }
 
 /// The stats as a two-column table for stderr.

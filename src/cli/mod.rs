@@ -73,13 +73,18 @@ pub enum Command {
 /// Whatever the subcommand fails with; [`exit_code`] maps it to the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let g = cli.global;
+    if let Command::Fetch(args) = cli.command {
+        return fetch::run(args, g);
+    }
+    let mut ctx = crate::app::Ctx::from_env(common::now_iso)?;
+    ctx.argv = std::env::args().skip(1).collect();
     match cli.command {
-        Command::Backtest(args) => backtest::run(args, g),
-        Command::Data(args) => data::run(args, g),
-        Command::Evolve(args) => evolve::run(args, g),
-        Command::Indicators(args) => indicators::run(args, g),
-        Command::Optimize(args) => optimize::run(*args, g),
-        Command::Report(args) => report::run(args, g),
+        Command::Backtest(args) => backtest::run(args, g, &ctx),
+        Command::Data(args) => data::run(args, g, &ctx),
+        Command::Evolve(args) => evolve::run(args, g, &ctx),
+        Command::Indicators(args) => indicators::run(args, g, &ctx),
+        Command::Optimize(args) => optimize::run(*args, g, &ctx),
+        Command::Report(args) => report::run(args, g, &ctx),
         Command::Fetch(args) => fetch::run(args, g),
     }
 }
@@ -90,7 +95,7 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         if let Some(e) = cause.downcast_ref::<crate::Error>() {
             return e.exit_code();
         }
-        if let Some(e) = cause.downcast_ref::<crate::data::FetchError>() {
+        if let Some(e) = cause.downcast_ref::<crate::venues::VenueError>() {
             return e.exit_code();
         }
         if let Some(e) = cause.downcast_ref::<crate::data::DataError>() {
