@@ -21,6 +21,7 @@ pub mod order;
 pub mod regime;
 pub mod report;
 pub mod risk;
+pub mod runner;
 pub mod signal;
 pub mod store;
 pub mod strategy;

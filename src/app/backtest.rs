@@ -151,22 +151,8 @@ pub struct BacktestReply {
 /// [`Error::Param`]/[`Error::Usage`]/[`Error::Data`] for bad input (exit 2), engine, DB
 /// or report failures otherwise.
 pub fn run(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
-    let evolved = req.strategy == "evolved" || req.strategy_file.is_some();
-    let name = if evolved {
-        "evolved"
-    } else {
-        req.strategy.as_str()
-    };
-    let (params, mut strat) = if evolved {
-        evolved_strategy(ctx, &req)?
-    } else {
-        let params = resolve_params(name, &req.params)?;
-        let strat = match &req.regime_params {
-            Some(symbol) => regime_switching(ctx, name, &params, symbol, &req.regime_objective)?,
-            None => strategy::build(name, &params)?,
-        };
-        (params, strat)
-    };
+    let (name, params, mut strat) = strategy_for(ctx, &req)?;
+    let name = name.as_str();
     req.cfg.validate()?;
     let data = load_data(&req.data, &ctx.data_dir)?;
     let record = ctx.run_record("backtest", None);
@@ -194,7 +180,32 @@ pub fn run(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
     })
 }
 
-type BoxedStrategy = Box<dyn strategy::Strategy + Send>;
+/// A strategy ready to drive.
+pub type BoxedStrategy = Box<dyn strategy::Strategy + Send>;
+
+/// The strategy a request names, built: its name (`evolved` for a genome file), resolved
+/// parameters and the strategy itself (also used by `paper`).
+///
+/// # Errors
+/// [`Error::Param`]/[`Error::Usage`] for an unknown strategy or bad parameters;
+/// [`Error::Store`] when a stored genome or per-regime parameters cannot be read.
+pub fn strategy_for(
+    ctx: &Ctx,
+    req: &BacktestRequest,
+) -> Result<(String, Params, BoxedStrategy), Error> {
+    let evolved = req.strategy == "evolved" || req.strategy_file.is_some();
+    if evolved {
+        let (params, strat) = evolved_strategy(ctx, req)?;
+        return Ok(("evolved".into(), params, strat));
+    }
+    let name = req.strategy.as_str();
+    let params = resolve_params(name, &req.params)?;
+    let strat = match &req.regime_params {
+        Some(symbol) => regime_switching(ctx, name, &params, symbol, &req.regime_objective)?,
+        None => strategy::build(name, &params)?,
+    };
+    Ok((name.to_string(), params, strat))
+}
 
 /// The `evolved` strategy of a genome file or `--param id=N` (a stored genome).
 fn evolved_strategy(ctx: &Ctx, req: &BacktestRequest) -> Result<(Params, BoxedStrategy), Error> {

@@ -13,6 +13,7 @@ pub mod evolve;
 pub mod fetch;
 pub mod indicators;
 pub mod optimize;
+pub mod paper;
 pub mod report;
 
 /// Global options shared by every subcommand.
@@ -46,7 +47,8 @@ const EXAMPLES: &str = "Examples:
   algolab fetch --symbol BTC/USDT --interval 1h --start 2024-01-01
   algolab indicators --symbol BTC/USDT --out btc_indicators.csv
   algolab data check datasets/GOOG.csv
-  algolab data convert datasets/BTCUSDT_1h.csv btc_4h.parquet --resample 4h";
+  algolab data convert datasets/BTCUSDT_1h.csv btc_4h.parquet --resample 4h
+  algolab paper --symbol BTC/USDT --bot b1";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -65,6 +67,8 @@ pub enum Command {
     Data(data::DataArgs),
     /// Download bars from Binance or Yahoo into the cache, appending only new bars.
     Fetch(fetch::FetchArgs),
+    /// Paper-trade a strategy on new closed bars: one cron-safe tick per call, or --loop.
+    Paper(Box<paper::PaperArgs>),
 }
 
 /// Run a parsed command line.
@@ -86,6 +90,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Optimize(args) => optimize::run(*args, g, &ctx),
         Command::Report(args) => report::run(args, g, &ctx),
         Command::Fetch(args) => fetch::run(args, g),
+        Command::Paper(args) => paper::run(*args, g, &ctx),
     }
 }
 
