@@ -160,22 +160,8 @@ pub fn run(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
     if req.strategy == "ai" && req.strategy_file.is_none() {
         return run_ai(ctx, req);
     }
-    let evolved = req.strategy == "evolved" || req.strategy_file.is_some();
-    let name = if evolved {
-        "evolved"
-    } else {
-        req.strategy.as_str()
-    };
-    let (params, mut strat) = if evolved {
-        evolved_strategy(ctx, &req)?
-    } else {
-        let params = resolve_params(name, &req.params)?;
-        let strat = match &req.regime_params {
-            Some(symbol) => regime_switching(ctx, name, &params, symbol, &req.regime_objective)?,
-            None => strategy::build(name, &params)?,
-        };
-        (params, strat)
-    };
+    let (name, params, mut strat) = strategy_for(ctx, &req)?;
+    let name = name.as_str();
     req.cfg.validate()?;
     let data = load_data(&req.data, &ctx.data_dir)?;
     let record = ctx.run_record("backtest", None);
@@ -268,7 +254,32 @@ fn run_ai(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
     })
 }
 
-type BoxedStrategy = Box<dyn strategy::Strategy + Send>;
+/// A strategy ready to drive.
+pub type BoxedStrategy = Box<dyn strategy::Strategy + Send>;
+
+/// The strategy a request names, built: its name (`evolved` for a genome file), resolved
+/// parameters and the strategy itself (also used by `paper`).
+///
+/// # Errors
+/// [`Error::Param`]/[`Error::Usage`] for an unknown strategy or bad parameters;
+/// [`Error::Store`] when a stored genome or per-regime parameters cannot be read.
+pub fn strategy_for(
+    ctx: &Ctx,
+    req: &BacktestRequest,
+) -> Result<(String, Params, BoxedStrategy), Error> {
+    let evolved = req.strategy == "evolved" || req.strategy_file.is_some();
+    if evolved {
+        let (params, strat) = evolved_strategy(ctx, req)?;
+        return Ok(("evolved".into(), params, strat));
+    }
+    let name = req.strategy.as_str();
+    let params = resolve_params(name, &req.params)?;
+    let strat = match &req.regime_params {
+        Some(symbol) => regime_switching(ctx, name, &params, symbol, &req.regime_objective)?,
+        None => strategy::build(name, &params)?,
+    };
+    Ok((name.to_string(), params, strat))
+}
 
 /// The `evolved` strategy of a genome file or `--param id=N` (a stored genome).
 fn evolved_strategy(ctx: &Ctx, req: &BacktestRequest) -> Result<(Params, BoxedStrategy), Error> {
@@ -420,35 +431,38 @@ pub fn record(
     run.strategy = Some(out.strategy.clone());
     run.params_json = Some(params_json.clone());
     let id = store.begin_run(&run)?;
-    let first = out.result.first_bar;
-    let ts = &data.bars.ts_ms()[first..first + out.result.equity.len()];
-    store.insert_trades(id, &out.result.trades)?;
-    store.insert_equity(id, ts, &out.result.equity)?;
-    let transitions: Vec<crate::store::RegimeTransition> = out
-        .regime_transitions
-        .iter()
-        .map(|t| crate::store::RegimeTransition {
-            ts_ms: t.ts_ms,
-            from_regime: t.from.as_str().to_string(),
-            to_regime: t.to.as_str().to_string(),
-            confidence: t.confidence,
-        })
-        .collect();
-    store.insert_regime_transitions(id, &transitions)?;
-    store.insert_strategy_performance(&[StrategyPerformance {
-        strategy: out.strategy.clone(),
-        symbol: data.label.clone(),
-        params_json,
-        run_id: Some(id),
-        sharpe: out.stats.sharpe,
-        return_pct: out.stats.return_pct,
-        max_drawdown_pct: out.stats.max_drawdown_pct,
-        trades: out.stats.trades,
-        win_rate_pct: out.stats.win_rate_pct,
-        created_at: ended_at.to_string(),
-    }])?;
-    let stats_json = serde_json::to_string(&out.stats).unwrap_or_else(|_| "{}".into());
-    store.finish_run(id, &stats_json, ended_at)?;
+    store.or_fail_run(id, ended_at, |store| {
+        let first = out.result.first_bar;
+        let ts = &data.bars.ts_ms()[first..first + out.result.equity.len()];
+        store.insert_trades(id, &out.result.trades)?;
+        store.insert_equity(id, ts, &out.result.equity)?;
+        let transitions: Vec<crate::store::RegimeTransition> = out
+            .regime_transitions
+            .iter()
+            .map(|t| crate::store::RegimeTransition {
+                ts_ms: t.ts_ms,
+                from_regime: t.from.as_str().to_string(),
+                to_regime: t.to.as_str().to_string(),
+                confidence: t.confidence,
+            })
+            .collect();
+        store.insert_regime_transitions(id, &transitions)?;
+        store.insert_strategy_performance(&[StrategyPerformance {
+            strategy: out.strategy.clone(),
+            symbol: data.label.clone(),
+            params_json,
+            run_id: Some(id),
+            sharpe: out.stats.sharpe,
+            return_pct: out.stats.return_pct,
+            max_drawdown_pct: out.stats.max_drawdown_pct,
+            trades: out.stats.trades,
+            win_rate_pct: out.stats.win_rate_pct,
+            created_at: ended_at.to_string(),
+        }])?;
+        let stats_json = serde_json::to_string(&out.stats).unwrap_or_else(|_| "{}".into());
+        store.finish_run(id, &stats_json, ended_at)?;
+        Ok::<(), Error>(())
+    })?;
     Ok(id)
 }
 

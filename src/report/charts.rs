@@ -205,7 +205,10 @@ fn draw_dense<DB: DrawingBackend>(
             Rectangle::new(
                 [
                     (s.a as f64 - 0.5, s.lo - half),
-                    (s.b as f64 - 0.5 + px * f64::from(width_px.max(1) - 1), s.hi + half),
+                    (
+                        s.b as f64 - 0.5 + px * f64::from(width_px.max(1) - 1),
+                        s.hi + half,
+                    ),
                 ],
                 colour.filled(),
             )

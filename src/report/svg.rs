@@ -370,7 +370,11 @@ pub fn ramp(t: f64) -> (u8, u8, u8) {
         (94.0, 201.0, 98.0),
         (253.0, 231.0, 37.0),
     ];
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let f = t * (STOPS.len() - 1) as f64;
     let i = (f.floor() as usize).min(STOPS.len() - 2);
     let u = f - i as f64;
@@ -478,7 +482,9 @@ pub fn heatmap(g: &HeatGrid<'_>) -> String {
             fmt_param(*v)
         );
     }
-    let every_y = ny.div_ceil((cell_h * ny as f64 / 16.0).max(1.0) as usize).max(1);
+    let every_y = ny
+        .div_ceil((cell_h * ny as f64 / 16.0).max(1.0) as usize)
+        .max(1);
     for (r, v) in g.ys.iter().enumerate().filter(|(r, _)| r % every_y == 0) {
         let _ = write!(
             out,
