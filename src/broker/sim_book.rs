@@ -366,7 +366,11 @@ impl SimBroker {
             c,
             &self.instrument,
         );
-        if qty.is_nan() || qty <= 0.0 || qty * per_unit > self.cash {
+        if qty.is_nan()
+            || qty <= 0.0
+            || qty * per_unit > self.cash
+            || !self.instrument.admits(qty, price)
+        {
             self.rejected += 1;
             return;
         }

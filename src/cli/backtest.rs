@@ -118,6 +118,14 @@ pub fn run(args: BacktestArgs, g: Global) -> anyhow::Result<()> {
 
     if !g.quiet {
         eprint!("{}", stats_table(&data.label, &out.strategy, &out.stats));
+        if let Some(h) = out.result.halted {
+            eprintln!(
+                "trading stopped at {}: equity {:.6e} is below one minimum order ({:.4})",
+                crate::metrics::iso(h.ts_ms),
+                h.equity,
+                h.min_order
+            );
+        }
         if let Some(id) = run_id {
             eprintln!("run {id} recorded in {}", db_path().display());
         }
@@ -132,6 +140,7 @@ pub fn run(args: BacktestArgs, g: Global) -> anyhow::Result<()> {
             obj.insert("symbol".into(), serde_json::json!(data.label));
             obj.insert("strategy".into(), serde_json::json!(out.strategy));
             obj.insert("params".into(), serde_json::to_value(&out.params)?);
+            obj.insert("halted".into(), serde_json::to_value(out.result.halted)?);
         }
         println!("{}", serde_json::to_string_pretty(&v)?);
     }

@@ -52,6 +52,41 @@ pub struct StatsInput<'a> {
     pub warmup_bars: usize,
 }
 
+/// Bars counted as exposed: backtesting.py 0.6.6's `have_position`, every bar from a closed
+/// trade's entry bar to its exit bar inclusive; a trade still open at the end
+/// ([`ExitReason::Open`]) does not count (issue 9 item 6). Without any trade (a buy & hold
+/// curve) the `exposure` flags count.
+fn exposed_bars(input: &StatsInput<'_>, n: usize) -> usize {
+    if input.trades.is_empty() {
+        return (0..n)
+            .filter(|&i| input.exposure.get(i).copied().unwrap_or(false))
+            .count();
+    }
+    let ts = &input.ts_ms[..n.min(input.ts_ms.len())];
+    // +1 at the entry bar, −1 after the exit bar
+    let mut diff = vec![0i64; ts.len() + 1];
+    for t in input
+        .trades
+        .iter()
+        .filter(|t| t.exit_reason != ExitReason::Open)
+    {
+        let a = ts.partition_point(|&x| x < t.entry_ts_ms);
+        let b = ts.partition_point(|&x| x <= t.exit_ts_ms);
+        if a < b {
+            diff[a] += 1;
+            diff[b] -= 1;
+        }
+    }
+    let mut open = 0i64;
+    diff[..ts.len()]
+        .iter()
+        .filter(|&&d| {
+            open += d;
+            open > 0
+        })
+        .count()
+}
+
 /// The stats JSON of DESIGN §3 (keys in snake_case; non-finite numbers as `null`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
@@ -246,9 +281,7 @@ pub fn compute(input: &StatsInput<'_>) -> Stats {
         _ => f64::NAN,
     };
 
-    let exposed = (0..n)
-        .filter(|&i| input.exposure.get(i).copied().unwrap_or(false))
-        .count();
+    let exposed = exposed_bars(input, n);
     let exposure_pct = if n == 0 {
         f64::NAN
     } else {

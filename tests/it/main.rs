@@ -10,9 +10,11 @@
 mod backtest_cli;
 mod data_cli;
 mod engine_golden;
+mod engine_min_order;
 mod engine_props;
 mod engine_scenario;
 mod engine_split;
+mod engine_stats;
 mod evolve_cli;
 mod fetch_binance;
 mod fetch_cache_resolve;
