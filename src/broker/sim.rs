@@ -37,7 +37,7 @@
 //! - Bankruptcy: when equity at a close is ≤ 0 the position is closed at that close, cash
 //!   and equity are set to 0 and trading stops.
 
-use super::sim_book::Pos;
+use super::sim_pos::Pos;
 use super::{
     Account, Ack, Broker, BrokerError, MaintenanceMargin, MarketBar, OpenOrder, OrderFill,
     OrderStatus, PositionInfo, Snapshot,

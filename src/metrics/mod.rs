@@ -56,20 +56,18 @@ pub struct StatsInput<'a> {
 /// trade's entry bar to its exit bar inclusive; a trade still open at the end
 /// ([`ExitReason::Open`]) does not count (issue 9 item 6). Without any trade (a buy & hold
 /// curve) the `exposure` flags count.
-fn exposed_bars(input: &StatsInput<'_>, n: usize) -> usize {
-    if input.trades.is_empty() {
+/// `ts_ms` are the window's bar times (trades are located by their fill times).
+pub fn exposed_bars(ts_ms: &[i64], exposure: &[bool], trades: &[Trade]) -> usize {
+    let n = ts_ms.len();
+    if trades.is_empty() {
         return (0..n)
-            .filter(|&i| input.exposure.get(i).copied().unwrap_or(false))
+            .filter(|&i| exposure.get(i).copied().unwrap_or(false))
             .count();
     }
-    let ts = &input.ts_ms[..n.min(input.ts_ms.len())];
+    let ts = ts_ms;
     // +1 at the entry bar, −1 after the exit bar
     let mut diff = vec![0i64; ts.len() + 1];
-    for t in input
-        .trades
-        .iter()
-        .filter(|t| t.exit_reason != ExitReason::Open)
-    {
+    for t in trades.iter().filter(|t| t.exit_reason != ExitReason::Open) {
         let a = ts.partition_point(|&x| x < t.entry_ts_ms);
         let b = ts.partition_point(|&x| x <= t.exit_ts_ms);
         if a < b {
@@ -281,7 +279,11 @@ pub fn compute(input: &StatsInput<'_>) -> Stats {
         _ => f64::NAN,
     };
 
-    let exposed = exposed_bars(input, n);
+    let exposed = exposed_bars(
+        &input.ts_ms[..n.min(input.ts_ms.len())],
+        input.exposure,
+        input.trades,
+    );
     let exposure_pct = if n == 0 {
         f64::NAN
     } else {
@@ -414,7 +416,9 @@ mod tests {
     fn three_bar_curve_stats_by_hand() {
         // Mon, Tue, Wed 2024-01-01..03: equity 100 -> 80 -> 120, close 10 -> 11 -> 12
         let ts = [19_723 * D, 19_724 * D, 19_725 * D];
-        let trades = [trade(20.0, 20.0, 1, 2)];
+        let mut tr = trade(20.0, 20.0, 1, 2);
+        (tr.entry_ts_ms, tr.exit_ts_ms) = (ts[1], ts[2]);
+        let trades = [tr];
         let s = compute(&input(
             &ts,
             &[10.0, 11.0, 12.0],
