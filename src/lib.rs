@@ -9,6 +9,7 @@ pub mod ai;
 pub mod app;
 pub mod broker;
 pub mod cli;
+pub mod core;
 pub mod data;
 pub mod engine;
 pub mod error;

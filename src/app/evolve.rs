@@ -221,6 +221,9 @@ pub fn lean_config(cfg: &BacktestConfig) -> Result<LeanConfig, Error> {
         commission: cfg.commission,
         slippage: cfg.slippage,
         fractional: cfg.fractional,
+        min_qty: cfg.min_qty,
+        min_notional: cfg.min_notional,
+        min_order_cost: cfg.min_order_cost(),
     })
 }
 

@@ -141,6 +141,14 @@ pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
     note(g.quiet, &data.note);
     if !g.quiet {
         eprint!("{}", stats_table(&data.label, &out.strategy, &out.stats));
+        if let Some(h) = out.result.halted {
+            eprintln!(
+                "trading stopped at {}: equity {:.6e} is below one minimum order ({:.4})",
+                crate::metrics::iso(h.ts_ms),
+                h.equity,
+                h.min_order
+            );
+        }
         if let Some(id) = reply.run_id {
             eprintln!("run {id} recorded in {}", ctx.db_path.display());
         }
@@ -178,6 +186,7 @@ pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
             if let Some(ai) = &reply.ai {
                 obj.insert("ai".into(), serde_json::to_value(ai)?);
             }
+            obj.insert("halted".into(), serde_json::to_value(out.result.halted)?);
         }
         println!("{}", serde_json::to_string_pretty(&v)?);
     }
