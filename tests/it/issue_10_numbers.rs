@@ -90,3 +90,56 @@ fn issue_10_buy_hold_is_one_figure_whatever_the_strategy() {
     let series = (col[col.len() - 1] / col[0] - 1.0) * 100.0;
     assert!((series - bh).abs() < 1e-9 * bh.abs(), "{series} vs {bh}");
 }
+
+#[test]
+fn issue_10_every_listed_run_can_be_reported() {
+    let t = TestDir::new();
+    let out = t.run(&[
+        "optimize",
+        "--symbol",
+        "GOOG",
+        "--grid",
+        "fast=5..7",
+        "--grid",
+        "slow=20..22",
+    ]);
+    assert!(out.status.success(), "{}", texts(&out).1);
+    let out = t.run(&["report", "--list", "--json"]);
+    let runs = json(&out);
+    let id = runs[0]["id"].as_i64().unwrap();
+    assert_eq!(runs[0]["command"], "optimize");
+    let out = t.run(&["report", &id.to_string(), "--out", "opt", "--json"]);
+    let v = json(&out);
+    let html = std::fs::read_to_string(t.path().join("opt/optimize.html")).unwrap();
+    assert!(
+        v["report"].as_str().unwrap().ends_with("optimize.html"),
+        "{v}"
+    );
+    // the stored trials: 3 × 3 grid, a heatmap over fast and slow
+    assert!(html.contains("Heatmap") && html.contains(">9<"), "{html}");
+}
+
+#[test]
+fn issue_10_technical_trades_whole_units_and_reports_skipped_signals() {
+    // GOLD closes near 1 000–2 000 with 10 000 cash: at a 10 % base most confidence-sized
+    // entries bought less than one unit and were dropped silently (0 trades in 10 years)
+    let t = TestDir::new();
+    let out = t.run(&[
+        "backtest",
+        "--symbol",
+        "GOLD",
+        "--strategy",
+        "technical",
+        "--no-record",
+        "--json",
+    ]);
+    let v = json(&out);
+    assert!(f(&v, "trades") > 0.0, "{v}");
+    let skipped = v["signals_skipped_zero_size"].as_u64().unwrap();
+    assert!(skipped > 0, "{v}");
+    let (_, stderr) = texts(&out);
+    assert!(
+        stderr.contains(&format!("{skipped} entry signal(s) skipped")),
+        "{stderr}"
+    );
+}

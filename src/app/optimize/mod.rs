@@ -27,6 +27,7 @@ pub mod eval;
 pub mod lean;
 pub mod record;
 pub mod search;
+mod stored;
 mod validate;
 
 use crate::Error;
@@ -41,6 +42,7 @@ use crate::strategy::{self, Params};
 pub use command::{OptimizeReply, OptimizeRequest, run, show};
 pub use eval::{Evaluator, FAST_KEYS, SHARPE_PER_PERIOD, metric_keys, stats_metrics};
 pub use search::{Method, Objective, best_trial, eligible};
+pub use stored::stored_report;
 pub use validate::{PboSummary, pbo_of};
 
 /// The scope name of the search over all bars.

@@ -24,7 +24,7 @@ pub fn objective_name(o: &Objective) -> String {
     }
 }
 
-fn metrics_from_json(s: &str) -> MetricMap {
+pub(super) fn metrics_from_json(s: &str) -> MetricMap {
     serde_json::from_str::<BTreeMap<String, Option<f64>>>(s)
         .map(|m| {
             m.into_iter()
