@@ -143,3 +143,55 @@ fn issue_10_technical_trades_whole_units_and_reports_skipped_signals() {
         "{stderr}"
     );
 }
+
+#[test]
+fn issue_10_a_rerun_grid_does_not_deflate_the_sharpe_ratio_again() {
+    let t = TestDir::new();
+    let grid = [
+        "optimize",
+        "--symbol",
+        "GOOG",
+        "--grid",
+        "fast=5..9",
+        "--grid",
+        "slow=20..30:2",
+        "--json",
+    ];
+    let first = json(&t.run(&grid));
+    let second = json(&t.run(&grid));
+    assert_eq!(first["dsr"], second["dsr"], "{first} / {second}");
+    // a different grid adds only its new points: 5..11 × 20..30 has 7 × 6 = 42, 30 new
+    let mut wider = grid;
+    wider[4] = "fast=5..11";
+    let third = json(&t.run(&wider));
+    assert_eq!(third["dsr"]["n_trials"], 42, "{}", third["dsr"]);
+}
+
+#[test]
+fn issue_10_bayes_trials_are_distinct_points() {
+    // 4 × 4 = 16 points with fast < slow … fewer: asking for 30 gives each feasible one once
+    let t = TestDir::new();
+    let v = json(&t.run(&[
+        "optimize",
+        "--symbol",
+        "GOOG",
+        "--method",
+        "bayes",
+        "--trials",
+        "30",
+        "--grid",
+        "fast=5..8",
+        "--grid",
+        "slow=7..10",
+        "--no-record",
+        "--json",
+    ]));
+    let trials = v["trials"].as_array().unwrap();
+    let mut seen: Vec<String> = trials.iter().map(|t| t["params"].to_string()).collect();
+    let n = seen.len();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), n, "a point was evaluated twice");
+    // fast < slow: 5 → 7..10 (4), 6 → 4, 7 → 3, 8 → 2 = 13 feasible points
+    assert_eq!(n, 13);
+}

@@ -30,6 +30,8 @@ pub mod search;
 mod stored;
 mod validate;
 
+use std::collections::BTreeMap;
+
 use crate::Error;
 use crate::data::Bars;
 use crate::engine::BacktestConfig;
@@ -123,13 +125,20 @@ impl OptimizeSpec {
     }
 }
 
-/// Trials recorded earlier for the same symbol and strategy (for the deflated Sharpe ratio).
+/// Distinct trials recorded earlier for the same symbol and strategy (for the deflated
+/// Sharpe ratio).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PriorTrials {
     /// How many.
     pub count: usize,
     /// Their per-period Sharpe ratios (finite ones).
     pub sharpe_per_period: Vec<f64>,
+    /// The data hash of this run's bars.
+    pub data_hash: String,
+    /// Those on the same data, by [`record::trial_key`], with their per-period Sharpe ratio
+    /// (NaN when undefined): a trial of this run with the same key is the same trial and
+    /// counts once.
+    pub same_data: BTreeMap<String, f64>,
 }
 
 /// Receives progress and finished trials, and supplies recorded ones (resume).
