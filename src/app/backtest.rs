@@ -387,7 +387,7 @@ pub fn run_strategy(
     let result = run_backtest(bars, &mut *strat, cfg)?;
     let first = result.first_bar;
     let n = result.equity.len();
-    let stats = compute(&StatsInput {
+    let mut stats = compute(&StatsInput {
         ts_ms: &bars.ts_ms()[first..first + n],
         close: &bars.close()[first..first + n],
         equity: &result.equity,
@@ -396,6 +396,7 @@ pub fn run_strategy(
         fees_paid: result.fees_paid,
         cash0: cfg.cash,
     });
+    stats.signals_skipped_zero_size = zero_size_skips(&result);
     Ok(BacktestOutcome {
         strategy: name.to_string(),
         params: {
@@ -410,6 +411,23 @@ pub fn run_strategy(
         regime_transitions: result.regime_transitions.clone(),
         result,
     })
+}
+
+/// Entry signals refused because their size rounds to zero, in the traded window.
+pub fn zero_size_skips(result: &BacktestResult) -> usize {
+    result
+        .events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                crate::engine::Event::Refused {
+                    t,
+                    reason: crate::risk::RefusalReason::ZeroSize,
+                } if *t >= result.first_bar
+            )
+        })
+        .count()
 }
 
 /// Record a finished backtest in the learning DB: the run, its trades, equity, regime

@@ -139,6 +139,15 @@ pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
     };
     let (data, out) = (&reply.data, &reply.outcome);
     note(g.quiet, &data.note);
+    let skipped = out.stats.signals_skipped_zero_size;
+    if skipped > 0 {
+        note(
+            g.quiet,
+            &format!(
+                "note: {skipped} entry signal(s) skipped: the position size rounds to zero whole units (try --fractional or more --cash)"
+            ),
+        );
+    }
     if !g.quiet {
         eprint!("{}", stats_table(&data.label, &out.strategy, &out.stats));
         if let Some(h) = out.result.halted {
@@ -231,6 +240,10 @@ pub fn stats_table(symbol: &str, strategy: &str, s: &Stats) -> String {
         ("Gross loss", num(s.gross_loss, 2)),
         ("SQN", num(s.sqn, 3)),
         ("Fees paid", num(s.fees_paid, 2)),
+        (
+            "Signals skipped (size 0)",
+            s.signals_skipped_zero_size.to_string(),
+        ),
     ];
     let w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     rows.iter()

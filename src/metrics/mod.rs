@@ -211,6 +211,11 @@ pub struct Stats {
     /// Kelly criterion (fraction).
     #[serde(with = "nan_null")]
     pub kelly_criterion: f64,
+    /// Entry signals not traded because their size rounds to zero (whole units worth
+    /// more than the position: GOLD at 10 000 cash). Set by the caller from the engine's
+    /// refusals; [`compute`] leaves it 0.
+    #[serde(default)]
+    pub signals_skipped_zero_size: usize,
     /// Total commission paid.
     #[serde(with = "nan_null")]
     pub fees_paid: f64,
@@ -413,6 +418,7 @@ pub fn compute(input: &StatsInput<'_>) -> Stats {
         avg_loss_pct: t.avg_loss_pct,
         sqn: t.sqn,
         kelly_criterion: t.kelly_criterion,
+        signals_skipped_zero_size: 0,
         fees_paid: input.fees_paid,
         periods_per_year,
     }

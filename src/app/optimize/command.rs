@@ -87,7 +87,13 @@ pub fn run<'p>(
                 store.begin_run(&rec)?
             }
         };
-        let prior = prior_trials(&store, &data.label, strategy, Some(run_id))?;
+        let prior = prior_trials(
+            &store,
+            &data.label,
+            strategy,
+            Some(run_id),
+            &data.bars.content_hash(),
+        )?;
         let res = {
             let mut obs = DbObserver::new(
                 &mut store,

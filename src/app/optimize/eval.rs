@@ -596,12 +596,13 @@ impl<'a> Evaluator<'a> {
                 run_backtest(self.bars, &mut *s, &self.cfg).map_err(engine_err)?
             }
         };
-        let stats = self.stats_of(
+        let mut stats = self.stats_of(
             &result.equity,
             &result.exposure,
             &result.trades,
             result.fees_paid,
         );
+        stats.signals_skipped_zero_size = crate::app::backtest::zero_size_skips(&result);
         let returns = self.returns_of(&result.equity);
         Ok(FullRun {
             stats,

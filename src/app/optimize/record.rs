@@ -24,7 +24,7 @@ pub fn objective_name(o: &Objective) -> String {
     }
 }
 
-fn metrics_from_json(s: &str) -> MetricMap {
+pub(super) fn metrics_from_json(s: &str) -> MetricMap {
     serde_json::from_str::<BTreeMap<String, Option<f64>>>(s)
         .map(|m| {
             m.into_iter()
@@ -147,7 +147,25 @@ impl super::Observer for DbObserver<'_> {
     }
 }
 
-/// Every trial recorded for `symbol` and `strategy` outside run `except_run`.
+/// The identity of a trial for the deflated Sharpe ratio's count: data hash, parameters
+/// and metrics (the metrics stand for the settings: the same data, strategy and parameters
+/// under other settings give other metrics).
+pub fn trial_key(data_hash: &str, params_json: &str, metrics_json: &str) -> String {
+    format!("{data_hash}\u{1f}{params_json}\u{1f}{metrics_json}")
+}
+
+/// The key of a trial of this run on data `data_hash`, as [`DbObserver`] records it.
+pub fn key_of(data_hash: &str, t: &Trial) -> String {
+    trial_key(
+        data_hash,
+        &serde_json::to_string(&t.params).unwrap_or_else(|_| "{}".into()),
+        &metrics_json(&t.metrics),
+    )
+}
+
+/// The distinct trials recorded for `symbol` and `strategy` outside run `except_run`
+/// (identical ones, e.g. the same grid run twice, count once: issue 10); this run's data
+/// is `data_hash`.
 ///
 /// # Errors
 /// [`Error::Store`] when the DB query fails.
@@ -156,17 +174,33 @@ pub fn prior_trials(
     symbol: &str,
     strategy: &str,
     except_run: Option<i64>,
+    data_hash: &str,
 ) -> Result<PriorTrials, Error> {
-    let rows = store.optimization_metrics(symbol, strategy, except_run)?;
-    let sharpe_per_period = rows
-        .iter()
-        .filter_map(|m| metrics_from_json(m).get(super::SHARPE_PER_PERIOD).copied())
-        .filter(|v| v.is_finite())
-        .collect();
-    Ok(PriorTrials {
-        count: rows.len(),
-        sharpe_per_period,
-    })
+    let rows = store.optimization_trials(symbol, strategy, except_run)?;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = PriorTrials {
+        data_hash: data_hash.to_string(),
+        ..PriorTrials::default()
+    };
+    for (hash, params, metrics) in rows {
+        let hash = hash.unwrap_or_default();
+        let key = trial_key(&hash, &params, &metrics);
+        if !seen.insert(key.clone()) {
+            continue;
+        }
+        let sr = metrics_from_json(&metrics)
+            .get(super::SHARPE_PER_PERIOD)
+            .copied()
+            .unwrap_or(f64::NAN);
+        if sr.is_finite() {
+            out.sharpe_per_period.push(sr);
+        }
+        if hash == data_hash {
+            out.same_data.insert(key, sr);
+        }
+    }
+    out.count = seen.len();
+    Ok(out)
 }
 
 /// The best stored parameters of `strategy` per regime for `symbol` (objective
