@@ -156,6 +156,12 @@
     return null;
   }
 
+  function legendRows(spec) {
+    var n = 1;
+    spec.series.forEach(function (s) { if (s.kind !== 'volume') { n += 1; } });
+    return spec.axis === 'index' ? n - 1 : n;
+  }
+
   function build(spec) {
     var el = document.getElementById('chart-' + spec.id);
     if (!el) { return; }
@@ -165,7 +171,9 @@
       layout: { background: { color: '#ffffff' }, textColor: '#4b5260', fontSize: 11,
         fontFamily: "-apple-system,'Segoe UI',Roboto,'DejaVu Sans',Helvetica,Arial,sans-serif" },
       grid: { vertLines: { color: '#f1f3f6' }, horzLines: { color: '#f1f3f6' } },
-      rightPriceScale: { borderColor: '#d8dce3', scaleMargins: { top: 0.12, bottom: 0.06 } },
+      // room at the top for the legend (one row per series plus the date)
+      rightPriceScale: { borderColor: '#d8dce3',
+        scaleMargins: { top: Math.min(0.4, (legendRows(spec) * 18 + 8) / spec.height), bottom: 0.06 } },
       leftPriceScale: { borderColor: '#d8dce3', visible: !!spec.left_scale },
       timeScale: { borderColor: '#d8dce3', timeVisible: !!D.intraday, secondsVisible: false, rightOffset: 2,
         minBarSpacing: 0.001 },
@@ -254,6 +262,10 @@
   }
 
   (D.charts || []).forEach(build);
+  // fit again once the layout has settled (a chart measured before it had its width)
+  window.addEventListener('load', function () {
+    charts.forEach(function (c) { c.chart.timeScale().fitContent(); });
+  });
 
   // log-scale toggles: <button data-log="chart id">
   Array.prototype.forEach.call(document.querySelectorAll('button[data-log]'), function (b) {

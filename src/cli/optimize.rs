@@ -281,7 +281,13 @@ pub fn run(args: OptimizeArgs, g: Global) -> anyhow::Result<()> {
     if let Some(dir) = &args.report
         && !out.stopped
     {
-        crate::app::optimize::record::write_report(dir, &out, &data.label, &args.strategy)?;
+        crate::app::optimize::record::write_report(
+            dir,
+            &out,
+            &data.bars,
+            &data.label,
+            &args.strategy,
+        )?;
         note(g.quiet, &format!("report written to {}", dir.display()));
     }
     print(&out, run_id, &data.label, &args.strategy, g);

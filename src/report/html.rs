@@ -284,7 +284,13 @@ pub fn markers(ts_ms: &[i64], trades: &[Trade], dates_only: bool) -> Vec<Marker>
 
 fn price_chart(p: &Page<'_>, times: &[i64]) -> Chart {
     let [o, h, l, c, v] = p.ohlcv;
-    let pick = |s: &[f64]| if s.len() == c.len() { s.to_vec() } else { c.to_vec() };
+    let pick = |s: &[f64]| {
+        if s.len() == c.len() {
+            s.to_vec()
+        } else {
+            c.to_vec()
+        }
+    };
     let (o, h, l) = (pick(o), pick(h), pick(l));
     let mut chart = Chart::new("price", 460, Format::Price);
     chart
@@ -305,9 +311,8 @@ fn price_chart(p: &Page<'_>, times: &[i64]) -> Chart {
 
 fn equity_charts(p: &Page<'_>, times: &[i64]) -> (Chart, Chart, Chart, usize) {
     let mut eq = Chart::new("equity", 380, Format::Money);
-    eq.series.push(
-        Series::line(Kind::Line, "Strategy", BLUE, times, p.equity).format(Format::Money),
-    );
+    eq.series
+        .push(Series::line(Kind::Line, "Strategy", BLUE, times, p.equity).format(Format::Money));
     if p.buy_hold.iter().any(|v| v.is_finite()) {
         eq.series.push(
             Series::line(Kind::Line, "Buy & hold", GREY, times, p.buy_hold).format(Format::Money),
@@ -329,9 +334,15 @@ fn equity_charts(p: &Page<'_>, times: &[i64]) -> (Chart, Chart, Chart, usize) {
     roll.series
         .push(Series::line(Kind::Line, "Rolling Sharpe", BLUE, &rt, &sharpe).format(Format::Num));
     roll.series.push(
-        Series::line(Kind::Line, "Rolling volatility (ann.)", "#d97706", &rt, &vol)
-            .format(Format::Pct)
-            .left(),
+        Series::line(
+            Kind::Line,
+            "Rolling volatility (ann.)",
+            "#d97706",
+            &rt,
+            &vol,
+        )
+        .format(Format::Pct)
+        .left(),
     );
     (eq, dd, roll, w)
 }
@@ -435,7 +446,11 @@ fn trades_json(p: &Page<'_>) -> String {
             rows.push(',');
             spans.push(',');
         }
-        let side = if t.side == Side::Long { "long" } else { "short" };
+        let side = if t.side == Side::Long {
+            "long"
+        } else {
+            "short"
+        };
         let cells = [
             (i + 1).to_string(),
             side.to_string(),
@@ -480,8 +495,20 @@ fn trades_section(p: &Page<'_>) -> String {
         return "<p>No trades.</p>".into();
     }
     let head = [
-        "#", "Side", "Entry time", "Entry price", "Exit time", "Exit price", "Qty", "P&L",
-        "Return", "MAE %", "MFE %", "Fees", "Bars", "Exit reason",
+        "#",
+        "Side",
+        "Entry time",
+        "Entry price",
+        "Exit time",
+        "Exit price",
+        "Qty",
+        "P&L",
+        "Return",
+        "MAE %",
+        "MFE %",
+        "Fees",
+        "Bars",
+        "Exit reason",
     ];
     let mut out = String::from("<div class=\"scroll\"><table id=\"trades-table\"><thead><tr>");
     for (i, h) in head.iter().enumerate() {

@@ -102,7 +102,10 @@ impl Series {
         let n = times.len().min(ys.len());
         let mut data = String::with_capacity(n.min(MAX_LINE_POINTS) * 24);
         data.push('[');
-        for (k, i) in downsample(&ys[..n], MAX_LINE_POINTS).into_iter().enumerate() {
+        for (k, i) in downsample(&ys[..n], MAX_LINE_POINTS)
+            .into_iter()
+            .enumerate()
+        {
             if k > 0 {
                 data.push(',');
             }
@@ -123,13 +126,21 @@ impl Series {
     /// Candles from OHLC slices at `times`, aggregated `k` bars to a candle when longer than
     /// [`MAX_CANDLES`] (see [`candle_step`]); the candle's time is its first bar's.
     pub fn candles(name: &str, times: &[i64], o: &[f64], h: &[f64], l: &[f64], c: &[f64]) -> Self {
-        let n = times.len().min(o.len()).min(h.len()).min(l.len()).min(c.len());
+        let n = times
+            .len()
+            .min(o.len())
+            .min(h.len())
+            .min(l.len())
+            .min(c.len());
         let step = candle_step(n);
         let mut data = String::with_capacity(n / step * 48 + 2);
         data.push('[');
         for (k, start) in (0..n).step_by(step).enumerate() {
             let end = (start + step).min(n);
-            let hi = h[start..end].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let hi = h[start..end]
+                .iter()
+                .copied()
+                .fold(f64::NEG_INFINITY, f64::max);
             let lo = l[start..end].iter().copied().fold(f64::INFINITY, f64::min);
             if k > 0 {
                 data.push(',');
@@ -309,11 +320,7 @@ impl Chart {
             self.format.as_str()
         );
         if let Axis::Index(label) = &self.axis {
-            let _ = write!(
-                out,
-                ",\"axis\":\"index\",\"index_label\":{}",
-                jstr(label)
-            );
+            let _ = write!(out, ",\"axis\":\"index\",\"index_label\":{}", jstr(label));
         }
         if self.left_scale {
             out.push_str(",\"left_scale\":true");
@@ -357,7 +364,7 @@ mod tests {
     #[test]
     fn numbers_are_compact_and_nan_is_null() {
         assert_eq!(jnum(f64::NAN), "null");
-        assert_eq!(jnum(12345.678_9), "12345.68");
+        assert_eq!(jnum(12_345.678_9), "12345.68");
         assert_eq!(jnum(1.5), "1.5");
         assert_eq!(jnum(-0.000_123_456_78), "-0.0001234568");
         assert_eq!(jnum(100.0), "100");

@@ -64,12 +64,25 @@ pub fn for_strategy(
                 return Vec::new();
             };
             vec![
-                line(format!("SMA({f})"), "#f59e0b", false, run(close, &range, |x| a.update_raw(x))),
-                line(format!("SMA({s})"), "#7c3aed", false, run(close, &range, |x| b.update_raw(x))),
+                line(
+                    format!("SMA({f})"),
+                    "#f59e0b",
+                    false,
+                    run(close, &range, |x| a.update_raw(x)),
+                ),
+                line(
+                    format!("SMA({s})"),
+                    "#7c3aed",
+                    false,
+                    run(close, &range, |x| b.update_raw(x)),
+                ),
             ]
         }
         "technical" => {
-            let (f, s) = (period(params, "ema_fast", 12), period(params, "ema_slow", 26));
+            let (f, s) = (
+                period(params, "ema_fast", 12),
+                period(params, "ema_slow", 26),
+            );
             let (Ok(mut a), Ok(mut b), Ok(bb)) =
                 (Ema::new(f), Ema::new(s), BollingerBands::new(20, 2.0, 2.0))
             else {
@@ -77,8 +90,18 @@ pub fn for_strategy(
             };
             let (mut up, mut lo) = (bb.clone(), bb);
             vec![
-                line(format!("EMA({f})"), "#f59e0b", false, run(close, &range, |x| a.update_raw(x))),
-                line(format!("EMA({s})"), "#7c3aed", false, run(close, &range, |x| b.update_raw(x))),
+                line(
+                    format!("EMA({f})"),
+                    "#f59e0b",
+                    false,
+                    run(close, &range, |x| a.update_raw(x)),
+                ),
+                line(
+                    format!("EMA({s})"),
+                    "#7c3aed",
+                    false,
+                    run(close, &range, |x| b.update_raw(x)),
+                ),
                 line(
                     "Bollinger upper (20, 2σ; reference)".into(),
                     "#64748b",
@@ -104,7 +127,10 @@ mod tests {
     #[test]
     fn sma_cross_overlays_include_the_warm_up_before_the_range() {
         let close: Vec<f64> = (1..=10).map(f64::from).collect();
-        let p = BTreeMap::from([("fast".to_string(), "2".to_string()), ("slow".into(), "4".into())]);
+        let p = BTreeMap::from([
+            ("fast".to_string(), "2".to_string()),
+            ("slow".into(), "4".into()),
+        ]);
         let o = for_strategy("sma-cross", &p, &close, 5..10);
         assert_eq!(o.len(), 2);
         assert_eq!(o[0].label, "SMA(2)");

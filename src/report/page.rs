@@ -11,8 +11,9 @@ use std::fmt::Write as _;
 
 /// TradingView Lightweight Charts 5.2.1, standalone production build (Apache-2.0; see
 /// `assets/vendor/lightweight-charts/NOTICE`).
-pub const LIGHTWEIGHT_CHARTS_JS: &str =
-    include_str!("../../assets/vendor/lightweight-charts/lightweight-charts.standalone.production.js");
+pub const LIGHTWEIGHT_CHARTS_JS: &str = include_str!(
+    "../../assets/vendor/lightweight-charts/lightweight-charts.standalone.production.js"
+);
 /// The report runtime (charts from JSON, synced axes, hover legends, paged trades).
 const REPORT_JS: &str = include_str!("../../assets/report/report.js");
 /// The shared stylesheet.
@@ -124,7 +125,13 @@ pub fn kv_table(rows: &[(String, String)]) -> String {
 
 /// A table from a header and rows of already escaped cells; `left` columns align left.
 pub fn table(head: &[&str], rows: &[Vec<String>], left: &[usize]) -> String {
-    let cls = |i: usize| if left.contains(&i) { " class=\"l\"" } else { "" };
+    let cls = |i: usize| {
+        if left.contains(&i) {
+            " class=\"l\""
+        } else {
+            ""
+        }
+    };
     let mut out = String::from("<div class=\"scroll\"><table><thead><tr>");
     for (i, h) in head.iter().enumerate() {
         let _ = write!(out, "<th{}>{}</th>", cls(i), esc(h));
@@ -167,9 +174,9 @@ pub fn document(title: &str, body: &str, data_json: &str) -> String {
         "<script type=\"application/json\" id=\"report-data\">{}</script>",
         data_json.replace("</", "<\\/")
     );
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<script>{LIGHTWEIGHT_CHARTS_JS}</script><script>{REPORT_JS}</script></body></html>\n"
+        "<script>{LIGHTWEIGHT_CHARTS_JS}</script><script>{REPORT_JS}</script></body></html>"
     );
     out
 }

@@ -76,7 +76,11 @@ pub fn window_for(periods_per_year: f64, bars: usize) -> usize {
 /// Rolling annualised volatility (percent) and Sharpe ratio over `w` returns: `(vol, sharpe)`
 /// aligned with `returns`. A window with a NaN return, or with zero variance for the
 /// Sharpe, gives NaN.
-pub fn rolling_vol_sharpe(returns: &[f64], w: usize, periods_per_year: f64) -> (Vec<f64>, Vec<f64>) {
+pub fn rolling_vol_sharpe(
+    returns: &[f64],
+    w: usize,
+    periods_per_year: f64,
+) -> (Vec<f64>, Vec<f64>) {
     let n = returns.len();
     let (mut vol, mut sharpe) = (vec![f64::NAN; n], vec![f64::NAN; n]);
     if w < 2 || n < w {
@@ -146,7 +150,11 @@ pub fn worst_drawdowns(equity: &[f64], k: usize) -> Vec<WorstDrawdown> {
             }
         })
         .collect();
-    out.sort_by(|a, b| b.depth_pct.total_cmp(&a.depth_pct).then(a.peak.cmp(&b.peak)));
+    out.sort_by(|a, b| {
+        b.depth_pct
+            .total_cmp(&a.depth_pct)
+            .then(a.peak.cmp(&b.peak))
+    });
     out.truncate(k);
     out
 }
@@ -189,7 +197,9 @@ mod tests {
     #[test]
     fn worst_drawdowns_deepest_first_with_trough_and_recovery() {
         // peak 100 → 80 → 100 (20 %), peak 110 → 104.5 → 110 (5 %), peak 120 → 60 (50 %, open)
-        let eq = [100.0, 80.0, 100.0, 110.0, 104.5, 110.0, 120.0, 90.0, 60.0, 70.0];
+        let eq = [
+            100.0, 80.0, 100.0, 110.0, 104.5, 110.0, 120.0, 90.0, 60.0, 70.0,
+        ];
         let w = worst_drawdowns(&eq, 5);
         assert_eq!(w.len(), 3);
         assert_eq!((w[0].peak, w[0].trough, w[0].recovery), (6, 8, None));

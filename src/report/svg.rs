@@ -40,7 +40,7 @@ fn tick_label(v: f64) -> String {
         format!("{:.1}M", v / 1e6)
     } else if a >= 1e4 {
         format!("{:.0}k", v / 1e3)
-    } else if a >= 10.0 || a == 0.0 {
+    } else if a >= 10.0 || v.fract() == 0.0 {
         format!("{v:.0}")
     } else if a >= 1.0 {
         format!("{v:.1}")
@@ -177,12 +177,17 @@ pub fn histogram(
         && m <= hi
     {
         let x = sx(m);
+        // the label goes on the side of the line with more room
+        let (tx, anchor) = if x > (PAD_L + W - PAD_R) / 2.0 {
+            (x - 4.0, "end")
+        } else {
+            (x + 4.0, "start")
+        };
         let _ = write!(
             out,
             "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{PAD_T}\" y2=\"{:.1}\" stroke=\"#1f2430\" \
-             stroke-dasharray=\"4 3\"/><text x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+             stroke-dasharray=\"4 3\"/><text x=\"{tx:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text>",
             h - PAD_B,
-            x + 4.0,
             PAD_T + 10.0,
             esc(label)
         );
@@ -370,7 +375,11 @@ pub fn ramp(t: f64) -> (u8, u8, u8) {
         (94.0, 201.0, 98.0),
         (253.0, 231.0, 37.0),
     ];
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let f = t * (STOPS.len() - 1) as f64;
     let i = (f.floor() as usize).min(STOPS.len() - 2);
     let u = f - i as f64;
@@ -478,7 +487,9 @@ pub fn heatmap(g: &HeatGrid<'_>) -> String {
             fmt_param(*v)
         );
     }
-    let every_y = ny.div_ceil((cell_h * ny as f64 / 16.0).max(1.0) as usize).max(1);
+    let every_y = ny
+        .div_ceil((cell_h * ny as f64 / 16.0).max(1.0) as usize)
+        .max(1);
     for (r, v) in g.ys.iter().enumerate().filter(|(r, _)| r % every_y == 0) {
         let _ = write!(
             out,

@@ -189,7 +189,10 @@ pub fn check_self_contained(html: &str) {
         html.contains("TradingView Lightweight Charts™ v5.2.1"),
         "the vendored chart library is inlined"
     );
-    assert!(html.contains("id=\"report-data\""), "the chart data is inline");
+    assert!(
+        html.contains("id=\"report-data\""),
+        "the chart data is inline"
+    );
     let lower = html.to_ascii_lowercase();
     for banned in [
         "<script src",
@@ -203,7 +206,10 @@ pub fn check_self_contained(html: &str) {
         assert!(!lower.contains(banned), "report contains {banned}");
     }
     // every <script> is inline
-    assert_eq!(lower.matches("<script").count(), lower.matches("<script>").count() + 1);
+    assert_eq!(
+        lower.matches("<script").count(),
+        lower.matches("<script>").count() + 1
+    );
 }
 
 /// The chart data JSON of a report page.
@@ -315,7 +321,11 @@ fn issue_10_price_chart_has_candles_volume_overlays_and_a_marker_per_fill() {
         .iter()
         .map(|r| r[0].as_i64().unwrap())
         .collect();
-    assert!(markers.iter().all(|m| times.contains(&m["t"].as_i64().unwrap())));
+    assert!(
+        markers
+            .iter()
+            .all(|m| times.contains(&m["t"].as_i64().unwrap()))
+    );
     // the log-scale toggle and the charts the tearsheet promises
     assert!(html.contains("data-log=\"equity\""));
     let ids: Vec<&str> = data["charts"]
@@ -344,7 +354,10 @@ fn issue_10_huge_trade_lists_are_paged_in_the_html_and_whole_in_the_csv() {
     assert_eq!(data["trades"]["page_size"], report::TRADES_PER_PAGE);
     assert!(html.contains("id=\"trades-next\""));
     // no row is rendered into the page itself: the script shows one page at a time
-    assert!(html.matches("<tr").count() < 100, "trade rows are not in the page");
+    assert!(
+        html.matches("<tr").count() < 100,
+        "trade rows are not in the page"
+    );
     let rows = csv::Reader::from_path(dir.path().join("trades.csv"))
         .unwrap()
         .records()
