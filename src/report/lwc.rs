@@ -51,7 +51,7 @@ pub enum Kind {
     Line,
     /// A dashed line.
     Dashed,
-    /// A filled area under (or, inverted, above) a line.
+    /// A line filled to 0 with its [`Series::fill`] colour (drawdowns).
     Area,
     /// OHLC candles.
     Candles,
@@ -201,7 +201,7 @@ impl Series {
         self
     }
 
-    /// The fill colour of an area.
+    /// The fill colour of an area (between the line and 0).
     pub fn fill(mut self, css: &str) -> Self {
         self.fill = Some(css.to_string());
         self
@@ -230,7 +230,7 @@ impl Series {
             out.push_str(",\"dashed\":true,\"width\":1");
         }
         if let Some(f) = &self.fill {
-            let _ = write!(out, ",\"fill\":{},\"invert\":true", jstr(f));
+            let _ = write!(out, ",\"fill\":{}", jstr(f));
         }
         if self.left {
             out.push_str(",\"scale\":\"left\"");
