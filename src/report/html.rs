@@ -616,7 +616,7 @@ pub fn render(p: &Page<'_>) -> String {
             40,
             &format!("{} return (%)", p.period_series.label),
             "%",
-            Some((mean, &format!("mean {mean:.3} %"))),
+            Some((mean, &format!("mean {} %", num(mean, 3)))),
         ),
         yearly(p)
     );
