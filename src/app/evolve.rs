@@ -716,6 +716,11 @@ pub fn write(dir: &Path, data: &LoadedData, out: &EvolveOutcome) -> Result<(), E
                 rgb: (200, 40, 40),
             },
         ],
+        test_ts_ms: data
+            .bars
+            .ts_ms()
+            .get(out.windows.test.clone())
+            .unwrap_or_default(),
         compare: [
             ("evolved", &out.test),
             ("buy & hold", &out.buy_hold),

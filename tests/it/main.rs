@@ -32,6 +32,7 @@ mod optimize_golden;
 mod optimize_grid;
 mod optimize_overfit;
 mod optimize_tpe;
+mod report_chromium;
 mod report_files;
 mod store_db;
 mod store_writers;
