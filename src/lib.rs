@@ -12,6 +12,7 @@ pub mod cli;
 pub mod data;
 pub mod engine;
 pub mod error;
+pub mod features;
 pub mod indicators;
 pub mod metrics;
 pub mod optimize;

@@ -3,5 +3,9 @@
 //!
 //! - [`evolver`]: genetic evolution of indicator rules (genome, shared feature table, lean
 //!   evaluator, GA).
+//! - [`nn`]: the hand-written MLP with Adam the DQN agents train.
+//! - [`dqn`]: DQN agents (replay, target network, ε schedule, rewards).
 
+pub mod dqn;
 pub mod evolver;
+pub mod nn;
