@@ -32,6 +32,9 @@ pub enum Error {
     /// Bad usage that the argument parser could not catch (conflicting options, …).
     #[error("{0}")]
     Usage(String),
+    /// A network failed to train (a non-finite loss or weight, naming the step).
+    #[error("training stopped: {0}")]
+    Nn(#[from] crate::ai::nn::NnError),
 }
 
 impl Error {
@@ -44,6 +47,8 @@ impl Error {
             Error::Report(e) => e.exit_code(),
             Error::Engine(EngineError::Broker(_)) => 1,
             Error::Engine(_) => 2,
+            Error::Nn(crate::ai::nn::NnError::NotFinite { .. }) => 1,
+            Error::Nn(_) => 2,
         }
     }
 }

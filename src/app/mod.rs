@@ -6,3 +6,4 @@
 pub mod backtest;
 pub mod evolve;
 pub mod optimize;
+pub mod train_rl;

@@ -20,7 +20,8 @@ pub struct BacktestArgs {
     /// Bars to trade.
     #[command(flatten)]
     pub data: DataArgs,
-    /// Strategy: sma-cross, technical, evolved (with --param id=N or --strategy-file).
+    /// Strategy: sma-cross, technical, evolved (with --param id=N or --strategy-file), dqn or
+    /// leverage-dqn (with --param id=N, a model from train-rl / train-leverage).
     #[arg(long, default_value = "sma-cross")]
     pub strategy: String,
     /// A strategy parameter, `key=value` (repeatable); unknown keys and out-of-range
@@ -56,6 +57,7 @@ const EXAMPLES: &str = "Examples:
   algolab backtest --symbol BTC/USDT --strategy technical --leverage 3 --from 2021-01-01
   algolab backtest --data prices.parquet --strategy sma-cross --fill close
   algolab backtest --symbol BTC/USDT --strategy evolved --param id=1
+  algolab backtest --symbol BTC/USDT --strategy dqn --param id=1 --from 2021-04-10T05:00:00Z
   algolab backtest --symbol GOOG --strategy-file reports/goog-evolve/best_genome.json
 
 A decision at the close of bar t fills at the open of bar t+1 (--fill close: at t's close).
@@ -76,8 +78,14 @@ pub fn run(args: BacktestArgs, g: Global) -> anyhow::Result<()> {
     } else {
         args.strategy.as_str()
     };
+    let dqn = matches!(name, "dqn" | "leverage-dqn");
+    let mut model_leverage = None;
     let (params, mut strat) = if evolved {
         evolved_strategy(&args, &kv)?
+    } else if dqn {
+        let (params, s) = dqn_strategy(name, &kv)?;
+        model_leverage = Some(s.spec().leverage);
+        (params, Box::new(s) as Box<dyn crate::strategy::Strategy + Send>)
     } else {
         let params = app::resolve_params(name, &kv)?;
         let strat = match &args.regime_params {
@@ -86,7 +94,18 @@ pub fn run(args: BacktestArgs, g: Global) -> anyhow::Result<()> {
         };
         (params, strat)
     };
-    let cfg = args.engine.config(name, &args.data)?;
+    let mut cfg = args.engine.config(name, &args.data)?;
+    if let Some(lev) = model_leverage {
+        // the model was trained at this leverage: its margin features and sizing assume it
+        if cfg.leverage == 1.0 {
+            cfg.leverage = lev;
+        } else if cfg.leverage != lev {
+            return Err(super::UsageError(format!(
+                "this model trades at leverage {lev}; drop --leverage or pass --leverage {lev}"
+            ))
+            .into());
+        }
+    }
     cfg.validate().map_err(crate::Error::from)?;
     let data = app::load_data(&spec, &crate::data::data_dir())?;
     note(g.quiet, &data.note);
@@ -164,6 +183,32 @@ fn evolved_strategy(
         }
     };
     Ok((params, strat))
+}
+
+/// A stored DQN model (`--strategy dqn|leverage-dqn --param id=N`).
+fn dqn_strategy(
+    name: &str,
+    kv: &[(String, String)],
+) -> anyhow::Result<(crate::strategy::Params, crate::strategy::dqn::DqnStrategy)> {
+    let params = crate::strategy::Params::resolve(crate::strategy::param_specs(name)?, kv)?;
+    if !kv.iter().any(|(k, _)| k == "id") {
+        return Err(super::UsageError(format!(
+            "--strategy {name} needs --param id=N (see `algolab train-rl --list` / `train-leverage --list`)"
+        ))
+        .into());
+    }
+    let id = params.0.get("id").map_or(0, |v| v.as_i64());
+    let path = db_path();
+    if !path.is_file() {
+        return Err(super::UsageError(format!(
+            "no model with id {id}: no learning DB at {}",
+            path.display()
+        ))
+        .into());
+    }
+    let store = Store::open(&path)?;
+    let s = crate::app::train_rl::model_strategy(&store, name, id)?;
+    Ok((params, s))
 }
 
 /// `technical` switching to the per-regime parameters stored for `symbol`.

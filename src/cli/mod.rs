@@ -14,6 +14,7 @@ pub mod fetch;
 pub mod indicators;
 pub mod optimize;
 pub mod report;
+pub mod train_rl;
 
 /// Global options shared by every subcommand.
 #[derive(Debug, Clone, Copy, clap::Args)]
@@ -43,6 +44,8 @@ const EXAMPLES: &str = "Examples:
   algolab backtest --symbol GOOG --strategy sma-cross --param fast=10 --param slow=20 --json
   algolab report --list
   algolab evolve --symbol BTC/USDT --generations 50 --seed 42
+  algolab train-rl --symbol BTC/USDT --seed 7
+  algolab train-leverage --symbol BTC/USDT --seed 7
   algolab fetch --symbol BTC/USDT --interval 1h --start 2024-01-01
   algolab indicators --symbol BTC/USDT --out btc_indicators.csv
   algolab data check datasets/GOOG.csv
@@ -65,6 +68,12 @@ pub enum Command {
     Data(data::DataArgs),
     /// Download bars from Binance or Yahoo into the cache, appending only new bars.
     Fetch(fetch::FetchArgs),
+    /// Train the DQN agent (18 features; HOLD, BUY, SELL) on the engine; judge it on a
+    /// held-out test window against buy & hold and `technical`.
+    TrainRl(train_rl::TrainArgs),
+    /// Train the leverage DQN agent (35 features; 11 actions, 1×–10× long/short) on the
+    /// futures simulator; judge it on a held-out test window.
+    TrainLeverage(train_rl::TrainArgs),
 }
 
 /// Run a parsed command line.
@@ -81,6 +90,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Optimize(args) => optimize::run(*args, g),
         Command::Report(args) => report::run(args, g),
         Command::Fetch(args) => fetch::run(args, g),
+        Command::TrainRl(args) => train_rl::run(args, g, crate::ai::dqn::AgentKind::Dqn),
+        Command::TrainLeverage(args) => {
+            train_rl::run(args, g, crate::ai::dqn::AgentKind::LeverageDqn)
+        }
     }
 }
 

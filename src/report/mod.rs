@@ -11,6 +11,7 @@ mod csv_out;
 pub mod evolve;
 mod html;
 pub mod optimize;
+pub mod rl;
 pub mod series;
 
 use std::collections::BTreeMap;

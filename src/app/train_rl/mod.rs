@@ -25,7 +25,10 @@ use std::ops::Range;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-pub use record::{ModelLoad, RecordOutcome, load_model, model_strategy, record, write_report};
+pub use record::{
+    ModelLoad, RecordOutcome, load_model, metrics_json, model_strategy, record, resume,
+    write_report,
+};
 
 use crate::Error;
 use crate::ai::dqn::{AgentKind, DqnAgent, DqnConfig, ModelSpec, Transition};
@@ -38,7 +41,7 @@ use crate::order::ExitReason;
 use crate::report::series::buy_hold;
 use crate::store::ExperienceRow;
 use crate::strategy::dqn::{DqnStrategy, Learner};
-use crate::strategy::{self, Params, Strategy};
+use crate::strategy::{self, Params};
 
 /// Validation score when the Sharpe ratio is undefined (no trade, flat equity).
 pub const UNDEFINED_SCORE: f64 = -2.0;
@@ -500,7 +503,6 @@ pub fn train(
     let mut tech = strategy::build("technical", &tech_params)?;
     let tech_result = run_backtest(bars, &mut *tech, &tech_cfg)?;
     let technical = stats_of(bars, &tech_result, engine.cash);
-    let _ = tech.name();
     let bh_equity = buy_hold(&bars.close()[w[2].clone()], engine.cash);
     let bh_result = BacktestResult {
         first_bar: w[2].start,
