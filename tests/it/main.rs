@@ -28,4 +28,5 @@ mod optimize_tpe;
 mod report_files;
 mod store_db;
 mod technical_pin;
+mod train_rl_cli;
 mod util;
