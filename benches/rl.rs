@@ -74,12 +74,20 @@ fn bench_rl(c: &mut Criterion) {
     let mut group = c.benchmark_group("rl");
     group.sample_size(10);
     group.throughput(Throughput::Elements(STEPS as u64));
-    for (kind, label) in [(AgentKind::Dqn, "dqn"), (AgentKind::LeverageDqn, "leverage")] {
+    for (kind, label) in [
+        (AgentKind::Dqn, "dqn"),
+        (AgentKind::LeverageDqn, "leverage"),
+    ] {
         let spec = spec(kind, &bars, config());
         let cfg = engine(kind, &bars);
         group.bench_function(format!("{label}_learning_5k"), |b| {
             b.iter(|| {
-                let agent = match DqnAgent::new(spec.config, spec.sizes[0], *spec.sizes.last().unwrap_or(&3), 7) {
+                let agent = match DqnAgent::new(
+                    spec.config,
+                    spec.sizes[0],
+                    *spec.sizes.last().unwrap_or(&3),
+                    7,
+                ) {
                     Ok(a) => a,
                     Err(e) => panic!("{e}"),
                 };
@@ -97,7 +105,12 @@ fn bench_rl(c: &mut Criterion) {
                 }
             });
         });
-        let net = match DqnAgent::new(spec.config, spec.sizes[0], *spec.sizes.last().unwrap_or(&3), 7) {
+        let net = match DqnAgent::new(
+            spec.config,
+            spec.sizes[0],
+            *spec.sizes.last().unwrap_or(&3),
+            7,
+        ) {
             Ok(a) => a.online().clone(),
             Err(e) => panic!("{e}"),
         };
@@ -118,7 +131,10 @@ fn bench_rl(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("rl_grad_step");
     group.throughput(Throughput::Elements(1));
-    for (kind, label) in [(AgentKind::Dqn, "dqn"), (AgentKind::LeverageDqn, "leverage")] {
+    for (kind, label) in [
+        (AgentKind::Dqn, "dqn"),
+        (AgentKind::LeverageDqn, "leverage"),
+    ] {
         let n_in = kind.features().width();
         let n_out = kind.actions().len();
         let mut agent = match DqnAgent::new(config(), n_in, n_out, 1) {
@@ -126,7 +142,9 @@ fn bench_rl(c: &mut Criterion) {
             Err(e) => panic!("{e}"),
         };
         for i in 0..10_000usize {
-            let s: Vec<f32> = (0..n_in).map(|k| ((i * 31 + k * 7) % 97) as f32 / 48.0 - 1.0).collect();
+            let s: Vec<f32> = (0..n_in)
+                .map(|k| ((i * 31 + k * 7) % 97) as f32 / 48.0 - 1.0)
+                .collect();
             agent.observe(&Transition {
                 state: &s,
                 action: i % n_out,

@@ -85,7 +85,10 @@ pub fn run(args: BacktestArgs, g: Global) -> anyhow::Result<()> {
     } else if dqn {
         let (params, s) = dqn_strategy(name, &kv)?;
         model_leverage = Some(s.spec().leverage);
-        (params, Box::new(s) as Box<dyn crate::strategy::Strategy + Send>)
+        (
+            params,
+            Box::new(s) as Box<dyn crate::strategy::Strategy + Send>,
+        )
     } else {
         let params = app::resolve_params(name, &kv)?;
         let strat = match &args.regime_params {

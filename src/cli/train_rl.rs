@@ -93,7 +93,11 @@ models and rl_experiences). The network trains on one thread; use a release buil
 (`cargo run --release -- train-rl …`): a debug build is about 20× slower.";
 
 fn hidden(text: &str) -> anyhow::Result<[usize; 3]> {
-    let bad = || super::UsageError(format!("--hidden {text:?}: expected three widths like 128,64,32"));
+    let bad = || {
+        super::UsageError(format!(
+            "--hidden {text:?}: expected three widths like 128,64,32"
+        ))
+    };
     let v: Vec<usize> = text
         .split(',')
         .map(|p| p.trim().parse::<usize>())
@@ -170,7 +174,11 @@ pub fn run(args: TrainArgs, g: Global, kind: AgentKind) -> anyhow::Result<()> {
         Some(id) => {
             let path = db_path();
             if !path.is_file() {
-                return Err(super::UsageError(format!("no model with id {id}: no learning DB at {}", path.display())).into());
+                return Err(super::UsageError(format!(
+                    "no model with id {id}: no learning DB at {}",
+                    path.display()
+                ))
+                .into());
             }
             Some(app::resume(&Store::open(&path)?, id, kind)?)
         }
@@ -252,14 +260,23 @@ pub fn run(args: TrainArgs, g: Global, kind: AgentKind) -> anyhow::Result<()> {
             obj.insert("kind".into(), serde_json::json!(kind.name()));
             obj.insert("symbol".into(), serde_json::json!(data.label));
             obj.insert("seed".into(), serde_json::json!(args.seed));
-            obj.insert("weights_sha256".into(), serde_json::json!(out.weights_sha256));
+            obj.insert(
+                "weights_sha256".into(),
+                serde_json::json!(out.weights_sha256),
+            );
             obj.insert("parent_id".into(), serde_json::json!(out.parent_id));
             obj.insert("dsr".into(), serde_json::json!(rec.dsr));
             obj.insert("dsr_note".into(), serde_json::json!(rec.dsr_note));
             obj.insert("dsr_trials".into(), serde_json::json!(rec.trials));
-            obj.insert("steps_per_sec".into(), serde_json::json!(out.steps_per_sec()));
+            obj.insert(
+                "steps_per_sec".into(),
+                serde_json::json!(out.steps_per_sec()),
+            );
             obj.insert("train_seconds".into(), serde_json::json!(out.train_seconds));
-            obj.insert("hyperparameters".into(), serde_json::to_value(out.spec.config)?);
+            obj.insert(
+                "hyperparameters".into(),
+                serde_json::to_value(out.spec.config)?,
+            );
             obj.insert("max_leverage".into(), serde_json::json!(out.spec.leverage));
         }
         println!("{}", serde_json::to_string_pretty(&v)?);
@@ -280,7 +297,10 @@ fn summary(symbol: &str, o: &app::TrainOutcome, rec: &app::RecordOutcome) -> Str
         ("validation", &o.split.validation),
         ("test", &o.split.test),
     ] {
-        s.push_str(&format!("{name:<11}{} → {} ({} bars)\n", w.start, w.end, w.bars));
+        s.push_str(&format!(
+            "{name:<11}{} → {} ({} bars)\n",
+            w.start, w.end, w.bars
+        ));
     }
     s.push_str(&format!(
         "Episodes   {} ({} env steps{}); checkpoint from episode {}\n",
@@ -328,7 +348,10 @@ fn summary(symbol: &str, o: &app::TrainOutcome, rec: &app::RecordOutcome) -> Str
         .iter()
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
-    s.push_str(&format!("Actions on the test window: {}\n", acts.join(", ")));
+    s.push_str(&format!(
+        "Actions on the test window: {}\n",
+        acts.join(", ")
+    ));
     s
 }
 
@@ -387,7 +410,15 @@ fn list(args: &TrainArgs, g: Global, kind: AgentKind) -> anyhow::Result<()> {
     }
     println!(
         "{:>4}  {:<10} {:>6} {:>9} {:>12} {:>11} {:>12} {:>12} {:>7}  test window",
-        "id", "symbol", "seed", "steps", "test ret [%]", "test Sharpe", "B&H ret [%]", "tech ret [%]", "DSR"
+        "id",
+        "symbol",
+        "seed",
+        "steps",
+        "test ret [%]",
+        "test Sharpe",
+        "B&H ret [%]",
+        "tech ret [%]",
+        "DSR"
     );
     for (r, m) in parsed {
         let split = m.get("split").and_then(|s| s.get("test"));

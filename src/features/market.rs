@@ -13,7 +13,9 @@
 use std::collections::VecDeque;
 
 use crate::data::Bar;
-use crate::indicators::{Adx, Atr, BollingerBands, Ema, Indicator, Macd, ParamError, Rsi, VolumeSma, Vwap};
+use crate::indicators::{
+    Adx, Atr, BollingerBands, Ema, Indicator, Macd, ParamError, Rsi, VolumeSma, Vwap,
+};
 
 /// Columns in a market row.
 pub const MARKET_WIDTH: usize = 26;
@@ -208,7 +210,11 @@ impl MarketFeatures {
             (atr?, atr_fast?, atr_slow?, bb?, adx?, vol_sma?);
         let ratio = |a: f64, b: f64| if b != 0.0 { a / b - 1.0 } else { 0.0 };
         let width = bb.upper - bb.lower;
-        let vol_ratio = if atr_slow > 0.0 { atr_fast / atr_slow } else { 1.0 };
+        let vol_ratio = if atr_slow > 0.0 {
+            atr_fast / atr_slow
+        } else {
+            1.0
+        };
         let dir = if ema20 > ema50 {
             1.0
         } else if ema20 < ema50 {
@@ -269,7 +275,11 @@ impl MarketFeatures {
             dir,
             ratio(ema20, ema50).abs(),
             align,
-            if vol_sma > 0.0 { bar.volume / vol_sma } else { 1.0 },
+            if vol_sma > 0.0 {
+                bar.volume / vol_sma
+            } else {
+                1.0
+            },
             self.funding.unwrap_or(0.0),
             self.oi_change,
             self.ls.map_or(0.0, |v| v - 1.0),
@@ -302,7 +312,10 @@ mod tests {
     use super::*;
     use crate::data::Bars;
 
-    fn rows(bars: &Bars, structure: &dyn Fn(usize) -> Structure) -> Vec<Option<[f64; MARKET_WIDTH]>> {
+    fn rows(
+        bars: &Bars,
+        structure: &dyn Fn(usize) -> Structure,
+    ) -> Vec<Option<[f64; MARKET_WIDTH]>> {
         let mut m = MarketFeatures::new(bars.interval_ms().unwrap_or(3_600_000)).unwrap();
         (0..bars.len())
             .map(|t| m.update(&bars.bar(t), &structure(t)))
@@ -316,7 +329,11 @@ mod tests {
         let warm = MarketFeatures::new(3_600_000).unwrap().warmup_bars();
         assert_eq!(warm, 49, "EMA(50) is the longest warm-up on 1h bars");
         assert!(r[..warm].iter().all(Option::is_none));
-        assert!(r[warm..].iter().all(|x| x.is_some_and(|v| v.iter().all(|f| f.is_finite()))));
+        assert!(
+            r[warm..]
+                .iter()
+                .all(|x| x.is_some_and(|v| v.iter().all(|f| f.is_finite())))
+        );
         // without extra columns every structure value is 0 and all three are absent
         let last = r[399].unwrap();
         assert_eq!(&last[22..], &[0.0, 0.0, 0.0, 1.0]);
@@ -343,7 +360,11 @@ mod tests {
         let bars = crate::testutil::random_walk(120, 2);
         let s = |t: usize| Structure {
             funding_rate: Some(if t == 60 { 0.0001 } else { f64::NAN }),
-            open_interest: Some(if t % 10 == 0 { 100.0 + t as f64 } else { f64::NAN }),
+            open_interest: Some(if t.is_multiple_of(10) {
+                100.0 + t as f64
+            } else {
+                f64::NAN
+            }),
             long_short_ratio: None,
         };
         let r = rows(&bars, &s);

@@ -138,7 +138,10 @@ impl Normaliser {
 
 /// The extra columns of `bars` at bar `t` (see [`Structure`]).
 pub fn structure_at(bars: &Bars, t: usize) -> Structure {
-    let at = |name: &str| bars.extra(name).map(|c| c.get(t).copied().unwrap_or(f64::NAN));
+    let at = |name: &str| {
+        bars.extra(name)
+            .map(|c| c.get(t).copied().unwrap_or(f64::NAN))
+    };
     Structure {
         funding_rate: at("funding_rate"),
         open_interest: at("open_interest"),
@@ -150,7 +153,10 @@ pub fn structure_at(bars: &Bars, t: usize) -> Structure {
 ///
 /// # Errors
 /// [`ParamError`] from [`MarketFeatures::new`].
-pub fn market_rows(bars: &Bars, interval_ms: i64) -> Result<Vec<Option<[f64; MARKET_WIDTH]>>, ParamError> {
+pub fn market_rows(
+    bars: &Bars,
+    interval_ms: i64,
+) -> Result<Vec<Option<[f64; MARKET_WIDTH]>>, ParamError> {
     let mut m = MarketFeatures::new(interval_ms)?;
     Ok((0..bars.len())
         .map(|t| m.update(&bars.bar(t), &structure_at(bars, t)))
@@ -314,7 +320,15 @@ mod tests {
     #[test]
     fn the_state_at_t_does_not_change_when_later_bars_change() {
         let bars = crate::testutil::random_walk(400, 8);
-        let funding: Vec<f64> = (0..400).map(|i| if i % 8 == 0 { 1e-4 * (i % 5) as f64 } else { f64::NAN }).collect();
+        let funding: Vec<f64> = (0..400)
+            .map(|i| {
+                if i % 8 == 0 {
+                    1e-4 * (i % 5) as f64
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect();
         let bars = bars.with_extra("funding_rate", funding).unwrap();
         let other = crate::testutil::random_walk(400, 9);
         // the same first 250 bars, different ones after
@@ -334,7 +348,10 @@ mod tests {
                 (false, _) => 0.01,
             })
             .collect();
-        let mixed = Bars::from_bars(mixed).unwrap().with_extra("funding_rate", f2).unwrap();
+        let mixed = Bars::from_bars(mixed)
+            .unwrap()
+            .with_extra("funding_rate", f2)
+            .unwrap();
         for spec in [FeatureSpec::Dqn18, FeatureSpec::Leverage35] {
             let rows = market_rows(&bars, 3_600_000).unwrap();
             let norm = Normaliser::fit(spec, &rows[..200]);
@@ -359,9 +376,12 @@ mod tests {
             ..PositionView::default()
         };
         let mut first = Vec::new();
-        for t in 0..300 {
+        for (t, row) in rows.iter().enumerate() {
             let o = b.update(&bars.bar(t), &structure_at(&bars, t), &pos, &mut out);
-            assert_eq!(o.map(|o| o.market.map(f64::to_bits)), rows[t].map(|r| r.map(f64::to_bits)));
+            assert_eq!(
+                o.map(|o| o.market.map(f64::to_bits)),
+                row.map(|r| r.map(f64::to_bits))
+            );
             first.push(o.map(|_| out.clone()));
         }
         b.reset();
@@ -369,7 +389,13 @@ mod tests {
             let o = b.update(&bars.bar(t), &structure_at(&bars, t), &pos, &mut out);
             assert_eq!(&o.map(|_| out.clone()), want, "bar {t}");
         }
-        assert!(first.iter().flatten().flatten().all(|v| v.is_finite() && v.abs() <= 5.0));
+        assert!(
+            first
+                .iter()
+                .flatten()
+                .flatten()
+                .all(|v| v.is_finite() && v.abs() <= 5.0)
+        );
     }
 
     #[test]

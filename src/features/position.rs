@@ -149,7 +149,14 @@ fn equity_before_entry(pos: &PositionView, close: f64, equity: f64) -> f64 {
 mod tests {
     use super::*;
 
-    fn view(side: Option<Side>, qty: f64, entry: f64, ts: i64, held: usize, equity: f64) -> PositionView {
+    fn view(
+        side: Option<Side>,
+        qty: f64,
+        entry: f64,
+        ts: i64,
+        held: usize,
+        equity: f64,
+    ) -> PositionView {
         PositionView {
             side,
             qty,
@@ -165,7 +172,11 @@ mod tests {
         let mut t = PositionTracker::new();
         t.update(&view(None, 0.0, 0.0, 0, 0, 1000.0), 100.0, 10.0);
         // 30 units at 100 = 3000 notional (3× of 1000), margin 300 at run leverage 10
-        let s = t.update(&view(Some(Side::Long), 30.0, 100.0, 5, 1, 970.0), 99.0, 10.0);
+        let s = t.update(
+            &view(Some(Side::Long), 30.0, 100.0, 5, 1, 970.0),
+            99.0,
+            10.0,
+        );
         assert_eq!(s.side, 1.0);
         assert!((s.leverage - 30.0 * 99.0 / 970.0).abs() < 1e-12);
         assert!((s.pnl_frac - (-0.01)).abs() < 1e-12);
@@ -195,7 +206,11 @@ mod tests {
         assert!((s.recent_win_rate - 1.0 / 3.0).abs() < 1e-12);
         // a flip (new entry time) closes the old trade too
         t.update(&view(Some(Side::Long), 1.0, 100.0, 50, 0, eq), 100.0, 1.0);
-        let s = t.update(&view(Some(Side::Short), 1.0, 100.0, 51, 0, eq + 5.0), 100.0, 1.0);
+        let s = t.update(
+            &view(Some(Side::Short), 1.0, 100.0, 51, 0, eq + 5.0),
+            100.0,
+            1.0,
+        );
         assert_eq!(t.closed_trades(), 4);
         assert_eq!(s.consecutive_losses, 0);
     }

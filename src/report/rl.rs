@@ -73,7 +73,13 @@ const COLOURS: [(u8, u8, u8); 11] = [
 ];
 
 /// Rolling share of each action over a trailing window, per test bar.
-pub fn action_shares(n_bars: usize, first_bar: usize, actions: &[(usize, u8)], n_actions: usize, window: usize) -> Vec<Vec<f64>> {
+pub fn action_shares(
+    n_bars: usize,
+    first_bar: usize,
+    actions: &[(usize, u8)],
+    n_actions: usize,
+    window: usize,
+) -> Vec<Vec<f64>> {
     let mut per_bar = vec![None; n_bars];
     for &(t, a) in actions {
         if let Some(slot) = t.checked_sub(first_bar).and_then(|i| per_bar.get_mut(i)) {
@@ -143,9 +149,21 @@ pub fn write_rl_report(dir: &Path, r: &RlReport<'_>) -> Result<(), ReportError> 
         rgb: COLOURS[i % COLOURS.len()],
     };
     let mut charts = vec![
-        line_chart_svg("Episode reward (sum)", &[line("reward", &e.reward, 0)], (1000, 300))?,
-        line_chart_svg("Mean loss per episode", &[line("loss", &e.loss, 1)], (1000, 300))?,
-        line_chart_svg("ε at the end of each episode", &[line("ε", &e.epsilon, 2)], (1000, 300))?,
+        line_chart_svg(
+            "Episode reward (sum)",
+            &[line("reward", &e.reward, 0)],
+            (1000, 300),
+        )?,
+        line_chart_svg(
+            "Mean loss per episode",
+            &[line("loss", &e.loss, 1)],
+            (1000, 300),
+        )?,
+        line_chart_svg(
+            "ε at the end of each episode",
+            &[line("ε", &e.epsilon, 2)],
+            (1000, 300),
+        )?,
         line_chart_svg(
             "Validation score per checkpoint (Sharpe; −2 when undefined)",
             &[line("validation", &e.validation, 3)],
@@ -162,7 +180,13 @@ pub fn write_rl_report(dir: &Path, r: &RlReport<'_>) -> Result<(), ReportError> 
         )?,
     ];
     let window = (r.equity.len() / 50).max(24);
-    let shares = action_shares(r.equity.len(), r.first_bar, r.actions, r.action_names.len(), window);
+    let shares = action_shares(
+        r.equity.len(),
+        r.first_bar,
+        r.actions,
+        r.action_names.len(),
+        window,
+    );
     let share_lines: Vec<Line<'_>> = shares
         .iter()
         .enumerate()
@@ -228,7 +252,10 @@ pub fn write_rl_report(dir: &Path, r: &RlReport<'_>) -> Result<(), ReportError> 
             g(&e.validation)
         ));
     }
-    for (name, bytes) in [("rl.html", html.as_bytes()), ("episodes.csv", csv.as_bytes())] {
+    for (name, bytes) in [
+        ("rl.html", html.as_bytes()),
+        ("episodes.csv", csv.as_bytes()),
+    ] {
         let path = dir.join(name);
         atomic_write(&path, bytes).map_err(|source| ReportError::Io {
             path: path.display().to_string(),

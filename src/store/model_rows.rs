@@ -347,9 +347,19 @@ mod tests {
         let back = store.load_model(id).unwrap().unwrap();
         assert_eq!(back, ModelRow { id, ..row.clone() });
         assert_eq!(store.load_experiences(id).unwrap(), xs);
-        let other = store.insert_model(&ModelRow { kind: "leverage-dqn".into(), ..row.clone() }, &[]).unwrap();
+        let other = store
+            .insert_model(
+                &ModelRow {
+                    kind: "leverage-dqn".into(),
+                    ..row.clone()
+                },
+                &[],
+            )
+            .unwrap();
         store.set_model_metrics(other, "{\"x\":1}").unwrap();
-        let dqn = store.list_models(Some("BTC/USDT"), Some("dqn"), 10).unwrap();
+        let dqn = store
+            .list_models(Some("BTC/USDT"), Some("dqn"), 10)
+            .unwrap();
         assert_eq!(dqn.iter().map(|m| m.id).collect::<Vec<_>>(), vec![id]);
         let all = store.list_models(None, None, 10).unwrap();
         assert_eq!(all[0].id, other);

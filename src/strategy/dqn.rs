@@ -197,7 +197,12 @@ impl Learner {
     ///
     /// # Errors
     /// [`ParamError`] when the spec's features or normaliser do not fit its kind.
-    pub fn new(spec: ModelSpec, agent: DqnAgent, start: usize, end: usize) -> Result<Self, ParamError> {
+    pub fn new(
+        spec: ModelSpec,
+        agent: DqnAgent,
+        start: usize,
+        end: usize,
+    ) -> Result<Self, ParamError> {
         let width = spec.features.width();
         Ok(Learner {
             builder: builder(&spec)?,

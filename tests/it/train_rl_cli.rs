@@ -25,9 +25,17 @@ fn train(dir: &TestDir, cmd: &str, extra: &[&str], threads: &str) -> serde_json:
     args.extend_from_slice(SMALL);
     args.extend_from_slice(extra);
     args.push("--json");
-    let out = dir.cmd(&args).env("RAYON_NUM_THREADS", threads).output().unwrap();
+    let out = dir
+        .cmd(&args)
+        .env("RAYON_NUM_THREADS", threads)
+        .output()
+        .unwrap();
     let (stdout, stderr) = texts(&out);
-    assert!(out.status.success(), "exit {:?}: {stderr}", out.status.code());
+    assert!(
+        out.status.success(),
+        "exit {:?}: {stderr}",
+        out.status.code()
+    );
     serde_json::from_str(&stdout).unwrap()
 }
 
@@ -66,7 +74,10 @@ fn train_rl_is_deterministic_and_its_model_reproduces_the_test_stats() {
         }
     }
     assert!(a["baselines"]["buy_hold"]["return_pct"].is_number());
-    assert!(a["baselines"]["technical"]["sharpe"].is_number() || a["baselines"]["technical"]["sharpe"].is_null());
+    assert!(
+        a["baselines"]["technical"]["sharpe"].is_number()
+            || a["baselines"]["technical"]["sharpe"].is_null()
+    );
     assert_eq!(a["actions"].as_object().unwrap().len(), 3);
     assert_eq!(a["weights_sha256"].as_str().unwrap().len(), 64);
     assert_eq!(without_timing(a.clone()), without_timing(b));
@@ -77,19 +88,61 @@ fn train_rl_is_deterministic_and_its_model_reproduces_the_test_stats() {
         a["split"]["test"]["end"].as_str().unwrap(),
     );
     let bt = a_dir.run(&[
-        "backtest", "--symbol", "GOOG", "--strategy", "dqn", "--param", "id=1", "--from", from,
-        "--to", to, "--json",
+        "backtest",
+        "--symbol",
+        "GOOG",
+        "--strategy",
+        "dqn",
+        "--param",
+        "id=1",
+        "--from",
+        from,
+        "--to",
+        to,
+        "--json",
     ]);
     let (stdout, stderr) = texts(&bt);
     assert!(bt.status.success(), "{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    for k in ["start", "end", "bars", "equity_final", "return_pct", "sharpe", "trades", "max_drawdown_pct", "exposure_pct"] {
+    for k in [
+        "start",
+        "end",
+        "bars",
+        "equity_final",
+        "return_pct",
+        "sharpe",
+        "trades",
+        "max_drawdown_pct",
+        "exposure_pct",
+    ] {
         assert_eq!(v[k], a["test"][k], "{k}");
     }
     // the wrong kind, an unknown id: exit 2 with a one-line cause
     for (args, needle) in [
-        (vec!["backtest", "--symbol", "GOOG", "--strategy", "leverage-dqn", "--param", "id=1"], "feature spec"),
-        (vec!["backtest", "--symbol", "GOOG", "--strategy", "dqn", "--param", "id=99"], "no model with id 99"),
+        (
+            vec![
+                "backtest",
+                "--symbol",
+                "GOOG",
+                "--strategy",
+                "leverage-dqn",
+                "--param",
+                "id=1",
+            ],
+            "feature spec",
+        ),
+        (
+            vec![
+                "backtest",
+                "--symbol",
+                "GOOG",
+                "--strategy",
+                "dqn",
+                "--param",
+                "id=99",
+            ],
+            "no model with id 99",
+        ),
     ] {
         let out = a_dir.run(&args);
         let (_, stderr) = texts(&out);
@@ -106,13 +159,22 @@ fn train_rl_is_deterministic_and_its_model_reproduces_the_test_stats() {
 fn train_leverage_reports_and_lists() {
     let dir = TestDir::new();
     let report = dir.path().join("rep");
-    let v = train(&dir, "train-leverage", &["--max-leverage", "5", "--report", report.to_str().unwrap()], "2");
+    let v = train(
+        &dir,
+        "train-leverage",
+        &["--max-leverage", "5", "--report", report.to_str().unwrap()],
+        "2",
+    );
     assert_eq!(v["kind"], "leverage-dqn");
     assert_eq!(v["actions"].as_object().unwrap().len(), 11);
     assert!(v["liquidations"]["train"].is_number());
     let html = std::fs::read_to_string(report.join("rl.html")).unwrap();
     assert!(html.contains("action mix") && html.contains("exposure") && html.contains("<svg"));
-    assert!(std::fs::read_to_string(report.join("episodes.csv")).unwrap().starts_with("episode,"));
+    assert!(
+        std::fs::read_to_string(report.join("episodes.csv"))
+            .unwrap()
+            .starts_with("episode,")
+    );
     let list = dir.run(&["train-leverage", "--list", "--json"]);
     let rows: serde_json::Value = serde_json::from_str(&texts(&list).0).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 1);
@@ -124,14 +186,36 @@ fn bad_training_input_exits_2() {
     let dir = TestDir::new();
     let mut rows = String::from("timestamp,open,high,low,close,volume\n");
     for i in 0..120 {
-        rows.push_str(&format!("2024-01-{:02}T{:02}:00:00Z,10,11,9,10,5\n", 1 + i / 24, i % 24));
+        rows.push_str(&format!(
+            "2024-01-{:02}T{:02}:00:00Z,10,11,9,10,5\n",
+            1 + i / 24,
+            i % 24
+        ));
     }
     let small = dir.write("small.csv", rows);
     for (args, needle) in [
-        (vec!["train-leverage", "--symbol", "GOOG", "--max-leverage", "200"], "--max-leverage"),
-        (vec!["train-rl", "--symbol", "GOOG", "--max-leverage", "5"], "train-leverage"),
-        (vec!["train-rl", "--data", small.to_str().unwrap()], "too few bars"),
-        (vec!["train-rl", "--symbol", "GOOG", "--resume-from", "3"], "no model with id 3"),
+        (
+            vec![
+                "train-leverage",
+                "--symbol",
+                "GOOG",
+                "--max-leverage",
+                "200",
+            ],
+            "--max-leverage",
+        ),
+        (
+            vec!["train-rl", "--symbol", "GOOG", "--max-leverage", "5"],
+            "train-leverage",
+        ),
+        (
+            vec!["train-rl", "--data", small.to_str().unwrap()],
+            "too few bars",
+        ),
+        (
+            vec!["train-rl", "--symbol", "GOOG", "--resume-from", "3"],
+            "no model with id 3",
+        ),
     ] {
         let out = dir.run(&args);
         let (_, stderr) = texts(&out);

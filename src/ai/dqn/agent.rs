@@ -83,7 +83,11 @@ impl DqnConfig {
             return Err(ParamError::new("batch", self.batch, "1..=4096"));
         }
         if self.replay_capacity == 0 {
-            return Err(ParamError::new("replay_capacity", self.replay_capacity, ">= 1"));
+            return Err(ParamError::new(
+                "replay_capacity",
+                self.replay_capacity,
+                ">= 1",
+            ));
         }
         if self.target_sync == 0 {
             return Err(ParamError::new("target_sync", self.target_sync, ">= 1"));
@@ -92,7 +96,11 @@ impl DqnConfig {
             return Err(ParamError::new("epsilon", self.eps_start, "0..=1"));
         }
         if self.hidden.contains(&0) {
-            return Err(ParamError::new("hidden", format!("{:?}", self.hidden), "> 0"));
+            return Err(ParamError::new(
+                "hidden",
+                format!("{:?}", self.hidden),
+                "> 0",
+            ));
         }
         Ok(())
     }
@@ -201,7 +209,7 @@ impl DqnAgent {
             n_actions: online.n_out(),
             target: online.clone(),
             replay: Replay::new(online.n_in(), cfg.replay_capacity),
-            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_d0_u64),
+            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x005e_edd0_u64),
             ws_one: Workspace::new(),
             ws: Workspace::new(),
             ws_next: Workspace::new(),
@@ -320,7 +328,9 @@ impl DqnAgent {
             self.next_actions
                 .extend((0..b).map(|k| argmax(&q_online[k * a_n..(k + 1) * a_n])));
         }
-        let q_next = self.target.forward(&batch.next_states, b, &mut self.ws_next);
+        let q_next = self
+            .target
+            .forward(&batch.next_states, b, &mut self.ws_next);
         for k in 0..b {
             let row = &q_next[k * a_n..(k + 1) * a_n];
             let a = if self.cfg.double {
@@ -363,7 +373,7 @@ impl DqnAgent {
             })?;
         self.grad_steps = step;
         self.last_loss = loss;
-        if self.grad_steps % self.cfg.target_sync == 0 {
+        if self.grad_steps.is_multiple_of(self.cfg.target_sync) {
             self.sync_target();
         }
         Ok(Some(loss))
@@ -420,7 +430,11 @@ mod tests {
         let start = a.target().clone();
         for step in 1..=12u64 {
             assert!(a.train_step().unwrap().is_some());
-            assert_ne!(a.online().params(), start.params(), "online learns at step {step}");
+            assert_ne!(
+                a.online().params(),
+                start.params(),
+                "online learns at step {step}"
+            );
             if step % 5 == 0 {
                 assert_eq!(a.target().params(), a.online().params(), "synced at {step}");
             } else if step < 5 {
@@ -492,7 +506,10 @@ mod tests {
                 break;
             }
         }
-        assert!(matches!(err, Some(NnError::NotFinite { what: "loss", .. })), "{err:?}");
+        assert!(
+            matches!(err, Some(NnError::NotFinite { what: "loss", .. })),
+            "{err:?}"
+        );
     }
 
     #[test]

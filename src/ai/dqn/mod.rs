@@ -183,26 +183,59 @@ mod tests {
     fn dqn_actions_open_close_and_never_pyramid() {
         let k = AgentKind::Dqn;
         assert_eq!(intent_for(k, 0, &at(None), 1.0), Intent::Hold);
-        assert_eq!(frac(intent_for(k, 1, &at(None), 1.0)), Some((Side::Long, 1.0)));
-        assert_eq!(frac(intent_for(k, 2, &at(None), 1.0)), Some((Side::Short, 1.0)));
+        assert_eq!(
+            frac(intent_for(k, 1, &at(None), 1.0)),
+            Some((Side::Long, 1.0))
+        );
+        assert_eq!(
+            frac(intent_for(k, 2, &at(None), 1.0)),
+            Some((Side::Short, 1.0))
+        );
         assert_eq!(intent_for(k, 1, &at(Some(Side::Long)), 1.0), Intent::Hold);
-        assert_eq!(intent_for(k, 2, &at(Some(Side::Long)), 1.0), Intent::Exit { frac: 1.0 });
-        assert_eq!(intent_for(k, 1, &at(Some(Side::Short)), 1.0), Intent::Exit { frac: 1.0 });
+        assert_eq!(
+            intent_for(k, 2, &at(Some(Side::Long)), 1.0),
+            Intent::Exit { frac: 1.0 }
+        );
+        assert_eq!(
+            intent_for(k, 1, &at(Some(Side::Short)), 1.0),
+            Intent::Exit { frac: 1.0 }
+        );
     }
 
     #[test]
     fn leverage_actions_commit_k_over_max_of_equity() {
         let k = AgentKind::LeverageDqn;
-        assert_eq!(frac(intent_for(k, 2, &at(None), 10.0)), Some((Side::Long, 0.3)));
-        assert_eq!(frac(intent_for(k, 8, &at(None), 10.0)), Some((Side::Short, 1.0)));
+        assert_eq!(
+            frac(intent_for(k, 2, &at(None), 10.0)),
+            Some((Side::Long, 0.3))
+        );
+        assert_eq!(
+            frac(intent_for(k, 8, &at(None), 10.0)),
+            Some((Side::Short, 1.0))
+        );
         // capped at the maximum: 10× at max 5 is 5×, all equity as margin
-        assert_eq!(frac(intent_for(k, 4, &at(None), 5.0)), Some((Side::Long, 1.0)));
-        assert_eq!(frac(intent_for(k, 1, &at(None), 5.0)), Some((Side::Long, 0.2)));
+        assert_eq!(
+            frac(intent_for(k, 4, &at(None), 5.0)),
+            Some((Side::Long, 1.0))
+        );
+        assert_eq!(
+            frac(intent_for(k, 1, &at(None), 5.0)),
+            Some((Side::Long, 0.2))
+        );
         // flip, close, reduce; close and reduce when flat are holds
-        assert_eq!(frac(intent_for(k, 6, &at(Some(Side::Long)), 10.0)), Some((Side::Short, 0.3)));
+        assert_eq!(
+            frac(intent_for(k, 6, &at(Some(Side::Long)), 10.0)),
+            Some((Side::Short, 0.3))
+        );
         assert_eq!(intent_for(k, 3, &at(Some(Side::Long)), 10.0), Intent::Hold);
-        assert_eq!(intent_for(k, 9, &at(Some(Side::Short)), 10.0), Intent::Exit { frac: 1.0 });
-        assert_eq!(intent_for(k, 10, &at(Some(Side::Long)), 10.0), Intent::Exit { frac: 0.5 });
+        assert_eq!(
+            intent_for(k, 9, &at(Some(Side::Short)), 10.0),
+            Intent::Exit { frac: 1.0 }
+        );
+        assert_eq!(
+            intent_for(k, 10, &at(Some(Side::Long)), 10.0),
+            Intent::Exit { frac: 0.5 }
+        );
         assert_eq!(intent_for(k, 9, &at(None), 10.0), Intent::Hold);
         assert_eq!(intent_for(k, 10, &at(None), 10.0), Intent::Hold);
         assert_eq!(AgentKind::parse("leverage-dqn"), Some(k));

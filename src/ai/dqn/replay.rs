@@ -163,7 +163,7 @@ mod tests {
             action: v as usize % 3,
             reward: v,
             next_state: &[v + 1.0, v + 1.0],
-            done: v as usize % 5 == 0,
+            done: (v as usize).is_multiple_of(5),
         });
     }
 
@@ -177,7 +177,10 @@ mod tests {
         let rewards: Vec<f32> = (0..4).map(|i| r.get(i).unwrap().reward).collect();
         assert_eq!(rewards, vec![2.0, 3.0, 4.0, 5.0]);
         let t = r.get(3).unwrap();
-        assert_eq!((t.state, t.next_state, t.action, t.done), (&[5.0f32, 5.0][..], &[6.0f32, 6.0][..], 2, true));
+        assert_eq!(
+            (t.state, t.next_state, t.action, t.done),
+            (&[5.0f32, 5.0][..], &[6.0f32, 6.0][..], 2, true)
+        );
         assert!(r.get(4).is_none());
         // a wrong width is ignored
         r.push(&Transition {
@@ -206,9 +209,17 @@ mod tests {
             assert_eq!(a.states[2 * k], v);
             assert_eq!(a.next_states[2 * k], v + 1.0);
             assert_eq!(a.actions[k], v as usize % 3);
-            assert_eq!(a.done[k], if v as usize % 5 == 0 { 1.0 } else { 0.0 });
+            assert_eq!(
+                a.done[k],
+                if (v as usize).is_multiple_of(5) {
+                    1.0
+                } else {
+                    0.0
+                }
+            );
         }
-        let distinct: std::collections::BTreeSet<u32> = a.rewards.iter().map(|v| v.to_bits()).collect();
+        let distinct: std::collections::BTreeSet<u32> =
+            a.rewards.iter().map(|v| v.to_bits()).collect();
         assert!(distinct.len() > 20);
         assert!(!Replay::new(2, 3).sample(&mut ChaCha8Rng::seed_from_u64(1), 4, &mut a));
     }

@@ -278,7 +278,10 @@ mod tests {
             ..base()
         };
         assert_eq!(dqn_reward(&win).hold_winner, 0.5);
-        assert_eq!(dqn_reward(&StepOutcome { held: false, ..win }).hold_winner, 0.0);
+        assert_eq!(
+            dqn_reward(&StepOutcome { held: false, ..win }).hold_winner,
+            0.0
+        );
         // a loser held 25 bars: −0.5; at 24 bars not yet
         let lose = StepOutcome {
             held: true,
@@ -288,7 +291,14 @@ mod tests {
             ..base()
         };
         assert_eq!(dqn_reward(&lose).hold_loser, -0.5);
-        assert_eq!(dqn_reward(&StepOutcome { bars_held: 24, ..lose }).hold_loser, 0.0);
+        assert_eq!(
+            dqn_reward(&StepOutcome {
+                bars_held: 24,
+                ..lose
+            })
+            .hold_loser,
+            0.0
+        );
         // a close and an open in one step (a flip) cost two trades
         let flip = StepOutcome {
             opened: true,
@@ -325,7 +335,10 @@ mod tests {
         let t = leverage_reward(&hv);
         assert!((t.leverage_cost + 0.9).abs() < 1e-12);
         assert!(t.leverage_fit.abs() < 1e-12);
-        assert_eq!(leverage_reward(&StepOutcome { adx: 20.0, ..hv }).leverage_fit, -0.2);
+        assert_eq!(
+            leverage_reward(&StepOutcome { adx: 20.0, ..hv }).leverage_fit,
+            -0.2
+        );
         assert_eq!(
             leverage_reward(&StepOutcome {
                 leverage: 2.0,
@@ -352,8 +365,14 @@ mod tests {
             ..base()
         };
         let t = leverage_reward(&blown);
-        assert_eq!((t.blown_short, t.margin_ratio, t.near_liquidation), (-1.0, -1.0, 0.0));
-        let near = leverage_reward(&StepOutcome { margin_ratio: 0.95, ..blown });
+        assert_eq!(
+            (t.blown_short, t.margin_ratio, t.near_liquidation),
+            (-1.0, -1.0, 0.0)
+        );
+        let near = leverage_reward(&StepOutcome {
+            margin_ratio: 0.95,
+            ..blown
+        });
         assert_eq!((near.margin_ratio, near.near_liquidation), (-1.0, -2.0));
         // a liquidation: flat afterwards, −5, and the loss through the pnl term at L = 1
         let liq = StepOutcome {

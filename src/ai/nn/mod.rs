@@ -488,7 +488,9 @@ mod tests {
         // sizes that exercise the blocked kernels (32) and the scalar tails (5, 3)
         let net = Mlp::new(&[5, 32, 20, 3], 3).unwrap();
         let b = 4;
-        let x: Vec<f32> = (0..b * 5).map(|i| ((i * 7 % 11) as f32 - 5.0) / 4.0).collect();
+        let x: Vec<f32> = (0..b * 5)
+            .map(|i| ((i * 7 % 11) as f32 - 5.0) / 4.0)
+            .collect();
         let target: Vec<f32> = (0..b * 3).map(|i| (i % 4) as f32 * 0.3).collect();
         let mut ws = Workspace::new();
         let y = net.forward(&x, b, &mut ws).to_vec();
@@ -502,7 +504,8 @@ mod tests {
             let h = 1e-2f32;
             plus.params[idx] += h;
             minus.params[idx] -= h;
-            let num = (loss(&plus, &x, b, &target) - loss(&minus, &x, b, &target)) / (2.0 * f64::from(h));
+            let num =
+                (loss(&plus, &x, b, &target) - loss(&minus, &x, b, &target)) / (2.0 * f64::from(h));
             let ana = f64::from(grad[idx]);
             assert!(
                 (num - ana).abs() <= 2e-3 * (1.0 + num.abs()),

@@ -228,11 +228,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 ///
 /// # Errors
 /// [`Error::Usage`] when a window is too short.
-pub fn windows(
-    bars: &Bars,
-    s: &TrainSettings,
-    warmup: usize,
-) -> Result<[Range<usize>; 3], Error> {
+pub fn windows(bars: &Bars, s: &TrainSettings, warmup: usize) -> Result<[Range<usize>; 3], Error> {
     let n = bars.len();
     let a = (n as f64 * s.train_frac).round() as usize;
     let b = (a + (n as f64 * s.validation_frac).round() as usize).min(n);
@@ -317,10 +313,9 @@ pub fn check_inputs(bars: &Bars, s: &TrainSettings) -> Result<i64, Error> {
         return Err(Error::Usage("--episodes must be at least 1".into()));
     }
     s.dqn.validate()?;
-    let interval = bars
-        .interval_ms()
-        .filter(|i| *i > 0)
-        .ok_or_else(|| Error::Usage("too few bars: need at least two to know the bar interval".into()))?;
+    let interval = bars.interval_ms().filter(|i| *i > 0).ok_or_else(|| {
+        Error::Usage("too few bars: need at least two to know the bar interval".into())
+    })?;
     if bars.volume().iter().all(|v| *v == 0.0) {
         return Err(Error::Usage(
             "the data has no volume (every bar is 0): the volume_ratio feature needs a volume column"
@@ -373,7 +368,8 @@ pub fn train(
                 leverage: engine.leverage,
                 ..r.spec
             };
-            let mut agent = DqnAgent::from_parts(spec.config, r.net, r.optimizer.as_deref(), s.seed)?;
+            let mut agent =
+                DqnAgent::from_parts(spec.config, r.net, r.optimizer.as_deref(), s.seed)?;
             for e in &r.experiences {
                 agent.observe(&Transition {
                     state: &e.state,

@@ -201,7 +201,8 @@ pub fn model_strategy(store: &Store, name: &str, id: i64) -> Result<DqnStrategy,
     let kind = AgentKind::parse(name)
         .ok_or_else(|| Error::Usage(format!("{name} is not a DQN strategy")))?;
     let m = load_model(store, id, Some(kind))?;
-    let s = DqnStrategy::new(m.spec, m.net).map_err(|e| Error::Usage(format!("model {id}: {e}")))?;
+    let s =
+        DqnStrategy::new(m.spec, m.net).map_err(|e| Error::Usage(format!("model {id}: {e}")))?;
     Ok(s.with_id(id))
 }
 
@@ -236,7 +237,12 @@ pub fn write_report(
     write_rl_report(
         dir,
         &RlReport {
-            title: format!("{} · {} · model {}", data.label, out.spec.kind.name(), rec.model_id),
+            title: format!(
+                "{} · {} · model {}",
+                data.label,
+                out.spec.kind.name(),
+                rec.model_id
+            ),
             action_names: out.spec.kind.actions(),
             episodes: EpisodeSeries {
                 reward: out.episodes.iter().map(|e| e.reward).collect(),

@@ -47,7 +47,10 @@ fn same_seed_same_weights_and_test_stats_other_seed_other_weights() {
     assert!(a.episodes.iter().any(|e| e.checkpoint));
     assert!(a.env_steps > 0);
     assert_eq!(a.split.test.bars, 180);
-    assert_eq!(a.action_counts().values().sum::<u64>() as usize, a.test_actions.len());
+    assert_eq!(
+        a.action_counts().values().sum::<u64>() as usize,
+        a.test_actions.len()
+    );
 }
 
 #[test]
@@ -85,7 +88,11 @@ fn a_liquidation_inside_an_episode_is_a_counted_transition_with_its_penalty() {
     s.max_leverage = 100.0;
     s.dqn.eps_decay_steps = 1_000_000; // act at random: 10× at 100× run leverage liquidates
     let out = run(&bars, &s);
-    assert!(out.train_liquidations > 0, "no liquidation in {} steps", out.env_steps);
+    assert!(
+        out.train_liquidations > 0,
+        "no liquidation in {} steps",
+        out.env_steps
+    );
     assert!(
         out.experiences.iter().any(|e| e.reward <= -5.0),
         "no transition carries the −5 liquidation penalty"
@@ -98,10 +105,23 @@ fn bad_inputs_are_usage_errors() {
     let mut s = settings(AgentKind::LeverageDqn, 1);
     s.max_leverage = 0.5;
     let e = train(&bars, &s, None, &mut |_| {}, None).unwrap_err();
-    assert!(matches!(&e, Error::Usage(m) if m.contains("--max-leverage")), "{e}");
+    assert!(
+        matches!(&e, Error::Usage(m) if m.contains("--max-leverage")),
+        "{e}"
+    );
     let short = crate::testutil::random_walk(200, 24);
-    let e = train(&short, &settings(AgentKind::Dqn, 1), None, &mut |_| {}, None).unwrap_err();
-    assert!(matches!(&e, Error::Usage(m) if m.contains("too few bars")), "{e}");
+    let e = train(
+        &short,
+        &settings(AgentKind::Dqn, 1),
+        None,
+        &mut |_| {},
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&e, Error::Usage(m) if m.contains("too few bars")),
+        "{e}"
+    );
     let flat: Vec<crate::data::Bar> = bars
         .iter()
         .map(|b| crate::data::Bar { volume: 0.0, ..b })
@@ -125,9 +145,19 @@ fn resuming_continues_from_the_stored_weights_and_replay() {
         experiences: first.experiences.clone(),
         env_steps: first.total_env_steps,
     };
-    let second = train(&bars, &TrainSettings { episodes: 1, ..s }, Some(r), &mut |_| {}, None).unwrap();
+    let second = train(
+        &bars,
+        &TrainSettings { episodes: 1, ..s },
+        Some(r),
+        &mut |_| {},
+        None,
+    )
+    .unwrap();
     assert_eq!(second.parent_id, Some(1));
-    assert_eq!(second.total_env_steps, first.total_env_steps + second.env_steps);
+    assert_eq!(
+        second.total_env_steps,
+        first.total_env_steps + second.env_steps
+    );
     assert_eq!(second.spec.normaliser, first.spec.normaliser);
     assert!(second.experiences.len() > first.experiences.len());
     let wrong = Resume {
@@ -138,6 +168,16 @@ fn resuming_continues_from_the_stored_weights_and_replay() {
         experiences: Vec::new(),
         env_steps: 0,
     };
-    let e = train(&bars, &settings(AgentKind::LeverageDqn, 9), Some(wrong), &mut |_| {}, None).unwrap_err();
-    assert!(matches!(&e, Error::Usage(m) if m.contains("dqn model")), "{e}");
+    let e = train(
+        &bars,
+        &settings(AgentKind::LeverageDqn, 9),
+        Some(wrong),
+        &mut |_| {},
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&e, Error::Usage(m) if m.contains("dqn model")),
+        "{e}"
+    );
 }
