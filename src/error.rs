@@ -9,6 +9,7 @@ use crate::engine::EngineError;
 use crate::indicators::ParamError;
 use crate::report::ReportError;
 use crate::store::StoreError;
+use crate::venues::VenueError;
 
 /// Any error algolab's library functions return.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +30,9 @@ pub enum Error {
     /// The backtest engine failed (bad setting, empty date range, broker failure).
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// A venue (exchange or data vendor) or the HTTP layer under it failed.
+    #[error(transparent)]
+    Venue(#[from] VenueError),
     /// Bad usage that the argument parser could not catch (conflicting options, …).
     #[error("{0}")]
     Usage(String),
@@ -47,6 +51,7 @@ impl Error {
             Error::Report(e) => e.exit_code(),
             Error::Engine(EngineError::Broker(_)) => 1,
             Error::Engine(_) => 2,
+            Error::Venue(e) => e.exit_code(),
             Error::Nn(crate::ai::nn::NnError::NotFinite { .. }) => 1,
             Error::Nn(_) => 2,
         }

@@ -15,14 +15,17 @@ pub mod error;
 pub mod features;
 pub mod indicators;
 pub mod metrics;
+pub mod net;
 pub mod optimize;
 pub mod order;
+pub mod persist;
 pub mod regime;
 pub mod report;
 pub mod risk;
 pub mod signal;
 pub mod store;
 pub mod strategy;
+pub mod venues;
 
 #[cfg(test)]
 pub(crate) mod testutil;

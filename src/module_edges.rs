@@ -9,6 +9,8 @@ use std::path::Path;
 const RANKS: &[(&str, u8)] = &[
     ("data", 0),
     ("order", 0),
+    ("net", 0),
+    ("persist", 0),
     ("indicators", 1),
     ("features", 2),
     ("signal", 3),
@@ -18,6 +20,7 @@ const RANKS: &[(&str, u8)] = &[
     ("risk", 5),
     ("broker", 6),
     ("engine", 7),
+    ("venues", 7),
     ("ai::evolver::ga", 8),
     ("ai::evolver::fitness", 8),
     ("ai::evolver::eval", 8),

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::Ctx;
 use crate::Error;
 use crate::data::{self, Bars, SymbolSource};
 use crate::engine::{BacktestConfig, BacktestResult, run_backtest};
@@ -102,10 +103,255 @@ impl RiskChoice {
     /// The risk configuration for `strategy`.
     pub fn config(self, strategy: &str) -> RiskConfig {
         match (self, strategy) {
-            (RiskChoice::Standard, _) | (RiskChoice::Auto, "technical") => RiskConfig::standard(),
+            (RiskChoice::Standard, _) | (RiskChoice::Auto, "technical" | "ai") => {
+                RiskConfig::standard()
+            }
             _ => RiskConfig::passthrough(),
         }
     }
+}
+
+/// What `algolab backtest` asks for: everything parsed, nothing read yet.
+#[derive(Debug, Clone)]
+pub struct BacktestRequest {
+    /// The bars.
+    pub data: DataSpec,
+    /// Strategy name (`sma-cross`, `technical`, `evolved`, …).
+    pub strategy: String,
+    /// `--param key=value` pairs, unresolved.
+    pub params: Vec<(String, String)>,
+    /// A genome file to run as the `evolved` strategy.
+    pub strategy_file: Option<PathBuf>,
+    /// `technical` switching to the per-regime parameters stored for this symbol.
+    pub regime_params: Option<String>,
+    /// The objective those per-regime parameters were optimised for.
+    pub regime_objective: String,
+    /// Engine settings (date range included).
+    pub cfg: BacktestConfig,
+    /// Write the report into this folder.
+    pub report: Option<PathBuf>,
+    /// Record the run in the learning DB.
+    pub record: bool,
+    /// The `ai` strategy's options.
+    pub ai: crate::app::ai::AiOptions,
+}
+
+/// What `algolab backtest` produced.
+#[derive(Debug, Clone)]
+pub struct BacktestReply {
+    /// The bars that were traded and where they came from.
+    pub data: LoadedData,
+    /// The finished backtest.
+    pub outcome: BacktestOutcome,
+    /// The run id in the learning DB, when recorded.
+    pub run_id: Option<i64>,
+    /// The report's HTML file, when written.
+    pub report: Option<PathBuf>,
+    /// The `ai` strategy's summary (components, LLM mode, warnings).
+    pub ai: Option<crate::app::ai::AiSummary>,
+}
+
+/// `algolab backtest`: resolve the strategy, load the bars, run, record, write the report.
+///
+/// # Errors
+/// [`Error::Param`]/[`Error::Usage`]/[`Error::Data`] for bad input (exit 2), engine, DB
+/// or report failures otherwise.
+pub fn run(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
+    if req.strategy == "ai" && req.strategy_file.is_none() {
+        return run_ai(ctx, req);
+    }
+    let evolved = req.strategy == "evolved" || req.strategy_file.is_some();
+    let name = if evolved {
+        "evolved"
+    } else {
+        req.strategy.as_str()
+    };
+    let mut cfg = req.cfg;
+    let (params, mut strat) = if evolved {
+        evolved_strategy(ctx, &req)?
+    } else if matches!(name, "dqn" | "leverage-dqn") {
+        dqn_strategy(ctx, name, &req.params, &mut cfg)?
+    } else {
+        let params = resolve_params(name, &req.params)?;
+        let strat = match &req.regime_params {
+            Some(symbol) => regime_switching(ctx, name, &params, symbol, &req.regime_objective)?,
+            None => strategy::build(name, &params)?,
+        };
+        (params, strat)
+    };
+    cfg.validate()?;
+    let data = load_data(&req.data, &ctx.data_dir)?;
+    let record = ctx.run_record("backtest", None);
+    let out = run_strategy(&data.bars, &mut *strat, name, &params, &cfg)?;
+    let run_id = if req.record {
+        let mut store = ctx.store()?;
+        Some(self::record(
+            &mut store,
+            record,
+            &data,
+            &out,
+            &(ctx.now_iso)(),
+        )?)
+    } else {
+        None
+    };
+    if let Some(dir) = &req.report {
+        write(dir, &data, &out)?;
+    }
+    Ok(BacktestReply {
+        report: req.report.as_ref().map(|d| d.join("report.html")),
+        data,
+        outcome: out,
+        run_id,
+        ai: None,
+    })
+}
+
+/// `backtest --strategy ai`: the orchestrator, its decisions recorded and linked to trades,
+/// the state file written.
+fn run_ai(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
+    use crate::app::ai as ai_app;
+    let params = resolve_params("ai", &req.params)?;
+    req.cfg.validate()?;
+    let data = load_data(&req.data, &ctx.data_dir)?;
+    let (mut strat, mut summary) = ai_app::build(ctx, &data.label, &params, &req.ai)?;
+    // `--learn` and `--llm` are on the recorded command line (`runs.args_json`)
+    let record = ctx.run_record("backtest", None);
+    let out = run_strategy(&data.bars, &mut strat, "ai", &params, &req.cfg)?;
+    let decisions = strat.take_decision_records();
+    let llm_records = strat
+        .llm_mut()
+        .map(|l| l.take_records())
+        .unwrap_or_default();
+    if let Some((asked, answered)) = strat.llm_mut().map(|l| l.counts()) {
+        summary.llm_asked = asked;
+        summary.llm_answered = answered;
+    }
+    summary.warnings.extend(strat.take_warnings());
+    summary.decisions = decisions.len();
+    let now = (ctx.now_iso)();
+    let run_id = if req.record {
+        let mut store = ctx.store()?;
+        let id = self::record(&mut store, record, &data, &out, &now)?;
+        ai_app::record(
+            &mut store,
+            id,
+            &decisions,
+            llm_records,
+            &out.result.trades,
+            req.cfg.leverage,
+            &now,
+        )?;
+        Some(id)
+    } else {
+        None
+    };
+    ai_app::save_state(
+        &ctx.data_dir,
+        &ai_app::OrchestratorState {
+            run_id,
+            symbol: data.label.clone(),
+            weights: strat.orchestrator().config().weights.clone(),
+            components: summary.components.clone(),
+            evolved_id: summary.evolved_id,
+            model_versions: Default::default(),
+            online: strat.online().clone(),
+            updated_at: now,
+        },
+    )?;
+    if let Some(dir) = &req.report {
+        write(dir, &data, &out)?;
+    }
+    Ok(BacktestReply {
+        report: req.report.as_ref().map(|d| d.join("report.html")),
+        data,
+        outcome: out,
+        run_id,
+        ai: Some(summary),
+    })
+}
+
+type BoxedStrategy = Box<dyn strategy::Strategy + Send>;
+
+/// The `evolved` strategy of a genome file or `--param id=N` (a stored genome).
+fn evolved_strategy(ctx: &Ctx, req: &BacktestRequest) -> Result<(Params, BoxedStrategy), Error> {
+    use crate::app::evolve as ev;
+    let kv = &req.params;
+    let params = Params::resolve(strategy::param_specs("evolved")?, kv)?;
+    let id = params.0.get("id").map_or(0, |v| v.as_i64());
+    let strat = match (&req.strategy_file, kv.iter().any(|(k, _)| k == "id")) {
+        (Some(file), _) => ev::evolved_strategy(ev::genome_file(file)?, None)?,
+        (None, true) => {
+            let store = ctx.store()?;
+            ev::evolved_strategy(ev::stored_genome(&store, id)?, Some(id))?
+        }
+        (None, false) => {
+            return Err(Error::Usage(
+                "--strategy evolved needs --param id=N (see `algolab evolve --list`) or --strategy-file FILE.json"
+                    .into(),
+            ));
+        }
+    };
+    Ok((params, strat))
+}
+
+/// A stored DQN model (`--strategy dqn|leverage-dqn --param id=N`). The model trades at
+/// the leverage it was trained with: `cfg.leverage` is set to it when left at 1, and any
+/// other value is refused.
+fn dqn_strategy(
+    ctx: &Ctx,
+    name: &str,
+    kv: &[(String, String)],
+    cfg: &mut BacktestConfig,
+) -> Result<(Params, BoxedStrategy), Error> {
+    let params = Params::resolve(strategy::param_specs(name)?, kv)?;
+    if !kv.iter().any(|(k, _)| k == "id") {
+        return Err(Error::Usage(format!(
+            "--strategy {name} needs --param id=N (see `algolab train-rl --list` / `train-leverage --list`)"
+        )));
+    }
+    let id = params.0.get("id").map_or(0, |v| v.as_i64());
+    if !ctx.db_path.is_file() {
+        return Err(Error::Usage(format!(
+            "no model with id {id}: no learning DB at {}",
+            ctx.db_path.display()
+        )));
+    }
+    let s = crate::app::train_rl::model_strategy(&ctx.store()?, name, id)?;
+    let lev = s.spec().leverage;
+    if cfg.leverage == 1.0 {
+        cfg.leverage = lev;
+    } else if cfg.leverage != lev {
+        return Err(Error::Usage(format!(
+            "model {id} trades at leverage {lev}; drop --leverage or pass --leverage {lev}"
+        )));
+    }
+    Ok((params, Box::new(s)))
+}
+
+/// `technical` switching to the per-regime parameters stored for `symbol`.
+fn regime_switching(
+    ctx: &Ctx,
+    name: &str,
+    params: &Params,
+    symbol: &str,
+    objective: &str,
+) -> Result<BoxedStrategy, Error> {
+    if name != "technical" {
+        return Err(Error::Usage(format!(
+            "--regime-params needs --strategy technical, not {name}"
+        )));
+    }
+    let store = ctx.store()?;
+    let per_regime = crate::app::optimize::record::regime_params(&store, symbol, name, objective)?;
+    if per_regime.is_empty() {
+        return Err(Error::Usage(format!(
+            "no per-regime {objective} parameters stored for {symbol} (run `algolab optimize --symbol {symbol} --strategy technical --per-regime …` first)"
+        )));
+    }
+    let strat =
+        crate::strategy::technical::Technical::new(params)?.with_regime_params(per_regime)?;
+    Ok(Box::new(strat))
 }
 
 /// A finished backtest.
@@ -142,7 +388,7 @@ pub fn resolve_params(name: &str, kv: &[(String, String)]) -> Result<Params, Err
 /// # Errors
 /// [`Error::Param`] when the strategy rejects its parameters, [`Error::Engine`] when the
 /// engine fails (bad config, empty date range).
-pub fn run(
+pub fn run_named(
     bars: &Bars,
     name: &str,
     params: &Params,
@@ -175,7 +421,6 @@ pub fn run_strategy(
         trades: &result.trades,
         fees_paid: result.fees_paid,
         cash0: cfg.cash,
-        warmup_bars: strat.warmup_bars().saturating_sub(first),
     });
     Ok(BacktestOutcome {
         strategy: name.to_string(),
@@ -188,7 +433,7 @@ pub fn run_strategy(
             }
         },
         stats,
-        regime_transitions: strat.take_regime_transitions(),
+        regime_transitions: result.regime_transitions.clone(),
         result,
     })
 }
@@ -264,12 +509,14 @@ pub fn write(dir: &Path, data: &LoadedData, out: &BacktestOutcome) -> Result<(),
             title: format!("{} · {}", data.label, out.strategy),
             symbol: data.label.clone(),
             strategy: out.strategy.clone(),
-            params,
+            params: params.clone(),
             ts_ms: &b.ts_ms()[r.clone()],
             open: &b.open()[r.clone()],
             high: &b.high()[r.clone()],
             low: &b.low()[r.clone()],
-            close: &b.close()[r],
+            close: &b.close()[r.clone()],
+            volume: &b.volume()[r.clone()],
+            overlays: crate::report::overlays::for_strategy(&out.strategy, &params, b.close(), r),
             equity: &out.result.equity,
             trades: &out.result.trades,
             stats: &out.stats,

@@ -300,7 +300,6 @@ fn figures(bars: &Bars, r: &BacktestResult, cash: f64, trades: bool) -> TestFigu
         trades: &r.trades,
         fees_paid: r.fees_paid,
         cash0: cash,
-        warmup_bars: 0,
     });
     TestFigures {
         return_pct: stats.return_pct,
@@ -471,6 +470,88 @@ pub fn run_evolve(
         test_result,
         windows: w,
     })
+}
+
+/// What `algolab evolve` asks for.
+#[derive(Debug, Clone)]
+pub struct EvolveRequest {
+    /// The bars.
+    pub data: super::backtest::DataSpec,
+    /// GA, split and engine settings.
+    pub settings: EvolveSettings,
+    /// Write evolve.html and best_genome.json into this folder.
+    pub report: Option<std::path::PathBuf>,
+    /// Record the run and the genome in the learning DB.
+    pub record: bool,
+}
+
+/// What `algolab evolve` produced.
+#[derive(Debug, Clone)]
+pub struct EvolveReply {
+    /// The bars and where they came from.
+    pub data: LoadedData,
+    /// The evolution's result.
+    pub outcome: EvolveOutcome,
+    /// `(run id, evolved strategy id)` when recorded.
+    pub ids: Option<(i64, i64)>,
+    /// The report's HTML file, when written.
+    pub report: Option<std::path::PathBuf>,
+}
+
+/// `algolab evolve`: load the bars, evolve, record, write the report. `progress` is called
+/// after each generation.
+///
+/// # Errors
+/// As [`run_evolve`], plus [`Error::Data`] for bad data and [`Error::Store`]/[`Error::Report`].
+pub fn run(
+    ctx: &super::Ctx,
+    req: EvolveRequest,
+    progress: &mut dyn FnMut(&GenerationStats),
+) -> Result<EvolveReply, Error> {
+    lean_config(&req.settings.engine)?;
+    let data = super::backtest::load_data(&req.data, &ctx.data_dir)?;
+    let record_row = ctx.run_record("evolve", Some(req.settings.ga.seed));
+    let out = run_evolve(&data.bars, &req.settings, progress)?;
+    let ids = if req.record {
+        let mut store = ctx.store()?;
+        Some(record(
+            &mut store,
+            record_row,
+            &data,
+            &out,
+            &(ctx.now_iso)(),
+        )?)
+    } else {
+        None
+    };
+    if let Some(dir) = &req.report {
+        write(dir, &data, &out)?;
+    }
+    Ok(EvolveReply {
+        report: req.report.as_ref().map(|d| d.join("evolve.html")),
+        data,
+        outcome: out,
+        ids,
+    })
+}
+
+/// `algolab evolve --list`: the stored evolved strategies, newest first, optionally for one
+/// symbol.
+///
+/// # Errors
+/// [`Error::Usage`] when there is no learning DB yet; [`Error::Store`] when it fails.
+pub fn list(
+    ctx: &super::Ctx,
+    symbol: Option<&str>,
+    limit: usize,
+) -> Result<Vec<EvolvedRow>, Error> {
+    if !ctx.db_path.is_file() {
+        return Err(Error::Usage(format!(
+            "no learning DB at {} (run `algolab evolve` first, or set DATA_DIR)",
+            ctx.db_path.display()
+        )));
+    }
+    Ok(ctx.store()?.list_evolved(symbol, limit)?)
 }
 
 /// Record the run and the best genome in the learning DB; returns `(run id, genome id)`.

@@ -6,6 +6,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod ai;
 pub mod backtest;
 pub mod common;
 pub mod data;
@@ -68,6 +69,10 @@ pub enum Command {
     Data(data::DataArgs),
     /// Download bars from Binance or Yahoo into the cache, appending only new bars.
     Fetch(fetch::FetchArgs),
+    /// Why an `ai` run's trades happened, and what each would have been without each component.
+    Explain(ai::ExplainArgs),
+    /// The AI orchestrator: `algolab ai status`.
+    Ai(ai::AiArgs),
     /// Train the DQN agent (18 features; HOLD, BUY, SELL) on the engine; judge it on a
     /// held-out test window against buy & hold and `technical`.
     TrainRl(train_rl::TrainArgs),
@@ -82,17 +87,24 @@ pub enum Command {
 /// Whatever the subcommand fails with; [`exit_code`] maps it to the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let g = cli.global;
+    if let Command::Fetch(args) = cli.command {
+        return fetch::run(args, g);
+    }
+    let mut ctx = crate::app::Ctx::from_env(common::now_iso)?;
+    ctx.argv = std::env::args().skip(1).collect();
     match cli.command {
-        Command::Backtest(args) => backtest::run(args, g),
-        Command::Data(args) => data::run(args, g),
-        Command::Evolve(args) => evolve::run(args, g),
-        Command::Indicators(args) => indicators::run(args, g),
-        Command::Optimize(args) => optimize::run(*args, g),
-        Command::Report(args) => report::run(args, g),
+        Command::Backtest(args) => backtest::run(args, g, &ctx),
+        Command::Data(args) => data::run(args, g, &ctx),
+        Command::Evolve(args) => evolve::run(args, g, &ctx),
+        Command::Indicators(args) => indicators::run(args, g, &ctx),
+        Command::Optimize(args) => optimize::run(*args, g, &ctx),
+        Command::Report(args) => report::run(args, g, &ctx),
+        Command::Explain(args) => ai::explain(args, g, &ctx),
+        Command::Ai(args) => ai::run(args, g, &ctx),
         Command::Fetch(args) => fetch::run(args, g),
-        Command::TrainRl(args) => train_rl::run(args, g, crate::ai::dqn::AgentKind::Dqn),
+        Command::TrainRl(args) => train_rl::run(args, g, &ctx, crate::ai::dqn::AgentKind::Dqn),
         Command::TrainLeverage(args) => {
-            train_rl::run(args, g, crate::ai::dqn::AgentKind::LeverageDqn)
+            train_rl::run(args, g, &ctx, crate::ai::dqn::AgentKind::LeverageDqn)
         }
     }
 }
@@ -103,7 +115,7 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         if let Some(e) = cause.downcast_ref::<crate::Error>() {
             return e.exit_code();
         }
-        if let Some(e) = cause.downcast_ref::<crate::data::FetchError>() {
+        if let Some(e) = cause.downcast_ref::<crate::venues::VenueError>() {
             return e.exit_code();
         }
         if let Some(e) = cause.downcast_ref::<crate::data::DataError>() {

@@ -6,16 +6,14 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
 
 use super::Global;
-use super::common::{DataArgs, EngineArgs, db_path, note, now_iso, num, run_record};
+use super::common::{DataArgs, EngineArgs, note, num};
 use crate::ai::dqn::{AgentKind, DqnConfig};
-use crate::app::backtest as bt;
+use crate::app::Ctx;
 use crate::app::evolve::parse_split;
 use crate::app::train_rl as app;
-use crate::store::Store;
 
 /// Train a DQN agent (`train-rl`: 18 features, HOLD/BUY/SELL; `train-leverage`: 35
 /// features, 11 actions with leverage).
@@ -114,9 +112,9 @@ fn hidden(text: &str) -> anyhow::Result<[usize; 3]> {
 /// # Errors
 /// Bad usage or data (exit 2); a non-finite loss or weight, engine, DB or report failures
 /// (exit 1).
-pub fn run(args: TrainArgs, g: Global, kind: AgentKind) -> anyhow::Result<()> {
+pub fn run(args: TrainArgs, g: Global, ctx: &Ctx, kind: AgentKind) -> anyhow::Result<()> {
     if args.list {
-        return list(&args, g, kind);
+        return list(&args, g, ctx, kind);
     }
     let max_leverage = match (kind, args.max_leverage) {
         (AgentKind::Dqn, Some(_)) => {
@@ -163,35 +161,12 @@ pub fn run(args: TrainArgs, g: Global, kind: AgentKind) -> anyhow::Result<()> {
         engine,
         max_leverage,
     };
-    if !(1.0..=125.0).contains(&max_leverage) {
-        return Err(super::UsageError(format!(
-            "--max-leverage {max_leverage} is out of range: 1..=125"
-        ))
-        .into());
-    }
-    settings.dqn.validate()?;
-    let resume = match args.resume_from {
-        Some(id) => {
-            let path = db_path();
-            if !path.is_file() {
-                return Err(super::UsageError(format!(
-                    "no model with id {id}: no learning DB at {}",
-                    path.display()
-                ))
-                .into());
-            }
-            Some(app::resume(&Store::open(&path)?, id, kind)?)
-        }
-        None => None,
+    let req = app::TrainRequest {
+        data: spec,
+        settings,
+        resume_from: args.resume_from,
+        report: args.report.clone(),
     };
-    let data = bt::load_data(&spec, &crate::data::data_dir())?;
-    note(g.quiet, &data.note);
-
-    let command = match kind {
-        AgentKind::Dqn => "train-rl",
-        AgentKind::LeverageDqn => "train-leverage",
-    };
-    let record = run_record(command, Some(args.seed));
     let bar = (!g.quiet && std::io::stderr().is_terminal()).then(|| {
         let b = indicatif::ProgressBar::new(args.episodes);
         b.set_style(
@@ -226,34 +201,30 @@ pub fn run(args: TrainArgs, g: Global, kind: AgentKind) -> anyhow::Result<()> {
     )]
     let t0 = std::time::Instant::now();
     let clock = move || t0.elapsed().as_secs_f64();
-    let out = app::train(&data.bars, &settings, resume, &mut progress, Some(&clock))?;
+    let reply = app::run(ctx, req, &mut progress, Some(&clock))?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let mut store = Store::open(&db_path())?;
-    let rec = app::record(&mut store, record, &data, &out, &now_iso())?;
-    if let Some(dir) = &args.report {
-        app::write_report(dir, &data, &out, &rec)
-            .with_context(|| format!("writing the report to {}", dir.display()))?;
-    }
+    let (data, out, rec) = (&reply.data, &reply.outcome, &reply.record);
+    note(g.quiet, &data.note);
     if !g.quiet {
-        eprint!("{}", summary(&data.label, &out, &rec));
+        eprint!("{}", summary(&data.label, out, rec));
         eprintln!(
             "stored as model {} (run {}) in {}; backtest it with --strategy {} --param id={} --from {} --to {}",
             rec.model_id,
             rec.run_id,
-            db_path().display(),
+            ctx.db_path.display(),
             kind.name(),
             rec.model_id,
             out.split.test.start,
             out.split.test.end
         );
-        if let Some(dir) = &args.report {
-            eprintln!("report: {}", dir.join("rl.html").display());
+        if let Some(path) = &reply.report {
+            eprintln!("report: {}", path.display());
         }
     }
     if g.json {
-        let mut v = app::metrics_json(&out);
+        let mut v = app::metrics_json(out);
         if let Some(obj) = v.as_object_mut() {
             obj.insert("model_id".into(), serde_json::json!(rec.model_id));
             obj.insert("run_id".into(), serde_json::json!(rec.run_id));
@@ -355,17 +326,8 @@ fn summary(symbol: &str, o: &app::TrainOutcome, rec: &app::RecordOutcome) -> Str
     s
 }
 
-fn list(args: &TrainArgs, g: Global, kind: AgentKind) -> anyhow::Result<()> {
-    let path = db_path();
-    if !path.is_file() {
-        return Err(super::UsageError(format!(
-            "no learning DB at {} (train a model first, or set DATA_DIR)",
-            path.display()
-        ))
-        .into());
-    }
-    let store = Store::open(&path)?;
-    let rows = store.list_models(args.data.symbol.as_deref(), Some(kind.name()), args.limit)?;
+fn list(args: &TrainArgs, g: Global, ctx: &Ctx, kind: AgentKind) -> anyhow::Result<()> {
+    let rows = app::list(ctx, args.data.symbol.as_deref(), kind, args.limit)?;
     let metric = |m: &serde_json::Value, a: &str, b: &str| {
         m.get(a)
             .and_then(|v| v.get(b))

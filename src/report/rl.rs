@@ -9,7 +9,7 @@ use std::path::Path;
 
 use super::ReportError;
 use super::evolve::{Line, line_chart_svg};
-use super::html::esc;
+use super::page::esc;
 use crate::metrics::Stats;
 use crate::order::Trade;
 use crate::store::atomic_write;

@@ -6,6 +6,7 @@
 //! one transaction. Sits right of `engine` and left of `metrics`: it stores stats as JSON
 //! text and never interprets them. No wall clock: callers pass timestamps.
 
+mod ai_rows;
 mod atomic;
 mod error;
 mod evolve_rows;
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+pub use ai_rows::{AI_MIGRATION, DecisionRow, LeverageRow, LlmCallRow};
 pub use atomic::atomic_write;
 pub use error::StoreError;
 pub use evolve_rows::{EVOLVE_MIGRATION, EvolvedRow};

@@ -2,6 +2,7 @@
 //! spaces. Adding a strategy means one entry in [`STRATEGY_NAMES`], [`param_specs`] and
 //! [`build`].
 
+use super::ai::{AI_PARAMS, AiStrategy};
 use super::dqn::DQN_PARAMS;
 use super::evolved::EVOLVED_PARAMS;
 use super::sma_cross::{SMA_CROSS_PARAMS, SmaCross};
@@ -10,7 +11,14 @@ use super::{ParamSpec, Params, Strategy};
 use crate::indicators::ParamError;
 
 /// The names `--strategy` accepts.
-pub const STRATEGY_NAMES: &[&str] = &["sma-cross", "technical", "evolved", "dqn", "leverage-dqn"];
+pub const STRATEGY_NAMES: &[&str] = &[
+    "sma-cross",
+    "technical",
+    "evolved",
+    "ai",
+    "dqn",
+    "leverage-dqn",
+];
 
 fn unknown(name: &str) -> ParamError {
     ParamError::new(
@@ -29,6 +37,7 @@ pub fn param_specs(name: &str) -> Result<&'static [ParamSpec], ParamError> {
         "sma-cross" => Ok(SMA_CROSS_PARAMS),
         "technical" => Ok(TECHNICAL_PARAMS),
         "evolved" => Ok(EVOLVED_PARAMS),
+        "ai" => Ok(AI_PARAMS),
         "dqn" | "leverage-dqn" => Ok(DQN_PARAMS),
         _ => Err(unknown(name)),
     }
@@ -45,6 +54,7 @@ pub fn build(name: &str, params: &Params) -> Result<Box<dyn Strategy + Send>, Pa
     match name {
         "sma-cross" => Ok(Box::new(SmaCross::from_params(params)?)),
         "technical" => Ok(Box::new(Technical::new(params)?)),
+        "ai" => Ok(Box::new(AiStrategy::new(params)?)),
         "evolved" => Err(ParamError::new(
             "strategy",
             "evolved",

@@ -22,6 +22,7 @@
 //! learning DB), and the trials already recorded for the symbol and strategy come in as
 //! [`PriorTrials`].
 
+mod command;
 pub mod eval;
 pub mod lean;
 pub mod record;
@@ -37,6 +38,7 @@ use crate::optimize::{Constraint, Dim, DsrResult, Fold, MetricMap, Trial, WalkFo
 use crate::regime::{Regime, RegimeConfig, RegimeDetector};
 use crate::strategy::{self, Params};
 
+pub use command::{OptimizeReply, OptimizeRequest, run, show};
 pub use eval::{Evaluator, FAST_KEYS, SHARPE_PER_PERIOD, metric_keys, stats_metrics};
 pub use search::{Method, Objective, best_trial, eligible};
 pub use validate::{PboSummary, pbo_of};

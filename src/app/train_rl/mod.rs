@@ -270,7 +270,6 @@ pub fn stats_of(bars: &Bars, r: &BacktestResult, cash: f64) -> Stats {
         trades: &r.trades,
         fees_paid: r.fees_paid,
         cash0: cash,
-        warmup_bars: 0,
     })
 }
 
@@ -303,16 +302,7 @@ pub fn engine_for(kind: AgentKind, cfg: &BacktestConfig, max_leverage: f64) -> B
 /// [`Error::Usage`] for `--max-leverage` outside 1–125, bars without a regular interval,
 /// or bars without volume (the volume-ratio feature needs it).
 pub fn check_inputs(bars: &Bars, s: &TrainSettings) -> Result<i64, Error> {
-    if !(1.0..=125.0).contains(&s.max_leverage) {
-        return Err(Error::Usage(format!(
-            "--max-leverage {} is out of range: 1..=125",
-            s.max_leverage
-        )));
-    }
-    if s.episodes == 0 {
-        return Err(Error::Usage("--episodes must be at least 1".into()));
-    }
-    s.dqn.validate()?;
+    check_settings(s)?;
     let interval = bars.interval_ms().filter(|i| *i > 0).ok_or_else(|| {
         Error::Usage("too few bars: need at least two to know the bar interval".into())
     })?;
@@ -554,6 +544,114 @@ pub fn train(
         seed: s.seed,
         spec,
     })
+}
+
+/// What `train-rl` / `train-leverage` ask for: everything parsed, nothing read yet.
+#[derive(Debug, Clone)]
+pub struct TrainRequest {
+    /// The bars.
+    pub data: crate::app::backtest::DataSpec,
+    /// Agent, episodes, seed, hyper-parameters, split and engine settings.
+    pub settings: TrainSettings,
+    /// Continue training this stored model.
+    pub resume_from: Option<i64>,
+    /// Write rl.html and episodes.csv into this folder.
+    pub report: Option<std::path::PathBuf>,
+}
+
+/// What a training run produced.
+#[derive(Debug, Clone)]
+pub struct TrainReply {
+    /// The bars and where they came from.
+    pub data: crate::app::backtest::LoadedData,
+    /// The training's result.
+    pub outcome: TrainOutcome,
+    /// What was stored.
+    pub record: RecordOutcome,
+    /// The report's HTML file, when written.
+    pub report: Option<std::path::PathBuf>,
+}
+
+/// `algolab train-rl` / `train-leverage`: load the bars (and the model to resume), train,
+/// score the test window, store the model, write the report. `progress` is called after each
+/// episode; `clock` (seconds) times the learning episodes.
+///
+/// # Errors
+/// As [`train`], plus [`Error::Data`] for bad data, [`Error::Usage`] for an unknown
+/// `--resume-from` model, and [`Error::Store`]/[`Error::Report`].
+pub fn run(
+    ctx: &crate::app::Ctx,
+    req: TrainRequest,
+    progress: &mut dyn FnMut(&EpisodeReport),
+    clock: Option<&dyn Fn() -> f64>,
+) -> Result<TrainReply, Error> {
+    let kind = req.settings.kind;
+    check_settings(&req.settings)?;
+    let resume = match req.resume_from {
+        Some(id) if !ctx.db_path.is_file() => {
+            return Err(Error::Usage(format!(
+                "no model with id {id}: no learning DB at {}",
+                ctx.db_path.display()
+            )));
+        }
+        Some(id) => Some(record::resume(&ctx.store()?, id, kind)?),
+        None => None,
+    };
+    let data = crate::app::backtest::load_data(&req.data, &ctx.data_dir)?;
+    let command = match kind {
+        AgentKind::Dqn => "train-rl",
+        AgentKind::LeverageDqn => "train-leverage",
+    };
+    let row = ctx.run_record(command, Some(req.settings.seed));
+    let outcome = train(&data.bars, &req.settings, resume, progress, clock)?;
+    let mut store = ctx.store()?;
+    let rec = record(&mut store, row, &data, &outcome, &(ctx.now_iso)())?;
+    if let Some(dir) = &req.report {
+        write_report(dir, &data, &outcome, &rec)?;
+    }
+    Ok(TrainReply {
+        report: req.report.as_ref().map(|d| d.join("rl.html")),
+        data,
+        outcome,
+        record: rec,
+    })
+}
+
+/// Stored models of `kind` (optionally of one symbol), newest first.
+///
+/// # Errors
+/// [`Error::Usage`] when there is no learning DB yet; [`Error::Store`].
+pub fn list(
+    ctx: &crate::app::Ctx,
+    symbol: Option<&str>,
+    kind: AgentKind,
+    limit: usize,
+) -> Result<Vec<crate::store::ModelRow>, Error> {
+    if !ctx.db_path.is_file() {
+        return Err(Error::Usage(format!(
+            "no learning DB at {} (train a model first, or set DATA_DIR)",
+            ctx.db_path.display()
+        )));
+    }
+    Ok(ctx.store()?.list_models(symbol, Some(kind.name()), limit)?)
+}
+
+/// The checks that need no data: `--max-leverage`, episodes, hyper-parameters.
+///
+/// # Errors
+/// [`Error::Usage`] or [`Error::Param`] naming the bad value.
+pub fn check_settings(s: &TrainSettings) -> Result<(), Error> {
+    if !(1.0..=125.0).contains(&s.max_leverage) {
+        return Err(Error::Usage(format!(
+            "--max-leverage {} is out of range: 1..=125",
+            s.max_leverage
+        )));
+    }
+    if s.episodes == 0 {
+        return Err(Error::Usage("--episodes must be at least 1".into()));
+    }
+    s.dqn.validate()?;
+    Ok(())
 }
 
 #[cfg(test)]
