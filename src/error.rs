@@ -8,6 +8,7 @@ use crate::data::DataError;
 use crate::engine::EngineError;
 use crate::indicators::ParamError;
 use crate::report::ReportError;
+use crate::runner::RunnerError;
 use crate::store::StoreError;
 use crate::venues::VenueError;
 
@@ -33,6 +34,9 @@ pub enum Error {
     /// A venue (exchange or data vendor) or the HTTP layer under it failed.
     #[error(transparent)]
     Venue(#[from] VenueError),
+    /// A bot tick failed (its files, its lock, settings changed since its first tick).
+    #[error(transparent)]
+    Runner(#[from] RunnerError),
     /// Bad usage that the argument parser could not catch (conflicting options, …).
     #[error("{0}")]
     Usage(String),
@@ -52,6 +56,7 @@ impl Error {
             Error::Engine(EngineError::Broker(_)) => 1,
             Error::Engine(_) => 2,
             Error::Venue(e) => e.exit_code(),
+            Error::Runner(e) => e.exit_code(),
             Error::Nn(crate::ai::nn::NnError::NotFinite { .. }) => 1,
             Error::Nn(_) => 2,
         }

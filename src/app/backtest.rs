@@ -160,25 +160,9 @@ pub fn run(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
     if req.strategy == "ai" && req.strategy_file.is_none() {
         return run_ai(ctx, req);
     }
-    let evolved = req.strategy == "evolved" || req.strategy_file.is_some();
-    let name = if evolved {
-        "evolved"
-    } else {
-        req.strategy.as_str()
-    };
-    let mut cfg = req.cfg;
-    let (params, mut strat) = if evolved {
-        evolved_strategy(ctx, &req)?
-    } else if matches!(name, "dqn" | "leverage-dqn") {
-        dqn_strategy(ctx, name, &req.params, &mut cfg)?
-    } else {
-        let params = resolve_params(name, &req.params)?;
-        let strat = match &req.regime_params {
-            Some(symbol) => regime_switching(ctx, name, &params, symbol, &req.regime_objective)?,
-            None => strategy::build(name, &params)?,
-        };
-        (params, strat)
-    };
+    let (name, params, mut strat) = strategy_for(ctx, &req)?;
+    let name = name.as_str();
+    let cfg = dqn_cfg(ctx, &req)?;
     cfg.validate()?;
     let data = load_data(&req.data, &ctx.data_dir)?;
     let record = ctx.run_record("backtest", None);
@@ -271,7 +255,36 @@ fn run_ai(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
     })
 }
 
-type BoxedStrategy = Box<dyn strategy::Strategy + Send>;
+/// A strategy ready to drive.
+pub type BoxedStrategy = Box<dyn strategy::Strategy + Send>;
+
+/// The strategy a request names, built: its name (`evolved` for a genome file), resolved
+/// parameters and the strategy itself (also used by `paper`).
+///
+/// # Errors
+/// [`Error::Param`]/[`Error::Usage`] for an unknown strategy or bad parameters;
+/// [`Error::Store`] when a stored genome or per-regime parameters cannot be read.
+pub fn strategy_for(
+    ctx: &Ctx,
+    req: &BacktestRequest,
+) -> Result<(String, Params, BoxedStrategy), Error> {
+    let evolved = req.strategy == "evolved" || req.strategy_file.is_some();
+    if evolved {
+        let (params, strat) = evolved_strategy(ctx, req)?;
+        return Ok(("evolved".into(), params, strat));
+    }
+    let name = req.strategy.as_str();
+    if matches!(name, "dqn" | "leverage-dqn") {
+        let (params, strat) = dqn_strategy(ctx, name, &req.params)?;
+        return Ok((name.to_string(), params, Box::new(strat)));
+    }
+    let params = resolve_params(name, &req.params)?;
+    let strat = match &req.regime_params {
+        Some(symbol) => regime_switching(ctx, name, &params, symbol, &req.regime_objective)?,
+        None => strategy::build(name, &params)?,
+    };
+    Ok((name.to_string(), params, strat))
+}
 
 /// The `evolved` strategy of a genome file or `--param id=N` (a stored genome).
 fn evolved_strategy(ctx: &Ctx, req: &BacktestRequest) -> Result<(Params, BoxedStrategy), Error> {
@@ -295,15 +308,12 @@ fn evolved_strategy(ctx: &Ctx, req: &BacktestRequest) -> Result<(Params, BoxedSt
     Ok((params, strat))
 }
 
-/// A stored DQN model (`--strategy dqn|leverage-dqn --param id=N`). The model trades at
-/// the leverage it was trained with: `cfg.leverage` is set to it when left at 1, and any
-/// other value is refused.
+/// A stored DQN model (`--strategy dqn|leverage-dqn --param id=N`).
 fn dqn_strategy(
     ctx: &Ctx,
     name: &str,
     kv: &[(String, String)],
-    cfg: &mut BacktestConfig,
-) -> Result<(Params, BoxedStrategy), Error> {
+) -> Result<(Params, crate::strategy::dqn::DqnStrategy), Error> {
     let params = Params::resolve(strategy::param_specs(name)?, kv)?;
     if !kv.iter().any(|(k, _)| k == "id") {
         return Err(Error::Usage(format!(
@@ -318,15 +328,30 @@ fn dqn_strategy(
         )));
     }
     let s = crate::app::train_rl::model_strategy(&ctx.store()?, name, id)?;
+    Ok((params, s))
+}
+
+/// The engine settings for the request: a DQN model trades at the leverage it was trained
+/// with (`--leverage` left at 1 takes it; another value is refused).
+///
+/// # Errors
+/// [`Error::Usage`] for a conflicting `--leverage`, and as [`dqn_strategy`].
+pub fn dqn_cfg(ctx: &Ctx, req: &BacktestRequest) -> Result<BacktestConfig, Error> {
+    let mut cfg = req.cfg;
+    let name = req.strategy.as_str();
+    if req.strategy_file.is_some() || !matches!(name, "dqn" | "leverage-dqn") {
+        return Ok(cfg);
+    }
+    let (_, s) = dqn_strategy(ctx, name, &req.params)?;
     let lev = s.spec().leverage;
     if cfg.leverage == 1.0 {
         cfg.leverage = lev;
     } else if cfg.leverage != lev {
         return Err(Error::Usage(format!(
-            "model {id} trades at leverage {lev}; drop --leverage or pass --leverage {lev}"
+            "this model trades at leverage {lev}; drop --leverage or pass --leverage {lev}"
         )));
     }
-    Ok((params, Box::new(s)))
+    Ok(cfg)
 }
 
 /// `technical` switching to the per-regime parameters stored for `symbol`.
@@ -457,35 +482,38 @@ pub fn record(
     run.strategy = Some(out.strategy.clone());
     run.params_json = Some(params_json.clone());
     let id = store.begin_run(&run)?;
-    let first = out.result.first_bar;
-    let ts = &data.bars.ts_ms()[first..first + out.result.equity.len()];
-    store.insert_trades(id, &out.result.trades)?;
-    store.insert_equity(id, ts, &out.result.equity)?;
-    let transitions: Vec<crate::store::RegimeTransition> = out
-        .regime_transitions
-        .iter()
-        .map(|t| crate::store::RegimeTransition {
-            ts_ms: t.ts_ms,
-            from_regime: t.from.as_str().to_string(),
-            to_regime: t.to.as_str().to_string(),
-            confidence: t.confidence,
-        })
-        .collect();
-    store.insert_regime_transitions(id, &transitions)?;
-    store.insert_strategy_performance(&[StrategyPerformance {
-        strategy: out.strategy.clone(),
-        symbol: data.label.clone(),
-        params_json,
-        run_id: Some(id),
-        sharpe: out.stats.sharpe,
-        return_pct: out.stats.return_pct,
-        max_drawdown_pct: out.stats.max_drawdown_pct,
-        trades: out.stats.trades,
-        win_rate_pct: out.stats.win_rate_pct,
-        created_at: ended_at.to_string(),
-    }])?;
-    let stats_json = serde_json::to_string(&out.stats).unwrap_or_else(|_| "{}".into());
-    store.finish_run(id, &stats_json, ended_at)?;
+    store.or_fail_run(id, ended_at, |store| {
+        let first = out.result.first_bar;
+        let ts = &data.bars.ts_ms()[first..first + out.result.equity.len()];
+        store.insert_trades(id, &out.result.trades)?;
+        store.insert_equity(id, ts, &out.result.equity)?;
+        let transitions: Vec<crate::store::RegimeTransition> = out
+            .regime_transitions
+            .iter()
+            .map(|t| crate::store::RegimeTransition {
+                ts_ms: t.ts_ms,
+                from_regime: t.from.as_str().to_string(),
+                to_regime: t.to.as_str().to_string(),
+                confidence: t.confidence,
+            })
+            .collect();
+        store.insert_regime_transitions(id, &transitions)?;
+        store.insert_strategy_performance(&[StrategyPerformance {
+            strategy: out.strategy.clone(),
+            symbol: data.label.clone(),
+            params_json,
+            run_id: Some(id),
+            sharpe: out.stats.sharpe,
+            return_pct: out.stats.return_pct,
+            max_drawdown_pct: out.stats.max_drawdown_pct,
+            trades: out.stats.trades,
+            win_rate_pct: out.stats.win_rate_pct,
+            created_at: ended_at.to_string(),
+        }])?;
+        let stats_json = serde_json::to_string(&out.stats).unwrap_or_else(|_| "{}".into());
+        store.finish_run(id, &stats_json, ended_at)?;
+        Ok::<(), Error>(())
+    })?;
     Ok(id)
 }
 

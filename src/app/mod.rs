@@ -15,6 +15,7 @@ pub mod data;
 pub mod evolve;
 pub mod indicators;
 pub mod optimize;
+pub mod paper;
 pub mod report;
 pub mod train_rl;
 

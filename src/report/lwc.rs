@@ -364,9 +364,9 @@ mod tests {
     #[test]
     fn numbers_are_compact_and_nan_is_null() {
         assert_eq!(jnum(f64::NAN), "null");
-        assert_eq!(jnum(12345.678_9), "12345.68");
+        assert_eq!(jnum(12_345.679), "12345.68");
         assert_eq!(jnum(1.5), "1.5");
-        assert_eq!(jnum(-0.000_123_456_78), "-0.0001234568");
+        assert_eq!(jnum(-1.234_567_8e-4), "-0.0001234568");
         assert_eq!(jnum(100.0), "100");
         assert_eq!(jnum(2.7e-12), "2.7000e-12");
         assert!(serde_json::from_str::<f64>(&jnum(2.7e-12)).is_ok());
