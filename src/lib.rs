@@ -13,6 +13,7 @@ pub mod core;
 pub mod data;
 pub mod engine;
 pub mod error;
+pub mod features;
 pub mod indicators;
 pub mod metrics;
 pub mod net;

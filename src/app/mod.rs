@@ -17,5 +17,6 @@ pub mod indicators;
 pub mod optimize;
 pub mod paper;
 pub mod report;
+pub mod train_rl;
 
 pub use ctx::Ctx;

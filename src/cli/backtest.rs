@@ -20,7 +20,8 @@ pub struct BacktestArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Strategy: sma-cross, technical, evolved (with --param id=N or --strategy-file), ai (the
-    /// orchestrator).
+    /// orchestrator), dqn or leverage-dqn (with --param id=N, a model from train-rl /
+    /// train-leverage).
     #[arg(long, default_value = "sma-cross")]
     pub strategy: String,
     /// A strategy parameter, `key=value` (repeatable); unknown keys and out-of-range
@@ -79,6 +80,7 @@ const EXAMPLES: &str = "Examples:
   algolab backtest --symbol BTC/USDT --strategy technical --leverage 3 --from 2021-01-01
   algolab backtest --data prices.parquet --strategy sma-cross --fill close
   algolab backtest --symbol BTC/USDT --strategy evolved --param id=1
+  algolab backtest --symbol BTC/USDT --strategy dqn --param id=1 --from 2021-04-10T05:00:00Z
   algolab backtest --symbol BTC/USDT --strategy ai --report reports/ai
   algolab backtest --symbol BTC/USDT --strategy ai --weights technical=0.5,llm=0 --llm off
   algolab backtest --symbol GOOG --strategy-file reports/goog-evolve/best_genome.json

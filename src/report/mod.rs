@@ -15,6 +15,7 @@ pub mod lwc;
 pub mod optimize;
 pub mod overlays;
 pub mod page;
+pub mod rl;
 pub mod rolling;
 pub mod series;
 pub mod svg;

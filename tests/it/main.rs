@@ -37,4 +37,5 @@ mod report_files;
 mod store_db;
 mod store_writers;
 mod technical_pin;
+mod train_rl_cli;
 mod util;
