@@ -628,6 +628,8 @@ mod tests {
     #[test]
     fn state_file_round_trips_atomically() {
         let dir = tempfile::tempdir().unwrap();
+        let mut online = OnlineLearner::default();
+        online.record("technical", crate::regime::Regime::Bull, 0.01);
         let s = OrchestratorState {
             run_id: Some(3),
             symbol: "BTC/USDT".into(),
@@ -635,7 +637,7 @@ mod tests {
             components: vec!["technical".into()],
             evolved_id: None,
             model_versions: Default::default(),
-            online: OnlineLearner::default(),
+            online,
             updated_at: "2026-01-01T00:00:00Z".into(),
         };
         let p = save_state(dir.path(), &s).unwrap();
