@@ -413,7 +413,7 @@ mod tests {
             liquidations: 0,
         };
         store.insert_leverage_results(run, &[lev]).unwrap();
-        store.insert_leverage_results(run + 0, &[]).unwrap();
+        store.insert_leverage_results(run, &[]).unwrap();
         assert_eq!(store.leverage_summary().unwrap(), vec![lev]);
     }
 }
