@@ -43,7 +43,23 @@ fn ai_backtest_records_decisions_that_explain_names() {
     assert!(v["trades"].as_u64().unwrap() > 0, "{v}");
     assert!(td.path().join("rep/report.html").exists());
     assert!(td.path().join("data/ai_orchestrator_state.json").exists());
-    let run = v["run_id"].as_i64().unwrap().to_string();
+    let run_id = v["run_id"].as_i64().unwrap();
+    let run = run_id.to_string();
+    // the trades carry what the learners read
+    let store = algolab::store::Store::open(&td.path().join("data/ai_learning.db")).unwrap();
+    let labels = store.trade_labels(run_id).unwrap();
+    assert_eq!(labels.len() as u64, v["trades"].as_u64().unwrap());
+    assert!(
+        labels
+            .iter()
+            .all(|l| l.strategy_id == "ai" && ["WIN", "LOSS"].contains(&l.outcome.as_str()))
+    );
+    assert!(labels.iter().any(|l| {
+        l.indicators_json
+            .as_deref()
+            .is_some_and(|j| j.contains("rsi"))
+    }));
+    drop(store);
 
     let out = td.run(&["explain", &run, "--json"]);
     let (so, se) = texts(&out);
