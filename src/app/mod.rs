@@ -15,6 +15,7 @@ pub mod data;
 pub mod evolve;
 pub mod indicators;
 pub mod optimize;
+pub mod portfolio;
 pub mod report;
 
 pub use ctx::Ctx;

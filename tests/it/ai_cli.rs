@@ -205,3 +205,49 @@ async fn a_vetoing_llm_stops_entries_and_its_answers_replay_without_calls() {
         "replay makes no calls"
     );
 }
+
+#[test]
+fn portfolio_attribution_adds_up_to_the_account_return() {
+    let td = TestDir::new();
+    let out = td.run(&[
+        "backtest",
+        "--symbol",
+        "GOOG",
+        "--strategy",
+        "portfolio",
+        "--strategies",
+        "technical,sma-cross,ai",
+        "--json",
+    ]);
+    let (so, se) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "{se}");
+    let v: Value = serde_json::from_str(&so).unwrap();
+    let attr = v["attribution"].as_array().unwrap();
+    assert_eq!(attr.len(), 3);
+    let sum: f64 = attr
+        .iter()
+        .map(|a| a["contribution_pct"].as_f64().unwrap())
+        .sum();
+    let ret = v["return_pct"].as_f64().unwrap();
+    assert!(
+        (sum - ret).abs() < 1e-6,
+        "attribution {sum} vs account {ret}"
+    );
+    for a in attr {
+        let w = a["final_weight"].as_f64().unwrap();
+        assert!((0.05 - 1e-9..=0.40 + 1e-9).contains(&w), "{a}");
+    }
+    assert!(se.contains("contribution"), "{se}");
+    for bad in ["technical", "technical,dqn:5", "technical,evolved:x"] {
+        let out = td.run(&[
+            "backtest",
+            "--symbol",
+            "GOOG",
+            "--strategy",
+            "portfolio",
+            "--strategies",
+            bad,
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", texts(&out).1);
+    }
+}
