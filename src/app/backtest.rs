@@ -103,7 +103,7 @@ impl RiskChoice {
     /// The risk configuration for `strategy`.
     pub fn config(self, strategy: &str) -> RiskConfig {
         match (self, strategy) {
-            (RiskChoice::Standard, _) | (RiskChoice::Auto, "technical" | "ai") => {
+            (RiskChoice::Standard, _) | (RiskChoice::Auto, "technical" | "ai" | "portfolio") => {
                 RiskConfig::standard()
             }
             _ => RiskConfig::passthrough(),
@@ -134,6 +134,8 @@ pub struct BacktestRequest {
     pub record: bool,
     /// The `ai` strategy's options.
     pub ai: crate::app::ai::AiOptions,
+    /// `--strategy portfolio`: the strategies sharing the account (`technical`, `evolved:3`, …).
+    pub strategies: Vec<String>,
 }
 
 /// What `algolab backtest` produced.

@@ -16,6 +16,7 @@ pub mod evolve;
 pub mod indicators;
 pub mod optimize;
 pub mod paper;
+pub mod portfolio;
 pub mod report;
 pub mod train_rl;
 

@@ -131,7 +131,7 @@ impl EngineArgs {
             fractional: self.fractional || pair,
             leverage: self.leverage,
             close_at_end: self.close_at_end,
-            risk: self.risk.config(strategy),
+            risk: self.risk.config(strategy).with_commission(self.commission),
             from_ts_ms,
             to_ts_ms,
             // crypto pairs: Binance spot's minimum order notional for USDT pairs (its

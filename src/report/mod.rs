@@ -19,6 +19,7 @@ pub mod rl;
 pub mod rolling;
 pub mod series;
 pub mod svg;
+pub mod svg_line;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

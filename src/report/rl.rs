@@ -8,8 +8,9 @@
 use std::path::Path;
 
 use super::ReportError;
-use super::evolve::{Line, line_chart_svg};
+use super::evolve::Line;
 use super::page::esc;
+use super::svg_line::line_chart_svg;
 use crate::metrics::Stats;
 use crate::order::Trade;
 use crate::store::atomic_write;

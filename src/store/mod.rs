@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-pub use ai_rows::{AI_MIGRATION, DecisionRow, LeverageRow, LlmCallRow};
+pub use ai_rows::{AI_MIGRATION, DecisionRow, LeverageRow, LlmCallRow, TradeLabel};
 pub use atomic::atomic_write;
 pub use error::StoreError;
 pub use evolve_rows::{EVOLVE_MIGRATION, EvolvedRow};

@@ -7,6 +7,7 @@
     reason = "tests may panic on setup failures"
 )]
 
+mod ai_cli;
 mod ai_drift_golden;
 mod ai_llm;
 mod backtest_cli;
