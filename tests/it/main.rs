@@ -26,6 +26,7 @@ mod optimize_golden;
 mod optimize_grid;
 mod optimize_overfit;
 mod optimize_tpe;
+mod paper_cli;
 mod report_files;
 mod store_db;
 mod store_writers;
