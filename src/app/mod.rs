@@ -16,5 +16,6 @@ pub mod indicators;
 pub mod optimize;
 pub mod paper;
 pub mod report;
+pub mod status;
 
 pub use ctx::Ctx;

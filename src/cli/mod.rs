@@ -11,6 +11,7 @@ pub mod common;
 pub mod data;
 pub mod evolve;
 pub mod fetch;
+pub mod fleet;
 pub mod indicators;
 pub mod optimize;
 pub mod paper;
@@ -69,6 +70,10 @@ pub enum Command {
     Fetch(fetch::FetchArgs),
     /// Paper-trade a strategy on new closed bars: one cron-safe tick per call, or --loop.
     Paper(Box<paper::PaperArgs>),
+    /// Run many paper bots from bots.toml: one process each, restarted when they crash.
+    Run(fleet::RunArgs),
+    /// Every bot's value, P&L, position and health (DATA_DIR/bots, portfolio.json).
+    Status(fleet::StatusArgs),
 }
 
 /// Run a parsed command line.
@@ -91,6 +96,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report(args) => report::run(args, g, &ctx),
         Command::Fetch(args) => fetch::run(args, g),
         Command::Paper(args) => paper::run(*args, g, &ctx),
+        Command::Run(args) => fleet::run(args, g, &ctx),
+        Command::Status(args) => fleet::status(args, g, &ctx),
     }
 }
 

@@ -18,6 +18,7 @@ mod fetch_cache_resolve;
 mod fetch_resilience;
 mod fetch_support;
 mod fetch_yahoo;
+mod fleet_cli;
 mod golden_indicators;
 mod metrics_golden;
 mod notify_telegram;
