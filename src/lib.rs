@@ -18,6 +18,7 @@ pub mod net;
 pub mod notify;
 pub mod optimize;
 pub mod order;
+pub mod persist;
 pub mod regime;
 pub mod report;
 pub mod risk;

@@ -10,6 +10,7 @@ const RANKS: &[(&str, u8)] = &[
     ("data", 0),
     ("order", 0),
     ("net", 0),
+    ("persist", 0),
     ("indicators", 1),
     ("features", 2),
     ("signal", 3),

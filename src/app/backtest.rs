@@ -103,7 +103,9 @@ impl RiskChoice {
     /// The risk configuration for `strategy`.
     pub fn config(self, strategy: &str) -> RiskConfig {
         match (self, strategy) {
-            (RiskChoice::Standard, _) | (RiskChoice::Auto, "technical") => RiskConfig::standard(),
+            (RiskChoice::Standard, _) | (RiskChoice::Auto, "technical" | "ai") => {
+                RiskConfig::standard()
+            }
             _ => RiskConfig::passthrough(),
         }
     }
@@ -130,6 +132,8 @@ pub struct BacktestRequest {
     pub report: Option<PathBuf>,
     /// Record the run in the learning DB.
     pub record: bool,
+    /// The `ai` strategy's options.
+    pub ai: crate::app::ai::AiOptions,
 }
 
 /// What `algolab backtest` produced.
@@ -143,6 +147,8 @@ pub struct BacktestReply {
     pub run_id: Option<i64>,
     /// The report's HTML file, when written.
     pub report: Option<PathBuf>,
+    /// The `ai` strategy's summary (components, LLM mode, warnings).
+    pub ai: Option<crate::app::ai::AiSummary>,
 }
 
 /// `algolab backtest`: resolve the strategy, load the bars, run, record, write the report.
@@ -151,6 +157,9 @@ pub struct BacktestReply {
 /// [`Error::Param`]/[`Error::Usage`]/[`Error::Data`] for bad input (exit 2), engine, DB
 /// or report failures otherwise.
 pub fn run(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
+    if req.strategy == "ai" && req.strategy_file.is_none() {
+        return run_ai(ctx, req);
+    }
     let (name, params, mut strat) = strategy_for(ctx, &req)?;
     let name = name.as_str();
     req.cfg.validate()?;
@@ -177,6 +186,71 @@ pub fn run(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
         data,
         outcome: out,
         run_id,
+        ai: None,
+    })
+}
+
+/// `backtest --strategy ai`: the orchestrator, its decisions recorded and linked to trades,
+/// the state file written.
+fn run_ai(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
+    use crate::app::ai as ai_app;
+    let params = resolve_params("ai", &req.params)?;
+    req.cfg.validate()?;
+    let data = load_data(&req.data, &ctx.data_dir)?;
+    let (mut strat, mut summary) = ai_app::build(ctx, &data.label, &params, &req.ai)?;
+    // `--learn` and `--llm` are on the recorded command line (`runs.args_json`)
+    let record = ctx.run_record("backtest", None);
+    let out = run_strategy(&data.bars, &mut strat, "ai", &params, &req.cfg)?;
+    let decisions = strat.take_decision_records();
+    let llm_records = strat
+        .llm_mut()
+        .map(|l| l.take_records())
+        .unwrap_or_default();
+    if let Some((asked, answered)) = strat.llm_mut().map(|l| l.counts()) {
+        summary.llm_asked = asked;
+        summary.llm_answered = answered;
+    }
+    summary.warnings.extend(strat.take_warnings());
+    summary.decisions = decisions.len();
+    let now = (ctx.now_iso)();
+    let run_id = if req.record {
+        let mut store = ctx.store()?;
+        let id = self::record(&mut store, record, &data, &out, &now)?;
+        ai_app::record(
+            &mut store,
+            id,
+            &decisions,
+            llm_records,
+            &out.result.trades,
+            req.cfg.leverage,
+            &now,
+        )?;
+        Some(id)
+    } else {
+        None
+    };
+    ai_app::save_state(
+        &ctx.data_dir,
+        &ai_app::OrchestratorState {
+            run_id,
+            symbol: data.label.clone(),
+            weights: strat.orchestrator().config().weights.clone(),
+            components: summary.components.clone(),
+            evolved_id: summary.evolved_id,
+            model_versions: Default::default(),
+            online: strat.online().clone(),
+            updated_at: now,
+        },
+    )?;
+    if let Some(dir) = &req.report {
+        write(dir, &data, &out)?;
+    }
+    Ok(BacktestReply {
+        report: req.report.as_ref().map(|d| d.join("report.html")),
+        data,
+        outcome: out,
+        run_id,
+        ai: Some(summary),
     })
 }
 
@@ -321,7 +395,6 @@ pub fn run_strategy(
         trades: &result.trades,
         fees_paid: result.fees_paid,
         cash0: cfg.cash,
-        warmup_bars: strat.warmup_bars().saturating_sub(first),
     });
     Ok(BacktestOutcome {
         strategy: name.to_string(),
@@ -334,7 +407,7 @@ pub fn run_strategy(
             }
         },
         stats,
-        regime_transitions: strat.take_regime_transitions(),
+        regime_transitions: result.regime_transitions.clone(),
         result,
     })
 }
@@ -413,12 +486,14 @@ pub fn write(dir: &Path, data: &LoadedData, out: &BacktestOutcome) -> Result<(),
             title: format!("{} · {}", data.label, out.strategy),
             symbol: data.label.clone(),
             strategy: out.strategy.clone(),
-            params,
+            params: params.clone(),
             ts_ms: &b.ts_ms()[r.clone()],
             open: &b.open()[r.clone()],
             high: &b.high()[r.clone()],
             low: &b.low()[r.clone()],
-            close: &b.close()[r],
+            close: &b.close()[r.clone()],
+            volume: &b.volume()[r.clone()],
+            overlays: crate::report::overlays::for_strategy(&out.strategy, &params, b.close(), r),
             equity: &out.result.equity,
             trades: &out.result.trades,
             stats: &out.stats,

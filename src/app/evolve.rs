@@ -300,7 +300,6 @@ fn figures(bars: &Bars, r: &BacktestResult, cash: f64, trades: bool) -> TestFigu
         trades: &r.trades,
         fees_paid: r.fees_paid,
         cash0: cash,
-        warmup_bars: 0,
     });
     TestFigures {
         return_pct: stats.return_pct,

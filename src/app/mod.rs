@@ -8,6 +8,7 @@
 //! progress callback where the work is long); [`Ctx`] holds what is read once per process
 //! (data dir, DB path, HTTP settings, the wall clock). `fetch` is still driven from cli/.
 
+pub mod ai;
 pub mod backtest;
 pub mod ctx;
 pub mod data;

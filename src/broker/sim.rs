@@ -37,14 +37,14 @@
 
 use super::sim_book::Pos;
 use super::{
-    Account, Broker, BrokerError, MaintenanceMargin, OpenOrder, OrderFill, OrderId, PositionInfo,
+    Account, Ack, Broker, BrokerError, MaintenanceMargin, MarketBar, OpenOrder, OrderFill,
+    OrderStatus, PositionInfo, Snapshot,
 };
-use crate::data::Bar;
-use crate::order::{ExitReason, PositionView, Trade};
+use crate::order::{ClientOrderId, ExitReason, Instrument, PositionView, Trade};
 use crate::risk::{OrderRequest, Protection, RiskApproved};
 
 /// When market orders decided at the close of bar `t` fill.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Fill {
     /// At the open of bar `t + 1` (default).
     #[default]
@@ -54,7 +54,7 @@ pub enum Fill {
 }
 
 /// Simulated broker settings.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SimConfig {
     /// Starting cash (quote currency).
     pub cash: f64,
@@ -89,15 +89,15 @@ impl Default for SimConfig {
     }
 }
 
-/// The simulated broker. See the module doc for its fill rules.
-#[derive(Debug, Clone)]
+/// The simulated broker. See the module doc for its fill rules. Its whole book serialises
+/// (part of the engine's saved state).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SimBroker {
     pub(super) cfg: SimConfig,
-    pub(super) funding: Option<Vec<f64>>,
+    pub(super) instrument: Instrument,
     pub(super) cash: f64,
     pub(super) pos: Option<Pos>,
     pub(super) orders: Vec<OpenOrder>,
-    pub(super) next_id: u64,
     pub(super) fees_paid: f64,
     pub(super) funding_paid: f64,
     pub(super) rejected: u64,
@@ -108,15 +108,15 @@ pub struct SimBroker {
 }
 
 impl SimBroker {
-    /// A broker with `cfg.cash` and no position.
+    /// A broker with `cfg.cash` and no position, trading an instrument with no minimums
+    /// (whole units unless `cfg.fractional`).
     pub fn new(cfg: SimConfig) -> Self {
         SimBroker {
             cfg,
-            funding: None,
+            instrument: Instrument::simulated("SIM", cfg.fractional),
             cash: cfg.cash,
             pos: None,
             orders: Vec::with_capacity(8),
-            next_id: 1,
             fees_paid: 0.0,
             funding_paid: 0.0,
             rejected: 0,
@@ -127,9 +127,9 @@ impl SimBroker {
         }
     }
 
-    /// Charge funding from this per-bar rate column (NaN = no funding on that bar).
-    pub fn with_funding(mut self, rates: &[f64]) -> Self {
-        self.funding = Some(rates.to_vec());
+    /// Trade `instrument` (its step size and minimums) instead of the default one.
+    pub fn with_instrument(mut self, instrument: Instrument) -> Self {
+        self.instrument = instrument;
         self
     }
 
@@ -254,24 +254,44 @@ impl SimBroker {
 }
 
 impl Broker for SimBroker {
-    fn submit(&mut self, order: RiskApproved<OrderRequest>) -> Result<OrderId, BrokerError> {
-        let id = OrderId(self.next_id);
-        self.next_id += 1;
-        self.orders.push(OpenOrder {
-            id,
-            submitted_t: self.last_t,
-            request: order.into_inner(),
-        });
-        Ok(id)
+    fn instrument(&self) -> &Instrument {
+        &self.instrument
     }
 
-    fn cancel(&mut self, id: OrderId) -> Result<(), BrokerError> {
-        match self.orders.iter().position(|o| o.id == id) {
+    fn resolves_sizing(&self) -> bool {
+        true
+    }
+
+    fn submit(
+        &mut self,
+        id: &ClientOrderId,
+        order: &RiskApproved<OrderRequest>,
+    ) -> Result<Ack, BrokerError> {
+        self.orders.push(OpenOrder {
+            id: id.clone(),
+            submitted_t: self.last_t,
+            request: *order.inner(),
+        });
+        Ok(Ack::Accepted)
+    }
+
+    fn query(&mut self, id: &ClientOrderId) -> Result<OrderStatus, BrokerError> {
+        // the simulator forgets orders once they leave the book; it never answers Unknown,
+        // so the engine never needs to ask about a filled one
+        Ok(if self.orders.iter().any(|o| &o.id == id) {
+            OrderStatus::Open { filled_qty: 0.0 }
+        } else {
+            OrderStatus::NotFound
+        })
+    }
+
+    fn cancel(&mut self, id: &ClientOrderId) -> Result<(), BrokerError> {
+        match self.orders.iter().position(|o| &o.id == id) {
             Some(i) => {
                 self.orders.remove(i);
                 Ok(())
             }
-            None => Err(BrokerError::UnknownOrder(id.0)),
+            None => Err(BrokerError::UnknownOrder(id.clone())),
         }
     }
 
@@ -285,16 +305,18 @@ impl Broker for SimBroker {
         Ok(())
     }
 
+    #[inline]
     fn account(&self) -> Account {
         Account {
             cash: self.cash,
             position_value: self.position_value,
             equity: self.equity,
-            position: self.pos.map(|p| p.info()),
+            position: self.pos.as_ref().map(Pos::info),
             fees_paid: self.fees_paid,
             funding_paid: self.funding_paid,
             orders_rejected: self.rejected,
             bankrupt: self.bankrupt,
+            open_orders: self.orders.len(),
         }
     }
 
@@ -302,23 +324,31 @@ impl Broker for SimBroker {
         self.orders.clone()
     }
 
+    fn snapshot(&mut self) -> Result<Snapshot, BrokerError> {
+        Ok(Snapshot {
+            account: self.account(),
+            open_orders: self.orders.clone(),
+        })
+    }
+
     #[inline]
-    fn sync(&mut self, bar: &Bar, t: usize) -> Result<Vec<OrderFill>, BrokerError> {
+    fn poll(&mut self, mb: &MarketBar) -> Result<Vec<OrderFill>, BrokerError> {
+        let (bar, t) = (&mb.bar, mb.t);
         self.last_t = t;
-        if self.hold_bar(bar, t) {
+        if mb.funding_rate.is_none() && self.hold_bar(bar, t) {
             return Ok(Vec::new());
         }
         if self.bankrupt || (self.pos.is_none() && self.orders.is_empty()) {
             return Ok(Vec::new());
         }
-        Ok(self.process_bar(bar, t))
+        Ok(self.process_bar(bar, t, mb.funding_rate))
     }
 
-    fn sync_close(&mut self, bar: &Bar, t: usize) -> Result<Vec<OrderFill>, BrokerError> {
-        self.last_t = t;
+    fn poll_close(&mut self, mb: &MarketBar) -> Result<Vec<OrderFill>, BrokerError> {
+        self.last_t = mb.t;
         if self.bankrupt || self.orders.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(self.process_close(bar, t))
+        Ok(self.process_close(&mb.bar, mb.t))
     }
 }

@@ -4,15 +4,15 @@
 
 use super::margin::liquidation_price;
 use super::sim::{Fill, SimBroker};
-use super::{FillAction, OrderFill, OrderId, PositionInfo};
+use super::{FillAction, OrderFill, PositionInfo};
 use crate::data::Bar;
-use crate::order::{ExitReason, OrderKind, Side, Trade};
-use crate::risk::{OrderQty, OrderRequest, StopLevel, TpLeg};
+use crate::order::{ClientOrderId, ExitReason, OrderKind, Side, Trade};
+use crate::risk::{OrderQty, OrderRequest, StopLevel, TpLeg, entry_qty};
 
 const FUNDING_PERIOD_MS: i64 = 8 * 3_600_000;
 
 /// The open isolated position.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(super) struct Pos {
     pub side: Side,
     pub qty: f64,
@@ -97,7 +97,7 @@ impl SimBroker {
     }
 
     fn round_qty(&self, q: f64) -> f64 {
-        if self.cfg.fractional { q } else { q.floor() }
+        self.instrument.round_qty(q)
     }
 
     /// Mark at `close`: unrealized PnL, position value, equity.
@@ -113,14 +113,14 @@ impl SimBroker {
     }
 
     /// The common bar of a held position with nothing else to do: no resting orders, no
-    /// funding column, no liquidation price, stop, take-profit or take-profit legs, and
+    /// funding column (the caller checks), no liquidation price, stop, take-profit or take-profit legs, and
     /// past its first bar. [`Self::process_bar`] would then only track the excursion and
     /// mark at the close; this does exactly that (same operations, same order) and returns
     /// true. It returns false, having changed nothing, when the bar needs the full path,
     /// including a mark that would leave equity at or below zero (bankruptcy).
     #[inline]
     pub(super) fn hold_bar(&mut self, bar: &Bar, t: usize) -> bool {
-        if self.bankrupt || !self.orders.is_empty() || self.funding.is_some() {
+        if self.bankrupt || !self.orders.is_empty() {
             return false;
         }
         let Some(p) = self.pos.as_mut() else {
@@ -149,9 +149,14 @@ impl SimBroker {
     }
 
     /// Process bar `t`: funding at the open, orders, protection, mark at the close.
-    pub(super) fn process_bar(&mut self, bar: &Bar, t: usize) -> Vec<OrderFill> {
+    pub(super) fn process_bar(
+        &mut self,
+        bar: &Bar,
+        t: usize,
+        funding_rate: Option<f64>,
+    ) -> Vec<OrderFill> {
         let mut fills = Vec::new();
-        self.charge_funding(bar, t);
+        self.charge_funding(bar, funding_rate);
         if !self.orders.is_empty() {
             self.fill_orders(bar, t, false, &mut fills);
         }
@@ -201,8 +206,8 @@ impl SimBroker {
         self.orders.clear();
     }
 
-    fn charge_funding(&mut self, bar: &Bar, t: usize) {
-        let Some(rates) = self.funding.as_ref() else {
+    fn charge_funding(&mut self, bar: &Bar, funding_rate: Option<f64>) {
+        let Some(rate) = funding_rate else {
             return;
         };
         let Some(p) = self.pos.as_mut() else {
@@ -211,7 +216,6 @@ impl SimBroker {
         if bar.ts_ms.rem_euclid(FUNDING_PERIOD_MS) != 0 {
             return;
         }
-        let rate = rates.get(t).copied().unwrap_or(f64::NAN);
         if !rate.is_finite() {
             return;
         }
@@ -240,8 +244,7 @@ impl SimBroker {
     fn fill_orders(&mut self, bar: &Bar, t: usize, at_close: bool, fills: &mut Vec<OrderFill>) {
         let mut i = 0;
         while i < self.orders.len() {
-            let o = self.orders[i];
-            let req = o.request;
+            let req = self.orders[i].request;
             let is_buy = req.side == Side::Long;
             let (price, active_from) = match req.kind {
                 OrderKind::Market => {
@@ -295,7 +298,7 @@ impl SimBroker {
                     )
                 }
             };
-            self.orders.remove(i);
+            let o = self.orders.remove(i);
             self.execute(o.id, &req, price, t, bar.ts_ms, active_from, fills);
             if self.bankrupt {
                 return;
@@ -310,7 +313,7 @@ impl SimBroker {
     )]
     fn execute(
         &mut self,
-        id: OrderId,
+        id: ClientOrderId,
         req: &OrderRequest,
         price: f64,
         t: usize,
@@ -319,7 +322,7 @@ impl SimBroker {
         fills: &mut Vec<OrderFill>,
     ) {
         // reduce-only: close part of the position, never open or flip
-        if req.reduce_only {
+        if req.is_reduce_only() {
             let Some(p) = self.pos.filter(|p| p.side != req.side) else {
                 self.rejected += 1;
                 return;
@@ -344,26 +347,25 @@ impl SimBroker {
             && p.side != req.side
         {
             let mut f = self.close_qty(p.qty, price, t, ts_ms, ExitReason::Flip, None);
-            f.order = Some(id);
+            f.order = Some(id.clone());
             fills.push(f);
         }
         let lev = self.cfg.leverage;
         let c = self.cfg.commission;
         let per_unit = price / lev + price * c;
-        // all cash is backtesting.py's `size = 1 − ε` (its `_FULL_EQUITY`), so a budget that
-        // is an exact multiple of the unit cost buys one unit less, as there
-        let budget = match req.qty {
-            OrderQty::AllCash => Some(self.cash * (1.0 - f64::EPSILON)),
-            OrderQty::EquityFrac(f) => {
-                Some((f * (self.cash + self.pos_value_at(price))).min(self.cash))
-            }
-            OrderQty::Units(_) | OrderQty::PositionFrac(_) => None,
+        let pos_value = match req.qty {
+            OrderQty::EquityFrac(_) => self.pos_value_at(price),
+            _ => 0.0,
         };
-        let qty = match (budget, req.qty) {
-            (Some(b), _) => self.round_qty(b.max(0.0) / per_unit),
-            (None, OrderQty::Units(u)) => self.round_qty(u),
-            (None, _) => 0.0,
-        };
+        let qty = entry_qty(
+            req.qty,
+            price,
+            self.cash,
+            pos_value,
+            lev,
+            c,
+            &self.instrument,
+        );
         if qty.is_nan() || qty <= 0.0 || qty * per_unit > self.cash {
             self.rejected += 1;
             return;

@@ -19,7 +19,8 @@ pub struct BacktestArgs {
     /// Bars to trade.
     #[command(flatten)]
     pub data: DataArgs,
-    /// Strategy: sma-cross, technical, evolved (with --param id=N or --strategy-file).
+    /// Strategy: sma-cross, technical, evolved (with --param id=N or --strategy-file), ai (the
+    /// orchestrator).
     #[arg(long, default_value = "sma-cross")]
     pub strategy: String,
     /// A strategy parameter, `key=value` (repeatable); unknown keys and out-of-range
@@ -46,6 +47,29 @@ pub struct BacktestArgs {
     /// Do not record the run in the learning DB.
     #[arg(long)]
     pub no_record: bool,
+    /// The `ai` strategy's options.
+    #[command(flatten)]
+    pub ai: AiArgs,
+}
+
+/// Options of `--strategy ai`.
+#[derive(Debug, Args)]
+pub struct AiArgs {
+    /// `--strategy ai`: component weights, `technical=0.3,dqn=0.25,evolved=0.2,online=0.15,llm=0.1`
+    /// (renormalised over the components available).
+    #[arg(long, value_name = "K=V,…")]
+    pub weights: Option<String>,
+    /// `--strategy ai`: a weights file, JSON (`{"technical": 0.4}`) or TOML (`technical = 0.4`).
+    #[arg(long, value_name = "FILE")]
+    pub weights_file: Option<PathBuf>,
+    /// `--strategy ai`: where the LLM's answers come from: answers recorded in the learning DB
+    /// (replay, the look-ahead guard), Ollama for real (live), or no LLM (off).
+    #[arg(long, value_enum, default_value = "replay")]
+    pub llm: crate::app::ai::LlmMode,
+    /// `--strategy ai`: start from the online learner saved in DATA_DIR/ai_orchestrator_state.json
+    /// (off by default so runs stay reproducible; recorded with the run).
+    #[arg(long)]
+    pub learn: bool,
 }
 
 const EXAMPLES: &str = "Examples:
@@ -55,6 +79,8 @@ const EXAMPLES: &str = "Examples:
   algolab backtest --symbol BTC/USDT --strategy technical --leverage 3 --from 2021-01-01
   algolab backtest --data prices.parquet --strategy sma-cross --fill close
   algolab backtest --symbol BTC/USDT --strategy evolved --param id=1
+  algolab backtest --symbol BTC/USDT --strategy ai --report reports/ai
+  algolab backtest --symbol BTC/USDT --strategy ai --weights technical=0.5,llm=0 --llm off
   algolab backtest --symbol GOOG --strategy-file reports/goog-evolve/best_genome.json
 
 A decision at the close of bar t fills at the open of bar t+1 (--fill close: at t's close).
@@ -84,6 +110,13 @@ pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
         regime_objective: args.regime_objective,
         report: args.report,
         record: !args.no_record,
+        ai: crate::app::ai::AiOptions {
+            weights: args.ai.weights,
+            weights_file: args.ai.weights_file,
+            llm: args.ai.llm,
+            llm_config: crate::ai::llm::LlmConfig::from_vars(|k| std::env::var(k).ok())?,
+            learn: args.ai.learn,
+        },
     };
     let spinner = (!g.quiet && std::io::stderr().is_terminal()).then(|| {
         let s = indicatif::ProgressBar::new_spinner();
@@ -114,6 +147,26 @@ pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
         if let Some(html) = &reply.report {
             eprintln!("report: {}", html.display());
         }
+        if let Some(ai) = &reply.ai {
+            eprintln!(
+                "ai: components {}; llm {} ({} asked, {} answered); {} decisions{}",
+                ai.components.join(", "),
+                ai.llm_mode,
+                ai.llm_asked,
+                ai.llm_answered,
+                ai.decisions,
+                if ai.learn {
+                    "; learning carried over"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    if let Some(ai) = &reply.ai {
+        for w in &ai.warnings {
+            eprintln!("warning: {w}");
+        }
     }
     if g.json {
         let mut v = serde_json::to_value(&out.stats)?;
@@ -122,6 +175,9 @@ pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
             obj.insert("symbol".into(), serde_json::json!(data.label));
             obj.insert("strategy".into(), serde_json::json!(out.strategy));
             obj.insert("params".into(), serde_json::to_value(&out.params)?);
+            if let Some(ai) = &reply.ai {
+                obj.insert("ai".into(), serde_json::to_value(ai)?);
+            }
         }
         println!("{}", serde_json::to_string_pretty(&v)?);
     }
@@ -154,12 +210,16 @@ pub fn stats_table(symbol: &str, strategy: &str, s: &Stats) -> String {
                 .map_or("-".into(), |d| d.to_string()),
         ),
         ("Trades", s.trades.to_string()),
+        ("Exit fills", s.exit_fills.to_string()),
         ("Win rate [%]", num(s.win_rate_pct, 2)),
         ("Best trade [%]", num(s.best_trade_pct, 2)),
         ("Worst trade [%]", num(s.worst_trade_pct, 2)),
         ("Avg trade [%]", num(s.avg_trade_pct, 2)),
         ("Profit factor", num(s.profit_factor, 3)),
         ("Expectancy [%]", num(s.expectancy_pct, 3)),
+        ("Expectancy", num(s.expectancy, 2)),
+        ("Gross profit", num(s.gross_profit, 2)),
+        ("Gross loss", num(s.gross_loss, 2)),
         ("SQN", num(s.sqn, 3)),
         ("Fees paid", num(s.fees_paid, 2)),
     ];

@@ -6,6 +6,7 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod ai;
 pub mod backtest;
 pub mod common;
 pub mod data;
@@ -68,6 +69,10 @@ pub enum Command {
     Data(data::DataArgs),
     /// Download bars from Binance or Yahoo into the cache, appending only new bars.
     Fetch(fetch::FetchArgs),
+    /// Why an `ai` run's trades happened, and what each would have been without each component.
+    Explain(ai::ExplainArgs),
+    /// The AI orchestrator: `algolab ai status`.
+    Ai(ai::AiArgs),
     /// Paper-trade a strategy on new closed bars: one cron-safe tick per call, or --loop.
     Paper(Box<paper::PaperArgs>),
     /// Run many paper bots from bots.toml: one process each, restarted when they crash.
@@ -94,6 +99,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Indicators(args) => indicators::run(args, g, &ctx),
         Command::Optimize(args) => optimize::run(*args, g, &ctx),
         Command::Report(args) => report::run(args, g, &ctx),
+        Command::Explain(args) => ai::explain(args, g, &ctx),
+        Command::Ai(args) => ai::run(args, g, &ctx),
         Command::Fetch(args) => fetch::run(args, g),
         Command::Paper(args) => paper::run(*args, g, &ctx),
         Command::Run(args) => fleet::run(args, g, &ctx),

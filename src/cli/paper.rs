@@ -130,6 +130,7 @@ fn request(args: &PaperArgs) -> anyhow::Result<PaperRequest> {
             cfg: args.engine.config(name, &args.data)?,
             report: None,
             record: false,
+            ai: Default::default(),
         },
         bot: args.bot.clone(),
         now_ms: Some(now_ms()),

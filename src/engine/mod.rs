@@ -13,10 +13,15 @@
 //! `qty × (2·entry − close)`). Equity is never NaN. The loop allocates nothing per bar:
 //! the result vectors are preallocated and events are pushed only when something happens.
 
+mod event;
 mod run;
+mod step;
 
 pub use crate::broker::sim::Fill;
+pub use crate::order::{Rationale, Reason};
+pub use event::{EngineEvent, EventKind};
 pub use run::run_backtest;
+pub use step::{BarInput, Engine, Mark, SavedRun};
 
 use crate::broker::{BrokerError, FillAction, MaintenanceMargin, OrderFill, SimConfig};
 use crate::order::{ExitReason, Side, Trade};
@@ -24,7 +29,7 @@ use crate::risk::{Protection, RefusalReason, RiskConfig};
 
 /// Backtest settings. `Default` is backtesting.py's: 10 000 cash, no commission, fill at
 /// the next open, whole units, leverage 1, positions left open at the end, no risk rules.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BacktestConfig {
     /// Starting cash.
     pub cash: f64,
@@ -163,6 +168,9 @@ pub enum EngineError {
         /// Allowed range in words.
         allowed: &'static str,
     },
+    /// A saved state could not be written or read.
+    #[error(transparent)]
+    State(#[from] crate::persist::StateError),
     /// No bars in the requested range.
     #[error("no bars between {from} and {to}")]
     EmptyRange {
@@ -293,4 +301,6 @@ pub struct BacktestResult {
     pub bankrupt: bool,
     /// The audit transcript, in order.
     pub events: Vec<Event>,
+    /// The strategy's regime changes (warm-up bars included), in order.
+    pub regime_transitions: Vec<crate::regime::RegimeTransition>,
 }

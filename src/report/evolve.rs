@@ -9,7 +9,7 @@ use plotters::prelude::*;
 
 use super::ReportError;
 use super::charts::ensure_font;
-use super::html::esc;
+use super::page::esc;
 use super::series::downsample;
 use crate::store::atomic_write;
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use super::ReportError;
-use super::html::esc;
+use super::page::esc;
 use crate::store::atomic_write;
 
 /// A two-parameter grid of objective values.

@@ -1,7 +1,7 @@
 //! [`RiskConfig`]: which risk rules are on, and their numbers. Every rule is optional.
 
 /// Kelly cap on `Sizing::Risk` entries, from the strategy's own closed trades.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct KellyRule {
     /// Closed trades needed before the cap applies (20).
     pub min_trades: usize,
@@ -14,7 +14,7 @@ pub struct KellyRule {
 
 /// Trailing stop: once the best price since entry is `activate_frac` beyond the entry, the
 /// stop trails that best price by the wider of `trail_frac` × price and `atr_mult` × ATR.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TrailingRule {
     /// Move in favour (fraction of entry) that activates trailing (0.01).
     pub activate_frac: f64,
@@ -26,7 +26,7 @@ pub struct TrailingRule {
 
 /// Break-even stop: once the best price is `trigger_frac` beyond the entry, the stop moves
 /// to the entry plus `offset_frac` (in the trade's favour).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BreakEvenRule {
     /// Move in favour (fraction of entry) that triggers (0.005).
     pub trigger_frac: f64,
@@ -36,7 +36,7 @@ pub struct BreakEvenRule {
 
 /// Partial profit taking: close `frac_each` of the initial quantity at each multiple of the
 /// initial risk R = |entry − initial stop|. Needs an initial stop; the rest trails.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PartialRule {
     /// R multiples of the legs (1, 2, 3).
     pub r_multiples: [f64; 3],
@@ -45,7 +45,7 @@ pub struct PartialRule {
 }
 
 /// The risk rules. `None` switches a rule off.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RiskConfig {
     /// Base size of a `Sizing::Risk` entry, fraction of equity (0.10); the size is
     /// `base_frac × confidence^confidence_exponent × regime_mult`.

@@ -13,6 +13,7 @@
 //! busy handler cannot wait out). Waiting for the lock is the busy timeout's job; a write that
 //! still finds the DB busy is retried a bounded number of times with a growing pause.
 
+mod ai_rows;
 mod atomic;
 mod error;
 mod evolve_rows;
@@ -26,6 +27,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
+pub use ai_rows::{AI_MIGRATION, DecisionRow, LeverageRow, LlmCallRow};
 pub use atomic::atomic_write;
 pub use error::StoreError;
 pub use evolve_rows::{EVOLVE_MIGRATION, EvolvedRow};

@@ -13,6 +13,7 @@
 use crate::ai::evolver::features::{FeatureSet, Row};
 use crate::ai::evolver::genome::{Compiled, Decision, Genome, GenomeError, NAN_ROW};
 use crate::order::{Entry, Intent, OrderKind, PositionView, Sizing};
+use crate::persist::StateError;
 use crate::strategy::{History, ParamKind, ParamSpec, ParamValue, Params, Strategy};
 
 /// The `evolved` strategy's parameter space: the id of a stored genome.
@@ -25,6 +26,16 @@ pub const EVOLVED_PARAMS: &[ParamSpec] = &[ParamSpec {
     default: ParamValue::Int(0),
     doc: "id of a genome stored by `algolab evolve` (see `algolab evolve --list`)",
 }];
+
+/// What [`Evolved`] saves: the genome (recompiled on load) and the streaming features.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct EvolvedState {
+    genome: Genome,
+    features: FeatureSet,
+    #[serde(with = "crate::persist::float_array")]
+    prev: Row,
+    id: Option<i64>,
+}
 
 /// A genome as a strategy.
 #[derive(Debug, Clone)]
@@ -98,6 +109,26 @@ impl Strategy for Evolved {
     fn reset(&mut self) {
         self.features.reset();
         self.prev = NAN_ROW;
+    }
+
+    fn save_state(&self) -> Result<serde_json::Value, StateError> {
+        crate::persist::to_value(&EvolvedState {
+            genome: self.genome.clone(),
+            features: self.features.clone(),
+            prev: self.prev,
+            id: self.id,
+        })
+    }
+
+    fn load_state(&mut self, state: &serde_json::Value) -> Result<(), StateError> {
+        let st: EvolvedState = crate::persist::from_value(state)?;
+        let mut fresh =
+            Evolved::from_genome(st.genome).map_err(|e| StateError::Json(e.to_string()))?;
+        fresh.features = st.features;
+        fresh.prev = st.prev;
+        fresh.id = st.id;
+        *self = fresh;
+        Ok(())
     }
 
     fn params(&self) -> Params {

@@ -2,6 +2,7 @@
 //! spaces. Adding a strategy means one entry in [`STRATEGY_NAMES`], [`param_specs`] and
 //! [`build`].
 
+use super::ai::{AI_PARAMS, AiStrategy};
 use super::evolved::EVOLVED_PARAMS;
 use super::sma_cross::{SMA_CROSS_PARAMS, SmaCross};
 use super::technical::{TECHNICAL_PARAMS, Technical};
@@ -9,7 +10,7 @@ use super::{ParamSpec, Params, Strategy};
 use crate::indicators::ParamError;
 
 /// The names `--strategy` accepts.
-pub const STRATEGY_NAMES: &[&str] = &["sma-cross", "technical", "evolved"];
+pub const STRATEGY_NAMES: &[&str] = &["sma-cross", "technical", "evolved", "ai"];
 
 fn unknown(name: &str) -> ParamError {
     ParamError::new(
@@ -28,6 +29,7 @@ pub fn param_specs(name: &str) -> Result<&'static [ParamSpec], ParamError> {
         "sma-cross" => Ok(SMA_CROSS_PARAMS),
         "technical" => Ok(TECHNICAL_PARAMS),
         "evolved" => Ok(EVOLVED_PARAMS),
+        "ai" => Ok(AI_PARAMS),
         _ => Err(unknown(name)),
     }
 }
@@ -43,6 +45,7 @@ pub fn build(name: &str, params: &Params) -> Result<Box<dyn Strategy + Send>, Pa
     match name {
         "sma-cross" => Ok(Box::new(SmaCross::from_params(params)?)),
         "technical" => Ok(Box::new(Technical::new(params)?)),
+        "ai" => Ok(Box::new(AiStrategy::new(params)?)),
         "evolved" => Err(ParamError::new(
             "strategy",
             "evolved",

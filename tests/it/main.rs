@@ -7,11 +7,14 @@
     reason = "tests may panic on setup failures"
 )]
 
+mod ai_drift_golden;
+mod ai_llm;
 mod backtest_cli;
 mod data_cli;
 mod engine_golden;
 mod engine_props;
 mod engine_scenario;
+mod engine_split;
 mod evolve_cli;
 mod fetch_binance;
 mod fetch_cache_resolve;
@@ -20,6 +23,7 @@ mod fetch_support;
 mod fetch_yahoo;
 mod fleet_cli;
 mod golden_indicators;
+mod issue_10_numbers;
 mod metrics_golden;
 mod notify_telegram;
 mod optimize_cli;
