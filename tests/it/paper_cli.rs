@@ -41,8 +41,12 @@ fn write_bars(path: &Path, header: &str, lines: &[String]) {
 }
 
 fn paper(t: &TestDir, bot: &str, extra: &[&str]) -> Output {
+    paper_with(t, bot, &STRAT, extra)
+}
+
+fn paper_with(t: &TestDir, bot: &str, strat: &[&str], extra: &[&str]) -> Output {
     let mut args = vec!["paper", "--data", "bars.csv", "--bot", bot, "--json", "-q"];
-    args.extend_from_slice(&STRAT);
+    args.extend_from_slice(strat);
     args.extend_from_slice(extra);
     t.run(&args)
 }
@@ -69,10 +73,19 @@ fn equity_history(t: &TestDir, bot: &str) -> Vec<EquityPoint> {
 
 /// Backtest the whole file from `from` and return (closed trades, equity points).
 fn backtest_reference(t: &TestDir, from: &str) -> (Vec<algolab::order::Trade>, Vec<i64>, Vec<f64>) {
+    backtest_reference_with(t, &STRAT, from)
+}
+
+/// [`backtest_reference`] for strategy arguments `strat`.
+fn backtest_reference_with(
+    t: &TestDir,
+    strat: &[&str],
+    from: &str,
+) -> (Vec<algolab::order::Trade>, Vec<i64>, Vec<f64>) {
     let mut args = vec![
         "backtest", "--data", "bars.csv", "--from", from, "--json", "-q",
     ];
-    args.extend_from_slice(&STRAT);
+    args.extend_from_slice(strat);
     let v = ok(&t.run(&args));
     let id = v["run_id"].as_i64().unwrap();
     let store = Store::open(&t.path().join("data/ai_learning.db")).unwrap();
@@ -89,6 +102,10 @@ fn backtest_reference(t: &TestDir, from: &str) -> (Vec<algolab::order::Trade>, V
 /// Tick bot `bot` through the first `n` bars of GOOG in chunks of the given sizes, then
 /// check its trades and equity equal `backtest --from FROM` on the whole file, exactly.
 fn check_replay(chunks: &[usize], from: Option<&str>) {
+    check_replay_with(&STRAT, chunks, from);
+}
+
+fn check_replay_with(strat: &[&str], chunks: &[usize], from: Option<&str>) {
     let t = TestDir::new();
     let n: usize = chunks.iter().sum();
     let (header, lines) = goog_lines(n);
@@ -101,18 +118,22 @@ fn check_replay(chunks: &[usize], from: Option<&str>) {
             (0, Some(f)) => vec!["--from", f],
             _ => vec![],
         };
-        let v = ok(&paper(&t, "replay", &extra));
+        let v = ok(&paper_with(&t, "replay", strat, &extra));
         assert_eq!(v["status"], "done", "chunk {i}");
         let expected_acted = if i == 0 && from.is_none() { 1 } else { c };
         assert_eq!(v["bars_acted"], expected_acted, "chunk {i}");
     }
     let s = state(&t, "replay");
+    assert!(
+        s.engine.is_some(),
+        "the bot continues from its saved engine"
+    );
     // the bot's first acting bar: the given --from, or the last bar of the first chunk
     let first_act = from.map_or_else(
         || lines[chunks[0] - 1].split(',').next().unwrap().to_string(),
         str::to_string,
     );
-    let (trades, ts, eq) = backtest_reference(&t, &first_act);
+    let (trades, ts, eq) = backtest_reference_with(&t, strat, &first_act);
     assert!(
         !trades.is_empty(),
         "the reference must trade for the test to mean anything"
@@ -146,6 +167,20 @@ fn ticking_a_file_in_any_chunking_equals_backtest_on_the_whole_file() {
     check_replay(&random, Some("2004-08-19"));
     check_replay(&[400], Some("2004-08-19"));
     check_replay(&[1, 399], Some("2004-08-19"));
+}
+
+#[test]
+fn technical_with_managed_stops_replays_exactly_across_ticks() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut chunks = vec![250];
+    while chunks.iter().sum::<usize>() < 2000 {
+        chunks.push(rng.random_range(1..300));
+    }
+    let n: usize = chunks.iter().sum();
+    if let Some(last) = chunks.last_mut() {
+        *last -= n - 2000;
+    }
+    check_replay_with(&["--strategy", "technical"], &chunks, Some("2004-08-19"));
 }
 
 #[test]
