@@ -18,6 +18,7 @@ pub mod optimize;
 pub mod paper;
 pub mod portfolio;
 pub mod report;
+pub mod status;
 pub mod train_rl;
 
 pub use ctx::Ctx;

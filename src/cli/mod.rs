@@ -12,6 +12,7 @@ pub mod common;
 pub mod data;
 pub mod evolve;
 pub mod fetch;
+pub mod fleet;
 pub mod indicators;
 pub mod optimize;
 pub mod paper;
@@ -83,6 +84,10 @@ pub enum Command {
     /// Train the leverage DQN agent (35 features; 11 actions, 1×–10× long/short) on the
     /// futures simulator; judge it on a held-out test window.
     TrainLeverage(train_rl::TrainArgs),
+    /// Run many paper bots from bots.toml: one process each, restarted when they crash.
+    Run(fleet::RunArgs),
+    /// Every bot's value, P&L, position and health (DATA_DIR/bots, portfolio.json).
+    Status(fleet::StatusArgs),
 }
 
 /// Run a parsed command line.
@@ -111,6 +116,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::TrainLeverage(args) => {
             train_rl::run(args, g, &ctx, crate::ai::dqn::AgentKind::LeverageDqn)
         }
+        Command::Run(args) => fleet::run(args, g, &ctx),
+        Command::Status(args) => fleet::status(args, g, &ctx),
     }
 }
 
