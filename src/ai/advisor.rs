@@ -10,7 +10,9 @@ use crate::order::Side;
 use crate::regime::{Regime, RegimeState};
 
 /// What a component advises for the next bar.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Action {
     /// Be long (open or keep a long position).
@@ -18,6 +20,7 @@ pub enum Action {
     /// Be short, or leave a long position.
     Sell,
     /// No change.
+    #[default]
     Hold,
 }
 

@@ -16,7 +16,7 @@ use crate::app::ai as app;
 pub struct ExplainArgs {
     /// The run id (`algolab report --list`).
     pub run_id: i64,
-    /// Only this trade (0-based, as in trades.csv).
+    /// Only this trade (0-based, the DB's `trades.seq`; trades.csv numbers them from 1).
     #[arg(long, value_name = "N")]
     pub trade: Option<i64>,
 }
@@ -104,10 +104,10 @@ pub fn explain(args: ExplainArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
                     })
                     .collect();
                 out += &format!(
-                    "    {:<9} weight {} → {}: {} {:.2}{}  [{}]\n",
+                    "    {:<9} weight {} → {:.3}: {} {:.2}{}  [{}]\n",
                     v["component"].as_str().unwrap_or(""),
                     v["weight"],
-                    format!("{:.3}", v["effective_weight"].as_f64().unwrap_or(0.0)),
+                    v["effective_weight"].as_f64().unwrap_or(0.0),
                     o.get("action").and_then(|a| a.as_str()).unwrap_or(""),
                     o.get("confidence").and_then(|c| c.as_f64()).unwrap_or(0.0),
                     if v["blocked"].as_bool() == Some(true) {

@@ -174,9 +174,9 @@ pub fn document(title: &str, body: &str, data_json: &str) -> String {
         "<script type=\"application/json\" id=\"report-data\">{}</script>",
         data_json.replace("</", "<\\/")
     );
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<script>{LIGHTWEIGHT_CHARTS_JS}</script><script>{REPORT_JS}</script></body></html>\n"
+        "<script>{LIGHTWEIGHT_CHARTS_JS}</script><script>{REPORT_JS}</script></body></html>"
     );
     out
 }

@@ -27,12 +27,6 @@ pub struct MarketContext {
     pub opinions: Vec<(Component, Action, f64)>,
 }
 
-impl Default for Action {
-    fn default() -> Self {
-        Action::Hold
-    }
-}
-
 /// A chat prompt.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Prompt {

@@ -315,8 +315,10 @@ mod tests {
 
     #[test]
     fn blocked_and_zero_weight_components_do_not_vote() {
-        let mut cfg = OrchestratorConfig::default();
-        cfg.weights = Weights::default().parse_overrides("dqn=0").unwrap();
+        let cfg = OrchestratorConfig {
+            weights: Weights::default().parse_overrides("dqn=0").unwrap(),
+            ..OrchestratorConfig::default()
+        };
         let o = Orchestrator::new(cfg);
         let mut i = inputs(&[
             (Component::Technical, Action::Buy, 1.0),
