@@ -18,7 +18,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::backtest::{LoadedData, RiskChoice};
+use super::load::{LoadedData, RiskChoice};
 use crate::Error;
 use crate::ai::evolver::{
     Evaluation, FeatureRanges, FeatureTable, GaConfig, GenerationStats, Genome, LeanConfig,
@@ -479,7 +479,7 @@ pub fn run_evolve(
 #[derive(Debug, Clone)]
 pub struct EvolveRequest {
     /// The bars.
-    pub data: super::backtest::DataSpec,
+    pub data: super::load::DataSpec,
     /// GA, split and engine settings.
     pub settings: EvolveSettings,
     /// Write evolve.html and best_genome.json into this folder.
@@ -512,7 +512,7 @@ pub fn run(
     progress: &mut dyn FnMut(&GenerationStats),
 ) -> Result<EvolveReply, Error> {
     lean_config(&req.settings.engine)?;
-    let data = super::backtest::load_data(&req.data, &ctx.data_dir)?;
+    let data = super::load::load_data(&req.data, &ctx.data_dir)?;
     let record_row = ctx.run_record("evolve", Some(req.settings.ga.seed));
     let out = run_evolve(&data.bars, &req.settings, progress)?;
     let ids = if req.record {
