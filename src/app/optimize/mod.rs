@@ -23,10 +23,10 @@
 //! [`PriorTrials`].
 
 pub mod eval;
-pub mod lean;
+pub use crate::engine::fast::sweep as lean;
 pub mod record;
 pub mod search;
-mod validate;
+pub(crate) mod validate;
 
 use crate::Error;
 use crate::data::Bars;
