@@ -177,7 +177,14 @@ fn strip(text: &str) -> (String, Vec<String>) {
             .trim_end_matches(';')
             .trim_end()
             .strip_prefix(&no_comments[at..item])
-            .and_then(|s| s.trim().strip_prefix("mod "))
+            .map(|s| {
+                let s = s.trim();
+                ["pub(crate) ", "pub(super) ", "pub "]
+                    .iter()
+                    .find_map(|v| s.strip_prefix(v))
+                    .unwrap_or(s)
+            })
+            .and_then(|s| s.strip_prefix("mod "))
             .filter(|n| !n.contains('{'))
         {
             test_children.push(name.trim().to_string());
@@ -460,6 +467,6 @@ fn the_graph_sees_super_edges_and_skips_only_test_code() {
     assert!(g.files.contains_key(&m("app/backtest")));
     // `#[cfg(test)] mod sim_tests;` and `#[path]` test files are skipped
     assert!(!g.files.contains_key(&m("broker/sim_tests")));
-    assert!(!g.files.contains_key(&m("app/optimize/lean_tests")));
+    assert!(!g.files.contains_key(&m("engine/fast/sweep_tests")));
     assert!(!g.files.contains_key(&m("testutil")));
 }

@@ -29,6 +29,7 @@ mod optimize_grid;
 mod optimize_overfit;
 mod optimize_tpe;
 mod report_files;
+mod store_corrupt;
 mod store_db;
 mod technical_pin;
 mod util;
