@@ -9,7 +9,6 @@ use super::UsageError;
 use crate::app::backtest::{DataSpec, RiskChoice};
 use crate::engine::BacktestConfig;
 use crate::engine::Fill;
-use crate::store::RunRecord;
 
 /// Where the bars come from: `--data FILE` or `--symbol SYM`, and an optional date range.
 #[derive(Debug, Clone, Args)]
@@ -132,7 +131,7 @@ impl EngineArgs {
             fractional: self.fractional || pair,
             leverage: self.leverage,
             close_at_end: self.close_at_end,
-            risk: self.risk.config(strategy),
+            risk: self.risk.config(strategy).with_commission(self.commission),
             from_ts_ms,
             to_ts_ms,
             // crypto pairs: Binance spot's minimum order notional for USDT pairs (its
@@ -164,30 +163,6 @@ pub fn params_kv(
 )]
 pub fn now_iso() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-/// A run record for the current process: command, arguments, seed, git revision, start.
-pub fn run_record(command: &str, seed: Option<u64>) -> RunRecord {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    RunRecord {
-        command: command.to_string(),
-        args_json: serde_json::to_string(&args).unwrap_or_else(|_| "[]".into()),
-        seed,
-        data_hash: None,
-        data_path: None,
-        git_rev: crate::store::git_rev().or_else(|| {
-            crate::store::git_rev_from(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))
-        }),
-        started_at: now_iso(),
-        symbol: None,
-        strategy: None,
-        params_json: None,
-    }
-}
-
-/// The learning DB path, `DATA_DIR/ai_learning.db`.
-pub fn db_path() -> PathBuf {
-    crate::data::data_dir().join("ai_learning.db")
 }
 
 /// Print a line on stderr unless `--quiet`.

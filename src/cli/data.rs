@@ -7,6 +7,8 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use super::Global;
+use crate::app::Ctx;
+use crate::app::data as app;
 use crate::data::{self, DataError, SynthSpec, fmt_ts, format_interval};
 
 /// Bar files: check, convert, synthesise.
@@ -89,27 +91,30 @@ Prices are whole cents starting at 100; log returns have standard deviation --vo
 ///
 /// # Errors
 /// A [`DataError`] (exit code 2) for bad input or a check that found problems.
-pub fn run(args: DataArgs, g: Global) -> anyhow::Result<()> {
+pub fn run(args: DataArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
     match args.command {
-        DataCommand::Check { file } => check(&file, g),
+        DataCommand::Check { file } => check(&file, g, ctx),
         DataCommand::Convert {
             input,
             output,
             resample,
         } => {
-            let mut bars = data::load(&input)?;
-            if let Some(iv) = resample {
-                bars = data::resample(&bars, data::parse_interval(&iv)?)?;
-            }
-            data::save(&bars, &output)?;
+            let w = app::convert(
+                ctx,
+                app::ConvertRequest {
+                    input,
+                    output,
+                    resample,
+                },
+            )?;
             if g.json {
                 println!(
                     "{}",
-                    serde_json::json!({ "bars": bars.len(), "output": output.display().to_string() })
+                    serde_json::json!({ "bars": w.bars, "output": w.output.display().to_string() })
                 );
             }
             if !g.quiet {
-                eprintln!("wrote {} bars to {}", bars.len(), output.display());
+                eprintln!("wrote {} bars to {}", w.bars, w.output.display());
             }
             Ok(())
         }
@@ -133,18 +138,18 @@ pub fn run(args: DataArgs, g: Global) -> anyhow::Result<()> {
                 vol,
                 ..SynthSpec::default()
             };
-            let b = data::synth(&spec)?;
-            data::save(&b, &output).with_context(|| format!("writing {}", output.display()))?;
+            let w = app::synth(ctx, &spec, output.clone())
+                .with_context(|| format!("writing {}", output.display()))?;
             if !g.quiet {
-                eprintln!("wrote {} bars to {}", b.len(), output.display());
+                eprintln!("wrote {} bars to {}", w.bars, w.output.display());
             }
             Ok(())
         }
     }
 }
 
-fn check(file: &std::path::Path, g: Global) -> anyhow::Result<()> {
-    let r = data::check(file);
+fn check(file: &std::path::Path, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
+    let r = app::check(ctx, file);
     if g.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     }

@@ -1,6 +1,5 @@
 //! `algolab indicators`: the standard indicator columns (DESIGN §2) for every bar, as CSV.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -8,8 +7,8 @@ use clap::Args;
 
 use super::Global;
 use super::common::{DataArgs, note};
-use crate::app::backtest::load_data;
-use crate::indicators::standard_table;
+use crate::app::Ctx;
+use crate::app::indicators as app;
 
 /// Write TA-Lib-exact indicator columns for every bar as CSV.
 #[derive(Debug, Args)]
@@ -33,30 +32,18 @@ pub struct IndicatorsArgs {
 ///
 /// # Errors
 /// Bad data or symbol (exit 2), a file that cannot be written (exit 1).
-pub fn run(args: IndicatorsArgs, g: Global) -> anyhow::Result<()> {
-    let data = load_data(&args.data.spec()?, &crate::data::data_dir())?;
+pub fn run(args: IndicatorsArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
+    let reply = app::run(
+        ctx,
+        app::IndicatorsRequest {
+            data: args.data.spec()?,
+        },
+    )?;
+    let data = &reply.data;
     note(g.quiet, &data.note);
-    let table = standard_table(&data.bars);
-    let mut csv = String::with_capacity(data.bars.len() * 200);
-    csv.push_str("timestamp");
-    for (name, _) in &table {
-        csv.push(',');
-        csv.push_str(name);
-    }
-    csv.push('\n');
-    for (i, &ts) in data.bars.ts_ms().iter().enumerate() {
-        csv.push_str(&crate::data::fmt_ts(ts));
-        for (_, col) in &table {
-            csv.push(',');
-            if let Some(v) = col[i] {
-                let _ = write!(csv, "{v}");
-            }
-        }
-        csv.push('\n');
-    }
     match &args.out {
         Some(path) => {
-            crate::store::atomic_write(path, csv.as_bytes())
+            crate::store::atomic_write(path, reply.csv.as_bytes())
                 .with_context(|| format!("writing {}", path.display()))?;
             note(
                 g.quiet,
@@ -67,7 +54,7 @@ pub fn run(args: IndicatorsArgs, g: Global) -> anyhow::Result<()> {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
             // a closed pipe (`| head`) is not an error
-            let _ = out.write_all(csv.as_bytes());
+            let _ = out.write_all(reply.csv.as_bytes());
         }
     }
     Ok(())

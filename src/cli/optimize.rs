@@ -9,17 +9,14 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use super::common::{DataArgs, EngineArgs, db_path, note, now_iso, num, params_kv, run_record};
-use super::{Global, UsageError};
-use crate::app::backtest as bt;
-use crate::app::optimize::record::{
-    DbObserver, ProgressFn, TRIAL_KEYS, objective_name, outcome_json, prior_trials,
-};
+use super::Global;
+use super::common::{DataArgs, EngineArgs, note, num, params_kv};
+use crate::app::Ctx;
+use crate::app::optimize::record::{TRIAL_KEYS, outcome_json};
 use crate::app::optimize::{
-    Method, Objective, OptimizeOutcome, OptimizeSpec, PriorTrials, WalkForward, optimize_with,
+    Method, Objective, OptimizeOutcome, OptimizeRequest, OptimizeSpec, WalkForward,
 };
 use crate::optimize::{Constraint, Trial, WalkForwardMode, parse_grid};
-use crate::store::Store;
 
 /// Walk-forward training windows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -128,9 +125,9 @@ trial ever recorded for the symbol and strategy), PBO by CSCV and the walk-forwa
 ///
 /// # Errors
 /// Bad usage, grids, metrics or data (exit 2); engine, DB or report failures (exit 1).
-pub fn run(args: OptimizeArgs, g: Global) -> anyhow::Result<()> {
+pub fn run(args: OptimizeArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
     if let Some(sym) = &args.show {
-        return show(sym, g);
+        return show(sym, g, ctx);
     }
     let dims = args
         .grid
@@ -193,9 +190,6 @@ pub fn run(args: OptimizeArgs, g: Global) -> anyhow::Result<()> {
             ),
         );
     }
-    let data = bt::load_data(&args.data.spec()?, &crate::data::data_dir())?;
-    note(g.quiet, &data.note);
-
     let bar = (!g.quiet && std::io::stderr().is_terminal()).then(|| {
         let b = indicatif::ProgressBar::new(0);
         if let Ok(style) =
@@ -212,88 +206,31 @@ pub fn run(args: OptimizeArgs, g: Global) -> anyhow::Result<()> {
             b.set_position(done as u64);
         }
     };
-
-    let (out, run_id) = if args.no_record {
-        let mut obs = NoRecord(Box::new(progress));
-        (
-            optimize_with(&data.bars, &spec, &PriorTrials::default(), &mut obs)?,
-            None,
-        )
-    } else {
-        let path = db_path();
-        let mut store =
-            Store::open(&path).with_context(|| format!("opening {}", path.display()))?;
-        let run_id = match args.resume {
-            Some(id) => {
-                let run = store.load_run(id)?;
-                if run.record.command != "optimize" {
-                    return Err(UsageError(format!(
-                        "run {id} is a {} run, not optimize",
-                        run.record.command
-                    ))
-                    .into());
-                }
-                id
-            }
-            None => {
-                let mut rec = run_record("optimize", Some(args.seed));
-                rec.data_hash = Some(data.bars.content_hash());
-                rec.data_path = Some(data.path.display().to_string());
-                rec.symbol = Some(data.label.clone());
-                rec.strategy = Some(args.strategy.clone());
-                rec.params_json = Some(serde_json::to_string(&spec.params).unwrap_or_default());
-                store.begin_run(&rec)?
-            }
-        };
-        let prior = prior_trials(&store, &data.label, &args.strategy, Some(run_id))?;
-        let res = {
-            let mut obs = DbObserver::new(
-                &mut store,
-                run_id,
-                &data.label,
-                &args.strategy,
-                &spec.objective,
-                spec.min_trades,
-                Box::new(progress),
-            );
-            optimize_with(&data.bars, &spec, &prior, &mut obs)
-        };
-        let out = match res {
-            Ok(o) => o,
-            Err(e) => {
-                let _ = store.fail_run(run_id, &now_iso());
-                return Err(e.into());
-            }
-        };
-        if !out.stopped {
-            let summary = outcome_json(&out, Some(run_id), &data.label, &args.strategy);
-            let stats = serde_json::json!({
-                "objective": objective_name(&spec.objective),
-                "best": summary["best"], "dsr": summary["dsr"], "pbo": summary["pbo"],
-            });
-            store.finish_run(run_id, &stats.to_string(), &now_iso())?;
-        }
-        (out, Some(run_id))
+    let req = OptimizeRequest {
+        data: args.data.spec()?,
+        spec,
+        resume: args.resume,
+        record: !args.no_record,
+        report: args.report.clone(),
     };
+    let strategy = req.spec.strategy.clone();
+    let res = crate::app::optimize::run(ctx, req, Box::new(progress));
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    if let Some(dir) = &args.report
-        && !out.stopped
-    {
-        crate::app::optimize::record::write_report(dir, &out, &data.label, &args.strategy)?;
+    let reply = res?;
+    note(g.quiet, &reply.data.note);
+    if let Some(dir) = &reply.report {
         note(g.quiet, &format!("report written to {}", dir.display()));
     }
-    print(&out, run_id, &data.label, &args.strategy, g);
+    print(
+        &reply.outcome,
+        reply.run_id,
+        &reply.data.label,
+        &strategy,
+        g,
+    );
     Ok(())
-}
-
-struct NoRecord<'a>(ProgressFn<'a>);
-
-impl crate::app::optimize::Observer for NoRecord<'_> {
-    fn progress(&mut self, done: usize, total: usize) {
-        (self.0)("all", done, total);
-    }
 }
 
 fn trial_row(t: &Trial, metric: &str) -> String {
@@ -402,10 +339,9 @@ fn print(out: &OptimizeOutcome, run_id: Option<i64>, symbol: &str, strategy: &st
     }
 }
 
-fn show(symbol: &str, g: Global) -> anyhow::Result<()> {
-    let path = db_path();
-    let store = Store::open(&path).with_context(|| format!("opening {}", path.display()))?;
-    let rows = store.best_optimization_results(symbol)?;
+fn show(symbol: &str, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
+    let rows = crate::app::optimize::show(ctx, symbol)
+        .with_context(|| format!("opening {}", ctx.db_path.display()))?;
     if g.json {
         let v: Vec<serde_json::Value> = rows
             .iter()

@@ -4,6 +4,8 @@
 //! A strategy sees bars `..=t` only: [`History`] holds no reference to later bars, so a
 //! look-ahead cannot be written (STYLE rule 6).
 
+pub mod ai;
+pub mod dqn;
 pub mod evolved;
 mod params;
 mod registry;

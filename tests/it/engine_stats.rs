@@ -24,7 +24,6 @@ fn stats(bars: &Bars, res: &BacktestResult, cash0: f64) -> Stats {
         trades: &res.trades,
         fees_paid: res.fees_paid,
         cash0,
-        warmup_bars: 0,
     })
 }
 
