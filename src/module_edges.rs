@@ -470,6 +470,6 @@ fn the_graph_sees_super_edges_and_skips_only_test_code() {
     assert!(g.files.contains_key(&m("app/backtest")));
     // `#[cfg(test)] mod sim_tests;` and `#[path]` test files are skipped
     assert!(!g.files.contains_key(&m("broker/sim_tests")));
-    assert!(!g.files.contains_key(&m("app/optimize/lean_tests")));
+    assert!(!g.files.contains_key(&m("engine/fast/sweep_tests")));
     assert!(!g.files.contains_key(&m("testutil")));
 }

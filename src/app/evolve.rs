@@ -21,10 +21,10 @@ use serde::Serialize;
 use super::load::{LoadedData, RiskChoice};
 use crate::Error;
 use crate::ai::evolver::{
-    Evaluation, FeatureRanges, FeatureTable, GaConfig, GenerationStats, Genome, LeanConfig,
-    LeanRun, Stage, evolve, run_lean,
+    Evaluation, FeatureRanges, FeatureTable, GaConfig, GenerationStats, Genome, Stage, evolve,
 };
 use crate::data::Bars;
+use crate::engine::fast::genome::{LeanConfig, LeanRun, run_lean};
 use crate::engine::{BacktestConfig, BacktestResult, Fill, run_backtest};
 use crate::metrics::annual::{Annualisation, annual_figures};
 use crate::metrics::{Stats, StatsInput, compute};
@@ -607,16 +607,21 @@ pub fn record(
 /// The genome stored under `id`.
 ///
 /// # Errors
-/// [`Error::Usage`] for an unknown id or a stored genome that no longer validates;
-/// [`Error::Store`] when the DB fails.
+/// [`Error::Usage`] for an unknown id; [`Error::Store`] when the DB fails or the stored
+/// genome no longer decodes or validates (a corrupt row: exit 1).
 pub fn stored_genome(store: &Store, id: i64) -> Result<Genome, Error> {
     let row = store.load_evolved(id)?.ok_or_else(|| {
         Error::Usage(format!(
             "no evolved strategy with id {id} (see `algolab evolve --list`)"
         ))
     })?;
-    Genome::from_json(&row.genes_json)
-        .map_err(|e| Error::Usage(format!("evolved strategy {id}: {e}")))
+    // a stored genome that does not decode is a corrupt DB row, not bad usage (exit 1)
+    Genome::from_json(&row.genes_json).map_err(|e| {
+        Error::Store(crate::store::StoreError::BadValue {
+            path: store.path().display().to_string(),
+            what: format!("evolved strategy {id}: {e}"),
+        })
+    })
 }
 
 /// A genome from a JSON file (as `--report` writes `best_genome.json`).

@@ -38,6 +38,7 @@ mod optimize_tpe;
 mod paper_cli;
 mod report_chromium;
 mod report_files;
+mod store_corrupt;
 mod store_db;
 mod store_writers;
 mod technical_pin;
