@@ -40,6 +40,9 @@ pub enum Error {
     /// Bad usage that the argument parser could not catch (conflicting options, …).
     #[error("{0}")]
     Usage(String),
+    /// A network failed to train (a non-finite loss or weight, naming the step).
+    #[error("training stopped: {0}")]
+    Nn(#[from] crate::ai::nn::NnError),
 }
 
 impl Error {
@@ -54,6 +57,8 @@ impl Error {
             Error::Engine(_) => 2,
             Error::Venue(e) => e.exit_code(),
             Error::Runner(e) => e.exit_code(),
+            Error::Nn(crate::ai::nn::NnError::NotFinite { .. }) => 1,
+            Error::Nn(_) => 2,
         }
     }
 }

@@ -92,18 +92,22 @@
       common.lastValueVisible = false;
       api = chart.addSeries(LWC.HistogramSeries, common);
       chart.priceScale('vol').applyOptions({ scaleMargins: { top: 0.8, bottom: 0 }, visible: false });
+    } else if (s.kind === 'area' && s.fill) {
+      // a drawdown: filled between the line and 0, and 0 (the top) kept in view
+      common.baseValue = { type: 'price', price: 0 };
+      common.topLineColor = s.color; common.bottomLineColor = s.color;
+      common.topFillColor1 = common.topFillColor2 = 'rgba(0,0,0,0)';
+      common.bottomFillColor1 = common.bottomFillColor2 = s.fill;
+      common.lineWidth = s.width || 1;
+      common.autoscaleInfoProvider = function (orig) {
+        var r = orig();
+        if (r && r.priceRange) { r.priceRange.maxValue = 0; r.priceRange.minValue = Math.min(r.priceRange.minValue, -1); }
+        return r;
+      };
+      api = chart.addSeries(LWC.BaselineSeries, common);
     } else if (s.kind === 'area') {
       common.lineColor = s.color; common.lineWidth = s.width || 1;
-      common.topColor = s.fill || 'rgba(0,0,0,0)'; common.bottomColor = s.fill || 'rgba(0,0,0,0)';
-      common.invertFilledArea = !!s.invert;
-      if (s.invert) {
-        // a drawdown: keep 0 (the top) in view, so a flat -100 % does not fill the axis
-        common.autoscaleInfoProvider = function (orig) {
-          var r = orig();
-          if (r && r.priceRange) { r.priceRange.maxValue = 0; r.priceRange.minValue = Math.min(r.priceRange.minValue, -1); }
-          return r;
-        };
-      }
+      common.topColor = 'rgba(0,0,0,0)'; common.bottomColor = 'rgba(0,0,0,0)';
       api = chart.addSeries(LWC.AreaSeries, common);
     } else if (s.kind === 'histogram') {
       common.color = s.color;
@@ -156,6 +160,12 @@
     return null;
   }
 
+  function legendRows(spec) {
+    var n = 1;
+    spec.series.forEach(function (s) { if (s.kind !== 'volume') { n += 1; } });
+    return spec.axis === 'index' ? n - 1 : n;
+  }
+
   function build(spec) {
     var el = document.getElementById('chart-' + spec.id);
     if (!el) { return; }
@@ -165,9 +175,12 @@
       layout: { background: { color: '#ffffff' }, textColor: '#4b5260', fontSize: 11,
         fontFamily: "-apple-system,'Segoe UI',Roboto,'DejaVu Sans',Helvetica,Arial,sans-serif" },
       grid: { vertLines: { color: '#f1f3f6' }, horzLines: { color: '#f1f3f6' } },
-      rightPriceScale: { borderColor: '#d8dce3', scaleMargins: { top: 0.12, bottom: 0.06 } },
+      // room at the top for the legend (one row per series plus the date)
+      rightPriceScale: { borderColor: '#d8dce3',
+        scaleMargins: { top: Math.min(0.4, (legendRows(spec) * 18 + 8) / spec.height), bottom: 0.06 } },
       leftPriceScale: { borderColor: '#d8dce3', visible: !!spec.left_scale },
-      timeScale: { borderColor: '#d8dce3', timeVisible: !!D.intraday, secondsVisible: false, rightOffset: 2,
+      timeScale: { borderColor: '#d8dce3', timeVisible: !!D.intraday, secondsVisible: false,
+        rightOffset: spec.axis === 'index' ? 0 : 2,
         minBarSpacing: 0.001 },
       crosshair: { mode: 0 },
       localization: {}
@@ -254,6 +267,10 @@
   }
 
   (D.charts || []).forEach(build);
+  // fit again once the layout has settled (a chart measured before it had its width)
+  window.addEventListener('load', function () {
+    charts.forEach(function (c) { c.chart.timeScale().fitContent(); });
+  });
 
   // log-scale toggles: <button data-log="chart id">
   Array.prototype.forEach.call(document.querySelectorAll('button[data-log]'), function (b) {

@@ -236,6 +236,40 @@ pub fn decision_rows(records: &[DecisionRecord], trades: &[Trade]) -> Vec<Decisi
         .collect()
 }
 
+/// Labels for the stored trades: strategy `ai`, the entry decision's regime, WIN/LOSS, and
+/// the technical rule's reasons at entry (its indicator values) as the indicators JSON.
+pub fn trade_labels(
+    records: &[DecisionRecord],
+    rows: &[DecisionRow],
+    trades: &[Trade],
+) -> Vec<crate::store::TradeLabel> {
+    trades
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let entry = rows
+                .iter()
+                .zip(records)
+                .find(|(r, _)| r.trade_seq == Some(i as i64) && r.intent.starts_with("enter"));
+            let indicators = entry.and_then(|(_, rec)| {
+                rec.decision
+                    .votes
+                    .iter()
+                    .find(|v| v.component == Component::Technical)
+                    .and_then(|v| v.opinion.as_ref())
+                    .and_then(|o| serde_json::to_string(&o.reasons).ok())
+            });
+            crate::store::TradeLabel {
+                seq: i as i64,
+                strategy_id: "ai".into(),
+                regime: entry.and_then(|(r, _)| r.regime.clone()),
+                outcome: if t.pnl > 0.0 { "WIN" } else { "LOSS" }.into(),
+                indicators_json: indicators,
+            }
+        })
+        .collect()
+}
+
 /// Results per leverage level: every trade at the engine's leverage (the backtest engine
 /// takes one leverage per run).
 pub fn leverage_rows(trades: &[Trade], leverage: f64) -> Vec<LeverageRow> {
@@ -267,7 +301,9 @@ pub fn record(
     leverage: f64,
     now: &str,
 ) -> Result<(), Error> {
-    store.insert_decisions(run_id, &decision_rows(records, trades))?;
+    let rows = decision_rows(records, trades);
+    store.insert_decisions(run_id, &rows)?;
+    store.label_trades(run_id, &trade_labels(records, &rows, trades))?;
     let calls: Vec<LlmCallRow> = llm
         .into_iter()
         .filter(|r| r.mode == "live")
@@ -628,6 +664,8 @@ mod tests {
     #[test]
     fn state_file_round_trips_atomically() {
         let dir = tempfile::tempdir().unwrap();
+        let mut online = OnlineLearner::default();
+        online.record("technical", crate::regime::Regime::Bull, 0.01);
         let s = OrchestratorState {
             run_id: Some(3),
             symbol: "BTC/USDT".into(),
@@ -635,7 +673,7 @@ mod tests {
             components: vec!["technical".into()],
             evolved_id: None,
             model_versions: Default::default(),
-            online: OnlineLearner::default(),
+            online,
             updated_at: "2026-01-01T00:00:00Z".into(),
         };
         let p = save_state(dir.path(), &s).unwrap();

@@ -103,7 +103,7 @@ impl RiskChoice {
     /// The risk configuration for `strategy`.
     pub fn config(self, strategy: &str) -> RiskConfig {
         match (self, strategy) {
-            (RiskChoice::Standard, _) | (RiskChoice::Auto, "technical" | "ai") => {
+            (RiskChoice::Standard, _) | (RiskChoice::Auto, "technical" | "ai" | "portfolio") => {
                 RiskConfig::standard()
             }
             _ => RiskConfig::passthrough(),
@@ -134,6 +134,8 @@ pub struct BacktestRequest {
     pub record: bool,
     /// The `ai` strategy's options.
     pub ai: crate::app::ai::AiOptions,
+    /// `--strategy portfolio`: the strategies sharing the account (`technical`, `evolved:3`, …).
+    pub strategies: Vec<String>,
 }
 
 /// What `algolab backtest` produced.
@@ -162,10 +164,11 @@ pub fn run(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
     }
     let (name, params, mut strat) = strategy_for(ctx, &req)?;
     let name = name.as_str();
-    req.cfg.validate()?;
+    let cfg = dqn_cfg(ctx, &req)?;
+    cfg.validate()?;
     let data = load_data(&req.data, &ctx.data_dir)?;
     let record = ctx.run_record("backtest", None);
-    let out = run_strategy(&data.bars, &mut *strat, name, &params, &req.cfg)?;
+    let out = run_strategy(&data.bars, &mut *strat, name, &params, &cfg)?;
     let run_id = if req.record {
         let mut store = ctx.store()?;
         Some(self::record(
@@ -273,6 +276,10 @@ pub fn strategy_for(
         return Ok(("evolved".into(), params, strat));
     }
     let name = req.strategy.as_str();
+    if matches!(name, "dqn" | "leverage-dqn") {
+        let (params, strat) = dqn_strategy(ctx, name, &req.params)?;
+        return Ok((name.to_string(), params, Box::new(strat)));
+    }
     let params = resolve_params(name, &req.params)?;
     let strat = match &req.regime_params {
         Some(symbol) => regime_switching(ctx, name, &params, symbol, &req.regime_objective)?,
@@ -301,6 +308,52 @@ fn evolved_strategy(ctx: &Ctx, req: &BacktestRequest) -> Result<(Params, BoxedSt
         }
     };
     Ok((params, strat))
+}
+
+/// A stored DQN model (`--strategy dqn|leverage-dqn --param id=N`).
+fn dqn_strategy(
+    ctx: &Ctx,
+    name: &str,
+    kv: &[(String, String)],
+) -> Result<(Params, crate::strategy::dqn::DqnStrategy), Error> {
+    let params = Params::resolve(strategy::param_specs(name)?, kv)?;
+    if !kv.iter().any(|(k, _)| k == "id") {
+        return Err(Error::Usage(format!(
+            "--strategy {name} needs --param id=N (see `algolab train-rl --list` / `train-leverage --list`)"
+        )));
+    }
+    let id = params.0.get("id").map_or(0, |v| v.as_i64());
+    if !ctx.db_path.is_file() {
+        return Err(Error::Usage(format!(
+            "no model with id {id}: no learning DB at {}",
+            ctx.db_path.display()
+        )));
+    }
+    let s = crate::app::train_rl::model_strategy(&ctx.store()?, name, id)?;
+    Ok((params, s))
+}
+
+/// The engine settings for the request: a DQN model trades at the leverage it was trained
+/// with (`--leverage` left at 1 takes it; another value is refused).
+///
+/// # Errors
+/// [`Error::Usage`] for a conflicting `--leverage`, and as [`dqn_strategy`].
+pub fn dqn_cfg(ctx: &Ctx, req: &BacktestRequest) -> Result<BacktestConfig, Error> {
+    let mut cfg = req.cfg;
+    let name = req.strategy.as_str();
+    if req.strategy_file.is_some() || !matches!(name, "dqn" | "leverage-dqn") {
+        return Ok(cfg);
+    }
+    let (_, s) = dqn_strategy(ctx, name, &req.params)?;
+    let lev = s.spec().leverage;
+    if cfg.leverage == 1.0 {
+        cfg.leverage = lev;
+    } else if cfg.leverage != lev {
+        return Err(Error::Usage(format!(
+            "this model trades at leverage {lev}; drop --leverage or pass --leverage {lev}"
+        )));
+    }
+    Ok(cfg)
 }
 
 /// `technical` switching to the per-regime parameters stored for `symbol`.
@@ -387,7 +440,7 @@ pub fn run_strategy(
     let result = run_backtest(bars, &mut *strat, cfg)?;
     let first = result.first_bar;
     let n = result.equity.len();
-    let stats = compute(&StatsInput {
+    let mut stats = compute(&StatsInput {
         ts_ms: &bars.ts_ms()[first..first + n],
         close: &bars.close()[first..first + n],
         equity: &result.equity,
@@ -396,6 +449,7 @@ pub fn run_strategy(
         fees_paid: result.fees_paid,
         cash0: cfg.cash,
     });
+    stats.signals_skipped_zero_size = zero_size_skips(&result);
     Ok(BacktestOutcome {
         strategy: name.to_string(),
         params: {
@@ -410,6 +464,23 @@ pub fn run_strategy(
         regime_transitions: result.regime_transitions.clone(),
         result,
     })
+}
+
+/// Entry signals refused because their size rounds to zero, in the traded window.
+pub fn zero_size_skips(result: &BacktestResult) -> usize {
+    result
+        .events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                crate::engine::Event::Refused {
+                    t,
+                    reason: crate::risk::RefusalReason::ZeroSize,
+                } if *t >= result.first_bar
+            )
+        })
+        .count()
 }
 
 /// Record a finished backtest in the learning DB: the run, its trades, equity, regime

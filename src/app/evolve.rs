@@ -221,6 +221,9 @@ pub fn lean_config(cfg: &BacktestConfig) -> Result<LeanConfig, Error> {
         commission: cfg.commission,
         slippage: cfg.slippage,
         fractional: cfg.fractional,
+        min_qty: cfg.min_qty,
+        min_notional: cfg.min_notional,
+        min_order_cost: cfg.min_order_cost(),
     })
 }
 
@@ -713,6 +716,11 @@ pub fn write(dir: &Path, data: &LoadedData, out: &EvolveOutcome) -> Result<(), E
                 rgb: (200, 40, 40),
             },
         ],
+        test_ts_ms: data
+            .bars
+            .ts_ms()
+            .get(out.windows.test.clone())
+            .unwrap_or_default(),
         compare: [
             ("evolved", &out.test),
             ("buy & hold", &out.buy_hold),

@@ -16,7 +16,9 @@ pub mod evolve;
 pub mod indicators;
 pub mod optimize;
 pub mod paper;
+pub mod portfolio;
 pub mod report;
 pub mod status;
+pub mod train_rl;
 
 pub use ctx::Ctx;

@@ -19,6 +19,7 @@
 pub mod margin;
 pub mod sim;
 mod sim_book;
+mod sim_pos;
 #[cfg(test)]
 mod sim_tests;
 

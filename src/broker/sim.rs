@@ -14,6 +14,8 @@
 //! - Commission is `commission × notional`, on entry and on exit. Slippage moves market
 //!   and stop fills against the trader by `slippage × price` (limit and take-profit fills
 //!   and liquidations have none).
+//! - Entries below the instrument's minimum quantity or notional are not placed (counted
+//!   as rejected orders).
 //! - Whole units unless `fractional`. All-cash sizing spends the free balance at the fill
 //!   price: `qty = floor(cash·(1−ε) / (price/leverage + price·commission))`, as
 //!   backtesting.py's `_Broker._process_orders` does at leverage 1.
@@ -35,7 +37,7 @@
 //! - Bankruptcy: when equity at a close is ≤ 0 the position is closed at that close, cash
 //!   and equity are set to 0 and trading stops.
 
-use super::sim_book::Pos;
+use super::sim_pos::Pos;
 use super::{
     Account, Ack, Broker, BrokerError, MaintenanceMargin, MarketBar, OpenOrder, OrderFill,
     OrderStatus, PositionInfo, Snapshot,
@@ -72,6 +74,10 @@ pub struct SimConfig {
     pub maintenance: MaintenanceMargin,
     /// Liquidation fee, fraction of notional at the liquidation price.
     pub liquidation_fee_rate: f64,
+    /// Minimum order quantity (0 = none).
+    pub min_qty: f64,
+    /// Minimum order notional (0 = none).
+    pub min_notional: f64,
 }
 
 impl Default for SimConfig {
@@ -85,6 +91,8 @@ impl Default for SimConfig {
             leverage: 1.0,
             maintenance: MaintenanceMargin::BinanceBtcUsdt,
             liquidation_fee_rate: 0.005,
+            min_qty: 0.0,
+            min_notional: 0.0,
         }
     }
 }
@@ -113,7 +121,11 @@ impl SimBroker {
     pub fn new(cfg: SimConfig) -> Self {
         SimBroker {
             cfg,
-            instrument: Instrument::simulated("SIM", cfg.fractional),
+            instrument: Instrument {
+                min_qty: cfg.min_qty,
+                min_notional: cfg.min_notional,
+                ..Instrument::simulated("SIM", cfg.fractional)
+            },
             cash: cfg.cash,
             pos: None,
             orders: Vec::with_capacity(8),

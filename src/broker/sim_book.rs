@@ -4,65 +4,13 @@
 
 use super::margin::liquidation_price;
 use super::sim::{Fill, SimBroker};
-use super::{FillAction, OrderFill, PositionInfo};
+use super::sim_pos::Pos;
+use super::{FillAction, OrderFill};
 use crate::data::Bar;
 use crate::order::{ClientOrderId, ExitReason, OrderKind, Side, Trade};
-use crate::risk::{OrderQty, OrderRequest, StopLevel, TpLeg, entry_qty};
+use crate::risk::{OrderQty, OrderRequest, StopLevel, entry_qty};
 
 const FUNDING_PERIOD_MS: i64 = 8 * 3_600_000;
-
-/// The open isolated position.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub(super) struct Pos {
-    pub side: Side,
-    pub qty: f64,
-    pub entry_price: f64,
-    pub entry_bar: usize,
-    pub entry_ts_ms: i64,
-    /// Isolated margin now (entry margin less funding paid).
-    pub margin: f64,
-    /// Entry commission not yet attributed to a closed part.
-    pub entry_fees: f64,
-    /// Funding paid and not yet attributed to a closed part.
-    pub funding: f64,
-    pub liq: Option<f64>,
-    pub stop: Option<StopLevel>,
-    pub take_profit: Option<f64>,
-    pub legs: [Option<TpLeg>; 3],
-    /// First bar on which protection is checked.
-    pub active_from: usize,
-    pub min_price: f64,
-    pub max_price: f64,
-    pub upnl: f64,
-}
-
-impl Pos {
-    pub fn info(&self) -> PositionInfo {
-        PositionInfo {
-            side: self.side,
-            qty: self.qty,
-            entry_price: self.entry_price,
-            entry_bar: self.entry_bar,
-            entry_ts_ms: self.entry_ts_ms,
-            margin: self.margin,
-            unrealized_pnl: self.upnl,
-            liquidation_price: self.liq,
-            stop: self.stop,
-            take_profit: self.take_profit,
-        }
-    }
-
-    /// (MAE %, MFE %) including an exit at `price`.
-    pub fn excursions(&self, price: f64) -> (f64, f64) {
-        let lo = self.min_price.min(price);
-        let hi = self.max_price.max(price);
-        let e = self.entry_price;
-        match self.side {
-            Side::Long => ((lo / e - 1.0) * 100.0, (hi / e - 1.0) * 100.0),
-            Side::Short => ((e - hi) / e * 100.0, (e - lo) / e * 100.0),
-        }
-    }
-}
 
 /// True when `level` was reached by a bar moving against a position of sign `s`
 /// (its low for a long, its high for a short).
@@ -366,7 +314,11 @@ impl SimBroker {
             c,
             &self.instrument,
         );
-        if qty.is_nan() || qty <= 0.0 || qty * per_unit > self.cash {
+        if qty.is_nan()
+            || qty <= 0.0
+            || qty * per_unit > self.cash
+            || !self.instrument.admits(qty, price)
+        {
             self.rejected += 1;
             return;
         }

@@ -16,7 +16,7 @@ use crate::app::ai as app;
 pub struct ExplainArgs {
     /// The run id (`algolab report --list`).
     pub run_id: i64,
-    /// Only this trade (0-based, as in trades.csv).
+    /// Only this trade (0-based, the DB's `trades.seq`; trades.csv numbers them from 1).
     #[arg(long, value_name = "N")]
     pub trade: Option<i64>,
 }

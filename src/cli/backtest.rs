@@ -20,7 +20,8 @@ pub struct BacktestArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Strategy: sma-cross, technical, evolved (with --param id=N or --strategy-file), ai (the
-    /// orchestrator).
+    /// orchestrator), dqn or leverage-dqn (with --param id=N, a model from train-rl /
+    /// train-leverage).
     #[arg(long, default_value = "sma-cross")]
     pub strategy: String,
     /// A strategy parameter, `key=value` (repeatable); unknown keys and out-of-range
@@ -50,6 +51,10 @@ pub struct BacktestArgs {
     /// The `ai` strategy's options.
     #[command(flatten)]
     pub ai: AiArgs,
+    /// `--strategy portfolio`: the strategies sharing one account through the meta-allocator,
+    /// e.g. `technical,sma-cross,evolved:3,ai`.
+    #[arg(long, value_delimiter = ',', value_name = "A,B,…")]
+    pub strategies: Vec<String>,
 }
 
 /// Options of `--strategy ai`.
@@ -79,8 +84,10 @@ const EXAMPLES: &str = "Examples:
   algolab backtest --symbol BTC/USDT --strategy technical --leverage 3 --from 2021-01-01
   algolab backtest --data prices.parquet --strategy sma-cross --fill close
   algolab backtest --symbol BTC/USDT --strategy evolved --param id=1
+  algolab backtest --symbol BTC/USDT --strategy dqn --param id=1 --from 2021-04-10T05:00:00Z
   algolab backtest --symbol BTC/USDT --strategy ai --report reports/ai
   algolab backtest --symbol BTC/USDT --strategy ai --weights technical=0.5,llm=0 --llm off
+  algolab backtest --symbol BTC/USDT --strategy portfolio --strategies technical,sma-cross,ai
   algolab backtest --symbol GOOG --strategy-file reports/goog-evolve/best_genome.json
 
 A decision at the close of bar t fills at the open of bar t+1 (--fill close: at t's close).
@@ -117,7 +124,11 @@ pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
             llm_config: crate::ai::llm::LlmConfig::from_vars(|k| std::env::var(k).ok())?,
             learn: args.ai.learn,
         },
+        strategies: args.strategies,
     };
+    if req.strategy == "portfolio" {
+        return portfolio(ctx, g, &req);
+    }
     let spinner = (!g.quiet && std::io::stderr().is_terminal()).then(|| {
         let s = indicatif::ProgressBar::new_spinner();
         s.set_message("backtesting");
@@ -139,8 +150,25 @@ pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
     };
     let (data, out) = (&reply.data, &reply.outcome);
     note(g.quiet, &data.note);
+    let skipped = out.stats.signals_skipped_zero_size;
+    if skipped > 0 {
+        note(
+            g.quiet,
+            &format!(
+                "note: {skipped} entry signal(s) skipped: the position size rounds to zero whole units (try --fractional or more --cash)"
+            ),
+        );
+    }
     if !g.quiet {
         eprint!("{}", stats_table(&data.label, &out.strategy, &out.stats));
+        if let Some(h) = out.result.halted {
+            eprintln!(
+                "trading stopped at {}: equity {:.6e} is below one minimum order ({:.4})",
+                crate::metrics::iso(h.ts_ms),
+                h.equity,
+                h.min_order
+            );
+        }
         if let Some(id) = reply.run_id {
             eprintln!("run {id} recorded in {}", ctx.db_path.display());
         }
@@ -178,6 +206,46 @@ pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
             if let Some(ai) = &reply.ai {
                 obj.insert("ai".into(), serde_json::to_value(ai)?);
             }
+            obj.insert("halted".into(), serde_json::to_value(out.result.halted)?);
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    }
+    Ok(())
+}
+
+/// `--strategy portfolio`: the account's stats and each strategy's attribution.
+fn portfolio(ctx: &Ctx, g: Global, req: &app::BacktestRequest) -> anyhow::Result<()> {
+    let (data, out) = crate::app::portfolio::run_request(ctx, req)?;
+    note(g.quiet, &data.note);
+    if !g.quiet {
+        let name = format!("portfolio ({})", req.strategies.join(", "));
+        eprint!("{}", stats_table(&data.label, &name, &out.stats));
+        eprintln!("rebalances: {}", out.rebalances);
+        eprintln!(
+            "strategy              final weight   pnl          contribution   alone    trades"
+        );
+        for a in &out.attribution {
+            eprintln!(
+                "{:<21} {:>11.1} %  {:>11.2}  {:>11.2} %  {:>6.2} %  {:>6}",
+                a.strategy,
+                100.0 * a.final_weight,
+                a.pnl,
+                a.contribution_pct,
+                a.alone_return_pct,
+                a.trades
+            );
+        }
+    }
+    if g.json {
+        let mut v = serde_json::to_value(&out.stats)?;
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("symbol".into(), serde_json::json!(data.label));
+            obj.insert("strategy".into(), serde_json::json!("portfolio"));
+            obj.insert(
+                "attribution".into(),
+                serde_json::to_value(&out.attribution)?,
+            );
+            obj.insert("rebalances".into(), serde_json::json!(out.rebalances));
         }
         println!("{}", serde_json::to_string_pretty(&v)?);
     }
@@ -222,6 +290,10 @@ pub fn stats_table(symbol: &str, strategy: &str, s: &Stats) -> String {
         ("Gross loss", num(s.gross_loss, 2)),
         ("SQN", num(s.sqn, 3)),
         ("Fees paid", num(s.fees_paid, 2)),
+        (
+            "Signals skipped (size 0)",
+            s.signals_skipped_zero_size.to_string(),
+        ),
     ];
     let w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     rows.iter()

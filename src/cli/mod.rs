@@ -17,6 +17,7 @@ pub mod indicators;
 pub mod optimize;
 pub mod paper;
 pub mod report;
+pub mod train_rl;
 
 /// Global options shared by every subcommand.
 #[derive(Debug, Clone, Copy, clap::Args)]
@@ -46,6 +47,8 @@ const EXAMPLES: &str = "Examples:
   algolab backtest --symbol GOOG --strategy sma-cross --param fast=10 --param slow=20 --json
   algolab report --list
   algolab evolve --symbol BTC/USDT --generations 50 --seed 42
+  algolab train-rl --symbol BTC/USDT --seed 7
+  algolab train-leverage --symbol BTC/USDT --seed 7
   algolab fetch --symbol BTC/USDT --interval 1h --start 2024-01-01
   algolab indicators --symbol BTC/USDT --out btc_indicators.csv
   algolab data check datasets/GOOG.csv
@@ -75,6 +78,12 @@ pub enum Command {
     Ai(ai::AiArgs),
     /// Paper-trade a strategy on new closed bars: one cron-safe tick per call, or --loop.
     Paper(Box<paper::PaperArgs>),
+    /// Train the DQN agent (18 features; HOLD, BUY, SELL) on the engine; judge it on a
+    /// held-out test window against buy & hold and `technical`.
+    TrainRl(train_rl::TrainArgs),
+    /// Train the leverage DQN agent (35 features; 11 actions, 1×–10× long/short) on the
+    /// futures simulator; judge it on a held-out test window.
+    TrainLeverage(train_rl::TrainArgs),
     /// Run many paper bots from bots.toml: one process each, restarted when they crash.
     Run(fleet::RunArgs),
     /// Every bot's value, P&L, position and health (DATA_DIR/bots, portfolio.json).
@@ -103,6 +112,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ai(args) => ai::run(args, g, &ctx),
         Command::Fetch(args) => fetch::run(args, g),
         Command::Paper(args) => paper::run(*args, g, &ctx),
+        Command::TrainRl(args) => train_rl::run(args, g, &ctx, crate::ai::dqn::AgentKind::Dqn),
+        Command::TrainLeverage(args) => {
+            train_rl::run(args, g, &ctx, crate::ai::dqn::AgentKind::LeverageDqn)
+        }
         Command::Run(args) => fleet::run(args, g, &ctx),
         Command::Status(args) => fleet::status(args, g, &ctx),
     }

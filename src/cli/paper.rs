@@ -131,6 +131,7 @@ fn request(args: &PaperArgs) -> anyhow::Result<PaperRequest> {
             report: None,
             record: false,
             ai: Default::default(),
+            strategies: Vec::new(),
         },
         bot: args.bot.clone(),
         now_ms: Some(now_ms()),

@@ -57,6 +57,8 @@ pub enum EventKind {
     },
     /// Equity reached zero at the close; trading stopped.
     Bankrupt,
+    /// Equity fell below one minimum order while flat: trading stopped for good.
+    Halted(super::Halt),
     /// The strategy's market regime changed.
     Regime(RegimeTransition),
     /// A broker call failed inside the step; the run goes on and the state is reconciled
@@ -115,6 +117,7 @@ impl EngineEvent {
             | EventKind::Submitted { .. }
             | EventKind::Cancelled { .. }
             | EventKind::Regime(_)
+            | EventKind::Halted(_)
             | EventKind::BrokerFailed { .. }
             | EventKind::Reconciled { .. } => return None,
         })

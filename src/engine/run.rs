@@ -65,6 +65,7 @@ pub fn run_backtest<S: Strategy + ?Sized>(
         res.exposure.push(m.exposure);
     }
     res.bankrupt = engine.is_stopped();
+    res.halted = engine.halted();
     if !res.bankrupt {
         let last = end - 1;
         let bar = bars.bar(last);

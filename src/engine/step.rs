@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::event::{EngineEvent, EventKind};
-use super::{BacktestConfig, EngineError, Fill};
+use super::{BacktestConfig, EngineError, Fill, Halt};
 use crate::broker::{Account, Ack, Broker, FillAction, MarketBar, OrderFill, SimBroker};
 use crate::data::{Bar, Bars};
 use crate::order::{
@@ -83,6 +83,7 @@ pub struct Engine<B> {
     funding_seen: f64,
     rejected_seen: u64,
     stopped: bool,
+    halted: Option<Halt>,
     regime: Option<RegimeState>,
     unknown: Vec<ClientOrderId>,
     mark: Mark,
@@ -116,6 +117,7 @@ impl Engine<SimBroker> {
     pub fn close_at_end(&mut self, t: usize, bar: &Bar) -> &[EngineEvent] {
         self.events.clear();
         if !self.stopped
+            && self.halted.is_none()
             && let Some(fill) =
                 self.broker
                     .close_position(t, bar.ts_ms, bar.close, ExitReason::EndOfData)
@@ -150,6 +152,7 @@ impl<B: Broker> Engine<B> {
             funding_seen: acct.funding_paid,
             rejected_seen: acct.orders_rejected,
             stopped: acct.bankrupt,
+            halted: None,
             regime: None,
             unknown: Vec::new(),
             mark: Mark::of(&acct),
@@ -173,9 +176,14 @@ impl<B: Broker> Engine<B> {
         self.mark
     }
 
-    /// True once trading stopped (bankruptcy).
+    /// True once trading stopped by bankruptcy (equity zero).
     pub fn is_stopped(&self) -> bool {
         self.stopped
+    }
+
+    /// Set once trading stopped because equity cannot pay one minimum order.
+    pub fn halted(&self) -> Option<Halt> {
+        self.halted
     }
 
     /// Orders whose acknowledgement was unknown and not yet resolved by `query`.
@@ -236,6 +244,10 @@ impl<B: Broker> Engine<B> {
             self.mark = Mark::default();
             return Ok(&self.events);
         }
+        if self.halted.is_some() {
+            // flat with no orders: nothing can change; the mark stays
+            return Ok(&self.events);
+        }
         let mb = MarketBar {
             t,
             bar,
@@ -290,6 +302,19 @@ impl<B: Broker> Engine<B> {
             self.risk.on_bar_close(ts_ms, equity);
         }
         self.mark = Mark::of(&acct);
+        let min_order = self.cfg.min_order_cost();
+        if min_order > 0.0 && acct.position.is_none() && acct.open_orders == 0 && equity < min_order
+        {
+            let halt = Halt {
+                t,
+                ts_ms,
+                equity,
+                min_order,
+            };
+            self.halted = Some(halt);
+            self.push(t, ts_ms, EventKind::Halted(halt));
+            return Ok(&self.events);
+        }
 
         let view = position_view(&acct, t);
         let intent = strategy.on_bar(hist, &view);

@@ -353,6 +353,116 @@ pub fn png(
 mod tests {
     use super::*;
 
+    use rand::{RngExt, SeedableRng};
+
+    /// Draw `chart` into an RGB buffer; `blue(x, y)` tells whether a pixel has the
+    /// strategy's colour.
+    fn render(chart: Chart, d: &ChartData<'_>, (w, h): (usize, usize)) -> Vec<u8> {
+        ensure_font().unwrap();
+        let mut buf = vec![0u8; w * h * 3];
+        {
+            let root =
+                BitMapBackend::with_buffer(&mut buf, (w as u32, h as u32)).into_drawing_area();
+            draw(&root, chart, d, None).unwrap();
+        }
+        buf
+    }
+
+    #[test]
+    fn issue_10_png_equity_line_has_no_gaps_or_stray_pixels() {
+        // 40 000 jumpy hourly bars swinging inside a band, like the first months of
+        // `backtest --symbol BTC/USDT --leverage 5`, then a long flat stretch
+        let n = 40_000;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let equity: Vec<f64> = (0..n)
+            .map(|i| {
+                if i < 8_000 {
+                    let slow = (i as f64 / 400.0).sin() * 4_000.0;
+                    12_000.0 + slow + (rng.random::<f64>() - 0.5) * 6_000.0
+                } else {
+                    1e-9
+                }
+            })
+            .collect();
+        let ts: Vec<i64> = (0..n as i64).map(|i| i * 3_600_000).collect();
+        let nan = vec![f64::NAN; n];
+        let dd = super::super::series::drawdown_pct(&equity);
+        let d = ChartData {
+            ts_ms: &ts,
+            equity: &equity,
+            buy_hold: &nan,
+            drawdown_pct: &dd,
+        };
+        let (w, h) = (1200usize, 600usize);
+        let buf = render(Chart::Equity, &d, (w, h));
+        let blue = |x: usize, y: usize| buf[(y * w + x) * 3..][..3] == [31, 98, 180];
+        let cols: Vec<usize> = (0..w).filter(|&x| (0..h).any(|y| blue(x, y))).collect();
+        let (first, last) = (cols[0], *cols.last().unwrap());
+        assert!(
+            last - first > 1000,
+            "the line spans the plot: {first}..{last}"
+        );
+        // right of the legend box, every pixel column holds one unbroken run of line pixels
+        for x in 300..=last {
+            let ys: Vec<usize> = (0..h).filter(|&y| blue(x, y)).collect();
+            assert!(!ys.is_empty(), "gap in column {x}");
+            let run = ys.last().unwrap() - ys[0] + 1;
+            assert_eq!(run, ys.len(), "stray pixels in column {x}: {ys:?}");
+        }
+        // and the line stays inside the plot: nothing right of its last column
+        assert!(last < w - 12, "{last}");
+    }
+
+    #[test]
+    fn png_drawdown_is_filled_under_every_column() {
+        let n = 20_000;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let equity: Vec<f64> = (0..n)
+            .map(|i| {
+                let slow = (i as f64 / 700.0).sin() * 4_000.0;
+                12_000.0 + slow + (rng.random::<f64>() - 0.5) * 6_000.0
+            })
+            .collect();
+        let ts: Vec<i64> = (0..n as i64).map(|i| i * 3_600_000).collect();
+        let dd = super::super::series::drawdown_pct(&equity);
+        let nan = vec![f64::NAN; n];
+        let d = ChartData {
+            ts_ms: &ts,
+            equity: &equity,
+            buy_hold: &nan,
+            drawdown_pct: &dd,
+        };
+        let (w, h) = (1200usize, 600usize);
+        let buf = render(Chart::Drawdown, &d, (w, h));
+        let red = |x: usize, y: usize| buf[(y * w + x) * 3..][..3] == [200, 40, 40];
+        let cols: Vec<usize> = (0..w).filter(|&x| (0..h).any(|y| red(x, y))).collect();
+        let (first, last) = (cols[0], *cols.last().unwrap());
+        // the outline is unbroken and the area between it and 0 % is never left white
+        for x in first + 1..last {
+            let ys: Vec<usize> = (0..h).filter(|&y| red(x, y)).collect();
+            assert!(!ys.is_empty(), "gap in column {x}");
+            let top = (0..h)
+                .find(|&y| buf[(y * w + x) * 3..][..3] != [255, 255, 255])
+                .unwrap();
+            let white_between = (top..ys[0])
+                .filter(|&y| buf[(y * w + x) * 3..][..3] == [255, 255, 255])
+                .count();
+            assert_eq!(white_between, 0, "unfilled drawdown in column {x}");
+        }
+    }
+
+    #[test]
+    fn column_spans_join_neighbours_and_skip_nan() {
+        let ys = [1.0, 5.0, 2.0, f64::NAN, 3.0, 4.0];
+        let s = column_spans(&ys, 3);
+        // columns: [1, 5] | [2, NaN] joined to 5 | [3, 4] (3 follows a NaN: not joined)
+        assert_eq!(s.len(), 3);
+        assert_eq!((s[0].lo, s[0].hi), (1.0, 5.0));
+        assert_eq!((s[1].a, s[1].b, s[1].lo, s[1].hi), (2, 4, 2.0, 5.0));
+        assert_eq!((s[2].lo, s[2].hi), (3.0, 4.0));
+        assert!(column_spans(&[f64::NAN; 4], 2).is_empty());
+    }
+
     #[test]
     fn thousands_separators() {
         assert_eq!(thousands(1_234_567.4), "1,234,567");

@@ -299,7 +299,7 @@ fn price_chart(p: &Page<'_>, times: &[i64]) -> Chart {
     for ov in p.overlays {
         let kind = if ov.dashed { Kind::Dashed } else { Kind::Line };
         chart.series.push(
-            Series::line(kind, &ov.label, &ov.color, times, &ov.values).format(Format::Price),
+            Series::on_candles(kind, &ov.label, &ov.color, times, &ov.values).format(Format::Price),
         );
     }
     if v.len() == c.len() && v.iter().any(|x| *x > 0.0) {
@@ -616,7 +616,7 @@ pub fn render(p: &Page<'_>) -> String {
             40,
             &format!("{} return (%)", p.period_series.label),
             "%",
-            Some((mean, &format!("mean {mean:.3} %"))),
+            Some((mean, &format!("mean {} %", num(mean, 3)))),
         ),
         yearly(p)
     );

@@ -11,7 +11,6 @@
 use std::fmt::Write as _;
 
 use super::page::esc;
-use super::series::downsample;
 
 /// Most points one line series keeps.
 pub const MAX_LINE_POINTS: usize = 5000;
@@ -51,7 +50,7 @@ pub enum Kind {
     Line,
     /// A dashed line.
     Dashed,
-    /// A filled area under (or, inverted, above) a line.
+    /// A line filled to 0 with its [`Series::fill`] colour (drawdowns).
     Area,
     /// OHLC candles.
     Candles,
@@ -96,20 +95,17 @@ pub struct Series {
 }
 
 impl Series {
-    /// A line (or area, dashed line) of `ys` at `times` (seconds), thinned to
-    /// [`MAX_LINE_POINTS`] with min/max buckets.
+    /// A line (or area, dashed line) of `ys` at `times` (seconds), thinned to at most
+    /// [`MAX_LINE_POINTS`] by [`thin`].
     pub fn line(kind: Kind, name: &str, color: &str, times: &[i64], ys: &[f64]) -> Self {
         let n = times.len().min(ys.len());
         let mut data = String::with_capacity(n.min(MAX_LINE_POINTS) * 24);
         data.push('[');
-        for (k, i) in downsample(&ys[..n], MAX_LINE_POINTS)
-            .into_iter()
-            .enumerate()
-        {
+        for (k, (t, y)) in thin(&times[..n], &ys[..n]).into_iter().enumerate() {
             if k > 0 {
                 data.push(',');
             }
-            let _ = write!(data, "[{},{}]", times[i], jnum(ys[i]));
+            let _ = write!(data, "[{t},{}]", jnum(y));
         }
         data.push(']');
         Series {
@@ -121,6 +117,26 @@ impl Series {
             left: false,
             data,
         }
+    }
+
+    /// A line on the candles' grid (see [`Series::candles`]): each aggregated candle's time
+    /// with the value at its last bar, like its close; for lines drawn over the candles.
+    pub fn on_candles(kind: Kind, name: &str, color: &str, times: &[i64], ys: &[f64]) -> Self {
+        let n = times.len().min(ys.len());
+        let step = candle_step(n);
+        let pts: Vec<(i64, f64)> = (0..n)
+            .step_by(step)
+            .map(|a| (times[a], ys[(a + step).min(n) - 1]))
+            .collect();
+        let mut s = Series::line(kind, name, color, &[], &[]);
+        s.data = format!(
+            "[{}]",
+            pts.iter()
+                .map(|(t, y)| format!("[{t},{}]", jnum(*y)))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        s
     }
 
     /// Candles from OHLC slices at `times`, aggregated `k` bars to a candle when longer than
@@ -201,7 +217,7 @@ impl Series {
         self
     }
 
-    /// The fill colour of an area.
+    /// The fill colour of an area (between the line and 0).
     pub fn fill(mut self, css: &str) -> Self {
         self.fill = Some(css.to_string());
         self
@@ -230,7 +246,7 @@ impl Series {
             out.push_str(",\"dashed\":true,\"width\":1");
         }
         if let Some(f) = &self.fill {
-            let _ = write!(out, ",\"fill\":{},\"invert\":true", jstr(f));
+            let _ = write!(out, ",\"fill\":{}", jstr(f));
         }
         if self.left {
             out.push_str(",\"scale\":\"left\"");
@@ -238,6 +254,44 @@ impl Series {
         let _ = write!(out, ",\"data\":{}}}", self.data);
         out
     }
+}
+
+/// `(time, value)` points of a line: every bar up to [`MAX_LINE_POINTS`]; beyond, the bars
+/// are cut into equal buckets and each bucket gives exactly two points, its lowest and its
+/// highest value in the order they occur, at the bucket's first two times. Every bucket
+/// taking the same number of points keeps the chart's time axis even (the library spaces
+/// points, not time), so synced charts line up, and spikes and troughs survive.
+pub fn thin(times: &[i64], ys: &[f64]) -> Vec<(i64, f64)> {
+    let n = times.len().min(ys.len());
+    if n <= MAX_LINE_POINTS {
+        return (0..n).map(|i| (times[i], ys[i])).collect();
+    }
+    let step = n.div_ceil(MAX_LINE_POINTS / 2);
+    let mut out = Vec::with_capacity(n / step * 2 + 2);
+    for a in (0..n).step_by(step) {
+        let b = (a + step).min(n);
+        let (mut imin, mut imax) = (None::<usize>, None::<usize>);
+        for i in a..b {
+            if !ys[i].is_finite() {
+                continue;
+            }
+            if imin.is_none_or(|j| ys[i] < ys[j]) {
+                imin = Some(i);
+            }
+            if imax.is_none_or(|j| ys[i] > ys[j]) {
+                imax = Some(i);
+            }
+        }
+        let (first, second) = match (imin, imax) {
+            (Some(p), Some(q)) => (ys[p.min(q)], ys[p.max(q)]),
+            _ => (f64::NAN, f64::NAN),
+        };
+        out.push((times[a], first));
+        if b - a >= 2 {
+            out.push((times[a + 1], second));
+        }
+    }
+    out
 }
 
 /// Bars per candle for `n` bars: 1 up to [`MAX_CANDLES`], then the smallest step that fits.
@@ -386,6 +440,25 @@ mod tests {
         assert_eq!(rows.len(), n.div_ceil(3));
         // first candle: bars 0..3 → open 0, high 1e6, low -1, close 2
         assert_eq!(rows[0], vec![0.0, 0.0, 1e6, -1.0, 2.0]);
+    }
+
+    #[test]
+    fn thinned_lines_keep_extremes_and_an_even_time_grid() {
+        let n = MAX_LINE_POINTS * 4;
+        let t: Vec<i64> = (0..n as i64).collect();
+        let mut y = vec![1.0; n];
+        y[10] = 9.0;
+        y[5] = -3.0;
+        let p = thin(&t, &y);
+        assert_eq!(p.len(), MAX_LINE_POINTS);
+        // 8 bars a bucket; bucket 0: its high (1 at bar 0) comes before its low (-3 at bar
+        // 5); bucket 1: low (1 at bar 8) before the spike (9 at bar 10)
+        assert_eq!(p[0], (0, 1.0));
+        assert_eq!(p[1], (1, -3.0));
+        assert_eq!(p[2], (8, 1.0));
+        assert_eq!(p[3], (9, 9.0));
+        // flat buckets still give two points
+        assert!(p.chunks(2).all(|c| c.len() == 2 && c[1].0 == c[0].0 + 1));
     }
 
     #[test]

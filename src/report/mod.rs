@@ -15,9 +15,11 @@ pub mod lwc;
 pub mod optimize;
 pub mod overlays;
 pub mod page;
+pub mod rl;
 pub mod rolling;
 pub mod series;
 pub mod svg;
+pub mod svg_line;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

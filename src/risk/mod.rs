@@ -15,7 +15,7 @@ mod manage;
 mod sizing;
 
 pub use approve::{Holding, RiskContext, RiskManager};
-pub use config::{BreakEvenRule, KellyRule, PartialRule, RiskConfig, TrailingRule};
+pub use config::{BASE_FRAC, BreakEvenRule, KellyRule, PartialRule, RiskConfig, TrailingRule};
 pub use manage::ManagedPosition;
 pub use sizing::{KellyStats, confidence_frac, entry_qty, kelly_fraction};
 

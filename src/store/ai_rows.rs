@@ -1,7 +1,9 @@
 //! The AI tables ([`AI_MIGRATION`]): every orchestrator decision of a run (`ai_decisions`,
 //! linked to the trade it opened), every LLM question and answer (`llm_calls`, keyed by
-//! prompt hash, symbol and bar time: the look-ahead guard's replay source) and the results per
-//! leverage level (`leverage_results`).
+//! prompt hash, symbol and bar time: the look-ahead guard's replay source), the results per
+//! leverage level (`leverage_results`), and four columns on `trades` that the learners read:
+//! `strategy_id`, `regime` at entry, `outcome` (`WIN`/`LOSS`) and `indicators_json` (the
+//! indicator values behind the entry).
 
 use rusqlite::params;
 
@@ -48,7 +50,26 @@ pub const AI_MIGRATION: &str = "CREATE TABLE ai_decisions (
         return_sum   REAL NOT NULL,
         liquidations INTEGER NOT NULL,
         PRIMARY KEY (run_id, leverage)
-    );";
+    );
+    ALTER TABLE trades ADD COLUMN strategy_id TEXT;
+    ALTER TABLE trades ADD COLUMN regime TEXT;
+    ALTER TABLE trades ADD COLUMN outcome TEXT;
+    ALTER TABLE trades ADD COLUMN indicators_json TEXT;";
+
+/// What the learners need to know about a stored trade.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TradeLabel {
+    /// `trades.seq`.
+    pub seq: i64,
+    /// The strategy (and component set) that made it, e.g. `ai`.
+    pub strategy_id: String,
+    /// Regime at entry.
+    pub regime: Option<String>,
+    /// `WIN` (pnl > 0) or `LOSS`.
+    pub outcome: String,
+    /// Indicator values behind the entry, as JSON.
+    pub indicators_json: Option<String>,
+}
 
 /// One stored decision.
 #[derive(Debug, Clone, PartialEq)]
@@ -214,6 +235,62 @@ impl Store {
             .map_err(&err)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(&err)
+    }
+
+    /// Label a run's stored trades (strategy, regime, outcome, indicators).
+    ///
+    /// # Errors
+    /// [`StoreError::Sql`] if an update fails.
+    pub fn label_trades(&mut self, run_id: i64, labels: &[TradeLabel]) -> Result<(), StoreError> {
+        let err = sql_err(&self.path, "labelling trades");
+        let tx = self.conn.transaction().map_err(&err)?;
+        {
+            let mut st = tx
+                .prepare(
+                    "UPDATE trades SET strategy_id = ?3, regime = ?4, outcome = ?5,
+                     indicators_json = ?6 WHERE run_id = ?1 AND seq = ?2",
+                )
+                .map_err(&err)?;
+            for l in labels {
+                st.execute(params![
+                    run_id,
+                    l.seq,
+                    l.strategy_id,
+                    l.regime,
+                    l.outcome,
+                    l.indicators_json
+                ])
+                .map_err(&err)?;
+            }
+        }
+        tx.commit().map_err(&err)
+    }
+
+    /// A run's trade labels, by seq.
+    ///
+    /// # Errors
+    /// [`StoreError::Sql`] if the query fails.
+    pub fn trade_labels(&self, run_id: i64) -> Result<Vec<TradeLabel>, StoreError> {
+        let err = sql_err(&self.path, "loading trade labels");
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT seq, strategy_id, regime, outcome, indicators_json FROM trades
+                 WHERE run_id = ?1 AND outcome IS NOT NULL ORDER BY seq",
+            )
+            .map_err(&err)?;
+        st.query_map([run_id], |r| {
+            Ok(TradeLabel {
+                seq: r.get(0)?,
+                strategy_id: r.get(1)?,
+                regime: r.get(2)?,
+                outcome: r.get(3)?,
+                indicators_json: r.get(4)?,
+            })
+        })
+        .map_err(&err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(&err)
     }
 
     /// Record LLM calls.
@@ -413,6 +490,34 @@ mod tests {
             liquidations: 0,
         };
         store.insert_leverage_results(run, &[lev]).unwrap();
+        let t = crate::order::Trade {
+            side: crate::order::Side::Long,
+            qty: 1.0,
+            entry_bar: 1,
+            exit_bar: 2,
+            entry_ts_ms: 1,
+            exit_ts_ms: 2,
+            entry_price: 1.0,
+            exit_price: 2.0,
+            pnl: 1.0,
+            return_pct: 100.0,
+            fees: 0.0,
+            mae_pct: 0.0,
+            mfe_pct: 0.0,
+            exit_reason: crate::order::ExitReason::Signal,
+        };
+        store.insert_trades(run, &[t]).unwrap();
+        let label = TradeLabel {
+            seq: 0,
+            strategy_id: "ai".into(),
+            regime: Some("bull".into()),
+            outcome: "WIN".into(),
+            indicators_json: Some("[]".into()),
+        };
+        store
+            .label_trades(run, std::slice::from_ref(&label))
+            .unwrap();
+        assert_eq!(store.trade_labels(run).unwrap(), vec![label]);
         store.insert_leverage_results(run, &[]).unwrap();
         assert_eq!(store.leverage_summary().unwrap(), vec![lev]);
     }

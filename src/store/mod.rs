@@ -19,6 +19,7 @@ mod error;
 mod evolve_rows;
 mod git;
 mod migrations;
+mod model_rows;
 mod optimize_rows;
 mod rows;
 
@@ -27,12 +28,15 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-pub use ai_rows::{AI_MIGRATION, DecisionRow, LeverageRow, LlmCallRow};
+pub use ai_rows::{AI_MIGRATION, DecisionRow, LeverageRow, LlmCallRow, TradeLabel};
 pub use atomic::atomic_write;
 pub use error::StoreError;
 pub use evolve_rows::{EVOLVE_MIGRATION, EvolvedRow};
 pub use git::{git_rev, git_rev_from};
 pub use migrations::MIGRATIONS;
+pub use model_rows::{
+    EXPERIENCES_MAX, EXPERIENCES_PER_MODEL, ExperienceRow, MODELS_MIGRATION, ModelRow,
+};
 pub use optimize_rows::OptimizationRow;
 pub use rows::{RegimeTransition, StrategyPerformance};
 

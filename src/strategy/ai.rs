@@ -22,6 +22,11 @@
 //! deterministic, so a backtest stays reproducible; carrying the learner across runs is the
 //! caller's choice (`--learn`).
 //!
+//! A *blocked* component makes no trades, so its shadow outcomes (the online learner's
+//! recovery rule) come from its own opinions: a BUY or SELL it gives while blocked is scored
+//! `SHADOW_HORIZON` (24) bars later by the signed close-to-close return over those bars (one
+//! pending opinion per component at a time).
+//!
 //! Every bar with a non-HOLD opinion or decision is kept as a [`DecisionRecord`] (with the
 //! inputs, so `explain` can recompute it without each component).
 
@@ -35,6 +40,9 @@ use crate::regime::{Regime, RegimeConfig, RegimeDetector, RegimeState};
 use crate::signal::{SignalConfig, TechnicalSignal};
 use crate::strategy::evolved::Evolved;
 use crate::strategy::{History, ParamKind, ParamSpec, ParamValue, Params, Strategy};
+
+/// Bars after which a blocked component's opinion is scored as a shadow outcome.
+pub const SHADOW_HORIZON: usize = 24;
 
 /// Confidence of the evolved strategy's entries.
 pub const EVOLVED_CONFIDENCE: f64 = 0.8;
@@ -111,6 +119,7 @@ pub struct AiStrategy {
     decisions: Vec<DecisionRecord>,
     pending: Option<(Vec<(Component, Action)>, Regime)>,
     open: Option<OpenTrade>,
+    shadow: Vec<(usize, Component, Regime, Side, f64)>,
     warnings: Vec<String>,
 }
 
@@ -157,6 +166,7 @@ impl AiStrategy {
             decisions: Vec::new(),
             pending: None,
             open: None,
+            shadow: Vec::new(),
             warnings: Vec::new(),
         })
     }
@@ -274,6 +284,17 @@ impl Strategy for AiStrategy {
                 opinions,
             });
         }
+        // score blocked components' shadow opinions that are due
+        let (due, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.shadow)
+            .into_iter()
+            .partition(|s| s.0 <= t);
+        self.shadow = rest;
+        for (_, c, r, side, close0) in due {
+            if close0 > 0.0 {
+                self.online
+                    .record(c.as_str(), r, side.sign() * (bar.close / close0 - 1.0));
+            }
+        }
         let regime_state: Option<RegimeState> = self.regime.update(&bar);
         let regime = regime_state.map(|r| r.regime);
         let sig = self.signal.update(&bar);
@@ -351,6 +372,12 @@ impl Strategy for AiStrategy {
             for (c, o) in &mut opinions {
                 if self.online.is_blocked(c.as_str(), r) {
                     blocked.push(*c);
+                    if let Some(side) = o.action.side()
+                        && !self.shadow.iter().any(|s| s.1 == *c)
+                    {
+                        self.shadow
+                            .push((t + SHADOW_HORIZON, *c, r, side, bar.close));
+                    }
                     if let Some(h) = self.online.health(c.as_str(), r)
                         && let crate::ai::online::Status::Blocked { why, .. } = &h.status
                     {
@@ -492,6 +519,7 @@ impl Strategy for AiStrategy {
         self.decisions.clear();
         self.pending = None;
         self.open = None;
+        self.shadow.clear();
     }
 
     fn params(&self) -> Params {

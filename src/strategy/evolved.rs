@@ -173,6 +173,9 @@ mod tests {
             commission: cfg.commission,
             slippage: cfg.slippage,
             fractional: cfg.fractional,
+            min_qty: cfg.min_qty,
+            min_notional: cfg.min_notional,
+            min_order_cost: cfg.min_order_cost(),
         };
         let lean = run_lean(&genome.compile(), &table, bars, &lean_cfg, start, end);
         assert_eq!(res.equity.len(), lean.equity.len());
@@ -210,6 +213,14 @@ mod tests {
             BacktestConfig {
                 commission: 0.001,
                 slippage: 0.0005,
+                ..BacktestConfig::default()
+            },
+            // minimum order rules: small entries refused, a poor run halts
+            BacktestConfig {
+                fractional: true,
+                commission: 0.001,
+                min_notional: 3_000.0,
+                min_qty: 5.0,
                 ..BacktestConfig::default()
             },
         ];

@@ -5,6 +5,7 @@
 //! look-ahead cannot be written (STYLE rule 6).
 
 pub mod ai;
+pub mod dqn;
 pub mod evolved;
 mod params;
 mod registry;

@@ -153,6 +153,11 @@ fn stats_of(s: &Synthetic) -> metrics::Stats {
     })
 }
 
+/// Write the report of a synthetic run into `dir`.
+pub fn write_synthetic(dir: &Path, s: &Synthetic) {
+    write(dir, s, &stats_of(s));
+}
+
 fn write(dir: &Path, s: &Synthetic, stats: &metrics::Stats) {
     let b = &s.bars;
     let params = BTreeMap::from([

@@ -82,7 +82,9 @@ impl PageHinkley {
             mean: 0.0,
             sum_up: 0.0,
             sum_down: 0.0,
-            min_up: f64::INFINITY,
+            // f64::MAX rather than infinity (river's start) so the state survives JSON; the
+            // first sum is below either
+            min_up: f64::MAX,
             max_down: -1.0,
             drift: false,
         }

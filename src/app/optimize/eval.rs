@@ -509,7 +509,9 @@ impl<'a> Evaluator<'a> {
                 if n == 0 {
                     f64::NAN
                 } else {
-                    s.exposed as f64 / n as f64 * 100.0
+                    crate::metrics::exposed_bars(&ts[..n.min(ts.len())], &[], &s.trades) as f64
+                        / n as f64
+                        * 100.0
                 },
             ),
             ("equity_final", last),
@@ -594,12 +596,13 @@ impl<'a> Evaluator<'a> {
                 run_backtest(self.bars, &mut *s, &self.cfg).map_err(engine_err)?
             }
         };
-        let stats = self.stats_of(
+        let mut stats = self.stats_of(
             &result.equity,
             &result.exposure,
             &result.trades,
             result.fees_paid,
         );
+        stats.signals_skipped_zero_size = crate::app::backtest::zero_size_skips(&result);
         let returns = self.returns_of(&result.equity);
         Ok(FullRun {
             stats,

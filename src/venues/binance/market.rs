@@ -26,7 +26,7 @@ pub const DEFAULT_FUTURES_BASE: &str = "https://fapi.binance.com";
 const DAY: i64 = 86_400_000;
 
 /// Spot or USD-M perpetual futures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Market {
     /// Spot (`/api/v3`).
     Spot,

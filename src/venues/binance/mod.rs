@@ -7,8 +7,10 @@
 //! - [`rest`]: the signed REST client and its retry policy (what is resent, what is unknown).
 //! - [`rules`]: `exchangeInfo` filters, applied before an order is sent.
 //! - [`trade`]: orders that are never doubled, stops on the exchange, reconciliation.
+//! - [`broker`]: [`BinanceBroker`], the engine's `Broker` on Binance.
 //! - [`types`]: what the exchange reports (orders, algo orders, fills, balances, positions).
 
+pub mod broker;
 pub mod budget;
 pub mod config;
 pub mod credentials;
@@ -18,6 +20,7 @@ pub mod rules;
 pub mod trade;
 pub mod types;
 
+pub use broker::{BinanceBroker, BrokerConfig};
 pub use budget::WeightBudget;
 pub use config::{BaseUrls, Network};
 pub use credentials::{Credentials, Secret};

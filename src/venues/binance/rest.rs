@@ -191,8 +191,10 @@ impl Rest {
     /// midpoint of the request as the local time of the answer.
     ///
     /// # Errors
-    /// The errors of [`server_time`].
+    /// The errors of [`server_time`]; [`NetError::RateLimited`] during a ban (nothing is
+    /// sent then).
     pub async fn sync_time(&self) -> Result<i64, VenueError> {
+        self.admit(1, self.market.time_path()).await?;
         let t0 = local_now_ms();
         let server = server_time(&self.http, &self.base, self.market).await?;
         let t1 = local_now_ms();
@@ -231,20 +233,7 @@ impl Rest {
             tries += 1;
             let last = tries >= self.config.max_tries.max(1);
             // the budget first: nothing is sent during a ban
-            if let Admit::Wait { ms, banned } = self.budget.admit(call.weight, local_now_ms()) {
-                let wait = Duration::from_millis(ms);
-                if wait > max_wait || last {
-                    return Err(NetError::RateLimited {
-                        path: path.to_string(),
-                        status: if banned { 429 } else { 200 },
-                        retry_after_s: ms.div_ceil(1000),
-                    }
-                    .into());
-                }
-                self.http.sleep(wait).await;
-                tries -= 1; // waiting for the budget is not a try
-                continue;
-            }
+            self.admit(call.weight, path).await?;
             let mut query = encode(&call.params);
             let key_header;
             let mut headers: Vec<(&str, &str)> = Vec::new();
@@ -363,6 +352,28 @@ impl Rest {
                             message: msg,
                         },
                     });
+                }
+            }
+        }
+    }
+
+    /// Wait for the budget to admit a request of `weight`, or fail when the wait would
+    /// outlast the longest one allowed.
+    async fn admit(&self, weight: u32, path: &str) -> Result<(), VenueError> {
+        loop {
+            match self.budget.admit(weight, local_now_ms()) {
+                Admit::Go => return Ok(()),
+                Admit::Wait { ms, banned } => {
+                    let wait = Duration::from_millis(ms);
+                    if wait > self.http.config().max_wait {
+                        return Err(NetError::RateLimited {
+                            path: path.to_string(),
+                            status: if banned { 429 } else { 200 },
+                            retry_after_s: ms.div_ceil(1000),
+                        }
+                        .into());
+                    }
+                    self.http.sleep(wait).await;
                 }
             }
         }
