@@ -145,8 +145,27 @@ fn request(args: &PaperArgs) -> anyhow::Result<PaperRequest> {
 /// Bad usage, data or parameters (exit 2); state, engine or I/O failures (exit 1).
 pub fn run(args: PaperArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
     if !args.run_loop {
-        let reply = app::tick(ctx, request(&args)?)?;
-        print_reply(&reply, g);
+        let req = request(&args)?;
+        let tg = req.telegram.clone();
+        let name = app::bot_name(&req)?;
+        match app::tick(ctx, req) {
+            Ok(reply) => print_reply(&reply, g),
+            Err(e) => {
+                // tell the chat a tick failed (bad usage is the caller's, not news)
+                if let Some(cfg) = &tg
+                    && e.exit_code() != 2
+                {
+                    let note_ev = crate::notify::Event::Error {
+                        bot: name,
+                        message: e.to_string(),
+                    };
+                    for w in app::send_notes(cfg, &[note_ev]).1 {
+                        note(g.quiet, &format!("warning: telegram: {w}"));
+                    }
+                }
+                return Err(e.into());
+            }
+        }
         return Ok(());
     }
     let mut ticks = 0u64;

@@ -2,15 +2,21 @@
 //!
 //! Replay equivalence is the contract: ticking through a bar file in any chunking gives
 //! exactly the trades and equity of `backtest --from FIRST_ACTING_BAR` on the whole file.
-//! This tick keeps it by construction: it replays the engine on the simulated broker over
-//! every closed bar the bot has seen (warm-up included, acting from the bot's first acting
-//! bar, which is stored) and keeps only what is new since the last tick — new fills become
-//! signals and notifications, new bars extend the equity history, and the books are the
-//! engine's at the latest closed bar. The simulated history is a pure function of the bars,
-//! so a tick killed at any point is simply done again by the next one. Cost: one backtest
-//! over the bot's bars per tick (milliseconds for years of hourly bars in release).
-//! The settings a bot was started with are stored and a tick with different ones is
-//! refused, since it would silently rewrite the bot's past.
+//! A bot's first tick builds an [`Engine<SimBroker>`], warms the strategy up on the earlier
+//! bars and steps from its first acting bar; every tick saves the engine and the
+//! strategy's state ([`SavedRun`]) in `state.json`, and the next tick restores them and
+//! steps only the new closed bars — the same `step` `backtest` loops over, so the books
+//! agree bit for bit. A strategy that cannot save its state (`Strategy::save_state` is
+//! unsupported) is replayed instead: the engine runs again over every bar the bot has seen
+//! and only what is new is kept (one backtest per tick).
+//!
+//! Crash safety: `state.json` is written last and atomically; it alone marks bars done.
+//! A tick killed before it is simply done again by the next one, and the history files
+//! (`signals.json`, `equity_history.json`) are merged by bar time, so a redo never doubles
+//! an entry. The settings a bot was started with are stored and a tick with different ones
+//! is refused, since it would silently rewrite the bot's past. Bar indices are positions
+//! in the bars the caller loads, so the bar source must only ever grow at the end (a bar
+//! file appended to, the fetch cache).
 
 use serde::{Deserialize, Serialize};
 

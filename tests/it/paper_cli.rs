@@ -432,3 +432,43 @@ pub fn assert_no_file_contains(dir: &Path, secret: &str) {
         }
     }
 }
+
+/// A tick that fails (here: a torn state file) exits 1 with the file named, leaves the
+/// state file as it was, and tells the chat.
+#[tokio::test]
+async fn a_failed_tick_exits_1_and_tells_telegram() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"ok": true, "result": {}})),
+        )
+        .mount(&server)
+        .await;
+    let t = TestDir::new();
+    let (header, lines) = goog_lines(60);
+    write_bars(&t.path().join("bars.csv"), &header, &lines);
+    let state = t.write("data/bots/torn/state.json", "{ torn");
+    let out = t
+        .cmd(&["paper", "--data", "bars.csv", "--bot", "torn"])
+        .env("TELEGRAM_BOT_TOKEN", "1:abc")
+        .env("TELEGRAM_CHAT_ID", "5")
+        .env("ALGOLAB_TELEGRAM_URL", server.uri())
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("state.json"), "{stderr}");
+    assert_eq!(std::fs::read(&state).unwrap(), b"{ torn");
+    let sent = server.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 1);
+    let body: serde_json::Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert!(
+        body["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("torn: tick failed"),
+        "{body}"
+    );
+}
