@@ -143,6 +143,8 @@ pub struct BacktestReply {
     pub run_id: Option<i64>,
     /// The report's HTML file, when written.
     pub report: Option<PathBuf>,
+    /// Warnings for the user (a warm-up longer than the data, …).
+    pub warnings: Vec<String>,
 }
 
 /// `algolab backtest`: resolve the strategy, load the bars, run, record, write the report.
@@ -168,7 +170,21 @@ pub fn run(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
         (params, strat)
     };
     req.cfg.validate()?;
+    if let Some(dir) = req.report.as_ref().filter(|d| d.is_file()) {
+        return Err(Error::Usage(format!(
+            "--report {} is a file; give a folder for the report",
+            dir.display()
+        )));
+    }
     let data = load_data(&req.data, &ctx.data_dir)?;
+    let mut warnings = Vec::new();
+    let warmup = strat.warmup_bars();
+    if warmup >= data.bars.len() {
+        warnings.push(format!(
+            "{name} needs {warmup} bars before its first signal and the data has {}: no trade is possible",
+            data.bars.len()
+        ));
+    }
     let record = ctx.run_record("backtest", None);
     let out = run_strategy(&data.bars, &mut *strat, name, &params, &req.cfg)?;
     let run_id = if req.record {
@@ -191,6 +207,7 @@ pub fn run(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
         data,
         outcome: out,
         run_id,
+        warnings,
     })
 }
 

@@ -15,5 +15,6 @@ pub mod evolve;
 pub mod indicators;
 pub mod optimize;
 pub mod report;
+pub mod strategies;
 
 pub use ctx::Ctx;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::Global;
-use super::common::{DataArgs, EngineArgs, note, num, params_kv};
+use super::common::{DataArgs, EngineArgs, note, num, params_kv, result};
 use crate::app::Ctx;
 use crate::app::backtest as app;
 use crate::metrics::Stats;
@@ -106,6 +106,9 @@ pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
     };
     let (data, out) = (&reply.data, &reply.outcome);
     note(g.quiet, &data.note);
+    for w in &reply.warnings {
+        eprintln!("warning: {w}");
+    }
     let skipped = out.stats.signals_skipped_zero_size;
     if skipped > 0 {
         note(
@@ -115,15 +118,14 @@ pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
             ),
         );
     }
-    if !g.quiet {
-        eprint!("{}", stats_table(&data.label, &out.strategy, &out.stats));
-        if let Some(id) = reply.run_id {
-            eprintln!("run {id} recorded in {}", ctx.db_path.display());
-        }
-        if let Some(html) = &reply.report {
-            eprintln!("report: {}", html.display());
-        }
+    let mut human = stats_table(&data.label, &out.strategy, &out.stats);
+    if let Some(id) = reply.run_id {
+        human.push_str(&format!("run {id} recorded in {}\n", ctx.db_path.display()));
     }
+    if let Some(html) = &reply.report {
+        human.push_str(&format!("report: {}\n", html.display()));
+    }
+    result(g, &human);
     if g.json {
         let mut v = serde_json::to_value(&out.stats)?;
         if let Some(obj) = v.as_object_mut() {

@@ -14,6 +14,7 @@ pub mod fetch;
 pub mod indicators;
 pub mod optimize;
 pub mod report;
+pub mod strategies;
 
 /// Global options shared by every subcommand.
 #[derive(Debug, Clone, Copy, clap::Args)]
@@ -46,7 +47,8 @@ const EXAMPLES: &str = "Examples:
   algolab fetch --symbol BTC/USDT --interval 1h --start 2024-01-01
   algolab indicators --symbol BTC/USDT --out btc_indicators.csv
   algolab data check datasets/GOOG.csv
-  algolab data convert datasets/BTCUSDT_1h.csv btc_4h.parquet --resample 4h";
+  algolab data convert datasets/BTCUSDT_1h.csv btc_4h.parquet --resample 4h
+  algolab strategies";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -65,6 +67,8 @@ pub enum Command {
     Data(data::DataArgs),
     /// Download bars from Binance or Yahoo into the cache, appending only new bars.
     Fetch(fetch::FetchArgs),
+    /// List the strategies with their parameters, defaults and ranges.
+    Strategies(strategies::StrategiesArgs),
 }
 
 /// Run a parsed command line.
@@ -85,6 +89,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Indicators(args) => indicators::run(args, g, &ctx),
         Command::Optimize(args) => optimize::run(*args, g, &ctx),
         Command::Report(args) => report::run(args, g, &ctx),
+        Command::Strategies(args) => strategies::run(args, g, &ctx),
         Command::Fetch(args) => fetch::run(args, g),
     }
 }
