@@ -139,7 +139,7 @@ pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The stats as a two-column table for stderr.
+/// The stats as a two-column table.
 pub fn stats_table(symbol: &str, strategy: &str, s: &Stats) -> String {
     let rows: Vec<(&str, String)> = vec![
         ("Symbol", symbol.to_string()),

@@ -158,7 +158,7 @@ pub fn run(args: EvolveArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The human summary for stderr.
+/// The human summary.
 fn summary(symbol: &str, o: &app::EvolveOutcome) -> String {
     let mut s = String::new();
     s.push_str(&format!("Symbol     {symbol}\nBest rule  {}\n", o.rule));

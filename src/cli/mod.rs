@@ -1,8 +1,10 @@
 //! The command line: one file per subcommand, parsing and printing only (STYLE rule 2).
 //!
-//! Conventions (docs/DESIGN.md §2): `--json` prints machine-readable results on stdout;
-//! human output and progress bars go to stderr; `--quiet` silences progress; exit code 0 on
-//! success, 2 on bad usage or bad input, 1 otherwise.
+//! Conventions (docs/DESIGN.md §2): results go to stdout (human text, or JSON with
+//! `--json`, the human text then on stderr); notes and progress bars go to stderr;
+//! `--quiet` silences notes and progress, not the result; exit code 0 on success, 2 on bad
+//! usage or bad input, 1 otherwise. Each subcommand but `fetch` builds its request, calls
+//! `app::<command>::run(&Ctx, …)` and prints the reply.
 
 use clap::{Parser, Subcommand};
 
@@ -19,15 +21,16 @@ pub mod strategies;
 /// Global options shared by every subcommand.
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct Global {
-    /// No progress bars or chatter on stderr (errors still print).
+    /// No notes or progress bars on stderr (the result and errors still print).
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
-    /// Print machine-readable JSON on stdout.
+    /// Print the result as machine-readable JSON on stdout.
     #[arg(long, global = true)]
     pub json: bool,
 }
 
-/// algolab: algorithmic-trading research and trading, from backtest to live bot.
+/// algolab: algorithmic-trading research: data, indicators, backtests, optimisation and
+/// evolved rules, with reports and a learning DB.
 #[derive(Debug, Parser)]
 #[command(name = "algolab", version, about, long_about = None, after_help = EXAMPLES)]
 pub struct Cli {

@@ -120,7 +120,9 @@ const EXAMPLES: &str = "Examples:
 Every trial is recorded in DATA_DIR/ai_learning.db (table optimization_results) as its batch
 finishes; --resume RUN_ID with the same arguments finishes an interrupted run. The JSON
 (--json) has the best parameters, every trial, the deflated Sharpe ratio (counting every
-trial ever recorded for the symbol and strategy), PBO by CSCV and the walk-forward folds.";
+distinct trial ever recorded for the symbol and strategy: a rerun adds nothing), PBO by CSCV
+and the walk-forward folds. --trials N evaluates N distinct points (fewer when the space has
+fewer).";
 
 /// Run the command.
 ///

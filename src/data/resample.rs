@@ -80,20 +80,6 @@ pub fn resample(bars: &Bars, interval_ms: i64) -> Result<Bars, DataError> {
             cause: format!("resample interval must be positive, got {interval_ms} ms"),
         });
     }
-    // resampling only aggregates: a shorter interval would copy each bar into one bucket
-    // and write the input's interval under the new name (issue 10)
-    if let Some(iv) = bars.interval_ms()
-        && interval_ms < iv
-    {
-        return Err(DataError::File {
-            path: "--resample".into(),
-            cause: format!(
-                "cannot resample {} bars to {}: resampling aggregates to a longer interval (upsampling would invent bars)",
-                format_interval(iv),
-                format_interval(interval_ms)
-            ),
-        });
-    }
     let mut out = Columns::with_capacity(bars.len());
     let names: Vec<&String> = bars.extras().keys().collect();
     let src_extras: Vec<&[f64]> = bars.extras().values().map(Vec::as_slice).collect();
@@ -130,15 +116,6 @@ pub fn resample(bars: &Bars, interval_ms: i64) -> Result<Bars, DataError> {
 mod tests {
     use super::*;
     use crate::data::Bar;
-
-    #[test]
-    fn issue_10_upsampling_is_refused() {
-        let b = crate::testutil::bars_from_closes(&[1.0, 2.0, 3.0]);
-        let iv = b.interval_ms().unwrap();
-        let e = resample(&b, iv / 2).unwrap_err().to_string();
-        assert!(e.contains("cannot resample"), "{e}");
-        assert_eq!(resample(&b, iv).unwrap().len(), 3);
-    }
 
     fn bar(ts_ms: i64, o: f64, h: f64, l: f64, c: f64, v: f64) -> Bar {
         Bar {

@@ -220,14 +220,22 @@ pub fn equity_svg(series: &[(&str, &[f64])], caption: &str) -> Result<String, Re
         for (k, (name, s)) in series.iter().enumerate() {
             let step = (s.len() / 4000).max(1);
             let col = colours[k % colours.len()];
-            chart
-                .draw_series(LineSeries::new(
-                    s.iter().enumerate().step_by(step).map(|(i, v)| (i, *v)),
-                    col,
-                ))
-                .map_err(chart_err)?
-                .label(*name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], col));
+            // NaN marks bars without a value (the out-of-sample curve outside its test
+            // windows): each finite run is drawn at its own bars
+            let points: Vec<(usize, f64)> = s.iter().copied().enumerate().step_by(step).collect();
+            let runs = points
+                .split(|(_, v)| !v.is_finite())
+                .filter(|r| !r.is_empty());
+            for (j, run) in runs.enumerate() {
+                let drawn = chart
+                    .draw_series(LineSeries::new(run.iter().copied(), col))
+                    .map_err(chart_err)?;
+                if j == 0 {
+                    drawn
+                        .label(*name)
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], col));
+                }
+            }
         }
         chart
             .configure_series_labels()
