@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::Error;
-use crate::data::HttpConfig;
-use crate::data::cache::Endpoints;
+use crate::net::HttpConfig;
+use crate::venues::Endpoints;
 
 /// Where things live and how to reach the network; shared by every request.
 #[derive(Debug, Clone)]

@@ -8,13 +8,19 @@
 //! progress callback where the work is long); [`Ctx`] holds what is read once per process
 //! (data dir, DB path, HTTP settings, the wall clock). `fetch` is still driven from cli/.
 
+pub mod ai;
 pub mod backtest;
 pub mod ctx;
 pub mod data;
 pub mod evolve;
 pub mod indicators;
+pub mod load;
 pub mod optimize;
+pub mod paper;
+pub mod portfolio;
 pub mod report;
+pub mod status;
 pub mod strategies;
+pub mod train_rl;
 
 pub use ctx::Ctx;

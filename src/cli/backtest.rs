@@ -19,7 +19,9 @@ pub struct BacktestArgs {
     /// Bars to trade.
     #[command(flatten)]
     pub data: DataArgs,
-    /// Strategy: sma-cross, technical, evolved (with --param id=N or --strategy-file).
+    /// Strategy: sma-cross, technical, evolved (with --param id=N or --strategy-file), ai (the
+    /// orchestrator), dqn or leverage-dqn (with --param id=N, a model from train-rl /
+    /// train-leverage).
     #[arg(long, default_value = "sma-cross")]
     pub strategy: String,
     /// A strategy parameter, `key=value` (repeatable); unknown keys and out-of-range
@@ -46,6 +48,33 @@ pub struct BacktestArgs {
     /// Do not record the run in the learning DB.
     #[arg(long)]
     pub no_record: bool,
+    /// The `ai` strategy's options.
+    #[command(flatten)]
+    pub ai: AiArgs,
+    /// `--strategy portfolio`: the strategies sharing one account through the meta-allocator,
+    /// e.g. `technical,sma-cross,evolved:3,ai`.
+    #[arg(long, value_delimiter = ',', value_name = "A,B,…")]
+    pub strategies: Vec<String>,
+}
+
+/// Options of `--strategy ai`.
+#[derive(Debug, Args)]
+pub struct AiArgs {
+    /// `--strategy ai`: component weights, `technical=0.3,dqn=0.25,evolved=0.2,online=0.15,llm=0.1`
+    /// (renormalised over the components available).
+    #[arg(long, value_name = "K=V,…")]
+    pub weights: Option<String>,
+    /// `--strategy ai`: a weights file, JSON (`{"technical": 0.4}`) or TOML (`technical = 0.4`).
+    #[arg(long, value_name = "FILE")]
+    pub weights_file: Option<PathBuf>,
+    /// `--strategy ai`: where the LLM's answers come from: answers recorded in the learning DB
+    /// (replay, the look-ahead guard), Ollama for real (live), or no LLM (off).
+    #[arg(long, value_enum, default_value = "replay")]
+    pub llm: crate::app::ai::LlmMode,
+    /// `--strategy ai`: start from the online learner saved in DATA_DIR/ai_orchestrator_state.json
+    /// (off by default so runs stay reproducible; recorded with the run).
+    #[arg(long)]
+    pub learn: bool,
 }
 
 const EXAMPLES: &str = "Examples:
@@ -55,6 +84,10 @@ const EXAMPLES: &str = "Examples:
   algolab backtest --symbol BTC/USDT --strategy technical --leverage 3 --from 2021-01-01
   algolab backtest --data prices.parquet --strategy sma-cross --fill close
   algolab backtest --symbol BTC/USDT --strategy evolved --param id=1
+  algolab backtest --symbol BTC/USDT --strategy dqn --param id=1 --from 2021-04-10T05:00:00Z
+  algolab backtest --symbol BTC/USDT --strategy ai --report reports/ai
+  algolab backtest --symbol BTC/USDT --strategy ai --weights technical=0.5,llm=0 --llm off
+  algolab backtest --symbol BTC/USDT --strategy portfolio --strategies technical,sma-cross,ai
   algolab backtest --symbol GOOG --strategy-file reports/goog-evolve/best_genome.json
 
 A decision at the close of bar t fills at the open of bar t+1 (--fill close: at t's close).
@@ -84,7 +117,18 @@ pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
         regime_objective: args.regime_objective,
         report: args.report,
         record: !args.no_record,
+        ai: crate::app::ai::AiOptions {
+            weights: args.ai.weights,
+            weights_file: args.ai.weights_file,
+            llm: args.ai.llm,
+            llm_config: crate::ai::llm::LlmConfig::from_vars(|k| std::env::var(k).ok())?,
+            learn: args.ai.learn,
+        },
+        strategies: args.strategies,
     };
+    if req.strategy == "portfolio" {
+        return portfolio(ctx, g, &req);
+    }
     let spinner = (!g.quiet && std::io::stderr().is_terminal()).then(|| {
         let s = indicatif::ProgressBar::new_spinner();
         s.set_message("backtesting");
@@ -119,6 +163,32 @@ pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
         );
     }
     let mut human = stats_table(&data.label, &out.strategy, &out.stats);
+    if let Some(h) = out.result.halted {
+        human.push_str(&format!(
+            "trading stopped at {}: equity {:.6e} is below one minimum order ({:.4})\n",
+            crate::metrics::iso(h.ts_ms),
+            h.equity,
+            h.min_order
+        ));
+    }
+    if let Some(ai) = &reply.ai {
+        human.push_str(&format!(
+            "ai: components {}; llm {} ({} asked, {} answered); {} decisions{}\n",
+            ai.components.join(", "),
+            ai.llm_mode,
+            ai.llm_asked,
+            ai.llm_answered,
+            ai.decisions,
+            if ai.learn {
+                "; learning carried over"
+            } else {
+                ""
+            }
+        ));
+        for w in &ai.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
     if let Some(id) = reply.run_id {
         human.push_str(&format!("run {id} recorded in {}\n", ctx.db_path.display()));
     }
@@ -133,6 +203,49 @@ pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
             obj.insert("symbol".into(), serde_json::json!(data.label));
             obj.insert("strategy".into(), serde_json::json!(out.strategy));
             obj.insert("params".into(), serde_json::to_value(&out.params)?);
+            if let Some(ai) = &reply.ai {
+                obj.insert("ai".into(), serde_json::to_value(ai)?);
+            }
+            obj.insert("halted".into(), serde_json::to_value(out.result.halted)?);
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    }
+    Ok(())
+}
+
+/// `--strategy portfolio`: the account's stats and each strategy's attribution.
+fn portfolio(ctx: &Ctx, g: Global, req: &app::BacktestRequest) -> anyhow::Result<()> {
+    let (data, out) = crate::app::portfolio::run_request(ctx, req)?;
+    note(g.quiet, &data.note);
+    if !g.quiet {
+        let name = format!("portfolio ({})", req.strategies.join(", "));
+        eprint!("{}", stats_table(&data.label, &name, &out.stats));
+        eprintln!("rebalances: {}", out.rebalances);
+        eprintln!(
+            "strategy              final weight   pnl          contribution   alone    trades"
+        );
+        for a in &out.attribution {
+            eprintln!(
+                "{:<21} {:>11.1} %  {:>11.2}  {:>11.2} %  {:>6.2} %  {:>6}",
+                a.strategy,
+                100.0 * a.final_weight,
+                a.pnl,
+                a.contribution_pct,
+                a.alone_return_pct,
+                a.trades
+            );
+        }
+    }
+    if g.json {
+        let mut v = serde_json::to_value(&out.stats)?;
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("symbol".into(), serde_json::json!(data.label));
+            obj.insert("strategy".into(), serde_json::json!("portfolio"));
+            obj.insert(
+                "attribution".into(),
+                serde_json::to_value(&out.attribution)?,
+            );
+            obj.insert("rebalances".into(), serde_json::json!(out.rebalances));
         }
         println!("{}", serde_json::to_string_pretty(&v)?);
     }

@@ -8,15 +8,19 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod ai;
 pub mod backtest;
 pub mod common;
 pub mod data;
 pub mod evolve;
 pub mod fetch;
+pub mod fleet;
 pub mod indicators;
 pub mod optimize;
+pub mod paper;
 pub mod report;
 pub mod strategies;
+pub mod train_rl;
 
 /// Global options shared by every subcommand.
 #[derive(Debug, Clone, Copy, clap::Args)]
@@ -47,10 +51,13 @@ const EXAMPLES: &str = "Examples:
   algolab backtest --symbol GOOG --strategy sma-cross --param fast=10 --param slow=20 --json
   algolab report --list
   algolab evolve --symbol BTC/USDT --generations 50 --seed 42
+  algolab train-rl --symbol BTC/USDT --seed 7
+  algolab train-leverage --symbol BTC/USDT --seed 7
   algolab fetch --symbol BTC/USDT --interval 1h --start 2024-01-01
   algolab indicators --symbol BTC/USDT --out btc_indicators.csv
   algolab data check datasets/GOOG.csv
   algolab data convert datasets/BTCUSDT_1h.csv btc_4h.parquet --resample 4h
+  algolab paper --symbol BTC/USDT --bot b1
   algolab strategies";
 
 /// The subcommands.
@@ -72,6 +79,22 @@ pub enum Command {
     Fetch(fetch::FetchArgs),
     /// List the strategies with their parameters, defaults and ranges.
     Strategies(strategies::StrategiesArgs),
+    /// Why an `ai` run's trades happened, and what each would have been without each component.
+    Explain(ai::ExplainArgs),
+    /// The AI orchestrator: `algolab ai status`.
+    Ai(ai::AiArgs),
+    /// Paper-trade a strategy on new closed bars: one cron-safe tick per call, or --loop.
+    Paper(Box<paper::PaperArgs>),
+    /// Train the DQN agent (18 features; HOLD, BUY, SELL) on the engine; judge it on a
+    /// held-out test window against buy & hold and `technical`.
+    TrainRl(train_rl::TrainArgs),
+    /// Train the leverage DQN agent (35 features; 11 actions, 1×–10× long/short) on the
+    /// futures simulator; judge it on a held-out test window.
+    TrainLeverage(train_rl::TrainArgs),
+    /// Run many paper bots from bots.toml: one process each, restarted when they crash.
+    Run(fleet::RunArgs),
+    /// Every bot's value, P&L, position and health (DATA_DIR/bots, portfolio.json).
+    Status(fleet::StatusArgs),
 }
 
 /// Run a parsed command line.
@@ -93,7 +116,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Optimize(args) => optimize::run(*args, g, &ctx),
         Command::Report(args) => report::run(args, g, &ctx),
         Command::Strategies(args) => strategies::run(args, g, &ctx),
+        Command::Explain(args) => ai::explain(args, g, &ctx),
+        Command::Ai(args) => ai::run(args, g, &ctx),
         Command::Fetch(args) => fetch::run(args, g),
+        Command::Paper(args) => paper::run(*args, g, &ctx),
+        Command::TrainRl(args) => train_rl::run(args, g, &ctx, crate::ai::dqn::AgentKind::Dqn),
+        Command::TrainLeverage(args) => {
+            train_rl::run(args, g, &ctx, crate::ai::dqn::AgentKind::LeverageDqn)
+        }
+        Command::Run(args) => fleet::run(args, g, &ctx),
+        Command::Status(args) => fleet::status(args, g, &ctx),
     }
 }
 
@@ -103,7 +135,7 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         if let Some(e) = cause.downcast_ref::<crate::Error>() {
             return e.exit_code();
         }
-        if let Some(e) = cause.downcast_ref::<crate::data::FetchError>() {
+        if let Some(e) = cause.downcast_ref::<crate::venues::VenueError>() {
             return e.exit_code();
         }
         if let Some(e) = cause.downcast_ref::<crate::data::DataError>() {

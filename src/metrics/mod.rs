@@ -55,6 +55,39 @@ pub struct StatsInput<'a> {
     pub cash0: f64,
 }
 
+/// Bars counted as exposed: backtesting.py 0.6.6's `have_position`, every bar from a closed
+/// trade's entry bar to its exit bar inclusive; a trade still open at the end
+/// ([`ExitReason::Open`]) does not count (issue 9 item 6). Without any trade (a buy & hold
+/// curve) the `exposure` flags count.
+/// `ts_ms` are the window's bar times (trades are located by their fill times).
+pub fn exposed_bars(ts_ms: &[i64], exposure: &[bool], trades: &[Trade]) -> usize {
+    let n = ts_ms.len();
+    if trades.is_empty() {
+        return (0..n)
+            .filter(|&i| exposure.get(i).copied().unwrap_or(false))
+            .count();
+    }
+    let ts = ts_ms;
+    // +1 at the entry bar, −1 after the exit bar
+    let mut diff = vec![0i64; ts.len() + 1];
+    for t in trades.iter().filter(|t| t.exit_reason != ExitReason::Open) {
+        let a = ts.partition_point(|&x| x < t.entry_ts_ms);
+        let b = ts.partition_point(|&x| x <= t.exit_ts_ms);
+        if a < b {
+            diff[a] += 1;
+            diff[b] -= 1;
+        }
+    }
+    let mut open = 0i64;
+    diff[..ts.len()]
+        .iter()
+        .filter(|&&d| {
+            open += d;
+            open > 0
+        })
+        .count()
+}
+
 /// The stats JSON of DESIGN §3 (keys in snake_case; non-finite numbers as `null`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
@@ -276,9 +309,11 @@ pub fn compute(input: &StatsInput<'_>) -> Stats {
         _ => f64::NAN,
     };
 
-    let exposed = (0..n)
-        .filter(|&i| input.exposure.get(i).copied().unwrap_or(false))
-        .count();
+    let exposed = exposed_bars(
+        &input.ts_ms[..n.min(input.ts_ms.len())],
+        input.exposure,
+        input.trades,
+    );
     let exposure_pct = if n == 0 {
         f64::NAN
     } else {
@@ -417,7 +452,9 @@ mod tests {
     fn three_bar_curve_stats_by_hand() {
         // Mon, Tue, Wed 2024-01-01..03: equity 100 -> 80 -> 120, close 10 -> 11 -> 12
         let ts = [19_723 * D, 19_724 * D, 19_725 * D];
-        let trades = [trade(20.0, 20.0, 1, 2)];
+        let mut tr = trade(20.0, 20.0, 1, 2);
+        (tr.entry_ts_ms, tr.exit_ts_ms) = (ts[1], ts[2]);
+        let trades = [tr];
         let s = compute(&input(
             &ts,
             &[10.0, 11.0, 12.0],

@@ -8,7 +8,7 @@ use super::{
     OrderQty, OrderRequest, Protection, RefusalReason, RiskApproved, RiskConfig, RiskRefused,
 };
 use crate::data::Bar;
-use crate::order::{Intent, OrderKind, Side, Sizing, Trade};
+use crate::order::{Intent, OrderKind, OrderPurpose, Side, Sizing, Trade};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -29,14 +29,31 @@ pub struct RiskContext {
     pub leverage: f64,
 }
 
-/// The risk gate and position manager for one run.
-#[derive(Debug, Clone)]
+/// The account as [`RiskManager::resolve_units`] sizes against it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Holding {
+    /// Free balance.
+    pub cash: f64,
+    /// Quantity of the open position (0 when flat).
+    pub qty: f64,
+    /// The position's margin plus unrealized PnL at the sizing price (0 when flat).
+    pub position_value: f64,
+    /// Account leverage.
+    pub leverage: f64,
+    /// Commission, fraction of notional.
+    pub commission: f64,
+}
+
+/// The risk gate and position manager for one run. Serde: part of the engine's state.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RiskManager {
     cfg: RiskConfig,
     fractional: bool,
     kelly: KellyStats,
     day: i64,
+    #[serde(with = "crate::persist::float")]
     day_start_equity: f64,
+    #[serde(with = "crate::persist::float")]
     last_equity: f64,
     halted_day: Option<i64>,
     pending_atr: Option<f64>,
@@ -153,15 +170,14 @@ impl RiskManager {
 
     /// Approve an unconditional reduce-only market exit of the whole position (end of data,
     /// emergency). Exits are never refused.
-    pub fn approve_close_all(&self, position: Side, client_id: u64) -> RiskApproved<OrderRequest> {
+    pub fn approve_close_all(&self, position: Side) -> RiskApproved<OrderRequest> {
         RiskApproved::new(OrderRequest {
             side: opposite(position),
             qty: OrderQty::PositionFrac(1.0),
             kind: OrderKind::Market,
             stop: None,
             take_profit: None,
-            reduce_only: true,
-            client_id,
+            purpose: OrderPurpose::Exit,
         })
     }
 
@@ -175,12 +191,6 @@ impl RiskManager {
         intent: &Intent,
         ctx: &RiskContext,
     ) -> Result<Option<RiskApproved<OrderRequest>>, RiskRefused> {
-        let client_id = ((ctx.t as u64) << 2)
-            | match intent {
-                Intent::Hold => 0,
-                Intent::Enter(_) => 1,
-                Intent::Exit { .. } => 2,
-            };
         match *intent {
             Intent::Hold => Ok(None),
             Intent::Exit { frac } => {
@@ -196,8 +206,7 @@ impl RiskManager {
                     kind: OrderKind::Market,
                     stop: None,
                     take_profit: None,
-                    reduce_only: true,
-                    client_id,
+                    purpose: OrderPurpose::Exit,
                 })))
             }
             Intent::Enter(e) => {
@@ -233,11 +242,41 @@ impl RiskManager {
                     kind: e.kind,
                     stop: e.stop,
                     take_profit: e.take_profit,
-                    reduce_only: false,
-                    client_id,
+                    purpose: OrderPurpose::Entry,
                 })))
             }
         }
+    }
+
+    /// Resolve an approved order to exact units for a venue broker (one that does not size
+    /// orders itself): an entry with [`super::entry_qty`] at `price` (the decision's close)
+    /// against the account and the instrument's step, an exit as that fraction of the open
+    /// position rounded down to the step (the whole position for a fraction of 1).
+    pub fn resolve_units(
+        &self,
+        order: RiskApproved<OrderRequest>,
+        price: f64,
+        holding: &Holding,
+        instrument: &crate::order::Instrument,
+    ) -> RiskApproved<OrderRequest> {
+        let mut req = order.into_inner();
+        let held = holding.qty;
+        let units = match req.qty {
+            OrderQty::Units(u) => instrument.round_qty(u),
+            OrderQty::PositionFrac(f) if f >= 1.0 => held,
+            OrderQty::PositionFrac(f) => instrument.round_qty(f * held),
+            q @ (OrderQty::AllCash | OrderQty::EquityFrac(_)) => super::entry_qty(
+                q,
+                price,
+                holding.cash,
+                holding.position_value,
+                holding.leverage,
+                holding.commission,
+                instrument.step_size,
+            ),
+        };
+        req.qty = OrderQty::Units(units);
+        RiskApproved::new(req)
     }
 
     /// True when whole units are traded and `frac` of equity at the decision bar's close
@@ -386,8 +425,7 @@ mod tests {
         let o = r.unwrap().unwrap().into_inner();
         assert_eq!(o.qty, OrderQty::AllCash);
         assert_eq!(o.side, Side::Short);
-        assert!(!o.reduce_only);
-        assert_eq!(o.client_id, (5 << 2) | 1);
+        assert_eq!(o.purpose, OrderPurpose::Entry);
     }
 
     #[test]

@@ -1,6 +1,40 @@
 //! Position sizing: confidence-scaled, regime-adjusted fraction of equity, capped by Kelly.
 
-use crate::order::{Side, Trade};
+use super::OrderQty;
+use crate::order::{Side, Trade, round_to_step};
+
+/// The quantity an entry of `qty` buys at `price`: THE sizing rule, used by the simulated
+/// broker at the fill price (backtesting.py sizes there) and by the engine before a venue
+/// broker, which then gets exact units. `cash` is the free balance, `position_value` the
+/// open position's margin plus unrealized PnL at `price` (0 when flat); `commission` the
+/// fee fraction. All cash spends `cash × (1 − ε)` (backtesting.py's `_FULL_EQUITY`, so a
+/// budget that is an exact multiple of the unit cost buys one unit less, as there); an
+/// equity fraction spends `frac × equity`, at most the free cash. Each unit costs its margin
+/// `price / leverage` plus `price × commission`; the result is rounded down to
+/// `step_size` (the instrument's; 0 = none, 1 = whole units). [`OrderQty::PositionFrac`]
+/// (an exit) gives 0.
+#[inline]
+pub fn entry_qty(
+    qty: OrderQty,
+    price: f64,
+    cash: f64,
+    position_value: f64,
+    leverage: f64,
+    commission: f64,
+    step_size: f64,
+) -> f64 {
+    let per_unit = price / leverage + price * commission;
+    let budget = match qty {
+        OrderQty::AllCash => Some(cash * (1.0 - f64::EPSILON)),
+        OrderQty::EquityFrac(f) => Some((f * (cash + position_value)).min(cash)),
+        OrderQty::Units(_) | OrderQty::PositionFrac(_) => None,
+    };
+    match (budget, qty) {
+        (Some(b), _) => round_to_step(b.max(0.0) / per_unit, step_size),
+        (None, OrderQty::Units(u)) => round_to_step(u, step_size),
+        (None, _) => 0.0,
+    }
+}
 
 /// `base × confidence^exponent × regime_mult`, with confidence clamped to [0, 1] and a
 /// negative or non-finite result read as 0.
@@ -23,7 +57,7 @@ pub fn kelly_fraction(p: f64, b: f64) -> Option<f64> {
 /// Running win/loss statistics of a strategy's closed trades (no allocation per trade).
 /// A trade is a round trip: the fills of one position (partial exits) count once, with
 /// their summed PnL (issue 10).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct KellyStats {
     /// Closed trades counted.
     pub trades: usize,

@@ -71,8 +71,7 @@ impl Store {
         rows: &[OptimizationRow],
     ) -> Result<(), StoreError> {
         let err = self.opt_err("inserting optimization results");
-        let tx = self.conn.transaction().map_err(&err)?;
-        {
+        self.write_tx("inserting optimization results", |tx| {
             let mut stmt = tx
                 .prepare(&format!(
                     "INSERT OR REPLACE INTO optimization_results ({COLUMNS})
@@ -94,8 +93,8 @@ impl Store {
                 ])
                 .map_err(&err)?;
             }
-        }
-        tx.commit().map_err(&err)
+            Ok(())
+        })
     }
 
     /// A run's trials of one scope, by trial number.

@@ -116,7 +116,10 @@ fn issue_10_every_listed_run_can_be_reported() {
         "{v}"
     );
     // the stored trials: 3 × 3 grid, a heatmap over fast and slow
-    assert!(html.contains("Heatmap") && html.contains(">9<"), "{html}");
+    assert!(
+        html.contains("id=\"heatmap\"") && html.contains(">9<"),
+        "{html}"
+    );
 }
 
 #[test]

@@ -179,9 +179,15 @@ fn walk_forward_per_regime_report_and_show() {
     assert!(!v["per_regime"].as_array().unwrap().is_empty());
     let html = std::fs::read_to_string(t.path().join("rep/optimize.html")).unwrap();
     assert!(
-        html.matches("<svg").count() >= 3,
-        "heatmap, histogram, equity"
+        html.contains("id=\"best-cell\""),
+        "heatmap with the winner marked"
     );
+    assert!(
+        html.contains("id=\"chart-equity\""),
+        "interactive equity chart"
+    );
+    assert!(html.contains("id=\"folds\"") && html.contains("Chosen parameters"));
+    crate::report_files::check_self_contained(&html);
     let show = t.run(&["optimize", "--show", "GOOG", "--json"]);
     let rows: serde_json::Value = json_of(&show);
     let regimes: Vec<&str> = rows

@@ -131,7 +131,7 @@ pub fn run<'p>(
     };
     let report = match &req.report {
         Some(dir) if !out.stopped => {
-            super::record::write_report(dir, &out, &data.label, strategy)?;
+            super::record::write_report(dir, &out, &data.bars, &data.label, strategy)?;
             Some(dir.clone())
         }
         _ => None,

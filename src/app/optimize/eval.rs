@@ -507,7 +507,9 @@ impl<'a> Evaluator<'a> {
                 if n == 0 {
                     f64::NAN
                 } else {
-                    s.exposed as f64 / n as f64 * 100.0
+                    crate::metrics::exposed_bars(&ts[..n.min(ts.len())], &[], &s.trades) as f64
+                        / n as f64
+                        * 100.0
                 },
             ),
             ("equity_final", last),

@@ -9,9 +9,10 @@ use serde_json::{Value, json};
 
 use super::{Objective, OptimizeOutcome, PriorTrials, RegimeParams, SCOPE_ALL, eligible};
 use crate::Error;
+use crate::data::Bars;
 use crate::optimize::{Candidate, MetricMap, Trial};
 use crate::regime::Regime;
-use crate::report::optimize::{Heatmap, OptimizeReport};
+use crate::report::optimize::{FoldRow, Heatmap, OptimizeReport};
 use crate::store::{OptimizationRow, Store};
 use crate::strategy::{ParamValue, Params};
 
@@ -358,8 +359,9 @@ pub fn outcome_json(
 }
 
 /// The optimisation report's content: summary, heatmap (exactly two searched parameters on
-/// a grid), trial values, the winner's equity and the out-of-sample equity.
-pub fn report_of(o: &OptimizeOutcome, symbol: &str, strategy: &str) -> OptimizeReport {
+/// a grid), trial values, the winner's equity and the out-of-sample equity at the dates of
+/// `bars` (the data the optimisation ran on), and the walk-forward folds.
+pub fn report_of(o: &OptimizeOutcome, bars: &Bars, symbol: &str, strategy: &str) -> OptimizeReport {
     let metric = o.objective.metric.clone();
     let mut summary = vec![("trials".to_string(), o.trials.len().to_string())];
     if let Some(b) = &o.best {
@@ -402,14 +404,54 @@ pub fn report_of(o: &OptimizeOutcome, symbol: &str, strategy: &str) -> OptimizeR
                 *cell = t.metrics.get(&metric).copied().unwrap_or(f64::NAN);
             }
         }
+        let best = o.best.as_ref().and_then(|b| {
+            let (yv, xv) = (b.trial.params.get(&y.name)?, b.trial.params.get(&x.name)?);
+            Some((y.index_of(*yv)? as usize, x.index_of(*xv)? as usize))
+        });
         Heatmap {
             x_name: x.name.clone(),
             y_name: y.name.clone(),
             xs,
             ys,
             values,
+            best,
         }
     });
+    let ts = bars.ts_ms();
+    let span = |r: &std::ops::Range<usize>| {
+        let at = |i: usize| {
+            ts.get(i.min(ts.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(0)
+        };
+        (at(r.start), at(r.end.saturating_sub(1)))
+    };
+    // each fold's out-of-sample curve ends with its test window; the stitched curve is
+    // their concatenation
+    let mut oos_ts_ms = Vec::with_capacity(o.oos_equity.len());
+    for f in o.folds.iter().filter(|f| !f.oos_equity.is_empty()) {
+        let end = f.fold.test.end.min(ts.len());
+        let start = end.saturating_sub(f.oos_equity.len());
+        oos_ts_ms.extend_from_slice(&ts[start..end]);
+    }
+    let folds = o
+        .folds
+        .iter()
+        .map(|f| FoldRow {
+            train_ms: span(&f.fold.train),
+            test_ms: span(&f.fold.test),
+            params: f.params.as_ref().map_or_else(String::new, |p| {
+                p.0.iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }),
+            in_sample: f.in_sample.get(&metric).copied().unwrap_or(f64::NAN),
+            oos_return_pct: f.out_of_sample.as_ref().map_or(f64::NAN, |s| s.return_pct),
+            oos_sharpe: f.out_of_sample.as_ref().map_or(f64::NAN, |s| s.sharpe),
+            oos_trades: f.out_of_sample.as_ref().map(|s| s.trades),
+        })
+        .collect();
     let mut head = vec!["trial".to_string(), "params".to_string()];
     head.extend(TRIAL_KEYS.iter().map(|k| k.to_string()));
     let rows = o
@@ -437,18 +479,19 @@ pub fn report_of(o: &OptimizeOutcome, symbol: &str, strategy: &str) -> OptimizeR
             .as_ref()
             .map(|b| b.equity.clone())
             .unwrap_or_default(),
-        oos_equity: match &o.best {
-            Some(b) => align_segments(
-                b.equity.len(),
-                b.first_bar,
-                &o.folds
-                    .iter()
-                    .map(|f| (f.fold.test.start, f.oos_equity.len()))
-                    .collect::<Vec<_>>(),
-                &o.oos_equity,
-            ),
-            None => Vec::new(),
+        best_ts_ms: o
+            .best
+            .as_ref()
+            .and_then(|b| ts.get(b.first_bar..b.first_bar + b.equity.len()))
+            .map(<[i64]>::to_vec)
+            .unwrap_or_default(),
+        oos_ts_ms: if oos_ts_ms.len() == o.oos_equity.len() {
+            oos_ts_ms
+        } else {
+            Vec::new()
         },
+        oos_equity: o.oos_equity.clone(),
+        folds,
         table: (head, rows),
     }
 }
@@ -491,10 +534,11 @@ fn fmt(v: Option<f64>) -> String {
 pub fn write_report(
     dir: &std::path::Path,
     o: &OptimizeOutcome,
+    bars: &Bars,
     symbol: &str,
     strategy: &str,
 ) -> Result<(), Error> {
-    crate::report::optimize::write(dir, &report_of(o, symbol, strategy))?;
+    crate::report::optimize::write(dir, &report_of(o, bars, symbol, strategy))?;
     Ok(())
 }
 

@@ -94,7 +94,10 @@ pub fn stored_report(store: &Store, run: &StoredRun) -> Result<OptimizeReport, E
             .collect(),
         metric,
         best_equity: Vec::new(),
+        best_ts_ms: Vec::new(),
         oos_equity: Vec::new(),
+        oos_ts_ms: Vec::new(),
+        folds: Vec::new(),
         table: (head, rows),
     })
 }
@@ -128,6 +131,7 @@ fn heatmap(trials: &[Trial], metric: &str) -> Option<Heatmap> {
     };
     let (xs, ys) = (axis(x), axis(y));
     let mut values = vec![vec![f64::NAN; xs.len()]; ys.len()];
+    let mut best: Option<(usize, usize, f64)> = None;
     for t in trials {
         let (Some(yv), Some(xv)) = (t.params.get(*y), t.params.get(*x)) else {
             continue;
@@ -135,7 +139,11 @@ fn heatmap(trials: &[Trial], metric: &str) -> Option<Heatmap> {
         let r = ys.iter().position(|v| *v == yv.as_f64());
         let c = xs.iter().position(|v| *v == xv.as_f64());
         if let (Some(r), Some(c)) = (r, c) {
-            values[r][c] = t.metrics.get(metric).copied().unwrap_or(f64::NAN);
+            let v = t.metrics.get(metric).copied().unwrap_or(f64::NAN);
+            values[r][c] = v;
+            if v.is_finite() && best.is_none_or(|(_, _, b)| v > b) {
+                best = Some((r, c, v));
+            }
         }
     }
     Some(Heatmap {
@@ -144,6 +152,7 @@ fn heatmap(trials: &[Trial], metric: &str) -> Option<Heatmap> {
         xs,
         ys,
         values,
+        best: best.map(|(r, c, _)| (r, c)),
     })
 }
 
