@@ -54,6 +54,8 @@ pub struct BacktestReply {
     pub run_id: Option<i64>,
     /// The report's HTML file, when written.
     pub report: Option<PathBuf>,
+    /// Warnings for the user (a warm-up longer than the data, …).
+    pub warnings: Vec<String>,
     /// The `ai` strategy's summary (components, LLM mode, warnings).
     pub ai: Option<crate::app::ai::AiSummary>,
 }
@@ -64,6 +66,12 @@ pub struct BacktestReply {
 /// [`Error::Param`]/[`Error::Usage`]/[`Error::Data`] for bad input (exit 2), engine, DB
 /// or report failures otherwise.
 pub fn run(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
+    if let Some(dir) = req.report.as_ref().filter(|d| d.is_file()) {
+        return Err(Error::Usage(format!(
+            "--report {} is a file; give a folder for the report",
+            dir.display()
+        )));
+    }
     if req.strategy == "ai" && req.strategy_file.is_none() {
         return run_ai(ctx, req);
     }
@@ -72,6 +80,14 @@ pub fn run(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
     let cfg = dqn_cfg(ctx, &req)?;
     cfg.validate()?;
     let data = load_data(&req.data, &ctx.data_dir)?;
+    let mut warnings = Vec::new();
+    let warmup = strat.warmup_bars();
+    if warmup >= data.bars.len() {
+        warnings.push(format!(
+            "{name} needs {warmup} bars before its first signal and the data has {}: no trade is possible",
+            data.bars.len()
+        ));
+    }
     let record = ctx.run_record("backtest", None);
     let out = run_strategy(&data.bars, &mut *strat, name, &params, &cfg)?;
     let run_id = if req.record {
@@ -94,6 +110,7 @@ pub fn run(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
         data,
         outcome: out,
         run_id,
+        warnings,
         ai: None,
     })
 }
@@ -158,6 +175,7 @@ fn run_ai(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
         data,
         outcome: out,
         run_id,
+        warnings: Vec::new(),
         ai: Some(summary),
     })
 }

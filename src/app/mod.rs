@@ -20,6 +20,7 @@ pub mod paper;
 pub mod portfolio;
 pub mod report;
 pub mod status;
+pub mod strategies;
 pub mod train_rl;
 
 pub use ctx::Ctx;

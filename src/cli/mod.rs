@@ -1,8 +1,10 @@
 //! The command line: one file per subcommand, parsing and printing only (STYLE rule 2).
 //!
-//! Conventions (docs/DESIGN.md §2): `--json` prints machine-readable results on stdout;
-//! human output and progress bars go to stderr; `--quiet` silences progress; exit code 0 on
-//! success, 2 on bad usage or bad input, 1 otherwise.
+//! Conventions (docs/DESIGN.md §2): results go to stdout (human text, or JSON with
+//! `--json`, the human text then on stderr); notes and progress bars go to stderr;
+//! `--quiet` silences notes and progress, not the result; exit code 0 on success, 2 on bad
+//! usage or bad input, 1 otherwise. Each subcommand but `fetch` builds its request, calls
+//! `app::<command>::run(&Ctx, …)` and prints the reply.
 
 use clap::{Parser, Subcommand};
 
@@ -17,20 +19,22 @@ pub mod indicators;
 pub mod optimize;
 pub mod paper;
 pub mod report;
+pub mod strategies;
 pub mod train_rl;
 
 /// Global options shared by every subcommand.
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct Global {
-    /// No progress bars or chatter on stderr (errors still print).
+    /// No notes or progress bars on stderr (the result and errors still print).
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
-    /// Print machine-readable JSON on stdout.
+    /// Print the result as machine-readable JSON on stdout.
     #[arg(long, global = true)]
     pub json: bool,
 }
 
-/// algolab: algorithmic-trading research and trading, from backtest to live bot.
+/// algolab: algorithmic-trading research: data, indicators, backtests, optimisation and
+/// evolved rules, with reports and a learning DB.
 #[derive(Debug, Parser)]
 #[command(name = "algolab", version, about, long_about = None, after_help = EXAMPLES)]
 pub struct Cli {
@@ -53,7 +57,8 @@ const EXAMPLES: &str = "Examples:
   algolab indicators --symbol BTC/USDT --out btc_indicators.csv
   algolab data check datasets/GOOG.csv
   algolab data convert datasets/BTCUSDT_1h.csv btc_4h.parquet --resample 4h
-  algolab paper --symbol BTC/USDT --bot b1";
+  algolab paper --symbol BTC/USDT --bot b1
+  algolab strategies";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -72,6 +77,8 @@ pub enum Command {
     Data(data::DataArgs),
     /// Download bars from Binance or Yahoo into the cache, appending only new bars.
     Fetch(fetch::FetchArgs),
+    /// List the strategies with their parameters, defaults and ranges.
+    Strategies(strategies::StrategiesArgs),
     /// Why an `ai` run's trades happened, and what each would have been without each component.
     Explain(ai::ExplainArgs),
     /// The AI orchestrator: `algolab ai status`.
@@ -108,6 +115,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Indicators(args) => indicators::run(args, g, &ctx),
         Command::Optimize(args) => optimize::run(*args, g, &ctx),
         Command::Report(args) => report::run(args, g, &ctx),
+        Command::Strategies(args) => strategies::run(args, g, &ctx),
         Command::Explain(args) => ai::explain(args, g, &ctx),
         Command::Ai(args) => ai::run(args, g, &ctx),
         Command::Fetch(args) => fetch::run(args, g),

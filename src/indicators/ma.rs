@@ -281,7 +281,7 @@ mod tests {
         assert!(Sma::new(0).is_err());
         assert!(Ema::new(0).is_err());
         let e = Wma::new(0).unwrap_err();
-        assert_eq!(e.to_string(), "period = 0 is out of range: 1..=100000");
+        assert_eq!(e.to_string(), "period = 0: must be from 1 to 100000");
         assert!(Sma::new(100_001).is_err());
     }
 

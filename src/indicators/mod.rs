@@ -7,13 +7,13 @@
 
 /// A parameter out of its allowed range (a period of 0, a negative multiplier, …).
 #[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
-#[error("{name} = {value} is out of range: {allowed}")]
+#[error("{name} = {value}: must be {allowed}")]
 pub struct ParamError {
     /// The parameter's name (`period`, `fast`, …).
     pub name: String,
     /// The bad value as text.
     pub value: String,
-    /// The allowed range in words (`1..=100000`).
+    /// What the value must be, in words (`from 1 to 100000`, `greater than fast (30)`).
     pub allowed: String,
 }
 
@@ -158,7 +158,7 @@ pub(crate) fn check_period(name: &str, value: usize, min: usize) -> Result<usize
         return Err(ParamError::new(
             name,
             value,
-            &format!("{min}..={MAX_PERIOD}"),
+            &format!("from {min} to {MAX_PERIOD}"),
         ));
     }
     Ok(value)

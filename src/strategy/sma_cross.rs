@@ -124,7 +124,7 @@ impl SmaCross {
     /// [`ParamError`] when a period is 0 or `fast >= slow`.
     pub fn new(fast: usize, slow: usize, long_only: bool) -> Result<Self, ParamError> {
         if fast == 0 {
-            return Err(ParamError::new("fast", fast, "1..=1000"));
+            return Err(ParamError::new("fast", fast, "from 1 to 1000"));
         }
         if slow <= fast {
             return Err(ParamError::new(
