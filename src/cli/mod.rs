@@ -13,6 +13,7 @@ pub mod evolve;
 pub mod fetch;
 pub mod indicators;
 pub mod optimize;
+pub mod optimize_shard;
 pub mod report;
 
 /// Global options shared by every subcommand.

@@ -15,6 +15,7 @@ use crate::app::backtest as bt;
 use crate::app::optimize::record::{
     DbObserver, ProgressFn, TRIAL_KEYS, objective_name, outcome_json, prior_trials,
 };
+use crate::app::optimize::shard::{Merged, Shard};
 use crate::app::optimize::{
     Method, Objective, OptimizeOutcome, OptimizeSpec, PriorTrials, WalkForward, optimize_with,
 };
@@ -103,6 +104,18 @@ pub struct OptimizeArgs {
     /// Do not record the run in the learning DB.
     #[arg(long, conflicts_with = "resume")]
     pub no_record: bool,
+    /// Evaluate only shard K of N of the search (the trials whose index is K modulo N,
+    /// 0 <= K < N) and record them in a learning DB of its own in --out DIR; combine the
+    /// shards with --merge (deploy/slurm, deploy/k8s). Grid and random searches.
+    #[arg(long, value_name = "K/N", requires = "out", conflicts_with_all = ["merge", "resume"])]
+    pub shard: Option<Shard>,
+    /// Where --shard writes its DB (`shard-K-of-N.db`).
+    #[arg(long, value_name = "DIR", requires = "shard")]
+    pub out: Option<PathBuf>,
+    /// Combine the shards in these directories (written by --shard with the same
+    /// arguments) into the result of the unsharded run.
+    #[arg(long, value_name = "DIR", num_args = 1..)]
+    pub merge: Vec<PathBuf>,
     /// Stop after N trials, as if interrupted (tests).
     #[arg(long, hide = true)]
     pub stop_after: Option<usize>,
@@ -118,6 +131,8 @@ const EXAMPLES: &str = "Examples:
   algolab optimize --symbol GOOG --grid fast=5..30 --grid slow=20..80 --minimize max_drawdown_pct
   algolab optimize --symbol BTC/USDT --grid fast=5..30 --grid slow=20..80 --per-regime
   algolab optimize --show BTC/USDT
+  algolab optimize --symbol GOOG --grid fast=2..101 --grid slow=2..101 --shard 3/8 --out shards/
+  algolab optimize --symbol GOOG --grid fast=2..101 --grid slow=2..101 --merge shards/ --json
 
 Every trial is recorded in DATA_DIR/ai_learning.db (table optimization_results) as its batch
 finishes; --resume RUN_ID with the same arguments finishes an interrupted run. The JSON
@@ -195,6 +210,10 @@ pub fn run(args: OptimizeArgs, g: Global) -> anyhow::Result<()> {
     }
     let data = bt::load_data(&args.data.spec()?, &crate::data::data_dir())?;
     note(g.quiet, &data.note);
+    if let (Some(shard), Some(out)) = (args.shard, &args.out) {
+        return super::optimize_shard::shard(&spec, &data, shard, out, g);
+    }
+    let mut merged = super::optimize_shard::merged(&args.merge, &spec, &data)?;
 
     let bar = (!g.quiet && std::io::stderr().is_terminal()).then(|| {
         let b = indicatif::ProgressBar::new(0);
@@ -215,6 +234,7 @@ pub fn run(args: OptimizeArgs, g: Global) -> anyhow::Result<()> {
 
     let (out, run_id) = if args.no_record {
         let mut obs = NoRecord(Box::new(progress));
+        let mut obs = Merged::new(merged.take(), &mut obs);
         (
             optimize_with(&data.bars, &spec, &PriorTrials::default(), &mut obs)?,
             None,
@@ -256,7 +276,12 @@ pub fn run(args: OptimizeArgs, g: Global) -> anyhow::Result<()> {
                 spec.min_trades,
                 Box::new(progress),
             );
-            optimize_with(&data.bars, &spec, &prior, &mut obs)
+            optimize_with(
+                &data.bars,
+                &spec,
+                &prior,
+                &mut Merged::new(merged.take(), &mut obs),
+            )
         };
         let out = match res {
             Ok(o) => o,

@@ -6,7 +6,9 @@ use std::fmt;
 
 use super::extrema::Extreme;
 use super::ma::{Ema, Sma};
-use super::{Indicator, ParamError, check_period, ta_is_zero};
+use super::{
+    BatchRaw, Indicator, ParamError, check_period, kernels, ring_restore, stream_raw, ta_is_zero,
+};
 use crate::data::Bar;
 
 /// Relative strength index of the close, Wilder's smoothing.
@@ -155,6 +157,18 @@ impl Lag {
         self.pos = 0;
         self.count = 0;
     }
+    /// Run `f(x_t, x_{t-n})` over `xs` by the batch kernel (from fresh), leaving the state
+    /// pushing every value would.
+    fn batch(&mut self, xs: &[f64], f: impl Fn(f64, f64) -> f64) -> Option<Vec<f64>> {
+        if self.count != 0 {
+            return None;
+        }
+        let mut out = Vec::with_capacity(xs.len());
+        kernels::lagged(xs, self.period, &mut out, f);
+        self.pos = ring_restore(&mut self.buf, xs);
+        self.count = xs.len().min(self.period);
+        Some(out)
+    }
 }
 
 /// Rate of change of the close, in percent.
@@ -260,6 +274,46 @@ impl fmt::Display for Mom {
     }
 }
 
+impl BatchRaw for Rsi {
+    fn raw_values(&mut self, xs: &[f64]) -> Vec<f64> {
+        let Some(&last) = xs.last() else {
+            return Vec::new();
+        };
+        if self.has_prev {
+            return stream_raw(self, xs);
+        }
+        let mut out = Vec::with_capacity(xs.len());
+        (self.count, self.gain, self.loss) =
+            kernels::rsi(xs, self.period, self.keep, self.inv_n, &mut out);
+        self.has_prev = true;
+        self.prev = last;
+        out
+    }
+}
+
+impl BatchRaw for Roc {
+    fn raw_values(&mut self, xs: &[f64]) -> Vec<f64> {
+        // the division's result is discarded for a zero base, so the select vectorises
+        let roc = |x: f64, old: f64| {
+            let r = ((x / old) - 1.0) * 100.0;
+            if old != 0.0 { r } else { 0.0 }
+        };
+        match self.lag.batch(xs, roc) {
+            Some(out) => out,
+            None => stream_raw(self, xs),
+        }
+    }
+}
+
+impl BatchRaw for Mom {
+    fn raw_values(&mut self, xs: &[f64]) -> Vec<f64> {
+        match self.lag.batch(xs, |x, old| x - old) {
+            Some(out) => out,
+            None => stream_raw(self, xs),
+        }
+    }
+}
+
 /// One MACD reading.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MacdValue {
@@ -338,6 +392,63 @@ impl Macd {
     }
 }
 
+/// MACD as three columns (`NaN` for warm-up), TA-Lib's output shape.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MacdColumns {
+    /// Fast EMA minus slow EMA.
+    pub macd: Vec<f64>,
+    /// EMA of `macd`.
+    pub signal: Vec<f64>,
+    /// `macd - signal`.
+    pub hist: Vec<f64>,
+}
+
+impl Macd {
+    /// MACD over `xs` as columns: `update_raw` on every value, bit for bit, by the EMA
+    /// batch kernel for each of the three EMAs from a fresh indicator (else the loop); the
+    /// indicator is left as streaming would leave it.
+    pub fn columns(&mut self, xs: &[f64]) -> MacdColumns {
+        let mut c = MacdColumns::default();
+        if self.seen == 0 {
+            let slow = self.slow.raw_values(xs);
+            let lag = self.slow_period - self.fast_period;
+            let fast = self.fast.raw_values(xs.get(lag..).unwrap_or_default());
+            // the MACD line from the slow EMA's first value on
+            let first = self.slow_period - 1;
+            let line: Vec<f64> = fast
+                .iter()
+                .zip(&slow[lag.min(slow.len())..])
+                .skip(self.fast_period - 1)
+                .map(|(&f, &s)| f - s)
+                .collect();
+            let signal = self.signal.raw_values(&line);
+            self.seen = xs.len();
+            let warm = xs.len().min(self.lookback());
+            let ready = line.iter().zip(&signal).skip(self.signal_period - 1);
+            c.macd.reserve(xs.len());
+            c.signal.reserve(xs.len());
+            c.hist.reserve(xs.len());
+            c.macd.extend(std::iter::repeat_n(f64::NAN, warm));
+            c.signal.extend(std::iter::repeat_n(f64::NAN, warm));
+            c.hist.extend(std::iter::repeat_n(f64::NAN, warm));
+            for (&m, &s) in ready {
+                c.macd.push(m);
+                c.signal.push(s);
+                c.hist.push(m - s);
+            }
+            debug_assert_eq!(c.macd.len(), xs.len(), "first {first}");
+            return c;
+        }
+        for &x in xs {
+            let v = self.update_raw(x);
+            c.macd.push(v.map_or(f64::NAN, |v| v.macd));
+            c.signal.push(v.map_or(f64::NAN, |v| v.signal));
+            c.hist.push(v.map_or(f64::NAN, |v| v.hist));
+        }
+        c
+    }
+}
+
 impl Indicator for Macd {
     type Output = MacdValue;
     fn update(&mut self, bar: &Bar) -> Option<MacdValue> {
@@ -413,6 +524,62 @@ impl Stoch {
     }
 }
 
+/// The slow stochastic as two columns (`NaN` for warm-up), TA-Lib's output shape.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StochColumns {
+    /// Slow %K.
+    pub k: Vec<f64>,
+    /// Slow %D.
+    pub d: Vec<f64>,
+}
+
+impl Stoch {
+    /// The stochastic over `bars` as columns: `update` on every bar, bit for bit, by the
+    /// batch kernels of the rolling extremes and the two SMAs from a fresh indicator (else
+    /// the loop); the indicator is left as streaming would leave it.
+    pub fn columns(&mut self, bars: &crate::data::Bars) -> StochColumns {
+        let mut c = StochColumns::default();
+        let (Some(hh), Some(ll)) = (self.hh.batch(bars.high()), self.ll.batch(bars.low())) else {
+            for b in bars.iter() {
+                let v = self.update(&b);
+                c.k.push(v.map_or(f64::NAN, |v| v.k));
+                c.d.push(v.map_or(f64::NAN, |v| v.d));
+            }
+            return c;
+        };
+        let first = self.fastk - 1;
+        let fast_k: Vec<f64> = hh
+            .iter()
+            .zip(&ll)
+            .zip(bars.close())
+            .skip(first)
+            .map(|((&highest, &lowest), &close)| {
+                let diff = (highest - lowest) / 100.0;
+                if diff != 0.0 {
+                    (close - lowest) / diff
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let k = self.slowk.raw_values(&fast_k);
+        let d = self
+            .slowd
+            .raw_values(k.get(self.slowk_period - 1..).unwrap_or_default());
+        let warm = bars.len().min(self.lookback());
+        c.k.reserve(bars.len());
+        c.d.reserve(bars.len());
+        c.k.extend(std::iter::repeat_n(f64::NAN, warm));
+        c.d.extend(std::iter::repeat_n(f64::NAN, warm));
+        let ready = k.iter().skip(self.slowk_period - 1).zip(&d);
+        for (&k, &d) in ready.skip(self.slowd_period - 1) {
+            c.k.push(k);
+            c.d.push(d);
+        }
+        c
+    }
+}
+
 impl Indicator for Stoch {
     type Output = StochValue;
     fn update(&mut self, bar: &Bar) -> Option<StochValue> {
@@ -464,13 +631,22 @@ mod tests {
     conformance!(raw roc_10 => Roc::new(10));
     conformance!(raw mom_1 => Mom::new(1));
     conformance!(raw mom_10 => Mom::new(10));
-    conformance!(macd_12_26_9 => Macd::new(12, 26, 9));
-    conformance!(macd_5_35_5 => Macd::new(5, 35, 5));
-    conformance!(macd_swapped => Macd::new(26, 12, 9));
-    conformance!(macd_1_1_1 => Macd::new(1, 1, 1));
-    conformance!(stoch_5_3_3 => Stoch::new(5, 3, 3));
-    conformance!(stoch_14_1_1 => Stoch::new(14, 1, 1));
-    conformance!(stoch_1_5_2 => Stoch::new(1, 5, 2));
+    fn macd_cols(m: &mut Macd, b: &crate::data::Bars) -> Vec<Vec<f64>> {
+        let c = m.columns(b.close());
+        vec![c.macd, c.signal, c.hist]
+    }
+    fn stoch_cols(s: &mut Stoch, b: &crate::data::Bars) -> Vec<Vec<f64>> {
+        let c = s.columns(b);
+        vec![c.k, c.d]
+    }
+    conformance!(columns macd_12_26_9 => Macd::new(12, 26, 9), macd_cols);
+    conformance!(columns macd_5_35_5 => Macd::new(5, 35, 5), macd_cols);
+    conformance!(columns macd_swapped => Macd::new(26, 12, 9), macd_cols);
+    conformance!(columns macd_1_1_1 => Macd::new(1, 1, 1), macd_cols);
+    conformance!(columns macd_3_3_2 => Macd::new(3, 3, 2), macd_cols);
+    conformance!(columns stoch_5_3_3 => Stoch::new(5, 3, 3), stoch_cols);
+    conformance!(columns stoch_14_1_1 => Stoch::new(14, 1, 1), stoch_cols);
+    conformance!(columns stoch_1_5_2 => Stoch::new(1, 5, 2), stoch_cols);
 
     #[test]
     fn rsi_seeds_with_average_gain_and_loss() {

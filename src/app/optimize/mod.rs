@@ -26,6 +26,7 @@ pub mod eval;
 pub mod lean;
 pub mod record;
 pub mod search;
+pub mod shard;
 mod validate;
 
 use crate::Error;

@@ -109,7 +109,8 @@ pub fn best_trial(trials: &[Trial], min_trades: usize) -> Option<&Trial> {
     best
 }
 
-fn trial_of(index: usize, params: Candidate, e: &EvalOut, obj: &Objective) -> Trial {
+/// The trial `index` of candidate `params` evaluated as `e`.
+pub(super) fn trial_of(index: usize, params: Candidate, e: &EvalOut, obj: &Objective) -> Trial {
     Trial {
         index,
         value: if e.error.is_some() {
