@@ -3,9 +3,14 @@
 # machine, one command: ROUNDS alternating rounds of scripts/bench_talib.py and the `raw`
 # workloads of benches/indicators.rs (best of REPS calls each), the best of each side over
 # the rounds, and the ratio ours / TA-Lib. Alternating rounds let both sides see the same
-# load on a shared machine.
+# load on a shared machine. Both sides are timed by the thread's CPU time (the core's time
+# spent on this process, not the time other tenants hold it) and run under the same glibc
+# malloc settings: every large array is a fresh mmap with transparent huge pages (numpy asks
+# for huge pages on large arrays itself; a Rust Vec gets them from the tunable), so neither
+# side's figure depends on whether the allocator reuses the previous call's buffer.
 # Usage: scripts/bench_indicators.sh [N]   (N bars, default 1000000; env ROUNDS=3 REPS=10)
 set -euo pipefail
+export GLIBC_TUNABLES="${GLIBC_TUNABLES:-glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=1048576}"
 cd "$(dirname "$0")/.."
 N="${1:-1000000}"
 ROUNDS="${ROUNDS:-3}"
@@ -29,7 +34,8 @@ for line in open(sys.argv[2]):
     m = re.match(r"(\S+)/raw/\d+\s+([\d.]+) M bars/s", line)
     if m:
         ours[m[1]] = max(ours.get(m[1], 0.0), float(m[2]))
-print(f"{sys.argv[3]} bars, best of {sys.argv[5]} calls x {sys.argv[4]} alternating rounds (M bars/s)")
+print(f"{sys.argv[3]} bars, best of {sys.argv[5]} calls x {sys.argv[4]} alternating rounds "
+      "(M bars/s of thread CPU time)")
 print(f"{'indicator':16s} {'algolab':>9s} {'TA-Lib':>9s} {'ratio':>7s}")
 worst = None
 for name, t in talib.items():

@@ -11,96 +11,103 @@
 //! Everything starts from a fresh indicator; the callers fall back to `update` in a loop
 //! otherwise.
 
-use std::iter::repeat_n;
-
 use super::ta_is_zero;
 use super::volatility::true_range;
 
-/// [`super::RollingSum`] over `xs` from fresh: `NaN` for the first `p - 1` slots, then
-/// `emit(sum of the window)`. Returns the running sum it ends with.
+// Every kernel writes into a zero-initialised output of the input's length (`vec![0.0; n]`
+// costs no pass: fresh pages come zeroed) with a plain loop over slices: its state stays in
+// registers. (Pushing, or a closure that captures the state by reference, kept the
+// recurrence's state in memory, adding a store-to-load round trip to every step.)
+
+/// A zero-initialised output column of `n` values.
 #[inline]
-pub(crate) fn rolling_sum(
-    xs: &[f64],
-    p: usize,
-    out: &mut Vec<f64>,
-    emit: impl Fn(f64) -> f64,
-) -> f64 {
+pub(crate) fn column(n: usize) -> Vec<f64> {
+    vec![0.0; n]
+}
+
+/// Fill `out[..k]` (clamped) with `NaN`, the warm-up slots.
+#[inline]
+fn warm_up(out: &mut [f64], k: usize) {
+    let k = k.min(out.len());
+    if let Some(head) = out.get_mut(..k) {
+        head.fill(f64::NAN);
+    }
+}
+
+/// [`super::RollingSum`] over `xs` from fresh into `out` (as long as `xs`): `NaN` for the
+/// first `p - 1` slots, then `sum of the window / div`. Returns the running sum it ends with.
+#[inline]
+pub(crate) fn rolling_mean(xs: &[f64], p: usize, div: f64, out: &mut [f64]) -> f64 {
     let warm = xs.len().min(p);
-    let (head, tail) = xs.split_at(warm);
     let mut s = 0.0;
-    for &x in head {
+    for &x in &xs[..warm] {
         s += x;
     }
     if warm < p || p == 0 {
-        out.extend(repeat_n(f64::NAN, warm));
+        warm_up(out, warm);
         return s;
     }
-    out.extend(repeat_n(f64::NAN, p - 1));
-    out.push(emit(s));
+    warm_up(out, p - 1);
+    out[p - 1] = s / div;
     // the value leaving the window is read from the input, `p` slots back
-    out.extend(tail.iter().zip(xs).map(|(&x, &old)| {
+    for ((o, &x), &old) in out[p..].iter_mut().zip(&xs[p..]).zip(xs) {
         s = (s - old) + x;
-        emit(s)
-    }));
+        *o = s / div;
+    }
     s
 }
 
 /// The end state of an EMA run: values seen (capped at the period), seed sum, value.
 pub(crate) type EmaEnd = (usize, f64, f64);
 
-/// [`super::Ema`] over `xs` from fresh: seed by the mean of the first `p`, then
+/// [`super::Ema`] over `xs` from fresh into `out`: seed by the mean of the first `p`, then
 /// `((x - ema)·k) + ema`.
 #[inline]
-pub(crate) fn ema(xs: &[f64], p: usize, k: f64, out: &mut Vec<f64>) -> EmaEnd {
+pub(crate) fn ema(xs: &[f64], p: usize, k: f64, out: &mut [f64]) -> EmaEnd {
     let warm = xs.len().min(p);
-    let (head, tail) = xs.split_at(warm);
     let mut seed_sum = 0.0;
-    for &x in head {
+    for &x in &xs[..warm] {
         seed_sum += x;
     }
     if warm < p || p == 0 {
-        out.extend(repeat_n(f64::NAN, warm));
+        warm_up(out, warm);
         return (warm, seed_sum, 0.0);
     }
-    out.extend(repeat_n(f64::NAN, p - 1));
+    warm_up(out, p - 1);
     let mut v = seed_sum / p as f64;
-    out.push(v);
-    out.extend(tail.iter().map(|&x| {
+    out[p - 1] = v;
+    for (o, &x) in out[p..].iter_mut().zip(&xs[p..]) {
         v = ((x - v) * k) + v;
-        v
-    }));
+        *o = v;
+    }
     (p, seed_sum, v)
 }
 
 /// The end state of a WMA run: values counted, `period_sub`, `period_sum`, `trailing`.
 pub(crate) type WmaEnd = (usize, f64, f64, f64);
 
-/// [`super::Wma`] (period `p >= 2`) over `xs` from fresh, TA-Lib's `TA_WMA` recurrence.
+/// [`super::Wma`] (period `p >= 2`) over `xs` from fresh into `out`, TA-Lib's `TA_WMA`
+/// recurrence.
 #[inline]
-pub(crate) fn wma(xs: &[f64], p: usize, out: &mut Vec<f64>) -> WmaEnd {
+pub(crate) fn wma(xs: &[f64], p: usize, out: &mut [f64]) -> WmaEnd {
     let warm = xs.len().min(p.saturating_sub(1));
-    let (head, tail) = xs.split_at(warm);
     let (mut sub, mut sum, mut trailing) = (0.0, 0.0, 0.0);
-    for (i, &x) in head.iter().enumerate() {
+    for (i, &x) in xs[..warm].iter().enumerate() {
         sub += x;
         sum += x * (i + 1) as f64;
     }
-    out.extend(repeat_n(f64::NAN, warm));
-    if tail.is_empty() {
-        return (warm, sub, sum, trailing);
-    }
+    warm_up(out, warm);
     let pf = p as f64;
     let divider = ((p * (p + 1)) >> 1) as f64;
     // bar `i` (from `p - 1`) sets `trailing` to `xs[i + 1 - p]`, which leaves at bar `i + 1`
-    out.extend(tail.iter().zip(xs).map(|(&x, &next_trailing)| {
+    for ((o, &x), &next_trailing) in out[warm..].iter_mut().zip(&xs[warm..]).zip(xs) {
         sub += x;
         sub -= trailing;
         sum += x * pf;
         trailing = next_trailing;
-        let o = sum / divider;
+        *o = sum / divider;
         sum -= sub;
-        o
-    }));
+    }
     (warm, sub, sum, trailing)
 }
 
@@ -118,79 +125,74 @@ pub(crate) fn rsi_value(gain: f64, loss: f64) -> f64 {
     }
 }
 
-/// [`super::Rsi`] over `xs` (non-empty) from fresh: Wilder's smoothing by `keep` and `inv_n`.
+/// [`super::Rsi`] over `xs` (non-empty) from fresh into `out`: Wilder's smoothing by `keep`
+/// and `inv_n`.
 #[inline]
-pub(crate) fn rsi(xs: &[f64], p: usize, keep: f64, inv_n: f64, out: &mut Vec<f64>) -> RsiEnd {
-    out.push(f64::NAN);
-    let warm = xs.len().saturating_sub(1).min(p);
+pub(crate) fn rsi(xs: &[f64], p: usize, keep: f64, inv_n: f64, out: &mut [f64]) -> RsiEnd {
+    let changes = xs.len().saturating_sub(1);
+    let warm = changes.min(p);
     let (mut gain, mut loss) = (0.0, 0.0);
-    // `pairs[i] = (xs[i + 1], xs[i])`: a close and the one before it
-    let mut pairs = xs.get(1..).unwrap_or_default().iter().zip(xs);
-    for (&x, &prev) in pairs.by_ref().take(warm) {
+    // `(xs[i + 1], xs[i])`: a close and the one before it
+    for (&x, &prev) in xs[1..=warm].iter().zip(xs) {
         let d = x - prev;
         loss += (-d).max(0.0);
         gain += d.max(0.0);
     }
     if warm < p || p == 0 {
-        out.extend(repeat_n(f64::NAN, warm));
+        warm_up(out, warm + 1);
         return (warm, gain, loss);
     }
-    out.extend(repeat_n(f64::NAN, p - 1));
+    warm_up(out, p);
     let n = p as f64;
     loss /= n;
     gain /= n;
-    out.push(rsi_value(gain, loss));
-    out.extend(pairs.map(|(&x, &prev)| {
+    out[p] = rsi_value(gain, loss);
+    for ((o, &x), &prev) in out[p + 1..].iter_mut().zip(&xs[p + 1..]).zip(&xs[p..]) {
         let d = x - prev;
         let (g, l) = (d.max(0.0), (-d).max(0.0));
         loss = (loss * keep + l) * inv_n;
         gain = (gain * keep + g) * inv_n;
-        rsi_value(gain, loss)
-    }));
+        *o = rsi_value(gain, loss);
+    }
     (p, gain, loss)
 }
 
 /// `f(x_t, x_{t-p})` from slot `p` on, `NaN` before (the shape of `Roc` and `Mom`).
 #[inline]
-pub(crate) fn lagged(xs: &[f64], p: usize, out: &mut Vec<f64>, f: impl Fn(f64, f64) -> f64) {
+pub(crate) fn lagged(xs: &[f64], p: usize, out: &mut [f64], f: impl Fn(f64, f64) -> f64) {
     let warm = xs.len().min(p);
-    out.extend(repeat_n(f64::NAN, warm));
-    let tail = xs.get(warm..).unwrap_or_default();
-    out.extend(tail.iter().zip(xs).map(|(&x, &old)| f(x, old)));
+    warm_up(out, warm);
+    for ((o, &x), &old) in out[warm..].iter_mut().zip(&xs[warm..]).zip(xs) {
+        *o = f(x, old);
+    }
 }
 
-/// The rolling extreme of `Extreme<IS_MAX>` (period `p >= 1`) over `xs` from fresh: the
-/// same rescan when the extreme leaves the window, the same tie rule otherwise. Returns
-/// the extreme and the index it came from (`(0.0, 0)` while never full).
+/// The rolling extreme of `Extreme<IS_MAX>` (period `p >= 1`) over `xs` from fresh into
+/// `out`: the same rescan when the extreme leaves the window, the same tie rule otherwise.
+/// Returns the extreme and the index it came from (`(0.0, 0)` while never full).
 #[inline]
-pub(crate) fn extreme<const IS_MAX: bool>(
-    xs: &[f64],
-    p: usize,
-    out: &mut Vec<f64>,
-) -> (f64, usize) {
+pub(crate) fn extreme<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut [f64]) -> (f64, usize) {
     let beats = |a: f64, b: f64| if IS_MAX { a > b } else { a < b };
     let rescan = |trailing: usize, today: usize| {
-        let window = xs.get(trailing..=today).unwrap_or_default();
-        let mut it = window.iter();
-        let mut ext = it.next().copied().unwrap_or(0.0);
+        let window = &xs[trailing..=today];
+        let mut ext = window[0];
         let mut ext_t = trailing;
-        for (j, &v) in it.enumerate() {
+        for (j, &v) in window.iter().enumerate().skip(1) {
             if beats(v, ext) {
                 ext = v;
-                ext_t = trailing + 1 + j;
+                ext_t = trailing + j;
             }
         }
         (ext, ext_t)
     };
     if p == 0 || xs.len() < p {
-        out.extend(repeat_n(f64::NAN, xs.len()));
+        warm_up(out, xs.len());
         return (0.0, 0);
     }
-    out.extend(repeat_n(f64::NAN, p - 1));
+    warm_up(out, p - 1);
     let (mut ext, mut ext_t) = rescan(0, p - 1);
-    out.push(ext);
-    let tail = xs.get(p..).unwrap_or_default();
-    out.extend(tail.iter().enumerate().map(|(j, &x)| {
+    out[p - 1] = ext;
+    for (j, (o, &x)) in out[p..].iter_mut().zip(&xs[p..]).enumerate() {
         let today = p + j;
         let trailing = j + 1;
         if ext_t < trailing {
@@ -201,80 +203,74 @@ pub(crate) fn extreme<const IS_MAX: bool>(
             ext = if take { x } else { ext };
             ext_t = if take { today } else { ext_t };
         }
-        ext
-    }));
+        *o = ext;
+    }
     (ext, ext_t)
 }
 
-/// Wilder's true range of every bar against the previous close; `NaN` for the first bar.
+/// Wilder's true range of every bar against the previous close into `out`; `NaN` for the
+/// first bar.
 #[inline]
-pub(crate) fn true_ranges(high: &[f64], low: &[f64], close: &[f64], out: &mut Vec<f64>) {
+pub(crate) fn true_ranges(high: &[f64], low: &[f64], close: &[f64], out: &mut [f64]) {
     if high.is_empty() {
         return;
     }
-    out.push(f64::NAN);
-    let (h, l) = (
-        high.get(1..).unwrap_or_default(),
-        low.get(1..).unwrap_or_default(),
-    );
-    out.extend(
-        h.iter()
-            .zip(l)
-            .zip(close)
-            .map(|((&h, &l), &prev)| true_range(h, l, prev)),
-    );
+    out[0] = f64::NAN;
+    for (((o, &h), &l), &prev) in out[1..]
+        .iter_mut()
+        .zip(&high[1..])
+        .zip(&low[1..])
+        .zip(close)
+    {
+        *o = true_range(h, l, prev);
+    }
 }
 
 /// The end state of an ATR run: true ranges counted (capped at the period), value.
 pub(crate) type AtrEnd = (usize, f64);
 
-/// [`super::Atr`] over non-empty columns from fresh.
+/// [`super::Atr`] over non-empty columns from fresh into `out`.
 #[inline]
 pub(crate) fn atr(
     cols: (&[f64], &[f64], &[f64]),
     p: usize,
     keep: f64,
     inv_n: f64,
-    out: &mut Vec<f64>,
+    out: &mut [f64],
 ) -> AtrEnd {
     let (high, low, close) = cols;
-    out.push(f64::NAN);
-    let (h, l) = (
-        high.get(1..).unwrap_or_default(),
-        low.get(1..).unwrap_or_default(),
-    );
-    let mut trs = h
-        .iter()
-        .zip(l)
-        .zip(close)
-        .map(|((&h, &l), &prev)| true_range(h, l, prev));
-    let warm = h.len().min(p);
+    let trs = high.len() - 1;
+    let warm = trs.min(p);
     let mut value = 0.0;
-    for tr in trs.by_ref().take(warm) {
-        value += tr;
+    for ((&h, &l), &prev) in high[1..=warm].iter().zip(&low[1..=warm]).zip(close) {
+        value += true_range(h, l, prev);
     }
     if warm < p || p == 0 {
-        out.extend(repeat_n(f64::NAN, warm));
+        warm_up(out, warm + 1);
         return (warm, value);
     }
-    out.extend(repeat_n(f64::NAN, p - 1));
+    warm_up(out, p);
     value /= p as f64;
-    out.push(value);
-    out.extend(trs.map(|tr| {
-        value = (value * keep + tr) * inv_n;
-        value
-    }));
+    out[p] = value;
+    let bars = high[p + 1..].iter().zip(&low[p + 1..]).zip(&close[p..]);
+    for (o, ((&h, &l), &prev)) in out[p + 1..].iter_mut().zip(bars) {
+        value = (value * keep + true_range(h, l, prev)) * inv_n;
+        *o = value;
+    }
     (p, value)
 }
 
-/// On-balance volume over non-empty columns from fresh; returns the last value.
+/// On-balance volume over non-empty columns from fresh into `out`; returns the last value.
 #[inline]
-pub(crate) fn obv(close: &[f64], volume: &[f64], out: &mut Vec<f64>) -> f64 {
-    let mut value = volume.first().copied().unwrap_or(0.0);
-    out.push(value);
-    let c = close.get(1..).unwrap_or_default();
-    let v = volume.get(1..).unwrap_or_default();
-    out.extend(c.iter().zip(close).zip(v).map(|((&c, &prev), &v)| {
+pub(crate) fn obv(close: &[f64], volume: &[f64], out: &mut [f64]) -> f64 {
+    let mut value = volume[0];
+    out[0] = value;
+    for (((o, &c), &prev), &v) in out[1..]
+        .iter_mut()
+        .zip(&close[1..])
+        .zip(close)
+        .zip(&volume[1..])
+    {
         // `value - v` is `value + (-v)` exactly, and adding -0.0 leaves any value unchanged
         // bit for bit, so one add replaces the streaming path's three-way branch
         let d = if c > prev {
@@ -285,8 +281,8 @@ pub(crate) fn obv(close: &[f64], volume: &[f64], out: &mut Vec<f64>) -> f64 {
             -0.0
         };
         value += d;
-        value
-    }));
+        *o = value;
+    }
     value
 }
 
@@ -300,10 +296,16 @@ pub(crate) struct VarEnd {
     pub(crate) countdown: usize,
 }
 
-/// `VarCore` (TA-Lib 0.8's `TA_VAR`) over `xs` from fresh: `emit(variance)` for every full
-/// window, in order (from slot `p - 1`). The re-centring reads its window from `xs`.
+/// `VarCore` (TA-Lib 0.8's `TA_VAR`) over `xs` from fresh into `out`: `NaN` for the first
+/// `p - 1` slots, then `f(variance)`. The re-centring reads its window from `xs`.
 #[inline]
-pub(crate) fn var(xs: &[f64], p: usize, inv_n: f64, mut emit: impl FnMut(f64)) -> VarEnd {
+pub(crate) fn var(
+    xs: &[f64],
+    p: usize,
+    inv_n: f64,
+    out: &mut [f64],
+    f: impl Fn(f64) -> f64,
+) -> VarEnd {
     let mut st = VarEnd {
         count: 0,
         shift: 0.0,
@@ -323,8 +325,9 @@ pub(crate) fn var(xs: &[f64], p: usize, inv_n: f64, mut emit: impl FnMut(f64)) -
         s2 += y * y;
     }
     st.count = warm;
+    warm_up(out, warm);
     // `xs[j]` is the oldest value of the window that ends at `tail[j]`
-    for (j, (&x, &oldest)) in tail.iter().zip(xs).enumerate() {
+    for (j, ((o, &x), &oldest)) in out[warm..].iter_mut().zip(tail).zip(xs).enumerate() {
         let y = x - shift;
         s1 += y;
         let m = inv_n * s1;
@@ -341,7 +344,7 @@ pub(crate) fn var(xs: &[f64], p: usize, inv_n: f64, mut emit: impl FnMut(f64)) -
         };
         if !recentre {
             s1 -= t;
-            emit(var);
+            *o = f(var);
             continue;
         }
         let window = xs.get(j..j + p).unwrap_or_default();
@@ -366,7 +369,7 @@ pub(crate) fn var(xs: &[f64], p: usize, inv_n: f64, mut emit: impl FnMut(f64)) -
         s1 = r1 - t;
         s2 = r2 - t * t;
         countdown = 32 * p;
-        emit(var);
+        *o = f(var);
     }
     if !tail.is_empty() {
         st.count = p;

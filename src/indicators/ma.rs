@@ -227,14 +227,39 @@ impl fmt::Display for Wma {
     }
 }
 
+impl Sma {
+    /// The batch kernel into `out` (as long as `xs`) from a fresh SMA, leaving the state
+    /// streaming would; `false` (nothing done) when not fresh.
+    pub(crate) fn kernel_into(&mut self, xs: &[f64], out: &mut [f64]) -> bool {
+        if !self.sum.is_fresh() {
+            return false;
+        }
+        let s = kernels::rolling_mean(xs, self.period, self.period as f64, out);
+        self.sum.restore(xs, s);
+        true
+    }
+}
+
+impl Ema {
+    /// The batch kernel into `out` (as long as `xs`) from a fresh EMA, leaving the state
+    /// streaming would; `false` (nothing done) when not fresh.
+    pub(crate) fn kernel_into(&mut self, xs: &[f64], out: &mut [f64]) -> bool {
+        if self.count != 0 {
+            return false;
+        }
+        (self.count, self.seed_sum, self.value) = kernels::ema(xs, self.period, self.k, out);
+        true
+    }
+}
+
 impl BatchRaw for Sma {
     fn raw_values(&mut self, xs: &[f64]) -> Vec<f64> {
         if !self.sum.is_fresh() {
             return stream_raw(self, xs);
         }
         let n = self.period as f64;
-        let mut out = Vec::with_capacity(xs.len());
-        let s = kernels::rolling_sum(xs, self.period, &mut out, |s| s / n);
+        let mut out = kernels::column(xs.len());
+        let s = kernels::rolling_mean(xs, self.period, n, &mut out);
         self.sum.restore(xs, s);
         out
     }
@@ -245,7 +270,7 @@ impl BatchRaw for Ema {
         if self.count != 0 {
             return stream_raw(self, xs);
         }
-        let mut out = Vec::with_capacity(xs.len());
+        let mut out = kernels::column(xs.len());
         (self.count, self.seed_sum, self.value) = kernels::ema(xs, self.period, self.k, &mut out);
         out
     }
@@ -260,7 +285,7 @@ impl BatchRaw for Wma {
         if self.count != 0 {
             return stream_raw(self, xs);
         }
-        let mut out = Vec::with_capacity(xs.len());
+        let mut out = kernels::column(xs.len());
         (self.count, self.period_sub, self.period_sum, self.trailing) =
             kernels::wma(xs, self.period, &mut out);
         self.pos = ring_restore(&mut self.buf, xs);

@@ -311,7 +311,7 @@ impl RollingSum {
     }
 
     /// From fresh, the state after pushing every value of `xs`, whose running sum a batch
-    /// kernel ([`kernels::rolling_sum`]) left at `sum`.
+    /// kernel ([`kernels::rolling_mean`]) left at `sum`.
     pub(crate) fn restore(&mut self, xs: &[f64], sum: f64) {
         self.pos = ring_restore(&mut self.buf, xs);
         self.count = xs.len().min(self.period);

@@ -163,7 +163,7 @@ impl Lag {
         if self.count != 0 {
             return None;
         }
-        let mut out = Vec::with_capacity(xs.len());
+        let mut out = kernels::column(xs.len());
         kernels::lagged(xs, self.period, &mut out, f);
         self.pos = ring_restore(&mut self.buf, xs);
         self.count = xs.len().min(self.period);
@@ -282,7 +282,7 @@ impl BatchRaw for Rsi {
         if self.has_prev {
             return stream_raw(self, xs);
         }
-        let mut out = Vec::with_capacity(xs.len());
+        let mut out = kernels::column(xs.len());
         (self.count, self.gain, self.loss) =
             kernels::rsi(xs, self.period, self.keep, self.inv_n, &mut out);
         self.has_prev = true;
@@ -410,33 +410,38 @@ impl Macd {
     pub fn columns(&mut self, xs: &[f64]) -> MacdColumns {
         let mut c = MacdColumns::default();
         if self.seen == 0 {
-            let slow = self.slow.raw_values(xs);
+            let n = xs.len();
+            let (mut macd, mut signal, mut hist) =
+                (kernels::column(n), kernels::column(n), kernels::column(n));
+            // the slow EMA into `hist` (scratch), the fast one from bar `lag` into `macd`, so
+            // that its SMA seed ends on the slow seed's bar, as `update_raw` feeds them
             let lag = self.slow_period - self.fast_period;
-            let fast = self.fast.raw_values(xs.get(lag..).unwrap_or_default());
-            // the MACD line from the slow EMA's first value on
-            let first = self.slow_period - 1;
-            let line: Vec<f64> = fast
-                .iter()
-                .zip(&slow[lag.min(slow.len())..])
-                .skip(self.fast_period - 1)
-                .map(|(&f, &s)| f - s)
-                .collect();
-            let signal = self.signal.raw_values(&line);
-            self.seen = xs.len();
-            let warm = xs.len().min(self.lookback());
-            let ready = line.iter().zip(&signal).skip(self.signal_period - 1);
-            c.macd.reserve(xs.len());
-            c.signal.reserve(xs.len());
-            c.hist.reserve(xs.len());
-            c.macd.extend(std::iter::repeat_n(f64::NAN, warm));
-            c.signal.extend(std::iter::repeat_n(f64::NAN, warm));
-            c.hist.extend(std::iter::repeat_n(f64::NAN, warm));
-            for (&m, &s) in ready {
-                c.macd.push(m);
-                c.signal.push(s);
-                c.hist.push(m - s);
+            self.slow.kernel_into(xs, &mut hist);
+            if let (Some(x), Some(o)) = (xs.get(lag..), macd.get_mut(lag..)) {
+                self.fast.kernel_into(x, o);
             }
-            debug_assert_eq!(c.macd.len(), xs.len(), "first {first}");
+            let first = self.slow_period - 1;
+            if let (Some(m), Some(s), Some(sig)) = (
+                macd.get_mut(first..),
+                hist.get(first..),
+                signal.get_mut(first..),
+            ) {
+                for (m, &s) in m.iter_mut().zip(s) {
+                    *m -= s;
+                }
+                self.signal.kernel_into(m, sig);
+            }
+            let lb = self.lookback().min(n);
+            for ((h, &m), &s) in hist.iter_mut().zip(&macd).zip(&signal).skip(lb) {
+                *h = m - s;
+            }
+            for col in [&mut macd, &mut signal, &mut hist] {
+                col[..lb].fill(f64::NAN);
+            }
+            self.seen = n;
+            c.macd = macd;
+            c.signal = signal;
+            c.hist = hist;
             return c;
         }
         for &x in xs {
@@ -547,35 +552,31 @@ impl Stoch {
             }
             return c;
         };
+        let n = bars.len();
+        let (mut k, mut d) = (kernels::column(n), kernels::column(n));
         let first = self.fastk - 1;
-        let fast_k: Vec<f64> = hh
-            .iter()
-            .zip(&ll)
-            .zip(bars.close())
-            .skip(first)
-            .map(|((&highest, &lowest), &close)| {
-                let diff = (highest - lowest) / 100.0;
-                if diff != 0.0 {
-                    (close - lowest) / diff
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let k = self.slowk.raw_values(&fast_k);
-        let d = self
-            .slowd
-            .raw_values(k.get(self.slowk_period - 1..).unwrap_or_default());
-        let warm = bars.len().min(self.lookback());
-        c.k.reserve(bars.len());
-        c.d.reserve(bars.len());
-        c.k.extend(std::iter::repeat_n(f64::NAN, warm));
-        c.d.extend(std::iter::repeat_n(f64::NAN, warm));
-        let ready = k.iter().skip(self.slowk_period - 1).zip(&d);
-        for (&k, &d) in ready.skip(self.slowd_period - 1) {
-            c.k.push(k);
-            c.d.push(d);
+        // fast %K into `d` (scratch), slow %K into `k`, then slow %D over it into `d`
+        let cols = hh.iter().zip(&ll).zip(bars.close()).skip(first);
+        for (o, ((&highest, &lowest), &close)) in d.iter_mut().skip(first).zip(cols) {
+            let diff = (highest - lowest) / 100.0;
+            *o = if diff != 0.0 {
+                (close - lowest) / diff
+            } else {
+                0.0
+            };
         }
+        if let (Some(fast_k), Some(out)) = (d.get(first..), k.get_mut(first..)) {
+            self.slowk.kernel_into(fast_k, out);
+        }
+        let kfirst = first + self.slowk_period - 1;
+        if let (Some(slow_k), Some(out)) = (k.get(kfirst..), d.get_mut(kfirst..)) {
+            self.slowd.kernel_into(slow_k, out);
+        }
+        let lb = self.lookback().min(n);
+        k[..lb].fill(f64::NAN);
+        d[..lb].fill(f64::NAN);
+        c.k = k;
+        c.d = d;
         c
     }
 }

@@ -99,15 +99,20 @@ impl DmCore {
         pick: impl Fn(Option<DmStep>) -> [f64; K],
     ) -> [Vec<f64>; K] {
         let mut core = self.clone();
-        let mut out: [Vec<f64>; K] = std::array::from_fn(|_| Vec::with_capacity(bars.len()));
+        let n = bars.len();
+        let mut out: [Vec<f64>; K] = std::array::from_fn(|_| super::kernels::column(n));
         let cols = bars.high().iter().zip(bars.low()).zip(bars.close());
         if let [only] = out.as_mut_slice() {
-            only.extend(cols.map(|((&h, &l), &c)| pick(core.step(h, l, c))[0]));
+            for (o, ((&h, &l), &c)) in only.iter_mut().zip(cols) {
+                *o = pick(core.step(h, l, c))[0];
+            }
         } else {
-            for ((&h, &l), &c) in cols {
+            for (i, ((&h, &l), &c)) in cols.enumerate() {
                 let v = pick(core.step(h, l, c));
                 for (o, v) in out.iter_mut().zip(v) {
-                    o.push(v);
+                    if let Some(slot) = o.get_mut(i) {
+                        *slot = v;
+                    }
                 }
             }
         }

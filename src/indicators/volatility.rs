@@ -78,7 +78,7 @@ impl BatchValues for TrueRange {
         if self.has_prev {
             return stream_values(self, bars);
         }
-        let mut out = Vec::with_capacity(bars.len());
+        let mut out = kernels::column(bars.len());
         kernels::true_ranges(bars.high(), bars.low(), bars.close(), &mut out);
         if let Some(&c) = bars.close().last() {
             self.has_prev = true;
@@ -162,7 +162,7 @@ impl BatchValues for Atr {
         if self.tr.has_prev || bars.is_empty() {
             return stream_values(self, bars);
         }
-        let mut out = Vec::with_capacity(bars.len());
+        let mut out = kernels::column(bars.len());
         let cols = (bars.high(), bars.low(), bars.close());
         (self.count, self.value) = kernels::atr(cols, self.period, self.keep, self.inv_n, &mut out);
         self.tr.has_prev = true;
@@ -255,14 +255,14 @@ impl VarCore {
         Some(self.recentre())
     }
 
-    /// The variance of every full window of `xs` by the batch kernel (from fresh), passed
-    /// to `emit` in order, leaving the state pushing every value would; `false` (and
+    /// `f(variance)` of every full window of `xs` into `out` (`NaN` before) by the batch
+    /// kernel (from fresh), leaving the state pushing every value would; `false` (and
     /// nothing done) when not fresh.
-    pub(crate) fn batch(&mut self, xs: &[f64], emit: impl FnMut(f64)) -> bool {
+    pub(crate) fn batch(&mut self, xs: &[f64], out: &mut [f64], f: impl Fn(f64) -> f64) -> bool {
         if self.count != 0 {
             return false;
         }
-        let end = kernels::var(xs, self.period, self.inv_n, emit);
+        let end = kernels::var(xs, self.period, self.inv_n, out, f);
         self.pos = super::ring_restore(&mut self.buf, xs);
         self.count = end.count;
         self.shift = end.shift;
@@ -388,13 +388,9 @@ impl Indicator for StdDev {
 
 impl super::BatchRaw for StdDev {
     fn raw_values(&mut self, xs: &[f64]) -> Vec<f64> {
-        let mut out = Vec::with_capacity(xs.len());
-        out.extend(std::iter::repeat_n(
-            f64::NAN,
-            xs.len().min(self.mv.period - 1),
-        ));
+        let mut out = kernels::column(xs.len());
         let nbdev = self.nbdev;
-        if self.mv.var.batch(xs, |v| out.push(v.sqrt() * nbdev)) {
+        if self.mv.var.batch(xs, &mut out, |v| v.sqrt() * nbdev) {
             return out;
         }
         super::stream_raw(self, xs)
@@ -477,23 +473,21 @@ impl BollingerBands {
     pub fn columns(&mut self, xs: &[f64]) -> BollingerColumns {
         let mut c = BollingerColumns::default();
         if self.mv.sums.is_fresh() && self.mv.var.count == 0 {
-            let n = self.mv.period as f64;
-            let s = kernels::rolling_sum(xs, self.mv.period, &mut c.middle, |s| s / n);
+            let n = xs.len();
+            c.middle = kernels::column(n);
+            let period = self.mv.period;
+            let s = kernels::rolling_mean(xs, period, period as f64, &mut c.middle);
             self.mv.sums.restore(xs, s);
-            let warm = xs.len().min(self.mv.period - 1);
-            c.upper.reserve(xs.len());
-            c.lower.reserve(xs.len());
-            c.upper.extend(std::iter::repeat_n(f64::NAN, warm));
-            c.lower.extend(std::iter::repeat_n(f64::NAN, warm));
+            // σ into `upper`, then both bands from it (NaN stays NaN in the warm-up)
+            c.upper = kernels::column(n);
+            c.lower = kernels::column(n);
+            self.mv.var.batch(xs, &mut c.upper, f64::sqrt);
             let (up, dn) = (self.nbdev_up, self.nbdev_dn);
-            let mut mid = c.middle.iter().skip(warm);
-            let (upper, lower) = (&mut c.upper, &mut c.lower);
-            self.mv.var.batch(xs, |v| {
-                let sd = v.sqrt();
-                let m = mid.next().copied().unwrap_or(f64::NAN);
-                upper.push(m + sd * up);
-                lower.push(m - sd * dn);
-            });
+            for ((u, l), &m) in c.upper.iter_mut().zip(c.lower.iter_mut()).zip(&c.middle) {
+                let sd = *u;
+                *u = m + sd * up;
+                *l = m - sd * dn;
+            }
             return c;
         }
         for &x in xs {

@@ -63,7 +63,7 @@ impl BatchValues for Obv {
         if self.prev_close.is_some() || bars.is_empty() {
             return stream_values(self, bars);
         }
-        let mut out = Vec::with_capacity(bars.len());
+        let mut out = kernels::column(bars.len());
         self.value = kernels::obv(bars.close(), bars.volume(), &mut out);
         self.prev_close = bars.close().last().copied();
         out
@@ -129,8 +129,8 @@ impl BatchValues for VolumeSma {
             return stream_values(self, bars);
         }
         let n = self.period as f64;
-        let mut out = Vec::with_capacity(bars.len());
-        let s = kernels::rolling_sum(bars.volume(), self.period, &mut out, |s| s / n);
+        let mut out = kernels::column(bars.len());
+        let s = kernels::rolling_mean(bars.volume(), self.period, n, &mut out);
         self.sum.restore(bars.volume(), s);
         out
     }
