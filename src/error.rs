@@ -8,7 +8,9 @@ use crate::data::DataError;
 use crate::engine::EngineError;
 use crate::indicators::ParamError;
 use crate::report::ReportError;
+use crate::runner::RunnerError;
 use crate::store::StoreError;
+use crate::venues::VenueError;
 
 /// Any error algolab's library functions return.
 #[derive(Debug, thiserror::Error)]
@@ -29,9 +31,18 @@ pub enum Error {
     /// The backtest engine failed (bad setting, empty date range, broker failure).
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// A venue (exchange or data vendor) or the HTTP layer under it failed.
+    #[error(transparent)]
+    Venue(#[from] VenueError),
+    /// A bot tick failed (its files, its lock, settings changed since its first tick).
+    #[error(transparent)]
+    Runner(#[from] RunnerError),
     /// Bad usage that the argument parser could not catch (conflicting options, …).
     #[error("{0}")]
     Usage(String),
+    /// A network failed to train (a non-finite loss or weight, naming the step).
+    #[error("training stopped: {0}")]
+    Nn(#[from] crate::ai::nn::NnError),
 }
 
 impl Error {
@@ -42,8 +53,13 @@ impl Error {
             Error::Param(_) | Error::Usage(_) => 2,
             Error::Store(e) => e.exit_code(),
             Error::Report(e) => e.exit_code(),
-            Error::Engine(EngineError::Broker(_)) => 1,
+            // a broker failure or a corrupt saved state is not the user's bad input
+            Error::Engine(EngineError::Broker(_) | EngineError::State(_)) => 1,
             Error::Engine(_) => 2,
+            Error::Venue(e) => e.exit_code(),
+            Error::Runner(e) => e.exit_code(),
+            Error::Nn(crate::ai::nn::NnError::NotFinite { .. }) => 1,
+            Error::Nn(_) => 2,
         }
     }
 }

@@ -9,19 +9,26 @@ pub mod ai;
 pub mod app;
 pub mod broker;
 pub mod cli;
+pub mod core;
 pub mod data;
 pub mod engine;
 pub mod error;
+pub mod features;
 pub mod indicators;
 pub mod metrics;
+pub mod net;
+pub mod notify;
 pub mod optimize;
 pub mod order;
+pub mod persist;
 pub mod regime;
 pub mod report;
 pub mod risk;
+pub mod runner;
 pub mod signal;
 pub mod store;
 pub mod strategy;
+pub mod venues;
 
 #[cfg(test)]
 pub(crate) mod testutil;

@@ -36,7 +36,7 @@ pub enum Regime {
 }
 
 /// The size and stop multipliers a regime implies.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RegimeMultipliers {
     /// Multiplier of the position size.
     pub size: f64,
@@ -96,7 +96,7 @@ impl fmt::Display for Regime {
 }
 
 /// Thresholds and windows of the [`RegimeDetector`].
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RegimeConfig {
     /// ADX period (14).
     pub adx_period: usize,
@@ -186,7 +186,7 @@ fn percentile_sorted(v: &[f64], q: f64) -> f64 {
 }
 
 /// Streaming regime detector: feed bars in order with [`RegimeDetector::update`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RegimeDetector {
     cfg: RegimeConfig,
     adx: Adx,
@@ -210,20 +210,20 @@ impl RegimeDetector {
     /// finite (`vol_percentile` must be in [0, 1]).
     pub fn new(cfg: RegimeConfig) -> Result<Self, ParamError> {
         if cfg.crash_lookback == 0 {
-            return Err(ParamError::new("crash_lookback", 0, "1..=100000"));
+            return Err(ParamError::new("crash_lookback", 0, "from 1 to 100000"));
         }
         if cfg.vol_rank_window < 2 {
             return Err(ParamError::new(
                 "vol_rank_window",
                 cfg.vol_rank_window,
-                "2..=100000",
+                "from 2 to 100000",
             ));
         }
         if !(0.0..=1.0).contains(&cfg.vol_percentile) {
             return Err(ParamError::new(
                 "vol_percentile",
                 cfg.vol_percentile,
-                "0..=1",
+                "from 0 to 1",
             ));
         }
         for (name, v) in [

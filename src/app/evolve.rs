@@ -18,13 +18,13 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::backtest::{LoadedData, RiskChoice};
+use super::load::{LoadedData, RiskChoice};
 use crate::Error;
 use crate::ai::evolver::{
-    Evaluation, FeatureRanges, FeatureTable, GaConfig, GenerationStats, Genome, LeanConfig,
-    LeanRun, Stage, evolve, run_lean,
+    Evaluation, FeatureRanges, FeatureTable, GaConfig, GenerationStats, Genome, Stage, evolve,
 };
 use crate::data::Bars;
+use crate::engine::fast::genome::{LeanConfig, LeanRun, run_lean};
 use crate::engine::{BacktestConfig, BacktestResult, Fill, run_backtest};
 use crate::metrics::annual::{Annualisation, annual_figures};
 use crate::metrics::{Stats, StatsInput, compute};
@@ -221,6 +221,9 @@ pub fn lean_config(cfg: &BacktestConfig) -> Result<LeanConfig, Error> {
         commission: cfg.commission,
         slippage: cfg.slippage,
         fractional: cfg.fractional,
+        min_qty: cfg.min_qty,
+        min_notional: cfg.min_notional,
+        min_order_cost: cfg.min_order_cost(),
     })
 }
 
@@ -300,7 +303,6 @@ fn figures(bars: &Bars, r: &BacktestResult, cash: f64, trades: bool) -> TestFigu
         trades: &r.trades,
         fees_paid: r.fees_paid,
         cash0: cash,
-        warmup_bars: 0,
     });
     TestFigures {
         return_pct: stats.return_pct,
@@ -473,6 +475,88 @@ pub fn run_evolve(
     })
 }
 
+/// What `algolab evolve` asks for.
+#[derive(Debug, Clone)]
+pub struct EvolveRequest {
+    /// The bars.
+    pub data: super::load::DataSpec,
+    /// GA, split and engine settings.
+    pub settings: EvolveSettings,
+    /// Write evolve.html and best_genome.json into this folder.
+    pub report: Option<std::path::PathBuf>,
+    /// Record the run and the genome in the learning DB.
+    pub record: bool,
+}
+
+/// What `algolab evolve` produced.
+#[derive(Debug, Clone)]
+pub struct EvolveReply {
+    /// The bars and where they came from.
+    pub data: LoadedData,
+    /// The evolution's result.
+    pub outcome: EvolveOutcome,
+    /// `(run id, evolved strategy id)` when recorded.
+    pub ids: Option<(i64, i64)>,
+    /// The report's HTML file, when written.
+    pub report: Option<std::path::PathBuf>,
+}
+
+/// `algolab evolve`: load the bars, evolve, record, write the report. `progress` is called
+/// after each generation.
+///
+/// # Errors
+/// As [`run_evolve`], plus [`Error::Data`] for bad data and [`Error::Store`]/[`Error::Report`].
+pub fn run(
+    ctx: &super::Ctx,
+    req: EvolveRequest,
+    progress: &mut dyn FnMut(&GenerationStats),
+) -> Result<EvolveReply, Error> {
+    lean_config(&req.settings.engine)?;
+    let data = super::load::load_data(&req.data, &ctx.data_dir)?;
+    let record_row = ctx.run_record("evolve", Some(req.settings.ga.seed));
+    let out = run_evolve(&data.bars, &req.settings, progress)?;
+    let ids = if req.record {
+        let mut store = ctx.store()?;
+        Some(record(
+            &mut store,
+            record_row,
+            &data,
+            &out,
+            &(ctx.now_iso)(),
+        )?)
+    } else {
+        None
+    };
+    if let Some(dir) = &req.report {
+        write(dir, &data, &out)?;
+    }
+    Ok(EvolveReply {
+        report: req.report.as_ref().map(|d| d.join("evolve.html")),
+        data,
+        outcome: out,
+        ids,
+    })
+}
+
+/// `algolab evolve --list`: the stored evolved strategies, newest first, optionally for one
+/// symbol.
+///
+/// # Errors
+/// [`Error::Usage`] when there is no learning DB yet; [`Error::Store`] when it fails.
+pub fn list(
+    ctx: &super::Ctx,
+    symbol: Option<&str>,
+    limit: usize,
+) -> Result<Vec<EvolvedRow>, Error> {
+    if !ctx.db_path.is_file() {
+        return Err(Error::Usage(format!(
+            "no learning DB at {} (run `algolab evolve` first, or set DATA_DIR)",
+            ctx.db_path.display()
+        )));
+    }
+    Ok(ctx.store()?.list_evolved(symbol, limit)?)
+}
+
 /// Record the run and the best genome in the learning DB; returns `(run id, genome id)`.
 ///
 /// # Errors
@@ -489,47 +573,55 @@ pub fn record(
     run.symbol = Some(data.label.clone());
     run.strategy = Some("evolved".into());
     let id = store.begin_run(&run)?;
-    let genes_json = out
-        .genome
-        .to_json()
-        .map_err(|e| Error::Usage(format!("genome json: {e}")))?;
-    let evolved_id = store.insert_evolved(&EvolvedRow {
-        id: 0,
-        run_id: Some(id),
-        generation: out.generation,
-        fitness: out.train.fitness,
-        validation_fitness: out.validation.fitness,
-        test_sharpe: out.test.sharpe,
-        test_return_pct: out.test.return_pct,
-        genes_json,
-        rule_text: out.rule.clone(),
-        symbol: data.label.clone(),
-        regime: None,
-        is_active: true,
-        created_at: ended_at.to_string(),
+    let evolved_id = store.or_fail_run(id, ended_at, |store| {
+        let genes_json = out
+            .genome
+            .to_json()
+            .map_err(|e| Error::Usage(format!("genome json: {e}")))?;
+        let evolved_id = store.insert_evolved(&EvolvedRow {
+            id: 0,
+            run_id: Some(id),
+            generation: out.generation,
+            fitness: out.train.fitness,
+            validation_fitness: out.validation.fitness,
+            test_sharpe: out.test.sharpe,
+            test_return_pct: out.test.return_pct,
+            genes_json,
+            rule_text: out.rule.clone(),
+            symbol: data.label.clone(),
+            regime: None,
+            is_active: true,
+            created_at: ended_at.to_string(),
+        })?;
+        let first = out.test_result.first_bar;
+        let ts = &data.bars.ts_ms()[first..first + out.test_result.equity.len()];
+        store.insert_trades(id, &out.test_result.trades)?;
+        store.insert_equity(id, ts, &out.test_result.equity)?;
+        let stats_json = serde_json::to_string(&out.test.stats).unwrap_or_else(|_| "{}".into());
+        store.finish_run(id, &stats_json, ended_at)?;
+        Ok::<i64, Error>(evolved_id)
     })?;
-    let first = out.test_result.first_bar;
-    let ts = &data.bars.ts_ms()[first..first + out.test_result.equity.len()];
-    store.insert_trades(id, &out.test_result.trades)?;
-    store.insert_equity(id, ts, &out.test_result.equity)?;
-    let stats_json = serde_json::to_string(&out.test.stats).unwrap_or_else(|_| "{}".into());
-    store.finish_run(id, &stats_json, ended_at)?;
     Ok((id, evolved_id))
 }
 
 /// The genome stored under `id`.
 ///
 /// # Errors
-/// [`Error::Usage`] for an unknown id or a stored genome that no longer validates;
-/// [`Error::Store`] when the DB fails.
+/// [`Error::Usage`] for an unknown id; [`Error::Store`] when the DB fails or the stored
+/// genome no longer decodes or validates (a corrupt row: exit 1).
 pub fn stored_genome(store: &Store, id: i64) -> Result<Genome, Error> {
     let row = store.load_evolved(id)?.ok_or_else(|| {
         Error::Usage(format!(
             "no evolved strategy with id {id} (see `algolab evolve --list`)"
         ))
     })?;
-    Genome::from_json(&row.genes_json)
-        .map_err(|e| Error::Usage(format!("evolved strategy {id}: {e}")))
+    // a stored genome that does not decode is a corrupt DB row, not bad usage (exit 1)
+    Genome::from_json(&row.genes_json).map_err(|e| {
+        Error::Store(crate::store::StoreError::BadValue {
+            path: store.path().display().to_string(),
+            what: format!("evolved strategy {id}: {e}"),
+        })
+    })
 }
 
 /// A genome from a JSON file (as `--report` writes `best_genome.json`).
@@ -629,6 +721,11 @@ pub fn write(dir: &Path, data: &LoadedData, out: &EvolveOutcome) -> Result<(), E
                 rgb: (200, 40, 40),
             },
         ],
+        test_ts_ms: data
+            .bars
+            .ts_ms()
+            .get(out.windows.test.clone())
+            .unwrap_or_default(),
         compare: [
             ("evolved", &out.test),
             ("buy & hold", &out.buy_hold),

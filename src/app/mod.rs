@@ -3,6 +3,24 @@
 //! CLI stays parsing and printing only (STYLE rule 2), and embedders get the same behaviour
 //! as the binary.
 
+//!
+//! Each command is `app::<command>::run(&Ctx, Request) -> Result<Reply, Error>` (with a
+//! progress callback where the work is long); [`Ctx`] holds what is read once per process
+//! (data dir, DB path, HTTP settings, the wall clock). `fetch` is still driven from cli/.
+
+pub mod ai;
 pub mod backtest;
+pub mod ctx;
+pub mod data;
 pub mod evolve;
+pub mod indicators;
+pub mod load;
 pub mod optimize;
+pub mod paper;
+pub mod portfolio;
+pub mod report;
+pub mod status;
+pub mod strategies;
+pub mod train_rl;
+
+pub use ctx::Ctx;

@@ -2,67 +2,16 @@
 //! protective exits, liquidation, funding and the mark at the close. Rules: see
 //! [`super::sim`].
 
+use super::book::{self, Held};
 use super::margin::liquidation_price;
 use super::sim::{Fill, SimBroker};
-use super::{FillAction, OrderFill, OrderId, PositionInfo};
+use super::sim_pos::Pos;
+use super::{FillAction, OrderFill};
 use crate::data::Bar;
-use crate::order::{ExitReason, OrderKind, Side, Trade};
-use crate::risk::{OrderQty, OrderRequest, StopLevel, TpLeg};
+use crate::order::{ClientOrderId, ExitReason, OrderKind, Side, Trade};
+use crate::risk::{OrderQty, OrderRequest, StopLevel, entry_qty};
 
 const FUNDING_PERIOD_MS: i64 = 8 * 3_600_000;
-
-/// The open isolated position.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct Pos {
-    pub side: Side,
-    pub qty: f64,
-    pub entry_price: f64,
-    pub entry_bar: usize,
-    pub entry_ts_ms: i64,
-    /// Isolated margin now (entry margin less funding paid).
-    pub margin: f64,
-    /// Entry commission not yet attributed to a closed part.
-    pub entry_fees: f64,
-    /// Funding paid and not yet attributed to a closed part.
-    pub funding: f64,
-    pub liq: Option<f64>,
-    pub stop: Option<StopLevel>,
-    pub take_profit: Option<f64>,
-    pub legs: [Option<TpLeg>; 3],
-    /// First bar on which protection is checked.
-    pub active_from: usize,
-    pub min_price: f64,
-    pub max_price: f64,
-    pub upnl: f64,
-}
-
-impl Pos {
-    pub fn info(&self) -> PositionInfo {
-        PositionInfo {
-            side: self.side,
-            qty: self.qty,
-            entry_price: self.entry_price,
-            entry_bar: self.entry_bar,
-            entry_ts_ms: self.entry_ts_ms,
-            margin: self.margin,
-            unrealized_pnl: self.upnl,
-            liquidation_price: self.liq,
-            stop: self.stop,
-            take_profit: self.take_profit,
-        }
-    }
-
-    /// (MAE %, MFE %) including an exit at `price`.
-    pub fn excursions(&self, price: f64) -> (f64, f64) {
-        let lo = self.min_price.min(price);
-        let hi = self.max_price.max(price);
-        let e = self.entry_price;
-        match self.side {
-            Side::Long => ((lo / e - 1.0) * 100.0, (hi / e - 1.0) * 100.0),
-            Side::Short => ((e - hi) / e * 100.0, (e - lo) / e * 100.0),
-        }
-    }
-}
 
 /// True when `level` was reached by a bar moving against a position of sign `s`
 /// (its low for a long, its high for a short).
@@ -97,14 +46,14 @@ impl SimBroker {
     }
 
     fn round_qty(&self, q: f64) -> f64 {
-        if self.cfg.fractional { q } else { q.floor() }
+        self.instrument.round_qty(q)
     }
 
     /// Mark at `close`: unrealized PnL, position value, equity.
     pub(super) fn mark(&mut self, close: f64) {
         match self.pos.as_mut() {
             Some(p) => {
-                p.upnl = p.side.sign() * p.qty * (close - p.entry_price);
+                p.upnl = book::unrealized(p.side.sign(), p.qty, p.entry_price, close);
                 self.position_value = p.margin + p.upnl;
             }
             None => self.position_value = 0.0,
@@ -113,14 +62,14 @@ impl SimBroker {
     }
 
     /// The common bar of a held position with nothing else to do: no resting orders, no
-    /// funding column, no liquidation price, stop, take-profit or take-profit legs, and
+    /// funding column (the caller checks), no liquidation price, stop, take-profit or take-profit legs, and
     /// past its first bar. [`Self::process_bar`] would then only track the excursion and
     /// mark at the close; this does exactly that (same operations, same order) and returns
     /// true. It returns false, having changed nothing, when the bar needs the full path,
     /// including a mark that would leave equity at or below zero (bankruptcy).
     #[inline]
     pub(super) fn hold_bar(&mut self, bar: &Bar, t: usize) -> bool {
-        if self.bankrupt || !self.orders.is_empty() || self.funding.is_some() {
+        if self.bankrupt || !self.orders.is_empty() {
             return false;
         }
         let Some(p) = self.pos.as_mut() else {
@@ -134,7 +83,7 @@ impl SimBroker {
         {
             return false;
         }
-        let upnl = p.side.sign() * p.qty * (bar.close - p.entry_price);
+        let upnl = book::unrealized(p.side.sign(), p.qty, p.entry_price, bar.close);
         let position_value = p.margin + upnl;
         let equity = self.cash + position_value;
         if !(equity.is_finite() && equity > 0.0) {
@@ -149,9 +98,14 @@ impl SimBroker {
     }
 
     /// Process bar `t`: funding at the open, orders, protection, mark at the close.
-    pub(super) fn process_bar(&mut self, bar: &Bar, t: usize) -> Vec<OrderFill> {
+    pub(super) fn process_bar(
+        &mut self,
+        bar: &Bar,
+        t: usize,
+        funding_rate: Option<f64>,
+    ) -> Vec<OrderFill> {
         let mut fills = Vec::new();
-        self.charge_funding(bar, t);
+        self.charge_funding(bar, funding_rate);
         if !self.orders.is_empty() {
             self.fill_orders(bar, t, false, &mut fills);
         }
@@ -201,8 +155,8 @@ impl SimBroker {
         self.orders.clear();
     }
 
-    fn charge_funding(&mut self, bar: &Bar, t: usize) {
-        let Some(rates) = self.funding.as_ref() else {
+    fn charge_funding(&mut self, bar: &Bar, funding_rate: Option<f64>) {
+        let Some(rate) = funding_rate else {
             return;
         };
         let Some(p) = self.pos.as_mut() else {
@@ -211,7 +165,6 @@ impl SimBroker {
         if bar.ts_ms.rem_euclid(FUNDING_PERIOD_MS) != 0 {
             return;
         }
-        let rate = rates.get(t).copied().unwrap_or(f64::NAN);
         if !rate.is_finite() {
             return;
         }
@@ -240,8 +193,7 @@ impl SimBroker {
     fn fill_orders(&mut self, bar: &Bar, t: usize, at_close: bool, fills: &mut Vec<OrderFill>) {
         let mut i = 0;
         while i < self.orders.len() {
-            let o = self.orders[i];
-            let req = o.request;
+            let req = self.orders[i].request;
             let is_buy = req.side == Side::Long;
             let (price, active_from) = match req.kind {
                 OrderKind::Market => {
@@ -295,7 +247,7 @@ impl SimBroker {
                     )
                 }
             };
-            self.orders.remove(i);
+            let o = self.orders.remove(i);
             self.execute(o.id, &req, price, t, bar.ts_ms, active_from, fills);
             if self.bankrupt {
                 return;
@@ -310,7 +262,7 @@ impl SimBroker {
     )]
     fn execute(
         &mut self,
-        id: OrderId,
+        id: ClientOrderId,
         req: &OrderRequest,
         price: f64,
         t: usize,
@@ -319,7 +271,7 @@ impl SimBroker {
         fills: &mut Vec<OrderFill>,
     ) {
         // reduce-only: close part of the position, never open or flip
-        if req.reduce_only {
+        if req.is_reduce_only() {
             let Some(p) = self.pos.filter(|p| p.side != req.side) else {
                 self.rejected += 1;
                 return;
@@ -344,27 +296,30 @@ impl SimBroker {
             && p.side != req.side
         {
             let mut f = self.close_qty(p.qty, price, t, ts_ms, ExitReason::Flip, None);
-            f.order = Some(id);
+            f.order = Some(id.clone());
             fills.push(f);
         }
         let lev = self.cfg.leverage;
         let c = self.cfg.commission;
-        let per_unit = price / lev + price * c;
-        // all cash is backtesting.py's `size = 1 − ε` (its `_FULL_EQUITY`), so a budget that
-        // is an exact multiple of the unit cost buys one unit less, as there
-        let budget = match req.qty {
-            OrderQty::AllCash => Some(self.cash * (1.0 - f64::EPSILON)),
-            OrderQty::EquityFrac(f) => {
-                Some((f * (self.cash + self.pos_value_at(price))).min(self.cash))
-            }
-            OrderQty::Units(_) | OrderQty::PositionFrac(_) => None,
+        let per_unit = book::unit_cost(price, lev, c);
+        let pos_value = match req.qty {
+            OrderQty::EquityFrac(_) => self.pos_value_at(price),
+            _ => 0.0,
         };
-        let qty = match (budget, req.qty) {
-            (Some(b), _) => self.round_qty(b.max(0.0) / per_unit),
-            (None, OrderQty::Units(u)) => self.round_qty(u),
-            (None, _) => 0.0,
-        };
-        if qty.is_nan() || qty <= 0.0 || qty * per_unit > self.cash {
+        let qty = entry_qty(
+            req.qty,
+            price,
+            self.cash,
+            pos_value,
+            lev,
+            c,
+            self.instrument.step_size,
+        );
+        if qty.is_nan()
+            || qty <= 0.0
+            || qty * per_unit > self.cash
+            || !self.instrument.admits(qty, price)
+        {
             self.rejected += 1;
             return;
         }
@@ -373,8 +328,7 @@ impl SimBroker {
             self.rejected += 1;
             return;
         }
-        let margin = qty * price / lev;
-        let fee = qty * price * c;
+        let (margin, fee) = book::open_cost(qty, price, lev, c);
         self.cash -= margin + fee;
         self.fees_paid += fee;
         let action = match self.pos.as_mut() {
@@ -427,7 +381,7 @@ impl SimBroker {
     /// Position value (margin + unrealized PnL) at `price`.
     fn pos_value_at(&self, price: f64) -> f64 {
         self.pos.map_or(0.0, |p| {
-            p.margin + p.side.sign() * p.qty * (price - p.entry_price)
+            p.margin + book::unrealized(p.side.sign(), p.qty, p.entry_price, price)
         })
     }
 
@@ -455,27 +409,25 @@ impl SimBroker {
                 action: FillAction::Increase,
             };
         };
-        let q = q.min(p.qty);
-        let r = q / p.qty;
         let s = p.side.sign();
-        let margin_part = p.margin * r;
-        let entry_fee_part = p.entry_fees * r;
-        let funding_part = p.funding * r;
-        let gross = s * q * (price - p.entry_price);
-        let (fee, returned) = match liq_fee_rate {
-            None => {
-                let fee = q * price * self.cfg.commission;
-                (fee, margin_part + gross - fee)
-            }
-            Some(rate) => {
-                let left = (margin_part + gross).max(0.0);
-                let fee = (q * price * rate).min(left);
-                (fee, left - fee)
-            }
+        let held = Held {
+            sign: s,
+            qty: p.qty,
+            entry_price: p.entry_price,
+            margin: p.margin,
+            entry_fees: p.entry_fees,
+            funding: p.funding,
         };
-        self.cash += returned;
+        let closed = book::close(&held, q, price, self.cfg.commission, liq_fee_rate);
+        let q = closed.qty;
+        let (fee, pnl) = (closed.fee, closed.pnl);
+        let (margin_part, entry_fee_part, funding_part) = (
+            closed.margin_part,
+            closed.entry_fee_part,
+            closed.funding_part,
+        );
+        self.cash += closed.returned;
         self.fees_paid += fee;
-        let pnl = returned - margin_part - funding_part - entry_fee_part;
         let (mae_pct, mfe_pct) = p.excursions(price);
         let trade = Trade {
             side: p.side,

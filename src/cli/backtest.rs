@@ -4,14 +4,13 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
 
 use super::Global;
-use super::common::{DataArgs, EngineArgs, db_path, note, now_iso, num, params_kv, run_record};
+use super::common::{DataArgs, EngineArgs, note, num, params_kv, result};
+use crate::app::Ctx;
 use crate::app::backtest as app;
 use crate::metrics::Stats;
-use crate::store::Store;
 
 /// Backtest a strategy on bundled, fetched or local data.
 #[derive(Debug, Args)]
@@ -20,7 +19,9 @@ pub struct BacktestArgs {
     /// Bars to trade.
     #[command(flatten)]
     pub data: DataArgs,
-    /// Strategy: sma-cross, technical, evolved (with --param id=N or --strategy-file).
+    /// Strategy: sma-cross, technical, evolved (with --param id=N or --strategy-file), ai (the
+    /// orchestrator), dqn or leverage-dqn (with --param id=N, a model from train-rl /
+    /// train-leverage).
     #[arg(long, default_value = "sma-cross")]
     pub strategy: String,
     /// A strategy parameter, `key=value` (repeatable); unknown keys and out-of-range
@@ -47,6 +48,33 @@ pub struct BacktestArgs {
     /// Do not record the run in the learning DB.
     #[arg(long)]
     pub no_record: bool,
+    /// The `ai` strategy's options.
+    #[command(flatten)]
+    pub ai: AiArgs,
+    /// `--strategy portfolio`: the strategies sharing one account through the meta-allocator,
+    /// e.g. `technical,sma-cross,evolved:3,ai`.
+    #[arg(long, value_delimiter = ',', value_name = "A,B,…")]
+    pub strategies: Vec<String>,
+}
+
+/// Options of `--strategy ai`.
+#[derive(Debug, Args)]
+pub struct AiArgs {
+    /// `--strategy ai`: component weights, `technical=0.3,dqn=0.25,evolved=0.2,online=0.15,llm=0.1`
+    /// (renormalised over the components available).
+    #[arg(long, value_name = "K=V,…")]
+    pub weights: Option<String>,
+    /// `--strategy ai`: a weights file, JSON (`{"technical": 0.4}`) or TOML (`technical = 0.4`).
+    #[arg(long, value_name = "FILE")]
+    pub weights_file: Option<PathBuf>,
+    /// `--strategy ai`: where the LLM's answers come from: answers recorded in the learning DB
+    /// (replay, the look-ahead guard), Ollama for real (live), or no LLM (off).
+    #[arg(long, value_enum, default_value = "replay")]
+    pub llm: crate::app::ai::LlmMode,
+    /// `--strategy ai`: start from the online learner saved in DATA_DIR/ai_orchestrator_state.json
+    /// (off by default so runs stay reproducible; recorded with the run).
+    #[arg(long)]
+    pub learn: bool,
 }
 
 const EXAMPLES: &str = "Examples:
@@ -56,6 +84,10 @@ const EXAMPLES: &str = "Examples:
   algolab backtest --symbol BTC/USDT --strategy technical --leverage 3 --from 2021-01-01
   algolab backtest --data prices.parquet --strategy sma-cross --fill close
   algolab backtest --symbol BTC/USDT --strategy evolved --param id=1
+  algolab backtest --symbol BTC/USDT --strategy dqn --param id=1 --from 2021-04-10T05:00:00Z
+  algolab backtest --symbol BTC/USDT --strategy ai --report reports/ai
+  algolab backtest --symbol BTC/USDT --strategy ai --weights technical=0.5,llm=0 --llm off
+  algolab backtest --symbol BTC/USDT --strategy portfolio --strategies technical,sma-cross,ai
   algolab backtest --symbol GOOG --strategy-file reports/goog-evolve/best_genome.json
 
 A decision at the close of bar t fills at the open of bar t+1 (--fill close: at t's close).
@@ -67,133 +99,160 @@ bar touches both, the stop is assumed first. The run is recorded in DATA_DIR/ai_
 ///
 /// # Errors
 /// Bad usage, bad data or parameters (exit 2), engine, DB or report failures (exit 1).
-pub fn run(args: BacktestArgs, g: Global) -> anyhow::Result<()> {
-    let spec = args.data.spec()?;
-    let kv = params_kv(&args.params)?;
-    let evolved = args.strategy == "evolved" || args.strategy_file.is_some();
-    let name = if evolved {
-        "evolved"
-    } else {
-        args.strategy.as_str()
+pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
+    let req = app::BacktestRequest {
+        data: args.data.spec()?,
+        params: params_kv(&args.params)?,
+        cfg: args.engine.config(
+            if args.strategy_file.is_some() {
+                "evolved"
+            } else {
+                &args.strategy
+            },
+            &args.data,
+        )?,
+        strategy: args.strategy,
+        strategy_file: args.strategy_file,
+        regime_params: args.regime_params,
+        regime_objective: args.regime_objective,
+        report: args.report,
+        record: !args.no_record,
+        ai: crate::app::ai::AiOptions {
+            weights: args.ai.weights,
+            weights_file: args.ai.weights_file,
+            llm: args.ai.llm,
+            llm_config: crate::ai::llm::LlmConfig::from_vars(|k| std::env::var(k).ok())?,
+            learn: args.ai.learn,
+        },
+        strategies: args.strategies,
     };
-    let (params, mut strat) = if evolved {
-        evolved_strategy(&args, &kv)?
-    } else {
-        let params = app::resolve_params(name, &kv)?;
-        let strat = match &args.regime_params {
-            Some(symbol) => regime_switching(name, &params, symbol, &args.regime_objective)?,
-            None => crate::strategy::build(name, &params)?,
-        };
-        (params, strat)
-    };
-    let cfg = args.engine.config(name, &args.data)?;
-    cfg.validate().map_err(crate::Error::from)?;
-    let data = app::load_data(&spec, &crate::data::data_dir())?;
-    note(g.quiet, &data.note);
-
-    let spinner = (!g.quiet && std::io::stderr().is_terminal() && data.bars.len() >= 1_000_000)
-        .then(|| {
-            let s = indicatif::ProgressBar::new_spinner();
-            s.set_message(format!("backtesting {} bars", data.bars.len()));
-            s.enable_steady_tick(std::time::Duration::from_millis(100));
-            s
-        });
-    let record = run_record("backtest", None);
-    let out = app::run_strategy(&data.bars, &mut *strat, name, &params, &cfg)?;
+    if req.strategy == "portfolio" {
+        return portfolio(ctx, g, &req);
+    }
+    let spinner = (!g.quiet && std::io::stderr().is_terminal()).then(|| {
+        let s = indicatif::ProgressBar::new_spinner();
+        s.set_message("backtesting");
+        s.enable_steady_tick(std::time::Duration::from_millis(100));
+        s
+    });
+    let report_dir = req.report.clone();
+    let res = app::run(ctx, req);
     if let Some(s) = spinner {
         s.finish_and_clear();
     }
-
-    let run_id = if args.no_record {
-        None
-    } else {
-        let path = db_path();
-        let mut store = Store::open(&path)?;
-        Some(app::record(&mut store, record, &data, &out, &now_iso())?)
+    let reply = match (res, report_dir) {
+        (Err(e @ crate::Error::Report(_)), Some(dir)) => {
+            return Err(
+                anyhow::Error::from(e).context(format!("writing the report to {}", dir.display()))
+            );
+        }
+        (r, _) => r?,
     };
-    if let Some(dir) = &args.report {
-        app::write(dir, &data, &out)
-            .with_context(|| format!("writing the report to {}", dir.display()))?;
+    let (data, out) = (&reply.data, &reply.outcome);
+    note(g.quiet, &data.note);
+    for w in &reply.warnings {
+        eprintln!("warning: {w}");
     }
-
-    if !g.quiet {
-        eprint!("{}", stats_table(&data.label, &out.strategy, &out.stats));
-        if let Some(id) = run_id {
-            eprintln!("run {id} recorded in {}", db_path().display());
-        }
-        if let Some(dir) = &args.report {
-            eprintln!("report: {}", dir.join("report.html").display());
+    let skipped = out.stats.signals_skipped_zero_size;
+    if skipped > 0 {
+        note(
+            g.quiet,
+            &format!(
+                "note: {skipped} entry signal(s) skipped: the position size rounds to zero whole units (try --fractional or more --cash)"
+            ),
+        );
+    }
+    let mut human = stats_table(&data.label, &out.strategy, &out.stats);
+    if let Some(h) = out.result.halted {
+        human.push_str(&format!(
+            "trading stopped at {}: equity {:.6e} is below one minimum order ({:.4})\n",
+            crate::metrics::iso(h.ts_ms),
+            h.equity,
+            h.min_order
+        ));
+    }
+    if let Some(ai) = &reply.ai {
+        human.push_str(&format!(
+            "ai: components {}; llm {} ({} asked, {} answered); {} decisions{}\n",
+            ai.components.join(", "),
+            ai.llm_mode,
+            ai.llm_asked,
+            ai.llm_answered,
+            ai.decisions,
+            if ai.learn {
+                "; learning carried over"
+            } else {
+                ""
+            }
+        ));
+        for w in &ai.warnings {
+            eprintln!("warning: {w}");
         }
     }
+    if let Some(id) = reply.run_id {
+        human.push_str(&format!("run {id} recorded in {}\n", ctx.db_path.display()));
+    }
+    if let Some(html) = &reply.report {
+        human.push_str(&format!("report: {}\n", html.display()));
+    }
+    result(g, &human);
     if g.json {
         let mut v = serde_json::to_value(&out.stats)?;
         if let Some(obj) = v.as_object_mut() {
-            obj.insert("run_id".into(), serde_json::json!(run_id));
+            obj.insert("run_id".into(), serde_json::json!(reply.run_id));
             obj.insert("symbol".into(), serde_json::json!(data.label));
             obj.insert("strategy".into(), serde_json::json!(out.strategy));
             obj.insert("params".into(), serde_json::to_value(&out.params)?);
+            if let Some(ai) = &reply.ai {
+                obj.insert("ai".into(), serde_json::to_value(ai)?);
+            }
+            obj.insert("halted".into(), serde_json::to_value(out.result.halted)?);
         }
         println!("{}", serde_json::to_string_pretty(&v)?);
     }
     Ok(())
 }
 
-/// The `evolved` strategy of `--strategy-file FILE` or `--param id=N` (a stored genome).
-fn evolved_strategy(
-    args: &BacktestArgs,
-    kv: &[(String, String)],
-) -> anyhow::Result<(
-    crate::strategy::Params,
-    Box<dyn crate::strategy::Strategy + Send>,
-)> {
-    use crate::app::evolve as ev;
-    let params = crate::strategy::Params::resolve(crate::strategy::param_specs("evolved")?, kv)?;
-    let id = params.0.get("id").map_or(0, |v| v.as_i64());
-    let strat = match (&args.strategy_file, kv.iter().any(|(k, _)| k == "id")) {
-        (Some(file), _) => ev::evolved_strategy(ev::genome_file(file)?, None)?,
-        (None, true) => {
-            let store = Store::open(&db_path())?;
-            ev::evolved_strategy(ev::stored_genome(&store, id)?, Some(id))?
+/// `--strategy portfolio`: the account's stats and each strategy's attribution.
+fn portfolio(ctx: &Ctx, g: Global, req: &app::BacktestRequest) -> anyhow::Result<()> {
+    let (data, out) = crate::app::portfolio::run_request(ctx, req)?;
+    note(g.quiet, &data.note);
+    if !g.quiet {
+        let name = format!("portfolio ({})", req.strategies.join(", "));
+        eprint!("{}", stats_table(&data.label, &name, &out.stats));
+        eprintln!("rebalances: {}", out.rebalances);
+        eprintln!(
+            "strategy              final weight   pnl          contribution   alone    trades"
+        );
+        for a in &out.attribution {
+            eprintln!(
+                "{:<21} {:>11.1} %  {:>11.2}  {:>11.2} %  {:>6.2} %  {:>6}",
+                a.strategy,
+                100.0 * a.final_weight,
+                a.pnl,
+                a.contribution_pct,
+                a.alone_return_pct,
+                a.trades
+            );
         }
-        (None, false) => {
-            return Err(super::UsageError(
-                "--strategy evolved needs --param id=N (see `algolab evolve --list`) or --strategy-file FILE.json"
-                    .into(),
-            )
-            .into());
+    }
+    if g.json {
+        let mut v = serde_json::to_value(&out.stats)?;
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("symbol".into(), serde_json::json!(data.label));
+            obj.insert("strategy".into(), serde_json::json!("portfolio"));
+            obj.insert(
+                "attribution".into(),
+                serde_json::to_value(&out.attribution)?,
+            );
+            obj.insert("rebalances".into(), serde_json::json!(out.rebalances));
         }
-    };
-    Ok((params, strat))
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    }
+    Ok(())
 }
 
-/// `technical` switching to the per-regime parameters stored for `symbol`.
-fn regime_switching(
-    name: &str,
-    params: &crate::strategy::Params,
-    symbol: &str,
-    objective: &str,
-) -> anyhow::Result<Box<dyn crate::strategy::Strategy + Send>> {
-    if name != "technical" {
-        return Err(super::UsageError(format!(
-            "--regime-params needs --strategy technical, not {name}"
-        ))
-        .into());
-    }
-    let path = db_path();
-    let store = Store::open(&path)?;
-    let per_regime = crate::app::optimize::record::regime_params(&store, symbol, name, objective)?;
-    if per_regime.is_empty() {
-        return Err(super::UsageError(format!(
-            "no per-regime {objective} parameters stored for {symbol} (run `algolab optimize --symbol {symbol} --strategy technical --per-regime …` first)"
-        ))
-        .into());
-    }
-    let strat =
-        crate::strategy::technical::Technical::new(params)?.with_regime_params(per_regime)?;
-    Ok(Box::new(strat))
-}
-
-/// The stats as a two-column table for stderr.
+/// The stats as a two-column table.
 pub fn stats_table(symbol: &str, strategy: &str, s: &Stats) -> String {
     let rows: Vec<(&str, String)> = vec![
         ("Symbol", symbol.to_string()),
@@ -219,14 +278,22 @@ pub fn stats_table(symbol: &str, strategy: &str, s: &Stats) -> String {
                 .map_or("-".into(), |d| d.to_string()),
         ),
         ("Trades", s.trades.to_string()),
+        ("Exit fills", s.exit_fills.to_string()),
         ("Win rate [%]", num(s.win_rate_pct, 2)),
         ("Best trade [%]", num(s.best_trade_pct, 2)),
         ("Worst trade [%]", num(s.worst_trade_pct, 2)),
         ("Avg trade [%]", num(s.avg_trade_pct, 2)),
         ("Profit factor", num(s.profit_factor, 3)),
         ("Expectancy [%]", num(s.expectancy_pct, 3)),
+        ("Expectancy", num(s.expectancy, 2)),
+        ("Gross profit", num(s.gross_profit, 2)),
+        ("Gross loss", num(s.gross_loss, 2)),
         ("SQN", num(s.sqn, 3)),
         ("Fees paid", num(s.fees_paid, 2)),
+        (
+            "Signals skipped (size 0)",
+            s.signals_skipped_zero_size.to_string(),
+        ),
     ];
     let w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     rows.iter()

@@ -9,7 +9,6 @@ use super::UsageError;
 use crate::app::backtest::{DataSpec, RiskChoice};
 use crate::engine::BacktestConfig;
 use crate::engine::Fill;
-use crate::store::RunRecord;
 
 /// Where the bars come from: `--data FILE` or `--symbol SYM`, and an optional date range.
 #[derive(Debug, Clone, Args)]
@@ -63,7 +62,17 @@ impl DataArgs {
                 })
                 .transpose()
         };
-        Ok((parse("--from", &self.from)?, parse("--to", &self.to)?))
+        let (from, to) = (parse("--from", &self.from)?, parse("--to", &self.to)?);
+        if let (Some(f), Some(t)) = (from, to)
+            && f > t
+        {
+            return Err(UsageError(format!(
+                "--from {} is after --to {}",
+                self.from.as_deref().unwrap_or_default(),
+                self.to.as_deref().unwrap_or_default()
+            )));
+        }
+        Ok((from, to))
     }
 }
 
@@ -80,13 +89,13 @@ pub enum FillArg {
 #[derive(Debug, Clone, Args)]
 pub struct EngineArgs {
     /// Starting cash.
-    #[arg(long, default_value_t = 10_000.0)]
+    #[arg(long, default_value_t = 10_000.0, allow_negative_numbers = true)]
     pub cash: f64,
     /// Commission, a fraction of traded notional, charged on entry and on exit.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub commission: f64,
     /// Slippage, a fraction of price, against the trader.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub slippage: f64,
     /// When market orders fill.
     #[arg(long, value_enum, default_value_t = FillArg::NextOpen)]
@@ -96,7 +105,7 @@ pub struct EngineArgs {
     #[arg(long)]
     pub fractional: bool,
     /// Leverage 1–125 (isolated margin, liquidation as Binance USD-M).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub leverage: f64,
     /// Close a position still open at the end at the last close (it is left open and
     /// valued at the last close otherwise, as backtesting.py does).
@@ -106,6 +115,9 @@ pub struct EngineArgs {
     #[arg(long, value_enum, default_value_t = RiskChoice::Auto)]
     pub risk: RiskChoice,
 }
+
+/// Minimum order notional for crypto pairs, quote currency (Binance spot USDT pairs).
+pub const CRYPTO_MIN_NOTIONAL: f64 = 5.0;
 
 impl EngineArgs {
     /// The engine configuration for `strategy` on `data`.
@@ -129,9 +141,13 @@ impl EngineArgs {
             fractional: self.fractional || pair,
             leverage: self.leverage,
             close_at_end: self.close_at_end,
-            risk: self.risk.config(strategy),
+            risk: self.risk.config(strategy).with_commission(self.commission),
             from_ts_ms,
             to_ts_ms,
+            // crypto pairs: Binance spot's minimum order notional for USDT pairs (its
+            // NOTIONAL filter, 5 quote units), so a liquidated run stops instead of
+            // trading dust (issue 10 item 3)
+            min_notional: if pair { CRYPTO_MIN_NOTIONAL } else { 0.0 },
             ..BacktestConfig::default()
         })
     }
@@ -159,28 +175,23 @@ pub fn now_iso() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// A run record for the current process: command, arguments, seed, git revision, start.
-pub fn run_record(command: &str, seed: Option<u64>) -> RunRecord {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    RunRecord {
-        command: command.to_string(),
-        args_json: serde_json::to_string(&args).unwrap_or_else(|_| "[]".into()),
-        seed,
-        data_hash: None,
-        data_path: None,
-        git_rev: crate::store::git_rev().or_else(|| {
-            crate::store::git_rev_from(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))
-        }),
-        started_at: now_iso(),
-        symbol: None,
-        strategy: None,
-        params_json: None,
+/// Print a human-readable result (DESIGN §2): on stdout, even with `--quiet`; with
+/// `--json` the JSON on stdout is the result, so the human text goes to stderr unless
+/// `--quiet`. `text` carries its own line ends.
+pub fn result(g: super::Global, text: &str) {
+    if g.json {
+        if !g.quiet {
+            eprint!("{text}");
+        }
+    } else {
+        stdout(text);
     }
 }
 
-/// The learning DB path, `DATA_DIR/ai_learning.db`.
-pub fn db_path() -> PathBuf {
-    crate::data::data_dir().join("ai_learning.db")
+/// Write `text` to stdout; a closed pipe (`| head`) is not an error.
+pub fn stdout(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 /// Print a line on stderr unless `--quiet`.

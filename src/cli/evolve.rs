@@ -5,15 +5,13 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
 
 use super::Global;
-use super::common::{DataArgs, EngineArgs, db_path, note, now_iso, num, run_record};
+use super::common::{DataArgs, EngineArgs, note, num, result};
 use crate::ai::evolver::{GaConfig, GenerationStats};
-use crate::app::backtest as bt;
+use crate::app::Ctx;
 use crate::app::evolve as app;
-use crate::store::Store;
 
 /// Evolve trading rules (genetic algorithm) on bundled, fetched or local data.
 #[derive(Debug, Args)]
@@ -72,9 +70,9 @@ DATA_DIR/ai_learning.db (table evolved_strategies).";
 ///
 /// # Errors
 /// Bad usage, data or settings (exit 2); engine, DB or report failures (exit 1).
-pub fn run(args: EvolveArgs, g: Global) -> anyhow::Result<()> {
+pub fn run(args: EvolveArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
     if args.list {
-        return list(&args, g);
+        return list(&args, g, ctx);
     }
     let spec = args.data.spec()?;
     let (train_frac, validation_frac) = app::parse_split(&args.split)?;
@@ -91,11 +89,12 @@ pub fn run(args: EvolveArgs, g: Global) -> anyhow::Result<()> {
         validation_frac,
         engine,
     };
-    app::lean_config(&settings.engine)?;
-    let data = bt::load_data(&spec, &crate::data::data_dir())?;
-    note(g.quiet, &data.note);
-
-    let record = run_record("evolve", Some(args.seed));
+    let req = app::EvolveRequest {
+        data: spec,
+        settings,
+        report: args.report.clone(),
+        record: !args.no_record,
+    };
     let bar = (!g.quiet && std::io::stderr().is_terminal()).then(|| {
         let b = indicatif::ProgressBar::new(args.generations);
         b.set_style(
@@ -119,36 +118,34 @@ pub fn run(args: EvolveArgs, g: Global) -> anyhow::Result<()> {
             None => {}
         }
     };
-    let out = app::run_evolve(&data.bars, &settings, &mut progress)?;
+    let res = app::run(ctx, req, &mut progress);
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-
-    let ids = if args.no_record {
-        None
-    } else {
-        let mut store = Store::open(&db_path())?;
-        Some(app::record(&mut store, record, &data, &out, &now_iso())?)
-    };
-    if let Some(dir) = &args.report {
-        app::write(dir, &data, &out)
-            .with_context(|| format!("writing the report to {}", dir.display()))?;
-    }
-
-    if !g.quiet {
-        eprint!("{}", summary(&data.label, &out));
-        if let Some((run_id, id)) = ids {
-            eprintln!(
-                "stored as evolved strategy {id} (run {run_id}) in {}; backtest it with --strategy evolved --param id={id}",
-                db_path().display()
+    let reply = match (res, &args.report) {
+        (Err(e @ crate::Error::Report(_)), Some(dir)) => {
+            return Err(
+                anyhow::Error::from(e).context(format!("writing the report to {}", dir.display()))
             );
         }
-        if let Some(dir) = &args.report {
-            eprintln!("report: {}", dir.join("evolve.html").display());
-        }
+        (r, _) => r?,
+    };
+    let (data, out, ids) = (&reply.data, &reply.outcome, reply.ids);
+    note(g.quiet, &data.note);
+
+    let mut human = summary(&data.label, out);
+    if let Some((run_id, id)) = ids {
+        human.push_str(&format!(
+            "stored as evolved strategy {id} (run {run_id}) in {}; backtest it with --strategy evolved --param id={id}\n",
+            ctx.db_path.display()
+        ));
     }
+    if let Some(html) = &reply.report {
+        human.push_str(&format!("report: {}\n", html.display()));
+    }
+    result(g, &human);
     if g.json {
-        let mut v = serde_json::to_value(&out)?;
+        let mut v = serde_json::to_value(out)?;
         if let Some(obj) = v.as_object_mut() {
             obj.insert("symbol".into(), serde_json::json!(data.label));
             obj.insert("seed".into(), serde_json::json!(args.seed));
@@ -161,7 +158,7 @@ pub fn run(args: EvolveArgs, g: Global) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The human summary for stderr.
+/// The human summary.
 fn summary(symbol: &str, o: &app::EvolveOutcome) -> String {
     let mut s = String::new();
     s.push_str(&format!("Symbol     {symbol}\nBest rule  {}\n", o.rule));
@@ -215,17 +212,8 @@ fn summary(symbol: &str, o: &app::EvolveOutcome) -> String {
     s
 }
 
-fn list(args: &EvolveArgs, g: Global) -> anyhow::Result<()> {
-    let path = db_path();
-    if !path.is_file() {
-        return Err(super::UsageError(format!(
-            "no learning DB at {} (run `algolab evolve` first, or set DATA_DIR)",
-            path.display()
-        ))
-        .into());
-    }
-    let store = Store::open(&path)?;
-    let rows = store.list_evolved(args.data.symbol.as_deref(), args.limit)?;
+fn list(args: &EvolveArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
+    let rows = app::list(ctx, args.data.symbol.as_deref(), args.limit)?;
     if g.json {
         let v: Vec<serde_json::Value> = rows
             .iter()
@@ -251,7 +239,7 @@ fn list(args: &EvolveArgs, g: Global) -> anyhow::Result<()> {
         return Ok(());
     }
     if rows.is_empty() {
-        note(false, "no evolved strategies stored yet");
+        result(g, "no evolved strategies stored yet\n");
         return Ok(());
     }
     println!(

@@ -1,7 +1,7 @@
 //! `algolab fetch`: download bars from Binance or Yahoo into the cache
 //! (`DATA_DIR/bars/<source>/<SYMBOL>_<interval>.parquet`, docs/cache.md), appending only new
 //! bars. Parsing, the wall clock, the tokio runtime, progress bars and printing live here;
-//! the work is [`crate::data::cache::fetch_to_cache`].
+//! the work is [`crate::venues::fetch_to_cache`].
 //!
 //! Environment: `DATA_DIR` (default `./data`), `ALGOLAB_BINANCE_URL`,
 //! `ALGOLAB_BINANCE_FUTURES_URL`, `ALGOLAB_YAHOO_URL` (base URLs; `--base-url` wins),
@@ -16,8 +16,10 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{Global, UsageError};
-use crate::data::cache::{Endpoints, FetchSpec, FetchSummary, Progress, Source, fetch_to_cache};
-use crate::data::{HttpClient, HttpConfig, fmt_ts};
+use crate::data::cache::{Progress, Source};
+use crate::data::fmt_ts;
+use crate::net::{HttpClient, HttpConfig};
+use crate::venues::{Endpoints, FetchSpec, FetchSummary, VenueError, fetch_to_cache};
 
 const EXAMPLES: &str = "Examples:
   algolab fetch --symbol BTC/USDT --interval 1h --start 2024-01-01
@@ -117,7 +119,7 @@ fn env_ms(name: &str) -> Result<Option<Duration>, UsageError> {
 /// Run `algolab fetch`.
 ///
 /// # Errors
-/// Usage errors (exit 2), [`crate::data::FetchError`] (2 for an unknown symbol or bad
+/// Usage errors (exit 2), [`crate::venues::VenueError`] (2 for an unknown symbol or bad
 /// arguments, 1 for failed downloads), or "interrupted" on Ctrl-C (the cache stays valid).
 pub fn run(args: FetchArgs, g: Global) -> anyhow::Result<()> {
     let mut symbols: Vec<String> = args.symbol.iter().cloned().collect();
@@ -216,7 +218,7 @@ pub fn run(args: FetchArgs, g: Global) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     let summaries = rt.block_on(async {
-        let http = HttpClient::new(config)?;
+        let http = HttpClient::new(config).map_err(VenueError::from)?;
         let work = async {
             let mut out = Vec::new();
             for spec in &specs {
@@ -231,9 +233,8 @@ pub fn run(args: FetchArgs, g: Global) -> anyhow::Result<()> {
                     .with_context(|| format!("fetching {} from {}", spec.symbol, spec.source.name()));
                 bar.finish_and_clear();
                 let s = s?;
-                if !g.quiet {
-                    eprintln!("{}", human(&s));
-                }
+                // the per-symbol summary is the result: stdout, or stderr beside --json
+                super::common::result(g, &format!("{}\n", human(&s)));
                 out.push(s);
             }
             anyhow::Ok(out)

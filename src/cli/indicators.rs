@@ -1,15 +1,14 @@
 //! `algolab indicators`: the standard indicator columns (DESIGN §2) for every bar, as CSV.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
 
 use super::Global;
-use super::common::{DataArgs, note};
-use crate::app::backtest::load_data;
-use crate::indicators::standard_table;
+use super::common::{DataArgs, note, result};
+use crate::app::Ctx;
+use crate::app::indicators as app;
 
 /// Write TA-Lib-exact indicator columns for every bar as CSV.
 #[derive(Debug, Args)]
@@ -33,42 +32,78 @@ pub struct IndicatorsArgs {
 ///
 /// # Errors
 /// Bad data or symbol (exit 2), a file that cannot be written (exit 1).
-pub fn run(args: IndicatorsArgs, g: Global) -> anyhow::Result<()> {
-    let data = load_data(&args.data.spec()?, &crate::data::data_dir())?;
+pub fn run(args: IndicatorsArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
+    let reply = app::run(
+        ctx,
+        app::IndicatorsRequest {
+            data: args.data.spec()?,
+        },
+    )?;
+    let data = &reply.data;
     note(g.quiet, &data.note);
-    let table = standard_table(&data.bars);
-    let mut csv = String::with_capacity(data.bars.len() * 200);
-    csv.push_str("timestamp");
-    for (name, _) in &table {
-        csv.push(',');
-        csv.push_str(name);
-    }
-    csv.push('\n');
-    for (i, &ts) in data.bars.ts_ms().iter().enumerate() {
-        csv.push_str(&crate::data::fmt_ts(ts));
-        for (_, col) in &table {
-            csv.push(',');
-            if let Some(v) = col[i] {
-                let _ = write!(csv, "{v}");
-            }
-        }
-        csv.push('\n');
-    }
     match &args.out {
         Some(path) => {
-            crate::store::atomic_write(path, csv.as_bytes())
+            if path.is_dir() {
+                return Err(super::UsageError(format!(
+                    "--out {} is a directory; give a file name",
+                    path.display()
+                ))
+                .into());
+            }
+            crate::store::atomic_write(path, reply.csv.as_bytes())
                 .with_context(|| format!("writing {}", path.display()))?;
-            note(
-                g.quiet,
-                &format!("wrote {} rows to {}", data.bars.len(), path.display()),
+            if g.json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "rows": data.bars.len(),
+                        "columns": reply.columns,
+                        "output": path.display().to_string(),
+                    })
+                );
+            }
+            result(
+                g,
+                &format!("wrote {} rows to {}\n", data.bars.len(), path.display()),
             );
+        }
+        None if g.json => {
+            println!("{}", serde_json::to_string(&json_rows(&reply.csv))?);
         }
         None => {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
             // a closed pipe (`| head`) is not an error
-            let _ = out.write_all(csv.as_bytes());
+            let _ = out.write_all(reply.csv.as_bytes());
         }
     }
     Ok(())
+}
+
+/// The CSV as a JSON array of objects (`timestamp` a string, indicators numbers or `null`
+/// during warm-up).
+fn json_rows(csv: &str) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    let mut lines = csv.lines();
+    let head: Vec<&str> = lines
+        .next()
+        .map(|h| h.split(',').collect())
+        .unwrap_or_default();
+    lines
+        .map(|l| {
+            head.iter()
+                .zip(l.split(','))
+                .map(|(k, v)| {
+                    let val = if *k == "timestamp" {
+                        serde_json::Value::String(v.to_string())
+                    } else {
+                        v.parse::<f64>()
+                            .ok()
+                            .and_then(serde_json::Number::from_f64)
+                            .map_or(serde_json::Value::Null, serde_json::Value::Number)
+                    };
+                    ((*k).to_string(), val)
+                })
+                .collect()
+        })
+        .collect()
 }

@@ -3,24 +3,22 @@
 //! run, show the best stored parameters per regime. Parsing and printing only; the work is
 //! in [`crate::app::optimize`].
 
+use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
 
-use super::common::{DataArgs, EngineArgs, db_path, note, now_iso, num, params_kv, run_record};
-use super::{Global, UsageError};
-use crate::app::backtest as bt;
-use crate::app::optimize::record::{
-    DbObserver, ProgressFn, TRIAL_KEYS, objective_name, outcome_json, prior_trials,
-};
-use crate::app::optimize::shard::{Merged, Shard};
+use super::Global;
+use super::common::{DataArgs, EngineArgs, note, num, params_kv, result};
+use crate::app::Ctx;
+use crate::app::optimize::record::{TRIAL_KEYS, outcome_json};
+use crate::app::optimize::shard::Shard;
 use crate::app::optimize::{
-    Method, Objective, OptimizeOutcome, OptimizeSpec, PriorTrials, WalkForward, optimize_with,
+    Method, Objective, OptimizeOutcome, OptimizeRequest, OptimizeSpec, WalkForward,
 };
 use crate::optimize::{Constraint, Trial, WalkForwardMode, parse_grid};
-use crate::store::Store;
 
 /// Walk-forward training windows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -84,7 +82,7 @@ pub struct OptimizeArgs {
     #[arg(long, value_enum, default_value_t = WfMode::Rolling)]
     pub wf_mode: WfMode,
     /// Walk-forward training share of each fold.
-    #[arg(long, default_value_t = 0.7)]
+    #[arg(long, default_value_t = 0.7, allow_negative_numbers = true)]
     pub train_frac: f64,
     /// Optimise each market regime too (entries allowed only on that regime's bars).
     #[arg(long)]
@@ -137,15 +135,17 @@ const EXAMPLES: &str = "Examples:
 Every trial is recorded in DATA_DIR/ai_learning.db (table optimization_results) as its batch
 finishes; --resume RUN_ID with the same arguments finishes an interrupted run. The JSON
 (--json) has the best parameters, every trial, the deflated Sharpe ratio (counting every
-trial ever recorded for the symbol and strategy), PBO by CSCV and the walk-forward folds.";
+distinct trial ever recorded for the symbol and strategy: a rerun adds nothing), PBO by CSCV
+and the walk-forward folds. --trials N evaluates N distinct points (fewer when the space has
+fewer).";
 
 /// Run the command.
 ///
 /// # Errors
 /// Bad usage, grids, metrics or data (exit 2); engine, DB or report failures (exit 1).
-pub fn run(args: OptimizeArgs, g: Global) -> anyhow::Result<()> {
+pub fn run(args: OptimizeArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
     if let Some(sym) = &args.show {
-        return show(sym, g);
+        return show(sym, g, ctx);
     }
     let dims = args
         .grid
@@ -208,13 +208,6 @@ pub fn run(args: OptimizeArgs, g: Global) -> anyhow::Result<()> {
             ),
         );
     }
-    let data = bt::load_data(&args.data.spec()?, &crate::data::data_dir())?;
-    note(g.quiet, &data.note);
-    if let (Some(shard), Some(out)) = (args.shard, &args.out) {
-        return super::optimize_shard::shard(&spec, &data, shard, out, g);
-    }
-    let mut merged = super::optimize_shard::merged(&args.merge, &spec, &data)?;
-
     let bar = (!g.quiet && std::io::stderr().is_terminal()).then(|| {
         let b = indicatif::ProgressBar::new(0);
         if let Ok(style) =
@@ -231,94 +224,44 @@ pub fn run(args: OptimizeArgs, g: Global) -> anyhow::Result<()> {
             b.set_position(done as u64);
         }
     };
-
-    let (out, run_id) = if args.no_record {
-        let mut obs = NoRecord(Box::new(progress));
-        let mut obs = Merged::new(merged.take(), &mut obs);
-        (
-            optimize_with(&data.bars, &spec, &PriorTrials::default(), &mut obs)?,
-            None,
-        )
+    let data_spec = args.data.spec()?;
+    if let (Some(shard), Some(out)) = (args.shard, &args.out) {
+        let data = crate::app::load::load_data(&data_spec, &ctx.data_dir)?;
+        note(g.quiet, &data.note);
+        return super::optimize_shard::shard(ctx, &spec, &data, shard, out, g);
+    }
+    let merged = if args.merge.is_empty() {
+        None
     } else {
-        let path = db_path();
-        let mut store =
-            Store::open(&path).with_context(|| format!("opening {}", path.display()))?;
-        let run_id = match args.resume {
-            Some(id) => {
-                let run = store.load_run(id)?;
-                if run.record.command != "optimize" {
-                    return Err(UsageError(format!(
-                        "run {id} is a {} run, not optimize",
-                        run.record.command
-                    ))
-                    .into());
-                }
-                id
-            }
-            None => {
-                let mut rec = run_record("optimize", Some(args.seed));
-                rec.data_hash = Some(data.bars.content_hash());
-                rec.data_path = Some(data.path.display().to_string());
-                rec.symbol = Some(data.label.clone());
-                rec.strategy = Some(args.strategy.clone());
-                rec.params_json = Some(serde_json::to_string(&spec.params).unwrap_or_default());
-                store.begin_run(&rec)?
-            }
-        };
-        let prior = prior_trials(&store, &data.label, &args.strategy, Some(run_id))?;
-        let res = {
-            let mut obs = DbObserver::new(
-                &mut store,
-                run_id,
-                &data.label,
-                &args.strategy,
-                &spec.objective,
-                spec.min_trades,
-                Box::new(progress),
-            );
-            optimize_with(
-                &data.bars,
-                &spec,
-                &prior,
-                &mut Merged::new(merged.take(), &mut obs),
-            )
-        };
-        let out = match res {
-            Ok(o) => o,
-            Err(e) => {
-                let _ = store.fail_run(run_id, &now_iso());
-                return Err(e.into());
-            }
-        };
-        if !out.stopped {
-            let summary = outcome_json(&out, Some(run_id), &data.label, &args.strategy);
-            let stats = serde_json::json!({
-                "objective": objective_name(&spec.objective),
-                "best": summary["best"], "dsr": summary["dsr"], "pbo": summary["pbo"],
-            });
-            store.finish_run(run_id, &stats.to_string(), &now_iso())?;
-        }
-        (out, Some(run_id))
+        let data = crate::app::load::load_data(&data_spec, &ctx.data_dir)?;
+        super::optimize_shard::merged(&args.merge, &spec, &data)?
     };
+    let req = OptimizeRequest {
+        data: data_spec,
+        spec,
+        resume: args.resume,
+        record: !args.no_record,
+        report: args.report.clone(),
+        merged,
+    };
+    let strategy = req.spec.strategy.clone();
+    let res = crate::app::optimize::run(ctx, req, Box::new(progress));
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    if let Some(dir) = &args.report
-        && !out.stopped
-    {
-        crate::app::optimize::record::write_report(dir, &out, &data.label, &args.strategy)?;
+    let reply = res?;
+    note(g.quiet, &reply.data.note);
+    if let Some(dir) = &reply.report {
         note(g.quiet, &format!("report written to {}", dir.display()));
     }
-    print(&out, run_id, &data.label, &args.strategy, g);
+    print(
+        &reply.outcome,
+        reply.run_id,
+        &reply.data.label,
+        &strategy,
+        g,
+    );
     Ok(())
-}
-
-struct NoRecord<'a>(ProgressFn<'a>);
-
-impl crate::app::optimize::Observer for NoRecord<'_> {
-    fn progress(&mut self, done: usize, total: usize) {
-        (self.0)("all", done, total);
-    }
 }
 
 fn trial_row(t: &Trial, metric: &str) -> String {
@@ -342,9 +285,11 @@ fn trial_row(t: &Trial, metric: &str) -> String {
 
 fn print(out: &OptimizeOutcome, run_id: Option<i64>, symbol: &str, strategy: &str, g: Global) {
     let metric = out.objective.metric.as_str();
-    if !g.quiet {
+    let mut h = String::new();
+    {
         if out.stopped {
-            eprintln!(
+            let _ = writeln!(
+                h,
                 "stopped after {} trials; finish with --resume {}",
                 out.trials.len(),
                 run_id.map_or_else(|| "-".into(), |i| i.to_string())
@@ -358,9 +303,9 @@ fn print(out: &OptimizeOutcome, run_id: Option<i64>, symbol: &str, strategy: &st
             {
                 head.push(format!("{k:>12}"));
             }
-            eprintln!("{}", head.join(" "));
+            let _ = writeln!(h, "{}", head.join(" "));
             for t in &out.top {
-                eprintln!("{}", trial_row(t, metric));
+                let _ = writeln!(h, "{}", trial_row(t, metric));
             }
             match &out.best {
                 Some(b) => {
@@ -370,23 +315,28 @@ fn print(out: &OptimizeOutcome, run_id: Option<i64>, symbol: &str, strategy: &st
                         .iter()
                         .map(|(k, v)| format!("{k}={v}"))
                         .collect();
-                    eprintln!(
+                    let _ = writeln!(
+                        h,
                         "best: {} ({metric} {})",
                         p.join(" "),
                         num(b.trial.metrics.get(metric).copied().unwrap_or(f64::NAN), 4)
                     );
                 }
-                None => eprintln!("no trial qualified (check --min-trades)"),
+                None => {
+                    let _ = writeln!(h, "no trial qualified (check --min-trades)");
+                }
             }
             if let Some(d) = out.dsr {
-                eprintln!(
+                let _ = writeln!(
+                    h,
                     "deflated Sharpe ratio {} over {} trials",
                     num(d.dsr, 3),
                     out.dsr_trials
                 );
             }
             if let Some(p) = &out.pbo {
-                eprintln!(
+                let _ = writeln!(
+                    h,
                     "PBO {} ({} trials, {} splits)",
                     num(p.result.pbo, 3),
                     p.n_trials,
@@ -394,7 +344,8 @@ fn print(out: &OptimizeOutcome, run_id: Option<i64>, symbol: &str, strategy: &st
                 );
             }
             for (i, f) in out.folds.iter().enumerate() {
-                eprintln!(
+                let _ = writeln!(
+                    h,
                     "fold {}: in-sample {metric} {}, out-of-sample {metric} {}",
                     i + 1,
                     num(f.in_sample.get(metric).copied().unwrap_or(f64::NAN), 3),
@@ -414,23 +365,23 @@ fn print(out: &OptimizeOutcome, run_id: Option<i64>, symbol: &str, strategy: &st
             }
             for r in &out.regimes {
                 if let Some(b) = &r.best {
-                    eprintln!("regime {}: {}", r.regime, trial_row(b, metric));
+                    let _ = writeln!(h, "regime {}: {}", r.regime, trial_row(b, metric));
                 }
             }
             if let Some(id) = run_id {
-                eprintln!("recorded as run {id}");
+                let _ = writeln!(h, "recorded as run {id}");
             }
         }
     }
+    result(g, &h);
     if g.json {
         println!("{}", outcome_json(out, run_id, symbol, strategy));
     }
 }
 
-fn show(symbol: &str, g: Global) -> anyhow::Result<()> {
-    let path = db_path();
-    let store = Store::open(&path).with_context(|| format!("opening {}", path.display()))?;
-    let rows = store.best_optimization_results(symbol)?;
+fn show(symbol: &str, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
+    let rows = crate::app::optimize::show(ctx, symbol)
+        .with_context(|| format!("opening {}", ctx.db_path.display()))?;
     if g.json {
         let v: Vec<serde_json::Value> = rows
             .iter()
@@ -444,14 +395,17 @@ fn show(symbol: &str, g: Global) -> anyhow::Result<()> {
             .collect();
         println!("{}", serde_json::Value::Array(v));
     } else if rows.is_empty() {
-        eprintln!("no optimisation results stored for {symbol}");
+        result(g, &format!("no optimisation results stored for {symbol}\n"));
     } else {
-        eprintln!(
+        let mut h = String::new();
+        let _ = writeln!(
+            h,
             "{:<12} {:<10} {:<20} {:>12} {:>6}  params",
             "strategy", "regime", "objective", "value", "run"
         );
         for r in &rows {
-            eprintln!(
+            let _ = writeln!(
+                h,
                 "{:<12} {:<10} {:<20} {:>12} {:>6}  {}",
                 r.strategy,
                 r.regime.as_deref().unwrap_or("all"),
@@ -461,6 +415,7 @@ fn show(symbol: &str, g: Global) -> anyhow::Result<()> {
                 r.params_json
             );
         }
+        result(g, &h);
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use super::Global;
-use super::common::{note, now_iso, run_record};
+use super::common::{note, now_iso};
 use crate::app::backtest::LoadedData;
 use crate::app::optimize::record::{DbObserver, ProgressFn};
 use crate::app::optimize::shard::{Shard, fingerprint, merge, run_shard};
@@ -31,6 +31,7 @@ struct ShardRecord {
 /// # Errors
 /// Bad usage (TPE, an empty window); DB or evaluation failures.
 pub fn shard(
+    ctx: &crate::app::Ctx,
     spec: &OptimizeSpec,
     data: &LoadedData,
     shard: Shard,
@@ -55,7 +56,7 @@ pub fn shard(
             .into());
         }
         None => {
-            let mut rec = run_record(SHARD_COMMAND, Some(spec.seed));
+            let mut rec = ctx.run_record(SHARD_COMMAND, Some(spec.seed));
             rec.data_hash = Some(data.bars.content_hash());
             rec.data_path = Some(data.path.display().to_string());
             rec.symbol = Some(data.label.clone());

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::Global;
-use super::common::{db_path, note};
-use crate::store::Store;
+use super::common::result;
+use crate::app::Ctx;
+use crate::app::report as app;
 
 /// Rebuild a recorded run's report (HTML, PNG, CSV) from the learning DB.
 #[derive(Debug, Args)]
@@ -33,18 +34,9 @@ pub struct ReportArgs {
 ///
 /// # Errors
 /// Unknown run (exit 2), DB or report failure (exit 1).
-pub fn run(args: ReportArgs, g: Global) -> anyhow::Result<()> {
-    let path = db_path();
-    if !path.is_file() {
-        return Err(super::UsageError(format!(
-            "no learning DB at {} (run a backtest first, or set DATA_DIR)",
-            path.display()
-        ))
-        .into());
-    }
-    let store = Store::open(&path)?;
+pub fn run(args: ReportArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
     if args.list {
-        let runs = store.list_runs(args.limit)?;
+        let runs = app::list(ctx, args.limit)?;
         if g.json {
             let rows: Vec<serde_json::Value> = runs
                 .iter()
@@ -61,42 +53,36 @@ pub fn run(args: ReportArgs, g: Global) -> anyhow::Result<()> {
                 .collect();
             println!("{}", serde_json::to_string_pretty(&rows)?);
         } else {
+            let mut h = String::new();
             for r in &runs {
-                eprintln!(
-                    "{:>5}  {:<9} {:<10} {:<10} {}",
+                h.push_str(&format!(
+                    "{:>5}  {:<9} {:<10} {:<10} {}\n",
                     r.id,
                     r.record.command,
                     r.record.symbol.as_deref().unwrap_or("-"),
                     r.record.strategy.as_deref().unwrap_or("-"),
                     r.record.started_at
-                );
+                ));
             }
+            result(g, &h);
         }
         return Ok(());
     }
-    let Some(id) = args.run_id else {
+    let Some(run_id) = args.run_id else {
         return Err(super::UsageError("give a RUN_ID or --list".into()).into());
     };
-    let run = store
-        .load_run(id)
-        .map_err(|_| super::UsageError(format!("no run {id} in {}", path.display())))?;
-    let bars = run
-        .record
-        .data_path
-        .as_deref()
-        .and_then(|p| crate::data::load(std::path::Path::new(p)).ok());
-    let dir = args
-        .out
-        .unwrap_or_else(|| PathBuf::from("reports").join(format!("run-{id}")));
-    crate::report::rebuild_report(&store, id, bars.as_ref(), &dir)?;
-    note(
-        g.quiet,
-        &format!("report: {}", dir.join("report.html").display()),
-    );
+    let reply = app::run(
+        ctx,
+        app::ReportRequest {
+            run_id,
+            out: args.out,
+        },
+    )?;
+    result(g, &format!("report: {}\n", reply.html.display()));
     if g.json {
         println!(
             "{}",
-            serde_json::json!({ "run_id": id, "report": dir.join("report.html") })
+            serde_json::json!({ "run_id": reply.run_id, "report": reply.html })
         );
     }
     Ok(())

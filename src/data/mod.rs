@@ -11,6 +11,8 @@
 //! - [`resolve_symbol`], [`resolve_symbol_interval`]: symbol → cached or bundled file;
 //!   [`cache_path`]: the one function that names cache files (written by [`cache`]).
 //! - [`synth`]: seeded random-walk bars.
+//! - [`cache`]: the on-disk bar cache's pure parts (merge, gaps); the downloads that fill it
+//!   live in [`crate::venues`] (this module does no HTTP).
 
 mod bars;
 mod check;
@@ -29,6 +31,7 @@ mod timestamp;
 #[cfg(test)]
 mod property_tests;
 
+pub(crate) use bars::check_bar;
 pub use bars::{Bar, Bars, Columns, fmt_ts};
 pub use check::{CheckReport, Gap, check};
 pub use csv::{MAX_PROBLEMS, read_csv};
@@ -38,15 +41,10 @@ pub use file::{FileKind, kind_of, load, save, write_atomic_io};
 pub use parquet::{read_parquet, write_parquet};
 pub use resample::{bucket_start, format_interval, parse_interval, resample};
 pub use symbols::{
-    BINANCE_QUOTES, Resolved, SymbolSource, cache_candidates, cache_path, data_dir, datasets_dir,
-    default_interval, default_source, is_binance_symbol, known_symbols, resolve_symbol,
-    resolve_symbol_interval, symbol_file_name,
+    BINANCE_QUOTES, Resolved, SymbolSource, cache_candidates, cache_path, canonical_yahoo_interval,
+    data_dir, datasets_dir, default_interval, default_source, is_binance_symbol, known_symbols,
+    resolve_symbol, resolve_symbol_interval, symbol_file_name,
 };
 pub use synth::{SynthSpec, lcg_walk, synth};
 pub use timestamp::parse_time;
-pub mod binance;
 pub mod cache;
-mod http;
-pub mod yahoo;
-
-pub use http::{FetchError, HttpClient, HttpConfig};

@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{DataError, parse_interval, yahoo};
+use super::{DataError, parse_interval};
 
 /// Where a resolved symbol's bars come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +150,11 @@ pub fn cache_path(data_dir: &Path, source: &str, symbol: &str, interval: &str) -
     ))
 }
 
+/// A Yahoo interval's name in cache file names: `60m` is stored as `1h`, others as given.
+pub fn canonical_yahoo_interval(interval: &str) -> &str {
+    if interval == "60m" { "1h" } else { interval }
+}
+
 /// The fetch source for a symbol: `binance` for `BASE/QUOTE` pairs, else `yahoo`.
 pub fn default_source(symbol: &str) -> &'static str {
     Source::infer(symbol).name()
@@ -191,7 +196,7 @@ fn futures_base(symbol: &str) -> Option<&str> {
 pub fn cache_candidates(symbol: &str, interval: Option<&str>, data_dir: &Path) -> Vec<PathBuf> {
     let at = |source: Source, sym: &str| {
         let iv = match (interval, source) {
-            (Some(i), Source::Yahoo) => yahoo::canonical_interval(i.trim()),
+            (Some(i), Source::Yahoo) => canonical_yahoo_interval(i.trim()),
             (Some(i), _) => i,
             (None, s) => s.default_interval(),
         };

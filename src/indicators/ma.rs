@@ -18,7 +18,7 @@ use crate::data::Bar;
 /// `talib.SMA(close, n)`.
 #[doc(alias = "SMA")]
 #[doc(alias = "SimpleMovingAverage")]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Sma {
     period: usize,
     sum: RollingSum,
@@ -72,7 +72,7 @@ impl fmt::Display for Sma {
 /// Matches `talib.EMA(close, n)`.
 #[doc(alias = "EMA")]
 #[doc(alias = "ExponentialMovingAverage")]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Ema {
     period: usize,
     k: f64,
@@ -143,7 +143,7 @@ impl fmt::Display for Ema {
 /// bar. No seed. Lookback `n - 1`. Matches `talib.WMA(close, n)`.
 #[doc(alias = "WMA")]
 #[doc(alias = "WeightedMovingAverage")]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Wma {
     period: usize,
     buf: Vec<f64>,
@@ -349,7 +349,7 @@ mod tests {
         assert!(Sma::new(0).is_err());
         assert!(Ema::new(0).is_err());
         let e = Wma::new(0).unwrap_err();
-        assert_eq!(e.to_string(), "period = 0 is out of range: 1..=100000");
+        assert_eq!(e.to_string(), "period = 0: must be from 1 to 100000");
         assert!(Sma::new(100_001).is_err());
     }
 

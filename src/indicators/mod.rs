@@ -6,14 +6,14 @@
 //! finite value for every finite input. Nothing here looks at a bar after the current one.
 
 /// A parameter out of its allowed range (a period of 0, a negative multiplier, …).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{name} = {value} is out of range: {allowed}")]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[error("{name} = {value}: must be {allowed}")]
 pub struct ParamError {
     /// The parameter's name (`period`, `fast`, …).
     pub name: String,
     /// The bad value as text.
     pub value: String,
-    /// The allowed range in words (`1..=100000`).
+    /// What the value must be, in words (`from 1 to 100000`, `greater than fast (30)`).
     pub allowed: String,
 }
 
@@ -230,7 +230,7 @@ pub(crate) fn check_period(name: &str, value: usize, min: usize) -> Result<usize
         return Err(ParamError::new(
             name,
             value,
-            &format!("{min}..={MAX_PERIOD}"),
+            &format!("from {min} to {MAX_PERIOD}"),
         ));
     }
     Ok(value)
@@ -253,7 +253,7 @@ pub(crate) fn ta_is_zero(v: f64) -> bool {
 /// A running sum over the last `period` values, updated exactly as TA-Lib's `TA_INT_SMA`
 /// does: add the new value, read the sum, subtract the oldest value of the window.
 /// (`sum` holds the sum before that subtraction.)
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct RollingSum {
     period: usize,
     buf: Vec<f64>,

@@ -10,14 +10,11 @@
 //!
 //! Discrete values are `lo + i·step` (never accumulated), clamped to `hi` against rounding.
 
-use std::collections::BTreeMap;
-
-use super::constraint::{Constraint, satisfies_all};
+use super::constraint::{Constraint, parse_f64, satisfies_all};
 use crate::indicators::ParamError;
 use crate::strategy::ParamValue;
 
-/// One point of a search space: a value per dimension name.
-pub type Candidate = BTreeMap<String, ParamValue>;
+pub use super::constraint::Candidate;
 
 /// The most candidates an exhaustive grid may hold.
 pub const MAX_GRID: u64 = 1_000_000_000;
@@ -167,7 +164,7 @@ pub fn parse_grid(text: &str) -> Result<Dim, ParamError> {
             let lo = parse_f64(lo_s).ok_or_else(|| bad("lo is not a finite number"))?;
             let hi = parse_f64(hi_s).ok_or_else(|| bad("hi is not a finite number"))?;
             if lo > hi {
-                return Err(bad("range reversed: need lo <= hi"));
+                return Err(bad("lo <= hi (the range is reversed)"));
             }
             match opt {
                 None => DimKind::Float {
@@ -200,7 +197,7 @@ pub fn parse_grid(text: &str) -> Result<Dim, ParamError> {
             let lo: i64 = lo_s.parse().map_err(|_| bad("lo is not an integer"))?;
             let hi: i64 = hi_s.parse().map_err(|_| bad("hi is not an integer"))?;
             if lo > hi {
-                return Err(bad("range reversed: need lo <= hi"));
+                return Err(bad("lo <= hi (the range is reversed)"));
             }
             let step: i64 = match opt {
                 None => 1,
@@ -236,11 +233,6 @@ pub fn parse_grid(text: &str) -> Result<Dim, ParamError> {
         return Err(bad("too many values"));
     }
     Ok(dim)
-}
-
-/// A finite f64, or `None`.
-pub(crate) fn parse_f64(s: &str) -> Option<f64> {
-    s.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
 /// A list item: bool, then integer, then finite float.

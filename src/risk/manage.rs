@@ -10,7 +10,7 @@ use crate::data::Bar;
 use crate::order::{ExitReason, Side};
 
 /// The managed state of one open position.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ManagedPosition {
     /// Direction.
     pub side: Side,
@@ -85,7 +85,7 @@ impl ManagedPosition {
         if let Some(be) = cfg.break_even
             && move_frac >= be.trigger_frac
         {
-            let level = entry * (1.0 + s * be.offset_frac);
+            let level = be.level(entry, s);
             if better(level, self.protection.stop) {
                 self.protection.stop = Some(StopLevel {
                     price: level,
@@ -166,6 +166,32 @@ mod tests {
         assert_eq!(st.reason, ExitReason::BreakEven);
         // once set, it does not change again
         assert_eq!(m.update(&bar(101.0, 100.2, 100.8), &cfg, false), None);
+    }
+
+    #[test]
+    fn break_even_covers_both_commissions() {
+        let cfg = only(|c| c.break_even = RiskConfig::standard().with_commission(0.001).break_even);
+        let mut m = ManagedPosition::new(Side::Long, 100.0, 10.0, Some(95.0), None, None);
+        let st = m
+            .update(&bar(100.6, 100.0, 100.3), &cfg, false)
+            .unwrap()
+            .stop
+            .unwrap();
+        // exit·(1 − 0.001) = 100·(1 + 0.001) → 100.2002…, then + 0.05 %
+        let be = 100.0 * 1.001 / 0.999;
+        assert!((st.price - be * 1.0005).abs() < 1e-9, "{}", st.price);
+        // a fill at the stop nets a profit after both commissions
+        let net = st.price * 0.999 - 100.0 * 1.001;
+        assert!(net > 0.0);
+        // a short: below the entry by the same logic
+        let mut m = ManagedPosition::new(Side::Short, 100.0, 10.0, Some(105.0), None, None);
+        let st = m
+            .update(&bar(100.0, 99.4, 99.6), &cfg, false)
+            .unwrap()
+            .stop
+            .unwrap();
+        assert!((st.price - 100.0 * 0.999 / 1.001 * 0.9995).abs() < 1e-9);
+        assert!(100.0 * 0.999 - st.price * 1.001 > 0.0);
     }
 
     #[test]

@@ -90,4 +90,8 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX optimization_results_key ON optimization_results(symbol, strategy, regime);",
     // v4: evolved strategies (src/store/evolve_rows.rs)
     super::evolve_rows::EVOLVE_MIGRATION,
+    // AI decisions, LLM calls, leverage results (src/store/ai_rows.rs)
+    super::ai_rows::AI_MIGRATION,
+    // trained DQN models and their replay transitions (src/store/model_rows.rs)
+    super::model_rows::MODELS_MIGRATION,
 ];

@@ -9,16 +9,14 @@
 //! - [`ga`]: the GA over a caller-supplied fitness.
 //!
 //! Sits left of `strategy` (the `evolved` strategy uses the genome and the feature set). The
-//! GA takes its per-task seeds from `optimize::task_seed`; scoring, the train / validation /
+//! GA takes its per-task seeds from `core::seed::task_seed`; scoring, the train / validation /
 //! test split, the comparison and persistence live in `app::evolve`.
 
 pub mod features;
 pub mod ga;
 pub mod genome;
-pub mod lean;
 pub mod ops;
 
 pub use features::{Feature, FeatureRanges, FeatureSet, FeatureTable};
 pub use ga::{Evaluation, GaConfig, GaResult, GenerationStats, Stage, evolve};
 pub use genome::{Compiled, Decision, Gene, Genome, GenomeError, Op, RiskGenes};
-pub use lean::{LeanConfig, LeanRun, LeanTrade, run_lean};

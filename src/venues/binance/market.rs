@@ -12,10 +12,11 @@
 
 use serde_json::Value;
 
-use super::bars::check_bar;
-use super::cache::{Fetched, Progress};
-use super::http::{ErrorResponse, HttpClient, weight_pause};
-use super::{Bar, FetchError};
+use crate::data::Bar;
+use crate::data::cache::{Fetched, Progress};
+use crate::data::check_bar;
+use crate::net::{ErrorResponse, HttpClient, weight_pause};
+use crate::venues::VenueError;
 
 /// The public spot API host; `ALGOLAB_BINANCE_URL` or `--base-url` replace it.
 pub const DEFAULT_SPOT_BASE: &str = "https://api.binance.com";
@@ -25,7 +26,7 @@ pub const DEFAULT_FUTURES_BASE: &str = "https://fapi.binance.com";
 const DAY: i64 = 86_400_000;
 
 /// Spot or USD-M perpetual futures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Market {
     /// Spot (`/api/v3`).
     Spot,
@@ -40,7 +41,7 @@ impl Market {
             Market::UsdM => "/fapi/v1/klines",
         }
     }
-    fn time_path(self) -> &'static str {
+    pub(crate) fn time_path(self) -> &'static str {
         match self {
             Market::Spot => "/api/v3/time",
             Market::UsdM => "/fapi/v1/time",
@@ -52,7 +53,7 @@ impl Market {
             Market::UsdM => 1500,
         }
     }
-    fn weight_limit(self) -> u32 {
+    pub(crate) fn weight_limit(self) -> u32 {
         match self {
             Market::Spot => 6000,
             Market::UsdM => 2400,
@@ -64,8 +65,8 @@ impl Market {
 /// extra values and to size gaps).
 ///
 /// # Errors
-/// [`FetchError::BadArgs`] for an interval Binance does not offer.
-pub fn interval_ms(interval: &str) -> Result<i64, FetchError> {
+/// [`VenueError::BadArgs`] for an interval Binance does not offer.
+pub fn interval_ms(interval: &str) -> Result<i64, VenueError> {
     const M: i64 = 60_000;
     Ok(match interval {
         "1s" => 1000,
@@ -85,7 +86,7 @@ pub fn interval_ms(interval: &str) -> Result<i64, FetchError> {
         "1w" => 7 * DAY,
         "1M" => 31 * DAY,
         other => {
-            return Err(FetchError::BadArgs(format!(
+            return Err(VenueError::BadArgs(format!(
                 "unknown binance interval {other:?}; use one of 1s, 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d, 1w, 1M"
             )));
         }
@@ -119,8 +120,8 @@ pub struct Request<'a> {
 /// The server's clock, UTC ms.
 ///
 /// # Errors
-/// The HTTP errors of [`HttpClient::get_json`]; [`FetchError::Malformed`] without `serverTime`.
-pub async fn server_time(http: &HttpClient, base: &str, market: Market) -> Result<i64, FetchError> {
+/// The HTTP errors of [`HttpClient::get_json`]; [`VenueError::Malformed`] without `serverTime`.
+pub async fn server_time(http: &HttpClient, base: &str, market: Market) -> Result<i64, VenueError> {
     let path = market.time_path();
     let body = match http.get_json::<Value>(base, path, &[]).await? {
         Ok(r) => r.body,
@@ -128,7 +129,7 @@ pub async fn server_time(http: &HttpClient, base: &str, market: Market) -> Resul
     };
     body.get("serverTime")
         .and_then(int)
-        .ok_or_else(|| FetchError::Malformed {
+        .ok_or_else(|| VenueError::Malformed {
             path: path.to_string(),
             cause: "no integer serverTime".to_string(),
         })
@@ -138,8 +139,8 @@ pub async fn server_time(http: &HttpClient, base: &str, market: Market) -> Resul
 /// paging until the range is covered or a page comes back empty.
 ///
 /// # Errors
-/// [`FetchError::UnknownSymbol`] on Binance's code -1121; [`FetchError::BadArgs`] for an
-/// unknown interval; [`FetchError::Rejected`] for other 4xx; [`FetchError::Malformed`] for a
+/// [`VenueError::UnknownSymbol`] on Binance's code -1121; [`VenueError::BadArgs`] for an
+/// unknown interval; [`VenueError::Rejected`] for other 4xx; [`VenueError::Malformed`] for a
 /// kline that is not a 12-element array of the documented types; the HTTP errors of
 /// [`HttpClient::get_json`].
 pub async fn fetch(
@@ -147,7 +148,7 @@ pub async fn fetch(
     base: &str,
     req: &Request<'_>,
     progress: &mut dyn FnMut(Progress),
-) -> Result<Fetched, FetchError> {
+) -> Result<Fetched, VenueError> {
     let step = interval_ms(req.interval)?;
     let symbol = pair_symbol(req.symbol);
     let now = server_time(http, base, req.market).await?;
@@ -204,7 +205,7 @@ async fn get_rows(
     path: &str,
     query: &[(&str, String)],
     req: &Request<'_>,
-) -> Result<Vec<Value>, FetchError> {
+) -> Result<Vec<Value>, VenueError> {
     match http.get_json::<Vec<Value>>(base, path, query).await? {
         Ok(r) => {
             if let Some(used) = r.used_weight_1m {
@@ -218,7 +219,7 @@ async fn get_rows(
 }
 
 /// Binance's error body `{"code":-1121,"msg":"Invalid symbol."}` → unknown symbol.
-fn interpret(symbol: &str, e: ErrorResponse) -> FetchError {
+fn interpret(symbol: &str, e: ErrorResponse) -> VenueError {
     let v: Option<Value> = serde_json::from_str(&e.body).ok();
     let code = v
         .as_ref()
@@ -231,7 +232,7 @@ fn interpret(symbol: &str, e: ErrorResponse) -> FetchError {
         .unwrap_or("")
         .to_string();
     if code == Some(-1121) {
-        return FetchError::UnknownSymbol {
+        return VenueError::UnknownSymbol {
             symbol: symbol.to_string(),
             source_name: "binance".to_string(),
             message: msg,
@@ -240,8 +241,8 @@ fn interpret(symbol: &str, e: ErrorResponse) -> FetchError {
     rejected(ErrorResponse { body: msg, ..e })
 }
 
-fn rejected(e: ErrorResponse) -> FetchError {
-    FetchError::Rejected {
+fn rejected(e: ErrorResponse) -> VenueError {
+    VenueError::Rejected {
         path: e.path,
         status: e.status,
         message: e.body.chars().take(200).collect(),
@@ -266,18 +267,18 @@ fn int(v: &Value) -> Option<i64> {
     }
 }
 
-fn kline_open(row: &Value, path: &str) -> Result<i64, FetchError> {
+fn kline_open(row: &Value, path: &str) -> Result<i64, VenueError> {
     row.get(0)
         .and_then(int)
-        .ok_or_else(|| FetchError::Malformed {
+        .ok_or_else(|| VenueError::Malformed {
             path: path.to_string(),
             cause: format!("kline without an open time: {row}"),
         })
 }
 
 /// `[openTime, "open", "high", "low", "close", "volume", closeTime, …]` → bar and close time.
-fn parse_kline(row: &Value, path: &str) -> Result<(Bar, i64), FetchError> {
-    let bad = || FetchError::Malformed {
+fn parse_kline(row: &Value, path: &str) -> Result<(Bar, i64), VenueError> {
+    let bad = || VenueError::Malformed {
         path: path.to_string(),
         cause: format!(
             "kline is not [openTime, open, high, low, close, volume, closeTime, …]: {row}"
@@ -335,7 +336,7 @@ async fn history(
     limit: usize,
     (start, end): (i64, i64),
     req: &Request<'_>,
-) -> Result<Vec<(i64, f64)>, FetchError> {
+) -> Result<Vec<(i64, f64)>, VenueError> {
     let mut points = Vec::new();
     let mut cursor = start;
     while cursor < end {
@@ -351,7 +352,7 @@ async fn history(
                 row.get(time_key).and_then(int),
                 row.get(value_key).and_then(num),
             ) else {
-                return Err(FetchError::Malformed {
+                return Err(VenueError::Malformed {
                     path: path.to_string(),
                     cause: format!("row without {time_key} and {value_key}: {row}"),
                 });
@@ -387,7 +388,7 @@ async fn add_futures_extras(
     now: i64,
     end: i64,
     fetched: &mut Fetched,
-) -> Result<(), FetchError> {
+) -> Result<(), VenueError> {
     let ts = fetched.cols.ts_ms.clone();
     let n = ts.len();
     let (Some(&first), Some(&last)) = (ts.first(), ts.last()) else {

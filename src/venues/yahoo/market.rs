@@ -15,10 +15,11 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Months};
 use serde::Deserialize;
 
-use super::bars::check_bar;
-use super::cache::{Fetched, Progress};
-use super::http::HttpClient;
-use super::{Bar, FetchError};
+use crate::data::Bar;
+use crate::data::cache::{Fetched, Progress};
+use crate::data::check_bar;
+use crate::net::HttpClient;
+use crate::venues::VenueError;
 
 /// The public Yahoo Finance host; `ALGOLAB_YAHOO_URL` or `--base-url` replace it.
 pub const DEFAULT_BASE: &str = "https://query1.finance.yahoo.com";
@@ -54,8 +55,8 @@ pub struct Rule {
 /// 1m: 7 days per request, 30 days back; 2m–90m: 60 days; 60m: 730 days.
 ///
 /// # Errors
-/// [`FetchError::BadArgs`] for any other interval.
-pub fn rule(interval: &str) -> Result<Rule, FetchError> {
+/// [`VenueError::BadArgs`] for any other interval.
+pub fn rule(interval: &str) -> Result<Rule, VenueError> {
     let intraday = |query, minutes: i64, window_days: i64, back_days: i64| Rule {
         query,
         span: Span::Ms(minutes * MINUTE),
@@ -84,7 +85,7 @@ pub fn rule(interval: &str) -> Result<Rule, FetchError> {
         "1mo" => daily("1mo", Span::Months(1)),
         "3mo" => daily("3mo", Span::Months(3)),
         other => {
-            return Err(FetchError::BadArgs(format!(
+            return Err(VenueError::BadArgs(format!(
                 "unknown yahoo interval {other:?}; use one of 1m, 2m, 5m, 15m, 30m, 60m, 1h, 90m, 1d, 5d, 1wk, 1mo, 3mo"
             )));
         }
@@ -92,9 +93,7 @@ pub fn rule(interval: &str) -> Result<Rule, FetchError> {
 }
 
 /// The interval's name in cache file names: `60m` is stored as `1h`, others as given.
-pub fn canonical_interval(interval: &str) -> &str {
-    if interval == "60m" { "1h" } else { interval }
-}
+pub use crate::data::canonical_yahoo_interval as canonical_interval;
 
 /// The last millisecond of the bar that opens at `open_ms` (its close time).
 pub fn close_ms(open_ms: i64, span: Span) -> i64 {
@@ -197,8 +196,8 @@ pub struct Request<'a> {
 /// Bars whose close time is after `now_ms` (still open) are dropped.
 ///
 /// # Errors
-/// [`FetchError::UnknownSymbol`] on Yahoo's 404 "Not Found"; [`FetchError::BadArgs`] for an
-/// unknown interval or `adjusted` with an intraday interval; [`FetchError::Rejected`] for
+/// [`VenueError::UnknownSymbol`] on Yahoo's 404 "Not Found"; [`VenueError::BadArgs`] for an
+/// unknown interval or `adjusted` with an intraday interval; [`VenueError::Rejected`] for
 /// other 4xx; the HTTP errors of [`HttpClient::get_json`].
 pub async fn fetch(
     http: &HttpClient,
@@ -206,10 +205,10 @@ pub async fn fetch(
     req: &Request<'_>,
     now_ms: i64,
     progress: &mut dyn FnMut(Progress),
-) -> Result<Fetched, FetchError> {
+) -> Result<Fetched, VenueError> {
     let rule = rule(req.interval)?;
     if req.adjusted && !rule.is_daily {
-        return Err(FetchError::BadArgs(format!(
+        return Err(VenueError::BadArgs(format!(
             "--adjusted needs a daily or longer interval (yahoo has no adjclose for {})",
             req.interval
         )));
@@ -243,7 +242,7 @@ pub async fn fetch(
             }
             (Some(mut r), None) if !r.is_empty() => r.swap_remove(0),
             _ => {
-                return Err(FetchError::Malformed {
+                return Err(VenueError::Malformed {
                     path,
                     cause: "chart.result is empty and chart.error is null".to_string(),
                 });
@@ -337,19 +336,19 @@ fn convert(
 }
 
 /// Interpret a final non-2xx answer.
-fn error_answer(symbol: &str, status: u16, path: &str, body: &str) -> FetchError {
+fn error_answer(symbol: &str, status: u16, path: &str, body: &str) -> VenueError {
     match serde_json::from_str::<Envelope>(body) {
         Ok(Envelope {
             chart: Chart {
                 error: Some(err), ..
             },
         }) => chart_error(symbol, status, path, &err),
-        _ if status == 404 => FetchError::UnknownSymbol {
+        _ if status == 404 => VenueError::UnknownSymbol {
             symbol: symbol.to_string(),
             source_name: "yahoo".to_string(),
             message: "not found".to_string(),
         },
-        _ => FetchError::Rejected {
+        _ => VenueError::Rejected {
             path: path.to_string(),
             status,
             message: body.chars().take(200).collect(),
@@ -357,17 +356,17 @@ fn error_answer(symbol: &str, status: u16, path: &str, body: &str) -> FetchError
     }
 }
 
-fn chart_error(symbol: &str, status: u16, path: &str, err: &ChartError) -> FetchError {
+fn chart_error(symbol: &str, status: u16, path: &str, err: &ChartError) -> VenueError {
     let code = err.code.clone().unwrap_or_default();
     let description = err.description.clone().unwrap_or_default();
     if status == 404 || code == "Not Found" {
-        FetchError::UnknownSymbol {
+        VenueError::UnknownSymbol {
             symbol: symbol.to_string(),
             source_name: "yahoo".to_string(),
             message: description,
         }
     } else {
-        FetchError::Rejected {
+        VenueError::Rejected {
             path: path.to_string(),
             status,
             message: format!("{code}: {description}"),

@@ -1,6 +1,6 @@
-//! The shared HTTP client of the fetchers ([`crate::data::yahoo`], [`crate::data::binance`]):
+//! The shared HTTP client of every venue ([`crate::venues::yahoo`], [`crate::venues::binance`]):
 //! timeouts, retries with seeded, jittered exponential backoff, rate-limit handling, and the
-//! typed [`FetchError`] every fetch returns.
+//! typed [`NetError`] every request returns.
 //!
 //! Policy (issue "fetch", part 4):
 //! - 5xx and network errors (connect, timeout, reset) are retried, at most
@@ -21,7 +21,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::de::DeserializeOwned;
 
-use super::DataError;
+use super::NetError;
 
 /// The User-Agent sent with every request (Yahoo rejects an empty one).
 pub const USER_AGENT: &str = concat!(
@@ -29,88 +29,6 @@ pub const USER_AGENT: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     "; +https://github.com/algolab)"
 );
-
-/// An error while fetching bars: bad input (exit code 2) or a failed download (exit code 1).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum FetchError {
-    /// The source does not know the symbol.
-    #[error("unknown symbol {symbol:?} at {source_name}: {message}")]
-    UnknownSymbol {
-        /// The symbol as the user gave it.
-        symbol: String,
-        /// `binance` or `yahoo`.
-        source_name: String,
-        /// The server's own words.
-        message: String,
-    },
-    /// A bad argument (interval, date range, source, flag combination).
-    #[error("{0}")]
-    BadArgs(String),
-    /// A 4xx answer that is not a rate limit and not an unknown symbol.
-    #[error("{path}: http {status}: {message}")]
-    Rejected {
-        /// The URL path (no query).
-        path: String,
-        /// The HTTP status.
-        status: u16,
-        /// The server's message, shortened.
-        message: String,
-    },
-    /// 5xx answers until the tries ran out.
-    #[error("{path}: http {status} after {tries} tries")]
-    Server {
-        /// The URL path (no query).
-        path: String,
-        /// The last HTTP status.
-        status: u16,
-        /// How many requests were made.
-        tries: u32,
-    },
-    /// Connection or timeout errors until the tries ran out.
-    #[error("{path}: network error after {tries} tries: {cause}")]
-    Network {
-        /// The URL path (no query).
-        path: String,
-        /// How many requests were made.
-        tries: u32,
-        /// The last error, without the URL.
-        cause: String,
-    },
-    /// Rate limited (429) or banned (418) for longer than we are willing to wait.
-    #[error("{path}: rate limited (http {status}), retry after {retry_after_s} s")]
-    RateLimited {
-        /// The URL path (no query).
-        path: String,
-        /// 429 or 418.
-        status: u16,
-        /// The server's `Retry-After`, seconds.
-        retry_after_s: u64,
-    },
-    /// A body that is not the JSON shape we expect.
-    #[error("{path}: malformed response: {cause}")]
-    Malformed {
-        /// The URL path (no query).
-        path: String,
-        /// What is wrong.
-        cause: String,
-    },
-    /// Reading or writing the cache failed.
-    #[error(transparent)]
-    Cache(#[from] DataError),
-}
-
-impl FetchError {
-    /// Process exit code: 2 for an unknown symbol or bad arguments (and bad cached data), 1
-    /// for a download that failed.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            FetchError::UnknownSymbol { .. } | FetchError::BadArgs(_) => 2,
-            FetchError::Cache(e) => e.exit_code(),
-            _ => 1,
-        }
-    }
-}
 
 /// Settings of the HTTP client. Build with [`HttpConfig::default`] and override fields.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,7 +40,7 @@ pub struct HttpConfig {
     /// Base backoff delay; try k waits `base · 2^(k-1)` scaled by jitter (default 500 ms).
     pub backoff_base: Duration,
     /// The longest single wait we accept (Retry-After, weight throttling; default 120 s).
-    /// A `Retry-After` above it fails with [`FetchError::RateLimited`] instead.
+    /// A `Retry-After` above it fails with [`NetError::RateLimited`] instead.
     pub max_wait: Duration,
     /// Seed of the jitter RNG.
     pub seed: u64,
@@ -175,15 +93,15 @@ impl HttpClient {
     /// Build a client (installs the ring rustls provider once per process).
     ///
     /// # Errors
-    /// [`FetchError::BadArgs`] when the TLS or HTTP stack cannot be set up.
-    pub fn new(config: HttpConfig) -> Result<Self, FetchError> {
+    /// [`NetError::Setup`] when the TLS or HTTP stack cannot be set up.
+    pub fn new(config: HttpConfig) -> Result<Self, NetError> {
         // Another part of the program may have installed it already: that is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .timeout(config.timeout)
             .user_agent(USER_AGENT)
             .build()
-            .map_err(|e| FetchError::BadArgs(format!("cannot build http client: {e}")))?;
+            .map_err(|e| NetError::Setup(format!("cannot build http client: {e}")))?;
         let rng = Mutex::new(ChaCha8Rng::seed_from_u64(config.seed));
         Ok(HttpClient {
             client,
@@ -201,14 +119,14 @@ impl HttpClient {
     /// doc. A final 4xx comes back as `Ok(Err(ErrorResponse))` for the caller to interpret.
     ///
     /// # Errors
-    /// [`FetchError::Server`], [`FetchError::Network`], [`FetchError::RateLimited`] when the
-    /// tries run out; [`FetchError::Malformed`] when a 2xx body is not `T`.
+    /// [`NetError::Server`], [`NetError::Network`], [`NetError::RateLimited`] when the
+    /// tries run out; [`NetError::Malformed`] when a 2xx body is not `T`.
     pub async fn get_json<T: DeserializeOwned>(
         &self,
         base: &str,
         path: &str,
         query: &[(&str, String)],
-    ) -> Result<Answer<T>, FetchError> {
+    ) -> Result<Answer<T>, NetError> {
         let url = format!("{}{}", base.trim_end_matches('/'), path);
         let mut tries = 0u32;
         loop {
@@ -219,7 +137,7 @@ impl HttpClient {
                 Ok(r) => r,
                 Err(e) => {
                     if last {
-                        return Err(FetchError::Network {
+                        return Err(NetError::Network {
                             path: path.to_string(),
                             tries,
                             cause: e.without_url().to_string(),
@@ -248,14 +166,14 @@ impl HttpClient {
                         continue;
                     }
                     Err(e) => {
-                        return Err(FetchError::Network {
+                        return Err(NetError::Network {
                             path: path.to_string(),
                             tries,
                             cause: e.without_url().to_string(),
                         });
                     }
                 };
-                let body = serde_json::from_slice(&bytes).map_err(|e| FetchError::Malformed {
+                let body = serde_json::from_slice(&bytes).map_err(|e| NetError::Malformed {
                     path: path.to_string(),
                     cause: format!("{e} (body starts {:?})", snippet(&bytes)),
                 })?;
@@ -268,7 +186,7 @@ impl HttpClient {
                 let wait_s = retry_after.unwrap_or(1);
                 let wait = Duration::from_secs(wait_s);
                 if last || wait > self.config.max_wait {
-                    return Err(FetchError::RateLimited {
+                    return Err(NetError::RateLimited {
                         path: path.to_string(),
                         status,
                         retry_after_s: wait_s,
@@ -279,7 +197,7 @@ impl HttpClient {
             }
             if status >= 500 {
                 if last {
-                    return Err(FetchError::Server {
+                    return Err(NetError::Server {
                         path: path.to_string(),
                         status,
                         tries,
@@ -295,6 +213,57 @@ impl HttpClient {
                 body,
             }));
         }
+    }
+
+    /// One request, no retry: the building block of signed exchange calls, whose retry policy
+    /// depends on whether the request may have changed state (an order submit must not be
+    /// resent blindly). `query` is sent as is (already encoded and signed); the body is empty.
+    ///
+    /// # Errors
+    /// [`NetError::Unreachable`] when the request cannot have reached the server (connect
+    /// failed); [`NetError::Network`] (tries 1) when it was sent and no answer came back
+    /// (timeout, connection closed): the server may have acted on it.
+    pub async fn send_once(
+        &self,
+        method: Method,
+        base: &str,
+        path: &str,
+        query: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<RawResponse, NetError> {
+        let mut url = format!("{}{}", base.trim_end_matches('/'), path);
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(query);
+        }
+        let m = match method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+            Method::Delete => reqwest::Method::DELETE,
+        };
+        let mut req = self.client.request(m, &url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.map_err(|e| transport(path, &e))?;
+        let status = resp.status().as_u16();
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        let used_weight_1m =
+            header("x-mbx-used-weight-1m").map(|v| v.min(u64::from(u32::MAX)) as u32);
+        let retry_after_s = header("retry-after");
+        let body = resp.text().await.map_err(|e| transport(path, &e))?;
+        Ok(RawResponse {
+            status,
+            used_weight_1m,
+            retry_after_s,
+            body,
+        })
     }
 
     /// The jittered backoff before try `tries + 1`.
@@ -316,6 +285,65 @@ impl HttpClient {
             tokio::time::sleep(d).await;
         }
     }
+}
+
+/// The HTTP methods the exchanges use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `GET`.
+    Get,
+    /// `POST`.
+    Post,
+    /// `PUT`.
+    Put,
+    /// `DELETE`.
+    Delete,
+}
+
+/// The answer of [`HttpClient::send_once`], whatever its status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// Binance's `X-MBX-USED-WEIGHT-1M`, when present.
+    pub used_weight_1m: Option<u32>,
+    /// `Retry-After` in seconds, when present.
+    pub retry_after_s: Option<u64>,
+    /// The body as text.
+    pub body: String,
+}
+
+/// A transport error of one attempt: unreachable (never sent) or lost (maybe acted on).
+fn transport(path: &str, e: &reqwest::Error) -> NetError {
+    let cause = e_without_url(e);
+    if e.is_connect() {
+        NetError::Unreachable {
+            path: path.to_string(),
+            cause,
+        }
+    } else {
+        NetError::Network {
+            path: path.to_string(),
+            tries: 1,
+            cause,
+        }
+    }
+}
+
+/// An error's text without its URL (a signed URL holds the signature).
+fn e_without_url(e: &reqwest::Error) -> String {
+    let mut s = String::new();
+    let mut cur: Option<&dyn std::error::Error> = Some(e);
+    while let Some(c) = cur {
+        if !s.is_empty() {
+            s.push_str(": ");
+        }
+        let text = c.to_string();
+        // reqwest prints "error sending request for url (…)": keep only the words before it
+        s.push_str(text.split(" for url (").next().unwrap_or(""));
+        cur = c.source();
+    }
+    s
 }
 
 /// The wait after failed try number `tries` (1-based): `base · 2^(tries-1) · (0.5 + u/2)`,
@@ -362,22 +390,5 @@ mod tests {
         // 5400 is halfway from 4800 to 6000: half a minute
         assert_eq!(weight_pause(5400, 6000), Duration::from_secs(30));
         assert_eq!(weight_pause(7000, 6000), Duration::from_secs(60));
-    }
-
-    #[test]
-    fn exit_codes_split_bad_input_from_failed_downloads() {
-        let bad = FetchError::UnknownSymbol {
-            symbol: "NOPE".into(),
-            source_name: "binance".into(),
-            message: "Invalid symbol.".into(),
-        };
-        assert_eq!(bad.exit_code(), 2);
-        assert!(bad.to_string().contains("\"NOPE\""));
-        let net = FetchError::Server {
-            path: "/api/v3/klines".into(),
-            status: 503,
-            tries: 5,
-        };
-        assert_eq!(net.exit_code(), 1);
     }
 }

@@ -4,7 +4,8 @@
 //! ([`rolling_mean_column`]) instead of updating two rolling means per bar and combination.
 //!
 //! It must equal [`crate::engine::run_backtest`] with [`crate::strategy::sma_cross::SmaCross`]
-//! bit for bit: every float expression below is the broker's (`broker::sim_book`), in the same
+//! bit for bit: the fills go through the broker's kernel (`broker::book`) and the sizing through
+//! `risk::entry_qty`, in the same
 //! order (the `lean_equals_engine_*` tests check equity and trades on GOOG). When a setting
 //! is outside that scope ([`LeanConfig::from_backtest`] returns `None`) callers fall back
 //! to the engine.
@@ -20,9 +21,11 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
+use crate::broker::book::{self, Held};
 use crate::data::Bars;
 use crate::engine::{BacktestConfig, Fill};
 use crate::order::{ExitReason, Side, Trade};
+use crate::risk::{OrderQty, entry_qty};
 
 pub use crate::strategy::sma_cross::rolling_mean_column;
 
@@ -44,6 +47,12 @@ pub struct LeanConfig {
     pub fractional: bool,
     /// Close the open position at the last close.
     pub close_at_end: bool,
+    /// Minimum order quantity (0 = none).
+    pub min_qty: f64,
+    /// Minimum order notional (0 = none).
+    pub min_notional: f64,
+    /// [`BacktestConfig::min_order_cost`]: a flat run below it stops trading.
+    pub min_order_cost: f64,
 }
 
 impl LeanConfig {
@@ -65,6 +74,9 @@ impl LeanConfig {
             slippage: cfg.slippage,
             fractional: cfg.fractional,
             close_at_end: cfg.close_at_end,
+            min_qty: cfg.min_qty,
+            min_notional: cfg.min_notional,
+            min_order_cost: cfg.min_order_cost(),
         })
     }
 }
@@ -271,6 +283,7 @@ pub struct SmaSim<'c, K: Sink> {
     pos: Option<Pos>,
     pending: Pending,
     bankrupt: bool,
+    halted: bool,
     /// Where the results went.
     pub sink: K,
 }
@@ -288,6 +301,7 @@ impl<'c, K: Sink> SmaSim<'c, K> {
             pos: None,
             pending: Pending::None,
             bankrupt: false,
+            halted: false,
             sink,
         }
     }
@@ -309,18 +323,19 @@ impl<'c, K: Sink> SmaSim<'c, K> {
     /// The broker's `close_qty` for the whole position (no liquidation fee).
     fn close_all(&mut self, price: f64, t: usize, ts_ms: i64, reason: ExitReason) {
         let Some(p) = self.pos else { return };
-        let q = p.qty.min(p.qty);
-        let r = q / p.qty;
-        let s = p.side.sign();
-        let margin_part = p.margin * r;
-        let entry_fee_part = p.entry_fees * r;
-        let funding_part = p.funding * r;
-        let gross = s * q * (price - p.entry_price);
-        let fee = q * price * self.cfg.commission;
-        let returned = margin_part + gross - fee;
-        self.cash += returned;
+        let held = Held {
+            sign: p.side.sign(),
+            qty: p.qty,
+            entry_price: p.entry_price,
+            margin: p.margin,
+            entry_fees: p.entry_fees,
+            funding: p.funding,
+        };
+        let closed = book::close(&held, p.qty, price, self.cfg.commission, None);
+        let (q, fee, pnl, entry_fee_part) =
+            (closed.qty, closed.fee, closed.pnl, closed.entry_fee_part);
+        self.cash += closed.returned;
         self.fees_paid += fee;
-        let pnl = returned - margin_part - funding_part - entry_fee_part;
         let (mae_pct, mfe_pct) = if K::EXCURSIONS {
             p.excursions(price)
         } else {
@@ -363,19 +378,18 @@ impl<'c, K: Sink> SmaSim<'c, K> {
                 }
                 let lev = 1.0;
                 let c = self.cfg.commission;
-                let per_unit = price / lev + price * c;
-                let budget = self.cash * (1.0 - f64::EPSILON);
-                let raw = budget.max(0.0) / per_unit;
-                let qty = if self.cfg.fractional {
-                    raw
-                } else {
-                    raw.floor()
-                };
-                if qty.is_nan() || qty <= 0.0 || qty * per_unit > self.cash {
+                let per_unit = book::unit_cost(price, lev, c);
+                let step = if self.cfg.fractional { 0.0 } else { 1.0 };
+                let qty = entry_qty(OrderQty::AllCash, price, self.cash, 0.0, lev, c, step);
+                if qty.is_nan()
+                    || qty <= 0.0
+                    || qty * per_unit > self.cash
+                    || qty < self.cfg.min_qty
+                    || qty * price < self.cfg.min_notional
+                {
                     return;
                 }
-                let margin = qty * price / lev;
-                let fee = qty * price * c;
+                let (margin, fee) = book::open_cost(qty, price, lev, c);
                 self.cash -= margin + fee;
                 self.fees_paid += fee;
                 self.pos = Some(Pos {
@@ -448,7 +462,7 @@ impl<'c, K: Sink> SmaSim<'c, K> {
                         p.min_price = p.min_price.min(c.low[t]);
                         p.max_price = p.max_price.max(c.high[t]);
                     }
-                    let upnl = p.side.sign() * p.qty * (close - p.entry_price);
+                    let upnl = book::unrealized(p.side.sign(), p.qty, p.entry_price, close);
                     p.margin + upnl
                 }
                 None => 0.0,
@@ -463,6 +477,17 @@ impl<'c, K: Sink> SmaSim<'c, K> {
                 self.sink.bar(t, 0.0, false);
                 return;
             }
+        }
+        // the engine's halt: flat, nothing pending, equity below one minimum order
+        if self.halted
+            || (self.cfg.min_order_cost > 0.0
+                && self.pos.is_none()
+                && self.pending == Pending::None
+                && self.equity < self.cfg.min_order_cost)
+        {
+            self.halted = true;
+            self.sink.bar(t, self.equity, false);
+            return;
         }
         if t + 1 == self.end {
             self.finish_last(c, t);
@@ -481,7 +506,7 @@ impl<'c, K: Sink> SmaSim<'c, K> {
                 self.close_all(px, t, ts_ms, ExitReason::EndOfData);
                 self.equity = self.cash + 0.0;
             } else {
-                let gross = p.side.sign() * p.qty * (close - p.entry_price);
+                let gross = book::unrealized(p.side.sign(), p.qty, p.entry_price, close);
                 let pnl = gross - p.entry_fees - p.funding;
                 let (mae_pct, mfe_pct) = if K::EXCURSIONS {
                     p.excursions(close)
@@ -564,5 +589,5 @@ pub fn sweep<'c>(
 }
 
 #[cfg(test)]
-#[path = "lean_tests.rs"]
+#[path = "sweep_tests.rs"]
 mod tests;

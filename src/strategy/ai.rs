@@ -1,0 +1,593 @@
+//! The `ai` strategy: the orchestrator driving trades (DESIGN §5).
+//!
+//! Every bar, at its close:
+//! 1. the technical rule and the regime detector update; the technical opinion is its entry
+//!    side with the rule's confidence, or — when the EMAs cross against the open position —
+//!    the opposite side at 0.5 (an exit signal);
+//! 2. the evolved strategy (the best stored genome, when the caller supplies one) gives BUY or
+//!    SELL at `EVOLVED_CONFIDENCE` when its rule enters, the opposite side at 0.5 when it
+//!    exits, HOLD otherwise; extra advisors (the DQN, once trained) give theirs;
+//! 3. the online learner blocks components degraded in this regime, boosts healthy ones
+//!    (× 1.1) and gives its own opinion;
+//! 4. the orchestrator votes; only when the vote would open or reverse a position is the LLM
+//!    asked (with the other opinions in its prompt), and its opinion (or veto) joins the vote;
+//! 5. BUY while flat or short enters long with `EquityFrac(size)` and an ATR stop at the
+//!    regime's multiple with a take-profit at `take_profit_r` times that risk; SELL while long
+//!    exits (or reverses when shorts are allowed); HOLD holds.
+//!
+//! **Learning within the run**: when the strategy sees a position closed, each component that
+//! had an opinion at the entry decision gets an outcome in the online learner for the entry's
+//! regime: the trade's return (close of the bar where the closure is seen vs the entry price,
+//! signed by side) when it voted the trade's side, minus that when it voted against. This is
+//! deterministic, so a backtest stays reproducible; carrying the learner across runs is the
+//! caller's choice (`--learn`).
+//!
+//! A *blocked* component makes no trades, so its shadow outcomes (the online learner's
+//! recovery rule) come from its own opinions: a BUY or SELL it gives while blocked is scored
+//! `SHADOW_HORIZON` (24) bars later by the signed close-to-close return over those bars (one
+//! pending opinion per component at a time).
+//!
+//! Every bar with a non-HOLD opinion or decision is kept as a [`DecisionRecord`] (with the
+//! inputs, so `explain` can recompute it without each component).
+
+use crate::ai::advisor::{Action, Advisor, Component, MarketView, Opinion, OpinionReason};
+use crate::ai::llm::{LlmAdvisor, MarketContext};
+use crate::ai::online::OnlineLearner;
+use crate::ai::orchestrator::{Decision, Inputs, Orchestrator, OrchestratorConfig};
+use crate::indicators::ParamError;
+use crate::order::{Entry, Intent, OrderKind, PositionView, Side, Sizing};
+use crate::regime::{Regime, RegimeConfig, RegimeDetector, RegimeState};
+use crate::signal::{SignalConfig, TechnicalSignal};
+use crate::strategy::evolved::Evolved;
+use crate::strategy::{History, ParamKind, ParamSpec, ParamValue, Params, Strategy};
+
+/// Bars after which a blocked component's opinion is scored as a shadow outcome.
+pub const SHADOW_HORIZON: usize = 24;
+
+/// Confidence of the evolved strategy's entries.
+pub const EVOLVED_CONFIDENCE: f64 = 0.8;
+
+/// The `ai` strategy's parameters.
+pub const AI_PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        name: "threshold",
+        kind: ParamKind::Float { min: 0.0, max: 1.0 },
+        default: ParamValue::Float(0.2),
+        doc: "|weighted score| needed to act",
+    },
+    ParamSpec {
+        name: "base_size",
+        kind: ParamKind::Float { min: 0.0, max: 1.0 },
+        default: ParamValue::Float(0.25),
+        doc: "base position size, fraction of equity (× confidence^1.5 × regime factor, ≤ 25 %)",
+    },
+    ParamSpec {
+        name: "take_profit_r",
+        kind: ParamKind::Float {
+            min: 0.0,
+            max: 50.0,
+        },
+        default: ParamValue::Float(2.0),
+        doc: "take-profit distance in multiples of the stop risk; 0 = none",
+    },
+    ParamSpec {
+        name: "allow_short",
+        kind: ParamKind::Bool,
+        default: ParamValue::Bool(false),
+        doc: "enter short positions too",
+    },
+];
+
+/// One bar's decision, with what it was made from.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DecisionRecord {
+    /// Bar index.
+    pub bar: usize,
+    /// Open time of the bar (UTC ms).
+    pub ts_ms: i64,
+    /// The position's side before the decision.
+    pub position: Option<Side>,
+    /// The decision.
+    pub decision: Decision,
+    /// The decision had each component been absent.
+    pub without: Vec<(Component, Action, f64)>,
+    /// The intent sent to the engine (`enter long`, `exit`, `hold`).
+    pub intent: String,
+}
+
+/// An open trade as the strategy saw it enter.
+#[derive(Debug, Clone)]
+struct OpenTrade {
+    side: Side,
+    entry_price: f64,
+    regime: Regime,
+    opinions: Vec<(Component, Action)>,
+}
+
+/// The orchestrator as a strategy.
+pub struct AiStrategy {
+    params: Params,
+    orchestrator: Orchestrator,
+    signal: TechnicalSignal,
+    regime: RegimeDetector,
+    evolved: Option<Evolved>,
+    advisors: Vec<Box<dyn Advisor + Send>>,
+    llm: Option<LlmAdvisor>,
+    online: OnlineLearner,
+    take_profit_r: f64,
+    allow_short: bool,
+    decisions: Vec<DecisionRecord>,
+    pending: Option<(Vec<(Component, Action)>, Regime)>,
+    open: Option<OpenTrade>,
+    shadow: Vec<(usize, Component, Regime, Side, f64)>,
+    warnings: Vec<String>,
+}
+
+impl std::fmt::Debug for AiStrategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AiStrategy")
+            .field("params", &self.params)
+            .field("evolved", &self.evolved.is_some())
+            .field("advisors", &self.advisors.len())
+            .field("llm", &self.llm)
+            .finish()
+    }
+}
+
+impl AiStrategy {
+    /// Build from resolved parameters with the default weights.
+    ///
+    /// # Errors
+    /// [`ParamError`] for out-of-range parameters.
+    pub fn new(params: &Params) -> Result<Self, ParamError> {
+        let full = Params::resolve(AI_PARAMS, &[])?;
+        let mut p = full;
+        for spec in AI_PARAMS {
+            if let Some(v) = params.0.get(spec.name) {
+                p.0.insert(spec.name.to_string(), spec.check(*v)?);
+            }
+        }
+        let cfg = OrchestratorConfig {
+            threshold: p.f64_or("threshold", 0.2),
+            base_size_frac: p.f64_or("base_size", 0.25),
+            ..OrchestratorConfig::default()
+        };
+        Ok(AiStrategy {
+            orchestrator: Orchestrator::new(cfg),
+            signal: TechnicalSignal::new(SignalConfig::default())?,
+            regime: RegimeDetector::new(RegimeConfig::default())?,
+            evolved: None,
+            advisors: Vec::new(),
+            llm: None,
+            online: OnlineLearner::default(),
+            take_profit_r: p.f64_or("take_profit_r", 2.0),
+            allow_short: p.bool_or("allow_short", false),
+            params: p,
+            decisions: Vec::new(),
+            pending: None,
+            open: None,
+            shadow: Vec::new(),
+            warnings: Vec::new(),
+        })
+    }
+
+    /// Use these orchestrator weights (threshold and sizing stay).
+    pub fn with_weights(mut self, weights: crate::ai::orchestrator::Weights) -> Self {
+        let mut cfg = self.orchestrator.config().clone();
+        cfg.weights = weights;
+        self.orchestrator = Orchestrator::new(cfg);
+        self
+    }
+
+    /// Add the evolved component.
+    pub fn with_evolved(mut self, evolved: Evolved) -> Self {
+        self.evolved = Some(evolved);
+        self
+    }
+
+    /// Add another advisor (e.g. the DQN).
+    pub fn with_advisor(mut self, advisor: Box<dyn Advisor + Send>) -> Self {
+        self.advisors.push(advisor);
+        self
+    }
+
+    /// Add the LLM component.
+    pub fn with_llm(mut self, llm: LlmAdvisor) -> Self {
+        self.llm = Some(llm);
+        self
+    }
+
+    /// Start from a learner carried over from earlier runs.
+    pub fn with_online(mut self, online: OnlineLearner) -> Self {
+        self.online = online;
+        self
+    }
+
+    /// The online learner now.
+    pub fn online(&self) -> &OnlineLearner {
+        &self.online
+    }
+
+    /// The components available (opinion sources wired in).
+    pub fn components(&self) -> Vec<Component> {
+        let mut v = vec![Component::Technical, Component::Online];
+        if self.evolved.is_some() {
+            v.push(Component::Evolved);
+        }
+        v.extend(self.advisors.iter().map(|a| a.component()));
+        if self.llm.is_some() {
+            v.push(Component::Llm);
+        }
+        v.sort();
+        v
+    }
+
+    /// The orchestrator's settings.
+    pub fn orchestrator(&self) -> &Orchestrator {
+        &self.orchestrator
+    }
+
+    /// The decisions kept since the last take.
+    pub fn take_decision_records(&mut self) -> Vec<DecisionRecord> {
+        std::mem::take(&mut self.decisions)
+    }
+
+    /// The LLM advisor, if any (for its records and counts).
+    pub fn llm_mut(&mut self) -> Option<&mut LlmAdvisor> {
+        self.llm.as_mut()
+    }
+
+    /// Warnings collected (one per failing component).
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// Learn from a closed trade (module doc).
+    fn learn(&mut self, close: f64) {
+        let Some(t) = self.open.take() else { return };
+        if t.entry_price <= 0.0 {
+            return;
+        }
+        let ret = t.side.sign() * (close / t.entry_price - 1.0);
+        for (c, a) in &t.opinions {
+            let signed = match a.side() {
+                Some(s) if s == t.side => ret,
+                Some(_) => -ret,
+                None => continue,
+            };
+            self.online.record(c.as_str(), t.regime, signed);
+        }
+    }
+}
+
+impl Strategy for AiStrategy {
+    fn name(&self) -> &str {
+        "ai"
+    }
+
+    fn on_bar(&mut self, hist: &History<'_>, pos: &PositionView) -> Intent {
+        let bar = hist.last();
+        let t = hist.index();
+        // position bookkeeping: a pending entry became a position, a position closed
+        if let Some(open) = &self.open
+            && (pos.side != Some(open.side) || (pos.entry_price - open.entry_price).abs() > 0.0)
+        {
+            self.learn(bar.close);
+        }
+        if self.open.is_none()
+            && let (Some(side), Some((opinions, regime))) = (pos.side, self.pending.take())
+        {
+            self.open = Some(OpenTrade {
+                side,
+                entry_price: pos.entry_price,
+                regime,
+                opinions,
+            });
+        }
+        // score blocked components' shadow opinions that are due
+        let (due, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.shadow)
+            .into_iter()
+            .partition(|s| s.0 <= t);
+        self.shadow = rest;
+        for (_, c, r, side, close0) in due {
+            if close0 > 0.0 {
+                self.online
+                    .record(c.as_str(), r, side.sign() * (bar.close / close0 - 1.0));
+            }
+        }
+        let regime_state: Option<RegimeState> = self.regime.update(&bar);
+        let regime = regime_state.map(|r| r.regime);
+        let sig = self.signal.update(&bar);
+        let mut opinions: Vec<(Component, Opinion)> = Vec::new();
+        let mut atr = 0.0;
+        if let Some(sig) = &sig {
+            atr = sig.atr;
+            let mut reasons: Vec<OpinionReason> = sig
+                .reasons
+                .iter()
+                .map(|r| OpinionReason::Technical { reason: *r })
+                .collect();
+            if let Some(r) = regime_state {
+                reasons.push(OpinionReason::Regime {
+                    regime: r.regime,
+                    confidence: r.confidence,
+                });
+            }
+            let o = match (sig.side, pos.side) {
+                (Some(Side::Long), _) => Opinion::new(Action::Buy, sig.confidence, reasons),
+                (Some(Side::Short), _) => Opinion::new(Action::Sell, sig.confidence, reasons),
+                (None, Some(s)) if sig.exits(s) => {
+                    reasons.push(OpinionReason::ExitSignal);
+                    let a = if s == Side::Long {
+                        Action::Sell
+                    } else {
+                        Action::Buy
+                    };
+                    Opinion::new(a, 0.5, reasons)
+                }
+                _ => Opinion::new(Action::Hold, 0.0, reasons),
+            };
+            opinions.push((Component::Technical, o));
+        }
+        if let Some(ev) = &mut self.evolved {
+            let intent = ev.on_bar(hist, pos);
+            let rule = OpinionReason::EvolvedRule {
+                id: ev.params().0.get("id").map(|v| v.as_i64()),
+                rule: String::new(),
+            };
+            let o = match intent {
+                Intent::Enter(e) => Opinion::new(
+                    if e.side == Side::Long {
+                        Action::Buy
+                    } else {
+                        Action::Sell
+                    },
+                    EVOLVED_CONFIDENCE,
+                    vec![rule],
+                ),
+                Intent::Exit { .. } => match pos.side {
+                    Some(Side::Long) => Opinion::new(Action::Sell, 0.5, vec![rule]),
+                    Some(Side::Short) => Opinion::new(Action::Buy, 0.5, vec![rule]),
+                    None => Opinion::hold(),
+                },
+                Intent::Hold => Opinion::hold(),
+            };
+            opinions.push((Component::Evolved, o));
+        }
+        let view = MarketView {
+            symbol: "",
+            bar,
+            closes: hist.close(),
+            regime: regime_state,
+            position: pos.side,
+        };
+        for a in &mut self.advisors {
+            if let Some(o) = a.advise(&view) {
+                opinions.push((a.component(), o));
+            }
+        }
+        // the online learner: blocks, boosts and its own opinion
+        let mut blocked = Vec::new();
+        if let Some(r) = regime {
+            for (c, o) in &mut opinions {
+                if self.online.is_blocked(c.as_str(), r) {
+                    blocked.push(*c);
+                    if let Some(side) = o.action.side()
+                        && !self.shadow.iter().any(|s| s.1 == *c)
+                    {
+                        self.shadow
+                            .push((t + SHADOW_HORIZON, *c, r, side, bar.close));
+                    }
+                    if let Some(h) = self.online.health(c.as_str(), r)
+                        && let crate::ai::online::Status::Blocked { why, .. } = &h.status
+                    {
+                        o.reasons.push(OpinionReason::Blocked {
+                            component: *c,
+                            why: why.clone(),
+                        });
+                    }
+                }
+                let m = self.online.confidence_mult(c.as_str(), r);
+                if m != 1.0 {
+                    o.confidence = (o.confidence * m).min(1.0);
+                }
+            }
+            let unblocked: Vec<(Component, Opinion)> = opinions
+                .iter()
+                .filter(|(c, _)| !blocked.contains(c))
+                .cloned()
+                .collect();
+            if let Some(o) = self.online.opinion(r, &unblocked) {
+                opinions.push((Component::Online, o));
+            }
+        }
+        let mut inputs = Inputs {
+            opinions,
+            blocked,
+            regime,
+            kelly: None,
+            leverage: 1.0,
+        };
+        let mut decision = self.orchestrator.decide(&inputs);
+        let opens = match decision.action.side() {
+            Some(s) => {
+                pos.side != Some(s) && (s == Side::Long || self.allow_short || pos.side.is_none())
+            }
+            None => false,
+        };
+        if opens && let Some(llm) = &mut self.llm {
+            let ctx = MarketContext {
+                symbol: String::new(),
+                bar_ts_ms: bar.ts_ms,
+                proposed: decision.action,
+                confidence: decision.confidence,
+                closes: hist.close()[hist.len().saturating_sub(20)..].to_vec(),
+                indicators: vec![("atr".into(), atr)],
+                regime,
+                opinions: inputs
+                    .opinions
+                    .iter()
+                    .map(|(c, o)| (*c, o.action, o.confidence))
+                    .collect(),
+            };
+            if let Some(o) = llm.ask(&ctx) {
+                inputs.opinions.push((Component::Llm, o));
+                decision = self.orchestrator.decide(&inputs);
+            }
+            if let Some(w) = llm.take_warning() {
+                self.warnings.push(w);
+            }
+        }
+        let intent = match (decision.action, pos.side) {
+            (Action::Buy, Some(Side::Long)) | (Action::Sell, Some(Side::Short)) => Intent::Hold,
+            (Action::Sell, Some(Side::Long)) if !self.allow_short => Intent::Exit { frac: 1.0 },
+            (Action::Buy, Some(Side::Short)) if !self.allow_short => Intent::Exit { frac: 1.0 },
+            (Action::Sell, None) if !self.allow_short => Intent::Hold,
+            (Action::Buy | Action::Sell, _) if atr > 0.0 && decision.size_frac > 0.0 => {
+                let side = decision.action.side().unwrap_or(Side::Long);
+                let mult = regime.map_or(2.0, Regime::stop_atr_mult);
+                let risk = atr * mult;
+                let sign = side.sign();
+                Intent::Enter(Entry {
+                    side,
+                    sizing: Sizing::EquityFrac(decision.size_frac),
+                    kind: OrderKind::Market,
+                    stop: Some(bar.close - sign * risk),
+                    take_profit: (self.take_profit_r > 0.0)
+                        .then_some(bar.close + sign * self.take_profit_r * risk),
+                    atr: Some(atr),
+                })
+            }
+            _ => Intent::Hold,
+        };
+        if let (Intent::Enter(_), Some(r)) = (intent, regime) {
+            self.pending = Some((
+                inputs
+                    .opinions
+                    .iter()
+                    .map(|(c, o)| (*c, o.action))
+                    .collect(),
+                r,
+            ));
+        }
+        let interesting = decision.action != Action::Hold
+            || inputs
+                .opinions
+                .iter()
+                .any(|(_, o)| o.action != Action::Hold);
+        if interesting {
+            let without = inputs
+                .opinions
+                .iter()
+                .map(|(c, _)| {
+                    let d = self.orchestrator.without(&inputs, *c);
+                    (*c, d.action, d.confidence)
+                })
+                .collect();
+            self.decisions.push(DecisionRecord {
+                bar: t,
+                ts_ms: bar.ts_ms,
+                position: pos.side,
+                decision,
+                without,
+                intent: match intent {
+                    Intent::Hold => "hold".into(),
+                    Intent::Exit { .. } => "exit".into(),
+                    Intent::Enter(e) => format!(
+                        "enter {}",
+                        if e.side == Side::Long {
+                            "long"
+                        } else {
+                            "short"
+                        }
+                    ),
+                },
+            });
+        }
+        intent
+    }
+
+    fn reset(&mut self) {
+        self.signal.reset();
+        self.regime.reset();
+        if let Some(e) = &mut self.evolved {
+            e.reset();
+        }
+        for a in &mut self.advisors {
+            a.reset();
+        }
+        self.decisions.clear();
+        self.pending = None;
+        self.open = None;
+        self.shadow.clear();
+    }
+
+    fn params(&self) -> Params {
+        self.params.clone()
+    }
+
+    fn warmup_bars(&self) -> usize {
+        let c = self.signal.config();
+        [
+            c.ema_slow.saturating_sub(1),
+            c.macd_slow + c.macd_signal - 2,
+            2 * c.adx_period - 1,
+            c.rsi_period,
+            c.atr_period,
+            c.volume_ma.saturating_sub(1),
+        ]
+        .into_iter()
+        .chain(self.evolved.as_ref().map(Strategy::warmup_bars))
+        .max()
+        .unwrap_or(0)
+    }
+
+    fn regime(&self) -> Option<RegimeState> {
+        self.regime.current()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signal::testbars::decline_then_rally;
+
+    #[test]
+    fn technical_alone_enters_and_every_decision_names_its_components() {
+        let bars = decline_then_rally(3000.0);
+        let mut s = AiStrategy::new(&Params::default()).unwrap();
+        assert_eq!(
+            s.components(),
+            vec![Component::Technical, Component::Online]
+        );
+        let pos = PositionView::default();
+        let intents: Vec<Intent> = (0..bars.len())
+            .map(|t| s.on_bar(&History::new(&bars, t), &pos))
+            .collect();
+        let t = intents
+            .iter()
+            .position(|i| matches!(i, Intent::Enter(_)))
+            .expect("an entry");
+        let Intent::Enter(e) = intents[t] else {
+            unreachable!()
+        };
+        assert_eq!(e.side, Side::Long);
+        let Sizing::EquityFrac(f) = e.sizing else {
+            panic!("{:?}", e.sizing)
+        };
+        assert!(f > 0.0 && f <= 0.25);
+        let recs = s.take_decision_records();
+        let d = recs.iter().find(|r| r.bar == t).unwrap();
+        assert_eq!(d.decision.action, Action::Buy);
+        // technical alone: its weight renormalises to 1 and its confidence is the decision's
+        let tech = &d.decision.votes[0];
+        assert_eq!(tech.effective_weight, 1.0);
+        assert_eq!(
+            tech.opinion.as_ref().map(|o| o.confidence),
+            Some(d.decision.confidence)
+        );
+        // without technical nothing is left to vote
+        assert_eq!(d.without, vec![(Component::Technical, Action::Hold, 0.0)]);
+        assert_eq!(d.intent, "enter long");
+    }
+}
