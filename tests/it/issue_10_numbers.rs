@@ -306,7 +306,17 @@ fn issue_10_strategies_lists_parameters_defaults_and_ranges() {
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["sma-cross", "technical", "evolved"]);
+    assert_eq!(
+        names,
+        [
+            "sma-cross",
+            "technical",
+            "evolved",
+            "ai",
+            "dqn",
+            "leverage-dqn"
+        ]
+    );
     let slow = v[0]["params"]
         .as_array()
         .unwrap()
