@@ -12,12 +12,26 @@
 //! otherwise.
 
 use super::ta_is_zero;
-use super::volatility::true_range;
 
 // Every kernel writes into a zero-initialised output of the input's length (`vec![0.0; n]`
 // costs no pass: fresh pages come zeroed) with a plain loop over slices: its state stays in
 // registers. (Pushing, or a closure that captures the state by reference, kept the
 // recurrence's state in memory, adding a store-to-load round trip to every step.)
+
+/// Wilder's true range: `max(high - low, |prev_close - high|, |prev_close - low|)`.
+#[inline]
+pub(crate) fn true_range(high: f64, low: f64, prev_close: f64) -> f64 {
+    let mut greatest = high - low;
+    let v2 = (prev_close - high).abs();
+    if v2 > greatest {
+        greatest = v2;
+    }
+    let v3 = (prev_close - low).abs();
+    if v3 > greatest {
+        greatest = v3;
+    }
+    greatest
+}
 
 /// A zero-initialised output column of `n` values.
 #[inline]

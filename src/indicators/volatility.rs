@@ -10,20 +10,7 @@ use super::{
 };
 use crate::data::{Bar, Bars};
 
-/// Wilder's true range: `max(high - low, |prev_close - high|, |prev_close - low|)`.
-#[inline]
-pub(crate) fn true_range(high: f64, low: f64, prev_close: f64) -> f64 {
-    let mut greatest = high - low;
-    let v2 = (prev_close - high).abs();
-    if v2 > greatest {
-        greatest = v2;
-    }
-    let v3 = (prev_close - low).abs();
-    if v3 > greatest {
-        greatest = v3;
-    }
-    greatest
-}
+pub(crate) use super::kernels::true_range;
 
 /// True range of a bar against the previous close.
 ///

@@ -92,7 +92,7 @@ pub struct SearchOut {
 }
 
 /// Asks for a point not evaluated yet before a sampler's space counts as exhausted.
-const REPEAT_ASKS: usize = 64;
+pub(super) const REPEAT_ASKS: usize = 64;
 
 /// Grid batch size: large enough to keep every core busy on the lean loop.
 const GRID_BATCH: usize = 1024;

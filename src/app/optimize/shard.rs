@@ -121,13 +121,19 @@ pub fn candidates(spec: &OptimizeSpec) -> Result<Vec<(Candidate, bool)>, Error> 
         Method::Random => {
             let mut s = RandomSearch::new(spec.dims.clone(), spec.seed)?
                 .with_constraints(constraints.clone());
-            Ok((0..spec.trials)
-                .map(|_| {
-                    let c = s.ask();
-                    let ok = satisfies_all(&constraints, &c);
-                    (c, ok)
-                })
-                .collect())
+            // the same distinct points, in the same order, as the unsharded search draws
+            // (`search::sampled`: a repeated proposal is asked again, up to REPEAT_ASKS)
+            let mut seen = std::collections::BTreeSet::new();
+            let mut out = Vec::with_capacity(spec.trials);
+            while out.len() < spec.trials {
+                let fresh = (0..super::search::REPEAT_ASKS)
+                    .map(|_| s.ask())
+                    .find(|c| seen.insert(format!("{c:?}")));
+                let Some(c) = fresh else { break };
+                let ok = satisfies_all(&constraints, &c);
+                out.push((c, ok));
+            }
+            Ok(out)
         }
         Method::Bayes => Err(Error::Usage(
             "--method bayes cannot be sharded: each TPE trial depends on every earlier one; \
