@@ -17,6 +17,7 @@ pub mod fetch;
 pub mod fleet;
 pub mod indicators;
 pub mod optimize;
+pub mod optimize_shard;
 pub mod paper;
 pub mod report;
 pub mod strategies;

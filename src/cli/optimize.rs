@@ -14,6 +14,7 @@ use super::Global;
 use super::common::{DataArgs, EngineArgs, note, num, params_kv, result};
 use crate::app::Ctx;
 use crate::app::optimize::record::{TRIAL_KEYS, outcome_json};
+use crate::app::optimize::shard::Shard;
 use crate::app::optimize::{
     Method, Objective, OptimizeOutcome, OptimizeRequest, OptimizeSpec, WalkForward,
 };
@@ -101,6 +102,18 @@ pub struct OptimizeArgs {
     /// Do not record the run in the learning DB.
     #[arg(long, conflicts_with = "resume")]
     pub no_record: bool,
+    /// Evaluate only shard K of N of the search (the trials whose index is K modulo N,
+    /// 0 <= K < N) and record them in a learning DB of its own in --out DIR; combine the
+    /// shards with --merge (deploy/slurm, deploy/k8s). Grid and random searches.
+    #[arg(long, value_name = "K/N", requires = "out", conflicts_with_all = ["merge", "resume"])]
+    pub shard: Option<Shard>,
+    /// Where --shard writes its DB (`shard-K-of-N.db`).
+    #[arg(long, value_name = "DIR", requires = "shard")]
+    pub out: Option<PathBuf>,
+    /// Combine the shards in these directories (written by --shard with the same
+    /// arguments) into the result of the unsharded run.
+    #[arg(long, value_name = "DIR", num_args = 1..)]
+    pub merge: Vec<PathBuf>,
     /// Stop after N trials, as if interrupted (tests).
     #[arg(long, hide = true)]
     pub stop_after: Option<usize>,
@@ -116,6 +129,8 @@ const EXAMPLES: &str = "Examples:
   algolab optimize --symbol GOOG --grid fast=5..30 --grid slow=20..80 --minimize max_drawdown_pct
   algolab optimize --symbol BTC/USDT --grid fast=5..30 --grid slow=20..80 --per-regime
   algolab optimize --show BTC/USDT
+  algolab optimize --symbol GOOG --grid fast=2..101 --grid slow=2..101 --shard 3/8 --out shards/
+  algolab optimize --symbol GOOG --grid fast=2..101 --grid slow=2..101 --merge shards/ --json
 
 Every trial is recorded in DATA_DIR/ai_learning.db (table optimization_results) as its batch
 finishes; --resume RUN_ID with the same arguments finishes an interrupted run. The JSON
@@ -209,12 +224,25 @@ pub fn run(args: OptimizeArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
             b.set_position(done as u64);
         }
     };
+    let data_spec = args.data.spec()?;
+    if let (Some(shard), Some(out)) = (args.shard, &args.out) {
+        let data = crate::app::load::load_data(&data_spec, &ctx.data_dir)?;
+        note(g.quiet, &data.note);
+        return super::optimize_shard::shard(ctx, &spec, &data, shard, out, g);
+    }
+    let merged = if args.merge.is_empty() {
+        None
+    } else {
+        let data = crate::app::load::load_data(&data_spec, &ctx.data_dir)?;
+        super::optimize_shard::merged(&args.merge, &spec, &data)?
+    };
     let req = OptimizeRequest {
-        data: args.data.spec()?,
+        data: data_spec,
         spec,
         resume: args.resume,
         record: !args.no_record,
         report: args.report.clone(),
+        merged,
     };
     let strategy = req.spec.strategy.clone();
     let res = crate::app::optimize::run(ctx, req, Box::new(progress));

@@ -6,7 +6,9 @@
 
 use std::fmt;
 
-use super::{Indicator, ParamError, RollingSum, check_period};
+use super::{
+    BatchRaw, Indicator, ParamError, RollingSum, check_period, kernels, ring_restore, stream_raw,
+};
 use crate::data::Bar;
 
 /// Simple moving average of the close.
@@ -222,6 +224,72 @@ impl Indicator for Wma {
 impl fmt::Display for Wma {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "WMA({})", self.period)
+    }
+}
+
+impl Sma {
+    /// The batch kernel into `out` (as long as `xs`) from a fresh SMA, leaving the state
+    /// streaming would; `false` (nothing done) when not fresh.
+    pub(crate) fn kernel_into(&mut self, xs: &[f64], out: &mut [f64]) -> bool {
+        if !self.sum.is_fresh() {
+            return false;
+        }
+        let s = kernels::rolling_mean(xs, self.period, self.period as f64, out);
+        self.sum.restore(xs, s);
+        true
+    }
+}
+
+impl Ema {
+    /// The batch kernel into `out` (as long as `xs`) from a fresh EMA, leaving the state
+    /// streaming would; `false` (nothing done) when not fresh.
+    pub(crate) fn kernel_into(&mut self, xs: &[f64], out: &mut [f64]) -> bool {
+        if self.count != 0 {
+            return false;
+        }
+        (self.count, self.seed_sum, self.value) = kernels::ema(xs, self.period, self.k, out);
+        true
+    }
+}
+
+impl BatchRaw for Sma {
+    fn raw_values(&mut self, xs: &[f64]) -> Vec<f64> {
+        if !self.sum.is_fresh() {
+            return stream_raw(self, xs);
+        }
+        let n = self.period as f64;
+        let mut out = kernels::column(xs.len());
+        let s = kernels::rolling_mean(xs, self.period, n, &mut out);
+        self.sum.restore(xs, s);
+        out
+    }
+}
+
+impl BatchRaw for Ema {
+    fn raw_values(&mut self, xs: &[f64]) -> Vec<f64> {
+        if self.count != 0 {
+            return stream_raw(self, xs);
+        }
+        let mut out = kernels::column(xs.len());
+        (self.count, self.seed_sum, self.value) = kernels::ema(xs, self.period, self.k, &mut out);
+        out
+    }
+}
+
+impl BatchRaw for Wma {
+    fn raw_values(&mut self, xs: &[f64]) -> Vec<f64> {
+        if self.period == 1 {
+            // `update_raw` copies the input and keeps no state for a period of 1
+            return xs.to_vec();
+        }
+        if self.count != 0 {
+            return stream_raw(self, xs);
+        }
+        let mut out = kernels::column(xs.len());
+        (self.count, self.period_sub, self.period_sum, self.trailing) =
+            kernels::wma(xs, self.period, &mut out);
+        self.pos = ring_restore(&mut self.buf, xs);
+        out
     }
 }
 

@@ -31,6 +31,7 @@ mod stored;
 pub(crate) mod validate;
 
 use std::collections::BTreeMap;
+pub mod shard;
 
 use crate::Error;
 use crate::data::Bars;
