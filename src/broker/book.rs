@@ -8,6 +8,8 @@
 //! `risk::entry_qty`. Every function is a few float operations in a fixed order: change
 //! the order and every golden test moves.
 
+use crate::order::{ExitReason, Side, Trade};
+
 /// A position's books, as the kernel reads them.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Held {
@@ -42,6 +44,58 @@ pub struct Closed {
     pub entry_fee_part: f64,
     /// Its share of the funding paid.
     pub funding_part: f64,
+}
+
+/// Where a position was opened, for the trade record of a close.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Opened {
+    /// Direction.
+    pub side: Side,
+    /// Bar index of the first entry fill.
+    pub bar: usize,
+    /// Time of the first entry fill.
+    pub ts_ms: i64,
+    /// Average entry price.
+    pub price: f64,
+}
+
+/// Where and why (part of) a position closed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Exited {
+    /// Bar index of the close.
+    pub bar: usize,
+    /// Time of the close.
+    pub ts_ms: i64,
+    /// Exit price.
+    pub price: f64,
+    /// Why it closed.
+    pub reason: ExitReason,
+    /// Maximum adverse and favourable excursion, percent (NaN when not tracked).
+    pub excursions: (f64, f64),
+}
+
+impl Closed {
+    /// The trade record of this close: THE one `Trade` the simulated broker and the fast
+    /// paths report for a closed part.
+    #[inline(always)]
+    pub fn trade(&self, o: Opened, x: Exited) -> Trade {
+        Trade {
+            side: o.side,
+            qty: self.qty,
+            entry_bar: o.bar,
+            exit_bar: x.bar,
+            entry_ts_ms: o.ts_ms,
+            exit_ts_ms: x.ts_ms,
+            entry_price: o.price,
+            exit_price: x.price,
+            pnl: self.pnl,
+            return_pct: 100.0 * self.pnl / (self.qty * o.price),
+            fees: self.entry_fee_part + self.fee,
+            mae_pct: x.excursions.0,
+            mfe_pct: x.excursions.1,
+            exit_reason: x.reason,
+        }
+    }
 }
 
 /// Close `q` of `held` at `price` (slippage already applied). With `liq_fee_rate` it is a

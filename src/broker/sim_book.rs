@@ -8,7 +8,7 @@ use super::sim::{Fill, SimBroker};
 use super::sim_pos::Pos;
 use super::{FillAction, OrderFill};
 use crate::data::Bar;
-use crate::order::{ClientOrderId, ExitReason, OrderKind, Side, Trade};
+use crate::order::{ClientOrderId, ExitReason, OrderKind, Side};
 use crate::risk::{OrderQty, OrderRequest, StopLevel, entry_qty};
 
 const FUNDING_PERIOD_MS: i64 = 8 * 3_600_000;
@@ -420,7 +420,7 @@ impl SimBroker {
         };
         let closed = book::close(&held, q, price, self.cfg.commission, liq_fee_rate);
         let q = closed.qty;
-        let (fee, pnl) = (closed.fee, closed.pnl);
+        let fee = closed.fee;
         let (margin_part, entry_fee_part, funding_part) = (
             closed.margin_part,
             closed.entry_fee_part,
@@ -428,23 +428,21 @@ impl SimBroker {
         );
         self.cash += closed.returned;
         self.fees_paid += fee;
-        let (mae_pct, mfe_pct) = p.excursions(price);
-        let trade = Trade {
-            side: p.side,
-            qty: q,
-            entry_bar: p.entry_bar,
-            exit_bar: t,
-            entry_ts_ms: p.entry_ts_ms,
-            exit_ts_ms: ts_ms,
-            entry_price: p.entry_price,
-            exit_price: price,
-            pnl,
-            return_pct: 100.0 * pnl / (q * p.entry_price),
-            fees: entry_fee_part + fee,
-            mae_pct,
-            mfe_pct,
-            exit_reason: reason,
-        };
+        let trade = closed.trade(
+            book::Opened {
+                side: p.side,
+                bar: p.entry_bar,
+                ts_ms: p.entry_ts_ms,
+                price: p.entry_price,
+            },
+            book::Exited {
+                bar: t,
+                ts_ms,
+                price,
+                reason,
+                excursions: p.excursions(price),
+            },
+        );
         let left = p.qty - q;
         if left <= p.qty * 1e-12 {
             self.pos = None;

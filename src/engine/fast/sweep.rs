@@ -332,31 +332,28 @@ impl<'c, K: Sink> SmaSim<'c, K> {
             funding: p.funding,
         };
         let closed = book::close(&held, p.qty, price, self.cfg.commission, None);
-        let (q, fee, pnl, entry_fee_part) =
-            (closed.qty, closed.fee, closed.pnl, closed.entry_fee_part);
         self.cash += closed.returned;
-        self.fees_paid += fee;
-        let (mae_pct, mfe_pct) = if K::EXCURSIONS {
+        self.fees_paid += closed.fee;
+        let excursions = if K::EXCURSIONS {
             p.excursions(price)
         } else {
             (f64::NAN, f64::NAN)
         };
-        self.sink.trade(Trade {
-            side: p.side,
-            qty: q,
-            entry_bar: p.entry_bar,
-            exit_bar: t,
-            entry_ts_ms: p.entry_ts_ms,
-            exit_ts_ms: ts_ms,
-            entry_price: p.entry_price,
-            exit_price: price,
-            pnl,
-            return_pct: 100.0 * pnl / (q * p.entry_price),
-            fees: entry_fee_part + fee,
-            mae_pct,
-            mfe_pct,
-            exit_reason: reason,
-        });
+        self.sink.trade(closed.trade(
+            book::Opened {
+                side: p.side,
+                bar: p.entry_bar,
+                ts_ms: p.entry_ts_ms,
+                price: p.entry_price,
+            },
+            book::Exited {
+                bar: t,
+                ts_ms,
+                price,
+                reason,
+                excursions,
+            },
+        ));
         self.pos = None;
     }
 
