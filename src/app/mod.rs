@@ -14,6 +14,7 @@ pub mod ctx;
 pub mod data;
 pub mod evolve;
 pub mod indicators;
+pub mod live;
 pub mod load;
 pub mod optimize;
 pub mod paper;

@@ -16,6 +16,7 @@ pub mod evolve;
 pub mod fetch;
 pub mod fleet;
 pub mod indicators;
+pub mod live;
 pub mod optimize;
 pub mod optimize_shard;
 pub mod paper;
@@ -86,6 +87,8 @@ pub enum Command {
     Ai(ai::AiArgs),
     /// Paper-trade a strategy on new closed bars: one cron-safe tick per call, or --loop.
     Paper(Box<paper::PaperArgs>),
+    /// Trade a strategy on Binance (testnet by default): one cron-safe tick per call.
+    Live(Box<live::LiveArgs>),
     /// Train the DQN agent (18 features; HOLD, BUY, SELL) on the engine; judge it on a
     /// held-out test window against buy & hold and `technical`.
     TrainRl(train_rl::TrainArgs),
@@ -121,6 +124,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ai(args) => ai::run(args, g, &ctx),
         Command::Fetch(args) => fetch::run(args, g),
         Command::Paper(args) => paper::run(*args, g, &ctx),
+        Command::Live(args) => live::run(*args, g, &ctx),
         Command::TrainRl(args) => train_rl::run(args, g, &ctx, crate::ai::dqn::AgentKind::Dqn),
         Command::TrainLeverage(args) => {
             train_rl::run(args, g, &ctx, crate::ai::dqn::AgentKind::LeverageDqn)

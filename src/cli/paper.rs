@@ -268,7 +268,7 @@ fn bar_interval_ms(dir: &BotDir) -> i64 {
 }
 
 /// Poll Telegram for commands and answer them; true when /stop came.
-fn answer_commands(cfg: &TelegramConfig, dir: &BotDir, g: Global) -> bool {
+pub(super) fn answer_commands(cfg: &TelegramConfig, dir: &BotDir, g: Global) -> bool {
     let Ok(client) = TelegramClient::new(cfg.clone()) else {
         return false;
     };
@@ -343,7 +343,7 @@ fn position_text(s: &PaperState) -> String {
     }
 }
 
-fn print_reply(reply: &PaperReply, g: Global) {
+pub(super) fn print_reply(reply: &PaperReply, g: Global) {
     for e in &reply.notify_errors {
         note(g.quiet, &format!("warning: telegram: {e}"));
     }

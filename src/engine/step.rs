@@ -166,6 +166,36 @@ impl<B: Broker> Engine<B> {
         &self.broker
     }
 
+    /// The broker, mutably: a venue broker reconnects after a restore and reconciles at
+    /// the start of a live tick.
+    pub fn broker_mut(&mut self) -> &mut B {
+        &mut self.broker
+    }
+
+    /// For a venue broker only: collect the executions of the orders this bar's step sent
+    /// (a market order fills at once on an exchange), record them and mark, so the books
+    /// saved after a live tick agree with the exchange. No decision is made. Never call it
+    /// with the simulator: its poll of the same bar would fill resting orders again.
+    pub fn settle(&mut self, input: &BarInput<'_>) -> &[EngineEvent] {
+        self.events.clear();
+        if self.stopped || self.halted.is_some() {
+            return &self.events;
+        }
+        let t = input.hist.index();
+        let bar = input.hist.last();
+        let mb = MarketBar {
+            t,
+            bar,
+            funding_rate: input.funding_rate,
+        };
+        match self.broker.poll(&mb) {
+            Ok(fills) => self.handle_fills(fills, t, bar.ts_ms),
+            Err(e) => self.failed(t, bar.ts_ms, "poll", None, &e),
+        }
+        self.mark = Mark::of(&self.broker.account());
+        &self.events
+    }
+
     /// The risk manager.
     pub fn risk(&self) -> &RiskManager {
         &self.risk

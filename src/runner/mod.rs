@@ -10,16 +10,20 @@
 
 pub mod bot_dir;
 pub mod fleet;
+pub mod live;
 pub mod lock;
 pub mod paper;
 pub mod schedule;
 
 pub use bot_dir::{BotDir, default_name, validate_name};
+pub use live::{LiveInfo, LiveSetup, live_tick};
 pub use lock::{LockOutcome, TickLock};
 pub use paper::{PaperSetup, PaperState, TickOutcome, TickReport, paper_tick};
 pub use schedule::{TickPlan, closed_len, next_wake_ms, plan_tick};
 
+use crate::broker::BrokerError;
 use crate::engine::EngineError;
+use crate::venues::VenueError;
 
 /// An error of a bot tick.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +68,17 @@ pub enum RunnerError {
     /// The engine failed.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// A live bot needs a strategy that can save its state between ticks.
+    #[error(
+        "strategy {0} cannot save its state between ticks, so it cannot trade live; use sma-cross, technical or evolved"
+    )]
+    NotResumable(String),
+    /// The exchange could not be reached or refused (live ticks).
+    #[error(transparent)]
+    Venue(#[from] VenueError),
+    /// A broker call failed before the tick could act (live reconciliation).
+    #[error("reconciliation failed: {0}")]
+    Broker(#[from] BrokerError),
 }
 
 impl RunnerError {
@@ -74,6 +89,10 @@ impl RunnerError {
             RunnerError::Engine(EngineError::Broker(_)) => 1,
             RunnerError::Engine(_) => 2,
             RunnerError::Io { .. } | RunnerError::BadState { .. } => 1,
+            RunnerError::NotResumable(_) => 2,
+            RunnerError::Venue(e) => e.exit_code(),
+            RunnerError::Broker(BrokerError::Auth) => 2,
+            RunnerError::Broker(_) => 1,
         }
     }
 }

@@ -183,6 +183,9 @@ pub struct PaperState {
     /// save its state: such a bot replays its bars each tick).
     #[serde(default)]
     pub engine: Option<SavedRun>,
+    /// Live and testnet bots: where their bars start and their last reconciliation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<super::live::LiveInfo>,
 }
 
 /// One entry of `signals.json`: an order the strategy's signal produced, as filled.
@@ -266,7 +269,7 @@ pub enum TickOutcome {
     Done(Box<TickReport>),
 }
 
-fn check_same(setup: &PaperSetup, state: &PaperState) -> Result<(), RunnerError> {
+pub(super) fn check_same(setup: &PaperSetup, state: &PaperState) -> Result<(), RunnerError> {
     let changed = |what: &str, was: String, now: String| RunnerError::ConfigChanged {
         bot: setup.bot.name().to_string(),
         what: what.into(),
@@ -369,14 +372,27 @@ pub fn paper_tick(
         None => advance_by_replay(setup, prev.as_ref(), bars, strategy, &plan)?,
     };
     report.acted = Some((ts[plan.act.start], last_ts));
+    let state = build_state(setup, prev.as_ref(), &adv, bars, &plan, last_ts);
+    persist(setup, adv, state, bars, &plan, &mut report)?;
+    Ok(TickOutcome::Done(Box::new(report)))
+}
+
+/// Write the tick's files: history files first, `state.json` last — its `last_bar_ts_ms`
+/// is what marks the bars done, so a kill before it makes the next tick redo them, and the
+/// history files are merged by time so a redo never duplicates entries.
+pub(super) fn persist(
+    setup: &PaperSetup,
+    adv: Advance,
+    state: PaperState,
+    bars: &Bars,
+    plan: &TickPlan,
+    report: &mut TickReport,
+) -> Result<(), RunnerError> {
+    let ts = bars.ts_ms();
+    let last_ts = state.last_bar_ts_ms;
     let new_signals = adv.signals.clone();
     let new_trades: Vec<TradeRecord> = adv.new_closed.iter().map(TradeRecord::from).collect();
-    let state = build_state(setup, prev.as_ref(), &adv, bars, &plan, last_ts);
-    report.notes = notes_for(setup, &new_signals, &new_trades);
-
-    // Persist: history files first, state.json last — state.json's last_bar_ts_ms is what
-    // marks the bars done, so a kill before it makes the next tick redo them, and the
-    // history files are merged by time so a redo never duplicates entries.
+    report.notes.extend(notes_for(setup, &new_signals, &new_trades));
     append_by_time(
         &setup.bot.signals_path(),
         &new_signals,
@@ -409,7 +425,7 @@ pub fn paper_tick(
     report.new_signals = new_signals;
     report.new_trades = new_trades;
     report.state = Some(state);
-    Ok(TickOutcome::Done(Box::new(report)))
+    Ok(())
 }
 
 /// Fills at bars of this tick, in order.
@@ -440,31 +456,33 @@ fn signals_in(result: &BacktestResult, bars: &Bars, plan: &TickPlan) -> Vec<Sign
 }
 
 /// What stepping the tick's bars produced, however it was computed.
-struct Advance {
+pub(super) struct Advance {
     /// Fills at this tick's bars.
-    signals: Vec<SignalRecord>,
+    pub(super) signals: Vec<SignalRecord>,
     /// Trades closed at this tick's bars.
-    new_closed: Vec<Trade>,
+    pub(super) new_closed: Vec<Trade>,
     /// Books at the close of each of this tick's bars.
-    points: Vec<EquityPoint>,
+    pub(super) points: Vec<EquityPoint>,
     /// Books at the last bar: (cash, position value, equity).
-    books: (f64, f64, f64),
+    pub(super) books: (f64, f64, f64),
     /// The position still open at the last bar, valued at its close.
-    open: Option<Trade>,
+    pub(super) open: Option<Trade>,
     /// Fees paid since the bot started.
-    fees_paid: f64,
+    pub(super) fees_paid: f64,
     /// The engine to continue from, when the strategy can save its state.
-    engine: Option<SavedRun>,
+    pub(super) engine: Option<SavedRun>,
+    /// The engine's events of this tick (stepped ticks only).
+    pub(super) events: Vec<crate::engine::EngineEvent>,
 }
 
-fn state_err(setup: &PaperSetup, e: &StateError) -> RunnerError {
+pub(super) fn state_err(setup: &PaperSetup, e: &StateError) -> RunnerError {
     RunnerError::BadState {
         path: setup.bot.state_path().display().to_string(),
         cause: e.to_string(),
     }
 }
 
-fn signal_of(f: &OrderFill, ts_ms: i64) -> SignalRecord {
+pub(super) fn signal_of(f: &OrderFill, ts_ms: i64) -> SignalRecord {
     let (action, reason) = match f.action {
         FillAction::Open => ("open", None),
         FillAction::Increase => ("increase", None),
@@ -495,13 +513,39 @@ fn advance_by_step(
         Some(s) => Engine::restore(s, strategy).map_err(|e| state_err(setup, &e))?,
         None => {
             let mut e = Engine::backtest(&setup.cfg)?;
-            strategy.reset();
-            for t in plan.warmup.clone() {
-                e.warm_up(strategy, &BarInput::new(bars, t));
-            }
+            warm_up(&mut e, strategy, bars, plan);
             e
         }
     };
+    let mut adv = step_engine(setup, bars, strategy, plan, &mut engine, false)?;
+    let last = plan.act.end - 1;
+    adv.open = engine.open_trade(last, &bars.bar(last));
+    Ok(adv)
+}
+
+/// A new bot's engine: reset the strategy and feed it the plan's warm-up bars.
+pub(super) fn warm_up<B: Broker>(
+    engine: &mut Engine<B>,
+    strategy: &mut (dyn Strategy + Send),
+    bars: &Bars,
+    plan: &TickPlan,
+) {
+    strategy.reset();
+    for t in plan.warmup.clone() {
+        engine.warm_up(strategy, &BarInput::new(bars, t));
+    }
+}
+
+/// Step every bar of `plan.act` (with `settle`, also collect the executions of the orders
+/// each step sent: venue brokers) and save the engine. `open` is left to the caller.
+pub(super) fn step_engine<B: Broker + Serialize + serde::de::DeserializeOwned>(
+    setup: &PaperSetup,
+    bars: &Bars,
+    strategy: &mut (dyn Strategy + Send),
+    plan: &TickPlan,
+    engine: &mut Engine<B>,
+    settle: bool,
+) -> Result<Advance, RunnerError> {
     let ts = bars.ts_ms();
     let mut adv = Advance {
         signals: Vec::new(),
@@ -511,9 +555,15 @@ fn advance_by_step(
         open: None,
         fees_paid: 0.0,
         engine: None,
+        events: Vec::new(),
     };
     for t in plan.act.clone() {
-        for e in engine.step(strategy, &BarInput::new(bars, t))? {
+        let input = BarInput::new(bars, t);
+        let mut evs: Vec<crate::engine::EngineEvent> = engine.step(strategy, &input)?.to_vec();
+        if settle {
+            evs.extend(engine.settle(&input).iter().cloned());
+        }
+        for e in &evs {
             if let EventKind::Fill(f) = &e.kind {
                 adv.signals.push(signal_of(f, e.ts_ms));
                 if let FillAction::Close { trade } = f.action {
@@ -521,6 +571,7 @@ fn advance_by_step(
                 }
             }
         }
+        adv.events.extend(evs);
         let m = engine.mark();
         adv.points.push(EquityPoint {
             ts_ms: ts[t],
@@ -530,8 +581,6 @@ fn advance_by_step(
         });
         adv.books = (m.cash, m.position_value, m.equity);
     }
-    let last = plan.act.end - 1;
-    adv.open = engine.open_trade(last, &bars.bar(last));
     adv.fees_paid = engine.broker().account().fees_paid;
     adv.engine = Some(engine.save(strategy).map_err(|e| state_err(setup, &e))?);
     Ok(adv)
@@ -587,10 +636,11 @@ fn advance_by_replay(
             .copied(),
         fees_paid: result.fees_paid,
         engine: None,
+        events: Vec::new(),
     })
 }
 
-fn build_state(
+pub(super) fn build_state(
     setup: &PaperSetup,
     prev: Option<&PaperState>,
     adv: &Advance,
@@ -633,6 +683,7 @@ fn build_state(
         }),
         trades,
         engine: adv.engine.clone(),
+        live: prev.and_then(|p| p.live.clone()),
     }
 }
 
@@ -643,7 +694,7 @@ fn side_word(s: Side) -> String {
     }
 }
 
-fn notes_for(setup: &PaperSetup, signals: &[SignalRecord], trades: &[TradeRecord]) -> Vec<Note> {
+pub(super) fn notes_for(setup: &PaperSetup, signals: &[SignalRecord], trades: &[TradeRecord]) -> Vec<Note> {
     let bot = setup.bot.name().to_string();
     let mut notes: Vec<Note> = signals
         .iter()
@@ -688,7 +739,7 @@ fn notes_for(setup: &PaperSetup, signals: &[SignalRecord], trades: &[TradeRecord
 /// Append `new` (entries at bars `from_bar..` of `ts`) to the JSON list at `path`, first
 /// dropping stored entries at or after bar `from_bar` (left by a tick killed after writing
 /// this file but before `state.json`), so entries are never doubled.
-fn append_by_time<T: Serialize + serde::de::DeserializeOwned + Clone>(
+pub(super) fn append_by_time<T: Serialize + serde::de::DeserializeOwned + Clone>(
     path: &std::path::Path,
     new: &[T],
     from_bar: usize,

@@ -139,6 +139,35 @@ fn to_broker(e: VenueError) -> BrokerError {
     }
 }
 
+/// What the start of a live tick found on the exchange, before any bar is stepped
+/// ([`BinanceBroker::start_check`]); written to the bot's state file.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StartCheck {
+    /// The exchange clock when checked, UTC ms.
+    pub server_time_ms: i64,
+    /// The position on the exchange, base units, signed (spot: the base asset balance).
+    pub exchange_qty: f64,
+    /// The bot's booked position, signed.
+    pub local_qty: f64,
+    /// Fills on the exchange not yet booked (an order sent by a tick that was killed
+    /// before saving): the next bar's poll books them.
+    pub pending_fills: usize,
+    /// Their signed quantity.
+    pub pending_qty: f64,
+    /// The position differs from the book plus the pending fills: what was done about it.
+    pub mismatch: Option<String>,
+    /// Open orders and open algo orders of the symbol the bot did not place.
+    pub unknown_orders: Vec<String>,
+    /// Client ids of the bot's orders open on the exchange (orders and algo orders).
+    pub open_orders: Vec<String>,
+    /// Orders whose submit answer was lost, queried by client id: `(id, status)`.
+    pub resolved: Vec<(String, String)>,
+    /// Protective orders of a closed position, cancelled now.
+    pub cancelled: Vec<String>,
+    /// Free balance of the quote asset.
+    pub quote_free: f64,
+}
+
 impl BinanceBroker {
     /// Connect: read the symbol's rules, set isolated margin and leverage (futures), and
     /// take a first snapshot (an existing position is adopted, with a note).
@@ -271,6 +300,124 @@ impl BinanceBroker {
     /// The exchange calls' errors.
     pub fn reconciliation(&self, since_ms: i64) -> Result<Reconciliation, VenueError> {
         self.fetch(since_ms)
+    }
+
+    /// Reconcile at the start of a tick: balances, position, open orders and open algo
+    /// orders and the fills since the last tick, against the book. Orders whose submit
+    /// answer was lost are queried by client id first; orders the bot does not know are
+    /// reported; a position that differs from the book (plus fills not yet booked) is
+    /// adopted from the exchange with a note, or, when fills are pending, left for the
+    /// next bar's poll to book and adopt; protective orders of a flat position are
+    /// cancelled. Never sends a new order.
+    ///
+    /// # Errors
+    /// [`BrokerError`] when the exchange cannot be reached (the tick must not act then).
+    pub fn start_check(&mut self) -> Result<StartCheck, BrokerError> {
+        // lost answers first: what happened to them decides everything else
+        let lost: Vec<String> = self
+            .known
+            .iter()
+            .filter(|(_, k)| k.open && k.order_id.is_none() && !k.algo)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut resolved = Vec::new();
+        for id in lost {
+            if let Ok(cid) = ClientOrderId::new(id.clone()) {
+                let status = self.query(&cid)?;
+                if status == OrderStatus::NotFound
+                    && let Some(k) = self.known.get_mut(&id)
+                {
+                    k.open = false;
+                }
+                resolved.push((id, format!("{status:?}").to_lowercase()));
+            }
+        }
+        let snap = self.fetch(self.fills_since_ms).map_err(to_broker)?;
+        let seen = self.last_trade_id;
+        let pending: Vec<&TradeFill> = snap.fills.iter().filter(|f| f.id > seen).collect();
+        let pending_qty: f64 = pending
+            .iter()
+            .map(|f| match f.side {
+                OrderSide::Buy => f.qty,
+                OrderSide::Sell => -f.qty,
+            })
+            .sum();
+        let dust = self.rules.market_min_qty.max(self.rules.market_step_size);
+        let raw = self.exchange_qty(&snap);
+        let exchange_qty = if raw.abs() < dust { 0.0 } else { raw };
+        let local_qty = self.book.qty;
+        let expected = local_qty + pending_qty;
+        let differs = (exchange_qty - expected).abs() > dust * 0.5;
+        let mismatch = match (differs, pending.is_empty()) {
+            (false, _) => None,
+            (true, true) => Some(format!(
+                "exchange position {exchange_qty}, booked {local_qty}: adopted the exchange's"
+            )),
+            (true, false) => Some(format!(
+                "exchange position {exchange_qty}, booked {local_qty} + {} pending fill(s) of {pending_qty}: the next bar books the fills and adopts the exchange's",
+                pending.len()
+            )),
+        };
+        if pending.is_empty() {
+            // nothing of ours in flight: refresh the books (adopting a differing position)
+            let t = self.account.position.map_or(0, |p| p.entry_bar);
+            self.apply_snapshot(&snap, t);
+        }
+        let unknown_orders = snap.unknown_orders(|id| self.known.contains_key(id));
+        let open_orders: Vec<String> = snap
+            .open_orders
+            .iter()
+            .map(|o| o.client_id.clone())
+            .chain(snap.open_algo_orders.iter().map(|a| a.client_algo_id.clone()))
+            .filter(|id| self.known.contains_key(id))
+            .collect();
+        let mut cancelled = Vec::new();
+        if exchange_qty == 0.0 && expected.abs() <= dust * 0.5 {
+            for id in &open_orders {
+                let protective = self
+                    .known
+                    .get(id)
+                    .is_some_and(|k| k.request.purpose == OrderPurpose::Protective);
+                if protective {
+                    self.cancel_id(id)?;
+                    self.notes.push(format!(
+                        "cancelled protective order {id} of a closed position"
+                    ));
+                    cancelled.push(id.clone());
+                }
+            }
+            if !cancelled.is_empty() {
+                self.stop = None;
+            }
+        }
+        if !unknown_orders.is_empty() {
+            self.notes.push(format!(
+                "orders on {} the bot did not place: {}",
+                self.symbol,
+                unknown_orders.join(", ")
+            ));
+        }
+        let quote_free = snap
+            .balances
+            .iter()
+            .find(|b| b.asset == self.rules.quote_asset)
+            .map_or(0.0, |b| b.free);
+        Ok(StartCheck {
+            server_time_ms: snap.server_time_ms,
+            exchange_qty,
+            local_qty,
+            pending_fills: pending.len(),
+            pending_qty,
+            mismatch,
+            unknown_orders,
+            open_orders: open_orders
+                .into_iter()
+                .filter(|id| !cancelled.contains(id))
+                .collect(),
+            resolved,
+            cancelled,
+            quote_free,
+        })
     }
 
     fn exchange_qty(&self, snap: &Reconciliation) -> f64 {

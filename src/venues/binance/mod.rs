@@ -20,7 +20,7 @@ pub mod rules;
 pub mod trade;
 pub mod types;
 
-pub use broker::{BinanceBroker, BrokerConfig};
+pub use broker::{BinanceBroker, BrokerConfig, StartCheck};
 pub use budget::WeightBudget;
 pub use config::{BaseUrls, Network};
 pub use credentials::{Credentials, Secret};

@@ -1,0 +1,261 @@
+//! `algolab live`: one testnet (default) or live tick on Binance per call (safe under
+//! cron), or `--loop` ticking after every bar close. Parsing, the environment (keys, base
+//! URLs), the wall clock, sleeping and printing only; the tick is [`crate::app::live::tick`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::common::{DataArgs, EngineArgs, note, params_kv};
+use super::paper::{answer_commands, print_reply, telegram_from_env};
+use super::{Global, UsageError};
+use crate::app::Ctx;
+use crate::app::backtest::BacktestRequest;
+use crate::app::live::{self as app, LiveRequest};
+use crate::runner::fleet::Health;
+use crate::runner::{BotDir, TickOutcome, next_wake_ms};
+use crate::venues::binance::{BaseUrls, Credentials, Market, Network, WeightBudget};
+
+/// Trade a strategy on Binance (testnet unless --live --i-understand-real-money): one tick
+/// per call.
+#[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
+pub struct LiveArgs {
+    /// The pair (`--symbol BTC/USDT`) and kline interval (`--interval 1h`, the default);
+    /// `--from`: the first tick acts from this time instead of only from the latest closed
+    /// bar.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Strategy: sma-cross, technical, evolved (with --param id=N or --strategy-file).
+    #[arg(long, default_value = "sma-cross")]
+    pub strategy: String,
+    /// A strategy parameter, `key=value` (repeatable).
+    #[arg(long = "param", value_name = "K=V")]
+    pub params: Vec<String>,
+    /// A genome file to run as the `evolved` strategy.
+    #[arg(long, value_name = "FILE.json")]
+    pub strategy_file: Option<PathBuf>,
+    /// Sizing and risk (`--leverage` needs `--futures`; `--cash` is ignored: the books
+    /// start from the exchange balance).
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// The bot's name (its folder is DATA_DIR/bots/NAME); default from symbol and strategy.
+    #[arg(long, value_name = "NAME")]
+    pub bot: Option<String>,
+    /// USD-M perpetual futures (isolated margin, `--leverage`) instead of spot.
+    #[arg(long)]
+    pub futures: bool,
+    /// Trade on the real exchange (needs --i-understand-real-money too).
+    #[arg(long)]
+    pub live: bool,
+    /// Confirms --live.
+    #[arg(long)]
+    pub i_understand_real_money: bool,
+    /// Bars loaded before the first acting bar to warm the strategy up.
+    #[arg(long, default_value_t = 300, value_name = "N")]
+    pub warmup: usize,
+    /// Keep ticking: wake a few seconds after every bar close.
+    #[arg(long = "loop")]
+    pub run_loop: bool,
+    /// With --loop: seconds to wait after a bar close before ticking.
+    #[arg(long, default_value_t = 5, value_name = "SECS")]
+    pub settle: u64,
+    /// With --loop: stop after N ticks (for tests and trials).
+    #[arg(long, value_name = "N", hide = true)]
+    pub max_ticks: Option<u64>,
+}
+
+const EXAMPLES: &str = "Examples:
+  algolab live --symbol BTC/USDT --interval 1h --strategy sma-cross --param fast=3 --param slow=8 --param long_only=true --bot b1
+  algolab live --symbol BTC/USDT --futures --leverage 3 --fractional --bot f1 --json
+  # crontab: a testnet bot, one tick five seconds after every hour
+  0 * * * * cd /srv/algolab && sleep 5 && BINANCE_API_KEY=... BINANCE_SECRET=... algolab live --symbol BTC/USDT --bot b1 -q
+
+Testnet unless --live --i-understand-real-money. Keys from BINANCE_API_KEY and BINANCE_SECRET;
+base URLs from ALGOLAB_BINANCE_URL / ALGOLAB_BINANCE_FUTURES_URL when set. Every tick first
+reconciles with the exchange (balances, position, open orders and algo orders, fills since
+the last tick), then steps the new closed bars. Exit codes: 0 done (or another tick runs),
+1 exchange or state failure, 2 bad usage, missing or refused keys, changed settings.";
+
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the loop's schedule is wall-clock"
+)]
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn request(args: &LiveArgs) -> anyhow::Result<LiveRequest> {
+    let network = match (args.live, args.i_understand_real_money) {
+        (false, false) => Network::Testnet,
+        (true, true) => Network::Live,
+        (true, false) => {
+            return Err(UsageError(
+                "--live trades real money: add --i-understand-real-money to confirm".into(),
+            )
+            .into());
+        }
+        (false, true) => {
+            return Err(UsageError(
+                "--i-understand-real-money only confirms --live; without --live the bot uses the testnet".into(),
+            )
+            .into());
+        }
+    };
+    if args.data.data.is_some() {
+        return Err(UsageError(
+            "live trades the exchange's bars: give --symbol (and --interval), not --data".into(),
+        )
+        .into());
+    }
+    let credentials = Credentials::from_vars(|k| std::env::var(k).ok())
+        .map_err(|e| UsageError(format!("{e} (live needs BINANCE_API_KEY and BINANCE_SECRET)")))?;
+    let urls = BaseUrls::resolve(network, |k| std::env::var(k).ok())?;
+    let market = if args.futures {
+        Market::UsdM
+    } else {
+        Market::Spot
+    };
+    let name = if args.strategy_file.is_some() {
+        "evolved"
+    } else {
+        &args.strategy
+    };
+    Ok(LiveRequest {
+        backtest: BacktestRequest {
+            data: args.data.spec()?,
+            strategy: args.strategy.clone(),
+            params: params_kv(&args.params)?,
+            strategy_file: args.strategy_file.clone(),
+            regime_params: None,
+            regime_objective: "sharpe".into(),
+            cfg: args.engine.config(name, &args.data)?,
+            report: None,
+            record: false,
+            ai: Default::default(),
+            strategies: Vec::new(),
+        },
+        bot: args.bot.clone(),
+        network,
+        market,
+        urls,
+        credentials,
+        warmup_bars: args.warmup,
+        budget: WeightBudget::shared(market),
+        telegram: telegram_from_env()?,
+    })
+}
+
+fn tick_once(args: &LiveArgs, g: Global, ctx: &Ctx) -> anyhow::Result<TickOutcome> {
+    let req = request(args)?;
+    let tg = req.telegram.clone();
+    let name = app::bot_name(&req)?;
+    match app::tick(ctx, req) {
+        Ok(reply) => {
+            print_reply(&reply, g);
+            if let TickOutcome::Done(r) = &reply.outcome
+                && let Some(live) = r.state.as_ref().and_then(|s| s.live.as_ref())
+            {
+                let c = &live.last_check;
+                note(
+                    g.quiet,
+                    &format!(
+                        "{name}: reconciled: position {} (booked {}), {} open order(s), {} unknown, {} cancelled, {} pending fill(s){}",
+                        c.exchange_qty,
+                        c.local_qty,
+                        c.open_orders.len(),
+                        c.unknown_orders.len(),
+                        c.cancelled.len(),
+                        c.pending_fills,
+                        c.mismatch
+                            .as_ref()
+                            .map_or_else(String::new, |m| format!("; MISMATCH: {m}"))
+                    ),
+                );
+                for n in &live.notes {
+                    note(g.quiet, &format!("{name}: {n}"));
+                }
+            }
+            Ok(reply.outcome)
+        }
+        Err(e) => {
+            if let Some(cfg) = &tg
+                && e.exit_code() != 2
+            {
+                let ev = crate::notify::Event::Error {
+                    bot: name,
+                    message: e.to_string(),
+                };
+                for w in crate::app::paper::send_notes(cfg, &[ev]).1 {
+                    note(g.quiet, &format!("warning: telegram: {w}"));
+                }
+            }
+            Err(e.into())
+        }
+    }
+}
+
+/// Run the command.
+///
+/// # Errors
+/// Bad usage, missing keys or changed settings (exit 2); exchange, state or I/O failures
+/// (exit 1).
+pub fn run(args: LiveArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
+    if !args.run_loop {
+        tick_once(&args, g, ctx)?;
+        return Ok(());
+    }
+    let first = request(&args)?;
+    let name = app::bot_name(&first)?;
+    let tg = first.telegram.clone();
+    let iv = crate::venues::binance::interval_ms(args.data.interval.as_deref().unwrap_or("1h"))?;
+    let dir = BotDir::new(&ctx.data_dir, &name)?;
+    dir.create()?;
+    let mut health = Health::default();
+    let mut ticks = 0u64;
+    loop {
+        health.last_tick_ms = Some(now_ms());
+        health.last_tick_at = Some((ctx.now_iso)());
+        match tick_once(&args, g, ctx) {
+            Ok(o) => {
+                health.failures = 0;
+                health.last_error = None;
+                health.last_status = match &o {
+                    TickOutcome::Busy { .. } => "busy".into(),
+                    TickOutcome::Done(r) if r.acted.is_some() => "ok".into(),
+                    TickOutcome::Done(_) => "idle".into(),
+                };
+            }
+            Err(e) if super::exit_code(&e) == 2 => return Err(e),
+            Err(e) => {
+                let msg = super::one_line(&e);
+                note(g.quiet, &format!("error: {name}: {msg}"));
+                health.failures += 1;
+                health.last_status = "error".into();
+                health.last_error = Some(msg);
+            }
+        }
+        if let Err(e) = crate::runner::bot_dir::write_json(&dir.health_path(), &health) {
+            note(g.quiet, &format!("warning: {e}"));
+        }
+        ticks += 1;
+        if args.max_ticks.is_some_and(|m| ticks >= m) {
+            return Ok(());
+        }
+        let wake = next_wake_ms(now_ms(), iv, (args.settle as i64) * 1000);
+        loop {
+            if let Some(cfg) = &tg
+                && answer_commands(cfg, &dir, g)
+            {
+                note(g.quiet, &format!("{name}: /stop received, leaving the loop"));
+                return Ok(());
+            }
+            let left = wake - now_ms();
+            if left <= 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(left.clamp(1, 5_000) as u64));
+        }
+    }
+}
