@@ -28,6 +28,7 @@ mod fetch_yahoo;
 mod fleet_cli;
 mod golden_indicators;
 mod issue_10_numbers;
+mod live_cli;
 mod metrics_golden;
 mod notify_telegram;
 mod optimize_cli;

@@ -204,6 +204,29 @@ impl Exchange {
         }
     }
 
+    /// A resting spot LIMIT order placed by someone else (a person, another bot).
+    pub fn place_foreign_limit(&mut self, client_id: &str, side: &str, qty: f64, price: f64) {
+        let now = self.now_ms();
+        let order_id = self.id();
+        self.orders.push(FakeOrder {
+            venue: Venue::Spot,
+            symbol: "BTCUSDT".to_string(),
+            order_id,
+            client_id: client_id.to_string(),
+            side: side.to_string(),
+            order_type: "LIMIT".to_string(),
+            qty,
+            price,
+            stop_price: 0.0,
+            status: "NEW".to_string(),
+            executed_qty: 0.0,
+            avg_price: 0.0,
+            reduce_only: false,
+            time_ms: now,
+            update_ms: now,
+        });
+    }
+
     /// The server clock, ms.
     pub fn now_ms(&self) -> i64 {
         wall_ms() + self.skew_ms

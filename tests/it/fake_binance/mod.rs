@@ -49,6 +49,9 @@ pub enum Fault {
     DropAnswer,
     /// Close the connection without executing the request.
     DropRequest,
+    /// Execute the request, then wait this long before answering (a test kills the
+    /// client during the wait: the order exists, the answer never arrives).
+    DelayAnswer(Duration),
 }
 
 /// One request the fake received.
@@ -135,6 +138,15 @@ impl FakeBinance {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push((method.to_string(), path.to_string(), fault));
+    }
+
+    /// Drop every scripted fault not yet used.
+    pub fn clear_faults(&self) {
+        self.shared
+            .faults
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
     }
 
     /// Every order ever accepted (spot and futures), oldest first.
@@ -228,7 +240,7 @@ fn serve(s: &Shared, mut stream: TcpStream) {
                 retry_after_s: *retry_after_s,
             })
         }
-        Some(Fault::DropAnswer) | None => {
+        Some(Fault::DropAnswer | Fault::DelayAnswer(_)) | None => {
             let mut ex = s
                 .exchange
                 .lock()
@@ -239,10 +251,14 @@ fn serve(s: &Shared, mut stream: TcpStream) {
                 .map(|(_, v)| v.as_str());
             let total = format!("{query}{body}");
             let r = ex.handle(&method, &path, &params, key, &total);
-            if fault == Some(Fault::DropAnswer) {
-                None
-            } else {
-                Some(r)
+            drop(ex);
+            match &fault {
+                Some(Fault::DropAnswer) => None,
+                Some(Fault::DelayAnswer(d)) => {
+                    std::thread::sleep(*d);
+                    Some(r)
+                }
+                _ => Some(r),
             }
         }
     };
