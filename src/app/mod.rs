@@ -19,6 +19,7 @@ pub mod load;
 pub mod optimize;
 pub mod paper;
 pub mod portfolio;
+pub mod reconcile;
 pub mod report;
 pub mod status;
 pub mod strategies;

@@ -20,6 +20,7 @@ pub mod live;
 pub mod optimize;
 pub mod optimize_shard;
 pub mod paper;
+pub mod reconcile;
 pub mod report;
 pub mod strategies;
 pub mod train_rl;
@@ -89,6 +90,8 @@ pub enum Command {
     Paper(Box<paper::PaperArgs>),
     /// Trade a strategy on Binance (testnet by default): one cron-safe tick per call.
     Live(Box<live::LiveArgs>),
+    /// A bot's trades next to a backtest over the same bars: agreement, slippage, fees.
+    Reconcile(reconcile::ReconcileArgs),
     /// Train the DQN agent (18 features; HOLD, BUY, SELL) on the engine; judge it on a
     /// held-out test window against buy & hold and `technical`.
     TrainRl(train_rl::TrainArgs),
@@ -125,6 +128,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Fetch(args) => fetch::run(args, g),
         Command::Paper(args) => paper::run(*args, g, &ctx),
         Command::Live(args) => live::run(*args, g, &ctx),
+        Command::Reconcile(args) => reconcile::run(args, g, &ctx),
         Command::TrainRl(args) => train_rl::run(args, g, &ctx, crate::ai::dqn::AgentKind::Dqn),
         Command::TrainLeverage(args) => {
             train_rl::run(args, g, &ctx, crate::ai::dqn::AgentKind::LeverageDqn)

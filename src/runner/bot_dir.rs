@@ -119,6 +119,10 @@ impl BotDir {
     pub fn health_path(&self) -> PathBuf {
         self.root.join("health.json")
     }
+    /// `bars.csv`: every bar the bot has seen (warm-up included), for `algolab reconcile`.
+    pub fn bars_path(&self) -> PathBuf {
+        self.root.join("bars.csv")
+    }
 }
 
 /// Read a JSON state file; `None` when it does not exist.

@@ -408,6 +408,12 @@ pub(super) fn persist(
         ts,
         |p: &EquityPoint| p.ts_ms,
     )?;
+    let seen = bars.slice(0..plan.act.end);
+    let bars_path = setup.bot.bars_path();
+    crate::data::write_csv(&seen, &bars_path).map_err(|e| RunnerError::Io {
+        path: bars_path.display().to_string(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
     let prev_orch: Option<OrchestratorState> = read_json(&setup.bot.orchestrator_path())?;
     write_json(
         &setup.bot.orchestrator_path(),

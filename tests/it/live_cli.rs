@@ -26,6 +26,8 @@ struct Rig {
     dir: TestDir,
     bars: Vec<(i64, [f64; 5])>,
     outputs: Vec<String>,
+    /// Fills land this fraction above the bar's close (slippage against the backtest).
+    slip: f64,
 }
 
 impl Rig {
@@ -55,6 +57,7 @@ impl Rig {
             dir: TestDir::new(),
             bars,
             outputs: Vec::new(),
+            slip: 0.0,
         }
     }
 
@@ -65,7 +68,7 @@ impl Rig {
             .set_klines(Venue::Spot, "1h", self.bars[..=k].to_vec());
         let mut ex = self.fake.exchange();
         ex.set_time(self.bars[k].0 + H + 5_000);
-        ex.set_price(Venue::Spot, self.bars[k].1[3]);
+        ex.set_price(Venue::Spot, self.bars[k].1[3] * (1.0 + self.slip));
     }
 
     fn cmd(&self, extra: &[&str]) -> std::process::Command {
@@ -416,4 +419,30 @@ fn orders_the_bot_did_not_place_are_reported_and_left_alone() {
     );
     let o = rig.fake.orders();
     assert!(o.iter().any(|o| o.client_id == "manual-1" && o.is_open()));
+}
+
+#[test]
+fn reconcile_shows_what_the_exchange_cost_against_the_backtest() {
+    let mut rig = Rig::new(70, 21);
+    // below the close, so an all-cash buy still fits the balance
+    rig.slip = -0.001;
+    for k in 30..70 {
+        rig.show(k);
+        rig.tick();
+    }
+    let out = rig.dir.run(&["reconcile", "b1", "--json"]);
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v["mode"], "testnet");
+    let matched = v["matched"].as_u64().unwrap();
+    assert!(matched >= 3, "{v}");
+    // fills 10 bps below the close: longs buy 10 bps cheaper (a gain, -10) and sell 10 bps
+    // cheaper (a cost, +10) than the backtest's fills at the next open (= this close)
+    let entry = v["mean_entry_gap_bps"].as_f64().unwrap();
+    let exit = v["mean_exit_gap_bps"].as_f64().unwrap();
+    assert!((entry + 10.0).abs() < 0.01, "{v}");
+    assert!((exit - 10.0).abs() < 0.01, "{v}");
+    assert!(v["funding_bot"].is_null(), "spot funding is not tracked: {v}");
+    assert_ne!(v["pnl_bot"], v["pnl_backtest"], "{v}");
 }

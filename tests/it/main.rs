@@ -37,6 +37,7 @@ mod optimize_grid;
 mod optimize_overfit;
 mod optimize_tpe;
 mod paper_cli;
+mod reconcile_cli;
 mod report_chromium;
 mod report_files;
 mod store_corrupt;
