@@ -73,7 +73,9 @@ const EXAMPLES: &str = "Examples:
   0 * * * * cd /srv/algolab && sleep 5 && BINANCE_API_KEY=... BINANCE_SECRET=... algolab live --symbol BTC/USDT --bot b1 -q
 
 Testnet unless --live --i-understand-real-money. Keys from BINANCE_API_KEY and BINANCE_SECRET;
-base URLs from ALGOLAB_BINANCE_URL / ALGOLAB_BINANCE_FUTURES_URL when set. Every tick first
+base URLs from ALGOLAB_BINANCE_URL / ALGOLAB_BINANCE_FUTURES_URL when set. The bots of one
+DATA_DIR share one request-weight budget per minute (DATA_DIR/binance_weight_*.txt; Binance's
+limit, or ALGOLAB_BINANCE_WEIGHT_LIMIT), so a ban met by one holds back all. Every tick first
 reconciles with the exchange (balances, position, open orders and algo orders, fills since
 the last tick), then steps the new closed bars. Exit codes: 0 done (or another tick runs),
 1 exchange or state failure, 2 bad usage, missing or refused keys, changed settings.";
@@ -86,7 +88,7 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-fn request(args: &LiveArgs) -> anyhow::Result<LiveRequest> {
+fn request(args: &LiveArgs, ctx: &Ctx) -> anyhow::Result<LiveRequest> {
     let network = match (args.live, args.i_understand_real_money) {
         (false, false) => Network::Testnet,
         (true, true) => Network::Live,
@@ -142,13 +144,25 @@ fn request(args: &LiveArgs) -> anyhow::Result<LiveRequest> {
         urls,
         credentials,
         warmup_bars: args.warmup,
-        budget: WeightBudget::shared(market),
+        // one budget for every bot of this machine (a file under DATA_DIR)
+        budget: {
+            let _ = std::fs::create_dir_all(&ctx.data_dir);
+            let limit = match std::env::var("ALGOLAB_BINANCE_WEIGHT_LIMIT") {
+                Ok(v) => Some(v.trim().parse::<u32>().map_err(|_| {
+                    UsageError(format!(
+                        "ALGOLAB_BINANCE_WEIGHT_LIMIT={v:?} is not a whole number"
+                    ))
+                })?),
+                Err(_) => None,
+            };
+            WeightBudget::machine(market, &ctx.data_dir, limit)
+        },
         telegram: telegram_from_env()?,
     })
 }
 
 fn tick_once(args: &LiveArgs, g: Global, ctx: &Ctx) -> anyhow::Result<TickOutcome> {
-    let req = request(args)?;
+    let req = request(args, ctx)?;
     let tg = req.telegram.clone();
     let name = app::bot_name(&req)?;
     match app::tick(ctx, req) {
@@ -206,7 +220,7 @@ pub fn run(args: LiveArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
         tick_once(&args, g, ctx)?;
         return Ok(());
     }
-    let first = request(&args)?;
+    let first = request(&args, ctx)?;
     let name = app::bot_name(&first)?;
     let tg = first.telegram.clone();
     let iv = crate::venues::binance::interval_ms(args.data.interval.as_deref().unwrap_or("1h"))?;

@@ -6,7 +6,15 @@
 //! and 418 (IP ban) carry `Retry-After`; until it passes no request is sent at all, since
 //! each one sent during a ban lengthens it. Time is the caller's (`now_ms`), so the rules are
 //! unit-tested without a clock.
+//!
+//! Bots of one machine run as separate processes (cron, `algolab run`), so a budget can
+//! also live in a small file ([`WeightBudget::with_file`], `DATA_DIR/binance_weight_*.txt`):
+//! every admit, observation and ban reads and rewrites it under an exclusive advisory lock,
+//! so a ban one process met holds every other process back too. A file that cannot be
+//! opened or locked never fails a request: the process-local state is used instead.
 
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use super::Market;
@@ -25,7 +33,7 @@ pub enum Admit {
     },
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
 struct State {
     minute: i64,
     used: u32,
@@ -38,6 +46,37 @@ struct State {
 pub struct WeightBudget {
     limit: u32,
     state: Mutex<State>,
+    file: Option<PathBuf>,
+}
+
+impl State {
+    fn parse(text: &str) -> Option<State> {
+        let mut it = text.split_whitespace().map(str::parse::<i64>);
+        let (Some(Ok(minute)), Some(Ok(used)), Some(Ok(banned_until_ms))) =
+            (it.next(), it.next(), it.next())
+        else {
+            return None;
+        };
+        Some(State {
+            minute,
+            used: u32::try_from(used.max(0)).unwrap_or(u32::MAX),
+            banned_until_ms,
+        })
+    }
+}
+
+/// The budget file, opened and exclusively locked (blocking: a holder keeps it for
+/// microseconds).
+fn open_locked(path: &Path) -> Option<std::fs::File> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .ok()?;
+    file.lock().ok()?;
+    Some(file)
 }
 
 impl WeightBudget {
@@ -47,7 +86,54 @@ impl WeightBudget {
         WeightBudget {
             limit,
             state: Mutex::new(State::default()),
+            file: None,
         }
+    }
+
+    /// A budget of `limit` shared with every process that uses the same `path` (see the
+    /// module doc).
+    pub fn with_file(limit: u32, path: &Path) -> Self {
+        WeightBudget {
+            limit,
+            state: Mutex::new(State::default()),
+            file: Some(path.to_path_buf()),
+        }
+    }
+
+    /// The machine-wide budget of `market` in `data_dir` (`binance_weight_spot.txt` or
+    /// `binance_weight_usdm.txt`), of `limit` per minute (default: Binance's, 6000 spot,
+    /// 2400 USD-M; lower it when other software shares the IP).
+    pub fn machine(market: Market, data_dir: &Path, limit: Option<u32>) -> Arc<WeightBudget> {
+        let name = match market {
+            Market::Spot => "binance_weight_spot.txt",
+            Market::UsdM => "binance_weight_usdm.txt",
+        };
+        Arc::new(WeightBudget::with_file(
+            limit.unwrap_or_else(|| market.weight_limit()),
+            &data_dir.join(name),
+        ))
+    }
+
+    /// Run `f` on the state: the file's (read and rewritten under its lock) when there is
+    /// a usable one, else the process-local one.
+    fn update<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        let mut s = self.lock();
+        let Some(mut file) = self.file.as_deref().and_then(open_locked) else {
+            return f(&mut s);
+        };
+        let mut text = String::new();
+        if file.read_to_string(&mut text).is_ok()
+            && let Some(st) = State::parse(&text)
+        {
+            *s = st;
+        }
+        let r = f(&mut s);
+        let line = format!("{} {} {}\n", s.minute, s.used, s.banned_until_ms);
+        let _ = file
+            .set_len(0)
+            .and_then(|()| file.seek(SeekFrom::Start(0)))
+            .and_then(|_| file.write_all(line.as_bytes()));
+        r // the lock goes with the file handle
     }
 
     /// The process-wide budget of `market`: every client made without an explicit budget
@@ -73,7 +159,11 @@ impl WeightBudget {
 
     /// May a request of `weight` go at `now_ms`? Counts it when it may.
     pub fn admit(&self, weight: u32, now_ms: i64) -> Admit {
-        let mut s = self.lock();
+        let limit = self.limit;
+        self.update(|s| Self::admit_in(s, limit, weight, now_ms))
+    }
+
+    fn admit_in(s: &mut State, limit: u32, weight: u32, now_ms: i64) -> Admit {
         if now_ms < s.banned_until_ms {
             return Admit::Wait {
                 ms: (s.banned_until_ms - now_ms).unsigned_abs(),
@@ -85,7 +175,7 @@ impl WeightBudget {
             s.minute = minute;
             s.used = 0;
         }
-        let cap = self.limit / 10 * 9;
+        let cap = limit / 10 * 9;
         if s.used > 0 && s.used.saturating_add(weight) > cap {
             let next = (minute + 1) * 60_000;
             return Admit::Wait {
@@ -100,26 +190,26 @@ impl WeightBudget {
     /// Record the server's `X-MBX-USED-WEIGHT-1M` seen at `now_ms` (the server's count wins
     /// over ours: other processes on the same IP spend it too).
     pub fn observe(&self, used: u32, now_ms: i64) {
-        let mut s = self.lock();
-        let minute = now_ms.div_euclid(60_000);
-        if minute != s.minute {
-            s.minute = minute;
-            s.used = used;
-        } else {
-            s.used = s.used.max(used);
-        }
+        self.update(|s| {
+            let minute = now_ms.div_euclid(60_000);
+            if minute != s.minute {
+                s.minute = minute;
+                s.used = used;
+            } else {
+                s.used = s.used.max(used);
+            }
+        });
     }
 
     /// Record a 429/418 (or `-1003`): nothing is sent until `now_ms + retry_after_s`.
     pub fn ban(&self, retry_after_s: u64, now_ms: i64) {
-        let mut s = self.lock();
         let until = now_ms.saturating_add((retry_after_s.min(3 * 86_400) * 1000) as i64);
-        s.banned_until_ms = s.banned_until_ms.max(until);
+        self.update(|s| s.banned_until_ms = s.banned_until_ms.max(until));
     }
 
     /// The end of the current ban, UTC ms (0 or past when none).
     pub fn banned_until_ms(&self) -> i64 {
-        self.lock().banned_until_ms
+        self.update(|s| s.banned_until_ms)
     }
 }
 
@@ -172,6 +262,45 @@ mod tests {
             }
         );
         assert_eq!(b.admit(1, 121_000), Admit::Go);
+    }
+
+    #[test]
+    fn budgets_sharing_a_file_share_the_count_and_the_ban() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.txt");
+        // two budgets on one file stand for two processes
+        let a = WeightBudget::with_file(100, &path);
+        let b = WeightBudget::with_file(100, &path);
+        let t = 120_000 + 10_000;
+        for _ in 0..5 {
+            assert_eq!(a.admit(10, t), Admit::Go);
+        }
+        for _ in 0..4 {
+            assert_eq!(b.admit(10, t), Admit::Go);
+        }
+        assert!(
+            matches!(a.admit(10, t), Admit::Wait { banned: false, .. }),
+            "b's requests count against a"
+        );
+        b.ban(60, t);
+        assert_eq!(
+            a.admit(1, 180_000 + 1),
+            Admit::Wait {
+                ms: 9_999,
+                banned: true
+            },
+            "b's ban holds a back"
+        );
+        assert_eq!(a.banned_until_ms(), 190_000);
+    }
+
+    #[test]
+    fn an_unusable_file_falls_back_to_the_process_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = WeightBudget::with_file(100, &dir.path().join("no/such/dir/w.txt"));
+        assert_eq!(b.admit(10, 1_000), Admit::Go);
+        b.ban(10, 1_000);
+        assert!(matches!(b.admit(1, 2_000), Admit::Wait { banned: true, .. }));
     }
 
     #[test]
