@@ -387,8 +387,14 @@ mod tests {
 
     #[test]
     fn matched_trades_report_gaps_signed_as_costs() {
-        let bot = [leg(Side::Long, 1_000, 101.0, 99.0), leg(Side::Short, 5_000, 99.0, 101.0)];
-        let bt = [leg(Side::Long, 1_200, 100.0, 100.0), leg(Side::Short, 5_000, 100.0, 100.0)];
+        let bot = [
+            leg(Side::Long, 1_000, 101.0, 99.0),
+            leg(Side::Short, 5_000, 99.0, 101.0),
+        ];
+        let bt = [
+            leg(Side::Long, 1_200, 100.0, 100.0),
+            leg(Side::Short, 5_000, 100.0, 100.0),
+        ];
         let rows = compare(&bot, &bt, 1_000);
         assert_eq!(rows.len(), 2);
         assert!(rows.iter().all(|r| r.agree));

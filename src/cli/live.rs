@@ -111,8 +111,11 @@ fn request(args: &LiveArgs, ctx: &Ctx) -> anyhow::Result<LiveRequest> {
         )
         .into());
     }
-    let credentials = Credentials::from_vars(|k| std::env::var(k).ok())
-        .map_err(|e| UsageError(format!("{e} (live needs BINANCE_API_KEY and BINANCE_SECRET)")))?;
+    let credentials = Credentials::from_vars(|k| std::env::var(k).ok()).map_err(|e| {
+        UsageError(format!(
+            "{e} (live needs BINANCE_API_KEY and BINANCE_SECRET)"
+        ))
+    })?;
     let urls = BaseUrls::resolve(network, |k| std::env::var(k).ok())?;
     let market = if args.futures {
         Market::UsdM
@@ -262,7 +265,10 @@ pub fn run(args: LiveArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
             if let Some(cfg) = &tg
                 && answer_commands(cfg, &dir, g)
             {
-                note(g.quiet, &format!("{name}: /stop received, leaving the loop"));
+                note(
+                    g.quiet,
+                    &format!("{name}: /stop received, leaving the loop"),
+                );
                 return Ok(());
             }
             let left = wake - now_ms();

@@ -64,7 +64,10 @@ pub fn run(args: ReconcileArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
         num(r.pnl_backtest, 2)
     );
     for (i, row) in r.rows.iter().enumerate() {
-        let ts = row.bot_entry_ts_ms.or(row.backtest_entry_ts_ms).unwrap_or(0);
+        let ts = row
+            .bot_entry_ts_ms
+            .or(row.backtest_entry_ts_ms)
+            .unwrap_or(0);
         println!(
             "  {:>3} {:<5} {} {:<13} entry {:>12} vs {:>12} ({:>7} bps)  exit {:>12} vs {:>12} ({:>7} bps)  pnl {:>10} vs {:>10}",
             i + 1,

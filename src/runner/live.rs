@@ -20,14 +20,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::RunnerError;
 use super::bot_dir::{read_json, write_json};
 use super::lock::{LockOutcome, TickLock};
 use super::paper::{
-    PaperSetup, PaperState, TickOutcome, TickReport, build_state, check_same, persist,
-    state_err, step_engine, warm_up,
+    PaperSetup, PaperState, TickOutcome, TickReport, build_state, check_same, persist, state_err,
+    step_engine, warm_up,
 };
 use super::schedule::{closed_len, plan_tick};
-use super::RunnerError;
 use crate::broker::Broker;
 use crate::data::{Bars, fmt_ts};
 use crate::engine::Engine;
@@ -135,7 +135,9 @@ pub fn live_tick(
         },
         |l| l.bars_from_ms,
     );
-    let mut alerts = prev_live.as_ref().map_or_else(Vec::new, |l| l.alerts.clone());
+    let mut alerts = prev_live
+        .as_ref()
+        .map_or_else(Vec::new, |l| l.alerts.clone());
     let stamp = fmt_ts(now);
     if let Some(m) = &check.mismatch {
         alerts.push(format!("{stamp}: position mismatch: {m}"));
@@ -232,8 +234,7 @@ pub fn live_tick(
         entry_price: pos.entry_price,
         exit_price: last_close,
         pnl: pos.unrealized_pnl,
-        return_pct: 100.0 * pos.unrealized_pnl
-            / (pos.qty * pos.entry_price).max(f64::MIN_POSITIVE),
+        return_pct: 100.0 * pos.unrealized_pnl / (pos.qty * pos.entry_price).max(f64::MIN_POSITIVE),
         fees: 0.0,
         mae_pct: 0.0,
         mfe_pct: 0.0,

@@ -392,7 +392,9 @@ pub(super) fn persist(
     let last_ts = state.last_bar_ts_ms;
     let new_signals = adv.signals.clone();
     let new_trades: Vec<TradeRecord> = adv.new_closed.iter().map(TradeRecord::from).collect();
-    report.notes.extend(notes_for(setup, &new_signals, &new_trades));
+    report
+        .notes
+        .extend(notes_for(setup, &new_signals, &new_trades));
     append_by_time(
         &setup.bot.signals_path(),
         &new_signals,
@@ -700,7 +702,11 @@ fn side_word(s: Side) -> String {
     }
 }
 
-pub(super) fn notes_for(setup: &PaperSetup, signals: &[SignalRecord], trades: &[TradeRecord]) -> Vec<Note> {
+pub(super) fn notes_for(
+    setup: &PaperSetup,
+    signals: &[SignalRecord],
+    trades: &[TradeRecord],
+) -> Vec<Note> {
     let bot = setup.bot.name().to_string();
     let mut notes: Vec<Note> = signals
         .iter()

@@ -205,13 +205,21 @@ fn live_flags_and_keys_are_checked_before_anything_runs() {
     };
     let out = run(&["--live"], true);
     assert_eq!(out.status.code(), Some(2));
-    assert!(texts(&out).1.contains("--i-understand-real-money"), "{:?}", texts(&out));
+    assert!(
+        texts(&out).1.contains("--i-understand-real-money"),
+        "{:?}",
+        texts(&out)
+    );
     let out = run(&["--i-understand-real-money"], true);
     assert_eq!(out.status.code(), Some(2));
     assert!(texts(&out).1.contains("--live"), "{:?}", texts(&out));
     let out = run(&[], false);
     assert_eq!(out.status.code(), Some(2));
-    assert!(texts(&out).1.contains("BINANCE_API_KEY"), "{:?}", texts(&out));
+    assert!(
+        texts(&out).1.contains("BINANCE_API_KEY"),
+        "{:?}",
+        texts(&out)
+    );
     assert!(rig.fake.requests().is_empty(), "nothing may be sent");
 }
 
@@ -293,8 +301,14 @@ fn live_ticks_on_closed_exchange_bars_and_survive_kill_9_anywhere() {
     let orders = rig.fake.orders();
     assert!(orders.len() >= 6, "the strategy should trade: {orders:#?}");
     assert!(kills >= 15, "{kills} kills");
-    assert!(kills - mid_order >= 8, "{kills} kills, {mid_order} mid-order");
-    assert!(mid_order >= 3, "{mid_order} kills between submit and answer");
+    assert!(
+        kills - mid_order >= 8,
+        "{kills} kills, {mid_order} mid-order"
+    );
+    assert!(
+        mid_order >= 3,
+        "{mid_order} kills between submit and answer"
+    );
     // the state's trade list matches the exchange's round trips (long only: sells close)
     let sells = orders.iter().filter(|o| o.side == "SELL").count();
     assert_eq!(rig.state().trades.len(), sells);
@@ -334,12 +348,11 @@ fn a_lost_submit_answer_is_queried_never_resent() {
     rig.tick();
     assert_eq!(rig.fake.orders_with_client_id(&id), 1);
     assert!(
-        rig.fake
-            .requests()
-            .iter()
-            .any(|r| r.method == "GET"
-                && r.path == "/api/v3/order"
-                && r.params.iter().any(|(k, v)| k == "origClientOrderId" && *v == id)),
+        rig.fake.requests().iter().any(|r| r.method == "GET"
+            && r.path == "/api/v3/order"
+            && r.params
+                .iter()
+                .any(|(k, v)| k == "origClientOrderId" && *v == id)),
         "queried by origClientOrderId"
     );
     rig.check_agree("after the lost answer");
@@ -404,7 +417,11 @@ fn rate_limits_and_clock_skew_through_the_live_command() {
     let out = rig.cmd(&["--bot", "b2"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{:?}", texts(&out));
     assert!(texts(&out).1.contains("rate limit"), "{:?}", texts(&out));
-    assert_eq!(rig.fake.requests().len(), sent, "nothing sent during the ban");
+    assert_eq!(
+        rig.fake.requests().len(),
+        sent,
+        "nothing sent during the ban"
+    );
     let (o, e) = texts(&out);
     rig.outputs.extend([o, e]);
     assert_no_secret(&rig);
@@ -415,7 +432,9 @@ fn orders_the_bot_did_not_place_are_reported_and_left_alone() {
     let mut rig = Rig::new(40, 9);
     rig.show(30);
     rig.tick();
-    rig.fake.exchange().place_foreign_limit("manual-1", "BUY", 0.001, 40_000.0);
+    rig.fake
+        .exchange()
+        .place_foreign_limit("manual-1", "BUY", 0.001, 40_000.0);
     rig.show(31);
     let v = rig.tick();
     let live = &v["state"]["live"];
@@ -453,6 +472,9 @@ fn reconcile_shows_what_the_exchange_cost_against_the_backtest() {
     let exit = v["mean_exit_gap_bps"].as_f64().unwrap();
     assert!((entry + 10.0).abs() < 0.01, "{v}");
     assert!((exit - 10.0).abs() < 0.01, "{v}");
-    assert!(v["funding_bot"].is_null(), "spot funding is not tracked: {v}");
+    assert!(
+        v["funding_bot"].is_null(),
+        "spot funding is not tracked: {v}"
+    );
     assert_ne!(v["pnl_bot"], v["pnl_backtest"], "{v}");
 }

@@ -20,9 +20,22 @@ fn a_paper_bot_agrees_with_its_backtest_trade_for_trade() {
         }
         std::fs::write(&file, s).unwrap();
         let out = t.run(&[
-            "paper", "--data", "bars.csv", "--bot", "p1", "--from", "2005-01-01", "-q",
-            "--strategy", "sma-cross", "--param", "fast=5", "--param", "slow=15",
-            "--commission", "0.001",
+            "paper",
+            "--data",
+            "bars.csv",
+            "--bot",
+            "p1",
+            "--from",
+            "2005-01-01",
+            "-q",
+            "--strategy",
+            "sma-cross",
+            "--param",
+            "fast=5",
+            "--param",
+            "slow=15",
+            "--commission",
+            "0.001",
         ]);
         assert!(out.status.success(), "{:?}", texts(&out));
     }
@@ -31,20 +44,30 @@ fn a_paper_bot_agrees_with_its_backtest_trade_for_trade() {
     assert!(out.status.success(), "{stderr}");
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     let n = v["trades_bot"].as_u64().unwrap();
-    assert!(n >= 3, "the bot must trade for the test to mean anything: {v}");
+    assert!(
+        n >= 3,
+        "the bot must trade for the test to mean anything: {v}"
+    );
     assert_eq!(v["trades_backtest"], n, "{v}");
     assert_eq!(v["matched"], n, "{v}");
     assert_eq!(v["signal_agreement_pct"], 100.0);
     for r in v["rows"].as_array().unwrap() {
         assert_eq!(r["entry_gap_bps"], 0.0, "{r}");
-        assert!(r["exit_gap_bps"].is_null() || r["exit_gap_bps"] == 0.0, "{r}");
+        assert!(
+            r["exit_gap_bps"].is_null() || r["exit_gap_bps"] == 0.0,
+            "{r}"
+        );
         assert_eq!(r["bot_pnl"], r["backtest_pnl"], "{r}");
     }
     assert_eq!(v["pnl_bot"], v["pnl_backtest"], "{v}");
     assert_eq!(v["fees_bot"], v["fees_backtest"], "{v}");
     // the table form names the bot and the agreement
     let out = t.run(&["reconcile", "p1"]);
-    assert!(texts(&out).0.contains("100.0% agreement"), "{:?}", texts(&out));
+    assert!(
+        texts(&out).0.contains("100.0% agreement"),
+        "{:?}",
+        texts(&out)
+    );
     // no such bot: exit 2
     let out = t.run(&["reconcile", "nobody"]);
     assert_eq!(out.status.code(), Some(2), "{:?}", texts(&out));

@@ -368,7 +368,11 @@ impl BinanceBroker {
             .open_orders
             .iter()
             .map(|o| o.client_id.clone())
-            .chain(snap.open_algo_orders.iter().map(|a| a.client_algo_id.clone()))
+            .chain(
+                snap.open_algo_orders
+                    .iter()
+                    .map(|a| a.client_algo_id.clone()),
+            )
             .filter(|id| self.known.contains_key(id))
             .collect();
         let mut cancelled = Vec::new();

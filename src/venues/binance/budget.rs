@@ -300,7 +300,10 @@ mod tests {
         let b = WeightBudget::with_file(100, &dir.path().join("no/such/dir/w.txt"));
         assert_eq!(b.admit(10, 1_000), Admit::Go);
         b.ban(10, 1_000);
-        assert!(matches!(b.admit(1, 2_000), Admit::Wait { banned: true, .. }));
+        assert!(matches!(
+            b.admit(1, 2_000),
+            Admit::Wait { banned: true, .. }
+        ));
     }
 
     #[test]
