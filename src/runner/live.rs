@@ -18,14 +18,12 @@
 //! next one. Bars are loaded from a fixed start (`bars_from_ms`, set by the first tick), so
 //! bar indices in the saved engine stay valid.
 
-use serde::{Deserialize, Serialize};
-
 use super::RunnerError;
 use super::bot_dir::{read_json, write_json};
 use super::lock::{LockOutcome, TickLock};
 use super::paper::{
-    PaperSetup, PaperState, TickOutcome, TickReport, build_state, check_same, persist, state_err,
-    step_engine, warm_up,
+    LiveInfo, PaperSetup, PaperState, TickOutcome, TickReport, build_state, check_same, persist,
+    state_err, step_engine, warm_up,
 };
 use super::schedule::{closed_len, plan_tick};
 use crate::broker::Broker;
@@ -35,7 +33,7 @@ use crate::notify::Event as Note;
 use crate::order::{ExitReason, Trade};
 use crate::persist::StateError;
 use crate::strategy::Strategy;
-use crate::venues::binance::{BinanceBroker, BrokerConfig, StartCheck};
+use crate::venues::binance::{BinanceBroker, BrokerConfig};
 
 /// How many alerts `state.json` keeps.
 const ALERTS_KEPT: usize = 50;
@@ -52,28 +50,6 @@ pub struct LiveSetup {
     pub interval_ms: i64,
     /// Bars loaded before the first acting bar to warm the strategy up.
     pub warmup_bars: usize,
-}
-
-/// What `state.json` records about a live bot: where its bars start and what the last
-/// reconciliation found.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LiveInfo {
-    /// `testnet` or `live`.
-    pub network: String,
-    /// `spot` or `usdm`.
-    pub market: String,
-    /// Open time of the first bar the bot loads (fixed by its first tick).
-    pub bars_from_ms: i64,
-    /// Ticks run (with or without new bars).
-    pub checks: u64,
-    /// The last tick's reconciliation.
-    pub last_check: StartCheck,
-    /// Wall-clock time of that check.
-    pub last_check_at: String,
-    /// The broker's notes of the last tick (orders not sent and why, adoptions, cancels).
-    pub notes: Vec<String>,
-    /// Mismatches and unknown orders found so far, newest last (the last 50).
-    pub alerts: Vec<String>,
 }
 
 /// Run one live tick of `setup.paper.bot`: `load_bars(from_ms, now_ms)` returns the

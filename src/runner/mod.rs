@@ -16,8 +16,9 @@ pub mod paper;
 pub mod schedule;
 
 pub use bot_dir::{BotDir, default_name, validate_name};
-pub use live::{LiveInfo, LiveSetup, live_tick};
+pub use live::{LiveSetup, live_tick};
 pub use lock::{LockOutcome, TickLock};
+pub use paper::LiveInfo;
 pub use paper::{PaperSetup, PaperState, TickOutcome, TickReport, paper_tick};
 pub use schedule::{TickPlan, closed_len, next_wake_ms, plan_tick};
 

@@ -185,7 +185,29 @@ pub struct PaperState {
     pub engine: Option<SavedRun>,
     /// Live and testnet bots: where their bars start and their last reconciliation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub live: Option<super::live::LiveInfo>,
+    pub live: Option<LiveInfo>,
+}
+
+/// What `state.json` records about a live bot: where its bars start and what the last
+/// reconciliation found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveInfo {
+    /// `testnet` or `live`.
+    pub network: String,
+    /// `spot` or `usdm`.
+    pub market: String,
+    /// Open time of the first bar the bot loads (fixed by its first tick).
+    pub bars_from_ms: i64,
+    /// Ticks run (with or without new bars).
+    pub checks: u64,
+    /// The last tick's reconciliation.
+    pub last_check: crate::venues::binance::StartCheck,
+    /// Wall-clock time of that check.
+    pub last_check_at: String,
+    /// The broker's notes of the last tick (orders not sent and why, adoptions, cancels).
+    pub notes: Vec<String>,
+    /// Mismatches and unknown orders found so far, newest last (the last 50).
+    pub alerts: Vec<String>,
 }
 
 /// One entry of `signals.json`: an order the strategy's signal produced, as filled.
