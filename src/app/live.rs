@@ -197,7 +197,9 @@ pub fn tick(ctx: &Ctx, req: LiveRequest) -> Result<PaperReply, Error> {
         outcome,
         notified: 0,
         notify_errors: Vec::new(),
+        warnings: Vec::new(),
     };
+    super::paper::record(ctx, &mut reply);
     if let (Some(tg), TickOutcome::Done(report)) = (&req.telegram, &reply.outcome) {
         let (sent, errors) = send_notes(tg, &report.notes);
         reply.notified = sent;

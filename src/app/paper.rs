@@ -37,6 +37,25 @@ pub struct PaperReply {
     pub notified: usize,
     /// Notifications that could not be sent, one line each (never holds the token).
     pub notify_errors: Vec<String>,
+    /// Other problems that did not fail the tick (the learning DB could not be written).
+    pub warnings: Vec<String>,
+}
+
+/// Record the bot of a finished tick in the learning DB; a failure is returned as a
+/// warning line (the tick itself succeeded).
+pub fn record(ctx: &Ctx, reply: &mut PaperReply) {
+    let TickOutcome::Done(report) = &reply.outcome else {
+        return;
+    };
+    let Some(state) = &report.state else {
+        return;
+    };
+    let args = serde_json::to_string(&ctx.argv).unwrap_or_else(|_| "[]".into());
+    if let Err(e) =
+        crate::runner::record_bot(&ctx.db_path, &reply.dir, state, &args, &(ctx.now_iso)())
+    {
+        reply.warnings.push(format!("learning DB: {e}"));
+    }
 }
 
 /// The bot name a request gives or implies.
@@ -118,7 +137,9 @@ pub fn tick(ctx: &Ctx, req: PaperRequest) -> Result<PaperReply, Error> {
         outcome,
         notified: 0,
         notify_errors: Vec::new(),
+        warnings: Vec::new(),
     };
+    record(ctx, &mut reply);
     if let (Some(tg), TickOutcome::Done(report)) = (&req.telegram, &reply.outcome) {
         let notes: Vec<Note> = report.notes.clone();
         let (sent, errors) = send_notes(tg, &notes);

@@ -347,6 +347,9 @@ pub(super) fn print_reply(reply: &PaperReply, g: Global) {
     for e in &reply.notify_errors {
         note(g.quiet, &format!("warning: telegram: {e}"));
     }
+    for w in &reply.warnings {
+        note(g.quiet, &format!("warning: {w}"));
+    }
     match &reply.outcome {
         TickOutcome::Busy { holder_pid } => {
             note(

@@ -12,14 +12,18 @@ pub mod bot_dir;
 pub mod fleet;
 pub mod live;
 pub mod lock;
+mod notes;
 pub mod paper;
+pub mod record;
 pub mod schedule;
+pub mod state;
 
 pub use bot_dir::{BotDir, default_name, validate_name};
 pub use live::{LiveSetup, live_tick};
 pub use lock::{LockOutcome, TickLock};
 pub use paper::LiveInfo;
 pub use paper::{PaperSetup, PaperState, TickOutcome, TickReport, paper_tick};
+pub use record::record_bot;
 pub use schedule::{TickPlan, closed_len, next_wake_ms, plan_tick};
 
 use crate::broker::BrokerError;

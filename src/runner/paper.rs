@@ -18,11 +18,16 @@
 //! in the bars the caller loads, so the bar source must only ever grow at the end (a bar
 //! file appended to, the fetch cache).
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::bot_dir::{BotDir, read_json, write_json};
 use super::lock::{LockOutcome, TickLock};
+use super::notes::{daily_summary, notes_for};
 use super::schedule::{closed_len, plan_tick};
+pub use super::state::{
+    EquityPoint, LiveInfo, OrchestratorState, PaperState, PositionState, STATE_VERSION,
+    SignalRecord, TradeRecord,
+};
 use super::{RunnerError, TickPlan};
 use crate::broker::{Broker, FillAction, OrderFill, SimBroker};
 use crate::data::{Bars, fmt_ts};
@@ -31,12 +36,9 @@ use crate::engine::{
     run_backtest,
 };
 use crate::notify::Event as Note;
-use crate::order::{ExitReason, Side, Trade};
+use crate::order::{ExitReason, Trade};
 use crate::persist::StateError;
 use crate::strategy::Strategy;
-
-/// The state files' format version.
-pub const STATE_VERSION: u32 = 1;
 
 /// Everything a paper tick needs besides the bars and the strategy.
 #[derive(Debug, Clone)]
@@ -65,197 +67,6 @@ pub struct PaperSetup {
     pub interval_ms: Option<i64>,
     /// Wall-clock time of this tick, ISO-8601 UTC (for the state file only).
     pub tick_at: String,
-}
-
-/// An open position as the state file shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PositionState {
-    /// `long` or `short`.
-    pub side: Side,
-    /// Quantity, base units.
-    pub qty: f64,
-    /// Average entry price.
-    pub entry_price: f64,
-    /// Entry time, UTC ms.
-    pub entry_ts_ms: i64,
-    /// Entry time, ISO-8601.
-    pub entry_time: String,
-    /// Unrealized P&L at the last closed bar (after the entry fee).
-    pub unrealized_pnl: f64,
-    /// The last closed bar's close.
-    pub last_price: f64,
-}
-
-/// A closed trade as the state file shows it (non-finite numbers as `null`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TradeRecord {
-    /// `long` or `short`.
-    pub side: Side,
-    /// Quantity, base units.
-    pub qty: f64,
-    /// Entry fill time, UTC ms.
-    pub entry_ts_ms: i64,
-    /// Exit fill time, UTC ms.
-    pub exit_ts_ms: i64,
-    /// Entry fill price.
-    pub entry_price: f64,
-    /// Exit fill price.
-    pub exit_price: f64,
-    /// P&L after fees and funding.
-    pub pnl: Option<f64>,
-    /// Return, percent of entry notional.
-    pub return_pct: Option<f64>,
-    /// Fees on entry and exit.
-    pub fees: Option<f64>,
-    /// Why it closed.
-    pub exit_reason: ExitReason,
-}
-
-fn fin(v: f64) -> Option<f64> {
-    v.is_finite().then_some(v)
-}
-
-impl From<&Trade> for TradeRecord {
-    fn from(t: &Trade) -> Self {
-        TradeRecord {
-            side: t.side,
-            qty: t.qty,
-            entry_ts_ms: t.entry_ts_ms,
-            exit_ts_ms: t.exit_ts_ms,
-            entry_price: t.entry_price,
-            exit_price: t.exit_price,
-            pnl: fin(t.pnl),
-            return_pct: fin(t.return_pct),
-            fees: fin(t.fees),
-            exit_reason: t.exit_reason,
-        }
-    }
-}
-
-/// `state.json`: who the bot is, where it is, its books and its closed trades.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PaperState {
-    /// Format version ([`STATE_VERSION`]).
-    pub version: u32,
-    /// Bot name.
-    pub bot: String,
-    /// `paper`, `testnet` or `live`.
-    pub mode: String,
-    /// Symbol.
-    pub symbol: String,
-    /// Strategy name.
-    pub strategy: String,
-    /// Strategy parameters.
-    pub params: serde_json::Value,
-    /// The settings the bot was started with.
-    pub settings: serde_json::Value,
-    /// Open time of the bot's first acting bar, UTC ms.
-    pub first_act_ts_ms: i64,
-    /// Open time of the last bar processed, UTC ms.
-    pub last_bar_ts_ms: i64,
-    /// The same, ISO-8601.
-    pub last_bar_time: String,
-    /// Bars acted on so far.
-    pub bars_processed: u64,
-    /// Ticks that processed bars.
-    pub ticks: u64,
-    /// Wall-clock time of the last tick that processed bars.
-    pub last_tick_at: String,
-    /// Starting cash.
-    pub initial_cash: f64,
-    /// Free cash.
-    pub cash: f64,
-    /// Position value (isolated margin + unrealized P&L).
-    pub position_value: f64,
-    /// `cash + position_value`.
-    pub equity: f64,
-    /// `equity - initial_cash`.
-    pub total_pnl: f64,
-    /// Sum of closed trades' P&L.
-    pub realized_pnl: f64,
-    /// Fees paid.
-    pub fees_paid: f64,
-    /// The open position, if any.
-    pub position: Option<PositionState>,
-    /// Closed trades, in exit order.
-    pub trades: Vec<TradeRecord>,
-    /// The engine and strategy state to continue from (`None` for a strategy that cannot
-    /// save its state: such a bot replays its bars each tick).
-    #[serde(default)]
-    pub engine: Option<SavedRun>,
-    /// Live and testnet bots: where their bars start and their last reconciliation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub live: Option<LiveInfo>,
-}
-
-/// What `state.json` records about a live bot: where its bars start and what the last
-/// reconciliation found.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LiveInfo {
-    /// `testnet` or `live`.
-    pub network: String,
-    /// `spot` or `usdm`.
-    pub market: String,
-    /// Open time of the first bar the bot loads (fixed by its first tick).
-    pub bars_from_ms: i64,
-    /// Ticks run (with or without new bars).
-    pub checks: u64,
-    /// The last tick's reconciliation.
-    pub last_check: crate::venues::binance::StartCheck,
-    /// Wall-clock time of that check.
-    pub last_check_at: String,
-    /// The broker's notes of the last tick (orders not sent and why, adoptions, cancels).
-    pub notes: Vec<String>,
-    /// Mismatches and unknown orders found so far, newest last (the last 50).
-    pub alerts: Vec<String>,
-}
-
-/// One entry of `signals.json`: an order the strategy's signal produced, as filled.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SignalRecord {
-    /// Fill bar open time, UTC ms.
-    pub ts_ms: i64,
-    /// The same, ISO-8601.
-    pub time: String,
-    /// `open`, `increase` or `close`.
-    pub action: String,
-    /// Buy side of the fill (`long` buys, `short` sells).
-    pub side: Side,
-    /// Quantity.
-    pub qty: f64,
-    /// Fill price.
-    pub price: f64,
-    /// Fee paid.
-    pub fee: f64,
-    /// For closes, why.
-    pub reason: Option<ExitReason>,
-}
-
-/// One entry of `equity_history.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EquityPoint {
-    /// Bar open time, UTC ms.
-    pub ts_ms: i64,
-    /// The same, ISO-8601.
-    pub time: String,
-    /// Equity at the bar's close.
-    pub equity: f64,
-    /// Free cash at the bar's close.
-    pub cash: f64,
-}
-
-/// `ai_orchestrator_state.json` for a bot: which decision maker drives it and its last
-/// decision (the AI orchestrator fills in its components when `--strategy ai` runs).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OrchestratorState {
-    /// Strategy name.
-    pub strategy: String,
-    /// Whether the AI orchestrator drives the bot.
-    pub ai_enabled: bool,
-    /// The last signal, if any.
-    pub last_signal: Option<SignalRecord>,
-    /// Open time of the last bar decided on, UTC ms.
-    pub last_bar_ts_ms: i64,
 }
 
 /// What a tick did.
@@ -414,10 +225,13 @@ pub(super) fn persist(
     let last_ts = state.last_bar_ts_ms;
     let new_signals = adv.signals.clone();
     let new_trades: Vec<TradeRecord> = adv.new_closed.iter().map(TradeRecord::from).collect();
-    report
-        .notes
-        .extend(notes_for(setup, &new_signals, &new_trades));
-    append_by_time(
+    report.notes.extend(notes_for(
+        setup.bot.name(),
+        &setup.symbol,
+        &new_signals,
+        &new_trades,
+    ));
+    let _signals = append_by_time(
         &setup.bot.signals_path(),
         &new_signals,
         plan.act.start,
@@ -425,13 +239,18 @@ pub(super) fn persist(
         |s: &SignalRecord| s.ts_ms,
     )?;
     let points = adv.points;
-    append_by_time(
+    let history = append_by_time(
         &setup.bot.equity_path(),
         &points,
         plan.act.start,
         ts,
         |p: &EquityPoint| p.ts_ms,
     )?;
+    if state.ticks > 1 && plan.act.start > 0 {
+        report
+            .notes
+            .extend(daily_summary(&state, &history, ts[plan.act.start - 1]));
+    }
     let seen = bars.slice(0..plan.act.end);
     let bars_path = setup.bot.bars_path();
     crate::data::write_csv(&seen, &bars_path).map_err(|e| RunnerError::Io {
@@ -717,59 +536,6 @@ pub(super) fn build_state(
     }
 }
 
-fn side_word(s: Side) -> String {
-    match s {
-        Side::Long => "long".into(),
-        Side::Short => "short".into(),
-    }
-}
-
-pub(super) fn notes_for(
-    setup: &PaperSetup,
-    signals: &[SignalRecord],
-    trades: &[TradeRecord],
-) -> Vec<Note> {
-    let bot = setup.bot.name().to_string();
-    let mut notes: Vec<Note> = signals
-        .iter()
-        .filter(|s| s.action == "open")
-        .map(|s| Note::TradeOpened {
-            bot: bot.clone(),
-            symbol: setup.symbol.clone(),
-            side: side_word(s.side),
-            qty: s.qty,
-            price: s.price,
-        })
-        .collect();
-    for t in trades {
-        let pnl = t.pnl.unwrap_or(f64::NAN);
-        notes.push(match t.exit_reason {
-            ExitReason::StopLoss | ExitReason::TrailingStop | ExitReason::BreakEven => {
-                Note::StopHit {
-                    bot: bot.clone(),
-                    symbol: setup.symbol.clone(),
-                    price: t.exit_price,
-                    pnl,
-                }
-            }
-            reason => Note::TradeClosed {
-                bot: bot.clone(),
-                symbol: setup.symbol.clone(),
-                side: side_word(t.side),
-                qty: t.qty,
-                entry_price: t.entry_price,
-                exit_price: t.exit_price,
-                pnl,
-                reason: serde_json::to_value(reason)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
-            },
-        });
-    }
-    notes
-}
-
 /// Append `new` (entries at bars `from_bar..` of `ts`) to the JSON list at `path`, first
 /// dropping stored entries at or after bar `from_bar` (left by a tick killed after writing
 /// this file but before `state.json`), so entries are never doubled.
@@ -779,10 +545,11 @@ pub(super) fn append_by_time<T: Serialize + serde::de::DeserializeOwned + Clone>
     from_bar: usize,
     ts: &[i64],
     ts_of: impl Fn(&T) -> i64,
-) -> Result<(), RunnerError> {
+) -> Result<Vec<T>, RunnerError> {
     let mut all: Vec<T> = read_json(path)?.unwrap_or_default();
     let cut = ts[from_bar];
     all.retain(|e| ts_of(e) < cut);
     all.extend(new.iter().cloned());
-    write_json(path, &all)
+    write_json(path, &all)?;
+    Ok(all)
 }

@@ -15,6 +15,7 @@
 
 mod ai_rows;
 mod atomic;
+mod bot_rows;
 mod error;
 mod evolve_rows;
 mod git;

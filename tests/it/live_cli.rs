@@ -312,6 +312,22 @@ fn live_ticks_on_closed_exchange_bars_and_survive_kill_9_anywhere() {
     // the state's trade list matches the exchange's round trips (long only: sells close)
     let sells = orders.iter().filter(|o| o.side == "SELL").count();
     assert_eq!(rig.state().trades.len(), sells);
+    // the learning DB holds the bot once, and each of its trades once, despite the kills
+    let store = algolab::store::Store::open(&rig.dir.path().join("data/ai_learning.db")).unwrap();
+    let runs: Vec<_> = store
+        .list_runs(100)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.record.command == "testnet")
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    let stored = store.load_trades(runs[0].id).unwrap();
+    assert_eq!(stored.len(), sells);
+    let exits: Vec<i64> = rig.state().trades.iter().map(|t| t.exit_ts_ms).collect();
+    assert_eq!(
+        stored.iter().map(|t| t.exit_ts_ms).collect::<Vec<_>>(),
+        exits
+    );
     assert_no_secret(&rig);
     tick_ms.sort_unstable();
     eprintln!(

@@ -61,6 +61,22 @@ fn a_paper_bot_agrees_with_its_backtest_trade_for_trade() {
     }
     assert_eq!(v["pnl_bot"], v["pnl_backtest"], "{v}");
     assert_eq!(v["fees_bot"], v["fees_backtest"], "{v}");
+    // four ticks, one bot run in the learning DB, each closed trade once
+    let store = algolab::store::Store::open(&t.path().join("data/ai_learning.db")).unwrap();
+    let runs: Vec<_> = store
+        .list_runs(100)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.record.command == "paper")
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    let closed = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["open"] == false)
+        .count();
+    assert_eq!(store.load_trades(runs[0].id).unwrap().len(), closed);
     // the table form names the bot and the agreement
     let out = t.run(&["reconcile", "p1"]);
     assert!(
