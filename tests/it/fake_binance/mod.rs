@@ -267,8 +267,15 @@ fn serve(s: &Shared, mut stream: TcpStream) {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .used_weight();
-    if let Some(r) = answer {
+    // record before answering: a client that has its answer must find its request here
+    if let Some(r) = &answer {
         record.status = r.status;
+    }
+    s.seen
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(record);
+    if let Some(r) = answer {
         let mut head = format!(
             "HTTP/1.1 {} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\nX-MBX-USED-WEIGHT-1M: {weight}\r\n",
             r.status,
@@ -282,10 +289,6 @@ fn serve(s: &Shared, mut stream: TcpStream) {
         let _ = stream.write_all(r.body.as_bytes());
         let _ = stream.flush();
     }
-    s.seen
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .push(record);
     let _ = stream.shutdown(std::net::Shutdown::Both);
 }
 
