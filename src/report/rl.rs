@@ -314,7 +314,10 @@ pub fn write_rl_report(dir: &Path, r: &RlReport<'_>) -> Result<(), ReportError> 
     }
     super::write_files(
         dir,
-        &[("rl.html", html.as_bytes()), ("episodes.csv", csv.as_bytes())],
+        &[
+            ("rl.html", html.as_bytes()),
+            ("episodes.csv", csv.as_bytes()),
+        ],
     )
 }
 
