@@ -24,6 +24,13 @@
     var d = new Date(ms);
     return d.toISOString().slice(0, 16).replace('T', ' ');
   }
+  // `long 1.0886588 @ 5176.93` as `long 1.0887 @ 5,176.93`
+  function position(p) {
+    var m = /^(\w+) ([-\d.e]+) @ ([-\d.e]+)$/.exec(String(p || ''));
+    if (!m) return esc(p || 'flat');
+    var q = Number(m[2]);
+    return '<span class="side-' + esc(m[1]) + '">' + esc(m[1]) + '</span> ' + num(q, Math.abs(q) >= 100 ? 0 : 4) + ' @ ' + num(Number(m[3]));
+  }
   function isoShort(s) { return s ? String(s).replace('T', ' ').replace(/:\d\dZ$|Z$/, '') : '–'; }
 
   function api(path) {
@@ -95,7 +102,7 @@
     if (s === 'idle') return '<span class="badge info">idle</span>';
     if (s === 'market_closed') return '<span class="badge info">closed</span>';
     if (s === 'busy') return '<span class="badge warn">busy</span>';
-    return '<span class="badge warn">no ticks</span>';
+    return '<span class="badge info" title="no health.json: ticks run by cron or by hand">ticked</span>';
   }
   function renderStatus(st) {
     var bots = st.bots || [];
@@ -120,7 +127,7 @@
       var wr = b.trades ? 100 * b.wins / b.trades : null;
       return '<tr><td><b>' + esc(b.name) + '</b></td><td>' + esc(b.symbol || '–') + (b.market ? ' <span class="muted">' + esc(b.market) + '</span>' : '') +
         '</td><td><span class="badge ' + (b.mode === 'live' ? 'bad' : b.mode === 'testnet' ? 'warn' : 'info') + '">' + esc(b.mode || '–') + '</span></td><td>' + esc(b.strategy || '–') +
-        '</td><td>' + esc(b.position) + '</td><td class="r">' + num(b.equity) + '</td><td class="r ' + cls(b.total_pnl) + '">' + signed(b.total_pnl) +
+        '</td><td>' + position(b.position) + '</td><td class="r">' + num(b.equity) + '</td><td class="r ' + cls(b.total_pnl) + '">' + signed(b.total_pnl) +
         '</td><td class="r ' + cls(b.today_pnl) + '">' + signed(b.today_pnl) + '</td><td class="r ' + cls(b.return_pct) + '">' + pct(b.return_pct) +
         '</td><td class="r">' + (b.trades || 0) + '</td><td class="r">' + (wr == null ? '–' : num(wr, 1) + ' %') + '</td><td>' + isoShort(b.last_bar) +
         '</td><td>' + healthBadge(b.health) + '</td></tr>';
@@ -135,15 +142,14 @@
     }).join('') : '<div class="empty">No bots.</div>';
 
     $('positions').innerHTML = open.length ? open.map(function (b) {
-      var side = String(b.position).split(' ')[0];
-      return '<div class="pos-card"><div class="sym">' + esc(b.symbol || b.name) + ' <span class="side-' + esc(side) + '">' + esc(side) + '</span></div><div class="m">' +
-        esc(b.position) + ' · ' + esc(b.name) + '</div><div class="pl ' + cls(b.unrealized_pnl) + '">' + signed(b.unrealized_pnl) + '</div><div class="m">unrealized · ' + esc(b.market || b.mode || '') + '</div></div>';
+      return '<div class="pos-card"><div class="sym">' + esc(b.symbol || b.name) + '</div><div class="m">' +
+        position(b.position) + '</div><div class="m">' + esc(b.name) + '</div><div class="pl ' + cls(b.unrealized_pnl) + '">' + signed(b.unrealized_pnl) + '</div><div class="m">unrealized · ' + esc(b.market || b.mode || '') + '</div></div>';
     }).join('') : '<div class="empty">All bots are flat.</div>';
   }
 
   function renderTrades(rows) {
     rows.sort(function (a, b) { return b.t.exit_ts_ms - a.t.exit_ts_ms; });
-    $('trades').querySelector('tbody').innerHTML = rows.length ? rows.slice(0, 25).map(function (r) {
+    $('trades').querySelector('tbody').innerHTML = rows.length ? rows.slice(0, 12).map(function (r) {
       var t = r.t;
       return '<tr><td>' + esc(r.bot) + '</td><td class="side-' + esc(t.side) + '">' + esc(t.side) + '</td><td>' + when(t.entry_ts_ms) + '</td><td>' + when(t.exit_ts_ms) +
         '</td><td class="r">' + num(t.entry_price) + '</td><td class="r">' + num(t.exit_price) + '</td><td class="r">' + num(t.qty, 4) +
@@ -168,7 +174,7 @@
       }).join('');
       return '<div class="dec"><div class="dec-h"><span><span class="act ' + esc(d.action) + '">' + esc(d.action) + '</span> <span class="muted">' + esc(d.intent) + ' · conf ' + num(d.confidence, 2) + '</span></span>' +
         '<span>' + (d.regime ? '<span class="badge info">' + esc(d.regime) + '</span> ' : '') + (d.veto ? '<span class="badge bad">LLM veto</span> ' : '') + '<span class="t">' + esc(isoShort(d.time)) + '</span></span></div>' +
-        '<div class="why">' + esc(d.why) + '</div><div class="votes">' + votes + '</div>' +
+        '<div class="why" title="' + esc(d.why) + '">' + esc(d.why) + '</div><div class="votes">' + votes + '</div>' +
         (tr ? '<div class="dec-f"><span>trade #' + tr.seq + ' <span class="side-' + esc(tr.side) + '">' + esc(tr.side) + '</span></span><span>' + esc(isoShort(tr.entry_time)) + ' → ' + esc(isoShort(tr.exit_time)) +
           '</span><span class="' + cls(tr.return_pct) + '">' + pct(tr.return_pct) + '</span><span>' + esc(tr.exit_reason) + '</span></div>' : '') + '</div>';
     }).join('') : '<div class="empty">This run has no decision linked to a trade.</div>';
@@ -209,7 +215,13 @@
     });
     svg += '</svg>';
     var leg = lines.map(function (l) { var last = l.points[l.points.length - 1]; return '<span style="color:' + l.color + '">' + esc(l.name) + (last ? ' ' + num(last[1], opts.digits == null ? 1 : opts.digits) + (opts.unit || '') : '') + '</span>'; }).join(' · ');
-    el.innerHTML = svg + '<div style="position:absolute;left:8px;top:4px;font-size:11px">' + leg + '</div>';
+    el.innerHTML = svg;
+    // the legend goes in the title line, above the plot
+    var t = el.parentNode.querySelector('.spark-t');
+    if (t) {
+      if (!t.hasAttribute('data-title')) t.setAttribute('data-title', t.textContent);
+      t.innerHTML = esc(t.getAttribute('data-title')) + ' <span class="spark-l">' + leg + '</span>';
+    }
   }
 
   function renderLearning(l) {
@@ -243,6 +255,8 @@
       busy = false;
       $('dot').className = 'dot ' + (ok ? 'ok' : 'bad');
       $('updated').textContent = (ok ? 'updated ' : 'update failed ') + new Date().toISOString().slice(11, 19) + ' UTC';
+      // the rendered height, for tools that take a screenshot of the whole page
+      document.documentElement.setAttribute('data-height', String(document.documentElement.scrollHeight));
     };
     api('/api/status').then(function (s) {
       if (s.status !== 200) throw new Error(s.body && s.body.error);
@@ -253,7 +267,7 @@
         return api('/api/bots/' + encodeURIComponent(b.name) + '/equity?limit=5000').then(function (r) { return [b.name, r.status === 200 ? r.body.items : []]; });
       })).then(function (pairs) { var m = {}; pairs.forEach(function (p) { m[p[0]] = p[1]; }); drawEquity(bots, m); });
       var tr = Promise.all(bots.map(function (b) {
-        return api('/api/bots/' + encodeURIComponent(b.name) + '/trades?limit=25').then(function (r) {
+        return api('/api/bots/' + encodeURIComponent(b.name) + '/trades?limit=12').then(function (r) {
           return (r.status === 200 ? r.body.items : []).map(function (t) { return { bot: b.name, t: t }; });
         });
       })).then(function (lists) { renderTrades([].concat.apply([], lists)); });

@@ -231,8 +231,8 @@ fn algolab(root: &Path, args: &[&str]) -> Value {
 }
 
 /// Hourly bars: `n` bars of BTCUSDT_1h from line `from`, re-timed so the last one opened
-/// an hour before the current hour (a bot that is up to date), prices times `scale`.
-fn recent_bars(path: &Path, from: usize, n: usize, scale: f64) {
+/// an hour before the current hour (a bot that is up to date).
+fn recent_bars(path: &Path, from: usize, n: usize) {
     let text = std::fs::read_to_string(dataset("BTCUSDT_1h.csv")).unwrap();
     let rows: Vec<&str> = text.lines().skip(1 + from).take(n).collect();
     let last_open = (now_ms() / HOUR) * HOUR - HOUR;
@@ -243,8 +243,7 @@ fn recent_bars(path: &Path, from: usize, n: usize, scale: f64) {
         let t = chrono::DateTime::from_timestamp_millis(ts)
             .unwrap()
             .format("%Y-%m-%dT%H:%M:%SZ");
-        let p = |k: usize| format!("{:.2}", f[k].parse::<f64>().unwrap() * scale);
-        out += &format!("{t},{},{},{},{},{}\n", p(1), p(2), p(3), p(4), f[5]);
+        out += &format!("{t},{},{},{},{},{}\n", f[1], f[2], f[3], f[4], f[5]);
     }
     std::fs::write(path, out).unwrap();
 }
@@ -254,12 +253,11 @@ fn build_fixture() -> Fixture {
         .join(format!("serve-fixture-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(root.join("bars")).unwrap();
-    let bots: [(&str, &str, usize, f64, &[&str]); 3] = [
+    let bots: [(&str, &str, usize, &[&str]); 3] = [
         (
             "btc-trend",
             "BTCUSDT",
             39_000,
-            1.0,
             &[
                 "--strategy",
                 "sma-cross",
@@ -267,20 +265,20 @@ fn build_fixture() -> Fixture {
                 "fast=5",
                 "--param",
                 "slow=20",
+                "--cash",
+                "25000",
             ],
         ),
         (
             "btc-2021",
             "BTCUSDT_2021",
             30_000,
-            1.0,
             &["--strategy", "technical"],
         ),
         (
             "btc-2019",
             "BTCUSDT_2019",
             14_000,
-            1.0,
             &[
                 "--strategy",
                 "sma-cross",
@@ -288,12 +286,14 @@ fn build_fixture() -> Fixture {
                 "fast=8",
                 "--param",
                 "slow=30",
+                "--cash",
+                "5000",
             ],
         ),
     ];
-    for (bot, stem, from, scale, strat) in bots {
+    for (bot, stem, from, strat) in bots {
         let file = root.join("bars").join(format!("{stem}.csv"));
-        recent_bars(&file, from, 600, scale);
+        recent_bars(&file, from, 600);
         // the first tick acts from bar 100 on, a second tick finds nothing new
         let first = chrono::DateTime::from_timestamp_millis((now_ms() / HOUR) * HOUR - 500 * HOUR)
             .unwrap()
@@ -308,6 +308,9 @@ fn build_fixture() -> Fixture {
             bot,
             "--from",
             first.as_str(),
+            "--fractional",
+            "--commission",
+            "0.001",
             "-q",
         ];
         args.extend_from_slice(strat);
