@@ -19,7 +19,6 @@ pub mod metrics;
 pub mod net;
 pub mod notify;
 pub mod optimize;
-pub mod order;
 pub mod persist;
 pub mod regime;
 pub mod report;

@@ -19,7 +19,6 @@ use std::path::{Path, PathBuf};
 const RANKS: &[(&str, u8)] = &[
     ("core", 0),
     ("data", 0),
-    ("order", 0),
     ("net", 0),
     ("persist", 0),
     ("indicators", 1),

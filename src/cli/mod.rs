@@ -108,9 +108,6 @@ pub enum Command {
 /// Whatever the subcommand fails with; [`exit_code`] maps it to the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let g = cli.global;
-    if let Command::Fetch(args) = cli.command {
-        return fetch::run(args, g);
-    }
     let mut ctx = crate::app::Ctx::from_env(common::now_iso)?;
     ctx.argv = std::env::args().skip(1).collect();
     match cli.command {
@@ -123,7 +120,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Strategies(args) => strategies::run(args, g, &ctx),
         Command::Explain(args) => ai::explain(args, g, &ctx),
         Command::Ai(args) => ai::run(args, g, &ctx),
-        Command::Fetch(args) => fetch::run(args, g),
+        Command::Fetch(args) => fetch::run(args, &ctx, g),
         Command::Paper(args) => paper::run(*args, g, &ctx),
         Command::TrainRl(args) => train_rl::run(args, g, &ctx, crate::ai::dqn::AgentKind::Dqn),
         Command::TrainLeverage(args) => {

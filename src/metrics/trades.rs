@@ -13,8 +13,8 @@
 //!
 //! Undefined values (no trades, no losers, zero spread) are NaN.
 
+use crate::core::order::Trade;
 use crate::metrics::annual::geometric_mean;
-use crate::order::Trade;
 
 const DAY_MS: f64 = 86_400_000.0;
 
@@ -184,7 +184,7 @@ pub fn trade_stats(fills: &[Trade]) -> TradeStats {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::order::{ExitReason, Side};
+    use crate::core::order::{ExitReason, Side};
 
     /// A long trade with the given PnL and return (percent), entered at bar `e`, exited at `x`.
     pub(crate) fn trade(pnl: f64, return_pct: f64, e: usize, x: usize) -> Trade {
@@ -293,7 +293,7 @@ pub(crate) mod tests {
     #[test]
     fn a_reversal_on_the_same_bar_starts_a_new_trade() {
         let mut short = fill(1.0, 90.0, 0, 4);
-        short.side = crate::order::Side::Short;
+        short.side = crate::core::order::Side::Short;
         let rt = round_trips(&[fill(1.0, 90.0, 0, 4), short]);
         assert_eq!(rt.len(), 2);
     }

@@ -2,8 +2,8 @@
 //! trade, the fields of [`Trade`] with ISO times), formatted in memory so the caller can
 //! write them atomically.
 
+use crate::core::order::Trade;
 use crate::metrics::iso;
-use crate::order::Trade;
 
 /// `timestamp,equity,drawdown_pct,buy_hold` per bar; non-finite values are empty cells.
 ///

@@ -23,9 +23,9 @@ pub mod svg;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::core::order::Trade;
 use crate::data::Bars;
 use crate::metrics::Stats;
-use crate::order::Trade;
 use crate::store::{Store, StoreError, atomic_write};
 
 pub use charts::MAX_POINTS;

@@ -12,8 +12,8 @@ use std::path::Path;
 use super::ReportError;
 use super::lwc::{self, Axis, Chart, Format, Kind, Series};
 use super::page::{self, esc, kv_table};
+use crate::core::order::Trade;
 use crate::metrics::Stats;
-use crate::order::Trade;
 use crate::store::atomic_write;
 
 /// Per-episode series.
@@ -346,7 +346,7 @@ mod tests {
 
     #[test]
     fn exposure_is_signed_notional_over_equity() {
-        use crate::order::{ExitReason, Side};
+        use crate::core::order::{ExitReason, Side};
         let t = Trade {
             side: Side::Short,
             qty: 2.0,

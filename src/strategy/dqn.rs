@@ -15,9 +15,9 @@ use crate::ai::dqn::{
     leverage_reward,
 };
 use crate::ai::nn::{Mlp, NnError};
+use crate::core::order::{Intent, PositionView, Side};
 use crate::features::{Observation, StateBuilder, Structure};
 use crate::indicators::ParamError;
-use crate::order::{Intent, PositionView, Side};
 use crate::strategy::{History, ParamKind, ParamSpec, ParamValue, Params, Strategy};
 
 /// The parameter space of `dqn` and `leverage-dqn`: the id of a stored model.

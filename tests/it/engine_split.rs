@@ -114,7 +114,7 @@ fn check(kind: u8, seed: u64, n: usize, k: usize, leveraged: bool, funding: bool
     let open_at_end = res
         .trades
         .last()
-        .is_some_and(|t| t.exit_reason == algolab::order::ExitReason::Open);
+        .is_some_and(|t| t.exit_reason == algolab::core::order::ExitReason::Open);
     assert_eq!(closed + usize::from(open_at_end), res.trades.len());
 }
 

@@ -10,9 +10,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use algolab::core::order::{ExitReason, Side, Trade};
 use algolab::data::{Bar, Bars};
 use algolab::metrics::{self, StatsInput};
-use algolab::order::{ExitReason, Side, Trade};
 use algolab::report::{self, ReportInput};
 use algolab::store::{RunRecord, Store};
 use rand::{RngExt, SeedableRng};
