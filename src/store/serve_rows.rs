@@ -138,7 +138,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::order::{ExitReason, Side, Trade};
+    use crate::core::order::{ExitReason, Side, Trade};
     use crate::store::RunRecord;
 
     fn trade(seq: i64, pnl: f64) -> Trade {
