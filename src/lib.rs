@@ -24,6 +24,7 @@ pub mod regime;
 pub mod report;
 pub mod risk;
 pub mod runner;
+pub mod serve;
 pub mod signal;
 pub mod store;
 pub mod strategy;

@@ -43,6 +43,8 @@ const RANKS: &[(&str, u8)] = &[
     ("notify", 10),
     ("app", 11),
     ("cli", 12),
+    // an adapter over app, like cli (which starts it)
+    ("serve", 12),
     ("main", 13),
     // the crate-level error and result types collect every layer's error
     ("error", 0),

@@ -8,7 +8,9 @@
 //! (data dir, DB path, HTTP settings, the wall clock).
 
 pub mod ai;
+pub mod ai_views;
 pub mod backtest;
+pub mod bots;
 pub mod ctx;
 pub mod data;
 pub mod evolve;
@@ -18,6 +20,7 @@ pub mod load;
 pub mod optimize;
 pub mod paper;
 pub mod portfolio;
+pub mod ready;
 pub mod report;
 pub mod status;
 pub mod strategies;
