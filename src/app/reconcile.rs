@@ -13,8 +13,8 @@ use serde::Serialize;
 use super::Ctx;
 use super::backtest::{BacktestRequest, DataSpec, strategy_for};
 use crate::Error;
+use crate::core::order::{ExitReason, Side, Trade};
 use crate::engine::{BacktestConfig, run_backtest};
-use crate::order::{ExitReason, Side, Trade};
 use crate::runner::paper::TradeRecord;
 use crate::runner::{BotDir, PaperState};
 

@@ -27,10 +27,10 @@ use super::paper::{
 };
 use super::schedule::{closed_len, plan_tick};
 use crate::broker::Broker;
+use crate::core::order::{ExitReason, Trade};
 use crate::data::{Bars, fmt_ts};
 use crate::engine::Engine;
 use crate::notify::Event as Note;
-use crate::order::{ExitReason, Trade};
 use crate::persist::StateError;
 use crate::strategy::Strategy;
 use crate::venues::binance::{BinanceBroker, BrokerConfig};

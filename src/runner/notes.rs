@@ -3,9 +3,9 @@
 //! state; `app` sends them, and a failing Telegram never fails a tick.
 
 use super::state::{EquityPoint, PaperState, SignalRecord, TradeRecord};
+use crate::core::order::{ExitReason, Side};
 use crate::data::fmt_ts;
 use crate::notify::Event as Note;
-use crate::order::{ExitReason, Side};
 
 fn side_word(s: Side) -> String {
     match s {

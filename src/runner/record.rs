@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use super::state::PaperState;
-use crate::order::Trade;
+use crate::core::order::Trade;
 use crate::store::{RunRecord, Store, StoreError};
 
 /// Record bot `state` (folder `dir`) in the DB at `db_path`; returns how many trades were

@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::order::{ExitReason, Side, Trade};
 use crate::engine::SavedRun;
-use crate::order::{ExitReason, Side, Trade};
 
 /// The state files' format version.
 pub const STATE_VERSION: u32 = 1;

@@ -6,7 +6,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{RunRecord, Store, StoreError};
-use crate::order::Trade;
+use crate::core::order::Trade;
 
 impl Store {
     /// The id of the run of the bot whose folder is `record.data_path` and whose command

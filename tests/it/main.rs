@@ -40,6 +40,8 @@ mod paper_cli;
 mod reconcile_cli;
 mod report_chromium;
 mod report_files;
+mod serve_api;
+mod serve_dashboard;
 mod store_corrupt;
 mod store_db;
 mod store_writers;

@@ -22,9 +22,9 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::broker::book::{self, Held};
+use crate::core::order::{ExitReason, Side, Trade};
 use crate::data::Bars;
 use crate::engine::{BacktestConfig, Fill};
-use crate::order::{ExitReason, Side, Trade};
 use crate::risk::{OrderQty, entry_qty};
 
 pub use crate::strategy::sma_cross::rolling_mean_column;
