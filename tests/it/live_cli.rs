@@ -30,6 +30,8 @@ struct Rig {
     slip: f64,
     /// Configure Telegram (at a dead loopback port: every send fails).
     telegram: bool,
+    /// Trade USD-M futures instead of spot.
+    futures: bool,
 }
 
 /// A Telegram token that must never be shown.
@@ -64,17 +66,22 @@ impl Rig {
             outputs: Vec::new(),
             slip: 0.0,
             telegram: false,
+            futures: false,
         }
     }
 
     /// Make bar `k` the latest closed one: klines up to it, the clock just after its close,
     /// the price at its close.
     fn show(&self, k: usize) {
-        self.fake
-            .set_klines(Venue::Spot, "1h", self.bars[..=k].to_vec());
+        let venue = if self.futures {
+            Venue::Futures
+        } else {
+            Venue::Spot
+        };
+        self.fake.set_klines(venue, "1h", self.bars[..=k].to_vec());
         let mut ex = self.fake.exchange();
         ex.set_time(self.bars[k].0 + H + 5_000);
-        ex.set_price(Venue::Spot, self.bars[k].1[3] * (1.0 + self.slip));
+        ex.set_price(venue, self.bars[k].1[3] * (1.0 + self.slip));
     }
 
     fn cmd(&self, extra: &[&str]) -> std::process::Command {
@@ -102,6 +109,9 @@ impl Rig {
         ];
         if !extra.contains(&"--bot") {
             args.extend_from_slice(&["--bot", "b1"]);
+        }
+        if self.futures {
+            args.extend_from_slice(&["--futures", "--leverage", "2"]);
         }
         args.extend_from_slice(extra);
         let mut c = self.dir.cmd(&args);
@@ -507,4 +517,30 @@ fn reconcile_shows_what_the_exchange_cost_against_the_backtest() {
         "spot funding is not tracked: {v}"
     );
     assert_ne!(v["pnl_bot"], v["pnl_backtest"], "{v}");
+}
+
+#[test]
+fn a_futures_bot_sets_isolated_margin_and_leverage_and_agrees_with_the_exchange() {
+    let mut rig = Rig::new(60, 17);
+    rig.futures = true;
+    for k in 30..60 {
+        rig.show(k);
+        rig.tick();
+        let s = rig.state();
+        let booked = s.position.as_ref().map_or(0.0, |p| p.qty);
+        let amt = rig.fake.exchange().position_amt;
+        assert!(
+            (booked - amt).abs() < 1e-9,
+            "bar {k}: state {booked}, exchange {amt}"
+        );
+    }
+    let ex = rig.fake.exchange().clone();
+    assert_eq!(ex.margin_type, "isolated");
+    assert_eq!(ex.leverage, 2);
+    let orders = ex.orders;
+    assert!(orders.len() >= 4, "the strategy should trade: {orders:#?}");
+    for o in &orders {
+        assert_eq!(rig.fake.orders_with_client_id(&o.client_id), 1, "{o:?}");
+    }
+    assert_eq!(rig.state().live.unwrap().market, "usdm");
 }
