@@ -173,7 +173,7 @@ pub struct Observation {
 }
 
 /// Builds the state of a spec bar by bar (module doc).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StateBuilder {
     spec: FeatureSpec,
     market: MarketFeatures,

@@ -43,7 +43,7 @@ pub struct PositionState {
 }
 
 /// Running figures behind [`PositionState`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct PositionTracker {
     start_equity: Option<f64>,
     peak: f64,

@@ -123,6 +123,16 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
     }
 }
 
+/// Create `dir` and write each `(name, bytes)` into it atomically (temp + rename).
+fn write_files(dir: &Path, files: &[(&str, &[u8])]) -> Result<(), ReportError> {
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        atomic_write(&path, bytes).map_err(io_err(&path))?;
+    }
+    Ok(())
+}
+
 /// Draw a PNG through a temp file (the bitmap encoder writes to a path), then move its bytes
 /// into place atomically.
 fn write_png(
