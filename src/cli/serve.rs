@@ -29,6 +29,11 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: IpAddr,
+    /// Require the token for every request, reads and the dashboard included, also on
+    /// loopback (other users of this machine can reach 127.0.0.1); implied by a non-loopback
+    /// --bind.
+    #[arg(long)]
+    pub auth_all: bool,
     /// Readiness: the largest clock offset to the exchange that passes, ms.
     #[arg(long, default_value_t = 1000, value_name = "MS")]
     pub max_clock_offset_ms: i64,
@@ -81,6 +86,7 @@ pub fn run(args: ServeArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
     let cfg = ServeConfig {
         bind: args.bind,
         port: args.port,
+        auth_all: args.auth_all,
         token,
         secrets,
         llm: llm.clone(),

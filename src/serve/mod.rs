@@ -5,8 +5,8 @@
 //! ([`crate::app::bots`], [`crate::app::ai_views`], [`crate::app::ready`], …) on a worker
 //! thread, so this module holds routing, auth and JSON only. Security: it listens on
 //! 127.0.0.1 unless told otherwise and refuses a non-loopback address without
-//! `ALGOLAB_API_TOKEN` ([`auth::check_bind`]); every POST, and every request off loopback,
-//! needs `Authorization: Bearer <token>` (compared in constant time); bodies are limited to
+//! `ALGOLAB_API_TOKEN` ([`auth::check_bind`]); every POST, and every request off loopback
+//! (or with `--auth-all`), needs `Authorization: Bearer <token>` (compared in constant time); bodies are limited to
 //! [`ServeConfig::body_limit`] bytes and validated (400 with a JSON message); every answer
 //! carries a `default-src 'self'` CSP and has any secret value the caller named replaced.
 
@@ -33,6 +33,8 @@ pub struct ServeConfig {
     pub bind: IpAddr,
     /// Port (0: any free port; the chosen one is passed to `on_listen`).
     pub port: u16,
+    /// Every request needs the token, also on loopback (always so off loopback).
+    pub auth_all: bool,
     /// `ALGOLAB_API_TOKEN`, if set.
     pub token: Option<String>,
     /// Values never to send (the token, exchange and Telegram secrets).
@@ -52,6 +54,11 @@ pub struct ServeConfig {
 /// cannot be bound; [`Error::Usage`] when the runtime cannot start.
 pub fn run(ctx: Ctx, cfg: ServeConfig, on_listen: impl FnOnce(SocketAddr)) -> Result<(), Error> {
     auth::check_bind(cfg.bind, cfg.token.as_deref())?;
+    if cfg.auth_all && cfg.token.as_deref().is_none_or(str::is_empty) {
+        return Err(Error::Usage(
+            "--auth-all needs ALGOLAB_API_TOKEN: every request must carry it".into(),
+        ));
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -64,7 +71,8 @@ pub fn run(ctx: Ctx, cfg: ServeConfig, on_listen: impl FnOnce(SocketAddr)) -> Re
         let local = listener
             .local_addr()
             .map_err(|e| Error::Usage(format!("cannot listen on {addr}: {e}")))?;
-        let app = routes::router(ctx, cfg.clone(), !cfg.bind.is_loopback());
+        let all = cfg.auth_all || !cfg.bind.is_loopback();
+        let app = routes::router(ctx, cfg.clone(), all);
         on_listen(local);
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown())

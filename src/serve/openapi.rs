@@ -47,7 +47,7 @@ pub fn document() -> Value {
         "info": {
             "title": "algolab serve",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "The bots and the AI engine over HTTP. Every POST, and every request when the server listens on a non-loopback address, needs Authorization: Bearer $ALGOLAB_API_TOKEN. Errors are JSON: {\"error\": message, \"status\": code}. Lists are pages, newest first."
+            "description": "The bots and the AI engine over HTTP. Every POST, and every request when the server listens on a non-loopback address or runs with --auth-all, needs Authorization: Bearer $ALGOLAB_API_TOKEN. Errors are JSON: {\"error\": message, \"status\": code}. Lists are pages, newest first."
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

@@ -35,7 +35,7 @@ pub struct AppState {
     /// True when the server listens on a non-loopback address.
     all_requests_need_token: bool,
     dashboard: String,
-    workers: Semaphore,
+    workers: Arc<Semaphore>,
 }
 
 type Shared = Arc<AppState>;
@@ -45,9 +45,12 @@ async fn work<T: Send + 'static>(
     s: &Shared,
     f: impl FnOnce() -> Result<T, crate::Error> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let _permit = s
+    // the permit travels with the thread, so a client that hangs up does not free a slot
+    // while its work still runs
+    let permit = s
         .workers
-        .acquire()
+        .clone()
+        .acquire_owned()
         .await
         .map_err(|_| ApiError::internal("server shutting down"))?;
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -55,6 +58,7 @@ async fn work<T: Send + 'static>(
         .name("serve-work".into())
         .spawn(move || {
             let _ = tx.send(f());
+            drop(permit);
         })
         .map_err(|e| ApiError::internal(format!("cannot start a worker: {e}")))?;
     match rx.await {
@@ -287,7 +291,7 @@ pub fn router(ctx: Ctx, cfg: ServeConfig, all_requests_need_token: bool) -> Rout
         cfg,
         all_requests_need_token,
         dashboard: super::dashboard::page(),
-        workers: Semaphore::new(MAX_WORKERS),
+        workers: Arc::new(Semaphore::new(MAX_WORKERS)),
     });
     Router::new()
         .route("/", get(|| async { Redirect::to("/dashboard") }))

@@ -919,6 +919,46 @@ fn readiness_is_200_when_every_check_passes_and_503_naming_the_failures() {
 }
 
 #[test]
+fn with_auth_all_every_request_needs_the_token() {
+    let empty = tempfile::tempdir().unwrap();
+    let srv = serve(
+        &empty.path().join("data"),
+        &Env {
+            extra_args: vec!["--auth-all"],
+            ..Env::default()
+        },
+    );
+    for p in [
+        "/api/status",
+        "/dashboard",
+        "/api/openapi.json",
+        "/api/unified/readiness-check",
+    ] {
+        let r = get(srv.addr, p);
+        assert_eq!(r.status, 401, "{p}");
+        assert_eq!(r.json()["status"], 401);
+        let r = request(srv.addr, "GET", p, Some("wrong"), None);
+        assert_eq!(r.status, 401, "{p}");
+    }
+    assert_eq!(
+        request(srv.addr, "GET", "/api/status", Some(TOKEN), None).status,
+        200
+    );
+    assert_eq!(
+        request(srv.addr, "GET", "/dashboard", Some(TOKEN), None).status,
+        200
+    );
+    // and without a token it does not start
+    let t = crate::util::TestDir::new();
+    let out = t
+        .cmd(&["serve", "--auth-all", "--port", "0"])
+        .env_remove("ALGOLAB_API_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
 fn a_non_loopback_address_without_a_token_is_refused_with_exit_2() {
     let t = crate::util::TestDir::new();
     let out = t
