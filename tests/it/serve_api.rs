@@ -252,6 +252,18 @@ fn build_fixture() -> Fixture {
     let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("serve-fixture-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
+    // fixtures of earlier test processes that are gone
+    if let Ok(rd) = std::fs::read_dir(env!("CARGO_TARGET_TMPDIR")) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = name.strip_prefix("serve-fixture-")
+                && !Path::new("/proc").join(pid).exists()
+                && Path::new("/proc/self").exists()
+            {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
     std::fs::create_dir_all(root.join("bars")).unwrap();
     let bots: [(&str, &str, usize, &[&str]); 3] = [
         (
