@@ -651,6 +651,23 @@ fn every_endpoint_answers_with_its_shape_and_no_secret() {
             .iter()
             .any(|c| c["component"] == "technical" && c["available"] == true)
     );
+    let health = s["health"].as_array().unwrap();
+    assert!(
+        !health.is_empty(),
+        "the ai run left the online learner's health"
+    );
+    keys(
+        &health[0],
+        &[
+            "key",
+            "status",
+            "trades",
+            "win_rate",
+            "expectancy",
+            "drifts",
+        ],
+        "health",
+    );
     keep("ai status", &r);
     let r = get(a, "/api/ai/learning");
     assert_eq!(r.status, 200);
