@@ -267,10 +267,11 @@ fn serve(s: &Shared, mut stream: TcpStream) {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .used_weight();
-    // record before answering: a client that has its answer must find its request here
     if let Some(r) = &answer {
         record.status = r.status;
     }
+    // recorded before the answer goes out: a client that got its answer finds its request
+    // counted (recording after writing raced the test's assertions on a loaded machine)
     s.seen
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
