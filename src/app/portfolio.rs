@@ -134,7 +134,7 @@ pub fn run(ctx: &Ctx, req: &BacktestRequest, data: &LoadedData) -> Result<Portfo
     let mut pnl = vec![0.0; outs.len()];
     let mut equity = Vec::with_capacity(n.saturating_sub(first));
     let eq_at = |o: &BacktestOutcome, t: usize| o.result.equity[t - o.result.first_bar];
-    for t in first..n {
+    for (t, &ts_t) in ts.iter().enumerate().take(n).skip(first) {
         if t > first {
             for (i, o) in outs.iter().enumerate() {
                 let (a, b) = (eq_at(o, t - 1), eq_at(o, t));
@@ -146,7 +146,7 @@ pub fn run(ctx: &Ctx, req: &BacktestRequest, data: &LoadedData) -> Result<Portfo
         }
         let mut closed = false;
         for (i, o) in outs.iter().enumerate() {
-            for tr in o.result.trades.iter().filter(|tr| tr.exit_ts_ms == ts[t]) {
+            for tr in o.result.trades.iter().filter(|tr| tr.exit_ts_ms == ts_t) {
                 alloc.record(i, tr.return_pct / 100.0);
                 closed = true;
             }
