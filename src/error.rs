@@ -8,6 +8,7 @@ use crate::data::DataError;
 use crate::engine::EngineError;
 use crate::indicators::ParamError;
 use crate::report::ReportError;
+use crate::runner::RunnerError;
 use crate::store::StoreError;
 use crate::venues::VenueError;
 
@@ -33,9 +34,15 @@ pub enum Error {
     /// A venue (exchange or data vendor) or the HTTP layer under it failed.
     #[error(transparent)]
     Venue(#[from] VenueError),
+    /// A bot tick failed (its files, its lock, settings changed since its first tick).
+    #[error(transparent)]
+    Runner(#[from] RunnerError),
     /// Bad usage that the argument parser could not catch (conflicting options, …).
     #[error("{0}")]
     Usage(String),
+    /// A network failed to train (a non-finite loss or weight, naming the step).
+    #[error("training stopped: {0}")]
+    Nn(#[from] crate::ai::nn::NnError),
 }
 
 impl Error {
@@ -49,6 +56,9 @@ impl Error {
             Error::Engine(EngineError::Broker(_)) => 1,
             Error::Engine(_) => 2,
             Error::Venue(e) => e.exit_code(),
+            Error::Runner(e) => e.exit_code(),
+            Error::Nn(crate::ai::nn::NnError::NotFinite { .. }) => 1,
+            Error::Nn(_) => 2,
         }
     }
 }

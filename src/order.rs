@@ -24,7 +24,7 @@ impl Side {
 }
 
 /// How big an entry should be. The engine turns it into a quantity through `risk`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Sizing {
     /// All available cash (backtesting.py's default): whole units unless `--fractional`.
     AllCash,
@@ -44,7 +44,7 @@ pub enum Sizing {
 }
 
 /// How an entry order is placed.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum OrderKind {
     /// Fill at the next fill point (open of t+1 by default).
     Market,
@@ -55,7 +55,7 @@ pub enum OrderKind {
 }
 
 /// A request to open (or flip into) a position.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
     /// Direction.
     pub side: Side,
@@ -86,7 +86,7 @@ impl Entry {
 }
 
 /// What a strategy wants after seeing bar t.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Intent {
     /// Do nothing.
     Hold,
@@ -100,7 +100,7 @@ pub enum Intent {
 }
 
 /// What a strategy sees of its position at bar t.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct PositionView {
     /// `None` when flat.
     pub side: Option<Side>,
@@ -182,4 +182,263 @@ pub struct Trade {
     pub mfe_pct: f64,
     /// Why it closed.
     pub exit_reason: ExitReason,
+}
+
+/// Why an order exists: opening or adding to a position, closing it, or protecting it.
+/// A new entry never cancels protective orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderPurpose {
+    /// Opens, flips or adds to a position.
+    Entry,
+    /// Closes all or part of the position (reduce-only).
+    Exit,
+    /// A protective stop or take-profit resting on the position (reduce-only).
+    Protective,
+}
+
+impl OrderPurpose {
+    /// True for exits and protective orders: they only ever reduce the position.
+    pub fn is_reduce_only(self) -> bool {
+        !matches!(self, OrderPurpose::Entry)
+    }
+}
+
+/// A client order id: `[A-Za-z0-9_-]{1,36}` (Binance's `newClientOrderId` rule), chosen by
+/// the engine before the order is sent, so a lost answer can be resolved by asking for this
+/// id instead of sending the order again.
+///
+/// [`ClientOrderId::derive`] makes it deterministic: the same run or bot, bar and intent
+/// always give the same id.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
+pub struct ClientOrderId(String);
+
+/// A string that is not a valid [`ClientOrderId`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bad client order id {0:?}: must match [A-Za-z0-9_-]{{1,36}}")]
+pub struct BadClientOrderId(pub String);
+
+impl ClientOrderId {
+    /// The longest id a venue accepts.
+    pub const MAX_LEN: usize = 36;
+
+    /// Check `s` against `[A-Za-z0-9_-]{1,36}`.
+    ///
+    /// # Errors
+    /// [`BadClientOrderId`] when it is empty, too long or has another character.
+    pub fn new(s: impl Into<String>) -> Result<Self, BadClientOrderId> {
+        let s = s.into();
+        let ok = !s.is_empty()
+            && s.len() <= Self::MAX_LEN
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok {
+            Ok(ClientOrderId(s))
+        } else {
+            Err(BadClientOrderId(s))
+        }
+    }
+
+    /// The id of the `seq`-th order decided on the bar opening at `ts_ms` by run or bot
+    /// `scope`: `{scope}-{ts}-{seq}` with the scope cut to its first 12 allowed characters
+    /// (others dropped; `x` when none is left) and the time and sequence in base 36 (a
+    /// negative time gets an `n` prefix). At most 12 + 1 + 14 + 1 + 8 = 36 characters.
+    pub fn derive(scope: &str, ts_ms: i64, seq: u64) -> Self {
+        let mut s: String = scope
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .take(12)
+            .collect();
+        if s.is_empty() {
+            s.push('x');
+        }
+        s.push('-');
+        if ts_ms < 0 {
+            s.push('n');
+        }
+        push_base36(&mut s, ts_ms.unsigned_abs());
+        s.push('-');
+        // 36^8 > 2.8e12 orders per bar: never reached; the modulo keeps the length bound
+        push_base36(&mut s, seq % 2_821_109_907_456);
+        ClientOrderId(s)
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn push_base36(s: &mut String, mut x: u64) {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut buf = [0u8; 13];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = DIGITS[(x % 36) as usize];
+        x /= 36;
+        if x == 0 {
+            break;
+        }
+    }
+    s.extend(buf[i..].iter().map(|&b| b as char));
+}
+
+impl std::fmt::Display for ClientOrderId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for ClientOrderId {
+    type Error = BadClientOrderId;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        ClientOrderId::new(s)
+    }
+}
+
+impl From<ClientOrderId> for String {
+    fn from(id: ClientOrderId) -> String {
+        id.0
+    }
+}
+
+/// What can be traded and the venue's rules for its orders (Binance's `PRICE_FILTER`,
+/// `LOT_SIZE`, `MIN_NOTIONAL`/`NOTIONAL` filters and leverage brackets). Quantities are
+/// resolved against these rules in `risk`, before an order reaches a broker.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Instrument {
+    /// Symbol as the data names it (`BTC/USDT`, `GOOG`).
+    pub symbol: String,
+    /// Price increment; 0 = any price.
+    pub tick_size: f64,
+    /// Quantity increment; 0 = any quantity (fractional), 1 = whole units.
+    pub step_size: f64,
+    /// Smallest quantity an order may have.
+    pub min_qty: f64,
+    /// Smallest notional (`qty × price`) an order may have.
+    pub min_notional: f64,
+    /// Highest leverage the venue allows.
+    pub max_leverage: f64,
+}
+
+impl Instrument {
+    /// A simulated instrument with no minimums: whole units, or any quantity when
+    /// `fractional` (backtesting.py's rules).
+    pub fn simulated(symbol: &str, fractional: bool) -> Self {
+        Instrument {
+            symbol: symbol.to_string(),
+            tick_size: 0.0,
+            step_size: if fractional { 0.0 } else { 1.0 },
+            min_qty: 0.0,
+            min_notional: 0.0,
+            max_leverage: 125.0,
+        }
+    }
+
+    /// `qty` rounded down to the step size.
+    #[inline]
+    pub fn round_qty(&self, qty: f64) -> f64 {
+        if self.step_size > 0.0 {
+            (qty / self.step_size).floor() * self.step_size
+        } else {
+            qty
+        }
+    }
+
+    /// `price` rounded to the nearest tick.
+    #[inline]
+    pub fn round_price(&self, price: f64) -> f64 {
+        if self.tick_size > 0.0 {
+            (price / self.tick_size).round() * self.tick_size
+        } else {
+            price
+        }
+    }
+
+    /// True when an order of `qty` at `price` meets the minimum quantity and notional.
+    #[inline]
+    pub fn admits(&self, qty: f64, price: f64) -> bool {
+        qty > 0.0 && qty >= self.min_qty && qty * price >= self.min_notional
+    }
+}
+
+/// Why a strategy decided what it did (typed, so the learning DB can query it).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Reason {
+    /// A fast moving average crossed a slow one.
+    Crossover {
+        /// Fast average at the decision.
+        fast: f64,
+        /// Slow average at the decision.
+        slow: f64,
+    },
+    /// A named indicator or feature value that drove the decision.
+    Indicator {
+        /// Its name as the reports spell it (`rsi_14`, `adx`, …).
+        name: String,
+        /// Its value at the decision.
+        value: f64,
+    },
+}
+
+/// The confidence and reasons of a strategy's latest decision
+/// (`Strategy::rationale`).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Rationale {
+    /// Confidence in [0, 1], when the strategy has one.
+    pub confidence: Option<f64>,
+    /// Why, most important first.
+    pub reasons: Vec<Reason>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_client_ids_are_valid_deterministic_and_distinct() {
+        let a = ClientOrderId::derive("bot 7/btc:usdt", 1_700_000_000_000, 3);
+        assert_eq!(a.as_str(), "bot7btcusdt-loyw3v28-3");
+        assert_eq!(
+            a,
+            ClientOrderId::derive("bot 7/btc:usdt", 1_700_000_000_000, 3)
+        );
+        assert_ne!(
+            a,
+            ClientOrderId::derive("bot 7/btc:usdt", 1_700_000_000_000, 4)
+        );
+        let long = ClientOrderId::derive(&"r".repeat(99), -i64::MAX, u64::MAX);
+        assert!(long.as_str().len() <= ClientOrderId::MAX_LEN, "{long}");
+        assert!(ClientOrderId::new(long.as_str()).is_ok());
+        assert_eq!(ClientOrderId::derive("", 0, 0).as_str(), "x-0-0");
+        assert!(ClientOrderId::new("a b").is_err());
+        assert!(ClientOrderId::new("").is_err());
+        assert!(ClientOrderId::new("a".repeat(37)).is_err());
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(serde_json::from_str::<ClientOrderId>(&json).unwrap(), a);
+        assert!(serde_json::from_str::<ClientOrderId>("\"a b\"").is_err());
+    }
+
+    #[test]
+    fn whole_unit_instrument_floors_like_floor() {
+        let i = Instrument::simulated("X", false);
+        for q in [0.0, 0.999, 1.0, 7.5, 1e15 + 0.5] {
+            assert_eq!(i.round_qty(q).to_bits(), q.floor().to_bits());
+        }
+        let f = Instrument::simulated("X", true);
+        assert_eq!(f.round_qty(0.123), 0.123);
+        let b = Instrument {
+            min_qty: 0.001,
+            min_notional: 5.0,
+            ..f
+        };
+        assert!(!b.admits(0.0005, 1e6));
+        assert!(!b.admits(0.001, 1000.0));
+        assert!(b.admits(0.001, 5000.0));
+    }
 }

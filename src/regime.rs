@@ -36,7 +36,7 @@ pub enum Regime {
 }
 
 /// The size and stop multipliers a regime implies.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RegimeMultipliers {
     /// Multiplier of the position size.
     pub size: f64,
@@ -96,7 +96,7 @@ impl fmt::Display for Regime {
 }
 
 /// Thresholds and windows of the [`RegimeDetector`].
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RegimeConfig {
     /// ADX period (14).
     pub adx_period: usize,
@@ -186,7 +186,7 @@ fn percentile_sorted(v: &[f64], q: f64) -> f64 {
 }
 
 /// Streaming regime detector: feed bars in order with [`RegimeDetector::update`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RegimeDetector {
     cfg: RegimeConfig,
     adx: Adx,

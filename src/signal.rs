@@ -17,7 +17,7 @@ use crate::indicators::{Atr, Dmi, Ema, Indicator, Macd, ParamError, Rsi, VolumeS
 use crate::order::Side;
 
 /// Parameters of the technical rule.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SignalConfig {
     /// Fast EMA period (12).
     pub ema_fast: usize,
@@ -158,7 +158,7 @@ pub enum Reason {
 }
 
 /// The rule's output on one bar.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Signal {
     /// The entry direction, or `None` for no entry.
     pub side: Option<Side>,
@@ -182,7 +182,7 @@ impl Signal {
 }
 
 /// The technical rule, one bar at a time.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TechnicalSignal {
     cfg: SignalConfig,
     fast: Ema,

@@ -11,7 +11,7 @@ use crate::regime::{Regime, RegimeState};
 
 /// What a component advises for the next bar.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Action {

@@ -10,11 +10,15 @@
 //! - [`llm`]: the Ollama advisor (live calls or recorded answers);
 //! - [`evolver`]: genetic evolution of indicator rules (genome, shared feature table, lean
 //!   evaluator, GA).
+//! - [`nn`]: the hand-written MLP with Adam the DQN agents train.
+//! - [`dqn`]: DQN agents (replay, target network, ε schedule, rewards).
 
 pub mod advisor;
 pub mod allocator;
+pub mod dqn;
 pub mod evolver;
 pub mod leverage;
 pub mod llm;
+pub mod nn;
 pub mod online;
 pub mod orchestrator;

@@ -162,26 +162,13 @@ pub fn run(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
     if req.strategy == "ai" && req.strategy_file.is_none() {
         return run_ai(ctx, req);
     }
-    let evolved = req.strategy == "evolved" || req.strategy_file.is_some();
-    let name = if evolved {
-        "evolved"
-    } else {
-        req.strategy.as_str()
-    };
-    let (params, mut strat) = if evolved {
-        evolved_strategy(ctx, &req)?
-    } else {
-        let params = resolve_params(name, &req.params)?;
-        let strat = match &req.regime_params {
-            Some(symbol) => regime_switching(ctx, name, &params, symbol, &req.regime_objective)?,
-            None => strategy::build(name, &params)?,
-        };
-        (params, strat)
-    };
-    req.cfg.validate()?;
+    let (name, params, mut strat) = strategy_for(ctx, &req)?;
+    let name = name.as_str();
+    let cfg = dqn_cfg(ctx, &req)?;
+    cfg.validate()?;
     let data = load_data(&req.data, &ctx.data_dir)?;
     let record = ctx.run_record("backtest", None);
-    let out = run_strategy(&data.bars, &mut *strat, name, &params, &req.cfg)?;
+    let out = run_strategy(&data.bars, &mut *strat, name, &params, &cfg)?;
     let run_id = if req.record {
         let mut store = ctx.store()?;
         Some(self::record(
@@ -270,7 +257,36 @@ fn run_ai(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
     })
 }
 
-type BoxedStrategy = Box<dyn strategy::Strategy + Send>;
+/// A strategy ready to drive.
+pub type BoxedStrategy = Box<dyn strategy::Strategy + Send>;
+
+/// The strategy a request names, built: its name (`evolved` for a genome file), resolved
+/// parameters and the strategy itself (also used by `paper`).
+///
+/// # Errors
+/// [`Error::Param`]/[`Error::Usage`] for an unknown strategy or bad parameters;
+/// [`Error::Store`] when a stored genome or per-regime parameters cannot be read.
+pub fn strategy_for(
+    ctx: &Ctx,
+    req: &BacktestRequest,
+) -> Result<(String, Params, BoxedStrategy), Error> {
+    let evolved = req.strategy == "evolved" || req.strategy_file.is_some();
+    if evolved {
+        let (params, strat) = evolved_strategy(ctx, req)?;
+        return Ok(("evolved".into(), params, strat));
+    }
+    let name = req.strategy.as_str();
+    if matches!(name, "dqn" | "leverage-dqn") {
+        let (params, strat) = dqn_strategy(ctx, name, &req.params)?;
+        return Ok((name.to_string(), params, Box::new(strat)));
+    }
+    let params = resolve_params(name, &req.params)?;
+    let strat = match &req.regime_params {
+        Some(symbol) => regime_switching(ctx, name, &params, symbol, &req.regime_objective)?,
+        None => strategy::build(name, &params)?,
+    };
+    Ok((name.to_string(), params, strat))
+}
 
 /// The `evolved` strategy of a genome file or `--param id=N` (a stored genome).
 fn evolved_strategy(ctx: &Ctx, req: &BacktestRequest) -> Result<(Params, BoxedStrategy), Error> {
@@ -292,6 +308,52 @@ fn evolved_strategy(ctx: &Ctx, req: &BacktestRequest) -> Result<(Params, BoxedSt
         }
     };
     Ok((params, strat))
+}
+
+/// A stored DQN model (`--strategy dqn|leverage-dqn --param id=N`).
+fn dqn_strategy(
+    ctx: &Ctx,
+    name: &str,
+    kv: &[(String, String)],
+) -> Result<(Params, crate::strategy::dqn::DqnStrategy), Error> {
+    let params = Params::resolve(strategy::param_specs(name)?, kv)?;
+    if !kv.iter().any(|(k, _)| k == "id") {
+        return Err(Error::Usage(format!(
+            "--strategy {name} needs --param id=N (see `algolab train-rl --list` / `train-leverage --list`)"
+        )));
+    }
+    let id = params.0.get("id").map_or(0, |v| v.as_i64());
+    if !ctx.db_path.is_file() {
+        return Err(Error::Usage(format!(
+            "no model with id {id}: no learning DB at {}",
+            ctx.db_path.display()
+        )));
+    }
+    let s = crate::app::train_rl::model_strategy(&ctx.store()?, name, id)?;
+    Ok((params, s))
+}
+
+/// The engine settings for the request: a DQN model trades at the leverage it was trained
+/// with (`--leverage` left at 1 takes it; another value is refused).
+///
+/// # Errors
+/// [`Error::Usage`] for a conflicting `--leverage`, and as [`dqn_strategy`].
+pub fn dqn_cfg(ctx: &Ctx, req: &BacktestRequest) -> Result<BacktestConfig, Error> {
+    let mut cfg = req.cfg;
+    let name = req.strategy.as_str();
+    if req.strategy_file.is_some() || !matches!(name, "dqn" | "leverage-dqn") {
+        return Ok(cfg);
+    }
+    let (_, s) = dqn_strategy(ctx, name, &req.params)?;
+    let lev = s.spec().leverage;
+    if cfg.leverage == 1.0 {
+        cfg.leverage = lev;
+    } else if cfg.leverage != lev {
+        return Err(Error::Usage(format!(
+            "this model trades at leverage {lev}; drop --leverage or pass --leverage {lev}"
+        )));
+    }
+    Ok(cfg)
 }
 
 /// `technical` switching to the per-regime parameters stored for `symbol`.
@@ -378,7 +440,7 @@ pub fn run_strategy(
     let result = run_backtest(bars, &mut *strat, cfg)?;
     let first = result.first_bar;
     let n = result.equity.len();
-    let stats = compute(&StatsInput {
+    let mut stats = compute(&StatsInput {
         ts_ms: &bars.ts_ms()[first..first + n],
         close: &bars.close()[first..first + n],
         equity: &result.equity,
@@ -386,8 +448,8 @@ pub fn run_strategy(
         trades: &result.trades,
         fees_paid: result.fees_paid,
         cash0: cfg.cash,
-        warmup_bars: strat.warmup_bars().saturating_sub(first),
     });
+    stats.signals_skipped_zero_size = zero_size_skips(&result);
     Ok(BacktestOutcome {
         strategy: name.to_string(),
         params: {
@@ -399,9 +461,26 @@ pub fn run_strategy(
             }
         },
         stats,
-        regime_transitions: strat.take_regime_transitions(),
+        regime_transitions: result.regime_transitions.clone(),
         result,
     })
+}
+
+/// Entry signals refused because their size rounds to zero, in the traded window.
+pub fn zero_size_skips(result: &BacktestResult) -> usize {
+    result
+        .events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                crate::engine::Event::Refused {
+                    t,
+                    reason: crate::risk::RefusalReason::ZeroSize,
+                } if *t >= result.first_bar
+            )
+        })
+        .count()
 }
 
 /// Record a finished backtest in the learning DB: the run, its trades, equity, regime
@@ -423,35 +502,38 @@ pub fn record(
     run.strategy = Some(out.strategy.clone());
     run.params_json = Some(params_json.clone());
     let id = store.begin_run(&run)?;
-    let first = out.result.first_bar;
-    let ts = &data.bars.ts_ms()[first..first + out.result.equity.len()];
-    store.insert_trades(id, &out.result.trades)?;
-    store.insert_equity(id, ts, &out.result.equity)?;
-    let transitions: Vec<crate::store::RegimeTransition> = out
-        .regime_transitions
-        .iter()
-        .map(|t| crate::store::RegimeTransition {
-            ts_ms: t.ts_ms,
-            from_regime: t.from.as_str().to_string(),
-            to_regime: t.to.as_str().to_string(),
-            confidence: t.confidence,
-        })
-        .collect();
-    store.insert_regime_transitions(id, &transitions)?;
-    store.insert_strategy_performance(&[StrategyPerformance {
-        strategy: out.strategy.clone(),
-        symbol: data.label.clone(),
-        params_json,
-        run_id: Some(id),
-        sharpe: out.stats.sharpe,
-        return_pct: out.stats.return_pct,
-        max_drawdown_pct: out.stats.max_drawdown_pct,
-        trades: out.stats.trades,
-        win_rate_pct: out.stats.win_rate_pct,
-        created_at: ended_at.to_string(),
-    }])?;
-    let stats_json = serde_json::to_string(&out.stats).unwrap_or_else(|_| "{}".into());
-    store.finish_run(id, &stats_json, ended_at)?;
+    store.or_fail_run(id, ended_at, |store| {
+        let first = out.result.first_bar;
+        let ts = &data.bars.ts_ms()[first..first + out.result.equity.len()];
+        store.insert_trades(id, &out.result.trades)?;
+        store.insert_equity(id, ts, &out.result.equity)?;
+        let transitions: Vec<crate::store::RegimeTransition> = out
+            .regime_transitions
+            .iter()
+            .map(|t| crate::store::RegimeTransition {
+                ts_ms: t.ts_ms,
+                from_regime: t.from.as_str().to_string(),
+                to_regime: t.to.as_str().to_string(),
+                confidence: t.confidence,
+            })
+            .collect();
+        store.insert_regime_transitions(id, &transitions)?;
+        store.insert_strategy_performance(&[StrategyPerformance {
+            strategy: out.strategy.clone(),
+            symbol: data.label.clone(),
+            params_json,
+            run_id: Some(id),
+            sharpe: out.stats.sharpe,
+            return_pct: out.stats.return_pct,
+            max_drawdown_pct: out.stats.max_drawdown_pct,
+            trades: out.stats.trades,
+            win_rate_pct: out.stats.win_rate_pct,
+            created_at: ended_at.to_string(),
+        }])?;
+        let stats_json = serde_json::to_string(&out.stats).unwrap_or_else(|_| "{}".into());
+        store.finish_run(id, &stats_json, ended_at)?;
+        Ok::<(), Error>(())
+    })?;
     Ok(id)
 }
 
@@ -475,12 +557,14 @@ pub fn write(dir: &Path, data: &LoadedData, out: &BacktestOutcome) -> Result<(),
             title: format!("{} · {}", data.label, out.strategy),
             symbol: data.label.clone(),
             strategy: out.strategy.clone(),
-            params,
+            params: params.clone(),
             ts_ms: &b.ts_ms()[r.clone()],
             open: &b.open()[r.clone()],
             high: &b.high()[r.clone()],
             low: &b.low()[r.clone()],
-            close: &b.close()[r],
+            close: &b.close()[r.clone()],
+            volume: &b.volume()[r.clone()],
+            overlays: crate::report::overlays::for_strategy(&out.strategy, &params, b.close(), r),
             equity: &out.result.equity,
             trades: &out.result.trades,
             stats: &out.stats,

@@ -221,6 +221,9 @@ pub fn lean_config(cfg: &BacktestConfig) -> Result<LeanConfig, Error> {
         commission: cfg.commission,
         slippage: cfg.slippage,
         fractional: cfg.fractional,
+        min_qty: cfg.min_qty,
+        min_notional: cfg.min_notional,
+        min_order_cost: cfg.min_order_cost(),
     })
 }
 
@@ -300,7 +303,6 @@ fn figures(bars: &Bars, r: &BacktestResult, cash: f64, trades: bool) -> TestFigu
         trades: &r.trades,
         fees_paid: r.fees_paid,
         cash0: cash,
-        warmup_bars: 0,
     });
     TestFigures {
         return_pct: stats.return_pct,
@@ -571,31 +573,34 @@ pub fn record(
     run.symbol = Some(data.label.clone());
     run.strategy = Some("evolved".into());
     let id = store.begin_run(&run)?;
-    let genes_json = out
-        .genome
-        .to_json()
-        .map_err(|e| Error::Usage(format!("genome json: {e}")))?;
-    let evolved_id = store.insert_evolved(&EvolvedRow {
-        id: 0,
-        run_id: Some(id),
-        generation: out.generation,
-        fitness: out.train.fitness,
-        validation_fitness: out.validation.fitness,
-        test_sharpe: out.test.sharpe,
-        test_return_pct: out.test.return_pct,
-        genes_json,
-        rule_text: out.rule.clone(),
-        symbol: data.label.clone(),
-        regime: None,
-        is_active: true,
-        created_at: ended_at.to_string(),
+    let evolved_id = store.or_fail_run(id, ended_at, |store| {
+        let genes_json = out
+            .genome
+            .to_json()
+            .map_err(|e| Error::Usage(format!("genome json: {e}")))?;
+        let evolved_id = store.insert_evolved(&EvolvedRow {
+            id: 0,
+            run_id: Some(id),
+            generation: out.generation,
+            fitness: out.train.fitness,
+            validation_fitness: out.validation.fitness,
+            test_sharpe: out.test.sharpe,
+            test_return_pct: out.test.return_pct,
+            genes_json,
+            rule_text: out.rule.clone(),
+            symbol: data.label.clone(),
+            regime: None,
+            is_active: true,
+            created_at: ended_at.to_string(),
+        })?;
+        let first = out.test_result.first_bar;
+        let ts = &data.bars.ts_ms()[first..first + out.test_result.equity.len()];
+        store.insert_trades(id, &out.test_result.trades)?;
+        store.insert_equity(id, ts, &out.test_result.equity)?;
+        let stats_json = serde_json::to_string(&out.test.stats).unwrap_or_else(|_| "{}".into());
+        store.finish_run(id, &stats_json, ended_at)?;
+        Ok::<i64, Error>(evolved_id)
     })?;
-    let first = out.test_result.first_bar;
-    let ts = &data.bars.ts_ms()[first..first + out.test_result.equity.len()];
-    store.insert_trades(id, &out.test_result.trades)?;
-    store.insert_equity(id, ts, &out.test_result.equity)?;
-    let stats_json = serde_json::to_string(&out.test.stats).unwrap_or_else(|_| "{}".into());
-    store.finish_run(id, &stats_json, ended_at)?;
     Ok((id, evolved_id))
 }
 
@@ -711,6 +716,11 @@ pub fn write(dir: &Path, data: &LoadedData, out: &EvolveOutcome) -> Result<(), E
                 rgb: (200, 40, 40),
             },
         ],
+        test_ts_ms: data
+            .bars
+            .ts_ms()
+            .get(out.windows.test.clone())
+            .unwrap_or_default(),
         compare: [
             ("evolved", &out.test),
             ("buy & hold", &out.buy_hold),

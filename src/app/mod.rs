@@ -15,7 +15,9 @@ pub mod data;
 pub mod evolve;
 pub mod indicators;
 pub mod optimize;
+pub mod paper;
 pub mod portfolio;
 pub mod report;
+pub mod train_rl;
 
 pub use ctx::Ctx;

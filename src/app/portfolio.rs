@@ -183,7 +183,6 @@ pub fn run(ctx: &Ctx, req: &BacktestRequest, data: &LoadedData) -> Result<Portfo
         trades: &trades,
         fees_paid: outs.iter().map(|o| o.result.fees_paid).sum(),
         cash0,
-        warmup_bars: 0,
     });
     let attribution = outs
         .iter()

@@ -1,5 +1,5 @@
-//! `algolab report`: rebuild a recorded run's report from the learning DB, or list the
-//! recorded runs.
+//! `algolab report`: rebuild a recorded run's report from the learning DB (a backtest or
+//! evolve run's report.html, an optimize run's optimize.html), or list the recorded runs.
 
 use std::path::{Path, PathBuf};
 
@@ -48,14 +48,23 @@ pub fn run(ctx: &Ctx, req: ReportRequest) -> Result<ReportReply, Error> {
     let run = store
         .load_run(id)
         .map_err(|_| Error::Usage(format!("no run {id} in {}", ctx.db_path.display())))?;
+    let dir = req
+        .out
+        .unwrap_or_else(|| PathBuf::from("reports").join(format!("run-{id}")));
+    if run.record.command == "optimize" {
+        let report = crate::app::optimize::stored_report(&store, &run)?;
+        crate::report::optimize::write(&dir, &report)?;
+        return Ok(ReportReply {
+            run_id: id,
+            html: dir.join("optimize.html"),
+            dir,
+        });
+    }
     let bars = run
         .record
         .data_path
         .as_deref()
         .and_then(|p| crate::data::load(Path::new(p)).ok());
-    let dir = req
-        .out
-        .unwrap_or_else(|| PathBuf::from("reports").join(format!("run-{id}")));
     crate::report::rebuild_report(&store, id, bars.as_ref(), &dir)?;
     Ok(ReportReply {
         run_id: id,

@@ -13,7 +13,7 @@
 //! bracket chosen by the entry notional.
 
 /// One maintenance-margin bracket.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MarginTier {
     /// Smallest notional of the bracket (quote currency).
     pub notional_floor: f64,
@@ -78,7 +78,7 @@ pub const BTCUSDT_TIERS: &[MarginTier] = &[
 ];
 
 /// How maintenance margin is computed.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum MaintenanceMargin {
     /// Tiered by notional, Binance USD-M BTCUSDT brackets.
     BinanceBtcUsdt,
@@ -87,7 +87,7 @@ pub enum MaintenanceMargin {
 }
 
 /// The bracket terms that apply to a position: rate, maintenance amount, max leverage.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Bracket {
     /// Maintenance margin rate.
     pub mmr: f64,

@@ -1,13 +1,25 @@
 //! Brokers: the one synchronous [`Broker`] trait (STYLE rule 7) the engine drives, for the
-//! simulated broker ([`sim::SimBroker`], backtest and paper) and, later, Binance.
+//! simulated broker ([`sim::SimBroker`], backtest and paper) and venue brokers (Binance).
 //!
-//! A broker takes only [`RiskApproved`] orders, so skipping risk does not compile. `sync`
-//! is called once per bar: the simulated broker fills pending orders against the bar, a
-//! live one polls the fills since the last call. The engine never awaits.
+//! The contract, shaped for an exchange whose answers can be lost:
+//! - Orders carry a [`ClientOrderId`] the engine derives from (run or bot, bar time,
+//!   intent sequence) before sending, and an [`OrderPurpose`]: entry, exit or protective.
+//! - A broker takes only [`RiskApproved`] orders, so skipping risk does not compile, and
+//!   quantities are resolved in risk against the [`Instrument`] before the broker (see
+//!   [`Broker::resolves_sizing`]): a venue broker sends the units it is given.
+//! - [`Broker::submit`] answers [`Ack::Accepted`], [`Ack::Rejected`] or [`Ack::Unknown`]
+//!   (timeout or 5xx after sending: the order may exist). An unknown order is resolved by
+//!   [`Broker::query`] on its id, never by sending it again.
+//! - `query`, `cancel`, `snapshot` and `poll` may fail; a failure inside an engine step
+//!   becomes an event for reconciliation, it does not abort the run.
+//! - [`Broker::poll`] is called once per bar: the simulated broker fills resting orders
+//!   against the bar, a venue broker reports the executions since the last call.
+//! - The engine never awaits: the trait is synchronous.
 
 pub mod margin;
 pub mod sim;
 mod sim_book;
+mod sim_pos;
 #[cfg(test)]
 mod sim_tests;
 
@@ -15,12 +27,9 @@ pub use margin::{MaintenanceMargin, MarginTier, liquidation_price};
 pub use sim::{SimBroker, SimConfig};
 
 use crate::data::Bar;
+pub use crate::order::{ClientOrderId, Instrument, OrderPurpose};
 use crate::order::{ExitReason, OrderKind, Side, Trade};
 use crate::risk::{OrderRequest, Protection, RiskApproved, StopLevel};
-
-/// A broker-assigned order id (sequential in the simulated broker).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct OrderId(pub u64);
 
 /// What can go wrong talking to a broker.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -62,11 +71,18 @@ pub enum BrokerError {
     },
     /// An order id the broker does not know (cancel of a filled order, …).
     #[error("unknown order id {0}")]
-    UnknownOrder(u64),
+    UnknownOrder(ClientOrderId),
+    /// The venue answered something the client cannot read.
+    #[error("broker answer unreadable: {0}")]
+    Decode(String),
 }
 
 impl BrokerError {
-    /// True for transient failures worth retrying (5xx, rate limits, timeouts).
+    /// True for failures where sending the SAME request again is safe and may succeed:
+    /// rate limits, and 5xx or timeouts of reads (`query`, `snapshot`, `poll`, `cancel`).
+    /// A timeout or 5xx on `submit` is NOT retryable: Binance documents the execution
+    /// status as unknown then, so the order is resolved with [`Broker::query`] (the submit
+    /// returns [`Ack::Unknown`] for it, not this error).
     pub fn is_retryable(&self) -> bool {
         match self {
             BrokerError::Http { status } => *status >= 500,
@@ -74,13 +90,74 @@ impl BrokerError {
             BrokerError::Rejected { .. }
             | BrokerError::Auth
             | BrokerError::InsufficientMargin { .. }
-            | BrokerError::UnknownOrder(_) => false,
+            | BrokerError::UnknownOrder(_)
+            | BrokerError::Decode(_) => false,
         }
     }
 }
 
-/// What a fill did to the position.
+/// A broker's answer to [`Broker::submit`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "ack", rename_all = "snake_case")]
+pub enum Ack {
+    /// The broker holds the order (resting or already filled).
+    Accepted,
+    /// The broker refused it; nothing was placed.
+    Rejected {
+        /// Venue error code (Binance's, e.g. -2010), 0 for the simulator.
+        code: i64,
+        /// Venue message.
+        msg: String,
+    },
+    /// The request was sent but no answer came (timeout, 5xx): the order may or may not
+    /// exist. Resolve with [`Broker::query`]; never resend.
+    Unknown {
+        /// What went wrong.
+        cause: String,
+    },
+}
+
+/// An order's state as [`Broker::query`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Resting, possibly partly filled.
+    Open {
+        /// Quantity filled so far.
+        filled_qty: f64,
+    },
+    /// Completely filled.
+    Filled,
+    /// Cancelled (by the engine, the venue or expiry) or rejected after acceptance.
+    Cancelled,
+    /// The broker has no order with this id: it never arrived (safe to decide again).
+    NotFound,
+}
+
+/// The bar a broker processes: index, prices and the funding rate of that bar.
 #[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MarketBar {
+    /// Bar index in the run's data.
+    pub t: usize,
+    /// The bar.
+    pub bar: Bar,
+    /// The `funding_rate` column's value at this bar (`Some(NaN)` when the column exists
+    /// but has no rate here; `None` without the column).
+    pub funding_rate: Option<f64>,
+}
+
+/// Everything a broker holds, read fresh (reconciliation at start-up and after an
+/// unknown acknowledgement).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Snapshot {
+    /// Balances, position and totals.
+    pub account: Account,
+    /// Resting orders, oldest first (protective ones included).
+    pub open_orders: Vec<OpenOrder>,
+}
+
+/// What a fill did to the position.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum FillAction {
     /// Opened a new position.
     Open,
@@ -93,11 +170,12 @@ pub enum FillAction {
     },
 }
 
-/// One execution reported by `sync`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// One execution reported by [`Broker::poll`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrderFill {
-    /// The order it fills (`None` for protective stops, take-profits and liquidations).
-    pub order: Option<OrderId>,
+    /// The order it fills (`None` for the simulator's protective stops, take-profits and
+    /// liquidations).
+    pub order: Option<ClientOrderId>,
     /// Bar index of the fill.
     pub t: usize,
     /// Fill time (the bar's open time, UTC ms).
@@ -125,7 +203,7 @@ impl OrderFill {
 }
 
 /// The open position as the broker sees it.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PositionInfo {
     /// Direction.
     pub side: Side,
@@ -150,7 +228,7 @@ pub struct PositionInfo {
 }
 
 /// Account state at the last mark.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Account {
     /// Free balance: wallet less the isolated margin of the open position.
     pub cash: f64,
@@ -168,13 +246,15 @@ pub struct Account {
     pub orders_rejected: u64,
     /// Equity reached zero: trading has stopped.
     pub bankrupt: bool,
+    /// Resting orders (protective ones included).
+    pub open_orders: usize,
 }
 
 /// A resting order.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OpenOrder {
-    /// Its id.
-    pub id: OrderId,
+    /// Its client id.
+    pub id: ClientOrderId,
     /// Bar index at which it was submitted.
     pub submitted_t: usize,
     /// The approved request.
@@ -188,45 +268,80 @@ impl OpenOrder {
     }
 }
 
-/// The one broker interface: simulated, testnet and live.
+/// The one broker interface: simulated, testnet and live. See the module doc for the
+/// contract; every method is synchronous.
 pub trait Broker {
-    /// Place an approved order.
+    /// The traded instrument and its order rules.
+    fn instrument(&self) -> &Instrument;
+
+    /// True when the broker sizes [`crate::risk::OrderQty::AllCash`] and
+    /// [`crate::risk::OrderQty::EquityFrac`] orders itself at the fill price (the
+    /// simulator, for backtesting.py parity). False (the default) for venue brokers: the
+    /// engine then resolves every entry to units with [`crate::risk::entry_qty`] and
+    /// every exit to units of the position before calling [`Broker::submit`].
+    fn resolves_sizing(&self) -> bool {
+        false
+    }
+
+    /// Send an approved order under the client id `id`.
     ///
     /// # Errors
-    /// [`BrokerError`] when the broker refuses it or cannot be reached.
-    fn submit(&mut self, order: RiskApproved<OrderRequest>) -> Result<OrderId, BrokerError>;
+    /// [`BrokerError`] only when the order certainly did not reach the venue (bad
+    /// credentials, connection refused before sending). A refusal is
+    /// `Ok(Ack::Rejected)`, a lost answer `Ok(Ack::Unknown)`.
+    fn submit(
+        &mut self,
+        id: &ClientOrderId,
+        order: &RiskApproved<OrderRequest>,
+    ) -> Result<Ack, BrokerError>;
+
+    /// The state of the order with client id `id`.
+    ///
+    /// # Errors
+    /// [`BrokerError`] when the venue cannot be asked.
+    fn query(&mut self, id: &ClientOrderId) -> Result<OrderStatus, BrokerError>;
 
     /// Cancel a resting order.
     ///
     /// # Errors
-    /// [`BrokerError::UnknownOrder`] when it is not resting.
-    fn cancel(&mut self, id: OrderId) -> Result<(), BrokerError>;
+    /// [`BrokerError::UnknownOrder`] when it is not resting; others when the venue cannot
+    /// be reached.
+    fn cancel(&mut self, id: &ClientOrderId) -> Result<(), BrokerError>;
 
-    /// Replace the protective orders of the open position.
+    /// Replace the protective orders (stop, take-profit, partial legs; purpose
+    /// [`OrderPurpose::Protective`]) of the open position. Entries never cancel them.
     ///
     /// # Errors
     /// [`BrokerError`] when the broker cannot place them.
     fn protect(&mut self, protection: RiskApproved<Protection>) -> Result<(), BrokerError>;
 
-    /// The account at the last mark.
+    /// The account at the last poll (cached: no I/O, cannot fail).
     fn account(&self) -> Account;
 
-    /// Resting orders, oldest first.
+    /// Resting orders at the last poll, oldest first (cached: no I/O).
     fn open_orders(&self) -> Vec<OpenOrder>;
 
-    /// Process bar `t` (index `t`): funding, fills at its open, stops and liquidation within
-    /// it, then mark at its close. Returns the fills in execution order.
+    /// Balances, position and open orders, read fresh from the venue.
     ///
     /// # Errors
-    /// [`BrokerError`] when a live broker cannot be reached.
-    fn sync(&mut self, bar: &Bar, t: usize) -> Result<Vec<OrderFill>, BrokerError>;
+    /// [`BrokerError`] when the venue cannot be reached.
+    fn snapshot(&mut self) -> Result<Snapshot, BrokerError>;
 
-    /// Fill market orders at the close of bar `t` (`Fill::Close` mode); live brokers fill
+    /// Process bar `bar.t`: the simulator charges funding, fills resting orders at its
+    /// open, stops and liquidation within it, and marks at its close; a venue broker
+    /// reports the executions since the last call and marks. Returns the executions in
+    /// order.
+    ///
+    /// # Errors
+    /// [`BrokerError`] when a venue cannot be reached.
+    fn poll(&mut self, bar: &MarketBar) -> Result<Vec<OrderFill>, BrokerError>;
+
+    /// Fill market orders at the close of the bar (`Fill::Close` mode); venue brokers fill
     /// in real time and need not implement it.
     ///
     /// # Errors
-    /// As [`Broker::sync`].
-    fn sync_close(&mut self, _bar: &Bar, _t: usize) -> Result<Vec<OrderFill>, BrokerError> {
+    /// As [`Broker::poll`].
+    fn poll_close(&mut self, _bar: &MarketBar) -> Result<Vec<OrderFill>, BrokerError> {
         Ok(Vec::new())
     }
 }

@@ -14,6 +14,8 @@
 //! - Commission is `commission × notional`, on entry and on exit. Slippage moves market
 //!   and stop fills against the trader by `slippage × price` (limit and take-profit fills
 //!   and liquidations have none).
+//! - Entries below the instrument's minimum quantity or notional are not placed (counted
+//!   as rejected orders).
 //! - Whole units unless `fractional`. All-cash sizing spends the free balance at the fill
 //!   price: `qty = floor(cash·(1−ε) / (price/leverage + price·commission))`, as
 //!   backtesting.py's `_Broker._process_orders` does at leverage 1.
@@ -35,16 +37,16 @@
 //! - Bankruptcy: when equity at a close is ≤ 0 the position is closed at that close, cash
 //!   and equity are set to 0 and trading stops.
 
-use super::sim_book::Pos;
+use super::sim_pos::Pos;
 use super::{
-    Account, Broker, BrokerError, MaintenanceMargin, OpenOrder, OrderFill, OrderId, PositionInfo,
+    Account, Ack, Broker, BrokerError, MaintenanceMargin, MarketBar, OpenOrder, OrderFill,
+    OrderStatus, PositionInfo, Snapshot,
 };
-use crate::data::Bar;
-use crate::order::{ExitReason, PositionView, Trade};
+use crate::order::{ClientOrderId, ExitReason, Instrument, PositionView, Trade};
 use crate::risk::{OrderRequest, Protection, RiskApproved};
 
 /// When market orders decided at the close of bar `t` fill.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Fill {
     /// At the open of bar `t + 1` (default).
     #[default]
@@ -54,7 +56,7 @@ pub enum Fill {
 }
 
 /// Simulated broker settings.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SimConfig {
     /// Starting cash (quote currency).
     pub cash: f64,
@@ -72,6 +74,10 @@ pub struct SimConfig {
     pub maintenance: MaintenanceMargin,
     /// Liquidation fee, fraction of notional at the liquidation price.
     pub liquidation_fee_rate: f64,
+    /// Minimum order quantity (0 = none).
+    pub min_qty: f64,
+    /// Minimum order notional (0 = none).
+    pub min_notional: f64,
 }
 
 impl Default for SimConfig {
@@ -85,19 +91,21 @@ impl Default for SimConfig {
             leverage: 1.0,
             maintenance: MaintenanceMargin::BinanceBtcUsdt,
             liquidation_fee_rate: 0.005,
+            min_qty: 0.0,
+            min_notional: 0.0,
         }
     }
 }
 
-/// The simulated broker. See the module doc for its fill rules.
-#[derive(Debug, Clone)]
+/// The simulated broker. See the module doc for its fill rules. Its whole book serialises
+/// (part of the engine's saved state).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SimBroker {
     pub(super) cfg: SimConfig,
-    pub(super) funding: Option<Vec<f64>>,
+    pub(super) instrument: Instrument,
     pub(super) cash: f64,
     pub(super) pos: Option<Pos>,
     pub(super) orders: Vec<OpenOrder>,
-    pub(super) next_id: u64,
     pub(super) fees_paid: f64,
     pub(super) funding_paid: f64,
     pub(super) rejected: u64,
@@ -108,15 +116,19 @@ pub struct SimBroker {
 }
 
 impl SimBroker {
-    /// A broker with `cfg.cash` and no position.
+    /// A broker with `cfg.cash` and no position, trading an instrument with no minimums
+    /// (whole units unless `cfg.fractional`).
     pub fn new(cfg: SimConfig) -> Self {
         SimBroker {
             cfg,
-            funding: None,
+            instrument: Instrument {
+                min_qty: cfg.min_qty,
+                min_notional: cfg.min_notional,
+                ..Instrument::simulated("SIM", cfg.fractional)
+            },
             cash: cfg.cash,
             pos: None,
             orders: Vec::with_capacity(8),
-            next_id: 1,
             fees_paid: 0.0,
             funding_paid: 0.0,
             rejected: 0,
@@ -127,9 +139,9 @@ impl SimBroker {
         }
     }
 
-    /// Charge funding from this per-bar rate column (NaN = no funding on that bar).
-    pub fn with_funding(mut self, rates: &[f64]) -> Self {
-        self.funding = Some(rates.to_vec());
+    /// Trade `instrument` (its step size and minimums) instead of the default one.
+    pub fn with_instrument(mut self, instrument: Instrument) -> Self {
+        self.instrument = instrument;
         self
     }
 
@@ -254,24 +266,44 @@ impl SimBroker {
 }
 
 impl Broker for SimBroker {
-    fn submit(&mut self, order: RiskApproved<OrderRequest>) -> Result<OrderId, BrokerError> {
-        let id = OrderId(self.next_id);
-        self.next_id += 1;
-        self.orders.push(OpenOrder {
-            id,
-            submitted_t: self.last_t,
-            request: order.into_inner(),
-        });
-        Ok(id)
+    fn instrument(&self) -> &Instrument {
+        &self.instrument
     }
 
-    fn cancel(&mut self, id: OrderId) -> Result<(), BrokerError> {
-        match self.orders.iter().position(|o| o.id == id) {
+    fn resolves_sizing(&self) -> bool {
+        true
+    }
+
+    fn submit(
+        &mut self,
+        id: &ClientOrderId,
+        order: &RiskApproved<OrderRequest>,
+    ) -> Result<Ack, BrokerError> {
+        self.orders.push(OpenOrder {
+            id: id.clone(),
+            submitted_t: self.last_t,
+            request: *order.inner(),
+        });
+        Ok(Ack::Accepted)
+    }
+
+    fn query(&mut self, id: &ClientOrderId) -> Result<OrderStatus, BrokerError> {
+        // the simulator forgets orders once they leave the book; it never answers Unknown,
+        // so the engine never needs to ask about a filled one
+        Ok(if self.orders.iter().any(|o| &o.id == id) {
+            OrderStatus::Open { filled_qty: 0.0 }
+        } else {
+            OrderStatus::NotFound
+        })
+    }
+
+    fn cancel(&mut self, id: &ClientOrderId) -> Result<(), BrokerError> {
+        match self.orders.iter().position(|o| &o.id == id) {
             Some(i) => {
                 self.orders.remove(i);
                 Ok(())
             }
-            None => Err(BrokerError::UnknownOrder(id.0)),
+            None => Err(BrokerError::UnknownOrder(id.clone())),
         }
     }
 
@@ -285,16 +317,18 @@ impl Broker for SimBroker {
         Ok(())
     }
 
+    #[inline]
     fn account(&self) -> Account {
         Account {
             cash: self.cash,
             position_value: self.position_value,
             equity: self.equity,
-            position: self.pos.map(|p| p.info()),
+            position: self.pos.as_ref().map(Pos::info),
             fees_paid: self.fees_paid,
             funding_paid: self.funding_paid,
             orders_rejected: self.rejected,
             bankrupt: self.bankrupt,
+            open_orders: self.orders.len(),
         }
     }
 
@@ -302,23 +336,31 @@ impl Broker for SimBroker {
         self.orders.clone()
     }
 
+    fn snapshot(&mut self) -> Result<Snapshot, BrokerError> {
+        Ok(Snapshot {
+            account: self.account(),
+            open_orders: self.orders.clone(),
+        })
+    }
+
     #[inline]
-    fn sync(&mut self, bar: &Bar, t: usize) -> Result<Vec<OrderFill>, BrokerError> {
+    fn poll(&mut self, mb: &MarketBar) -> Result<Vec<OrderFill>, BrokerError> {
+        let (bar, t) = (&mb.bar, mb.t);
         self.last_t = t;
-        if self.hold_bar(bar, t) {
+        if mb.funding_rate.is_none() && self.hold_bar(bar, t) {
             return Ok(Vec::new());
         }
         if self.bankrupt || (self.pos.is_none() && self.orders.is_empty()) {
             return Ok(Vec::new());
         }
-        Ok(self.process_bar(bar, t))
+        Ok(self.process_bar(bar, t, mb.funding_rate))
     }
 
-    fn sync_close(&mut self, bar: &Bar, t: usize) -> Result<Vec<OrderFill>, BrokerError> {
-        self.last_t = t;
+    fn poll_close(&mut self, mb: &MarketBar) -> Result<Vec<OrderFill>, BrokerError> {
+        self.last_t = mb.t;
         if self.bankrupt || self.orders.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(self.process_close(bar, t))
+        Ok(self.process_close(&mb.bar, mb.t))
     }
 }

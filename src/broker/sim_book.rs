@@ -4,65 +4,13 @@
 
 use super::margin::liquidation_price;
 use super::sim::{Fill, SimBroker};
-use super::{FillAction, OrderFill, OrderId, PositionInfo};
+use super::sim_pos::Pos;
+use super::{FillAction, OrderFill};
 use crate::data::Bar;
-use crate::order::{ExitReason, OrderKind, Side, Trade};
-use crate::risk::{OrderQty, OrderRequest, StopLevel, TpLeg};
+use crate::order::{ClientOrderId, ExitReason, OrderKind, Side, Trade};
+use crate::risk::{OrderQty, OrderRequest, StopLevel, entry_qty};
 
 const FUNDING_PERIOD_MS: i64 = 8 * 3_600_000;
-
-/// The open isolated position.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct Pos {
-    pub side: Side,
-    pub qty: f64,
-    pub entry_price: f64,
-    pub entry_bar: usize,
-    pub entry_ts_ms: i64,
-    /// Isolated margin now (entry margin less funding paid).
-    pub margin: f64,
-    /// Entry commission not yet attributed to a closed part.
-    pub entry_fees: f64,
-    /// Funding paid and not yet attributed to a closed part.
-    pub funding: f64,
-    pub liq: Option<f64>,
-    pub stop: Option<StopLevel>,
-    pub take_profit: Option<f64>,
-    pub legs: [Option<TpLeg>; 3],
-    /// First bar on which protection is checked.
-    pub active_from: usize,
-    pub min_price: f64,
-    pub max_price: f64,
-    pub upnl: f64,
-}
-
-impl Pos {
-    pub fn info(&self) -> PositionInfo {
-        PositionInfo {
-            side: self.side,
-            qty: self.qty,
-            entry_price: self.entry_price,
-            entry_bar: self.entry_bar,
-            entry_ts_ms: self.entry_ts_ms,
-            margin: self.margin,
-            unrealized_pnl: self.upnl,
-            liquidation_price: self.liq,
-            stop: self.stop,
-            take_profit: self.take_profit,
-        }
-    }
-
-    /// (MAE %, MFE %) including an exit at `price`.
-    pub fn excursions(&self, price: f64) -> (f64, f64) {
-        let lo = self.min_price.min(price);
-        let hi = self.max_price.max(price);
-        let e = self.entry_price;
-        match self.side {
-            Side::Long => ((lo / e - 1.0) * 100.0, (hi / e - 1.0) * 100.0),
-            Side::Short => ((e - hi) / e * 100.0, (e - lo) / e * 100.0),
-        }
-    }
-}
 
 /// True when `level` was reached by a bar moving against a position of sign `s`
 /// (its low for a long, its high for a short).
@@ -97,7 +45,7 @@ impl SimBroker {
     }
 
     fn round_qty(&self, q: f64) -> f64 {
-        if self.cfg.fractional { q } else { q.floor() }
+        self.instrument.round_qty(q)
     }
 
     /// Mark at `close`: unrealized PnL, position value, equity.
@@ -113,14 +61,14 @@ impl SimBroker {
     }
 
     /// The common bar of a held position with nothing else to do: no resting orders, no
-    /// funding column, no liquidation price, stop, take-profit or take-profit legs, and
+    /// funding column (the caller checks), no liquidation price, stop, take-profit or take-profit legs, and
     /// past its first bar. [`Self::process_bar`] would then only track the excursion and
     /// mark at the close; this does exactly that (same operations, same order) and returns
     /// true. It returns false, having changed nothing, when the bar needs the full path,
     /// including a mark that would leave equity at or below zero (bankruptcy).
     #[inline]
     pub(super) fn hold_bar(&mut self, bar: &Bar, t: usize) -> bool {
-        if self.bankrupt || !self.orders.is_empty() || self.funding.is_some() {
+        if self.bankrupt || !self.orders.is_empty() {
             return false;
         }
         let Some(p) = self.pos.as_mut() else {
@@ -149,9 +97,14 @@ impl SimBroker {
     }
 
     /// Process bar `t`: funding at the open, orders, protection, mark at the close.
-    pub(super) fn process_bar(&mut self, bar: &Bar, t: usize) -> Vec<OrderFill> {
+    pub(super) fn process_bar(
+        &mut self,
+        bar: &Bar,
+        t: usize,
+        funding_rate: Option<f64>,
+    ) -> Vec<OrderFill> {
         let mut fills = Vec::new();
-        self.charge_funding(bar, t);
+        self.charge_funding(bar, funding_rate);
         if !self.orders.is_empty() {
             self.fill_orders(bar, t, false, &mut fills);
         }
@@ -201,8 +154,8 @@ impl SimBroker {
         self.orders.clear();
     }
 
-    fn charge_funding(&mut self, bar: &Bar, t: usize) {
-        let Some(rates) = self.funding.as_ref() else {
+    fn charge_funding(&mut self, bar: &Bar, funding_rate: Option<f64>) {
+        let Some(rate) = funding_rate else {
             return;
         };
         let Some(p) = self.pos.as_mut() else {
@@ -211,7 +164,6 @@ impl SimBroker {
         if bar.ts_ms.rem_euclid(FUNDING_PERIOD_MS) != 0 {
             return;
         }
-        let rate = rates.get(t).copied().unwrap_or(f64::NAN);
         if !rate.is_finite() {
             return;
         }
@@ -240,8 +192,7 @@ impl SimBroker {
     fn fill_orders(&mut self, bar: &Bar, t: usize, at_close: bool, fills: &mut Vec<OrderFill>) {
         let mut i = 0;
         while i < self.orders.len() {
-            let o = self.orders[i];
-            let req = o.request;
+            let req = self.orders[i].request;
             let is_buy = req.side == Side::Long;
             let (price, active_from) = match req.kind {
                 OrderKind::Market => {
@@ -295,7 +246,7 @@ impl SimBroker {
                     )
                 }
             };
-            self.orders.remove(i);
+            let o = self.orders.remove(i);
             self.execute(o.id, &req, price, t, bar.ts_ms, active_from, fills);
             if self.bankrupt {
                 return;
@@ -310,7 +261,7 @@ impl SimBroker {
     )]
     fn execute(
         &mut self,
-        id: OrderId,
+        id: ClientOrderId,
         req: &OrderRequest,
         price: f64,
         t: usize,
@@ -319,7 +270,7 @@ impl SimBroker {
         fills: &mut Vec<OrderFill>,
     ) {
         // reduce-only: close part of the position, never open or flip
-        if req.reduce_only {
+        if req.is_reduce_only() {
             let Some(p) = self.pos.filter(|p| p.side != req.side) else {
                 self.rejected += 1;
                 return;
@@ -344,27 +295,30 @@ impl SimBroker {
             && p.side != req.side
         {
             let mut f = self.close_qty(p.qty, price, t, ts_ms, ExitReason::Flip, None);
-            f.order = Some(id);
+            f.order = Some(id.clone());
             fills.push(f);
         }
         let lev = self.cfg.leverage;
         let c = self.cfg.commission;
         let per_unit = price / lev + price * c;
-        // all cash is backtesting.py's `size = 1 − ε` (its `_FULL_EQUITY`), so a budget that
-        // is an exact multiple of the unit cost buys one unit less, as there
-        let budget = match req.qty {
-            OrderQty::AllCash => Some(self.cash * (1.0 - f64::EPSILON)),
-            OrderQty::EquityFrac(f) => {
-                Some((f * (self.cash + self.pos_value_at(price))).min(self.cash))
-            }
-            OrderQty::Units(_) | OrderQty::PositionFrac(_) => None,
+        let pos_value = match req.qty {
+            OrderQty::EquityFrac(_) => self.pos_value_at(price),
+            _ => 0.0,
         };
-        let qty = match (budget, req.qty) {
-            (Some(b), _) => self.round_qty(b.max(0.0) / per_unit),
-            (None, OrderQty::Units(u)) => self.round_qty(u),
-            (None, _) => 0.0,
-        };
-        if qty.is_nan() || qty <= 0.0 || qty * per_unit > self.cash {
+        let qty = entry_qty(
+            req.qty,
+            price,
+            self.cash,
+            pos_value,
+            lev,
+            c,
+            &self.instrument,
+        );
+        if qty.is_nan()
+            || qty <= 0.0
+            || qty * per_unit > self.cash
+            || !self.instrument.admits(qty, price)
+        {
             self.rejected += 1;
             return;
         }

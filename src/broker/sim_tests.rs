@@ -3,12 +3,45 @@
 //! isolated liquidation price for 10×, 20×, 50×, 125× long and short, funding.
 
 use super::sim::{Fill, SimBroker, SimConfig};
-use super::{Broker, FillAction, MaintenanceMargin};
+use super::{Broker, BrokerError, FillAction, MaintenanceMargin, MarketBar, OrderFill};
 use crate::data::Bar;
+use crate::order::ClientOrderId;
 use crate::order::{Entry, ExitReason, Intent, OrderKind, Side, Sizing, Trade};
 use crate::risk::{RiskConfig, RiskContext, RiskManager};
 
 const H: i64 = 3_600_000;
+
+/// The broker's per-bar call as these tests use it: bar `t`, without or with a rate column.
+trait SyncExt {
+    fn sync(&mut self, bar: &Bar, t: usize) -> Result<Vec<OrderFill>, BrokerError>;
+    fn sync_rated(&mut self, bar: &Bar, t: usize, rates: &[f64]) -> Vec<OrderFill>;
+    fn sync_close(&mut self, bar: &Bar, t: usize) -> Result<Vec<OrderFill>, BrokerError>;
+}
+
+impl SyncExt for SimBroker {
+    fn sync(&mut self, bar: &Bar, t: usize) -> Result<Vec<OrderFill>, BrokerError> {
+        self.poll(&MarketBar {
+            t,
+            bar: *bar,
+            funding_rate: None,
+        })
+    }
+    fn sync_rated(&mut self, bar: &Bar, t: usize, rates: &[f64]) -> Vec<OrderFill> {
+        self.poll(&MarketBar {
+            t,
+            bar: *bar,
+            funding_rate: Some(rates.get(t).copied().unwrap_or(f64::NAN)),
+        })
+        .unwrap()
+    }
+    fn sync_close(&mut self, bar: &Bar, t: usize) -> Result<Vec<OrderFill>, BrokerError> {
+        self.poll_close(&MarketBar {
+            t,
+            bar: *bar,
+            funding_rate: None,
+        })
+    }
+}
 
 fn bar(ts_ms: i64, open: f64, high: f64, low: f64, close: f64) -> Bar {
     Bar {
@@ -41,7 +74,8 @@ fn submit(b: &mut SimBroker, intent: Intent, t: usize, close: f64, leverage: f64
         leverage,
     };
     let order = rm.approve(&intent, &ctx).unwrap().unwrap();
-    b.submit(order).unwrap();
+    let id = ClientOrderId::derive("test", t as i64, b.open_orders().len() as u64);
+    b.submit(&id, &order).unwrap();
 }
 
 fn entry(side: Side, qty: f64) -> Intent {
@@ -244,20 +278,20 @@ fn leverage_above_the_bracket_maximum_is_rejected() {
 fn funding_every_eight_hours_longs_pay_positive_rates() {
     // 4-hour bars from 00:00; rates on every bar, but only 08:00 and 16:00 count
     let rates = [0.0001, 0.0001, 0.0001, 0.0001, -0.0002, f64::NAN];
-    let mut b = SimBroker::new(cfg(1_000.0)).with_funding(&rates);
-    b.sync(&bar(0, 100.0, 100.0, 100.0, 100.0), 0).unwrap();
+    let mut b = SimBroker::new(cfg(1_000.0));
+    b.sync_rated(&bar(0, 100.0, 100.0, 100.0, 100.0), 0, &rates);
     submit(&mut b, entry(Side::Long, 2.0), 0, 100.0, 1.0);
-    b.sync(&bar(4 * H, 100.0, 100.0, 100.0, 100.0), 1).unwrap(); // fill; 04:00: no funding
-    b.sync(&bar(8 * H, 110.0, 110.0, 110.0, 110.0), 2).unwrap(); // 08:00: 2 × 110 × 1e-4
+    b.sync_rated(&bar(4 * H, 100.0, 100.0, 100.0, 100.0), 1, &rates); // fill; 04:00: no funding
+    b.sync_rated(&bar(8 * H, 110.0, 110.0, 110.0, 110.0), 2, &rates); // 08:00: 2 × 110 × 1e-4
     assert!((b.account().funding_paid - 0.022).abs() < 1e-12);
-    b.sync(&bar(12 * H, 110.0, 110.0, 110.0, 110.0), 3).unwrap(); // 12:00: none
-    b.sync(&bar(16 * H, 100.0, 100.0, 100.0, 100.0), 4).unwrap(); // 16:00: receives 0.04
+    b.sync_rated(&bar(12 * H, 110.0, 110.0, 110.0, 110.0), 3, &rates); // 12:00: none
+    b.sync_rated(&bar(16 * H, 100.0, 100.0, 100.0, 100.0), 4, &rates); // 16:00: receives 0.04
     let paid = 0.022 - 0.04;
     assert!((b.account().funding_paid - paid).abs() < 1e-12);
     // equity = cash + margin + upnl; funding came out of the margin
     assert!((b.equity() - (1_000.0 - paid)).abs() < 1e-9);
     submit(&mut b, Intent::Exit { frac: 1.0 }, 4, 100.0, 1.0);
-    let f = b.sync(&bar(20 * H, 100.0, 100.0, 100.0, 100.0), 5).unwrap();
+    let f = b.sync_rated(&bar(20 * H, 100.0, 100.0, 100.0, 100.0), 5, &rates);
     let t = closed_trade(&f);
     assert!(
         (t.pnl + paid).abs() < 1e-12,
@@ -265,10 +299,10 @@ fn funding_every_eight_hours_longs_pay_positive_rates() {
     );
 
     // a short receives a positive rate
-    let mut b = SimBroker::new(cfg(1_000.0)).with_funding(&rates);
+    let mut b = SimBroker::new(cfg(1_000.0));
     submit(&mut b, entry(Side::Short, 1.0), 0, 100.0, 1.0);
-    b.sync(&bar(4 * H, 100.0, 100.0, 100.0, 100.0), 1).unwrap();
-    b.sync(&bar(8 * H, 100.0, 100.0, 100.0, 100.0), 2).unwrap();
+    b.sync_rated(&bar(4 * H, 100.0, 100.0, 100.0, 100.0), 1, &rates);
+    b.sync_rated(&bar(8 * H, 100.0, 100.0, 100.0, 100.0), 2, &rates);
     assert!((b.account().funding_paid + 0.01).abs() < 1e-12);
 }
 

@@ -20,7 +20,8 @@ pub struct BacktestArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Strategy: sma-cross, technical, evolved (with --param id=N or --strategy-file), ai (the
-    /// orchestrator).
+    /// orchestrator), dqn or leverage-dqn (with --param id=N, a model from train-rl /
+    /// train-leverage).
     #[arg(long, default_value = "sma-cross")]
     pub strategy: String,
     /// A strategy parameter, `key=value` (repeatable); unknown keys and out-of-range
@@ -83,6 +84,7 @@ const EXAMPLES: &str = "Examples:
   algolab backtest --symbol BTC/USDT --strategy technical --leverage 3 --from 2021-01-01
   algolab backtest --data prices.parquet --strategy sma-cross --fill close
   algolab backtest --symbol BTC/USDT --strategy evolved --param id=1
+  algolab backtest --symbol BTC/USDT --strategy dqn --param id=1 --from 2021-04-10T05:00:00Z
   algolab backtest --symbol BTC/USDT --strategy ai --report reports/ai
   algolab backtest --symbol BTC/USDT --strategy ai --weights technical=0.5,llm=0 --llm off
   algolab backtest --symbol BTC/USDT --strategy portfolio --strategies technical,sma-cross,ai
@@ -148,8 +150,25 @@ pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
     };
     let (data, out) = (&reply.data, &reply.outcome);
     note(g.quiet, &data.note);
+    let skipped = out.stats.signals_skipped_zero_size;
+    if skipped > 0 {
+        note(
+            g.quiet,
+            &format!(
+                "note: {skipped} entry signal(s) skipped: the position size rounds to zero whole units (try --fractional or more --cash)"
+            ),
+        );
+    }
     if !g.quiet {
         eprint!("{}", stats_table(&data.label, &out.strategy, &out.stats));
+        if let Some(h) = out.result.halted {
+            eprintln!(
+                "trading stopped at {}: equity {:.6e} is below one minimum order ({:.4})",
+                crate::metrics::iso(h.ts_ms),
+                h.equity,
+                h.min_order
+            );
+        }
         if let Some(id) = reply.run_id {
             eprintln!("run {id} recorded in {}", ctx.db_path.display());
         }
@@ -187,6 +206,7 @@ pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
             if let Some(ai) = &reply.ai {
                 obj.insert("ai".into(), serde_json::to_value(ai)?);
             }
+            obj.insert("halted".into(), serde_json::to_value(out.result.halted)?);
         }
         println!("{}", serde_json::to_string_pretty(&v)?);
     }
@@ -258,14 +278,22 @@ pub fn stats_table(symbol: &str, strategy: &str, s: &Stats) -> String {
                 .map_or("-".into(), |d| d.to_string()),
         ),
         ("Trades", s.trades.to_string()),
+        ("Exit fills", s.exit_fills.to_string()),
         ("Win rate [%]", num(s.win_rate_pct, 2)),
         ("Best trade [%]", num(s.best_trade_pct, 2)),
         ("Worst trade [%]", num(s.worst_trade_pct, 2)),
         ("Avg trade [%]", num(s.avg_trade_pct, 2)),
         ("Profit factor", num(s.profit_factor, 3)),
         ("Expectancy [%]", num(s.expectancy_pct, 3)),
+        ("Expectancy", num(s.expectancy, 2)),
+        ("Gross profit", num(s.gross_profit, 2)),
+        ("Gross loss", num(s.gross_loss, 2)),
         ("SQN", num(s.sqn, 3)),
         ("Fees paid", num(s.fees_paid, 2)),
+        (
+            "Signals skipped (size 0)",
+            s.signals_skipped_zero_size.to_string(),
+        ),
     ];
     let w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     rows.iter()

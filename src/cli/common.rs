@@ -106,6 +106,9 @@ pub struct EngineArgs {
     pub risk: RiskChoice,
 }
 
+/// Minimum order notional for crypto pairs, quote currency (Binance spot USDT pairs).
+pub const CRYPTO_MIN_NOTIONAL: f64 = 5.0;
+
 impl EngineArgs {
     /// The engine configuration for `strategy` on `data`.
     ///
@@ -131,6 +134,10 @@ impl EngineArgs {
             risk: self.risk.config(strategy).with_commission(self.commission),
             from_ts_ms,
             to_ts_ms,
+            // crypto pairs: Binance spot's minimum order notional for USDT pairs (its
+            // NOTIONAL filter, 5 quote units), so a liquidated run stops instead of
+            // trading dust (issue 10 item 3)
+            min_notional: if pair { CRYPTO_MIN_NOTIONAL } else { 0.0 },
             ..BacktestConfig::default()
         })
     }

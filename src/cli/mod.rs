@@ -14,7 +14,9 @@ pub mod evolve;
 pub mod fetch;
 pub mod indicators;
 pub mod optimize;
+pub mod paper;
 pub mod report;
+pub mod train_rl;
 
 /// Global options shared by every subcommand.
 #[derive(Debug, Clone, Copy, clap::Args)]
@@ -44,10 +46,13 @@ const EXAMPLES: &str = "Examples:
   algolab backtest --symbol GOOG --strategy sma-cross --param fast=10 --param slow=20 --json
   algolab report --list
   algolab evolve --symbol BTC/USDT --generations 50 --seed 42
+  algolab train-rl --symbol BTC/USDT --seed 7
+  algolab train-leverage --symbol BTC/USDT --seed 7
   algolab fetch --symbol BTC/USDT --interval 1h --start 2024-01-01
   algolab indicators --symbol BTC/USDT --out btc_indicators.csv
   algolab data check datasets/GOOG.csv
-  algolab data convert datasets/BTCUSDT_1h.csv btc_4h.parquet --resample 4h";
+  algolab data convert datasets/BTCUSDT_1h.csv btc_4h.parquet --resample 4h
+  algolab paper --symbol BTC/USDT --bot b1";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -70,6 +75,14 @@ pub enum Command {
     Explain(ai::ExplainArgs),
     /// The AI orchestrator: `algolab ai status`.
     Ai(ai::AiArgs),
+    /// Paper-trade a strategy on new closed bars: one cron-safe tick per call, or --loop.
+    Paper(Box<paper::PaperArgs>),
+    /// Train the DQN agent (18 features; HOLD, BUY, SELL) on the engine; judge it on a
+    /// held-out test window against buy & hold and `technical`.
+    TrainRl(train_rl::TrainArgs),
+    /// Train the leverage DQN agent (35 features; 11 actions, 1×–10× long/short) on the
+    /// futures simulator; judge it on a held-out test window.
+    TrainLeverage(train_rl::TrainArgs),
 }
 
 /// Run a parsed command line.
@@ -93,6 +106,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Explain(args) => ai::explain(args, g, &ctx),
         Command::Ai(args) => ai::run(args, g, &ctx),
         Command::Fetch(args) => fetch::run(args, g),
+        Command::Paper(args) => paper::run(*args, g, &ctx),
+        Command::TrainRl(args) => train_rl::run(args, g, &ctx, crate::ai::dqn::AgentKind::Dqn),
+        Command::TrainLeverage(args) => {
+            train_rl::run(args, g, &ctx, crate::ai::dqn::AgentKind::LeverageDqn)
+        }
     }
 }
 

@@ -13,10 +13,15 @@
 //! `qty × (2·entry − close)`). Equity is never NaN. The loop allocates nothing per bar:
 //! the result vectors are preallocated and events are pushed only when something happens.
 
+mod event;
 mod run;
+mod step;
 
 pub use crate::broker::sim::Fill;
+pub use crate::order::{Rationale, Reason};
+pub use event::{EngineEvent, EventKind};
 pub use run::run_backtest;
+pub use step::{BarInput, Engine, Mark, SavedRun};
 
 use crate::broker::{BrokerError, FillAction, MaintenanceMargin, OrderFill, SimConfig};
 use crate::order::{ExitReason, Side, Trade};
@@ -24,7 +29,7 @@ use crate::risk::{Protection, RefusalReason, RiskConfig};
 
 /// Backtest settings. `Default` is backtesting.py's: 10 000 cash, no commission, fill at
 /// the next open, whole units, leverage 1, positions left open at the end, no risk rules.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BacktestConfig {
     /// Starting cash.
     pub cash: f64,
@@ -51,6 +56,13 @@ pub struct BacktestConfig {
     pub from_ts_ms: Option<i64>,
     /// Stop after this bar open time (inclusive).
     pub to_ts_ms: Option<i64>,
+    /// The instrument's minimum order quantity (0 = none): smaller entries are not placed.
+    pub min_qty: f64,
+    /// The instrument's minimum order notional, quote currency (0 = none): smaller entries
+    /// are not placed, and a flat run whose equity cannot pay one minimum order
+    /// (`min_notional / leverage + min_notional × commission`) stops trading
+    /// ([`BacktestResult::halted`]; issue 10 item 3).
+    pub min_notional: f64,
 }
 
 impl Default for BacktestConfig {
@@ -68,6 +80,8 @@ impl Default for BacktestConfig {
             liquidation_fee_rate: 0.005,
             from_ts_ms: None,
             to_ts_ms: None,
+            min_qty: 0.0,
+            min_notional: 0.0,
         }
     }
 }
@@ -84,6 +98,18 @@ impl BacktestConfig {
             leverage: self.leverage,
             maintenance: self.maintenance,
             liquidation_fee_rate: self.liquidation_fee_rate,
+            min_qty: self.min_qty,
+            min_notional: self.min_notional,
+        }
+    }
+
+    /// What one minimum order costs in margin and commission (`min_notional / leverage +
+    /// min_notional × commission`); 0 without a minimum notional.
+    pub fn min_order_cost(&self) -> f64 {
+        if self.min_notional > 0.0 {
+            self.min_notional / self.leverage + self.min_notional * self.commission
+        } else {
+            0.0
         }
     }
 
@@ -92,7 +118,19 @@ impl BacktestConfig {
     /// # Errors
     /// [`EngineError::Config`] naming the first bad setting.
     pub fn validate(&self) -> Result<(), EngineError> {
-        let checks: [(&'static str, f64, bool, &'static str); 5] = [
+        let checks: [(&'static str, f64, bool, &'static str); 7] = [
+            (
+                "min_qty",
+                self.min_qty,
+                self.min_qty.is_finite() && self.min_qty >= 0.0,
+                ">= 0",
+            ),
+            (
+                "min_notional",
+                self.min_notional,
+                self.min_notional.is_finite() && self.min_notional >= 0.0,
+                ">= 0",
+            ),
             (
                 "cash",
                 self.cash,
@@ -163,6 +201,9 @@ pub enum EngineError {
         /// Allowed range in words.
         allowed: &'static str,
     },
+    /// A saved state could not be written or read.
+    #[error(transparent)]
+    State(#[from] crate::persist::StateError),
     /// No bars in the requested range.
     #[error("no bars between {from} and {to}")]
     EmptyRange {
@@ -293,4 +334,21 @@ pub struct BacktestResult {
     pub bankrupt: bool,
     /// The audit transcript, in order.
     pub events: Vec<Event>,
+    /// The strategy's regime changes (warm-up bars included), in order.
+    pub regime_transitions: Vec<crate::regime::RegimeTransition>,
+    /// Set when trading stopped because equity fell below one minimum order.
+    pub halted: Option<Halt>,
+}
+
+/// Trading stopped: the account cannot pay for one minimum order (issue 10 item 3).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Halt {
+    /// Bar index at whose close it stopped.
+    pub t: usize,
+    /// Open time of that bar (UTC ms).
+    pub ts_ms: i64,
+    /// Equity then.
+    pub equity: f64,
+    /// What one minimum order needs (margin plus commission).
+    pub min_order: f64,
 }

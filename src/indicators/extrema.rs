@@ -13,7 +13,7 @@ use super::{Indicator, ParamError, check_period};
 use crate::data::Bar;
 
 /// The extreme of the last `period` values: the maximum when `IS_MAX`, else the minimum.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Extreme<const IS_MAX: bool> {
     /// The window, a ring: the next value goes to `buf[pos]`.
     buf: Vec<f64>,
@@ -104,7 +104,7 @@ impl<const IS_MAX: bool> Extreme<IS_MAX> {
 macro_rules! extreme_indicator {
     ($(#[$meta:meta])* $name:ident, $is_max:expr, $label:literal) => {
         $(#[$meta])*
-        #[derive(Debug, Clone)]
+        #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
         pub struct $name {
             period: usize,
             ext: Extreme<$is_max>,

@@ -16,7 +16,7 @@ use crate::data::Bar;
 /// `talib.SMA(close, n)`.
 #[doc(alias = "SMA")]
 #[doc(alias = "SimpleMovingAverage")]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Sma {
     period: usize,
     sum: RollingSum,
@@ -70,7 +70,7 @@ impl fmt::Display for Sma {
 /// Matches `talib.EMA(close, n)`.
 #[doc(alias = "EMA")]
 #[doc(alias = "ExponentialMovingAverage")]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Ema {
     period: usize,
     k: f64,
@@ -141,7 +141,7 @@ impl fmt::Display for Ema {
 /// bar. No seed. Lookback `n - 1`. Matches `talib.WMA(close, n)`.
 #[doc(alias = "WMA")]
 #[doc(alias = "WeightedMovingAverage")]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Wma {
     period: usize,
     buf: Vec<f64>,

@@ -6,7 +6,7 @@
 //! finite value for every finite input. Nothing here looks at a bar after the current one.
 
 /// A parameter out of its allowed range (a period of 0, a negative multiplier, …).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[error("{name} = {value} is out of range: {allowed}")]
 pub struct ParamError {
     /// The parameter's name (`period`, `fast`, …).
@@ -181,7 +181,7 @@ pub(crate) fn ta_is_zero(v: f64) -> bool {
 /// A running sum over the last `period` values, updated exactly as TA-Lib's `TA_INT_SMA`
 /// does: add the new value, read the sum, subtract the oldest value of the window.
 /// (`sum` holds the sum before that subtraction.)
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct RollingSum {
     period: usize,
     buf: Vec<f64>,

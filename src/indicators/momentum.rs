@@ -19,7 +19,7 @@ use crate::data::Bar;
 /// Matches `talib.RSI(close, n)`.
 #[doc(alias = "RSI")]
 #[doc(alias = "RelativeStrengthIndex")]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Rsi {
     period: usize,
     /// `period - 1` and `1 / period`, for the smoothing step.
@@ -118,7 +118,7 @@ impl fmt::Display for Rsi {
 
 /// The value `period` bars back, for [`Roc`] and [`Mom`]: a ring of the last `period`
 /// values.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Lag {
     period: usize,
     buf: Vec<f64>,
@@ -163,7 +163,7 @@ impl Lag {
 /// Matches `talib.ROC(close, n)`.
 #[doc(alias = "ROC")]
 #[doc(alias = "RateOfChange")]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Roc {
     lag: Lag,
 }
@@ -216,7 +216,7 @@ impl fmt::Display for Roc {
 /// Matches `talib.MOM(close, n)`.
 #[doc(alias = "MOM")]
 #[doc(alias = "Momentum")]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Mom {
     lag: Lag,
 }
@@ -261,7 +261,7 @@ impl fmt::Display for Mom {
 }
 
 /// One MACD reading.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MacdValue {
     /// Fast EMA minus slow EMA.
     pub macd: f64,
@@ -281,7 +281,7 @@ pub struct MacdValue {
 /// Matches `talib.MACD(close, fast, slow, signal)`.
 #[doc(alias = "MACD")]
 #[doc(alias = "MovingAverageConvergenceDivergence")]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Macd {
     fast_period: usize,
     slow_period: usize,
@@ -365,7 +365,7 @@ impl fmt::Display for Macd {
 }
 
 /// One slow stochastic reading.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StochValue {
     /// Slow %K: SMA of the fast %K.
     pub k: f64,
@@ -381,7 +381,7 @@ pub struct StochValue {
 /// `talib.STOCH(high, low, close, fastk, slowk, 0, slowd, 0)` (defaults 5, 3, 3).
 #[doc(alias = "STOCH")]
 #[doc(alias = "Stochastic")]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Stoch {
     fastk: usize,
     slowk_period: usize,

@@ -17,7 +17,7 @@ use super::{Indicator, ParamError, check_period, ta_is_zero};
 use crate::data::Bar;
 
 /// One reading of the directional movement system.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DmiValue {
     /// +DI (0–100).
     pub plus_di: f64,
@@ -30,7 +30,7 @@ pub struct DmiValue {
 }
 
 /// What the shared core gives each bar once the Wilder sums are ready (bar `n` on).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct DmStep {
     plus_di: f64,
     minus_di: f64,
@@ -41,7 +41,7 @@ struct DmStep {
 }
 
 /// The Wilder sums and the DX/ADX recurrences, shared by every type in this file.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct DmCore {
     period: usize,
     /// `period - 1` and `1 / period`, for the smoothing steps.
@@ -164,7 +164,7 @@ impl DmCore {
 macro_rules! dm_indicator {
     ($(#[$meta:meta])* $name:ident, $label:literal, $lookback:expr, $out:ty, |$s:ident| $pick:expr) => {
         $(#[$meta])*
-        #[derive(Debug, Clone)]
+        #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
         pub struct $name {
             core: DmCore,
         }

@@ -28,7 +28,7 @@ pub(crate) fn true_range(high: f64, low: f64, prev_close: f64) -> f64 {
 /// has no previous close, so lookback is 1. Matches `talib.TRANGE(high, low, close)`.
 #[doc(alias = "TRANGE")]
 #[doc(alias = "TR")]
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct TrueRange {
     has_prev: bool,
     prev_close: f64,
@@ -77,7 +77,7 @@ impl fmt::Display for TrueRange {
 /// the reciprocal keeps the division off the bar-to-bar chain, at most a last-bit difference). Lookback `n`. Matches `talib.ATR(high, low, close, n)`.
 #[doc(alias = "ATR")]
 #[doc(alias = "AverageTrueRange")]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Atr {
     period: usize,
     /// `period - 1` and `1 / period`, for the smoothing step.
@@ -148,7 +148,7 @@ impl fmt::Display for Atr {
 /// both sums recomputed over the window, and a variance below `1e-12·(1/n)·Σy²` becomes 0.
 /// (Read from the disassembly of the TA-Lib 0.8.1 that python `talib` 0.8.2 ships; the
 /// older running sum `Σx²/n - (Σx/n)²` misses it on flat windows.)
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct VarCore {
     period: usize,
     inv_n: f64,
@@ -253,7 +253,7 @@ impl VarCore {
 
 /// Rolling mean (TA-Lib's SMA) and population standard deviation (TA-Lib's VAR, square
 /// root), for [`StdDev`] and [`BollingerBands`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct MeanVar {
     period: usize,
     sums: RollingSum,
@@ -296,7 +296,7 @@ impl MeanVar {
 /// Matches `talib.STDDEV(close, n, nbdev)`.
 #[doc(alias = "STDDEV")]
 #[doc(alias = "StandardDeviation")]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct StdDev {
     nbdev: f64,
     mv: MeanVar,
@@ -344,7 +344,7 @@ impl fmt::Display for StdDev {
 }
 
 /// One Bollinger reading.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BollingerValue {
     /// `middle + nbdev_up · σ`.
     pub upper: f64,
@@ -361,7 +361,7 @@ pub struct BollingerValue {
 /// `talib.BBANDS(close, n, nbdev_up, nbdev_dn, matype=0)`.
 #[doc(alias = "BBANDS")]
 #[doc(alias = "Bollinger")]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct BollingerBands {
     nbdev_up: f64,
     nbdev_dn: f64,

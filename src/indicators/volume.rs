@@ -12,7 +12,7 @@ use crate::data::Bar;
 /// (unchanged on an equal close). Lookback 0. Matches `talib.OBV(close, volume)`.
 #[doc(alias = "OBV")]
 #[doc(alias = "OnBalanceVolume")]
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Obv {
     prev_close: Option<f64>,
     value: f64,
@@ -64,7 +64,7 @@ impl fmt::Display for Obv {
 /// Matches `talib.SMA(volume, n)`.
 #[doc(alias = "VolumeMovingAverage")]
 #[doc(alias = "VOLUME_SMA")]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct VolumeSma {
     period: usize,
     sum: RollingSum,
@@ -118,7 +118,7 @@ impl fmt::Display for VolumeSma {
 /// output stays finite. Running sums, no seed. Lookback `n - 1`. No TA-Lib equivalent.
 #[doc(alias = "VWAP")]
 #[doc(alias = "VolumeWeightedAveragePrice")]
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Vwap {
     period: usize,
     pv: RollingSum,

@@ -179,6 +179,16 @@ pub fn annual_figures(returns: &[f64], periods_per_year: f64) -> AnnualFigures {
     let g = geometric_mean(returns);
     let n = periods_per_year;
     let return_ann = (1.0 + g).powf(n) - 1.0;
+    // pandas' `var` and `mean` skip NaN (a 0 → 0 equity step after a bankruptcy), so a
+    // bankrupt run gets a finite volatility and Sharpe, Sortino and Calmar of 0 as in
+    // backtesting.py (issue 9 item 6)
+    let kept: Vec<f64>;
+    let returns = if returns.iter().any(|r| r.is_nan()) {
+        kept = returns.iter().copied().filter(|r| !r.is_nan()).collect();
+        &kept[..]
+    } else {
+        returns
+    };
     let var = sample_var(returns);
     let volatility_ann = ((var + (1.0 + g).powi(2)).powf(n) - (1.0 + g).powf(2.0 * n)).sqrt();
     let downside = if returns.is_empty() {

@@ -10,6 +10,12 @@
 //!   unless a fill happens on the first bar);
 //! - trades still open at the end ([`ExitReason::Open`]) are left out of the trade
 //!   statistics, as backtesting.py leaves out `broker.trades`;
+//! - a trade is a round trip, open to flat, whatever the number of partial exits, and the
+//!   profit factor is in dollars ([`trades`]);
+//! - buy & hold buys at the close of the first bar of the window and holds to the last
+//!   close, whatever the strategy (backtesting.py starts after the strategy's warm-up, so
+//!   its figure changes with the strategy); the report's buy & hold line and
+//!   `equity.csv`'s `buy_hold` column are the same series;
 //! - NaN (undefined) and infinite values serialize as JSON `null`.
 //!
 //! Risk-free rate is 0. No I/O, no wall clock.
@@ -47,9 +53,39 @@ pub struct StatsInput<'a> {
     /// Starting cash (the base of `return_pct`); a non-positive value falls back to
     /// `equity[0]`.
     pub cash0: f64,
-    /// Bars before the strategy can act (its indicators' warm-up): buy & hold is measured
-    /// from the close of this bar, as backtesting.py does. 0 measures from the first bar.
-    pub warmup_bars: usize,
+}
+
+/// Bars counted as exposed: backtesting.py 0.6.6's `have_position`, every bar from a closed
+/// trade's entry bar to its exit bar inclusive; a trade still open at the end
+/// ([`ExitReason::Open`]) does not count (issue 9 item 6). Without any trade (a buy & hold
+/// curve) the `exposure` flags count.
+/// `ts_ms` are the window's bar times (trades are located by their fill times).
+pub fn exposed_bars(ts_ms: &[i64], exposure: &[bool], trades: &[Trade]) -> usize {
+    let n = ts_ms.len();
+    if trades.is_empty() {
+        return (0..n)
+            .filter(|&i| exposure.get(i).copied().unwrap_or(false))
+            .count();
+    }
+    let ts = ts_ms;
+    // +1 at the entry bar, −1 after the exit bar
+    let mut diff = vec![0i64; ts.len() + 1];
+    for t in trades.iter().filter(|t| t.exit_reason != ExitReason::Open) {
+        let a = ts.partition_point(|&x| x < t.entry_ts_ms);
+        let b = ts.partition_point(|&x| x <= t.exit_ts_ms);
+        if a < b {
+            diff[a] += 1;
+            diff[b] -= 1;
+        }
+    }
+    let mut open = 0i64;
+    diff[..ts.len()]
+        .iter()
+        .filter(|&&d| {
+            open += d;
+            open > 0
+        })
+        .count()
 }
 
 /// The stats JSON of DESIGN §3 (keys in snake_case; non-finite numbers as `null`).
@@ -120,8 +156,11 @@ pub struct Stats {
     /// Mean drawdown period length in days.
     #[serde(with = "nan_null")]
     pub avg_drawdown_duration_days: f64,
-    /// Number of closed trades.
+    /// Number of closed trades (round trips: open to flat, partial exits included).
     pub trades: usize,
+    /// Number of exit fills of the closed trades (each partial exit is one).
+    #[serde(default)]
+    pub exit_fills: usize,
     /// Share of trades with positive PnL, percent.
     #[serde(with = "nan_null")]
     pub win_rate_pct: f64,
@@ -145,24 +184,48 @@ pub struct Stats {
     /// Mean trade length in days.
     #[serde(with = "nan_null")]
     pub avg_trade_duration_days: f64,
-    /// Sum of winning over |sum of losing| trade returns.
+    /// Gross profit over gross loss, in money: `Σ PnL⁺ / |Σ PnL⁻|` over trades.
     #[serde(with = "nan_null")]
     pub profit_factor: f64,
     /// Mean trade return, percent.
     #[serde(with = "nan_null")]
     pub expectancy_pct: f64,
+    /// Mean trade PnL, quote currency.
+    #[serde(with = "nan_null", default = "nan")]
+    pub expectancy: f64,
+    /// Sum of the winning trades' PnL, quote currency.
+    #[serde(with = "nan_null", default = "nan")]
+    pub gross_profit: f64,
+    /// Sum of the losing trades' PnL, quote currency (<= 0).
+    #[serde(with = "nan_null", default = "nan")]
+    pub gross_loss: f64,
+    /// Mean return of the winning trades, percent.
+    #[serde(with = "nan_null", default = "nan")]
+    pub avg_win_pct: f64,
+    /// Mean return of the losing trades, percent (<= 0).
+    #[serde(with = "nan_null", default = "nan")]
+    pub avg_loss_pct: f64,
     /// System quality number.
     #[serde(with = "nan_null")]
     pub sqn: f64,
     /// Kelly criterion (fraction).
     #[serde(with = "nan_null")]
     pub kelly_criterion: f64,
+    /// Entry signals not traded because their size rounds to zero (whole units worth
+    /// more than the position: GOLD at 10 000 cash). Set by the caller from the engine's
+    /// refusals; [`compute`] leaves it 0.
+    #[serde(default)]
+    pub signals_skipped_zero_size: usize,
     /// Total commission paid.
     #[serde(with = "nan_null")]
     pub fees_paid: f64,
     /// Periods per year used for annualisation (252, 365, 52, 12 or 1).
     #[serde(with = "nan_null")]
     pub periods_per_year: f64,
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
 
 /// Serialize non-finite `f64` as `null`, and read `null` back as NaN.
@@ -246,16 +309,18 @@ pub fn compute(input: &StatsInput<'_>) -> Stats {
         _ => f64::NAN,
     };
 
-    let exposed = (0..n)
-        .filter(|&i| input.exposure.get(i).copied().unwrap_or(false))
-        .count();
+    let exposed = exposed_bars(
+        &input.ts_ms[..n.min(input.ts_ms.len())],
+        input.exposure,
+        input.trades,
+    );
     let exposure_pct = if n == 0 {
         f64::NAN
     } else {
         exposed as f64 / n as f64 * 100.0
     };
     let return_pct = (last - base) / base * 100.0;
-    let c0 = close.get(input.warmup_bars).copied().unwrap_or(f64::NAN);
+    let c0 = close.first().copied().unwrap_or(f64::NAN);
     let buy_hold_return_pct = (close.last().copied().unwrap_or(f64::NAN) - c0) / c0 * 100.0;
 
     // annual figures
@@ -335,6 +400,7 @@ pub fn compute(input: &StatsInput<'_>) -> Stats {
         max_drawdown_duration_days: dd_days.iter().copied().fold(f64::NAN, f64::max),
         avg_drawdown_duration_days: mean(&dd_days),
         trades: t.trades,
+        exit_fills: t.exit_fills,
         win_rate_pct: t.win_rate_pct,
         best_trade_pct: t.best_trade_pct,
         worst_trade_pct: t.worst_trade_pct,
@@ -345,8 +411,14 @@ pub fn compute(input: &StatsInput<'_>) -> Stats {
         avg_trade_duration_days: t.avg_trade_duration_days,
         profit_factor: t.profit_factor,
         expectancy_pct: t.expectancy_pct,
+        expectancy: t.expectancy,
+        gross_profit: t.gross_profit,
+        gross_loss: t.gross_loss,
+        avg_win_pct: t.avg_win_pct,
+        avg_loss_pct: t.avg_loss_pct,
         sqn: t.sqn,
         kelly_criterion: t.kelly_criterion,
+        signals_skipped_zero_size: 0,
         fees_paid: input.fees_paid,
         periods_per_year,
     }
@@ -373,7 +445,6 @@ mod tests {
             trades,
             fees_paid: 1.5,
             cash0: 100.0,
-            warmup_bars: 0,
         }
     }
 
@@ -381,7 +452,9 @@ mod tests {
     fn three_bar_curve_stats_by_hand() {
         // Mon, Tue, Wed 2024-01-01..03: equity 100 -> 80 -> 120, close 10 -> 11 -> 12
         let ts = [19_723 * D, 19_724 * D, 19_725 * D];
-        let trades = [trade(20.0, 20.0, 1, 2)];
+        let mut tr = trade(20.0, 20.0, 1, 2);
+        (tr.entry_ts_ms, tr.exit_ts_ms) = (ts[1], ts[2]);
+        let trades = [tr];
         let s = compute(&input(
             &ts,
             &[10.0, 11.0, 12.0],
@@ -426,6 +499,24 @@ mod tests {
     }
 
     #[test]
+    fn stats_json_without_the_round_trip_keys_still_reads() {
+        // rows recorded before issue 10 lack exit_fills, gross_profit, …
+        let mut json = serde_json::to_value(compute(&input(&[], &[], &[], &[]))).unwrap();
+        for k in [
+            "exit_fills",
+            "expectancy",
+            "gross_profit",
+            "gross_loss",
+            "avg_win_pct",
+        ] {
+            json.as_object_mut().unwrap().remove(k);
+        }
+        let back: Stats = serde_json::from_value(json).unwrap();
+        assert_eq!(back.exit_fills, 0);
+        assert!(back.gross_profit.is_nan());
+    }
+
+    #[test]
     fn open_trades_are_left_out() {
         let ts = [19_723 * D, 19_724 * D, 19_725 * D];
         let mut open = trade(5.0, 5.0, 1, 2);
@@ -448,7 +539,7 @@ mod property_tests {
             let ts: Vec<i64> = (0..eq.len() as i64).map(|i| i * 86_400_000).collect();
             let s = compute(&StatsInput {
                 ts_ms: &ts, close: &eq, equity: &eq, exposure: &[], trades: &[],
-                fees_paid: 0.0, cash0: eq[0], warmup_bars: 0,
+                fees_paid: 0.0, cash0: eq[0],
             });
             prop_assert!((0.0..=100.0).contains(&s.max_drawdown_pct));
             prop_assert!(s.avg_drawdown_pct.is_nan() || s.avg_drawdown_pct <= s.max_drawdown_pct);

@@ -31,6 +31,14 @@ pub enum NetError {
         /// The last error, without the URL.
         cause: String,
     },
+    /// The request never reached the server (connection refused, DNS): safe to resend.
+    #[error("{path}: unreachable: {cause}")]
+    Unreachable {
+        /// The URL path (no query).
+        path: String,
+        /// The error, without the URL.
+        cause: String,
+    },
     /// Rate limited (429) or banned (418) for longer than we are willing to wait.
     #[error("{path}: rate limited (http {status}), retry after {retry_after_s} s")]
     RateLimited {

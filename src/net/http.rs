@@ -215,6 +215,57 @@ impl HttpClient {
         }
     }
 
+    /// One request, no retry: the building block of signed exchange calls, whose retry policy
+    /// depends on whether the request may have changed state (an order submit must not be
+    /// resent blindly). `query` is sent as is (already encoded and signed); the body is empty.
+    ///
+    /// # Errors
+    /// [`NetError::Unreachable`] when the request cannot have reached the server (connect
+    /// failed); [`NetError::Network`] (tries 1) when it was sent and no answer came back
+    /// (timeout, connection closed): the server may have acted on it.
+    pub async fn send_once(
+        &self,
+        method: Method,
+        base: &str,
+        path: &str,
+        query: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<RawResponse, NetError> {
+        let mut url = format!("{}{}", base.trim_end_matches('/'), path);
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(query);
+        }
+        let m = match method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+            Method::Delete => reqwest::Method::DELETE,
+        };
+        let mut req = self.client.request(m, &url);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.map_err(|e| transport(path, &e))?;
+        let status = resp.status().as_u16();
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        let used_weight_1m =
+            header("x-mbx-used-weight-1m").map(|v| v.min(u64::from(u32::MAX)) as u32);
+        let retry_after_s = header("retry-after");
+        let body = resp.text().await.map_err(|e| transport(path, &e))?;
+        Ok(RawResponse {
+            status,
+            used_weight_1m,
+            retry_after_s,
+            body,
+        })
+    }
+
     /// The jittered backoff before try `tries + 1`.
     fn backoff(&self, tries: u32) -> Duration {
         let u: f64 = {
@@ -234,6 +285,65 @@ impl HttpClient {
             tokio::time::sleep(d).await;
         }
     }
+}
+
+/// The HTTP methods the exchanges use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `GET`.
+    Get,
+    /// `POST`.
+    Post,
+    /// `PUT`.
+    Put,
+    /// `DELETE`.
+    Delete,
+}
+
+/// The answer of [`HttpClient::send_once`], whatever its status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// Binance's `X-MBX-USED-WEIGHT-1M`, when present.
+    pub used_weight_1m: Option<u32>,
+    /// `Retry-After` in seconds, when present.
+    pub retry_after_s: Option<u64>,
+    /// The body as text.
+    pub body: String,
+}
+
+/// A transport error of one attempt: unreachable (never sent) or lost (maybe acted on).
+fn transport(path: &str, e: &reqwest::Error) -> NetError {
+    let cause = e_without_url(e);
+    if e.is_connect() {
+        NetError::Unreachable {
+            path: path.to_string(),
+            cause,
+        }
+    } else {
+        NetError::Network {
+            path: path.to_string(),
+            tries: 1,
+            cause,
+        }
+    }
+}
+
+/// An error's text without its URL (a signed URL holds the signature).
+fn e_without_url(e: &reqwest::Error) -> String {
+    let mut s = String::new();
+    let mut cur: Option<&dyn std::error::Error> = Some(e);
+    while let Some(c) = cur {
+        if !s.is_empty() {
+            s.push_str(": ");
+        }
+        let text = c.to_string();
+        // reqwest prints "error sending request for url (…)": keep only the words before it
+        s.push_str(text.split(" for url (").next().unwrap_or(""));
+        cur = c.source();
+    }
+    s
 }
 
 /// The wait after failed try number `tries` (1-based): `base · 2^(tries-1) · (0.5 + u/2)`,

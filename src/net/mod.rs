@@ -10,6 +10,6 @@ mod http;
 
 pub use error::NetError;
 pub use http::{
-    Answer, ErrorResponse, HttpClient, HttpConfig, JsonResponse, USER_AGENT, backoff_delay,
-    weight_pause,
+    Answer, ErrorResponse, HttpClient, HttpConfig, JsonResponse, Method, RawResponse, USER_AGENT,
+    backoff_delay, weight_pause,
 };

@@ -2,9 +2,16 @@
 //! parameter name or a number, `OP` one of `<`, `<=`, `>`, `>=`, `==`, `!=`. Used to filter
 //! the exhaustive grid and to reject sampler proposals.
 
-use super::space::{Candidate, parse_f64};
 use crate::indicators::ParamError;
 use crate::strategy::ParamValue;
+
+/// One point of a search space: a value per dimension name.
+pub type Candidate = std::collections::BTreeMap<String, ParamValue>;
+
+/// A finite f64, or `None`.
+pub(crate) fn parse_f64(s: &str) -> Option<f64> {
+    s.parse::<f64>().ok().filter(|v| v.is_finite())
+}
 
 /// A comparison operator of a [`Constraint`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,14 +10,11 @@
 //!
 //! Discrete values are `lo + i·step` (never accumulated), clamped to `hi` against rounding.
 
-use std::collections::BTreeMap;
-
-use super::constraint::{Constraint, satisfies_all};
+use super::constraint::{Constraint, parse_f64, satisfies_all};
 use crate::indicators::ParamError;
 use crate::strategy::ParamValue;
 
-/// One point of a search space: a value per dimension name.
-pub type Candidate = BTreeMap<String, ParamValue>;
+pub use super::constraint::Candidate;
 
 /// The most candidates an exhaustive grid may hold.
 pub const MAX_GRID: u64 = 1_000_000_000;
@@ -236,11 +233,6 @@ pub fn parse_grid(text: &str) -> Result<Dim, ParamError> {
         return Err(bad("too many values"));
     }
     Ok(dim)
-}
-
-/// A finite f64, or `None`.
-pub(crate) fn parse_f64(s: &str) -> Option<f64> {
-    s.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
 /// A list item: bool, then integer, then finite float.

@@ -11,17 +11,24 @@
 //! `ln l(x) − ln g(x)` (the expected-improvement criterion) is kept. Log ranges are modelled
 //! in log space, integer and stepped ranges by rounding, bools and choices by weighted counts.
 //!
-//! Constraints: a proposal that violates one is redrawn up to `max_resample` times, then
-//! random points are tried as many times; if none is feasible the last one is returned
-//! (check it with [`satisfies_all`]). All randomness comes from one ChaCha8 stream seeded at
-//! construction, so a seed and the sequence of told values fix every proposal.
+//! Constraints are sampled inside (issue 10): the dimensions are drawn in order and a draw
+//! that breaks a constraint whose parameters are all drawn already is skipped (TPE scores
+//! only the feasible ones among its 24; when none is, or for a random point, a value is
+//! drawn uniformly among the dimension's feasible values). A draw inside the constraint is
+//! kept as is, so an unconstrained space samples exactly as before. Distinct points: TPE
+//! never proposes a point it has proposed or been told before; after `max_resample`
+//! repeated proposals it falls back to random points, then to the first unseen feasible
+//! grid point from a random start. Only when the feasible space is exhausted does it return
+//! a repeat (check with [`satisfies_all`] and the history). All randomness comes from one
+//! ChaCha8 stream seeded at construction, so a seed and the sequence of told values fix
+//! every proposal.
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::constraint::{Constraint, satisfies_all};
 use super::parzen::{CategoricalParzen, NumericParzen, default_weights};
-use super::space::{Candidate, Dim, DimKind, check_space};
+use super::space::{Candidate, Dim, DimKind, Grid, check_space};
 use crate::indicators::ParamError;
 use crate::strategy::ParamValue;
 
@@ -38,7 +45,8 @@ pub struct TpeConfig {
     pub gamma_frac: f64,
     /// Cap of the good-set size.
     pub gamma_max: usize,
-    /// Redraws of an infeasible proposal before falling back to random points.
+    /// Model proposals tried (infeasible or already seen) before falling back to random
+    /// points, and random points tried before scanning the grid.
     pub max_resample: usize,
 }
 
@@ -50,7 +58,7 @@ impl Default for TpeConfig {
             prior_weight: 1.0,
             gamma_frac: 0.1,
             gamma_max: 25,
-            max_resample: 100,
+            max_resample: 16,
         }
     }
 }
@@ -147,12 +155,74 @@ fn random_internal(m: Model, rng: &mut ChaCha8Rng) -> f64 {
     }
 }
 
-/// A uniform random candidate.
-fn random_candidate(dims: &[Dim], models: &[Model], rng: &mut ChaCha8Rng) -> Candidate {
-    dims.iter()
-        .zip(models)
-        .map(|(d, &m)| (d.name.clone(), from_internal(d, m, random_internal(m, rng))))
-        .collect()
+/// Whether every constraint whose parameters are all in `c` holds.
+fn partial_ok(constraints: &[Constraint], c: &Candidate) -> bool {
+    constraints
+        .iter()
+        .all(|k| !k.names().iter().all(|n| c.contains_key(*n)) || k.is_satisfied(c))
+}
+
+/// Most values of a discrete dimension enumerated to find its feasible ones.
+const MAX_ENUMERATED: u64 = 100_000;
+
+/// A random value of dimension `d` that keeps the constraints on `c` (the dimensions drawn
+/// so far): a uniform draw if it is feasible, else a uniform choice among the feasible
+/// values (enumerated when discrete, rejection-sampled when continuous). `None` when no
+/// value is feasible.
+fn random_inside(
+    d: &Dim,
+    m: Model,
+    c: &mut Candidate,
+    constraints: &[Constraint],
+    rng: &mut ChaCha8Rng,
+) -> Option<ParamValue> {
+    let feasible = |v: ParamValue, c: &mut Candidate| {
+        c.insert(d.name.clone(), v);
+        let ok = partial_ok(constraints, c);
+        c.remove(&d.name);
+        ok
+    };
+    let v = from_internal(d, m, random_internal(m, rng));
+    if feasible(v, c) {
+        return Some(v);
+    }
+    match m {
+        Model::Continuous { .. } => (0..1000)
+            .map(|_| from_internal(d, m, random_internal(m, rng)))
+            .find(|&v| feasible(v, c)),
+        Model::Discrete { last } if last < MAX_ENUMERATED => {
+            let ok: Vec<ParamValue> = (0..=last)
+                .map(|i| from_internal(d, m, i as f64))
+                .filter(|&v| feasible(v, c))
+                .collect();
+            (!ok.is_empty()).then(|| ok[rng.random_range(0..ok.len())])
+        }
+        Model::Categorical { k } => {
+            let ok: Vec<ParamValue> = (0..k.max(1))
+                .map(|i| from_internal(d, m, i as f64))
+                .filter(|&v| feasible(v, c))
+                .collect();
+            (!ok.is_empty()).then(|| ok[rng.random_range(0..ok.len())])
+        }
+        Model::Discrete { .. } => None,
+    }
+}
+
+/// A random candidate inside the constraints (dimension by dimension, see
+/// [`random_inside`]); with no feasible value for a dimension, a uniform one (infeasible).
+fn random_candidate(
+    dims: &[Dim],
+    models: &[Model],
+    constraints: &[Constraint],
+    rng: &mut ChaCha8Rng,
+) -> Candidate {
+    let mut c = Candidate::new();
+    for (d, &m) in dims.iter().zip(models) {
+        let v = random_inside(d, m, &mut c, constraints, rng)
+            .unwrap_or_else(|| from_internal(d, m, random_internal(m, rng)));
+        c.insert(d.name.clone(), v);
+    }
+    c
 }
 
 /// The good/bad estimator pair of one dimension.
@@ -170,6 +240,8 @@ pub struct Tpe {
     cfg: TpeConfig,
     rng: ChaCha8Rng,
     history: Vec<(Candidate, f64)>,
+    /// Asked and not told yet (a batch is asked before it is told).
+    pending: Vec<Candidate>,
 }
 
 impl Tpe {
@@ -202,6 +274,7 @@ impl Tpe {
             cfg,
             rng: ChaCha8Rng::seed_from_u64(seed),
             history: Vec::new(),
+            pending: Vec::new(),
         })
     }
 
@@ -214,6 +287,37 @@ impl Tpe {
     /// The search space.
     pub fn space(&self) -> &[Dim] {
         &self.dims
+    }
+
+    /// A feasible point neither told nor pending: model proposals, then random points,
+    /// then a grid scan; a repeat only when none is left.
+    fn ask_new(&mut self) -> Candidate {
+        let tries = self.cfg.max_resample.max(1);
+        let mut last = None;
+        if self.history.len() >= self.cfg.n_startup_trials {
+            let (good, bad) = self.split();
+            let pairs: Vec<Pair> = (0..self.dims.len())
+                .map(|k| self.fit(k, &good, &bad))
+                .collect();
+            for _ in 0..tries {
+                let c = self.propose(&pairs);
+                if satisfies_all(&self.constraints, &c) && self.is_new(&c) {
+                    return c;
+                }
+                last = Some(c);
+            }
+        }
+        for _ in 0..tries {
+            let c = random_candidate(&self.dims, &self.models, &self.constraints, &mut self.rng);
+            if satisfies_all(&self.constraints, &c) && self.is_new(&c) {
+                return c;
+            }
+            last = Some(c);
+        }
+        match (self.scan_grid(), last) {
+            (Some(c), _) | (None, Some(c)) => c,
+            (None, None) => random_candidate(&self.dims, &self.models, &[], &mut self.rng),
+        }
     }
 
     /// The good-set size for `n` trials: `min(⌈gamma_frac·n⌉, gamma_max)`.
@@ -277,6 +381,7 @@ impl Tpe {
     fn propose(&mut self, pairs: &[Pair]) -> Candidate {
         let mut c = Candidate::new();
         for (k, pair) in pairs.iter().enumerate() {
+            let (d, m) = (&self.dims[k], self.models[k]);
             let mut best = (f64::NEG_INFINITY, f64::NAN);
             for _ in 0..self.cfg.n_ei_candidates {
                 let (x, score) = match pair {
@@ -289,43 +394,59 @@ impl Tpe {
                         (i as f64, l.log_pmf(i) - g.log_pmf(i))
                     }
                 };
+                if !self.constraints.is_empty() {
+                    c.insert(d.name.clone(), from_internal(d, m, x));
+                    let ok = partial_ok(&self.constraints, &c);
+                    c.remove(&d.name);
+                    if !ok {
+                        continue;
+                    }
+                }
                 if best.1.is_nan() || score > best.0 {
                     best = (score, x);
                 }
             }
-            let d = &self.dims[k];
-            c.insert(d.name.clone(), from_internal(d, self.models[k], best.1));
+            let v = if best.1.is_nan() {
+                random_inside(d, m, &mut c, &self.constraints, &mut self.rng)
+                    .unwrap_or_else(|| from_internal(d, m, random_internal(m, &mut self.rng)))
+            } else {
+                from_internal(d, m, best.1)
+            };
+            c.insert(d.name.clone(), v);
         }
         c
+    }
+
+    /// Whether `c` is neither told nor asked and not yet told.
+    fn is_new(&self, c: &Candidate) -> bool {
+        !self.history.iter().any(|(h, _)| h == c) && !self.pending.contains(c)
+    }
+
+    /// The first feasible unseen grid point from a random start, for a discrete space.
+    fn scan_grid(&mut self) -> Option<Candidate> {
+        let g = Grid::new(&self.dims).ok()?;
+        let n = g.len();
+        if n == 0 || n > MAX_ENUMERATED * 10 {
+            return None;
+        }
+        let start = self.rng.random_range(0..n);
+        (0..n)
+            .map(|i| g.candidate((start + i) % n))
+            .find(|c| satisfies_all(&self.constraints, c) && self.is_new(c))
     }
 }
 
 impl Sampler for Tpe {
     fn ask(&mut self) -> Candidate {
-        let tries = self.cfg.max_resample.max(1);
-        if self.history.len() >= self.cfg.n_startup_trials {
-            let (good, bad) = self.split();
-            let pairs: Vec<Pair> = (0..self.dims.len())
-                .map(|k| self.fit(k, &good, &bad))
-                .collect();
-            for _ in 0..tries {
-                let c = self.propose(&pairs);
-                if satisfies_all(&self.constraints, &c) {
-                    return c;
-                }
-            }
-        }
-        let mut c = Candidate::new();
-        for _ in 0..tries {
-            c = random_candidate(&self.dims, &self.models, &mut self.rng);
-            if satisfies_all(&self.constraints, &c) {
-                break;
-            }
-        }
+        let c = self.ask_new();
+        self.pending.push(c.clone());
         c
     }
 
     fn tell(&mut self, candidate: Candidate, value: f64) {
+        if let Some(i) = self.pending.iter().position(|p| p == &candidate) {
+            self.pending.remove(i);
+        }
         self.history.push((candidate, value));
     }
 
@@ -377,7 +498,7 @@ impl Sampler for RandomSearch {
     fn ask(&mut self) -> Candidate {
         let mut c = Candidate::new();
         for _ in 0..2 * self.max_resample {
-            c = random_candidate(&self.dims, &self.models, &mut self.rng);
+            c = random_candidate(&self.dims, &self.models, &self.constraints, &mut self.rng);
             if satisfies_all(&self.constraints, &c) {
                 break;
             }
@@ -483,6 +604,53 @@ mod tests {
             assert!(satisfies_all(&lt, &c), "{c:?}");
             r.tell(c, 0.0);
         }
+    }
+
+    #[test]
+    fn issue_10_tpe_never_proposes_a_point_twice() {
+        // a tiny space (3 × 3 = 9 points) and a sharp optimum: TPE would keep proposing it
+        let mut t = Tpe::new(space(&["a=0..2", "b=0..2"]), 4, TpeConfig::default()).unwrap();
+        let mut seen = Vec::new();
+        for _ in 0..9 {
+            let c = t.ask();
+            assert!(!seen.contains(&c), "repeat {c:?} after {seen:?}");
+            seen.push(c.clone());
+            let v = -(c["a"].as_f64() - 1.0).abs() - (c["b"].as_f64() - 1.0).abs();
+            t.tell(c, v);
+        }
+        // a batch asked before it is told is distinct too
+        let mut u = Tpe::new(space(&["a=0..3"]), 1, TpeConfig::default()).unwrap();
+        let batch: Vec<Candidate> = (0..4).map(|_| u.ask()).collect();
+        for (i, c) in batch.iter().enumerate() {
+            assert!(!batch[..i].contains(c), "{batch:?}");
+        }
+    }
+
+    #[test]
+    fn issue_10_overlapping_ranges_are_sampled_inside_the_constraint() {
+        // fast 2..50 and slow 10..200 overlap; every model draw is scored only where
+        // fast < slow holds, so no proposal is rejected and redrawn
+        let dims = space(&["fast=2..50", "slow=10..200"]);
+        let lt = vec![Constraint::parse("fast<slow").unwrap()];
+        let mut t = Tpe::new(dims, 5, TpeConfig::default())
+            .unwrap()
+            .with_constraints(lt.clone());
+        for _ in 0..60 {
+            let c = t.ask();
+            assert!(satisfies_all(&lt, &c), "{c:?}");
+            // rewarding fast close to slow pushes the good set against the boundary
+            let v = c["fast"].as_f64() - c["slow"].as_f64();
+            t.tell(c, v);
+        }
+        // the random fallback of one dimension keeps the constraint with the ones drawn
+        let d = &space(&["slow=10..200"])[0];
+        let mut c = Candidate::new();
+        c.insert("fast".into(), ParamValue::Int(199));
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let v = random_inside(d, model(d), &mut c, &lt, &mut rng).unwrap();
+        assert_eq!(v, ParamValue::Int(200));
+        c.insert("fast".into(), ParamValue::Int(200));
+        assert_eq!(random_inside(d, model(d), &mut c, &lt, &mut rng), None);
     }
 
     #[test]

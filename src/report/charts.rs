@@ -1,33 +1,35 @@
-//! All plotters code lives here (DEPENDENCIES.md: plotters' last release is from 2024, keep
-//! it in one module). Charts are drawn once per backend: SVG strings for the HTML report and
-//! 1200×600 PNGs. The x axis is the bar index (no weekend gaps), labelled with dates; long
-//! series are downsampled with min/max buckets first. DejaVu Sans is embedded and registered
-//! as "sans-serif" before any text is measured.
+//! The plotters code of the backtest report: the 1200×600 PNGs (`equity.png`,
+//! `drawdown.png`) for people who want a picture without a browser (DEPENDENCIES.md:
+//! plotters' last release is from 2024, keep it in few places). The x axis is the bar index
+//! (no weekend gaps), labelled with dates. DejaVu Sans is embedded and registered as
+//! "sans-serif" before any text is measured.
+//!
+//! A series longer than the plot is wide is drawn as one filled rectangle per pixel column,
+//! spanning the column's values and the previous column's last value, rather than as a thick
+//! polyline: plotters rasterises each thick segment as its own polygon, which left gaps and
+//! stray pixels on dense, jumpy curves (issue 10 item 11). Only NaN leaves a gap.
 
 use std::path::Path;
 use std::sync::OnceLock;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
 use super::ReportError;
 use super::series::downsample;
 use crate::metrics::iso;
-use crate::order::{ExitReason, Side, Trade};
 
 /// DejaVu Sans (assets/LICENSE-DejaVu), for text in the bitmap charts.
 static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 const FAMILY: &str = "sans-serif";
-/// Most points a chart series holds.
+/// Most points a short series is drawn with as a polyline.
 pub const MAX_POINTS: usize = 4000;
-/// Below this many bars the price chart shows candles.
-pub const CANDLE_LIMIT: usize = 500;
 
 const BLUE: RGBColor = RGBColor(31, 98, 180);
 const GREY: RGBColor = RGBColor(140, 140, 140);
 const RED: RGBColor = RGBColor(200, 40, 40);
-const GREEN: RGBColor = RGBColor(20, 140, 60);
 const INK: RGBColor = RGBColor(40, 44, 52);
 const GRID: RGBColor = RGBColor(230, 232, 236);
 
@@ -58,16 +60,6 @@ pub struct ChartData<'a> {
     pub buy_hold: &'a [f64],
     /// Drawdown, percent (positive).
     pub drawdown_pct: &'a [f64],
-    /// Open prices (may be empty).
-    pub open: &'a [f64],
-    /// High prices (may be empty).
-    pub high: &'a [f64],
-    /// Low prices (may be empty).
-    pub low: &'a [f64],
-    /// Close prices (may be empty).
-    pub close: &'a [f64],
-    /// Trades for the markers.
-    pub trades: &'a [Trade],
 }
 
 fn err<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> ReportError {
@@ -92,22 +84,6 @@ fn thousands(v: f64) -> String {
         out.push(ch);
     }
     if v < 0.0 { format!("-{out}") } else { out }
-}
-
-/// A price tick label with the same decimals on the whole axis (chosen from its top).
-fn price_label(v: f64, top: f64) -> String {
-    let a = top.abs();
-    if a >= 1000.0 {
-        thousands(v)
-    } else if a >= 100.0 {
-        format!("{v:.0}")
-    } else if a >= 10.0 {
-        format!("{v:.1}")
-    } else if a >= 1.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.4}")
-    }
 }
 
 fn finite_range(series: &[&[f64]]) -> (f64, f64) {
@@ -135,6 +111,110 @@ fn points(ys: &[f64]) -> Vec<(f64, f64)> {
 
 fn x_range(n: usize) -> std::ops::Range<f64> {
     -0.5..(n.max(2) as f64 - 0.5)
+}
+
+/// What one pixel column of a dense series covers: bars `a..b` and the values to fill,
+/// `lo..=hi` (the column's finite values and, where the bar before one is finite too, that
+/// bar's value, so neighbouring columns join).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ColumnSpan {
+    /// First bar of the column.
+    pub a: usize,
+    /// One past its last bar.
+    pub b: usize,
+    /// Lowest value to fill.
+    pub lo: f64,
+    /// Highest value to fill.
+    pub hi: f64,
+}
+
+/// The [`ColumnSpan`]s of `ys` over `cols` pixel columns; columns with no finite value are
+/// left out (a gap).
+pub fn column_spans(ys: &[f64], cols: usize) -> Vec<ColumnSpan> {
+    let (n, cols) = (ys.len(), cols.max(1));
+    let mut out = Vec::with_capacity(cols);
+    for c in 0..cols {
+        let (a, b) = (c * n / cols, (c + 1) * n / cols);
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for i in a..b {
+            if !ys[i].is_finite() {
+                continue;
+            }
+            lo = lo.min(ys[i]);
+            hi = hi.max(ys[i]);
+            if let Some(&p) = i.checked_sub(1).and_then(|j| ys.get(j))
+                && p.is_finite()
+            {
+                lo = lo.min(p);
+                hi = hi.max(p);
+            }
+        }
+        if lo <= hi {
+            out.push(ColumnSpan { a, b, lo, hi });
+        }
+    }
+    out
+}
+
+type Plot<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// Draw `ys` as a `width_px`-thick line: a polyline when it has fewer points than the plot
+/// has pixel columns, else one rectangle per column (see the module doc). With `fill_to`,
+/// each column is also filled from that level to its far value in `fill`.
+fn draw_dense<DB: DrawingBackend>(
+    chart: &mut Plot<'_, DB>,
+    ys: &[f64],
+    colour: RGBColor,
+    width_px: u32,
+    fill: Option<(f64, RGBAColor)>,
+) -> Result<(), ReportError> {
+    let (pw, ph) = chart.plotting_area().dim_in_pixel();
+    let (xr, yr) = (chart.x_range(), chart.y_range());
+    let px = (xr.end - xr.start) / f64::from(pw.max(1));
+    let py = (yr.end - yr.start) / f64::from(ph.max(1));
+    if ys.len() <= pw as usize {
+        if let Some((base, style)) = fill {
+            chart
+                .draw_series(AreaSeries::new(points(ys), base, style))
+                .map_err(err("chart"))?;
+        }
+        chart
+            .draw_series(LineSeries::new(points(ys), colour.stroke_width(width_px)))
+            .map_err(err("chart"))?;
+        return Ok(());
+    }
+    let spans = column_spans(ys, pw as usize);
+    let half = f64::from(width_px) * py / 2.0;
+    if let Some((base, style)) = fill {
+        chart
+            .draw_series(spans.iter().map(|s| {
+                let far = if (s.lo - base).abs() > (s.hi - base).abs() {
+                    s.lo
+                } else {
+                    s.hi
+                };
+                Rectangle::new(
+                    [(s.a as f64 - 0.5, base), (s.b as f64 - 0.5 + px, far)],
+                    style.filled(),
+                )
+            }))
+            .map_err(err("chart"))?;
+    }
+    chart
+        .draw_series(spans.iter().map(|s| {
+            Rectangle::new(
+                [
+                    (s.a as f64 - 0.5, s.lo - half),
+                    (
+                        s.b as f64 - 0.5 + px * f64::from(width_px.max(1) - 1),
+                        s.hi + half,
+                    ),
+                ],
+                colour.filled(),
+            )
+        }))
+        .map_err(err("chart"))?;
+    Ok(())
 }
 
 fn draw_equity<DB: DrawingBackend>(
@@ -168,14 +248,16 @@ fn draw_equity<DB: DrawingBackend>(
         .draw()
         .map_err(err("equity chart"))?;
     if d.buy_hold.iter().any(|v| v.is_finite()) {
+        draw_dense(&mut chart, d.buy_hold, GREY, 1, None)?;
         chart
-            .draw_series(LineSeries::new(points(d.buy_hold), GREY.stroke_width(1)))
+            .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
             .map_err(err("equity chart"))?
             .label("Buy & hold")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], GREY.stroke_width(2)));
     }
+    draw_dense(&mut chart, d.equity, BLUE, 2, None)?;
     chart
-        .draw_series(LineSeries::new(points(d.equity), BLUE.stroke_width(2)))
+        .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
         .map_err(err("equity chart"))?
         .label("Strategy")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLUE.stroke_width(2)));
@@ -226,109 +308,8 @@ fn draw_drawdown<DB: DrawingBackend>(
         .label_style((FAMILY, 13).into_font().color(&INK))
         .draw()
         .map_err(err("drawdown chart"))?;
-    chart
-        .draw_series(
-            AreaSeries::new(points(&neg), 0.0, RED.mix(0.25)).border_style(RED.stroke_width(1)),
-        )
-        .map_err(err("drawdown chart"))?;
+    draw_dense(&mut chart, &neg, RED, 1, Some((0.0, RED.mix(0.25))))?;
     root.present().map_err(err("drawdown chart"))
-}
-
-fn draw_price<DB: DrawingBackend>(
-    root: &DrawingArea<DB, Shift>,
-    d: &ChartData<'_>,
-) -> Result<(), ReportError> {
-    root.fill(&WHITE).map_err(err("price chart"))?;
-    let n = d.close.len();
-    let candles = n < CANDLE_LIMIT && d.open.len() == n && d.high.len() == n && d.low.len() == n;
-    let (lo, hi) = if candles {
-        finite_range(&[d.low, d.high])
-    } else {
-        finite_range(&[d.close])
-    };
-    let mut chart = ChartBuilder::on(root)
-        .margin(12)
-        .x_label_area_size(32)
-        .y_label_area_size(72)
-        .build_cartesian_2d(x_range(n), lo..hi)
-        .map_err(err("price chart"))?;
-    let fmt_x = |x: &f64| date_label(d.ts_ms, *x);
-    let fmt_y = |y: &f64| price_label(*y, hi);
-    chart
-        .configure_mesh()
-        .light_line_style(TRANSPARENT)
-        .bold_line_style(GRID)
-        .x_labels(8)
-        .y_labels(8)
-        .x_label_formatter(&fmt_x)
-        .y_label_formatter(&fmt_y)
-        .label_style((FAMILY, 13).into_font().color(&INK))
-        .draw()
-        .map_err(err("price chart"))?;
-    if candles {
-        let body = 0.35;
-        chart
-            .draw_series((0..n).map(|i| {
-                let x = i as f64;
-                PathElement::new(vec![(x, d.low[i]), (x, d.high[i])], INK.stroke_width(1))
-            }))
-            .map_err(err("price chart"))?;
-        chart
-            .draw_series((0..n).map(|i| {
-                let x = i as f64;
-                let up = d.close[i] >= d.open[i];
-                let style = if up { GREEN.filled() } else { RED.filled() };
-                Rectangle::new([(x - body, d.open[i]), (x + body, d.close[i])], style)
-            }))
-            .map_err(err("price chart"))?;
-    } else {
-        chart
-            .draw_series(LineSeries::new(points(d.close), INK.stroke_width(1)))
-            .map_err(err("price chart"))?;
-    }
-    let in_range = |bar: usize, p: f64| bar < n.max(1) && p.is_finite();
-    // entries: ▲ long (green) just under the fill price, ▼ short (red) just above it, each
-    // outlined in white so it stands out on a candle; exits: × at the exit price
-    chart
-        .draw_series(
-            d.trades
-                .iter()
-                .filter(|t| in_range(t.entry_bar, t.entry_price))
-                .flat_map(|t| {
-                    let at = (t.entry_bar as f64, t.entry_price);
-                    let (halo, mark) = match t.side {
-                        Side::Long => (
-                            vec![(0, 1), (-9, 16), (9, 16)],
-                            vec![(0, 4), (-6, 14), (6, 14)],
-                        ),
-                        Side::Short => (
-                            vec![(0, -1), (-9, -16), (9, -16)],
-                            vec![(0, -4), (-6, -14), (6, -14)],
-                        ),
-                    };
-                    let color = if t.side == Side::Long { GREEN } else { RED };
-                    [
-                        EmptyElement::at(at) + Polygon::new(halo, WHITE.filled()),
-                        EmptyElement::at(at) + Polygon::new(mark, color.filled()),
-                    ]
-                }),
-        )
-        .map_err(err("price chart"))?;
-    chart
-        .draw_series(
-            d.trades
-                .iter()
-                .filter(|t| t.exit_reason != ExitReason::Open && in_range(t.exit_bar, t.exit_price))
-                .flat_map(|t| {
-                    let at = (t.exit_bar as f64, t.exit_price);
-                    [
-                        Cross::new(at, 6, WHITE.stroke_width(4)),
-                        Cross::new(at, 6, INK.stroke_width(2)),
-                    ]
-                }),
-        )
-        .map_err(err("price chart"))?;
-    root.present().map_err(err("price chart"))
 }
 
 /// Which chart to draw.
@@ -338,8 +319,6 @@ pub enum Chart {
     Equity,
     /// Drawdown, filled.
     Drawdown,
-    /// Price with trade markers.
-    Price,
 }
 
 fn draw<DB: DrawingBackend>(
@@ -351,24 +330,7 @@ fn draw<DB: DrawingBackend>(
     match chart {
         Chart::Equity => draw_equity(root, d, caption),
         Chart::Drawdown => draw_drawdown(root, d, caption),
-        Chart::Price => draw_price(root, d),
     }
-}
-
-/// Draw a chart as an SVG document string scaled to its container's width.
-///
-/// # Errors
-/// [`ReportError::Chart`] if plotters fails.
-pub fn svg(chart: Chart, d: &ChartData<'_>, (w, h): (u32, u32)) -> Result<String, ReportError> {
-    ensure_font()?;
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, (w, h)).into_drawing_area();
-        draw(&root, chart, d, None)?;
-    }
-    // plotters writes a viewBox too: drop the fixed size so the SVG fills its container
-    let head = format!("<svg width=\"{w}\" height=\"{h}\" ");
-    Ok(buf.replacen(&head, "<svg width=\"100%\" ", 1))
 }
 
 /// Draw a chart into a PNG file at `tmp` (its name must end in `.png`).
@@ -390,6 +352,116 @@ pub fn png(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use rand::{RngExt, SeedableRng};
+
+    /// Draw `chart` into an RGB buffer; `blue(x, y)` tells whether a pixel has the
+    /// strategy's colour.
+    fn render(chart: Chart, d: &ChartData<'_>, (w, h): (usize, usize)) -> Vec<u8> {
+        ensure_font().unwrap();
+        let mut buf = vec![0u8; w * h * 3];
+        {
+            let root =
+                BitMapBackend::with_buffer(&mut buf, (w as u32, h as u32)).into_drawing_area();
+            draw(&root, chart, d, None).unwrap();
+        }
+        buf
+    }
+
+    #[test]
+    fn issue_10_png_equity_line_has_no_gaps_or_stray_pixels() {
+        // 40 000 jumpy hourly bars swinging inside a band, like the first months of
+        // `backtest --symbol BTC/USDT --leverage 5`, then a long flat stretch
+        let n = 40_000;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let equity: Vec<f64> = (0..n)
+            .map(|i| {
+                if i < 8_000 {
+                    let slow = (i as f64 / 400.0).sin() * 4_000.0;
+                    12_000.0 + slow + (rng.random::<f64>() - 0.5) * 6_000.0
+                } else {
+                    1e-9
+                }
+            })
+            .collect();
+        let ts: Vec<i64> = (0..n as i64).map(|i| i * 3_600_000).collect();
+        let nan = vec![f64::NAN; n];
+        let dd = super::super::series::drawdown_pct(&equity);
+        let d = ChartData {
+            ts_ms: &ts,
+            equity: &equity,
+            buy_hold: &nan,
+            drawdown_pct: &dd,
+        };
+        let (w, h) = (1200usize, 600usize);
+        let buf = render(Chart::Equity, &d, (w, h));
+        let blue = |x: usize, y: usize| buf[(y * w + x) * 3..][..3] == [31, 98, 180];
+        let cols: Vec<usize> = (0..w).filter(|&x| (0..h).any(|y| blue(x, y))).collect();
+        let (first, last) = (cols[0], *cols.last().unwrap());
+        assert!(
+            last - first > 1000,
+            "the line spans the plot: {first}..{last}"
+        );
+        // right of the legend box, every pixel column holds one unbroken run of line pixels
+        for x in 300..=last {
+            let ys: Vec<usize> = (0..h).filter(|&y| blue(x, y)).collect();
+            assert!(!ys.is_empty(), "gap in column {x}");
+            let run = ys.last().unwrap() - ys[0] + 1;
+            assert_eq!(run, ys.len(), "stray pixels in column {x}: {ys:?}");
+        }
+        // and the line stays inside the plot: nothing right of its last column
+        assert!(last < w - 12, "{last}");
+    }
+
+    #[test]
+    fn png_drawdown_is_filled_under_every_column() {
+        let n = 20_000;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let equity: Vec<f64> = (0..n)
+            .map(|i| {
+                let slow = (i as f64 / 700.0).sin() * 4_000.0;
+                12_000.0 + slow + (rng.random::<f64>() - 0.5) * 6_000.0
+            })
+            .collect();
+        let ts: Vec<i64> = (0..n as i64).map(|i| i * 3_600_000).collect();
+        let dd = super::super::series::drawdown_pct(&equity);
+        let nan = vec![f64::NAN; n];
+        let d = ChartData {
+            ts_ms: &ts,
+            equity: &equity,
+            buy_hold: &nan,
+            drawdown_pct: &dd,
+        };
+        let (w, h) = (1200usize, 600usize);
+        let buf = render(Chart::Drawdown, &d, (w, h));
+        let red = |x: usize, y: usize| buf[(y * w + x) * 3..][..3] == [200, 40, 40];
+        let cols: Vec<usize> = (0..w).filter(|&x| (0..h).any(|y| red(x, y))).collect();
+        let (first, last) = (cols[0], *cols.last().unwrap());
+        // the outline is unbroken and the area between it and 0 % is never left white
+        for x in first + 1..last {
+            let ys: Vec<usize> = (0..h).filter(|&y| red(x, y)).collect();
+            assert!(!ys.is_empty(), "gap in column {x}");
+            let top = (0..h)
+                .find(|&y| buf[(y * w + x) * 3..][..3] != [255, 255, 255])
+                .unwrap();
+            let white_between = (top..ys[0])
+                .filter(|&y| buf[(y * w + x) * 3..][..3] == [255, 255, 255])
+                .count();
+            assert_eq!(white_between, 0, "unfilled drawdown in column {x}");
+        }
+    }
+
+    #[test]
+    fn column_spans_join_neighbours_and_skip_nan() {
+        let ys = [1.0, 5.0, 2.0, f64::NAN, 3.0, 4.0];
+        let s = column_spans(&ys, 3);
+        // columns: [1, 5] | [2, NaN] joined to 5 | [3, 4] (3 follows a NaN: not joined)
+        assert_eq!(s.len(), 3);
+        assert_eq!((s[0].lo, s[0].hi), (1.0, 5.0));
+        assert_eq!((s[1].a, s[1].b, s[1].lo, s[1].hi), (2, 4, 2.0, 5.0));
+        assert_eq!((s[2].lo, s[2].hi), (3.0, 4.0));
+        assert!(column_spans(&[f64::NAN; 4], 2).is_empty());
+    }
 
     #[test]
     fn thousands_separators() {

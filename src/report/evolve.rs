@@ -1,16 +1,15 @@
-//! The `evolve --report DIR` report: `evolve.html` (best, mean and validation fitness per
-//! generation; the test-window equity of the evolved strategy against buy & hold and
-//! `technical`; the comparison table and the rule) and `best_genome.json`. Self-contained
-//! HTML with inline SVG charts drawn by plotters; every file written atomically.
+//! The `evolve --report DIR` report: `evolve.html` (the rule; the test-window comparison
+//! with buy & hold and `technical`; their test-window equity at its dates and the best,
+//! mean and validation fitness per generation, both interactive) and `best_genome.json`.
+//! One self-contained page in the shell and look of the other reports ([`super::page`]);
+//! every file written atomically.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
-use plotters::prelude::*;
-
 use super::ReportError;
-use super::charts::ensure_font;
-use super::html::esc;
-use super::series::downsample;
+use super::lwc::{self, Axis, Chart, Format, Kind, Series};
+use super::page::{self, esc, kv_table};
 use crate::store::atomic_write;
 
 /// One line of a chart.
@@ -52,137 +51,139 @@ pub struct EvolveReport<'a> {
     pub facts: Vec<(String, String)>,
     /// Fitness per generation: best, mean, validation.
     pub fitness: Vec<Line<'a>>,
-    /// Test-window equity curves.
+    /// Test-window equity curves (each ends with the window).
     pub equity: Vec<Line<'a>>,
+    /// Bar times of the test window, UTC ms.
+    pub test_ts_ms: &'a [i64],
     /// The test-window comparison.
     pub compare: Vec<CompareRow>,
 }
 
-fn err<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> ReportError {
-    move |e| ReportError::Chart(format!("{what}: {e}"))
-}
-
-/// A line chart as an SVG string that fills its container's width.
-///
-/// # Errors
-/// [`ReportError::Chart`] if plotters fails.
-pub fn line_chart_svg(
-    caption: &str,
-    lines: &[Line<'_>],
-    (w, h): (u32, u32),
-) -> Result<String, ReportError> {
-    ensure_font()?;
-    let n = lines.iter().map(|l| l.ys.len()).max().unwrap_or(0).max(2);
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for v in lines.iter().flat_map(|l| l.ys).filter(|v| v.is_finite()) {
-        lo = lo.min(*v);
-        hi = hi.max(*v);
-    }
-    if !lo.is_finite() {
-        (lo, hi) = (0.0, 1.0);
-    }
-    let pad = ((hi - lo) * 0.05).max(1e-9);
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, (w, h)).into_drawing_area();
-        root.fill(&WHITE).map_err(err("chart"))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(caption, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(30)
-            .y_label_area_size(64)
-            .build_cartesian_2d(-0.5..(n as f64 - 0.5), (lo - pad)..(hi + pad))
-            .map_err(err("chart"))?;
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .x_labels(8)
-            .y_labels(8)
-            .draw()
-            .map_err(err("chart"))?;
-        for l in lines {
-            let colour = RGBColor(l.rgb.0, l.rgb.1, l.rgb.2);
-            let pts: Vec<(f64, f64)> = downsample(l.ys, 4000)
-                .into_iter()
-                .filter(|&i| l.ys[i].is_finite())
-                .map(|i| (i as f64, l.ys[i]))
-                .collect();
-            chart
-                .draw_series(LineSeries::new(pts, colour.stroke_width(2)))
-                .map_err(err("chart"))?
-                .label(l.label)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
-                });
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .draw()
-            .map_err(err("chart"))?;
-        root.present().map_err(err("chart"))?;
-    }
-    let head = format!("<svg width=\"{w}\" height=\"{h}\" ");
-    Ok(buf.replacen(&head, "<svg width=\"100%\" ", 1))
-}
-
 fn cell(v: f64, digits: usize) -> String {
-    if v.is_finite() {
-        format!("{v:.digits$}")
-    } else {
-        "–".into()
+    page::num(v, digits)
+}
+
+/// Render `evolve.html`.
+pub fn render(r: &EvolveReport<'_>) -> String {
+    let mut body = format!("<header><h1>{}</h1></header>", esc(&r.title));
+    let cards: Vec<(String, String, &str)> = r
+        .compare
+        .iter()
+        .map(|c| {
+            (
+                format!("{}: return", c.name),
+                page::pct(c.return_pct),
+                page::sign_class(c.return_pct),
+            )
+        })
+        .chain(
+            r.compare
+                .first()
+                .map(|c| (format!("{}: Sharpe", c.name), cell(c.sharpe, 2), "")),
+        )
+        .collect();
+    let cards: Vec<(&str, String, &str)> = cards
+        .iter()
+        .map(|(k, v, c)| (k.as_str(), v.clone(), *c))
+        .collect();
+    body.push_str(&page::kpis(&cards));
+    let _ = write!(
+        body,
+        "<section id=\"rule\"><h2>Best rule</h2><div class=\"rule\">{}</div>{}</section>",
+        esc(&r.rule),
+        kv_table(&r.facts)
+    );
+    let rows: Vec<Vec<String>> = r
+        .compare
+        .iter()
+        .map(|c| {
+            vec![
+                esc(&c.name),
+                format!(
+                    "<span class=\"{}\">{}</span>",
+                    page::sign_class(c.return_pct),
+                    page::pct(c.return_pct)
+                ),
+                cell(c.sharpe, 3),
+                page::pct(c.max_drawdown_pct),
+                c.trades.map_or("–".into(), |t| t.to_string()),
+            ]
+        })
+        .collect();
+    let _ = write!(
+        body,
+        "<section id=\"compare\"><h2>Test window<span class=\"note\">scored once, after \
+         evolution</span></h2>{}</section>",
+        page::table(
+            &["Strategy", "Return", "Sharpe", "Max drawdown", "Trades"],
+            &rows,
+            &[0]
+        )
+    );
+    let mut charts = Vec::new();
+    if !r.test_ts_ms.is_empty() {
+        let times = lwc::secs(r.test_ts_ms);
+        let mut c = Chart::new("equity", 380, Format::Money);
+        for l in &r.equity {
+            // a curve that starts late (warm-up) ends with the window
+            let start = times.len().saturating_sub(l.ys.len());
+            c.series.push(
+                Series::line(Kind::Line, l.label, &css(l.rgb), &times[start..], l.ys)
+                    .format(Format::Money),
+            );
+        }
+        let _ = write!(
+            body,
+            "<section id=\"equity\"><h2>Test window: equity<button data-log=\"equity\" \
+             aria-pressed=\"false\">Log scale</button></h2>{}</section>",
+            c.div()
+        );
+        charts.push(c);
     }
+    let mut f = Chart::new("fitness", 300, Format::Num);
+    f.axis = Axis::Index("generation".into());
+    for l in &r.fitness {
+        let gens: Vec<i64> = (1..=l.ys.len() as i64).collect();
+        f.series
+            .push(Series::line(Kind::Line, l.label, &css(l.rgb), &gens, l.ys).format(Format::Num));
+    }
+    let _ = write!(
+        body,
+        "<section id=\"fitness\"><h2>Fitness per generation</h2>{}</section>",
+        f.div()
+    );
+    charts.push(f);
+    let _ = write!(
+        body,
+        "<section id=\"genome\"><h2>best_genome.json</h2><pre>{}</pre></section>",
+        esc(&r.genome_json)
+    );
+    let intraday = r.test_ts_ms.iter().any(|t| t.rem_euclid(86_400_000) != 0);
+    let mut data = format!("{{\"intraday\":{intraday},\"charts\":[");
+    for (i, c) in charts.iter().enumerate() {
+        if i > 0 {
+            data.push(',');
+        }
+        data.push_str(&c.json());
+    }
+    data.push_str("]}");
+    page::document(&r.title, &body, &data)
+}
+
+fn css((r, g, b): (u8, u8, u8)) -> String {
+    format!("#{r:02x}{g:02x}{b:02x}")
 }
 
 /// Write `evolve.html` and `best_genome.json` into `dir` (created if needed).
 ///
 /// # Errors
-/// [`ReportError::Io`] when a file cannot be written, [`ReportError::Chart`] when a chart
-/// cannot be drawn.
+/// [`ReportError::Io`] when a file cannot be written.
 pub fn write_evolve_report(dir: &Path, r: &EvolveReport<'_>) -> Result<(), ReportError> {
     std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
         path: dir.display().to_string(),
         source,
     })?;
-    let fitness = line_chart_svg("Fitness per generation", &r.fitness, (1000, 380))?;
-    let equity = line_chart_svg("Test window: equity", &r.equity, (1000, 420))?;
-    let mut html = String::new();
-    html.push_str(&format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title><style>\
-         body{{font-family:sans-serif;max-width:1040px;margin:24px auto;color:#282c34}}\
-         table{{border-collapse:collapse}}td,th{{padding:4px 10px;border-bottom:1px solid #e6e8ec;\
-         text-align:right}}th:first-child,td:first-child{{text-align:left}}\
-         code,pre{{background:#f4f5f7;padding:8px;display:block;white-space:pre-wrap}}\
-         </style></head><body><h1>{t}</h1>",
-        t = esc(&r.title)
-    ));
-    html.push_str(&format!(
-        "<h2>Best rule</h2><code>{}</code><ul>",
-        esc(&r.rule)
-    ));
-    for (k, v) in &r.facts {
-        html.push_str(&format!("<li>{}: {}</li>", esc(k), esc(v)));
-    }
-    html.push_str("</ul><h2>Test window (scored once, after evolution)</h2><table>");
-    html.push_str("<tr><th>Strategy</th><th>Return [%]</th><th>Sharpe</th><th>Max drawdown [%]</th><th>Trades</th></tr>");
-    for c in &r.compare {
-        html.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&c.name),
-            cell(c.return_pct, 2),
-            cell(c.sharpe, 3),
-            cell(c.max_drawdown_pct, 2),
-            c.trades.map_or("–".into(), |t| t.to_string())
-        ));
-    }
-    html.push_str("</table>");
-    html.push_str(&equity);
-    html.push_str(&fitness);
-    html.push_str(&format!(
-        "<h2>best_genome.json</h2><pre>{}</pre></body></html>\n",
-        esc(&r.genome_json)
-    ));
+    let html = render(r);
     for (name, bytes) in [
         ("evolve.html", html.as_bytes()),
         ("best_genome.json", r.genome_json.as_bytes()),
@@ -220,6 +221,7 @@ mod tests {
                 ys: &eq,
                 rgb: (31, 98, 180),
             }],
+            test_ts_ms: &[86_400_000, 172_800_000, 259_200_000, 345_600_000],
             compare: vec![CompareRow {
                 name: "buy & hold".into(),
                 return_pct: 3.0,
@@ -231,8 +233,11 @@ mod tests {
         write_evolve_report(dir.path(), &r).unwrap();
         let html = std::fs::read_to_string(dir.path().join("evolve.html")).unwrap();
         assert!(html.contains("RSI(14) &lt; 28 → LONG"));
-        assert!(html.contains("<svg"));
+        assert!(html.contains("id=\"chart-equity\"") && html.contains("id=\"chart-fitness\""));
         assert!(html.contains("buy &amp; hold"));
+        // equity at the window's dates (seconds), NaN as a gap; fitness by generation
+        assert!(html.contains("[[86400,100],[172800,101],[259200,null],[345600,103]]"));
+        assert!(html.contains("\"axis\":\"index\",\"index_label\":\"generation\""));
         let json = std::fs::read_to_string(dir.path().join("best_genome.json")).unwrap();
         assert_eq!(json, "{\"long\":[]}");
     }

@@ -1,6 +1,7 @@
-//! Backtest reports (DESIGN §3 `--report DIR`): `report.html` (self-contained: inline CSS and
-//! SVG charts, no scripts or external resources), `equity.png` and `drawdown.png`
-//! (1200×600), `trades.csv` and `equity.csv`. Every file is written with
+//! Backtest reports (DESIGN §3 `--report DIR`): `report.html` (one self-contained file:
+//! inline CSS, inline SVG and interactive charts drawn by the vendored TradingView
+//! Lightweight Charts, inlined at build time; nothing is loaded from the network),
+//! `equity.png` and `drawdown.png` (1200×600, plotters), `trades.csv` and `equity.csv`. Every file is written with
 //! [`crate::store::atomic_write`], so a crash never leaves a half-written report file.
 //!
 //! Sits right of `metrics` and `store`: it takes finished [`Stats`] and plain slices, and
@@ -10,8 +11,15 @@ mod charts;
 mod csv_out;
 pub mod evolve;
 mod html;
+pub mod lwc;
 pub mod optimize;
+pub mod overlays;
+pub mod page;
+pub mod rl;
+pub mod rolling;
 pub mod series;
+pub mod svg;
+pub mod svg_line;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,8 +29,9 @@ use crate::metrics::Stats;
 use crate::order::Trade;
 use crate::store::{Store, StoreError, atomic_write};
 
-pub use charts::{CANDLE_LIMIT, MAX_POINTS};
-pub use html::TRADE_ROWS_EACH_END;
+pub use charts::MAX_POINTS;
+pub use html::{TRADES_PER_PAGE, markers};
+pub use overlays::Overlay;
 
 /// Size of the PNG charts.
 pub const PNG_SIZE: (u32, u32) = (1200, 600);
@@ -95,6 +104,11 @@ pub struct ReportInput<'a> {
     pub low: &'a [f64],
     /// Close prices.
     pub close: &'a [f64],
+    /// Volumes (may be empty: no volume bars).
+    pub volume: &'a [f64],
+    /// Indicator lines drawn over the price, one value per bar (see
+    /// [`overlays::for_strategy`]).
+    pub overlays: Vec<Overlay>,
     /// Equity at each bar's close.
     pub equity: &'a [f64],
     /// Trades.
@@ -152,6 +166,7 @@ pub fn write_report(dir: &Path, input: &ReportInput<'_>) -> Result<(), ReportErr
         }
     };
     let (open, high, low) = (pick(input.open), pick(input.high), pick(input.low));
+    let volume = pick(input.volume);
     let buy_hold = if has_price {
         series::buy_hold(close, cash0)
     } else {
@@ -163,32 +178,37 @@ pub fn write_report(dir: &Path, input: &ReportInput<'_>) -> Result<(), ReportErr
         equity,
         buy_hold: &buy_hold,
         drawdown_pct: &dd,
-        open: &open,
-        high: &high,
-        low: &low,
-        close,
-        trades: input.trades,
-    };
-
-    let equity_svg = charts::svg(charts::Chart::Equity, &data, (1300, 430))?;
-    let drawdown_svg = charts::svg(charts::Chart::Drawdown, &data, (1300, 230))?;
-    let price_svg = if has_price {
-        Some(charts::svg(charts::Chart::Price, &data, (1300, 480))?)
-    } else {
-        None
     };
     let periods = series::period_returns(ts, equity);
+    let bh_periods = if has_price {
+        series::period_returns(ts, &buy_hold)
+    } else {
+        series::PeriodReturns::default()
+    };
+    let overlays: Vec<Overlay> = input
+        .overlays
+        .iter()
+        .filter(|o| o.values.len() >= n)
+        .map(|o| Overlay {
+            values: o.values[..n].to_vec(),
+            ..o.clone()
+        })
+        .collect();
     let page = html::render(&html::Page {
         title: &input.title,
         symbol: &input.symbol,
         strategy: &input.strategy,
         params: &input.params,
         stats: input.stats,
-        equity_svg: &equity_svg,
-        drawdown_svg: &drawdown_svg,
-        price_svg: price_svg.as_deref(),
-        candles: close.len() < CANDLE_LIMIT && open.len() == n,
+        ts_ms: ts,
+        ohlcv: [&open, &high, &low, close, &volume],
+        equity,
+        buy_hold: &buy_hold,
+        drawdown_pct: &dd,
+        overlays: &overlays,
         periods: &periods,
+        bh_periods: &bh_periods,
+        period_series: &rolling::period_series(ts, equity),
         trades: input.trades,
     });
     let html_path = dir.join("report.html");
@@ -252,22 +272,33 @@ pub fn rebuild_report(
         return Err(bad("has no stored equity curve".into()));
     }
     let trades = store.load_trades(run_id)?;
-    let (mut open, mut high, mut low, mut close) = (vec![], vec![], vec![], vec![]);
+    let (mut open, mut high, mut low, mut close, mut volume) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    let params = params_map(run.record.params_json.as_deref());
+    let symbol = run.record.symbol.clone().unwrap_or_default();
+    let strategy = run.record.strategy.clone().unwrap_or_default();
+    let mut overlays = Vec::new();
     if let Some(b) = bars {
+        let mut first = None;
         for &t in &ts {
             let i = b
                 .ts_ms()
                 .binary_search(&t)
                 .map_err(|_| bad(format!("the data has no bar at {}", crate::metrics::iso(t))))?;
+            first.get_or_insert(i);
             open.push(b.open()[i]);
             high.push(b.high()[i]);
             low.push(b.low()[i]);
             close.push(b.close()[i]);
+            volume.push(b.volume()[i]);
+        }
+        // the stored curve covers consecutive bars of the file: indicators warm up before it
+        if let Some(i) = first
+            && b.ts_ms().get(i + ts.len() - 1) == ts.last()
+        {
+            overlays = overlays::for_strategy(&strategy, &params, b.close(), i..i + ts.len());
         }
     }
-    let params = params_map(run.record.params_json.as_deref());
-    let symbol = run.record.symbol.clone().unwrap_or_default();
-    let strategy = run.record.strategy.clone().unwrap_or_default();
     let input = ReportInput {
         title: format!("{strategy} on {symbol} (run {run_id})"),
         symbol,
@@ -278,6 +309,8 @@ pub fn rebuild_report(
         high: &high,
         low: &low,
         close: &close,
+        volume: &volume,
+        overlays,
         equity: &equity,
         trades: &trades,
         stats: &stats,

@@ -1,15 +1,19 @@
-//! The optimisation report (`algolab optimize --report DIR`): `optimize.html`, self-contained,
-//! with inline SVG charts drawn by plotters: a heatmap of the objective over two searched
-//! parameters (when exactly two were searched on a grid), a histogram of the trials'
+//! The optimisation report (`algolab optimize --report DIR`): `optimize.html`, one
+//! self-contained page in the same shell and look as the backtest tearsheet
+//! ([`super::page`]): the summary, a heatmap of the objective over two searched parameters
+//! (colour bar, values on hover, the best cell outlined), the histogram of the trials'
 //! objective values, the winner's equity and the stitched out-of-sample equity of the
-//! walk-forward folds. Takes plain data; the `optimize` use case builds it.
+//! walk-forward folds at their dates (interactive), the parameters chosen in each fold, and
+//! the top trials. Takes plain data; the `optimize` use case builds it.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
-use plotters::prelude::*;
-
 use super::ReportError;
-use super::html::esc;
+use super::lwc::{self, Chart, Format, Kind, Series};
+use super::page::{self, esc, kv_table, pct};
+use super::svg;
+use crate::metrics::iso;
 use crate::store::atomic_write;
 
 /// A two-parameter grid of objective values.
@@ -25,6 +29,27 @@ pub struct Heatmap {
     pub ys: Vec<f64>,
     /// `values[row][col]`, NaN where no trial ran.
     pub values: Vec<Vec<f64>>,
+    /// The winning trial's cell `(row, col)`, outlined.
+    pub best: Option<(usize, usize)>,
+}
+
+/// One walk-forward fold as the report shows it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FoldRow {
+    /// Training window, first and last bar time (UTC ms).
+    pub train_ms: (i64, i64),
+    /// Test window, first and last bar time (UTC ms).
+    pub test_ms: (i64, i64),
+    /// The training winner's parameters (`k=v …`), empty when none was eligible.
+    pub params: String,
+    /// The winner's in-sample objective value.
+    pub in_sample: f64,
+    /// Out-of-sample return, percent.
+    pub oos_return_pct: f64,
+    /// Out-of-sample Sharpe ratio.
+    pub oos_sharpe: f64,
+    /// Out-of-sample trades.
+    pub oos_trades: Option<usize>,
 }
 
 /// What the report shows.
@@ -42,254 +67,196 @@ pub struct OptimizeReport {
     pub metric: String,
     /// The winner's equity curve.
     pub best_equity: Vec<f64>,
+    /// Bar times of `best_equity` (UTC ms; empty: the chart is not drawn).
+    pub best_ts_ms: Vec<i64>,
     /// Stitched out-of-sample equity (empty without walk-forward).
     pub oos_equity: Vec<f64>,
+    /// Bar times of `oos_equity` (UTC ms).
+    pub oos_ts_ms: Vec<i64>,
+    /// The walk-forward folds.
+    pub folds: Vec<FoldRow>,
     /// Top-table header and rows.
     pub table: (Vec<String>, Vec<Vec<String>>),
 }
 
-fn chart_err<E: std::fmt::Display>(e: E) -> ReportError {
-    ReportError::Chart(e.to_string())
+fn day(ts_ms: i64) -> String {
+    let s = iso(ts_ms);
+    s.get(..10).unwrap_or(&s).to_string()
 }
 
-fn finish_svg(buf: String, w: u32, h: u32) -> String {
-    buf.replacen(
-        &format!("<svg width=\"{w}\" height=\"{h}\" "),
-        "<svg width=\"100%\" ",
-        1,
+fn folds_table(folds: &[FoldRow], metric: &str) -> String {
+    let rows: Vec<Vec<String>> = folds
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            vec![
+                (i + 1).to_string(),
+                format!("{} → {}", day(f.train_ms.0), day(f.train_ms.1)),
+                format!("{} → {}", day(f.test_ms.0), day(f.test_ms.1)),
+                if f.params.is_empty() {
+                    "no eligible trial".into()
+                } else {
+                    esc(&f.params)
+                },
+                page::num(f.in_sample, 4),
+                format!(
+                    "<span class=\"{}\">{}</span>",
+                    page::sign_class(f.oos_return_pct),
+                    pct(f.oos_return_pct)
+                ),
+                page::num(f.oos_sharpe, 3),
+                f.oos_trades.map_or("—".into(), |t| t.to_string()),
+            ]
+        })
+        .collect();
+    let is = format!("In-sample {metric}");
+    page::table(
+        &[
+            "Fold",
+            "Train",
+            "Test (out of sample)",
+            "Chosen parameters",
+            &is,
+            "OOS return",
+            "OOS Sharpe",
+            "OOS trades",
+        ],
+        &rows,
+        &[1, 2, 3],
     )
 }
 
-/// Colour of `t` in [0, 1] on a blue → yellow ramp.
-fn ramp(t: f64) -> RGBColor {
-    let t = if t.is_finite() {
-        t.clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    let lerp = |a: f64, b: f64| (a + (b - a) * t) as u8;
-    RGBColor(lerp(40.0, 250.0), lerp(60.0, 220.0), lerp(160.0, 40.0))
-}
-
-/// The heatmap as an SVG string.
-///
-/// # Errors
-/// [`ReportError::Chart`] if plotters fails.
-pub fn heatmap_svg(h: &Heatmap, metric: &str) -> Result<String, ReportError> {
-    super::charts::ensure_font()?;
-    let (w, ht) = (900u32, 600u32);
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, (w, ht)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_err)?;
-        let (nx, ny) = (h.xs.len(), h.ys.len());
-        let finite: Vec<f64> = h
-            .values
-            .iter()
-            .flatten()
-            .copied()
-            .filter(|v| v.is_finite())
-            .collect();
-        let lo = finite.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                format!("{metric} by {} × {}", h.x_name, h.y_name),
-                ("sans-serif", 18),
+/// Render `optimize.html`.
+pub fn render(r: &OptimizeReport) -> String {
+    let mut body = format!("<header><h1>{}</h1></header>", esc(&r.title));
+    let cards: Vec<(&str, String, &str)> = r
+        .summary
+        .iter()
+        .filter(|(k, v)| k != "best" && v.len() <= 24)
+        .map(|(k, v)| (k.as_str(), v.clone(), ""))
+        .collect();
+    body.push_str(&page::kpis(&cards));
+    let _ = write!(
+        body,
+        "<section id=\"summary\"><h2>Summary</h2>{}</section>",
+        kv_table(&r.summary)
+    );
+    body.push_str("<div class=\"grid2\">");
+    if let Some(h) = &r.heatmap {
+        let _ = write!(
+            body,
+            "<section id=\"heatmap\"><h2>{} by {} and {}<span class=\"note\">hover a cell for \
+             its value; the outlined cell is the winner; hatched cells had no eligible trial\
+             </span></h2>{}</section>",
+            esc(&r.metric),
+            esc(&h.y_name),
+            esc(&h.x_name),
+            svg::heatmap(&svg::HeatGrid {
+                x_name: &h.x_name,
+                y_name: &h.y_name,
+                xs: &h.xs,
+                ys: &h.ys,
+                values: &h.values,
+                metric: &r.metric,
+                best: h.best,
+            })
+        );
+    }
+    let finite = r.values.iter().filter(|v| v.is_finite()).count();
+    let best_value = r
+        .summary
+        .iter()
+        .find(|(k, _)| *k == r.metric)
+        .and_then(|(_, v)| v.parse::<f64>().ok());
+    let _ = write!(
+        body,
+        "<section id=\"trials\"><h2>Trial values<span class=\"note\">{finite} trials with a \
+         value</span></h2>{}</section>",
+        svg::histogram(
+            &r.values,
+            30,
+            &r.metric,
+            "",
+            best_value.map(|b| (b, "winner")),
+        )
+    );
+    body.push_str("</div>");
+    let mut charts = Vec::new();
+    if !r.best_equity.is_empty() && r.best_ts_ms.len() == r.best_equity.len() {
+        let mut c = Chart::new("equity", 380, Format::Money);
+        c.series.push(
+            Series::line(
+                Kind::Line,
+                "Best parameters (whole run)",
+                "#1f62b4",
+                &lwc::secs(&r.best_ts_ms),
+                &r.best_equity,
             )
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(50)
-            .build_cartesian_2d(0..nx.max(1), 0..ny.max(1))
-            .map_err(chart_err)?;
-        let xs = h.xs.clone();
-        let ys = h.ys.clone();
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_desc(h.x_name.as_str())
-            .y_desc(h.y_name.as_str())
-            .x_label_formatter(&|i| xs.get(*i).map_or(String::new(), |v| format!("{v}")))
-            .y_label_formatter(&|i| ys.get(*i).map_or(String::new(), |v| format!("{v}")))
-            .draw()
-            .map_err(chart_err)?;
-        let span = if hi > lo { hi - lo } else { 1.0 };
-        chart
-            .draw_series(h.values.iter().enumerate().flat_map(|(r, row)| {
-                row.iter()
-                    .enumerate()
-                    .filter(|(_, v)| v.is_finite())
-                    .map(move |(c, v)| {
-                        Rectangle::new([(c, r), (c + 1, r + 1)], ramp((v - lo) / span).filled())
-                    })
-            }))
-            .map_err(chart_err)?;
-        root.present().map_err(chart_err)?;
-    }
-    Ok(finish_svg(buf, w, ht))
-}
-
-/// A histogram of the finite values, 30 bins.
-///
-/// # Errors
-/// [`ReportError::Chart`] if plotters fails.
-pub fn histogram_svg(values: &[f64], metric: &str) -> Result<String, ReportError> {
-    super::charts::ensure_font()?;
-    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let bins = 30usize;
-    let width = if hi > lo {
-        (hi - lo) / bins as f64
-    } else {
-        1.0
-    };
-    let mut counts = vec![0u32; bins];
-    for x in &v {
-        let b = (((x - lo) / width) as usize).min(bins - 1);
-        counts[b] += 1;
-    }
-    let (w, h) = (900u32, 320u32);
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, (w, h)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_err)?;
-        let top = counts.iter().copied().max().unwrap_or(1).max(1);
-        let (x0, x1) = if v.is_empty() {
-            (0.0, 1.0)
-        } else {
-            (lo, lo + width * bins as f64)
-        };
-        let mut chart = ChartBuilder::on(&root)
-            .caption(format!("trials by {metric}"), ("sans-serif", 18))
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(45)
-            .build_cartesian_2d(x0..x1, 0u32..top + 1)
-            .map_err(chart_err)?;
-        chart.configure_mesh().draw().map_err(chart_err)?;
-        chart
-            .draw_series(counts.iter().enumerate().map(|(i, &c)| {
-                let a = lo + i as f64 * width;
-                Rectangle::new([(a, 0), (a + width, c)], RGBColor(31, 98, 180).filled())
-            }))
-            .map_err(chart_err)?;
-        root.present().map_err(chart_err)?;
-    }
-    Ok(finish_svg(buf, w, h))
-}
-
-/// Equity curves (index on x) as an SVG string.
-///
-/// # Errors
-/// [`ReportError::Chart`] if plotters fails.
-pub fn equity_svg(series: &[(&str, &[f64])], caption: &str) -> Result<String, ReportError> {
-    super::charts::ensure_font()?;
-    let (w, h) = (900u32, 360u32);
-    let mut buf = String::new();
-    {
-        let root = SVGBackend::with_string(&mut buf, (w, h)).into_drawing_area();
-        root.fill(&WHITE).map_err(chart_err)?;
-        let n = series
-            .iter()
-            .map(|(_, s)| s.len())
-            .max()
-            .unwrap_or(1)
-            .max(2);
-        let all = series
-            .iter()
-            .flat_map(|(_, s)| s.iter().copied())
-            .filter(|v| v.is_finite());
-        let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-            (a.min(v), b.max(v))
-        });
-        let (lo, hi) = if lo < hi { (lo, hi) } else { (0.0, 1.0) };
-        let mut chart = ChartBuilder::on(&root)
-            .caption(caption, ("sans-serif", 18))
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0..n, lo..hi)
-            .map_err(chart_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("bar")
-            .draw()
-            .map_err(chart_err)?;
-        let colours = [RGBColor(31, 98, 180), RGBColor(200, 40, 40)];
-        for (k, (name, s)) in series.iter().enumerate() {
-            let step = (s.len() / 4000).max(1);
-            let col = colours[k % colours.len()];
-            chart
-                .draw_series(LineSeries::new(
-                    s.iter().enumerate().step_by(step).map(|(i, v)| (i, *v)),
-                    col,
-                ))
-                .map_err(chart_err)?
-                .label(*name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], col));
+            .format(Format::Money),
+        );
+        if !r.oos_equity.is_empty() && r.oos_ts_ms.len() == r.oos_equity.len() {
+            c.series.push(
+                Series::line(
+                    Kind::Line,
+                    "Walk-forward out of sample (stitched)",
+                    "#c2410c",
+                    &lwc::secs(&r.oos_ts_ms),
+                    &r.oos_equity,
+                )
+                .format(Format::Money),
+            );
         }
-        chart
-            .configure_series_labels()
-            .border_style(BLACK)
-            .draw()
-            .map_err(chart_err)?;
-        root.present().map_err(chart_err)?;
+        let _ = write!(
+            body,
+            "<section id=\"equity\"><h2>Equity<button data-log=\"equity\" aria-pressed=\"false\">\
+             Log scale</button></h2>{}</section>",
+            c.div()
+        );
+        charts.push(c);
     }
-    Ok(finish_svg(buf, w, h))
+    if !r.folds.is_empty() {
+        let _ = write!(
+            body,
+            "<section id=\"folds\"><h2>Walk-forward folds<span class=\"note\">each fold \
+             searches its training window and trades the winner on the test window that \
+             follows</span></h2>{}</section>",
+            folds_table(&r.folds, &r.metric)
+        );
+    }
+    let (head, rows) = &r.table;
+    let head: Vec<&str> = head.iter().map(String::as_str).collect();
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|c| esc(c)).collect())
+        .collect();
+    let _ = write!(
+        body,
+        "<section id=\"top\"><h2>Top trials</h2>{}</section>",
+        page::table(&head, &rows, &[1])
+    );
+    let intraday = r.best_ts_ms.iter().any(|t| t.rem_euclid(86_400_000) != 0);
+    let mut data = format!("{{\"intraday\":{intraday},\"charts\":[");
+    for (i, c) in charts.iter().enumerate() {
+        if i > 0 {
+            data.push(',');
+        }
+        data.push_str(&c.json());
+    }
+    data.push_str("]}");
+    page::document(&r.title, &body, &data)
 }
 
 /// Write `optimize.html` into `dir`.
 ///
 /// # Errors
-/// [`ReportError::Io`] when the directory or file cannot be written; [`ReportError::Chart`]
-/// when a chart cannot be drawn.
+/// [`ReportError::Io`] when the directory or file cannot be written.
 pub fn write(dir: &Path, r: &OptimizeReport) -> Result<(), ReportError> {
     std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
         path: dir.display().to_string(),
         source,
     })?;
-    let mut html = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title><style>\
-         body{{font-family:sans-serif;max-width:960px;margin:auto;color:#282c34}}\
-         table{{border-collapse:collapse}}td,th{{padding:2px 8px;border-bottom:1px solid #e6e8ec;\
-         text-align:right}}</style></head><body><h1>{t}</h1><table>",
-        t = esc(&r.title)
-    );
-    for (k, v) in &r.summary {
-        html.push_str(&format!("<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v)));
-    }
-    html.push_str("</table>");
-    if let Some(h) = &r.heatmap {
-        html.push_str(&format!("<h2>Heatmap</h2>{}", heatmap_svg(h, &r.metric)?));
-    }
-    html.push_str(&format!(
-        "<h2>Trial values</h2>{}",
-        histogram_svg(&r.values, &r.metric)?
-    ));
-    let mut eq: Vec<(&str, &[f64])> = vec![("best parameters", &r.best_equity)];
-    if !r.oos_equity.is_empty() {
-        eq.push(("walk-forward out of sample", &r.oos_equity));
-    }
-    if !r.best_equity.is_empty() {
-        html.push_str(&format!("<h2>Equity</h2>{}", equity_svg(&eq, "equity")?));
-    }
-    let (head, rows) = &r.table;
-    html.push_str("<h2>Top trials</h2><table><tr>");
-    for h in head {
-        html.push_str(&format!("<th>{}</th>", esc(h)));
-    }
-    html.push_str("</tr>");
-    for row in rows {
-        html.push_str("<tr>");
-        for c in row {
-            html.push_str(&format!("<td>{}</td>", esc(c)));
-        }
-        html.push_str("</tr>");
-    }
-    html.push_str("</table></body></html>\n");
     let path = dir.join("optimize.html");
-    atomic_write(&path, html.as_bytes()).map_err(|source| ReportError::Io {
+    atomic_write(&path, render(r).as_bytes()).map_err(|source| ReportError::Io {
         path: path.display().to_string(),
         source,
     })
@@ -299,28 +266,54 @@ pub fn write(dir: &Path, r: &OptimizeReport) -> Result<(), ReportError> {
 mod tests {
     use super::*;
 
+    const DAY: i64 = 86_400_000;
+
     #[test]
-    fn report_has_heatmap_histogram_and_equity() {
+    fn issue_10_optimize_report_has_heatmap_bar_best_cell_folds_and_dated_equity() {
         let dir = tempfile::tempdir().unwrap();
         let r = OptimizeReport {
             title: "GOOG · sma-cross".into(),
-            summary: vec![("best".into(), "fast=5 slow=20".into())],
+            summary: vec![
+                ("best".into(), "fast=5 slow=20".into()),
+                ("sharpe".into(), "3.0000".into()),
+            ],
             heatmap: Some(Heatmap {
                 x_name: "slow".into(),
                 y_name: "fast".into(),
                 xs: vec![10.0, 20.0],
                 ys: vec![5.0, 6.0],
                 values: vec![vec![1.0, 2.0], vec![f64::NAN, 3.0]],
+                best: Some((1, 1)),
             }),
             values: vec![1.0, 2.0, 3.0],
             metric: "sharpe".into(),
             best_equity: vec![100.0, 101.0, 99.0],
+            best_ts_ms: vec![10 * DAY, 11 * DAY, 12 * DAY],
             oos_equity: vec![100.0, 102.0],
+            oos_ts_ms: vec![11 * DAY, 12 * DAY],
+            folds: vec![FoldRow {
+                train_ms: (0, 10 * DAY),
+                test_ms: (11 * DAY, 12 * DAY),
+                params: "fast=5 slow=20".into(),
+                in_sample: 1.5,
+                oos_return_pct: 2.0,
+                oos_sharpe: 0.7,
+                oos_trades: Some(3),
+            }],
             table: (vec!["trial".into()], vec![vec!["0".into()]]),
         };
         write(dir.path(), &r).unwrap();
         let html = std::fs::read_to_string(dir.path().join("optimize.html")).unwrap();
-        assert_eq!(html.matches("<svg").count(), 3);
-        assert!(html.contains("sharpe by slow × fast"));
+        assert!(html.contains("sharpe by fast and slow"));
+        assert!(html.contains("id=\"best-cell\""), "best cell outlined");
+        assert!(html.contains("data-tip=\"fast=6 · slow=20\nsharpe: 3.0000\""));
+        assert!(html.contains("1970-01-01 → 1970-01-11"), "fold dates");
+        assert!(
+            html.contains("<td class=\"l\">fast=5 slow=20</td>"),
+            "fold params"
+        );
+        // the equity chart is dated: seconds of the bar times
+        assert!(html.contains("[950400,100]"), "{}", &html[..200]);
+        assert!(html.contains("TradingView Lightweight Charts™ v5.2.1"));
     }
 }

@@ -8,7 +8,7 @@ use super::{
     OrderQty, OrderRequest, Protection, RefusalReason, RiskApproved, RiskConfig, RiskRefused,
 };
 use crate::data::Bar;
-use crate::order::{Intent, OrderKind, Side, Sizing, Trade};
+use crate::order::{Intent, OrderKind, OrderPurpose, Side, Sizing, Trade};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -29,14 +29,31 @@ pub struct RiskContext {
     pub leverage: f64,
 }
 
-/// The risk gate and position manager for one run.
-#[derive(Debug, Clone)]
+/// The account as [`RiskManager::resolve_units`] sizes against it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Holding {
+    /// Free balance.
+    pub cash: f64,
+    /// Quantity of the open position (0 when flat).
+    pub qty: f64,
+    /// The position's margin plus unrealized PnL at the sizing price (0 when flat).
+    pub position_value: f64,
+    /// Account leverage.
+    pub leverage: f64,
+    /// Commission, fraction of notional.
+    pub commission: f64,
+}
+
+/// The risk gate and position manager for one run. Serde: part of the engine's state.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RiskManager {
     cfg: RiskConfig,
     fractional: bool,
     kelly: KellyStats,
     day: i64,
+    #[serde(with = "crate::persist::float")]
     day_start_equity: f64,
+    #[serde(with = "crate::persist::float")]
     last_equity: f64,
     halted_day: Option<i64>,
     pending_atr: Option<f64>,
@@ -153,15 +170,14 @@ impl RiskManager {
 
     /// Approve an unconditional reduce-only market exit of the whole position (end of data,
     /// emergency). Exits are never refused.
-    pub fn approve_close_all(&self, position: Side, client_id: u64) -> RiskApproved<OrderRequest> {
+    pub fn approve_close_all(&self, position: Side) -> RiskApproved<OrderRequest> {
         RiskApproved::new(OrderRequest {
             side: opposite(position),
             qty: OrderQty::PositionFrac(1.0),
             kind: OrderKind::Market,
             stop: None,
             take_profit: None,
-            reduce_only: true,
-            client_id,
+            purpose: OrderPurpose::Exit,
         })
     }
 
@@ -175,12 +191,6 @@ impl RiskManager {
         intent: &Intent,
         ctx: &RiskContext,
     ) -> Result<Option<RiskApproved<OrderRequest>>, RiskRefused> {
-        let client_id = ((ctx.t as u64) << 2)
-            | match intent {
-                Intent::Hold => 0,
-                Intent::Enter(_) => 1,
-                Intent::Exit { .. } => 2,
-            };
         match *intent {
             Intent::Hold => Ok(None),
             Intent::Exit { frac } => {
@@ -196,8 +206,7 @@ impl RiskManager {
                     kind: OrderKind::Market,
                     stop: None,
                     take_profit: None,
-                    reduce_only: true,
-                    client_id,
+                    purpose: OrderPurpose::Exit,
                 })))
             }
             Intent::Enter(e) => {
@@ -233,11 +242,51 @@ impl RiskManager {
                     kind: e.kind,
                     stop: e.stop,
                     take_profit: e.take_profit,
-                    reduce_only: false,
-                    client_id,
+                    purpose: OrderPurpose::Entry,
                 })))
             }
         }
+    }
+
+    /// Resolve an approved order to exact units for a venue broker (one that does not size
+    /// orders itself): an entry with [`super::entry_qty`] at `price` (the decision's close)
+    /// against the account and the instrument's step, an exit as that fraction of the open
+    /// position rounded down to the step (the whole position for a fraction of 1).
+    pub fn resolve_units(
+        &self,
+        order: RiskApproved<OrderRequest>,
+        price: f64,
+        holding: &Holding,
+        instrument: &crate::order::Instrument,
+    ) -> RiskApproved<OrderRequest> {
+        let mut req = order.into_inner();
+        let held = holding.qty;
+        let units = match req.qty {
+            OrderQty::Units(u) => instrument.round_qty(u),
+            OrderQty::PositionFrac(f) if f >= 1.0 => held,
+            OrderQty::PositionFrac(f) => instrument.round_qty(f * held),
+            q @ (OrderQty::AllCash | OrderQty::EquityFrac(_)) => super::entry_qty(
+                q,
+                price,
+                holding.cash,
+                holding.position_value,
+                holding.leverage,
+                holding.commission,
+                instrument,
+            ),
+        };
+        req.qty = OrderQty::Units(units);
+        RiskApproved::new(req)
+    }
+
+    /// True when whole units are traded and `frac` of equity at the decision bar's close
+    /// buys less than one (GOLD at 10 000 cash and a 7 % position: issue 10). The fill
+    /// price is the next open, so this is the decision-time estimate; the broker still
+    /// rejects an order that rounds to zero at the fill.
+    fn below_one_unit(&self, frac: f64, ctx: &RiskContext) -> bool {
+        !self.fractional
+            && ctx.close > 0.0
+            && (frac * ctx.equity * ctx.leverage.max(1.0) / ctx.close).floor() < 1.0
     }
 
     /// Turn a sizing request into an order quantity under the configured caps.
@@ -249,6 +298,9 @@ impl RiskManager {
             Sizing::EquityFrac(f) => {
                 if !(f > 0.0 && f <= 1.0) {
                     return refuse(RefusalReason::BadSizing { value: f });
+                }
+                if self.below_one_unit(cap(f), ctx) {
+                    return refuse(RefusalReason::ZeroSize);
                 }
                 Ok(OrderQty::EquityFrac(cap(f)))
             }
@@ -287,7 +339,7 @@ impl RiskManager {
                     f = f.min(kelly_cap);
                 }
                 let f = cap(f).min(1.0);
-                if f <= 0.0 {
+                if f <= 0.0 || self.below_one_unit(f, ctx) {
                     return refuse(RefusalReason::ZeroSize);
                 }
                 Ok(OrderQty::EquityFrac(f))
@@ -329,6 +381,36 @@ mod tests {
         })
     }
 
+    #[test]
+    fn issue_10_the_seeds_example_sizes_15_pct() {
+        // confidence 72 %, bull market (× 1.2) → about 15 % of equity
+        let mut rm = RiskManager::new(RiskConfig::standard(), true);
+        match qty_of(rm.approve(&risk_entry(0.72, 1.2), &ctx(None))) {
+            OrderQty::EquityFrac(f) => assert!((f - 0.15).abs() < 0.005, "{f}"),
+            q => panic!("{q:?}"),
+        }
+    }
+
+    #[test]
+    fn issue_10_a_size_below_one_whole_unit_is_refused_as_zero() {
+        // 12.288 % of 10 000 buys 0.12 units at 10 000: nothing in whole units
+        let mut c = ctx(None);
+        c.close = 10_000.0;
+        let mut whole = RiskManager::new(RiskConfig::standard(), false);
+        match whole.approve(&risk_entry(0.64, 1.2), &c) {
+            Err(RiskRefused {
+                reason: RefusalReason::ZeroSize,
+            }) => {}
+            r => panic!("{r:?}"),
+        }
+        // fractional quantities still trade
+        let mut frac = RiskManager::new(RiskConfig::standard(), true);
+        assert!(matches!(
+            qty_of(frac.approve(&risk_entry(0.64, 1.2), &c)),
+            OrderQty::EquityFrac(_)
+        ));
+    }
+
     fn qty_of(r: Result<Option<RiskApproved<OrderRequest>>, RiskRefused>) -> OrderQty {
         r.unwrap().unwrap().into_inner().qty
     }
@@ -343,16 +425,15 @@ mod tests {
         let o = r.unwrap().unwrap().into_inner();
         assert_eq!(o.qty, OrderQty::AllCash);
         assert_eq!(o.side, Side::Short);
-        assert!(!o.reduce_only);
-        assert_eq!(o.client_id, (5 << 2) | 1);
+        assert_eq!(o.purpose, OrderPurpose::Entry);
     }
 
     #[test]
     fn risk_sizing_is_confidence_scaled_and_capped_at_max_position() {
         let mut rm = RiskManager::new(RiskConfig::standard(), false);
-        // 0.1 × 0.64^1.5 × 1.2 = 0.06144
+        // 0.2 × 0.64^1.5 × 1.2 = 0.12288
         match qty_of(rm.approve(&risk_entry(0.64, 1.2), &ctx(None))) {
-            OrderQty::EquityFrac(f) => assert!((f - 0.06144).abs() < 1e-12, "{f}"),
+            OrderQty::EquityFrac(f) => assert!((f - 0.12288).abs() < 1e-12, "{f}"),
             q => panic!("{q:?}"),
         }
         // base 0.5 × 1 × 1 = 0.5 → capped at 0.25
@@ -370,12 +451,13 @@ mod tests {
         );
     }
 
-    fn closed(pnl: f64) -> Trade {
+    /// A closed position entered at bar `entry`.
+    fn closed(pnl: f64, entry: usize) -> Trade {
         Trade {
             side: Side::Long,
             qty: 1.0,
-            entry_bar: 0,
-            exit_bar: 1,
+            entry_bar: entry,
+            exit_bar: entry + 1,
             entry_ts_ms: 0,
             exit_ts_ms: 0,
             entry_price: 100.0,
@@ -392,28 +474,28 @@ mod tests {
     #[test]
     fn kelly_caps_at_half_kelly_only_after_twenty_trades() {
         let mut rm = RiskManager::new(RiskConfig::standard(), false);
-        // 19 trades: 10 wins of 10, 9 losses of 10 → no cap yet
+        // 19 trades: 10 wins of 10, 9 losses of 10 → no cap yet (base 0.2)
         for i in 0..19 {
-            rm.on_trade_closed(&closed(if i % 2 == 0 { 10.0 } else { -10.0 }));
+            rm.on_trade_closed(&closed(if i % 2 == 0 { 10.0 } else { -10.0 }, i));
         }
         assert_eq!(
             qty_of(rm.approve(&risk_entry(1.0, 1.0), &ctx(None))),
-            OrderQty::EquityFrac(0.1)
+            OrderQty::EquityFrac(0.2)
         );
         // 20th trade a loss: p = 0.5, b = 1 → f* = 0 → half-Kelly 0 → floor 0.01
-        rm.on_trade_closed(&closed(-10.0));
+        rm.on_trade_closed(&closed(-10.0, 19));
         assert_eq!(
             qty_of(rm.approve(&risk_entry(1.0, 1.0), &ctx(None))),
             OrderQty::EquityFrac(0.01)
         );
         // 20 more wins of 30: p = 30/40 = 0.75, avg win = (100+600)/30 = 23.33…, avg loss 10,
-        // b = 2.333…, f* = (0.75·b − 0.25)/b = 0.75 − 0.25/b = 0.642857…, half = 0.3214 > 0.1
-        for _ in 0..20 {
-            rm.on_trade_closed(&closed(30.0));
+        // b = 2.333…, f* = (0.75·b − 0.25)/b = 0.75 − 0.25/b = 0.642857…, half = 0.3214 > 0.2
+        for i in 20..40 {
+            rm.on_trade_closed(&closed(30.0, i));
         }
         assert_eq!(
             qty_of(rm.approve(&risk_entry(1.0, 1.0), &ctx(None))),
-            OrderQty::EquityFrac(0.1)
+            OrderQty::EquityFrac(0.2)
         );
     }
 

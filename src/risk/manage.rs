@@ -10,7 +10,7 @@ use crate::data::Bar;
 use crate::order::{ExitReason, Side};
 
 /// The managed state of one open position.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ManagedPosition {
     /// Direction.
     pub side: Side,

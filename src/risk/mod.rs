@@ -14,12 +14,12 @@ mod config;
 mod manage;
 mod sizing;
 
-pub use approve::{RiskContext, RiskManager};
-pub use config::{BreakEvenRule, KellyRule, PartialRule, RiskConfig, TrailingRule};
+pub use approve::{Holding, RiskContext, RiskManager};
+pub use config::{BASE_FRAC, BreakEvenRule, KellyRule, PartialRule, RiskConfig, TrailingRule};
 pub use manage::ManagedPosition;
-pub use sizing::{KellyStats, confidence_frac, kelly_fraction};
+pub use sizing::{KellyStats, confidence_frac, entry_qty, kelly_fraction};
 
-use crate::order::{ExitReason, OrderKind, Side};
+use crate::order::{ExitReason, OrderKind, OrderPurpose, Side};
 
 /// An item that passed the risk checks. Only `risk` can build one (the constructor is
 /// `pub(in crate::risk)`), so a broker that takes `RiskApproved<T>` cannot be handed an
@@ -43,7 +43,7 @@ impl<T> RiskApproved<T> {
 }
 
 /// Why risk refused an intent (typed, so the store can query it).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum RefusalReason {
     /// The daily loss limit was hit: no new entries until the next UTC day.
     DailyLossLimit {
@@ -97,7 +97,7 @@ pub struct RiskRefused {
 
 /// How much an order trades. Resolved by the broker against the fill price, so all-cash
 /// sizing spends what is really there at the fill (backtesting.py's semantics).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum OrderQty {
     /// All free cash as margin (less commission).
     AllCash,
@@ -111,7 +111,7 @@ pub enum OrderQty {
 }
 
 /// An order as risk approves it and a broker executes it.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OrderRequest {
     /// Buy (`Long`) or sell (`Short`).
     pub side: Side,
@@ -123,14 +123,20 @@ pub struct OrderRequest {
     pub stop: Option<f64>,
     /// Take-profit attached to the resulting position.
     pub take_profit: Option<f64>,
-    /// Only reduce an open position, never open or flip one.
-    pub reduce_only: bool,
-    /// Client order id, derived from (bar, intent) so a retry never doubles an order.
-    pub client_id: u64,
+    /// Entry (may open or flip), exit or protective (reduce-only: never opens or flips).
+    pub purpose: OrderPurpose,
+}
+
+impl OrderRequest {
+    /// True for exits and protective orders.
+    #[inline]
+    pub fn is_reduce_only(&self) -> bool {
+        self.purpose.is_reduce_only()
+    }
 }
 
 /// A protective stop level and what kind of stop it is (reported as the exit reason).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StopLevel {
     /// Trigger price.
     pub price: f64,
@@ -139,7 +145,7 @@ pub struct StopLevel {
 }
 
 /// One partial take-profit leg.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TpLeg {
     /// Limit price.
     pub price: f64,
@@ -148,7 +154,7 @@ pub struct TpLeg {
 }
 
 /// The protective orders on an open position, replaced as a whole by `Broker::protect`.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Protection {
     /// Stop for the whole remaining position.
     pub stop: Option<StopLevel>,

@@ -1,6 +1,39 @@
 //! Position sizing: confidence-scaled, regime-adjusted fraction of equity, capped by Kelly.
 
-use crate::order::Trade;
+use super::OrderQty;
+use crate::order::{Instrument, Side, Trade};
+
+/// The quantity an entry of `qty` buys at `price`: THE sizing rule, used by the simulated
+/// broker at the fill price (backtesting.py sizes there) and by the engine before a venue
+/// broker, which then gets exact units. `cash` is the free balance, `position_value` the
+/// open position's margin plus unrealized PnL at `price` (0 when flat); `commission` the
+/// fee fraction. All cash spends `cash × (1 − ε)` (backtesting.py's `_FULL_EQUITY`, so a
+/// budget that is an exact multiple of the unit cost buys one unit less, as there); an
+/// equity fraction spends `frac × equity`, at most the free cash. Each unit costs its margin
+/// `price / leverage` plus `price × commission`; the result is rounded down to the
+/// instrument's step. [`OrderQty::PositionFrac`] (an exit) gives 0.
+#[inline]
+pub fn entry_qty(
+    qty: OrderQty,
+    price: f64,
+    cash: f64,
+    position_value: f64,
+    leverage: f64,
+    commission: f64,
+    instrument: &Instrument,
+) -> f64 {
+    let per_unit = price / leverage + price * commission;
+    let budget = match qty {
+        OrderQty::AllCash => Some(cash * (1.0 - f64::EPSILON)),
+        OrderQty::EquityFrac(f) => Some((f * (cash + position_value)).min(cash)),
+        OrderQty::Units(_) | OrderQty::PositionFrac(_) => None,
+    };
+    match (budget, qty) {
+        (Some(b), _) => instrument.round_qty(b.max(0.0) / per_unit),
+        (None, OrderQty::Units(u)) => instrument.round_qty(u),
+        (None, _) => 0.0,
+    }
+}
 
 /// `base × confidence^exponent × regime_mult`, with confidence clamped to [0, 1] and a
 /// negative or non-finite result read as 0.
@@ -21,7 +54,9 @@ pub fn kelly_fraction(p: f64, b: f64) -> Option<f64> {
 }
 
 /// Running win/loss statistics of a strategy's closed trades (no allocation per trade).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+/// A trade is a round trip: the fills of one position (partial exits) count once, with
+/// their summed PnL (issue 10).
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct KellyStats {
     /// Closed trades counted.
     pub trades: usize,
@@ -31,17 +66,41 @@ pub struct KellyStats {
     pub win_sum: f64,
     /// Sum of losing pnl's magnitudes.
     pub loss_sum: f64,
+    /// The position of the last fill (side, entry bar, entry time) and its PnL so far.
+    last: Option<(Side, usize, i64, f64)>,
 }
 
 impl KellyStats {
-    /// Count a closed trade (pnl = 0 counts as a loss of 0).
-    pub fn record(&mut self, trade: &Trade) {
-        self.trades += 1;
-        if trade.pnl > 0.0 {
-            self.wins += 1;
-            self.win_sum += trade.pnl;
+    /// Count an exit fill (pnl = 0 counts as a loss of 0). A fill of the same position as
+    /// the previous one replaces that trade's contribution with the summed PnL.
+    pub fn record(&mut self, fill: &Trade) {
+        let key = (fill.side, fill.entry_bar, fill.entry_ts_ms);
+        let pnl = match self.last {
+            Some((side, bar, ts, before)) if (side, bar, ts) == key => {
+                self.add(before, -1.0);
+                before + fill.pnl
+            }
+            _ => fill.pnl,
+        };
+        self.add(pnl, 1.0);
+        self.last = Some((key.0, key.1, key.2, pnl));
+    }
+
+    /// Add (`sign` 1) or take back (`sign` −1) one trade of `pnl`.
+    fn add(&mut self, pnl: f64, sign: f64) {
+        let one = |n: &mut usize| {
+            if sign > 0.0 {
+                *n += 1;
+            } else {
+                *n = n.saturating_sub(1);
+            }
+        };
+        one(&mut self.trades);
+        if pnl > 0.0 {
+            one(&mut self.wins);
+            self.win_sum += sign * pnl;
         } else {
-            self.loss_sum += -trade.pnl;
+            self.loss_sum += sign * -pnl;
         }
     }
 
@@ -64,14 +123,15 @@ impl KellyStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::order::{ExitReason, Side};
+    use crate::order::ExitReason;
 
-    fn trade(pnl: f64) -> Trade {
+    /// An exit fill of a position entered at bar `entry`.
+    fn fill(pnl: f64, entry: usize) -> Trade {
         Trade {
             side: Side::Long,
             qty: 1.0,
-            entry_bar: 0,
-            exit_bar: 1,
+            entry_bar: entry,
+            exit_bar: entry + 1,
             entry_ts_ms: 0,
             exit_ts_ms: 1,
             entry_price: 100.0,
@@ -109,11 +169,24 @@ mod tests {
     fn kelly_stats_from_trades() {
         // 3 wins of 20 each, 2 losses of 10 each: p = 0.6, b = 20/10 = 2 → 0.4
         let mut s = KellyStats::default();
-        for pnl in [20.0, -10.0, 20.0, -10.0, 20.0] {
-            s.record(&trade(pnl));
+        for (i, pnl) in [20.0, -10.0, 20.0, -10.0, 20.0].into_iter().enumerate() {
+            s.record(&fill(pnl, 10 * i));
         }
         assert_eq!(s.trades, 5);
         assert!((s.kelly().unwrap() - 0.4).abs() < 1e-12);
         assert_eq!(KellyStats::default().kelly(), None);
+    }
+
+    #[test]
+    fn issue_10_kelly_counts_partial_exits_once() {
+        // one position: +5 (partial), +5 (partial), −30 (stop) → one losing trade of −20;
+        // then one winner of +10
+        let mut s = KellyStats::default();
+        for pnl in [5.0, 5.0, -30.0] {
+            s.record(&fill(pnl, 0));
+        }
+        s.record(&fill(10.0, 7));
+        assert_eq!((s.trades, s.wins), (2, 1));
+        assert!((s.loss_sum - 20.0).abs() < 1e-12 && (s.win_sum - 10.0).abs() < 1e-12);
     }
 }

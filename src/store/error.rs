@@ -53,6 +53,17 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the DB was busy or locked by another connection (worth retrying later).
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Sql { source, .. } if matches!(
+                source.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            )
+        )
+    }
+
     /// Exit code: always 1 (a store failure is never the user's bad input).
     pub fn exit_code(&self) -> i32 {
         1

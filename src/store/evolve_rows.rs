@@ -94,8 +94,9 @@ impl Store {
     /// # Errors
     /// [`StoreError::Sql`] if the insert fails (e.g. an unknown run id).
     pub fn insert_evolved(&mut self, row: &EvolvedRow) -> Result<i64, StoreError> {
-        self.conn
-            .execute(
+        let err = self.sql_fn("inserting evolved strategy");
+        self.write_tx("inserting evolved strategy", |tx| {
+            tx.execute(
                 "INSERT INTO evolved_strategies (run_id, generation, fitness,
                      validation_fitness, test_sharpe, test_return_pct, genes_json, rule_text,
                      symbol, regime, is_active, created_at)
@@ -115,8 +116,9 @@ impl Store {
                     row.created_at,
                 ],
             )
-            .map_err(self.sql_err("inserting evolved strategy"))?;
-        Ok(self.conn.last_insert_rowid())
+            .map_err(&err)?;
+            Ok(tx.last_insert_rowid())
+        })
     }
 
     /// The `limit` most recent evolved strategies, newest first, optionally for one symbol.

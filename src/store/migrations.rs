@@ -92,4 +92,6 @@ pub const MIGRATIONS: &[&str] = &[
     super::evolve_rows::EVOLVE_MIGRATION,
     // AI decisions, LLM calls, leverage results (src/store/ai_rows.rs)
     super::ai_rows::AI_MIGRATION,
+    // trained DQN models and their replay transitions (src/store/model_rows.rs)
+    super::model_rows::MODELS_MIGRATION,
 ];

@@ -5,6 +5,13 @@
 //! `PRAGMA user_version`, each applied in its own transaction). Every multi-row write runs in
 //! one transaction. Sits right of `engine` and left of `metrics`: it stores stats as JSON
 //! text and never interprets them. No wall clock: callers pass timestamps.
+//!
+//! Many processes write one DB (bots, backtests, `serve`; issue 13 item 5). Every write
+//! transaction therefore begins `IMMEDIATE` ([`Store::write_tx`]): it takes the write lock
+//! before reading anything, so it never has to upgrade a read snapshot that another writer
+//! has made stale (`SQLITE_BUSY_SNAPSHOT`, "database is locked: Error code 517", which the
+//! busy handler cannot wait out). Waiting for the lock is the busy timeout's job; a write that
+//! still finds the DB busy is retried a bounded number of times with a growing pause.
 
 mod ai_rows;
 mod atomic;
@@ -12,13 +19,14 @@ mod error;
 mod evolve_rows;
 mod git;
 mod migrations;
+mod model_rows;
 mod optimize_rows;
 mod rows;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 pub use ai_rows::{AI_MIGRATION, DecisionRow, LeverageRow, LlmCallRow, TradeLabel};
 pub use atomic::atomic_write;
@@ -26,11 +34,24 @@ pub use error::StoreError;
 pub use evolve_rows::{EVOLVE_MIGRATION, EvolvedRow};
 pub use git::{git_rev, git_rev_from};
 pub use migrations::MIGRATIONS;
+pub use model_rows::{
+    EXPERIENCES_MAX, EXPERIENCES_PER_MODEL, ExperienceRow, MODELS_MIGRATION, ModelRow,
+};
 pub use optimize_rows::OptimizationRow;
 pub use rows::{RegimeTransition, StrategyPerformance};
 
-/// How long a writer waits for another process's lock before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a writer waits for another process's lock before an attempt fails.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many times a write that still found the DB busy after [`BUSY_TIMEOUT`] is retried.
+const WRITE_RETRIES: u32 = 4;
+
+/// The pause before retry `attempt` (1-based): 100 ms, 200 ms, 400 ms, … plus a few
+/// milliseconds that differ between processes, so two retrying writers drift apart.
+fn retry_pause(attempt: u32) -> Duration {
+    let spread = u64::from(std::process::id() % 37);
+    Duration::from_millis((100u64 << attempt.saturating_sub(1).min(6)) + spread)
+}
 
 /// Lifecycle of a run row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,18 +184,88 @@ impl Store {
         }
     }
 
+    /// A mapper from a SQLite error to [`StoreError::Sql`] naming this DB and `op`.
+    fn sql_fn(&self, op: &str) -> impl Fn(rusqlite::Error) -> StoreError + use<> {
+        let (path, op) = (self.path.display().to_string(), op.to_string());
+        move |source| StoreError::Sql {
+            path: path.clone(),
+            op: op.clone(),
+            source,
+        }
+    }
+
     fn configure(&self) -> Result<(), StoreError> {
         self.conn
             .busy_timeout(BUSY_TIMEOUT)
             .map_err(self.sql_err("setting busy_timeout"))?;
-        // journal_mode returns a row, so it is a query, not an execute
-        let _mode: String = self
-            .conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-            .map_err(self.sql_err("setting journal_mode=WAL"))?;
+        // Switching a fresh file to WAL needs an exclusive lock; several processes opening
+        // the same new DB at once may find it busy, so retry like a write.
+        let mut attempt = 0;
+        loop {
+            // journal_mode returns a row, so it is a query, not an execute
+            let r: Result<String, StoreError> = self
+                .conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+                .map_err(self.sql_err("setting journal_mode=WAL"));
+            match r {
+                Err(e) if e.is_busy() && attempt < WRITE_RETRIES => {
+                    attempt += 1;
+                    std::thread::sleep(retry_pause(attempt));
+                }
+                r => {
+                    r?;
+                    break;
+                }
+            }
+        }
         self.conn
             .execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
             .map_err(self.sql_err("setting pragmas"))
+    }
+
+    /// Run `f` in one write transaction begun `IMMEDIATE` and commit it; `op` names the
+    /// work in errors. A transaction that fails because the DB is busy or locked is rolled
+    /// back and run again, at most [`WRITE_RETRIES`] more times, so `f` must be safe to
+    /// repeat (it only sees its own transaction).
+    ///
+    /// # Errors
+    /// `f`'s error, or [`StoreError::Sql`] when the transaction cannot begin or commit
+    /// (after the retries for a busy DB).
+    pub(crate) fn write_tx<T>(
+        &mut self,
+        op: &str,
+        mut f: impl FnMut(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut attempt = 0;
+        loop {
+            match self.try_write_tx(op, &mut f) {
+                Err(e) if e.is_busy() && attempt < WRITE_RETRIES => {
+                    attempt += 1;
+                    std::thread::sleep(retry_pause(attempt));
+                }
+                r => return r,
+            }
+        }
+    }
+
+    fn try_write_tx<T>(
+        &mut self,
+        op: &str,
+        f: &mut impl FnMut(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let path = self.path.display().to_string();
+        let err = |source| StoreError::Sql {
+            path: path.clone(),
+            op: op.to_string(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let value = f(&tx)?;
+        tx.commit().map_err(err)?;
+        Ok(value)
     }
 
     /// The schema version stored in the file (`PRAGMA user_version`).
@@ -202,16 +293,23 @@ impl Store {
             }
             let op = format!("applying migration {}", i + 1);
             let path = self.path.display().to_string();
-            let err = |source| StoreError::Sql {
-                path: path.clone(),
-                op: op.clone(),
-                source,
-            };
-            let tx = self.conn.transaction().map_err(err)?;
-            tx.execute_batch(sql).map_err(err)?;
-            tx.pragma_update(None, "user_version", (i + 1) as i64)
-                .map_err(err)?;
-            tx.commit().map_err(err)?;
+            self.write_tx(&op, |tx| {
+                let err = |source| StoreError::Sql {
+                    path: path.clone(),
+                    op: op.clone(),
+                    source,
+                };
+                // another process may have applied it since we looked
+                let now: i64 = tx
+                    .query_row("PRAGMA user_version", [], |r| r.get(0))
+                    .map_err(err)?;
+                if now > i as i64 {
+                    return Ok(());
+                }
+                tx.execute_batch(sql).map_err(err)?;
+                tx.pragma_update(None, "user_version", (i + 1) as i64)
+                    .map_err(err)
+            })?;
         }
         Ok(())
     }
@@ -221,8 +319,9 @@ impl Store {
     /// # Errors
     /// [`StoreError::Sql`] if the insert fails.
     pub fn begin_run(&mut self, run: &RunRecord) -> Result<i64, StoreError> {
-        self.conn
-            .execute(
+        let err = self.sql_fn("inserting run");
+        self.write_tx("inserting run", |tx| {
+            tx.execute(
                 "INSERT INTO runs (command, args_json, seed, data_hash, data_path, git_rev,
                      started_at, symbol, strategy, params_json, status)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'running')",
@@ -240,8 +339,9 @@ impl Store {
                     run.params_json,
                 ],
             )
-            .map_err(self.sql_err("inserting run"))?;
-        Ok(self.conn.last_insert_rowid())
+            .map_err(&err)?;
+            Ok(tx.last_insert_rowid())
+        })
     }
 
     fn set_outcome(
@@ -251,14 +351,15 @@ impl Store {
         stats_json: Option<&str>,
         ended_at: &str,
     ) -> Result<(), StoreError> {
-        let n = self
-            .conn
-            .execute(
+        let err = self.sql_fn("finishing run");
+        let n = self.write_tx("finishing run", |tx| {
+            tx.execute(
                 "UPDATE runs SET status = ?1, stats_json = COALESCE(?2, stats_json),
                      ended_at = ?3 WHERE id = ?4",
                 params![status.as_str(), stats_json, ended_at, run_id],
             )
-            .map_err(self.sql_err("finishing run"))?;
+            .map_err(&err)
+        })?;
         if n == 0 {
             return Err(self.not_found(run_id));
         }
@@ -284,6 +385,25 @@ impl Store {
     /// As [`Store::finish_run`].
     pub fn fail_run(&mut self, run_id: i64, ended_at: &str) -> Result<(), StoreError> {
         self.set_outcome(run_id, RunStatus::Failed, None, ended_at)
+    }
+
+    /// Run `body` on this store for run `run_id`; when it fails, mark the run failed at
+    /// `ended_at` (best effort: the original error is what is returned), so a command that
+    /// fails part-way never leaves its run `running`.
+    ///
+    /// # Errors
+    /// `body`'s error.
+    pub fn or_fail_run<T, E>(
+        &mut self,
+        run_id: i64,
+        ended_at: &str,
+        body: impl FnOnce(&mut Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let r = body(self);
+        if r.is_err() {
+            let _ignored = self.fail_run(run_id, ended_at);
+        }
+        r
     }
 
     pub(crate) fn not_found(&self, run_id: i64) -> StoreError {

@@ -71,8 +71,7 @@ impl Store {
         rows: &[OptimizationRow],
     ) -> Result<(), StoreError> {
         let err = self.opt_err("inserting optimization results");
-        let tx = self.conn.transaction().map_err(&err)?;
-        {
+        self.write_tx("inserting optimization results", |tx| {
             let mut stmt = tx
                 .prepare(&format!(
                     "INSERT OR REPLACE INTO optimization_results ({COLUMNS})
@@ -94,8 +93,8 @@ impl Store {
                 ])
                 .map_err(&err)?;
             }
-        }
-        tx.commit().map_err(&err)
+            Ok(())
+        })
     }
 
     /// A run's trials of one scope, by trial number.
@@ -145,6 +144,35 @@ impl Store {
             .map_err(&err)?
             .collect::<rusqlite::Result<Vec<String>>>()
             .map_err(&err)
+    }
+
+    /// `(data hash of the run, params_json, metrics_json)` of every trial recorded for
+    /// `symbol` and `strategy` outside run `except_run`, in run, scope and trial order.
+    ///
+    /// # Errors
+    /// [`StoreError::Sql`] if the query fails.
+    pub fn optimization_trials(
+        &self,
+        symbol: &str,
+        strategy: &str,
+        except_run: Option<i64>,
+    ) -> Result<Vec<(Option<String>, String, String)>, StoreError> {
+        let err = self.opt_err("reading optimization results");
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT r.data_hash, o.params_json, o.metrics_json
+                 FROM optimization_results o LEFT JOIN runs r ON r.id = o.run_id
+                 WHERE o.symbol = ?1 AND o.strategy = ?2 AND o.run_id IS NOT ?3
+                 ORDER BY o.run_id, o.scope, o.trial",
+            )
+            .map_err(&err)?;
+        stmt.query_map(params![symbol, strategy, except_run], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .map_err(&err)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(&err)
     }
 
     /// For `symbol`, the best stored trial per (strategy, objective, regime): highest value,

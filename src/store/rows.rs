@@ -83,65 +83,57 @@ fn ensure_run(tx: &Transaction<'_>, path: &str, run_id: i64) -> Result<(), Store
 }
 
 impl Store {
-    fn sql(&self, op: &str) -> impl Fn(rusqlite::Error) -> StoreError + use<> {
-        let (path, op) = (self.path.display().to_string(), op.to_string());
-        move |source| StoreError::Sql {
-            path: path.clone(),
-            op: op.clone(),
-            source,
-        }
-    }
-
     /// Store a run's trades (appending after any already stored), in one transaction.
     ///
     /// # Errors
     /// [`StoreError::RunNotFound`] for an unknown run; [`StoreError::Sql`] otherwise (and
     /// nothing is written).
     pub fn insert_trades(&mut self, run_id: i64, trades: &[Trade]) -> Result<(), StoreError> {
-        let err = self.sql("inserting trades");
+        let err = self.sql_fn("inserting trades");
         let path = self.path.display().to_string();
-        let tx = self.conn.transaction().map_err(&err)?;
-        ensure_run(&tx, &path, run_id)?;
-        let start: i64 = tx
-            .query_row(
-                "SELECT COALESCE(MAX(seq) + 1, 0) FROM trades WHERE run_id = ?1",
-                [run_id],
-                |r| r.get(0),
-            )
-            .map_err(&err)?;
-        {
-            let mut stmt = tx
-                .prepare(
-                    "INSERT INTO trades (run_id, seq, side, qty, entry_bar, exit_bar,
-                         entry_ts_ms, exit_ts_ms, entry_price, exit_price, pnl, return_pct,
-                         fees, mae_pct, mfe_pct, exit_reason)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                         ?16)",
+        self.write_tx("inserting trades", |tx| {
+            ensure_run(tx, &path, run_id)?;
+            let start: i64 = tx
+                .query_row(
+                    "SELECT COALESCE(MAX(seq) + 1, 0) FROM trades WHERE run_id = ?1",
+                    [run_id],
+                    |r| r.get(0),
                 )
                 .map_err(&err)?;
-            for (i, t) in trades.iter().enumerate() {
-                stmt.execute(params![
-                    run_id,
-                    start + i as i64,
-                    spelling(&t.side),
-                    t.qty,
-                    t.entry_bar as i64,
-                    t.exit_bar as i64,
-                    t.entry_ts_ms,
-                    t.exit_ts_ms,
-                    t.entry_price,
-                    t.exit_price,
-                    finite(t.pnl),
-                    finite(t.return_pct),
-                    finite(t.fees),
-                    finite(t.mae_pct),
-                    finite(t.mfe_pct),
-                    spelling(&t.exit_reason),
-                ])
-                .map_err(&err)?;
+            {
+                let mut stmt = tx
+                    .prepare(
+                        "INSERT INTO trades (run_id, seq, side, qty, entry_bar, exit_bar,
+                             entry_ts_ms, exit_ts_ms, entry_price, exit_price, pnl, return_pct,
+                             fees, mae_pct, mfe_pct, exit_reason)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                             ?16)",
+                    )
+                    .map_err(&err)?;
+                for (i, t) in trades.iter().enumerate() {
+                    stmt.execute(params![
+                        run_id,
+                        start + i as i64,
+                        spelling(&t.side),
+                        t.qty,
+                        t.entry_bar as i64,
+                        t.exit_bar as i64,
+                        t.entry_ts_ms,
+                        t.exit_ts_ms,
+                        t.entry_price,
+                        t.exit_price,
+                        finite(t.pnl),
+                        finite(t.return_pct),
+                        finite(t.fees),
+                        finite(t.mae_pct),
+                        finite(t.mfe_pct),
+                        spelling(&t.exit_reason),
+                    ])
+                    .map_err(&err)?;
+                }
             }
-        }
-        tx.commit().map_err(&err)
+            Ok(())
+        })
     }
 
     /// A run's trades in the order they were stored.
@@ -150,7 +142,7 @@ impl Store {
     /// [`StoreError::Sql`] on a query failure; [`StoreError::BadValue`] for an unknown side
     /// or exit reason.
     pub fn load_trades(&self, run_id: i64) -> Result<Vec<Trade>, StoreError> {
-        let err = self.sql("loading trades");
+        let err = self.sql_fn("loading trades");
         let mut stmt = self
             .conn
             .prepare(
@@ -210,13 +202,12 @@ impl Store {
         ts_ms: &[i64],
         equity: &[f64],
     ) -> Result<(), StoreError> {
-        let err = self.sql("inserting equity");
+        let err = self.sql_fn("inserting equity");
         let path = self.path.display().to_string();
-        let tx = self.conn.transaction().map_err(&err)?;
-        ensure_run(&tx, &path, run_id)?;
-        tx.execute("DELETE FROM equity WHERE run_id = ?1", [run_id])
-            .map_err(&err)?;
-        {
+        self.write_tx("inserting equity", |tx| {
+            ensure_run(tx, &path, run_id)?;
+            tx.execute("DELETE FROM equity WHERE run_id = ?1", [run_id])
+                .map_err(&err)?;
             let mut stmt = tx
                 .prepare("INSERT INTO equity (run_id, bar, ts_ms, equity) VALUES (?1, ?2, ?3, ?4)")
                 .map_err(&err)?;
@@ -224,8 +215,8 @@ impl Store {
                 stmt.execute(params![run_id, i as i64, t, finite(e)])
                     .map_err(&err)?;
             }
-        }
-        tx.commit().map_err(&err)
+            Ok(())
+        })
     }
 
     /// A run's equity curve as (timestamps, equity), in bar order.
@@ -233,7 +224,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::Sql`] on a query failure.
     pub fn load_equity(&self, run_id: i64) -> Result<(Vec<i64>, Vec<f64>), StoreError> {
-        let err = self.sql("loading equity");
+        let err = self.sql_fn("loading equity");
         let mut stmt = self
             .conn
             .prepare("SELECT ts_ms, equity FROM equity WHERE run_id = ?1 ORDER BY bar")
@@ -255,11 +246,10 @@ impl Store {
         run_id: i64,
         transitions: &[RegimeTransition],
     ) -> Result<(), StoreError> {
-        let err = self.sql("inserting regime transitions");
+        let err = self.sql_fn("inserting regime transitions");
         let path = self.path.display().to_string();
-        let tx = self.conn.transaction().map_err(&err)?;
-        ensure_run(&tx, &path, run_id)?;
-        {
+        self.write_tx("inserting regime transitions", |tx| {
+            ensure_run(tx, &path, run_id)?;
             let mut stmt = tx
                 .prepare(
                     "INSERT INTO regime_transitions (run_id, ts_ms, from_regime, to_regime,
@@ -276,8 +266,8 @@ impl Store {
                 ])
                 .map_err(&err)?;
             }
-        }
-        tx.commit().map_err(&err)
+            Ok(())
+        })
     }
 
     /// A run's regime changes in time order.
@@ -288,7 +278,7 @@ impl Store {
         &self,
         run_id: i64,
     ) -> Result<Vec<RegimeTransition>, StoreError> {
-        let err = self.sql("loading regime transitions");
+        let err = self.sql_fn("loading regime transitions");
         let mut stmt = self
             .conn
             .prepare(
@@ -317,9 +307,8 @@ impl Store {
         &mut self,
         rows: &[StrategyPerformance],
     ) -> Result<(), StoreError> {
-        let err = self.sql("inserting strategy performance");
-        let tx = self.conn.transaction().map_err(&err)?;
-        {
+        let err = self.sql_fn("inserting strategy performance");
+        self.write_tx("inserting strategy performance", |tx| {
             let mut stmt = tx
                 .prepare(
                     "INSERT INTO strategy_performance (strategy, symbol, params_json, run_id,
@@ -342,8 +331,8 @@ impl Store {
                 ])
                 .map_err(&err)?;
             }
-        }
-        tx.commit().map_err(&err)
+            Ok(())
+        })
     }
 
     /// Stored results of `strategy` on `symbol`, oldest first.
@@ -355,7 +344,7 @@ impl Store {
         strategy: &str,
         symbol: &str,
     ) -> Result<Vec<StrategyPerformance>, StoreError> {
-        let err = self.sql("loading strategy performance");
+        let err = self.sql_fn("loading strategy performance");
         let mut stmt = self
             .conn
             .prepare(

@@ -542,8 +542,8 @@ impl Strategy for AiStrategy {
         .unwrap_or(0)
     }
 
-    fn take_regime_transitions(&mut self) -> Vec<crate::regime::RegimeTransition> {
-        self.regime.take_transitions()
+    fn regime(&self) -> Option<RegimeState> {
+        self.regime.current()
     }
 }
 

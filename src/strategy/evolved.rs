@@ -13,6 +13,7 @@
 use crate::ai::evolver::features::{FeatureSet, Row};
 use crate::ai::evolver::genome::{Compiled, Decision, Genome, GenomeError, NAN_ROW};
 use crate::order::{Entry, Intent, OrderKind, PositionView, Sizing};
+use crate::persist::StateError;
 use crate::strategy::{History, ParamKind, ParamSpec, ParamValue, Params, Strategy};
 
 /// The `evolved` strategy's parameter space: the id of a stored genome.
@@ -25,6 +26,16 @@ pub const EVOLVED_PARAMS: &[ParamSpec] = &[ParamSpec {
     default: ParamValue::Int(0),
     doc: "id of a genome stored by `algolab evolve` (see `algolab evolve --list`)",
 }];
+
+/// What [`Evolved`] saves: the genome (recompiled on load) and the streaming features.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct EvolvedState {
+    genome: Genome,
+    features: FeatureSet,
+    #[serde(with = "crate::persist::float_array")]
+    prev: Row,
+    id: Option<i64>,
+}
 
 /// A genome as a strategy.
 #[derive(Debug, Clone)]
@@ -100,6 +111,26 @@ impl Strategy for Evolved {
         self.prev = NAN_ROW;
     }
 
+    fn save_state(&self) -> Result<serde_json::Value, StateError> {
+        crate::persist::to_value(&EvolvedState {
+            genome: self.genome.clone(),
+            features: self.features.clone(),
+            prev: self.prev,
+            id: self.id,
+        })
+    }
+
+    fn load_state(&mut self, state: &serde_json::Value) -> Result<(), StateError> {
+        let st: EvolvedState = crate::persist::from_value(state)?;
+        let mut fresh =
+            Evolved::from_genome(st.genome).map_err(|e| StateError::Json(e.to_string()))?;
+        fresh.features = st.features;
+        fresh.prev = st.prev;
+        fresh.id = st.id;
+        *self = fresh;
+        Ok(())
+    }
+
     fn params(&self) -> Params {
         let mut p = Params::default();
         if let Some(id) = self.id {
@@ -142,6 +173,9 @@ mod tests {
             commission: cfg.commission,
             slippage: cfg.slippage,
             fractional: cfg.fractional,
+            min_qty: cfg.min_qty,
+            min_notional: cfg.min_notional,
+            min_order_cost: cfg.min_order_cost(),
         };
         let lean = run_lean(&genome.compile(), &table, bars, &lean_cfg, start, end);
         assert_eq!(res.equity.len(), lean.equity.len());
@@ -179,6 +213,14 @@ mod tests {
             BacktestConfig {
                 commission: 0.001,
                 slippage: 0.0005,
+                ..BacktestConfig::default()
+            },
+            // minimum order rules: small entries refused, a poor run halts
+            BacktestConfig {
+                fractional: true,
+                commission: 0.001,
+                min_notional: 3_000.0,
+                min_qty: 5.0,
                 ..BacktestConfig::default()
             },
         ];

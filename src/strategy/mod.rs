@@ -5,6 +5,7 @@
 //! look-ahead cannot be written (STYLE rule 6).
 
 pub mod ai;
+pub mod dqn;
 pub mod evolved;
 mod params;
 mod registry;
@@ -15,6 +16,7 @@ pub use registry::{STRATEGY_NAMES, build, param_specs};
 
 use crate::data::{Bar, Bars};
 use crate::order::{Intent, PositionView};
+use crate::persist::StateError;
 
 /// The bars up to and including the current one.
 #[derive(Debug, Clone, Copy)]
@@ -110,8 +112,38 @@ pub trait Strategy {
     fn warmup_bars(&self) -> usize {
         0
     }
-    /// Regime transitions seen since the last call (for the learning DB); none by default.
-    fn take_regime_transitions(&mut self) -> Vec<crate::regime::RegimeTransition> {
-        Vec::new()
+    /// The market regime the strategy currently sees, if it tracks one. The engine reports
+    /// each change as an `engine::EventKind::Regime` event.
+    fn regime(&self) -> Option<crate::regime::RegimeState> {
+        None
+    }
+    /// Confidence and reasons of the latest [`Strategy::on_bar`] decision, read by the
+    /// engine right after it for its `Decision` event. None by default.
+    fn rationale(&self) -> crate::order::Rationale {
+        crate::order::Rationale::default()
+    }
+    /// Everything the strategy has learned from the bars so far (indicator windows,
+    /// previous values, model weights), as JSON. With [`Strategy::load_state`] it lets a
+    /// run stop after any bar and continue later bit for bit (paper and live bots persist
+    /// it between ticks; `engine::Engine::save`). The value may also hold the strategy's
+    /// parameters: a loader built with other parameters takes the saved ones.
+    ///
+    /// Implement both with serde: derive `Serialize`/`Deserialize` on the strategy (or on a
+    /// state struct) and call [`crate::persist::to_value`] / [`crate::persist::from_value`];
+    /// mark floats that can be NaN `#[serde(with = "crate::persist::float")]`.
+    ///
+    /// # Errors
+    /// [`StateError::Unsupported`] by default.
+    fn save_state(&self) -> Result<serde_json::Value, StateError> {
+        Err(StateError::Unsupported(self.name().to_string()))
+    }
+    /// Replace the state with one [`Strategy::save_state`] wrote.
+    ///
+    /// # Errors
+    /// [`StateError::Unsupported`] by default; [`StateError::Json`] when `state` does not
+    /// decode.
+    fn load_state(&mut self, state: &serde_json::Value) -> Result<(), StateError> {
+        let _ = state;
+        Err(StateError::Unsupported(self.name().to_string()))
     }
 }

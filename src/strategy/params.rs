@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::indicators::ParamError;
 
 /// A parameter's type and allowed range (both ends inclusive).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ParamKind {
     /// An integer in `min..=max`.
     Int {
@@ -87,7 +87,7 @@ impl std::fmt::Display for ParamValue {
 }
 
 /// One declared parameter.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ParamSpec {
     /// Name, as `--param name=…` spells it.
     pub name: &'static str,

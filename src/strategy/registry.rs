@@ -3,6 +3,7 @@
 //! [`build`].
 
 use super::ai::{AI_PARAMS, AiStrategy};
+use super::dqn::DQN_PARAMS;
 use super::evolved::EVOLVED_PARAMS;
 use super::sma_cross::{SMA_CROSS_PARAMS, SmaCross};
 use super::technical::{TECHNICAL_PARAMS, Technical};
@@ -10,7 +11,14 @@ use super::{ParamSpec, Params, Strategy};
 use crate::indicators::ParamError;
 
 /// The names `--strategy` accepts.
-pub const STRATEGY_NAMES: &[&str] = &["sma-cross", "technical", "evolved", "ai"];
+pub const STRATEGY_NAMES: &[&str] = &[
+    "sma-cross",
+    "technical",
+    "evolved",
+    "ai",
+    "dqn",
+    "leverage-dqn",
+];
 
 fn unknown(name: &str) -> ParamError {
     ParamError::new(
@@ -30,6 +38,7 @@ pub fn param_specs(name: &str) -> Result<&'static [ParamSpec], ParamError> {
         "technical" => Ok(TECHNICAL_PARAMS),
         "evolved" => Ok(EVOLVED_PARAMS),
         "ai" => Ok(AI_PARAMS),
+        "dqn" | "leverage-dqn" => Ok(DQN_PARAMS),
         _ => Err(unknown(name)),
     }
 }
@@ -54,6 +63,14 @@ pub fn build(name: &str, params: &Params) -> Result<Box<dyn Strategy + Send>, Pa
                 params.usize_or("id", 0)
             ),
         )),
+        "dqn" | "leverage-dqn" => Err(ParamError::new(
+            "strategy",
+            name,
+            &format!(
+                "needs a trained model: --param id=N (a stored model, id {}; see `algolab train-rl --list`)",
+                params.usize_or("id", 0)
+            ),
+        )),
         _ => Err(unknown(name)),
     }
 }
@@ -64,7 +81,10 @@ mod tests {
 
     #[test]
     fn every_name_builds_with_its_defaults() {
-        for name in STRATEGY_NAMES.iter().filter(|n| **n != "evolved") {
+        for name in STRATEGY_NAMES
+            .iter()
+            .filter(|n| !["evolved", "dqn", "leverage-dqn"].contains(*n))
+        {
             let specs = param_specs(name).unwrap();
             let params = Params::resolve(specs, &[]).unwrap();
             assert_eq!(build(name, &params).unwrap().name(), *name);

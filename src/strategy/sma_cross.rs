@@ -9,6 +9,7 @@
 use super::{History, ParamKind, ParamSpec, ParamValue, Params, Strategy};
 use crate::indicators::ParamError;
 use crate::order::{Entry, Intent, PositionView, Side};
+use crate::persist::StateError;
 
 /// The declared parameters of `sma-cross`.
 pub const SMA_CROSS_PARAMS: &[ParamSpec] = &[
@@ -34,7 +35,7 @@ pub const SMA_CROSS_PARAMS: &[ParamSpec] = &[
 
 /// A streaming simple moving average of closes: a ring buffer and a Neumaier-compensated
 /// running sum (pandas' rolling mean compensates the same way).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct RollingMean {
     buf: Vec<f64>,
     pos: usize,
@@ -106,7 +107,7 @@ pub fn rolling_mean_column(close: &[f64], n: usize) -> Vec<f64> {
 }
 
 /// The SMA crossover strategy (`sma-cross`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SmaCross {
     fast_n: usize,
     slow_n: usize,
@@ -196,6 +197,15 @@ impl Strategy for SmaCross {
         self.fast.reset();
         self.slow.reset();
         self.prev = None;
+    }
+
+    fn save_state(&self) -> Result<serde_json::Value, StateError> {
+        crate::persist::to_value(self)
+    }
+
+    fn load_state(&mut self, state: &serde_json::Value) -> Result<(), StateError> {
+        *self = crate::persist::from_value(state)?;
+        Ok(())
     }
 
     fn params(&self) -> Params {

@@ -110,7 +110,7 @@ pub const TECHNICAL_PARAMS: &[ParamSpec] = &[
 ];
 
 /// The `technical` strategy.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Technical {
     params: Params,
     signal: TechnicalSignal,
@@ -215,8 +215,17 @@ impl Strategy for Technical {
         .unwrap_or(0)
     }
 
-    fn take_regime_transitions(&mut self) -> Vec<crate::regime::RegimeTransition> {
-        self.regime.take_transitions()
+    fn regime(&self) -> Option<crate::regime::RegimeState> {
+        self.regime.current()
+    }
+
+    fn save_state(&self) -> Result<serde_json::Value, crate::persist::StateError> {
+        crate::persist::to_value(self)
+    }
+
+    fn load_state(&mut self, state: &serde_json::Value) -> Result<(), crate::persist::StateError> {
+        *self = crate::persist::from_value(state)?;
+        Ok(())
     }
 
     fn on_bar(&mut self, hist: &History<'_>, pos: &PositionView) -> Intent {

@@ -43,6 +43,30 @@ pub enum VenueError {
         /// What is wrong.
         cause: String,
     },
+    /// Missing or unusable credentials (names the variable, never its value).
+    #[error("binance credentials: {0}")]
+    Auth(String),
+    /// The exchange answered with an error code (`{"code": -2010, "msg": "…"}`).
+    #[error("{path}: exchange error {code}: {msg}")]
+    Exchange {
+        /// The URL path (no query).
+        path: String,
+        /// The HTTP status.
+        status: u16,
+        /// The exchange's error code (Binance: negative).
+        code: i64,
+        /// The exchange's message.
+        msg: String,
+    },
+    /// A request that may have changed state got no usable answer (timeout, 5xx, Binance
+    /// `-1006`/`-1007`): whether it took effect is unknown until the order is queried.
+    #[error("{path}: execution status unknown: {cause}")]
+    Unknown {
+        /// The URL path (no query).
+        path: String,
+        /// What happened.
+        cause: String,
+    },
     /// The transport failed or the body could not be decoded.
     #[error(transparent)]
     Net(#[from] NetError),
@@ -52,11 +76,19 @@ pub enum VenueError {
 }
 
 impl VenueError {
+    /// The exchange's error code, when the exchange answered with one.
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            VenueError::Exchange { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+
     /// Process exit code: 2 for an unknown symbol or bad arguments (and bad cached data), 1
     /// for a download or an exchange call that failed.
     pub fn exit_code(&self) -> i32 {
         match self {
-            VenueError::UnknownSymbol { .. } | VenueError::BadArgs(_) => 2,
+            VenueError::UnknownSymbol { .. } | VenueError::BadArgs(_) | VenueError::Auth(_) => 2,
             VenueError::Cache(e) => e.exit_code(),
             _ => 1,
         }

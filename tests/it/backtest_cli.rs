@@ -257,3 +257,64 @@ fn technical_switches_to_per_regime_parameters_stored_by_optimize() {
     let out = t.run(&["backtest", "--symbol", "GOOG", "--regime-params", "GOOG"]);
     assert_eq!(out.status.code(), Some(2), "sma-cross has no regime table");
 }
+
+#[test]
+fn issue_10_markers_appear_when_from_narrows_the_run() {
+    // `--from` cuts the first bars off: trade bar indexes count from the file's start, the
+    // report's bars from 2010; markers are placed by time and must all be there
+    let t = TestDir::new();
+    let out = t.run(&[
+        "backtest",
+        "--data",
+        dataset("GOOG.csv").to_str().unwrap(),
+        "--param",
+        "fast=10",
+        "--param",
+        "slow=20",
+        "--from",
+        "2010-01-01",
+        "--report",
+        "rep",
+        "--quiet",
+    ]);
+    assert!(out.status.success(), "{}", texts(&out).1);
+    let trades = csv::Reader::from_path(t.path().join("rep/trades.csv"))
+        .unwrap()
+        .records()
+        .count();
+    assert!(trades > 10, "the run trades");
+    let out = t.run(&["report", "1", "--out", "again"]);
+    assert!(out.status.success(), "{}", texts(&out).1);
+    for dir in ["rep", "again"] {
+        let html = std::fs::read_to_string(t.path().join(dir).join("report.html")).unwrap();
+        crate::report_files::check_self_contained(&html);
+        let data = crate::report_files::report_data(&html);
+        let price = &data["charts"][0];
+        let candles: Vec<i64> = price["series"][0]["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r[0].as_i64().unwrap())
+            .collect();
+        assert!(
+            candles[0] >= 1_262_304_000,
+            "{dir}: the chart starts in 2010"
+        );
+        let markers = price["markers"].as_array().unwrap();
+        // one entry per trade, one exit per closed trade
+        assert!(
+            markers.len() >= 2 * trades - 1,
+            "{dir}: {} markers",
+            markers.len()
+        );
+        assert!(
+            markers
+                .iter()
+                .all(|m| candles.binary_search(&m["t"].as_i64().unwrap()).is_ok()),
+            "{dir}: every marker sits on a candle"
+        );
+        // sma-cross's SMAs are drawn over the price, already warm at the first bar
+        assert_eq!(price["series"][1]["name"], "SMA(10)");
+        assert!(price["series"][1]["data"][0][1].is_number(), "{dir}");
+    }
+}

@@ -134,7 +134,8 @@ fn report_writes_the_page_and_a_genome_file() {
     let out = dir.run(&args);
     assert!(out.status.success(), "{}", texts(&out).1);
     let html = std::fs::read_to_string(dir.path().join("rep/evolve.html")).unwrap();
-    assert!(html.contains("<svg") && html.contains("Test window"));
+    assert!(html.contains("id=\"chart-equity\"") && html.contains("Test window"));
+    crate::report_files::check_self_contained(&html);
     let genome = std::fs::read_to_string(dir.path().join("rep/best_genome.json")).unwrap();
     let v: serde_json::Value = serde_json::from_str(&genome).unwrap();
     assert!(v["risk"]["size_frac"].is_number());

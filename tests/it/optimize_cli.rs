@@ -62,9 +62,10 @@ fn json_has_dsr_pbo_and_all_trials() {
     assert_eq!(n, v["n_trials"].as_u64().unwrap() as usize);
     assert!(n < 77 && n > 60, "{n}");
     assert_eq!(v["dsr"]["n_trials"].as_u64().unwrap() as usize, n);
-    // a second run counts the first one's trials too
+    // a second identical run repeats the first one's trials: they count once (issue 10)
     let again = json_of(&t.run(GRID));
-    assert_eq!(again["dsr"]["n_trials"].as_u64().unwrap() as usize, 2 * n);
+    assert_eq!(again["dsr"]["n_trials"].as_u64().unwrap() as usize, n);
+    assert_eq!(again["dsr"], v["dsr"]);
     assert_eq!(again["run_id"], 2);
 }
 
@@ -178,9 +179,15 @@ fn walk_forward_per_regime_report_and_show() {
     assert!(!v["per_regime"].as_array().unwrap().is_empty());
     let html = std::fs::read_to_string(t.path().join("rep/optimize.html")).unwrap();
     assert!(
-        html.matches("<svg").count() >= 3,
-        "heatmap, histogram, equity"
+        html.contains("id=\"best-cell\""),
+        "heatmap with the winner marked"
     );
+    assert!(
+        html.contains("id=\"chart-equity\""),
+        "interactive equity chart"
+    );
+    assert!(html.contains("id=\"folds\"") && html.contains("Chosen parameters"));
+    crate::report_files::check_self_contained(&html);
     let show = t.run(&["optimize", "--show", "GOOG", "--json"]);
     let rows: serde_json::Value = json_of(&show);
     let regimes: Vec<&str> = rows

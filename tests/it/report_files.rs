@@ -150,8 +150,12 @@ fn stats_of(s: &Synthetic) -> metrics::Stats {
         trades: &s.trades,
         fees_paid: s.fees,
         cash0: 10_000.0,
-        warmup_bars: 30,
     })
+}
+
+/// Write the report of a synthetic run into `dir`.
+pub fn write_synthetic(dir: &Path, s: &Synthetic) {
+    write(dir, s, &stats_of(s));
 }
 
 fn write(dir: &Path, s: &Synthetic, stats: &metrics::Stats) {
@@ -166,18 +170,57 @@ fn write(dir: &Path, s: &Synthetic, stats: &metrics::Stats) {
             title: "SMA cross on a synthetic random walk".into(),
             symbol: "SYNTH".into(),
             strategy: "sma-cross".into(),
-            params,
+            params: params.clone(),
             ts_ms: b.ts_ms(),
             open: b.open(),
             high: b.high(),
             low: b.low(),
             close: b.close(),
+            volume: b.volume(),
+            overlays: report::overlays::for_strategy("sma-cross", &params, b.close(), 0..b.len()),
             equity: &s.equity,
             trades: &s.trades,
             stats,
         },
     )
     .unwrap();
+}
+
+/// One self-contained file: the chart library and the report script are inline, nothing is
+/// loaded from elsewhere (no script or stylesheet by URL, no imports, no remote images).
+pub fn check_self_contained(html: &str) {
+    assert!(
+        html.contains("TradingView Lightweight Charts™ v5.2.1"),
+        "the vendored chart library is inlined"
+    );
+    assert!(
+        html.contains("id=\"report-data\""),
+        "the chart data is inline"
+    );
+    let lower = html.to_ascii_lowercase();
+    for banned in [
+        "<script src",
+        "<link",
+        "@import",
+        "url(http",
+        "src=\"http",
+        "src=\"//",
+        "<iframe",
+    ] {
+        assert!(!lower.contains(banned), "report contains {banned}");
+    }
+    // every <script> is inline
+    assert_eq!(
+        lower.matches("<script").count(),
+        lower.matches("<script>").count() + 1
+    );
+}
+
+/// The chart data JSON of a report page.
+pub fn report_data(html: &str) -> serde_json::Value {
+    let start = html.find("id=\"report-data\">").unwrap() + "id=\"report-data\">".len();
+    let end = start + html[start..].find("</script>").unwrap();
+    serde_json::from_str(&html[start..end].replace("<\\/", "</")).unwrap()
 }
 
 fn png_size(path: &Path) -> (u32, u32) {
@@ -200,6 +243,11 @@ fn check_files(dir: &Path, s: &Synthetic) {
         "id=\"equity\"",
         "id=\"drawdown\"",
         "id=\"price\"",
+        "id=\"rolling\"",
+        "id=\"distribution\"",
+        "id=\"yearly\"",
+        "id=\"worst-drawdowns\"",
+        "id=\"excursions\"",
         "id=\"monthly\"",
         "id=\"stats\"",
         "id=\"trades\"",
@@ -209,17 +257,7 @@ fn check_files(dir: &Path, s: &Synthetic) {
     ] {
         assert!(html.contains(needle), "report.html lacks {needle}");
     }
-    // self-contained: no scripts, no external resources
-    for banned in [
-        "<script",
-        "<link",
-        "src=\"http",
-        "href=\"http",
-        "@import",
-        "url(",
-    ] {
-        assert!(!html.contains(banned), "report.html contains {banned}");
-    }
+    check_self_contained(&html);
     for png in ["equity.png", "drawdown.png"] {
         assert_eq!(png_size(&dir.join(png)), report::PNG_SIZE);
     }
@@ -254,21 +292,60 @@ fn report_files_for_a_long_run() {
 }
 
 #[test]
-fn short_runs_draw_candles() {
+fn issue_10_price_chart_has_candles_volume_overlays_and_a_marker_per_fill() {
     let s = synthetic(120, 11);
     let stats = stats_of(&s);
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), &s, &stats);
     check_files(dir.path(), &s);
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
-    assert!(html.contains("Price (candles)"));
+    let data = report_data(&html);
+    let price = &data["charts"][0];
+    assert_eq!(price["id"], "price");
+    let kinds: Vec<&str> = price["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["candles", "line", "line", "volume"]);
+    assert_eq!(price["series"][1]["name"], "SMA(10)");
+    assert_eq!(price["series"][0]["data"].as_array().unwrap().len(), 120);
+    let closed = s
+        .trades
+        .iter()
+        .filter(|t| t.exit_reason != ExitReason::Open)
+        .count();
+    let markers = price["markers"].as_array().unwrap();
+    assert_eq!(markers.len(), s.trades.len() + closed);
+    // every marker sits on a candle
+    let times: Vec<i64> = price["series"][0]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[0].as_i64().unwrap())
+        .collect();
+    assert!(
+        markers
+            .iter()
+            .all(|m| times.contains(&m["t"].as_i64().unwrap()))
+    );
+    // the log-scale toggle and the charts the tearsheet promises
+    assert!(html.contains("data-log=\"equity\""));
+    let ids: Vec<&str> = data["charts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["price", "equity", "drawdown", "rolling"]);
     if let Ok(keep) = std::env::var("ALGOLAB_KEEP_REPORT") {
         write(&Path::new(&keep).join("short"), &s, &stats);
     }
 }
 
 #[test]
-fn huge_trade_lists_are_cut_in_the_html_but_not_the_csv() {
+fn issue_10_huge_trade_lists_are_paged_in_the_html_and_whole_in_the_csv() {
     let mut s = synthetic(300, 3);
     let t = s.trades[0];
     s.trades = vec![t; 1000];
@@ -276,7 +353,15 @@ fn huge_trade_lists_are_cut_in_the_html_but_not_the_csv() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), &s, &stats);
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
-    assert!(html.contains("600 trades omitted"));
+    let data = report_data(&html);
+    assert_eq!(data["trades"]["rows"].as_array().unwrap().len(), 1000);
+    assert_eq!(data["trades"]["page_size"], report::TRADES_PER_PAGE);
+    assert!(html.contains("id=\"trades-next\""));
+    // no row is rendered into the page itself: the script shows one page at a time
+    assert!(
+        html.matches("<tr").count() < 100,
+        "trade rows are not in the page"
+    );
     let rows = csv::Reader::from_path(dir.path().join("trades.csv"))
         .unwrap()
         .records()
@@ -304,6 +389,8 @@ fn an_unwritable_report_dir_is_an_error() {
             high: b.high(),
             low: b.low(),
             close: b.close(),
+            volume: b.volume(),
+            overlays: Vec::new(),
             equity: &s.equity,
             trades: &s.trades,
             stats: &stats,
@@ -347,7 +434,7 @@ fn a_stored_run_rebuilds_its_report() {
     check_files(&out, &s);
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("sma-cross on SYNTH (run 1)"));
-    assert!(html.contains("fast=10"));
+    assert!(html.contains("<b>fast</b>=10"), "parameters listed in full");
 
     // without bars: no price chart, still a report
     let out2 = dir.path().join("no-bars");

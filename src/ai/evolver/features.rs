@@ -168,7 +168,7 @@ impl fmt::Display for Feature {
 pub type Row = [f64; N_COLS];
 
 /// All the menu's indicators, streaming.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct FeatureSet {
     rsi: [Rsi; 3],
     /// EMA 5, 12, 20, 26, 50, 200.
@@ -302,7 +302,7 @@ impl FeatureSet {
 
 /// The features of every bar of one dataset, row-major, computed once and shared by every
 /// genome the GA evaluates.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct FeatureTable {
     rows: Vec<Row>,
 }
@@ -346,7 +346,7 @@ impl FeatureTable {
 
 /// Per-feature threshold ranges for random genes and mutation, measured on a window of
 /// the table (the training window: the ranges must not peek at later data).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FeatureRanges {
     lo: [f64; N_FEATURES],
     hi: [f64; N_FEATURES],

@@ -22,8 +22,8 @@ use rayon::prelude::*;
 use super::features::FeatureRanges;
 use super::genome::Genome;
 use super::ops::{crossover, mutate, random_genome};
+use crate::core::seed::task_seed;
 use crate::indicators::ParamError;
-use crate::optimize::task_seed;
 
 /// Salt of the immigrants' seed stream.
 const IMMIGRANT_SALT: u64 = 0x1A3A_16A7_5EED_0001;

@@ -34,6 +34,12 @@ pub struct LeanConfig {
     pub slippage: f64,
     /// Fractional quantities.
     pub fractional: bool,
+    /// Minimum order quantity (0 = none).
+    pub min_qty: f64,
+    /// Minimum order notional (0 = none).
+    pub min_notional: f64,
+    /// `BacktestConfig::min_order_cost`: a flat run below it stops trading.
+    pub min_order_cost: f64,
 }
 
 /// A trade as the lean evaluator records it.
@@ -168,7 +174,12 @@ impl Book<'_> {
         } else {
             raw.floor()
         };
-        if qty.is_nan() || qty <= 0.0 || qty * per_unit > self.cash {
+        if qty.is_nan()
+            || qty <= 0.0
+            || qty * per_unit > self.cash
+            || qty < self.cfg.min_qty
+            || qty * price < self.cfg.min_notional
+        {
             return;
         }
         let margin = qty * price / lev;
@@ -266,6 +277,11 @@ pub fn run_lean(
         }
         max_dd = max_dd.max(1.0 - equity / peak);
         equity_v.push(equity);
+        if cfg.min_order_cost > 0.0 && book.pos.is_none() && equity < cfg.min_order_cost {
+            // the engine's halt: flat and below one minimum order, equity frozen to the end
+            equity_v.resize(end - start, equity);
+            break;
+        }
 
         let held = book.pos.map_or(0, |p| t.saturating_sub(p.entry_bar));
         let prev = if t == 0 { &NAN_ROW } else { &rows[t - 1] };

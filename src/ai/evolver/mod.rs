@@ -9,7 +9,7 @@
 //! - [`ga`]: the GA over a caller-supplied fitness.
 //!
 //! Sits left of `strategy` (the `evolved` strategy uses the genome and the feature set). The
-//! GA takes its per-task seeds from `optimize::task_seed`; scoring, the train / validation /
+//! GA takes its per-task seeds from `core::seed::task_seed`; scoring, the train / validation /
 //! test split, the comparison and persistence live in `app::evolve`.
 
 pub mod features;

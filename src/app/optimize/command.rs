@@ -87,7 +87,13 @@ pub fn run<'p>(
                 store.begin_run(&rec)?
             }
         };
-        let prior = prior_trials(&store, &data.label, strategy, Some(run_id))?;
+        let prior = prior_trials(
+            &store,
+            &data.label,
+            strategy,
+            Some(run_id),
+            &data.bars.content_hash(),
+        )?;
         let res = {
             let mut obs = DbObserver::new(
                 &mut store,
@@ -125,7 +131,7 @@ pub fn run<'p>(
     };
     let report = match &req.report {
         Some(dir) if !out.stopped => {
-            super::record::write_report(dir, &out, &data.label, strategy)?;
+            super::record::write_report(dir, &out, &data.bars, &data.label, strategy)?;
             Some(dir.clone())
         }
         _ => None,

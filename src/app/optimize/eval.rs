@@ -97,7 +97,6 @@ pub fn metric_keys() -> Vec<String> {
         trades: &[],
         fees_paid: 0.0,
         cash0: 1.0,
-        warmup_bars: 0,
     });
     stats_metrics(&empty).into_keys().collect()
 }
@@ -399,15 +398,14 @@ impl<'a> Evaluator<'a> {
             )
             .into_iter()
             .zip(&pairs)
-            .map(|((s, fees), p)| self.summary_out(&s, fees, p.slow_n - 1))
+            .map(|((s, fees), _)| self.summary_out(&s, fees))
             .collect()
         } else {
             pairs
                 .par_iter()
                 .map(|p| {
                     let (d, fees) = lean::run_detail(self.bars, *p, lc, self.window.clone());
-                    let stats =
-                        self.stats_of(&d.equity, &d.exposure, &d.trades, fees, p.slow_n - 1);
+                    let stats = self.stats_of(&d.equity, &d.exposure, &d.trades, fees);
                     let returns = self.returns_of(&d.equity);
                     self.out_of(&stats, returns)
                 })
@@ -432,7 +430,6 @@ impl<'a> Evaluator<'a> {
         exposure: &[bool],
         trades: &[Trade],
         fees_paid: f64,
-        warmup: usize,
     ) -> Stats {
         let first = self.window.start;
         let n = equity.len();
@@ -444,7 +441,6 @@ impl<'a> Evaluator<'a> {
             trades,
             fees_paid,
             cash0: self.cfg.cash,
-            warmup_bars: warmup.saturating_sub(first),
         })
     }
 
@@ -460,7 +456,7 @@ impl<'a> Evaluator<'a> {
     }
 
     /// The fast statistics of a lean summary, with `compute`'s formulas and operation order.
-    fn summary_out(&self, s: &SummarySink<'_>, fees_paid: f64, warmup: usize) -> EvalOut {
+    fn summary_out(&self, s: &SummarySink<'_>, fees_paid: f64) -> EvalOut {
         let w = self.window.clone();
         let ts = &self.bars.ts_ms()[w.clone()];
         let close = &self.bars.close()[w.clone()];
@@ -491,8 +487,7 @@ impl<'a> Evaluator<'a> {
         let return_ann_pct = ann.return_ann * 100.0;
         let volatility_ann_pct = ann.volatility_ann * 100.0;
         let max_dd = s.max_dd;
-        let warm = warmup.saturating_sub(w.start);
-        let c0 = close.get(warm).copied().unwrap_or(f64::NAN);
+        let c0 = close.first().copied().unwrap_or(f64::NAN);
         // the lean loop reports an open trade only last: slice it off instead of copying
         let is_open = |t: &Trade| t.exit_reason == ExitReason::Open;
         let head = match s.trades.split_last() {
@@ -514,7 +509,9 @@ impl<'a> Evaluator<'a> {
                 if n == 0 {
                     f64::NAN
                 } else {
-                    s.exposed as f64 / n as f64 * 100.0
+                    crate::metrics::exposed_bars(&ts[..n.min(ts.len())], &[], &s.trades) as f64
+                        / n as f64
+                        * 100.0
                 },
             ),
             ("equity_final", last),
@@ -586,7 +583,6 @@ impl<'a> Evaluator<'a> {
     /// the engine fails.
     pub fn full(&self, params: &Params) -> Result<FullRun, Error> {
         let strat = strategy::build(&self.strategy, params)?;
-        let warm = strat.warmup_bars();
         let result = match self.gate {
             Some(allowed) => {
                 let mut g = Gated {
@@ -600,13 +596,13 @@ impl<'a> Evaluator<'a> {
                 run_backtest(self.bars, &mut *s, &self.cfg).map_err(engine_err)?
             }
         };
-        let stats = self.stats_of(
+        let mut stats = self.stats_of(
             &result.equity,
             &result.exposure,
             &result.trades,
             result.fees_paid,
-            warm,
         );
+        stats.signals_skipped_zero_size = crate::app::backtest::zero_size_skips(&result);
         let returns = self.returns_of(&result.equity);
         Ok(FullRun {
             stats,

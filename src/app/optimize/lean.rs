@@ -44,6 +44,12 @@ pub struct LeanConfig {
     pub fractional: bool,
     /// Close the open position at the last close.
     pub close_at_end: bool,
+    /// Minimum order quantity (0 = none).
+    pub min_qty: f64,
+    /// Minimum order notional (0 = none).
+    pub min_notional: f64,
+    /// [`BacktestConfig::min_order_cost`]: a flat run below it stops trading.
+    pub min_order_cost: f64,
 }
 
 impl LeanConfig {
@@ -65,6 +71,9 @@ impl LeanConfig {
             slippage: cfg.slippage,
             fractional: cfg.fractional,
             close_at_end: cfg.close_at_end,
+            min_qty: cfg.min_qty,
+            min_notional: cfg.min_notional,
+            min_order_cost: cfg.min_order_cost(),
         })
     }
 }
@@ -271,6 +280,7 @@ pub struct SmaSim<'c, K: Sink> {
     pos: Option<Pos>,
     pending: Pending,
     bankrupt: bool,
+    halted: bool,
     /// Where the results went.
     pub sink: K,
 }
@@ -288,6 +298,7 @@ impl<'c, K: Sink> SmaSim<'c, K> {
             pos: None,
             pending: Pending::None,
             bankrupt: false,
+            halted: false,
             sink,
         }
     }
@@ -371,7 +382,12 @@ impl<'c, K: Sink> SmaSim<'c, K> {
                 } else {
                     raw.floor()
                 };
-                if qty.is_nan() || qty <= 0.0 || qty * per_unit > self.cash {
+                if qty.is_nan()
+                    || qty <= 0.0
+                    || qty * per_unit > self.cash
+                    || qty < self.cfg.min_qty
+                    || qty * price < self.cfg.min_notional
+                {
                     return;
                 }
                 let margin = qty * price / lev;
@@ -463,6 +479,17 @@ impl<'c, K: Sink> SmaSim<'c, K> {
                 self.sink.bar(t, 0.0, false);
                 return;
             }
+        }
+        // the engine's halt: flat, nothing pending, equity below one minimum order
+        if self.halted
+            || (self.cfg.min_order_cost > 0.0
+                && self.pos.is_none()
+                && self.pending == Pending::None
+                && self.equity < self.cfg.min_order_cost)
+        {
+            self.halted = true;
+            self.sink.bar(t, self.equity, false);
+            return;
         }
         if t + 1 == self.end {
             self.finish_last(c, t);

@@ -32,6 +32,17 @@ fn cfgs() -> Vec<BacktestConfig> {
             fractional: true,
             ..base
         },
+        // minimum order rules (issue 10 item 3): entries below them refused, a run whose
+        // equity falls below one minimum order halts
+        BacktestConfig {
+            fractional: true,
+            min_notional: 9_000.0,
+            ..base
+        },
+        BacktestConfig {
+            min_qty: 12.0,
+            ..base
+        },
         BacktestConfig {
             from_ts_ms: Some(goog().ts_ms()[700]),
             to_ts_ms: Some(goog().ts_ms()[1500]),

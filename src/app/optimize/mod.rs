@@ -27,7 +27,10 @@ pub mod eval;
 pub mod lean;
 pub mod record;
 pub mod search;
+mod stored;
 mod validate;
+
+use std::collections::BTreeMap;
 
 use crate::Error;
 use crate::data::Bars;
@@ -41,6 +44,7 @@ use crate::strategy::{self, Params};
 pub use command::{OptimizeReply, OptimizeRequest, run, show};
 pub use eval::{Evaluator, FAST_KEYS, SHARPE_PER_PERIOD, metric_keys, stats_metrics};
 pub use search::{Method, Objective, best_trial, eligible};
+pub use stored::stored_report;
 pub use validate::{PboSummary, pbo_of};
 
 /// The scope name of the search over all bars.
@@ -121,13 +125,20 @@ impl OptimizeSpec {
     }
 }
 
-/// Trials recorded earlier for the same symbol and strategy (for the deflated Sharpe ratio).
+/// Distinct trials recorded earlier for the same symbol and strategy (for the deflated
+/// Sharpe ratio).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PriorTrials {
     /// How many.
     pub count: usize,
     /// Their per-period Sharpe ratios (finite ones).
     pub sharpe_per_period: Vec<f64>,
+    /// The data hash of this run's bars.
+    pub data_hash: String,
+    /// Those on the same data, by [`record::trial_key`], with their per-period Sharpe ratio
+    /// (NaN when undefined): a trial of this run with the same key is the same trial and
+    /// counts once.
+    pub same_data: BTreeMap<String, f64>,
 }
 
 /// Receives progress and finished trials, and supplies recorded ones (resume).

@@ -9,9 +9,10 @@ use serde_json::{Value, json};
 
 use super::{Objective, OptimizeOutcome, PriorTrials, RegimeParams, SCOPE_ALL, eligible};
 use crate::Error;
+use crate::data::Bars;
 use crate::optimize::{Candidate, MetricMap, Trial};
 use crate::regime::Regime;
-use crate::report::optimize::{Heatmap, OptimizeReport};
+use crate::report::optimize::{FoldRow, Heatmap, OptimizeReport};
 use crate::store::{OptimizationRow, Store};
 use crate::strategy::{ParamValue, Params};
 
@@ -24,7 +25,7 @@ pub fn objective_name(o: &Objective) -> String {
     }
 }
 
-fn metrics_from_json(s: &str) -> MetricMap {
+pub(super) fn metrics_from_json(s: &str) -> MetricMap {
     serde_json::from_str::<BTreeMap<String, Option<f64>>>(s)
         .map(|m| {
             m.into_iter()
@@ -147,7 +148,25 @@ impl super::Observer for DbObserver<'_> {
     }
 }
 
-/// Every trial recorded for `symbol` and `strategy` outside run `except_run`.
+/// The identity of a trial for the deflated Sharpe ratio's count: data hash, parameters
+/// and metrics (the metrics stand for the settings: the same data, strategy and parameters
+/// under other settings give other metrics).
+pub fn trial_key(data_hash: &str, params_json: &str, metrics_json: &str) -> String {
+    format!("{data_hash}\u{1f}{params_json}\u{1f}{metrics_json}")
+}
+
+/// The key of a trial of this run on data `data_hash`, as [`DbObserver`] records it.
+pub fn key_of(data_hash: &str, t: &Trial) -> String {
+    trial_key(
+        data_hash,
+        &serde_json::to_string(&t.params).unwrap_or_else(|_| "{}".into()),
+        &metrics_json(&t.metrics),
+    )
+}
+
+/// The distinct trials recorded for `symbol` and `strategy` outside run `except_run`
+/// (identical ones, e.g. the same grid run twice, count once: issue 10); this run's data
+/// is `data_hash`.
 ///
 /// # Errors
 /// [`Error::Store`] when the DB query fails.
@@ -156,17 +175,33 @@ pub fn prior_trials(
     symbol: &str,
     strategy: &str,
     except_run: Option<i64>,
+    data_hash: &str,
 ) -> Result<PriorTrials, Error> {
-    let rows = store.optimization_metrics(symbol, strategy, except_run)?;
-    let sharpe_per_period = rows
-        .iter()
-        .filter_map(|m| metrics_from_json(m).get(super::SHARPE_PER_PERIOD).copied())
-        .filter(|v| v.is_finite())
-        .collect();
-    Ok(PriorTrials {
-        count: rows.len(),
-        sharpe_per_period,
-    })
+    let rows = store.optimization_trials(symbol, strategy, except_run)?;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = PriorTrials {
+        data_hash: data_hash.to_string(),
+        ..PriorTrials::default()
+    };
+    for (hash, params, metrics) in rows {
+        let hash = hash.unwrap_or_default();
+        let key = trial_key(&hash, &params, &metrics);
+        if !seen.insert(key.clone()) {
+            continue;
+        }
+        let sr = metrics_from_json(&metrics)
+            .get(super::SHARPE_PER_PERIOD)
+            .copied()
+            .unwrap_or(f64::NAN);
+        if sr.is_finite() {
+            out.sharpe_per_period.push(sr);
+        }
+        if hash == data_hash {
+            out.same_data.insert(key, sr);
+        }
+    }
+    out.count = seen.len();
+    Ok(out)
 }
 
 /// The best stored parameters of `strategy` per regime for `symbol` (objective
@@ -324,8 +359,9 @@ pub fn outcome_json(
 }
 
 /// The optimisation report's content: summary, heatmap (exactly two searched parameters on
-/// a grid), trial values, the winner's equity and the out-of-sample equity.
-pub fn report_of(o: &OptimizeOutcome, symbol: &str, strategy: &str) -> OptimizeReport {
+/// a grid), trial values, the winner's equity and the out-of-sample equity at the dates of
+/// `bars` (the data the optimisation ran on), and the walk-forward folds.
+pub fn report_of(o: &OptimizeOutcome, bars: &Bars, symbol: &str, strategy: &str) -> OptimizeReport {
     let metric = o.objective.metric.clone();
     let mut summary = vec![("trials".to_string(), o.trials.len().to_string())];
     if let Some(b) = &o.best {
@@ -368,14 +404,54 @@ pub fn report_of(o: &OptimizeOutcome, symbol: &str, strategy: &str) -> OptimizeR
                 *cell = t.metrics.get(&metric).copied().unwrap_or(f64::NAN);
             }
         }
+        let best = o.best.as_ref().and_then(|b| {
+            let (yv, xv) = (b.trial.params.get(&y.name)?, b.trial.params.get(&x.name)?);
+            Some((y.index_of(*yv)? as usize, x.index_of(*xv)? as usize))
+        });
         Heatmap {
             x_name: x.name.clone(),
             y_name: y.name.clone(),
             xs,
             ys,
             values,
+            best,
         }
     });
+    let ts = bars.ts_ms();
+    let span = |r: &std::ops::Range<usize>| {
+        let at = |i: usize| {
+            ts.get(i.min(ts.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(0)
+        };
+        (at(r.start), at(r.end.saturating_sub(1)))
+    };
+    // each fold's out-of-sample curve ends with its test window; the stitched curve is
+    // their concatenation
+    let mut oos_ts_ms = Vec::with_capacity(o.oos_equity.len());
+    for f in o.folds.iter().filter(|f| !f.oos_equity.is_empty()) {
+        let end = f.fold.test.end.min(ts.len());
+        let start = end.saturating_sub(f.oos_equity.len());
+        oos_ts_ms.extend_from_slice(&ts[start..end]);
+    }
+    let folds = o
+        .folds
+        .iter()
+        .map(|f| FoldRow {
+            train_ms: span(&f.fold.train),
+            test_ms: span(&f.fold.test),
+            params: f.params.as_ref().map_or_else(String::new, |p| {
+                p.0.iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }),
+            in_sample: f.in_sample.get(&metric).copied().unwrap_or(f64::NAN),
+            oos_return_pct: f.out_of_sample.as_ref().map_or(f64::NAN, |s| s.return_pct),
+            oos_sharpe: f.out_of_sample.as_ref().map_or(f64::NAN, |s| s.sharpe),
+            oos_trades: f.out_of_sample.as_ref().map(|s| s.trades),
+        })
+        .collect();
     let mut head = vec!["trial".to_string(), "params".to_string()];
     head.extend(TRIAL_KEYS.iter().map(|k| k.to_string()));
     let rows = o
@@ -403,7 +479,19 @@ pub fn report_of(o: &OptimizeOutcome, symbol: &str, strategy: &str) -> OptimizeR
             .as_ref()
             .map(|b| b.equity.clone())
             .unwrap_or_default(),
+        best_ts_ms: o
+            .best
+            .as_ref()
+            .and_then(|b| ts.get(b.first_bar..b.first_bar + b.equity.len()))
+            .map(<[i64]>::to_vec)
+            .unwrap_or_default(),
+        oos_ts_ms: if oos_ts_ms.len() == o.oos_equity.len() {
+            oos_ts_ms
+        } else {
+            Vec::new()
+        },
         oos_equity: o.oos_equity.clone(),
+        folds,
         table: (head, rows),
     }
 }
@@ -422,9 +510,10 @@ fn fmt(v: Option<f64>) -> String {
 pub fn write_report(
     dir: &std::path::Path,
     o: &OptimizeOutcome,
+    bars: &Bars,
     symbol: &str,
     strategy: &str,
 ) -> Result<(), Error> {
-    crate::report::optimize::write(dir, &report_of(o, symbol, strategy))?;
+    crate::report::optimize::write(dir, &report_of(o, bars, symbol, strategy))?;
     Ok(())
 }

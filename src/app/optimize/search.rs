@@ -9,6 +9,8 @@
 //! a sampler is asked again (its random stream advances exactly as before) and told the
 //! recorded value, so a resumed run continues exactly where the interrupted one stopped.
 
+use std::collections::BTreeSet;
+
 use super::Observer;
 use super::eval::{EvalOut, Evaluator};
 use crate::Error;
@@ -88,6 +90,9 @@ pub struct SearchOut {
     /// True when `stop_after` cut the search short.
     pub stopped: bool,
 }
+
+/// Asks for a point not evaluated yet before a sampler's space counts as exhausted.
+const REPEAT_ASKS: usize = 64;
 
 /// Grid batch size: large enough to keep every core busy on the lean loop.
 const GRID_BATCH: usize = 1024;
@@ -238,10 +243,29 @@ fn sampled<S: Sampler>(
     let mut out = SearchOut::default();
     obs.progress(0, total);
     let feasible = |c: &Candidate| satisfies_all(spec.constraints, c);
-    while out.trials.len() < limit {
+    // `--trials N` is N distinct points (issue 10): a repeated proposal is asked again,
+    // and a sampler that keeps repeating has exhausted the space
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut exhausted = false;
+    while out.trials.len() < limit && !exhausted {
         let first = out.trials.len();
         let n = batch.min(limit - first);
-        let asked: Vec<Candidate> = (0..n).map(|_| sampler.ask()).collect();
+        let mut asked: Vec<Candidate> = Vec::with_capacity(n);
+        while asked.len() < n {
+            let fresh = (0..REPEAT_ASKS)
+                .map(|_| sampler.ask())
+                .find(|c| seen.insert(format!("{c:?}")));
+            match fresh {
+                Some(c) => asked.push(c),
+                None => {
+                    exhausted = true;
+                    break;
+                }
+            }
+        }
+        if asked.is_empty() {
+            break;
+        }
         let (t, r, fresh) = run_batch(ev, spec, &stored, first, asked, &feasible);
         for trial in &t {
             let v = if eligible(trial, spec.min_trades) {

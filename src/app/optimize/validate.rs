@@ -80,8 +80,23 @@ pub fn dsr_of(
     best_returns: &[f64],
     prior: &PriorTrials,
 ) -> (Option<DsrResult>, usize) {
-    let n_trials = prior.count + main.trials.len();
     let mut srs: Vec<f64> = prior.sharpe_per_period.clone();
+    // a trial this run repeats from an earlier run on the same data counts once
+    let mut repeats = 0;
+    if !prior.same_data.is_empty() {
+        for t in &main.trials {
+            if let Some(sr) = prior
+                .same_data
+                .get(&super::record::key_of(&prior.data_hash, t))
+            {
+                repeats += 1;
+                if let Some(i) = srs.iter().position(|v| v.to_bits() == sr.to_bits()) {
+                    srs.remove(i);
+                }
+            }
+        }
+    }
+    let n_trials = prior.count + main.trials.len() - repeats;
     srs.extend(
         main.trials
             .iter()

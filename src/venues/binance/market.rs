@@ -26,7 +26,7 @@ pub const DEFAULT_FUTURES_BASE: &str = "https://fapi.binance.com";
 const DAY: i64 = 86_400_000;
 
 /// Spot or USD-M perpetual futures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Market {
     /// Spot (`/api/v3`).
     Spot,
@@ -41,7 +41,7 @@ impl Market {
             Market::UsdM => "/fapi/v1/klines",
         }
     }
-    fn time_path(self) -> &'static str {
+    pub(crate) fn time_path(self) -> &'static str {
         match self {
             Market::Spot => "/api/v3/time",
             Market::UsdM => "/fapi/v1/time",
@@ -53,7 +53,7 @@ impl Market {
             Market::UsdM => 1500,
         }
     }
-    fn weight_limit(self) -> u32 {
+    pub(crate) fn weight_limit(self) -> u32 {
         match self {
             Market::Spot => 6000,
             Market::UsdM => 2400,

@@ -1,0 +1,167 @@
+//! DQN throughput (issue 11), on the bundled BTC/USDT hourly bars (`datasets/BTCUSDT_1h.csv`):
+//!
+//! - `dqn_learning_5k` / `leverage_learning_5k`: environment steps per second **with
+//!   learning**: the learning strategy driven through the engine (`run_backtest`) over 5 000
+//!   bars, one gradient step (batch 64, Adam, Huber, target sync every 100) per environment
+//!   step once 64 transitions are stored: 18 → 128 → 64 → 32 → 3 and 35 → 128 → 64 → 32 → 11.
+//!   This is the configuration of the Stable-Baselines3 anchor in `scripts/bench_sb3.py`
+//!   (`train_freq = 1`, `gradient_steps = 1`, one torch thread), which measured ~600 steps/s.
+//! - `dqn_inference_5k` / `leverage_inference_5k`: a trained-shape model acting greedily
+//!   through the engine (features + one forward pass per bar), no learning.
+//! - `grad_step_dqn` / `grad_step_leverage`: one gradient step alone (sample 64 from a full
+//!   replay buffer, target and online forward, backward, Adam).
+//!
+//! Run: `cargo bench --bench rl -- --warm-up-time 1 --measurement-time 5`
+
+use std::path::Path;
+
+use algolab::ai::dqn::{AgentKind, DqnAgent, DqnConfig, ModelSpec, Transition};
+use algolab::data::Bars;
+use algolab::engine::{BacktestConfig, run_backtest};
+use algolab::features::{Normaliser, market_rows};
+use algolab::strategy::dqn::{DqnStrategy, Learner};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+const STEPS: usize = 5_000;
+
+fn bars() -> Bars {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/BTCUSDT_1h.csv");
+    match algolab::data::load(&p) {
+        Ok(b) => b.slice(0..STEPS + 200),
+        Err(e) => panic!("{}: {e}", p.display()),
+    }
+}
+
+fn spec(kind: AgentKind, bars: &Bars, config: DqnConfig) -> ModelSpec {
+    let interval = bars.interval_ms().unwrap_or(3_600_000);
+    let rows = match market_rows(bars, interval) {
+        Ok(r) => r,
+        Err(e) => panic!("{e}"),
+    };
+    let features = kind.features();
+    let n_actions = kind.actions().len();
+    ModelSpec {
+        kind,
+        features,
+        normaliser: Normaliser::fit(features, &rows),
+        interval_ms: interval,
+        leverage: if kind == AgentKind::Dqn { 1.0 } else { 10.0 },
+        config,
+        sizes: vec![features.width(), 128, 64, 32, n_actions],
+    }
+}
+
+fn config() -> DqnConfig {
+    DqnConfig {
+        learning_starts: 64,
+        eps_decay_steps: STEPS as u64 / 2,
+        ..DqnConfig::default()
+    }
+}
+
+fn engine(kind: AgentKind, bars: &Bars) -> BacktestConfig {
+    BacktestConfig {
+        fractional: true,
+        commission: 0.0004,
+        leverage: if kind == AgentKind::Dqn { 1.0 } else { 10.0 },
+        from_ts_ms: Some(bars.ts_ms()[200]),
+        ..BacktestConfig::default()
+    }
+}
+
+fn bench_rl(c: &mut Criterion) {
+    let bars = bars();
+    let mut group = c.benchmark_group("rl");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(STEPS as u64));
+    for (kind, label) in [
+        (AgentKind::Dqn, "dqn"),
+        (AgentKind::LeverageDqn, "leverage"),
+    ] {
+        let spec = spec(kind, &bars, config());
+        let cfg = engine(kind, &bars);
+        group.bench_function(format!("{label}_learning_5k"), |b| {
+            b.iter(|| {
+                let agent = match DqnAgent::new(
+                    spec.config,
+                    spec.sizes[0],
+                    *spec.sizes.last().unwrap_or(&3),
+                    7,
+                ) {
+                    Ok(a) => a,
+                    Err(e) => panic!("{e}"),
+                };
+                let mut learner = match Learner::new(spec.clone(), agent, 200, bars.len()) {
+                    Ok(l) => l,
+                    Err(e) => panic!("{e}"),
+                };
+                let r = match run_backtest(&bars, &mut learner, &cfg) {
+                    Ok(r) => r,
+                    Err(e) => panic!("{e}"),
+                };
+                match learner.finish(r.equity.last().copied().unwrap_or(0.0)) {
+                    Ok((a, st)) => (a.grad_steps(), st.steps),
+                    Err(e) => panic!("{e}"),
+                }
+            });
+        });
+        let net = match DqnAgent::new(
+            spec.config,
+            spec.sizes[0],
+            *spec.sizes.last().unwrap_or(&3),
+            7,
+        ) {
+            Ok(a) => a.online().clone(),
+            Err(e) => panic!("{e}"),
+        };
+        group.bench_function(format!("{label}_inference_5k"), |b| {
+            b.iter(|| {
+                let mut s = match DqnStrategy::new(spec.clone(), net.clone()) {
+                    Ok(s) => s,
+                    Err(e) => panic!("{e}"),
+                };
+                match run_backtest(&bars, &mut s, &cfg) {
+                    Ok(r) => r.equity.len(),
+                    Err(e) => panic!("{e}"),
+                }
+            });
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("rl_grad_step");
+    group.throughput(Throughput::Elements(1));
+    for (kind, label) in [
+        (AgentKind::Dqn, "dqn"),
+        (AgentKind::LeverageDqn, "leverage"),
+    ] {
+        let n_in = kind.features().width();
+        let n_out = kind.actions().len();
+        let mut agent = match DqnAgent::new(config(), n_in, n_out, 1) {
+            Ok(a) => a,
+            Err(e) => panic!("{e}"),
+        };
+        for i in 0..10_000usize {
+            let s: Vec<f32> = (0..n_in)
+                .map(|k| ((i * 31 + k * 7) % 97) as f32 / 48.0 - 1.0)
+                .collect();
+            agent.observe(&Transition {
+                state: &s,
+                action: i % n_out,
+                reward: ((i % 13) as f32 - 6.0) / 6.0,
+                next_state: &s,
+                done: i % 500 == 0,
+            });
+        }
+        group.bench_function(format!("grad_step_{label}"), |b| {
+            b.iter(|| match agent.train_step() {
+                Ok(l) => l,
+                Err(e) => panic!("{e}"),
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_rl);
+criterion_main!(benches);

@@ -1,0 +1,536 @@
+//! The DQN learner (Mnih et al. 2015): an online and a target [`Mlp`], experience
+//! [`Replay`], ε-greedy exploration on a linear schedule, Adam on the Huber loss of the
+//! temporal-difference error, a hard target sync every `target_sync` gradient steps, and
+//! double DQN (van Hasselt et al. 2016) as an option.
+//!
+//! One gradient step per call of [`DqnAgent::train_step`] (the training loop calls it once
+//! per environment step, SB3's `train_freq = 1`), once the buffer holds `learning_starts`
+//! transitions. Every random choice (exploration, minibatches, initial weights) comes from
+//! the agent's seed, so a run is reproducible bit for bit.
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::replay::{Batch, Replay, Transition};
+use crate::ai::nn::{Adam, Mlp, NnError, Workspace};
+
+/// Hyper-parameters (stored with every model).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DqnConfig {
+    /// Hidden layer widths (the seed's 128, 64, 32).
+    pub hidden: [usize; 3],
+    /// Discount factor γ.
+    pub gamma: f64,
+    /// Adam's learning rate.
+    pub lr: f64,
+    /// Minibatch size.
+    pub batch: usize,
+    /// Replay capacity (transitions).
+    pub replay_capacity: usize,
+    /// Gradient steps between hard target-network syncs.
+    pub target_sync: u64,
+    /// Transitions stored before the first gradient step.
+    pub learning_starts: u64,
+    /// ε at the first step.
+    pub eps_start: f64,
+    /// ε after the decay.
+    pub eps_end: f64,
+    /// Environment steps over which ε falls linearly from `eps_start` to `eps_end`.
+    pub eps_decay_steps: u64,
+    /// Double DQN: the online network picks the next action, the target network values it.
+    pub double: bool,
+    /// Huber loss threshold (1 = PyTorch's `smooth_l1_loss`).
+    pub huber_delta: f64,
+    /// Clip the gradient's global norm (SB3's DQN: 10).
+    pub max_grad_norm: Option<f64>,
+}
+
+impl Default for DqnConfig {
+    fn default() -> Self {
+        DqnConfig {
+            hidden: [128, 64, 32],
+            gamma: 0.99,
+            lr: 1e-3,
+            batch: 64,
+            replay_capacity: 100_000,
+            target_sync: 100,
+            learning_starts: 1_000,
+            eps_start: 1.0,
+            eps_end: 0.01,
+            eps_decay_steps: 10_000,
+            double: false,
+            huber_delta: 1.0,
+            max_grad_norm: Some(10.0),
+        }
+    }
+}
+
+impl DqnConfig {
+    /// Check every value is in range.
+    ///
+    /// # Errors
+    /// [`crate::indicators::ParamError`] naming the first bad value.
+    pub fn validate(&self) -> Result<(), crate::indicators::ParamError> {
+        use crate::indicators::ParamError;
+        if !(self.gamma >= 0.0 && self.gamma < 1.0) {
+            return Err(ParamError::new("gamma", self.gamma, "0 <= gamma < 1"));
+        }
+        if !(self.lr > 0.0 && self.lr < 1.0) {
+            return Err(ParamError::new("lr", self.lr, "0 < lr < 1"));
+        }
+        if self.batch == 0 || self.batch > 4096 {
+            return Err(ParamError::new("batch", self.batch, "1..=4096"));
+        }
+        if self.replay_capacity == 0 {
+            return Err(ParamError::new(
+                "replay_capacity",
+                self.replay_capacity,
+                ">= 1",
+            ));
+        }
+        if self.target_sync == 0 {
+            return Err(ParamError::new("target_sync", self.target_sync, ">= 1"));
+        }
+        if !(0.0..=1.0).contains(&self.eps_start) || !(0.0..=1.0).contains(&self.eps_end) {
+            return Err(ParamError::new("epsilon", self.eps_start, "0..=1"));
+        }
+        if self.hidden.contains(&0) {
+            return Err(ParamError::new(
+                "hidden",
+                format!("{:?}", self.hidden),
+                "> 0",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// ε after `step` environment steps: linear from `start` to `end` over `decay_steps`, then
+/// `end` (SB3's `get_linear_fn`).
+pub fn epsilon_at(step: u64, start: f64, end: f64, decay_steps: u64) -> f64 {
+    if decay_steps == 0 || step >= decay_steps {
+        return end;
+    }
+    start + (end - start) * step as f64 / decay_steps as f64
+}
+
+/// Index of the largest value (the first on ties).
+pub fn argmax(q: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &v) in q.iter().enumerate() {
+        if v > q[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// A greedy policy: a network and its scratch space (what a strategy runs).
+#[derive(Debug, Clone)]
+pub struct Policy {
+    net: Mlp,
+    ws: Workspace,
+}
+
+impl Policy {
+    /// The greedy policy of `net`.
+    pub fn new(net: Mlp) -> Self {
+        Policy {
+            net,
+            ws: Workspace::new(),
+        }
+    }
+
+    /// The network.
+    pub fn net(&self) -> &Mlp {
+        &self.net
+    }
+
+    /// The action with the largest Q-value in `state`.
+    pub fn act(&mut self, state: &[f32]) -> usize {
+        argmax(self.net.forward_one(state, &mut self.ws))
+    }
+}
+
+/// The learning agent.
+#[derive(Debug, Clone)]
+pub struct DqnAgent {
+    cfg: DqnConfig,
+    n_actions: usize,
+    online: Mlp,
+    target: Mlp,
+    adam: Adam,
+    replay: Replay,
+    rng: ChaCha8Rng,
+    ws_one: Workspace,
+    ws: Workspace,
+    ws_next: Workspace,
+    grad: Vec<f32>,
+    batch: Batch,
+    d_out: Vec<f32>,
+    targets: Vec<f32>,
+    next_actions: Vec<usize>,
+    env_steps: u64,
+    grad_steps: u64,
+    last_loss: f32,
+}
+
+impl DqnAgent {
+    /// A fresh agent for states of width `n_in` and `n_actions` actions; weights and every
+    /// later random choice come from `seed`.
+    ///
+    /// # Errors
+    /// [`NnError::Sizes`] for a zero width.
+    pub fn new(cfg: DqnConfig, n_in: usize, n_actions: usize, seed: u64) -> Result<Self, NnError> {
+        let sizes = [n_in, cfg.hidden[0], cfg.hidden[1], cfg.hidden[2], n_actions];
+        let online = Mlp::new(&sizes, seed)?;
+        DqnAgent::from_parts(cfg, online, None, seed)
+    }
+
+    /// An agent continuing from `online` (and its optimiser state, if given), e.g. a
+    /// stored model resumed; the target starts as a copy of `online`.
+    ///
+    /// # Errors
+    /// [`NnError::Sizes`] when the network has no layers.
+    pub fn from_parts(
+        cfg: DqnConfig,
+        online: Mlp,
+        adam_state: Option<&[u8]>,
+        seed: u64,
+    ) -> Result<Self, NnError> {
+        let n = online.params().len();
+        let mut adam = Adam::new(n, cfg.lr as f32);
+        adam.max_grad_norm = cfg.max_grad_norm.map(|v| v as f32);
+        if let Some(bytes) = adam_state {
+            adam.restore(bytes);
+        }
+        Ok(DqnAgent {
+            n_actions: online.n_out(),
+            target: online.clone(),
+            replay: Replay::new(online.n_in(), cfg.replay_capacity),
+            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x005e_edd0_u64),
+            ws_one: Workspace::new(),
+            ws: Workspace::new(),
+            ws_next: Workspace::new(),
+            grad: vec![0.0; n],
+            batch: Batch::default(),
+            d_out: vec![0.0; cfg.batch * online.n_out()],
+            targets: Vec::with_capacity(cfg.batch),
+            next_actions: Vec::with_capacity(cfg.batch),
+            env_steps: 0,
+            grad_steps: 0,
+            last_loss: f32::NAN,
+            online,
+            adam,
+            cfg,
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &DqnConfig {
+        &self.cfg
+    }
+
+    /// The online network.
+    pub fn online(&self) -> &Mlp {
+        &self.online
+    }
+
+    /// The target network.
+    pub fn target(&self) -> &Mlp {
+        &self.target
+    }
+
+    /// The optimiser (its state is stored with a model).
+    pub fn adam(&self) -> &Adam {
+        &self.adam
+    }
+
+    /// The replay buffer.
+    pub fn replay(&self) -> &Replay {
+        &self.replay
+    }
+
+    /// Environment steps taken (ε's clock).
+    pub fn env_steps(&self) -> u64 {
+        self.env_steps
+    }
+
+    /// Continue ε's schedule from `steps` (a resumed model).
+    pub fn set_env_steps(&mut self, steps: u64) {
+        self.env_steps = steps;
+    }
+
+    /// Gradient steps taken.
+    pub fn grad_steps(&self) -> u64 {
+        self.grad_steps
+    }
+
+    /// The last minibatch loss (NaN before the first step).
+    pub fn last_loss(&self) -> f32 {
+        self.last_loss
+    }
+
+    /// ε now.
+    pub fn epsilon(&self) -> f64 {
+        epsilon_at(
+            self.env_steps,
+            self.cfg.eps_start,
+            self.cfg.eps_end,
+            self.cfg.eps_decay_steps,
+        )
+    }
+
+    /// Choose an action ε-greedily and advance ε's clock by one environment step.
+    pub fn act(&mut self, state: &[f32]) -> usize {
+        let eps = self.epsilon();
+        self.env_steps += 1;
+        if self.rng.random::<f64>() < eps {
+            self.rng.random_range(0..self.n_actions)
+        } else {
+            self.greedy(state)
+        }
+    }
+
+    /// The greedy action (no exploration, no clock).
+    pub fn greedy(&mut self, state: &[f32]) -> usize {
+        argmax(self.online.forward_one(state, &mut self.ws_one))
+    }
+
+    /// Store a transition.
+    pub fn observe(&mut self, t: &Transition<'_>) {
+        self.replay.push(t);
+    }
+
+    /// One gradient step on a sampled minibatch, once the buffer holds `learning_starts`
+    /// transitions (and at least a batch); returns the loss, or `None` before that.
+    ///
+    /// # Errors
+    /// [`NnError::NotFinite`] naming the step when the loss or a weight is not finite;
+    /// the agent must then be discarded.
+    pub fn train_step(&mut self) -> Result<Option<f32>, NnError> {
+        let b = self.cfg.batch;
+        let need = (self.cfg.learning_starts as usize).max(b);
+        if self.replay.len() < need {
+            return Ok(None);
+        }
+        let mut batch = std::mem::take(&mut self.batch);
+        self.replay.sample(&mut self.rng, b, &mut batch);
+        let a_n = self.n_actions;
+        let gamma = self.cfg.gamma as f32;
+        // targets y = r + γ (1 − done) Q_target(s', a*)
+        self.targets.clear();
+        self.targets.resize(b, 0.0);
+        if self.cfg.double {
+            let q_online = self.online.forward(&batch.next_states, b, &mut self.ws);
+            self.next_actions.clear();
+            self.next_actions
+                .extend((0..b).map(|k| argmax(&q_online[k * a_n..(k + 1) * a_n])));
+        }
+        let q_next = self
+            .target
+            .forward(&batch.next_states, b, &mut self.ws_next);
+        for k in 0..b {
+            let row = &q_next[k * a_n..(k + 1) * a_n];
+            let a = if self.cfg.double {
+                self.next_actions[k]
+            } else {
+                argmax(row)
+            };
+            self.targets[k] = batch.rewards[k] + gamma * (1.0 - batch.done[k]) * row[a];
+        }
+        // Huber loss on Q(s, a) − y; its gradient only reaches the chosen action
+        let q = self.online.forward(&batch.states, b, &mut self.ws);
+        let delta = self.cfg.huber_delta as f32;
+        self.d_out.clear();
+        self.d_out.resize(b * a_n, 0.0);
+        let mut loss = 0.0f32;
+        for k in 0..b {
+            let a = batch.actions[k];
+            let diff = q[k * a_n + a] - self.targets[k];
+            let ad = diff.abs();
+            loss += if ad <= delta {
+                0.5 * diff * diff
+            } else {
+                delta * (ad - 0.5 * delta)
+            };
+            self.d_out[k * a_n + a] = diff.clamp(-delta, delta) / b as f32;
+        }
+        loss /= b as f32;
+        self.batch = batch;
+        let step = self.grad_steps + 1;
+        if !loss.is_finite() {
+            return Err(NnError::NotFinite { what: "loss", step });
+        }
+        self.online
+            .backward(&self.d_out, b, &mut self.ws, &mut self.grad);
+        self.adam
+            .step(&mut self.online, &mut self.grad)
+            .map_err(|_| NnError::NotFinite {
+                what: "weight",
+                step,
+            })?;
+        self.grad_steps = step;
+        self.last_loss = loss;
+        if self.grad_steps.is_multiple_of(self.cfg.target_sync) {
+            self.sync_target();
+        }
+        Ok(Some(loss))
+    }
+
+    /// Copy the online weights into the target network.
+    pub fn sync_target(&mut self) {
+        // same shapes by construction: the target is a clone of the online network
+        let _same_shape = self.target.copy_from(&self.online);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> DqnConfig {
+        DqnConfig {
+            hidden: [16, 8, 8],
+            batch: 8,
+            learning_starts: 8,
+            target_sync: 5,
+            eps_decay_steps: 100,
+            ..DqnConfig::default()
+        }
+    }
+
+    #[test]
+    fn epsilon_falls_linearly_then_stays() {
+        assert_eq!(epsilon_at(0, 1.0, 0.01, 100), 1.0);
+        assert!((epsilon_at(50, 1.0, 0.01, 100) - 0.505).abs() < 1e-12);
+        assert_eq!(epsilon_at(100, 1.0, 0.01, 100), 0.01);
+        assert_eq!(epsilon_at(10_000, 1.0, 0.01, 100), 0.01);
+        let mut a = DqnAgent::new(cfg(), 2, 3, 1).unwrap();
+        for _ in 0..50 {
+            a.act(&[0.0, 0.0]);
+        }
+        assert!((a.epsilon() - 0.505).abs() < 1e-12);
+    }
+
+    #[test]
+    fn target_syncs_every_n_gradient_steps_only() {
+        let mut a = DqnAgent::new(cfg(), 2, 3, 2).unwrap();
+        for i in 0..20 {
+            let s = [i as f32 / 10.0, 1.0];
+            a.observe(&Transition {
+                state: &s,
+                action: i % 3,
+                reward: (i % 3) as f32,
+                next_state: &s,
+                done: i % 7 == 0,
+            });
+        }
+        let start = a.target().clone();
+        for step in 1..=12u64 {
+            assert!(a.train_step().unwrap().is_some());
+            assert_ne!(
+                a.online().params(),
+                start.params(),
+                "online learns at step {step}"
+            );
+            if step % 5 == 0 {
+                assert_eq!(a.target().params(), a.online().params(), "synced at {step}");
+            } else if step < 5 {
+                assert_eq!(a.target(), &start, "no sync before step 5");
+            } else {
+                assert_ne!(a.target().params(), a.online().params(), "step {step}");
+            }
+        }
+    }
+
+    #[test]
+    fn learns_a_one_step_bandit_and_double_dqn_too() {
+        for double in [false, true] {
+            let mut a = DqnAgent::new(
+                DqnConfig {
+                    double,
+                    lr: 5e-3,
+                    ..cfg()
+                },
+                2,
+                3,
+                3,
+            )
+            .unwrap();
+            // in state (1, 0) action 2 pays 1, in (0, 1) action 0 pays 1; episodes of one step
+            for i in 0..400 {
+                let s: [f32; 2] = if i % 2 == 0 { [1.0, 0.0] } else { [0.0, 1.0] };
+                let act = i % 3;
+                let good = if i % 2 == 0 { 2 } else { 0 };
+                a.observe(&Transition {
+                    state: &s,
+                    action: act,
+                    reward: if act == good { 1.0 } else { 0.0 },
+                    next_state: &s,
+                    done: true,
+                });
+                a.train_step().unwrap();
+            }
+            assert_eq!(a.greedy(&[1.0, 0.0]), 2, "double {double}");
+            assert_eq!(a.greedy(&[0.0, 1.0]), 0, "double {double}");
+        }
+    }
+
+    #[test]
+    fn nothing_trains_before_learning_starts_and_nan_rewards_stop_with_the_step() {
+        let mut a = DqnAgent::new(cfg(), 2, 3, 4).unwrap();
+        let s = [0.5f32, 0.5];
+        for i in 0..7 {
+            a.observe(&Transition {
+                state: &s,
+                action: 0,
+                reward: 1.0,
+                next_state: &s,
+                done: false,
+            });
+            assert_eq!(a.train_step().unwrap(), None, "{i}");
+        }
+        a.observe(&Transition {
+            state: &s,
+            action: 0,
+            reward: f32::NAN,
+            next_state: &s,
+            done: false,
+        });
+        let mut err = None;
+        for _ in 0..50 {
+            if let Err(e) = a.train_step() {
+                err = Some(e);
+                break;
+            }
+        }
+        assert!(
+            matches!(err, Some(NnError::NotFinite { what: "loss", .. })),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn same_seed_same_weights() {
+        let run = |seed| {
+            let mut a = DqnAgent::new(cfg(), 2, 3, seed).unwrap();
+            for i in 0..60 {
+                let s = [(i % 5) as f32, 1.0];
+                let act = a.act(&s);
+                a.observe(&Transition {
+                    state: &s,
+                    action: act,
+                    reward: act as f32 - 1.0,
+                    next_state: &s,
+                    done: false,
+                });
+                a.train_step().unwrap();
+            }
+            a.online().to_bytes()
+        };
+        assert_eq!(run(5), run(5));
+        assert_ne!(run(5), run(6));
+    }
+}

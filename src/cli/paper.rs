@@ -1,0 +1,334 @@
+//! `algolab paper`: one paper-trading tick per call (safe under cron), or `--loop` ticking
+//! at every bar close. Parsing, the wall clock, sleeping and printing only; the tick is
+//! [`crate::app::paper::tick`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::Global;
+use super::common::{DataArgs, EngineArgs, note, num, params_kv};
+use crate::app::Ctx;
+use crate::app::backtest::BacktestRequest;
+use crate::app::paper::{self as app, PaperReply, PaperRequest};
+use crate::notify::commands::CommandInbox;
+use crate::notify::{BotCommand, TelegramClient, TelegramConfig};
+use crate::runner::{BotDir, PaperState, TickOutcome, next_wake_ms};
+
+/// Paper-trade a strategy on new closed bars: one tick per call.
+#[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
+pub struct PaperArgs {
+    /// Bars to trade (`--from`: the first tick acts from this date instead of only from the
+    /// latest closed bar).
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Strategy: sma-cross, technical, evolved (with --param id=N or --strategy-file).
+    #[arg(long, default_value = "sma-cross")]
+    pub strategy: String,
+    /// A strategy parameter, `key=value` (repeatable).
+    #[arg(long = "param", value_name = "K=V")]
+    pub params: Vec<String>,
+    /// A genome file to run as the `evolved` strategy.
+    #[arg(long, value_name = "FILE.json")]
+    pub strategy_file: Option<PathBuf>,
+    /// Exchange simulation.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// The bot's name (its folder is DATA_DIR/bots/NAME); default from symbol and strategy.
+    #[arg(long, value_name = "NAME")]
+    pub bot: Option<String>,
+    /// Keep ticking: wake a few seconds after every bar close (answers Telegram's /status,
+    /// /balance, /profit and /stop between ticks).
+    #[arg(long = "loop")]
+    pub run_loop: bool,
+    /// With --loop: seconds to wait after a bar close before ticking.
+    #[arg(long, default_value_t = 5, value_name = "SECS")]
+    pub settle: u64,
+    /// With --loop: tick every SECS instead of at bar closes.
+    #[arg(long, value_name = "SECS")]
+    pub every: Option<u64>,
+    /// With --loop: stop after N ticks (for tests and trials).
+    #[arg(long, value_name = "N", hide = true)]
+    pub max_ticks: Option<u64>,
+}
+
+const EXAMPLES: &str = "Examples:
+  algolab paper --symbol BTC/USDT --strategy sma-cross --param fast=3 --param slow=8 --bot b1
+  algolab paper --data live_bars.csv --bot file-bot --from 2024-01-01 --json
+  algolab paper --symbol BTC/USDT --bot b1 --loop
+  # crontab: one tick five seconds after every hour
+  0 * * * * cd /srv/algolab && sleep 5 && algolab fetch --symbol BTC/USDT --interval 1h --start 2024-01-01 -q; algolab paper --symbol BTC/USDT --bot b1 -q
+
+A bot's first tick only warms the strategy up on earlier bars and acts from the latest closed
+bar on (or from --from). Every later tick steps each closed bar not yet processed, in order.
+A second tick started while one runs exits 0 at once. State: DATA_DIR/bots/NAME/ (state.json,
+signals.json, equity_history.json, ai_orchestrator_state.json). Telegram notifications when
+TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are set.";
+
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the tick's notion of now for closed bars and the loop's schedule are wall-clock"
+)]
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Telegram from the environment, if configured.
+///
+/// # Errors
+/// A bad token or chat id (exit 2).
+pub fn telegram_from_env() -> anyhow::Result<Option<TelegramConfig>> {
+    match TelegramConfig::from_vars(|k| std::env::var(k).ok()) {
+        None => Ok(None),
+        Some(Ok(c)) => Ok(Some(c)),
+        Some(Err(e)) => Err(super::UsageError(e.to_string()).into()),
+    }
+}
+
+fn request(args: &PaperArgs) -> anyhow::Result<PaperRequest> {
+    let name = if args.strategy_file.is_some() {
+        "evolved"
+    } else {
+        &args.strategy
+    };
+    Ok(PaperRequest {
+        backtest: BacktestRequest {
+            data: args.data.spec()?,
+            strategy: args.strategy.clone(),
+            params: params_kv(&args.params)?,
+            strategy_file: args.strategy_file.clone(),
+            regime_params: None,
+            regime_objective: "sharpe".into(),
+            cfg: args.engine.config(name, &args.data)?,
+            report: None,
+            record: false,
+            ai: Default::default(),
+            strategies: Vec::new(),
+        },
+        bot: args.bot.clone(),
+        now_ms: Some(now_ms()),
+        telegram: telegram_from_env()?,
+    })
+}
+
+/// Run the command.
+///
+/// # Errors
+/// Bad usage, data or parameters (exit 2); state, engine or I/O failures (exit 1).
+pub fn run(args: PaperArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
+    if !args.run_loop {
+        let reply = app::tick(ctx, request(&args)?)?;
+        print_reply(&reply, g);
+        return Ok(());
+    }
+    let mut ticks = 0u64;
+    loop {
+        let req = request(&args)?;
+        let tg = req.telegram.clone();
+        let reply = app::tick(ctx, req)?;
+        print_reply(&reply, g);
+        ticks += 1;
+        if args.max_ticks.is_some_and(|m| ticks >= m) {
+            return Ok(());
+        }
+        let dir = BotDir::new(&ctx.data_dir, &reply.bot)?;
+        let interval = bar_interval_ms(&dir);
+        let wake = match args.every {
+            Some(s) => now_ms() + (s as i64) * 1000,
+            None => next_wake_ms(now_ms(), interval, (args.settle as i64) * 1000),
+        };
+        // between ticks: answer chat commands every few seconds until it is time
+        loop {
+            if let Some(cfg) = &tg
+                && answer_commands(cfg, &dir, g)
+            {
+                note(
+                    g.quiet,
+                    &format!("{}: /stop received, leaving the loop", reply.bot),
+                );
+                return Ok(());
+            }
+            let left = wake - now_ms();
+            if left <= 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(left.clamp(1, 5_000) as u64));
+        }
+    }
+}
+
+/// The bot's bar interval from its equity history (1 h when unknown).
+fn bar_interval_ms(dir: &BotDir) -> i64 {
+    let pts: Vec<crate::runner::paper::EquityPoint> =
+        crate::runner::bot_dir::read_json(&dir.equity_path())
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+    let n = pts.len();
+    if n >= 2 {
+        (pts[n - 1].ts_ms - pts[n - 2].ts_ms).max(1)
+    } else {
+        3_600_000
+    }
+}
+
+/// Poll Telegram for commands and answer them; true when /stop came.
+fn answer_commands(cfg: &TelegramConfig, dir: &BotDir, g: Global) -> bool {
+    let Ok(client) = TelegramClient::new(cfg.clone()) else {
+        return false;
+    };
+    let inbox = CommandInbox::new(&dir.telegram_offset_path());
+    let (cmds, next) = match inbox.poll(&client) {
+        Ok(x) => x,
+        Err(e) => {
+            note(g.quiet, &format!("warning: {e}"));
+            return false;
+        }
+    };
+    let state: Option<PaperState> = crate::runner::bot_dir::read_json(&dir.state_path())
+        .ok()
+        .flatten();
+    let mut stop = false;
+    for c in &cmds {
+        let text = command_answer(*c, dir.name(), state.as_ref());
+        if let Err(e) = client.send_text_blocking(&text) {
+            note(g.quiet, &format!("warning: {e}"));
+        }
+        stop |= *c == BotCommand::Stop;
+    }
+    if let Err(e) = inbox.save(next) {
+        note(g.quiet, &format!("warning: {e}"));
+    }
+    stop
+}
+
+/// The reply to a chat command.
+pub fn command_answer(cmd: BotCommand, bot: &str, state: Option<&PaperState>) -> String {
+    let Some(s) = state else {
+        return format!("{bot}: no tick yet");
+    };
+    match cmd {
+        BotCommand::Status => format!(
+            "{bot} ({} {} {}): last bar {}, {} ticks, position {}",
+            s.mode,
+            s.symbol,
+            s.strategy,
+            s.last_bar_time,
+            s.ticks,
+            position_text(s)
+        ),
+        BotCommand::Balance => format!(
+            "{bot}: cash {}, position value {}, equity {}",
+            num(s.cash, 2),
+            num(s.position_value, 2),
+            num(s.equity, 2)
+        ),
+        BotCommand::Profit => format!(
+            "{bot}: total P&L {} ({} closed trades, realised {}, fees {})",
+            num(s.total_pnl, 2),
+            s.trades.len(),
+            num(s.realized_pnl, 2),
+            num(s.fees_paid, 2)
+        ),
+        BotCommand::Stop => format!("{bot}: stopping after this tick"),
+    }
+}
+
+fn position_text(s: &PaperState) -> String {
+    match &s.position {
+        None => "flat".into(),
+        Some(p) => format!(
+            "{:?} {} at {} (unrealised {})",
+            p.side,
+            p.qty,
+            num(p.entry_price, 2),
+            num(p.unrealized_pnl, 2)
+        )
+        .to_lowercase(),
+    }
+}
+
+fn print_reply(reply: &PaperReply, g: Global) {
+    for e in &reply.notify_errors {
+        note(g.quiet, &format!("warning: telegram: {e}"));
+    }
+    match &reply.outcome {
+        TickOutcome::Busy { holder_pid } => {
+            note(
+                g.quiet,
+                &format!(
+                    "{}: another tick is running{}; nothing done",
+                    reply.bot,
+                    holder_pid.map_or_else(String::new, |p| format!(" (pid {p})"))
+                ),
+            );
+            if g.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"bot": reply.bot, "status": "busy", "holder_pid": holder_pid})
+                );
+            }
+        }
+        TickOutcome::Done(r) => {
+            if let Some(pid) = r.stale_lock_pid {
+                note(
+                    g.quiet,
+                    &format!(
+                        "{}: took over the lock of an earlier tick (pid {pid}) that did not finish",
+                        reply.bot
+                    ),
+                );
+            }
+            if !g.quiet {
+                eprintln!("{}", reply.data_note);
+                match (&r.acted, &r.state) {
+                    (Some((a, b)), Some(s)) => eprintln!(
+                        "{}: {} new bar(s) {} → {}{}, {} fill(s), {} trade(s) closed; equity {}, {}",
+                        reply.bot,
+                        r.bars_acted,
+                        crate::data::fmt_ts(*a),
+                        crate::data::fmt_ts(*b),
+                        if r.bars_warmup > 0 {
+                            format!(" after {} warm-up bar(s)", r.bars_warmup)
+                        } else {
+                            String::new()
+                        },
+                        r.new_signals.len(),
+                        r.new_trades.len(),
+                        num(s.equity, 2),
+                        position_text(s)
+                    ),
+                    (_, Some(s)) => eprintln!(
+                        "{}: nothing new (last bar {}); equity {}, {}",
+                        reply.bot,
+                        s.last_bar_time,
+                        num(s.equity, 2),
+                        position_text(s)
+                    ),
+                    _ => eprintln!("{}: no closed bar yet", reply.bot),
+                }
+                eprintln!("state: {}", reply.dir.display());
+            }
+            if g.json {
+                let v = serde_json::json!({
+                    "bot": reply.bot,
+                    "status": if r.acted.is_some() { "done" } else { "idle" },
+                    "dir": reply.dir,
+                    "bars_acted": r.bars_acted,
+                    "bars_warmup": r.bars_warmup,
+                    "acted_from": r.acted.map(|a| crate::data::fmt_ts(a.0)),
+                    "acted_to": r.acted.map(|a| crate::data::fmt_ts(a.1)),
+                    "stale_lock_pid": r.stale_lock_pid,
+                    "new_signals": r.new_signals,
+                    "new_trades": r.new_trades,
+                    "notified": reply.notified,
+                    "notify_errors": reply.notify_errors,
+                    "state": r.state,
+                });
+                println!("{v}");
+            }
+        }
+    }
+}

@@ -1,0 +1,551 @@
+//! [`Engine`]: the stepping engine. One [`Engine::step`] is one bar of the backtest loop
+//! (docs/DESIGN.md §3); backtests, the DQN environment, paper and live trading all drive
+//! it, the first over [`SimBroker`], the last over a venue broker.
+//!
+//! Time comes from the bar, never from a clock. The engine's whole state (broker book,
+//! risk state and managed stops, counters) serialises with serde; the strategy's state is
+//! saved beside it with [`crate::strategy::Strategy::save_state`] ([`Engine::save`],
+//! [`Engine::restore`]), so a run split at any bar and restored continues bit for bit.
+
+use serde::{Deserialize, Serialize};
+
+use super::event::{EngineEvent, EventKind};
+use super::{BacktestConfig, EngineError, Fill, Halt};
+use crate::broker::{Account, Ack, Broker, FillAction, MarketBar, OrderFill, SimBroker};
+use crate::data::{Bar, Bars};
+use crate::order::{
+    ClientOrderId, ExitReason, Intent, OrderPurpose, PositionView, Rationale, Sizing, Trade,
+};
+use crate::persist::StateError;
+use crate::regime::{RegimeState, RegimeTransition};
+use crate::risk::{Holding, RiskContext, RiskManager};
+use crate::strategy::{History, Strategy};
+
+/// One bar as the engine steps it: the history up to and including it, and its funding
+/// rate (from the data's `funding_rate` column).
+#[derive(Debug, Clone, Copy)]
+pub struct BarInput<'a> {
+    /// Bars `..=t`; the last one is the bar being stepped.
+    pub hist: History<'a>,
+    /// The bar's funding rate: `None` without a funding column, `Some(NaN)` when the
+    /// column has no rate at this bar.
+    pub funding_rate: Option<f64>,
+}
+
+impl<'a> BarInput<'a> {
+    /// Bar `t` of `bars` with its funding rate.
+    ///
+    /// # Panics
+    /// If `t >= bars.len()`.
+    pub fn new(bars: &'a Bars, t: usize) -> Self {
+        BarInput {
+            hist: History::new(bars, t),
+            funding_rate: bars
+                .extra("funding_rate")
+                .map(|c| c.get(t).copied().unwrap_or(f64::NAN)),
+        }
+    }
+}
+
+/// The books at the end of the last step.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Mark {
+    /// Equity.
+    pub equity: f64,
+    /// Free cash.
+    pub cash: f64,
+    /// Position value (isolated margin + unrealized PnL).
+    pub position_value: f64,
+    /// Whether a position is open.
+    pub exposure: bool,
+}
+
+impl Mark {
+    fn of(a: &Account) -> Self {
+        Mark {
+            equity: a.equity,
+            cash: a.cash,
+            position_value: a.position_value,
+            exposure: a.position.is_some(),
+        }
+    }
+}
+
+/// The stepping engine over broker `B`. See the module doc.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Engine<B> {
+    cfg: BacktestConfig,
+    scope: String,
+    broker: B,
+    risk: RiskManager,
+    seq: u64,
+    order_seq: u64,
+    funding_seen: f64,
+    rejected_seen: u64,
+    stopped: bool,
+    halted: Option<Halt>,
+    regime: Option<RegimeState>,
+    unknown: Vec<ClientOrderId>,
+    mark: Mark,
+    #[serde(skip)]
+    events: Vec<EngineEvent>,
+}
+
+/// An engine and its strategy's state, as [`Engine::save`] writes them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedRun {
+    /// The engine (its broker included).
+    pub engine: serde_json::Value,
+    /// The strategy's name.
+    pub strategy: String,
+    /// The strategy's [`Strategy::save_state`].
+    pub strategy_state: serde_json::Value,
+}
+
+impl Engine<SimBroker> {
+    /// A backtest engine: a [`SimBroker`] with `cfg`'s settings.
+    ///
+    /// # Errors
+    /// [`EngineError::Config`] for a setting out of range.
+    pub fn backtest(cfg: &BacktestConfig) -> Result<Self, EngineError> {
+        cfg.validate()?;
+        Ok(Engine::new(SimBroker::new(cfg.sim_config()), cfg, "bt"))
+    }
+
+    /// Close the open position at the close of bar `t` (`--close-at-end`, reason
+    /// [`ExitReason::EndOfData`]); returns the events (none when flat or stopped).
+    pub fn close_at_end(&mut self, t: usize, bar: &Bar) -> &[EngineEvent] {
+        self.events.clear();
+        if !self.stopped
+            && self.halted.is_none()
+            && let Some(fill) =
+                self.broker
+                    .close_position(t, bar.ts_ms, bar.close, ExitReason::EndOfData)
+        {
+            self.handle_fills(vec![fill], t, bar.ts_ms);
+            self.mark = Mark::of(&self.broker.account());
+            self.mark.exposure = false;
+        }
+        &self.events
+    }
+
+    /// The open position as a trade valued at the close of bar `t` ([`ExitReason::Open`]).
+    pub fn open_trade(&self, t: usize, bar: &Bar) -> Option<Trade> {
+        if self.stopped {
+            return None;
+        }
+        self.broker.open_trade(t, bar.ts_ms, bar.close)
+    }
+}
+
+impl<B: Broker> Engine<B> {
+    /// An engine over `broker` with `cfg`'s risk rules, fill mode and leverage. `scope` (a
+    /// run or bot id) prefixes every client order id.
+    pub fn new(broker: B, cfg: &BacktestConfig, scope: &str) -> Self {
+        let acct = broker.account();
+        Engine {
+            cfg: *cfg,
+            scope: scope.to_string(),
+            risk: RiskManager::new(cfg.risk, cfg.fractional),
+            seq: 0,
+            order_seq: 0,
+            funding_seen: acct.funding_paid,
+            rejected_seen: acct.orders_rejected,
+            stopped: acct.bankrupt,
+            halted: None,
+            regime: None,
+            unknown: Vec::new(),
+            mark: Mark::of(&acct),
+            events: Vec::with_capacity(16),
+            broker,
+        }
+    }
+
+    /// The broker.
+    pub fn broker(&self) -> &B {
+        &self.broker
+    }
+
+    /// The risk manager.
+    pub fn risk(&self) -> &RiskManager {
+        &self.risk
+    }
+
+    /// The books after the last step.
+    pub fn mark(&self) -> Mark {
+        self.mark
+    }
+
+    /// True once trading stopped by bankruptcy (equity zero).
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// Set once trading stopped because equity cannot pay one minimum order.
+    pub fn halted(&self) -> Option<Halt> {
+        self.halted
+    }
+
+    /// Orders whose acknowledgement was unknown and not yet resolved by `query`.
+    pub fn unresolved(&self) -> &[ClientOrderId] {
+        &self.unknown
+    }
+
+    fn push(&mut self, t: usize, ts_ms: i64, kind: EventKind) {
+        self.events.push(EngineEvent {
+            seq: self.seq,
+            t,
+            ts_ms,
+            kind,
+        });
+        self.seq += 1;
+    }
+
+    /// Feed a warm-up bar (before the traded range): the strategy decides, its intent is
+    /// ignored. Regime changes are still reported.
+    pub fn warm_up<S: Strategy + ?Sized>(
+        &mut self,
+        strategy: &mut S,
+        input: &BarInput<'_>,
+    ) -> &[EngineEvent] {
+        self.events.clear();
+        let view = PositionView {
+            equity: self.broker.account().equity,
+            ..PositionView::default()
+        };
+        let _warm_up = strategy.on_bar(&input.hist, &view);
+        let bar = input.hist.last();
+        self.note_regime(strategy, input.hist.index(), bar.ts_ms);
+        &self.events
+    }
+
+    /// One bar: the broker polls (funding, fills at the open, stops, take-profits and
+    /// liquidation inside the bar, mark at the close), risk updates the managed stops (in
+    /// force from the next bar), then the strategy decides on the history and its intent
+    /// goes through risk to the broker (filling at the next open, or at this close with
+    /// [`Fill::Close`]). Returns this step's events; [`Engine::mark`] has the books.
+    /// After bankruptcy a step only marks zero.
+    ///
+    /// # Errors
+    /// None today: broker failures become [`EventKind::BrokerFailed`] events. The
+    /// `Result` is kept for state errors of future brokers.
+    pub fn step<S: Strategy + ?Sized>(
+        &mut self,
+        strategy: &mut S,
+        input: &BarInput<'_>,
+    ) -> Result<&[EngineEvent], EngineError> {
+        self.events.clear();
+        let hist = &input.hist;
+        let t = hist.index();
+        let bar = hist.last();
+        let ts_ms = bar.ts_ms;
+        self.order_seq = 0;
+        if self.stopped {
+            self.mark = Mark::default();
+            return Ok(&self.events);
+        }
+        if self.halted.is_some() {
+            // flat with no orders: nothing can change; the mark stays
+            return Ok(&self.events);
+        }
+        let mb = MarketBar {
+            t,
+            bar,
+            funding_rate: input.funding_rate,
+        };
+        if !self.unknown.is_empty() {
+            self.reconcile(t, ts_ms);
+        }
+        let before = self.broker.account();
+        let busy = before.open_orders > 0 || before.position.is_some();
+        let fills = match self.broker.poll(&mb) {
+            Ok(f) => f,
+            Err(e) => {
+                self.failed(t, ts_ms, "poll", None, &e);
+                Vec::new()
+            }
+        };
+        if busy {
+            if !fills.is_empty() {
+                self.handle_fills(fills, t, ts_ms);
+            }
+            let acct = self.broker.account();
+            if acct.funding_paid != self.funding_seen {
+                let payment = acct.funding_paid - self.funding_seen;
+                self.push(t, ts_ms, EventKind::Funding { payment });
+                self.funding_seen = acct.funding_paid;
+            }
+            if acct.orders_rejected != self.rejected_seen {
+                let count = acct.orders_rejected - self.rejected_seen;
+                self.push(t, ts_ms, EventKind::OrdersRejected { count });
+                self.rejected_seen = acct.orders_rejected;
+            }
+            if acct.bankrupt {
+                self.push(t, ts_ms, EventKind::Bankrupt);
+                self.stopped = true;
+                self.mark = Mark::default();
+                return Ok(&self.events);
+            }
+            if !self.cfg.risk.is_unmanaged()
+                && acct.position.is_some()
+                && let Some(p) = self.risk.manage(&bar)
+            {
+                self.push(t, ts_ms, EventKind::Protection(Box::new(*p.inner())));
+                if let Err(e) = self.broker.protect(p) {
+                    self.failed(t, ts_ms, "protect", None, &e);
+                }
+            }
+        }
+        let acct = self.broker.account();
+        let equity = acct.equity;
+        if self.cfg.risk.daily_loss_limit_frac.is_some() {
+            self.risk.on_bar_close(ts_ms, equity);
+        }
+        self.mark = Mark::of(&acct);
+        let min_order = self.cfg.min_order_cost();
+        if min_order > 0.0 && acct.position.is_none() && acct.open_orders == 0 && equity < min_order
+        {
+            let halt = Halt {
+                t,
+                ts_ms,
+                equity,
+                min_order,
+            };
+            self.halted = Some(halt);
+            self.push(t, ts_ms, EventKind::Halted(halt));
+            return Ok(&self.events);
+        }
+
+        let view = position_view(&acct, t);
+        let intent = strategy.on_bar(hist, &view);
+        self.note_regime(strategy, t, ts_ms);
+        if matches!(intent, Intent::Hold) {
+            return Ok(&self.events);
+        }
+        let Rationale {
+            confidence,
+            reasons,
+        } = strategy.rationale();
+        let confidence = confidence.or(match intent {
+            Intent::Enter(e) => match e.sizing {
+                Sizing::Risk { confidence, .. } => Some(confidence),
+                _ => None,
+            },
+            _ => None,
+        });
+        self.push(
+            t,
+            ts_ms,
+            EventKind::Decision {
+                intent,
+                confidence,
+                reasons,
+            },
+        );
+        let ctx = RiskContext {
+            t,
+            ts_ms,
+            close: bar.close,
+            equity,
+            position: view.side,
+            leverage: self.cfg.leverage,
+        };
+        match self.risk.approve(&intent, &ctx) {
+            Ok(None) => {}
+            Ok(Some(order)) => {
+                if order.inner().purpose == OrderPurpose::Entry {
+                    // a new entry replaces resting entries and exits (backtesting.py's
+                    // exclusive_orders); protective orders stay
+                    for o in self.broker.open_orders() {
+                        if o.request.purpose == OrderPurpose::Protective {
+                            continue;
+                        }
+                        match self.broker.cancel(&o.id) {
+                            Ok(()) => self.push(t, ts_ms, EventKind::Cancelled { id: o.id }),
+                            Err(e) => self.failed(t, ts_ms, "cancel", Some(o.id), &e),
+                        }
+                    }
+                }
+                let order = if self.broker.resolves_sizing() {
+                    order
+                } else {
+                    let holding = Holding {
+                        cash: acct.cash,
+                        qty: acct.position.map_or(0.0, |p| p.qty),
+                        position_value: acct.position_value,
+                        leverage: self.cfg.leverage,
+                        commission: self.cfg.commission,
+                    };
+                    self.risk
+                        .resolve_units(order, bar.close, &holding, self.broker.instrument())
+                };
+                let id = ClientOrderId::derive(&self.scope, ts_ms, self.order_seq);
+                self.order_seq += 1;
+                let purpose = order.inner().purpose;
+                match self.broker.submit(&id, &order) {
+                    Ok(ack) => {
+                        if matches!(ack, Ack::Unknown { .. }) {
+                            self.unknown.push(id.clone());
+                        }
+                        self.push(t, ts_ms, EventKind::Submitted { id, purpose, ack });
+                    }
+                    Err(e) => self.failed(t, ts_ms, "submit", Some(id), &e),
+                }
+            }
+            Err(refused) => self.push(
+                t,
+                ts_ms,
+                EventKind::Refused {
+                    reason: refused.reason,
+                },
+            ),
+        }
+        if self.cfg.fill == Fill::Close && self.broker.account().open_orders > 0 {
+            match self.broker.poll_close(&mb) {
+                Ok(fills) => self.handle_fills(fills, t, ts_ms),
+                Err(e) => self.failed(t, ts_ms, "poll", None, &e),
+            }
+            self.mark = Mark::of(&self.broker.account());
+        }
+        Ok(&self.events)
+    }
+
+    /// Ask the broker about every order whose acknowledgement was unknown.
+    fn reconcile(&mut self, t: usize, ts_ms: i64) {
+        for id in std::mem::take(&mut self.unknown) {
+            match self.broker.query(&id) {
+                Ok(status) => self.push(t, ts_ms, EventKind::Reconciled { id, status }),
+                Err(e) => {
+                    self.failed(t, ts_ms, "query", Some(id.clone()), &e);
+                    self.unknown.push(id);
+                }
+            }
+        }
+    }
+
+    fn failed(
+        &mut self,
+        t: usize,
+        ts_ms: i64,
+        op: &str,
+        id: Option<ClientOrderId>,
+        e: &crate::broker::BrokerError,
+    ) {
+        self.push(
+            t,
+            ts_ms,
+            EventKind::BrokerFailed {
+                op: op.to_string(),
+                id,
+                error: e.to_string(),
+            },
+        );
+    }
+
+    /// Report a regime change of the strategy.
+    fn note_regime<S: Strategy + ?Sized>(&mut self, strategy: &S, t: usize, ts_ms: i64) {
+        let Some(cur) = strategy.regime() else {
+            return;
+        };
+        if let Some(prev) = self.regime
+            && prev.regime != cur.regime
+        {
+            self.push(
+                t,
+                ts_ms,
+                EventKind::Regime(RegimeTransition {
+                    ts_ms,
+                    from: prev.regime,
+                    to: cur.regime,
+                    confidence: cur.confidence,
+                }),
+            );
+        }
+        self.regime = Some(cur);
+    }
+
+    /// Record fills as events and keep risk's view of the position in step.
+    fn handle_fills(&mut self, fills: Vec<OrderFill>, t: usize, ts_ms: i64) {
+        if fills.is_empty() {
+            return;
+        }
+        let mut opened = false;
+        for f in fills {
+            match f.action {
+                FillAction::Open | FillAction::Increase => opened = true,
+                FillAction::Close { trade } => {
+                    self.risk.on_trade_closed(&trade);
+                    if trade.exit_reason == ExitReason::PartialTakeProfit {
+                        self.risk.on_partial_fill();
+                    }
+                }
+            }
+            self.push(t, ts_ms, EventKind::Fill(f));
+        }
+        match self.broker.account().position {
+            None => self.risk.on_position_closed(),
+            Some(p) if opened => self.risk.on_position_opened(
+                p.side,
+                p.entry_price,
+                p.qty,
+                p.stop.map(|s| s.price),
+                p.take_profit,
+            ),
+            Some(_) => {}
+        }
+    }
+}
+
+impl<B: Broker + Serialize + serde::de::DeserializeOwned> Engine<B> {
+    /// The engine and `strategy`'s state as one JSON-ready value.
+    ///
+    /// # Errors
+    /// [`StateError`] when the strategy cannot save its state.
+    pub fn save<S: Strategy + ?Sized>(&self, strategy: &S) -> Result<SavedRun, StateError> {
+        Ok(SavedRun {
+            engine: crate::persist::to_value(self)?,
+            strategy: strategy.name().to_string(),
+            strategy_state: strategy.save_state()?,
+        })
+    }
+
+    /// Rebuild an engine from `saved` and load its strategy state into `strategy` (built
+    /// by the caller with the same name).
+    ///
+    /// # Errors
+    /// [`StateError::Mismatch`] when `strategy` has another name; [`StateError::Json`] for
+    /// a corrupt state.
+    pub fn restore<S: Strategy + ?Sized>(
+        saved: &SavedRun,
+        strategy: &mut S,
+    ) -> Result<Self, StateError> {
+        if saved.strategy != strategy.name() {
+            return Err(StateError::Mismatch {
+                expected: strategy.name().to_string(),
+                found: saved.strategy.clone(),
+            });
+        }
+        let engine: Engine<B> = crate::persist::from_value(&saved.engine)?;
+        strategy.load_state(&saved.strategy_state)?;
+        Ok(engine)
+    }
+}
+
+/// What a strategy sees of the position at the close of bar `t`.
+#[inline]
+fn position_view(a: &Account, t: usize) -> PositionView {
+    match &a.position {
+        None => PositionView {
+            equity: a.equity,
+            ..PositionView::default()
+        },
+        Some(p) => PositionView {
+            side: Some(p.side),
+            qty: p.qty,
+            entry_price: p.entry_price,
+            entry_ts_ms: p.entry_ts_ms,
+            bars_held: t.saturating_sub(p.entry_bar),
+            equity: a.equity,
+        },
+    }
+}
