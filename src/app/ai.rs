@@ -87,6 +87,8 @@ pub struct AiSummary {
     pub components: Vec<String>,
     /// The evolved genome used, if any.
     pub evolved_id: Option<i64>,
+    /// The DQN model used, if any.
+    pub dqn_id: Option<i64>,
     /// `replay`, `live` or `off`.
     pub llm_mode: String,
     /// LLM questions asked and answered.
@@ -143,6 +145,14 @@ pub fn build(
                 summary.evolved_id = Some(best.id);
             }
         }
+    }
+    // the latest trained DQN for this symbol
+    if let Some(store) = &store
+        && let Some(m) = store.list_models(Some(symbol), Some("dqn"), 1)?.first()
+    {
+        let dqn = crate::app::train_rl::model_strategy(store, "dqn", m.id)?;
+        s = s.with_strategy_component(Component::Dqn, Box::new(dqn.with_id(m.id)));
+        summary.dqn_id = Some(m.id);
     }
     let model = opts.llm_config.model.clone();
     match opts.llm {
@@ -515,11 +525,12 @@ pub struct StatusReply {
 /// [`Error::Store`] when the DB exists but cannot be read.
 pub fn status(ctx: &Ctx, llm: LlmConfig) -> Result<StatusReply, Error> {
     let state = load_state(&ctx.data_dir);
-    let (llm_calls, evolved, leverage) = if ctx.db_path.exists() {
+    let (llm_calls, evolved, dqn_models, leverage) = if ctx.db_path.exists() {
         let store = ctx.store()?;
         (
             store.llm_call_counts()?,
             store.list_evolved(None, 100_000)?.len(),
+            store.list_models(None, Some("dqn"), 100_000)?.len(),
             store
                 .leverage_summary()?
                 .into_iter()
@@ -527,7 +538,7 @@ pub fn status(ctx: &Ctx, llm: LlmConfig) -> Result<StatusReply, Error> {
                 .collect(),
         )
     } else {
-        ((0, 0), 0, Vec::new())
+        ((0, 0), 0, 0, Vec::new())
     };
     let comp = |c: Component| -> (String, bool, String) {
         let (ok, why) = match c {
@@ -535,7 +546,14 @@ pub fn status(ctx: &Ctx, llm: LlmConfig) -> Result<StatusReply, Error> {
             Component::Online => (true, "learns from closed trades".to_string()),
             Component::Evolved if evolved > 0 => (true, format!("{evolved} genomes stored")),
             Component::Evolved => (false, "no evolved genome stored (algolab evolve)".into()),
-            Component::Dqn => (false, "no trained DQN model in the DB".into()),
+            Component::Dqn if dqn_models > 0 => (
+                true,
+                format!("{dqn_models} DQN models stored; `ai` uses the latest for the symbol"),
+            ),
+            Component::Dqn => (
+                false,
+                "no trained DQN model in the DB (algolab train-rl)".into(),
+            ),
             Component::Llm if !llm.enabled => (false, "AI_TRADING_ENABLED=false".into()),
             Component::Llm => (
                 true,

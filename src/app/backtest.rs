@@ -240,7 +240,11 @@ fn run_ai(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
             weights: strat.orchestrator().config().weights.clone(),
             components: summary.components.clone(),
             evolved_id: summary.evolved_id,
-            model_versions: Default::default(),
+            model_versions: summary
+                .dqn_id
+                .map(|id| ("dqn".to_string(), id))
+                .into_iter()
+                .collect(),
             online: strat.online().clone(),
             updated_at: now,
         },

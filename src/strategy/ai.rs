@@ -6,7 +6,9 @@
 //!    the opposite side at 0.5 (an exit signal);
 //! 2. the evolved strategy (the best stored genome, when the caller supplies one) gives BUY or
 //!    SELL at `EVOLVED_CONFIDENCE` when its rule enters, the opposite side at 0.5 when it
-//!    exits, HOLD otherwise; extra advisors (the DQN, once trained) give theirs;
+//!    exits, HOLD otherwise; strategy components (the latest trained DQN for the symbol) do
+//!    the same at `STRATEGY_CONFIDENCE` (0.7), deciding on the orchestrator's own position;
+//!    extra advisors give theirs;
 //! 3. the online learner blocks components degraded in this regime, boosts healthy ones
 //!    (× 1.1) and gives its own opinion;
 //! 4. the orchestrator votes; only when the vote would open or reverse a position is the LLM
@@ -46,6 +48,9 @@ pub const SHADOW_HORIZON: usize = 24;
 
 /// Confidence of the evolved strategy's entries.
 pub const EVOLVED_CONFIDENCE: f64 = 0.8;
+
+/// Confidence of a strategy component's entries (the DQN's greedy action).
+pub const STRATEGY_CONFIDENCE: f64 = 0.7;
 
 /// The `ai` strategy's parameters.
 pub const AI_PARAMS: &[ParamSpec] = &[
@@ -111,6 +116,7 @@ pub struct AiStrategy {
     signal: TechnicalSignal,
     regime: RegimeDetector,
     evolved: Option<Evolved>,
+    strategies: Vec<(Component, Box<dyn Strategy + Send>)>,
     advisors: Vec<Box<dyn Advisor + Send>>,
     llm: Option<LlmAdvisor>,
     online: OnlineLearner,
@@ -157,6 +163,7 @@ impl AiStrategy {
             signal: TechnicalSignal::new(SignalConfig::default())?,
             regime: RegimeDetector::new(RegimeConfig::default())?,
             evolved: None,
+            strategies: Vec::new(),
             advisors: Vec::new(),
             llm: None,
             online: OnlineLearner::default(),
@@ -185,7 +192,17 @@ impl AiStrategy {
         self
     }
 
-    /// Add another advisor (e.g. the DQN).
+    /// Add a strategy as component `component` (e.g. a trained DQN as [`Component::Dqn`]).
+    pub fn with_strategy_component(
+        mut self,
+        component: Component,
+        strategy: Box<dyn Strategy + Send>,
+    ) -> Self {
+        self.strategies.push((component, strategy));
+        self
+    }
+
+    /// Add another advisor.
     pub fn with_advisor(mut self, advisor: Box<dyn Advisor + Send>) -> Self {
         self.advisors.push(advisor);
         self
@@ -214,6 +231,7 @@ impl AiStrategy {
         if self.evolved.is_some() {
             v.push(Component::Evolved);
         }
+        v.extend(self.strategies.iter().map(|(c, _)| *c));
         v.extend(self.advisors.iter().map(|a| a.component()));
         if self.llm.is_some() {
             v.push(Component::Llm);
@@ -353,6 +371,26 @@ impl Strategy for AiStrategy {
                 Intent::Hold => Opinion::hold(),
             };
             opinions.push((Component::Evolved, o));
+        }
+        for (c, strat) in &mut self.strategies {
+            let o = match strat.on_bar(hist, pos) {
+                Intent::Enter(e) => Opinion::new(
+                    if e.side == Side::Long {
+                        Action::Buy
+                    } else {
+                        Action::Sell
+                    },
+                    STRATEGY_CONFIDENCE,
+                    Vec::new(),
+                ),
+                Intent::Exit { .. } => match pos.side {
+                    Some(Side::Long) => Opinion::new(Action::Sell, 0.5, Vec::new()),
+                    Some(Side::Short) => Opinion::new(Action::Buy, 0.5, Vec::new()),
+                    None => Opinion::hold(),
+                },
+                Intent::Hold => Opinion::hold(),
+            };
+            opinions.push((*c, o));
         }
         let view = MarketView {
             symbol: "",
@@ -516,6 +554,9 @@ impl Strategy for AiStrategy {
         for a in &mut self.advisors {
             a.reset();
         }
+        for (_, st) in &mut self.strategies {
+            st.reset();
+        }
         self.decisions.clear();
         self.pending = None;
         self.open = None;
@@ -538,6 +579,7 @@ impl Strategy for AiStrategy {
         ]
         .into_iter()
         .chain(self.evolved.as_ref().map(Strategy::warmup_bars))
+        .chain(self.strategies.iter().map(|(_, st)| st.warmup_bars()))
         .max()
         .unwrap_or(0)
     }
@@ -589,5 +631,53 @@ mod tests {
         // without technical nothing is left to vote
         assert_eq!(d.without, vec![(Component::Technical, Action::Hold, 0.0)]);
         assert_eq!(d.intent, "enter long");
+    }
+
+    /// A stand-in for a trained model: enters short on every bar.
+    struct AlwaysShort;
+
+    impl Strategy for AlwaysShort {
+        fn name(&self) -> &str {
+            "always-short"
+        }
+        fn on_bar(&mut self, _: &History<'_>, _: &PositionView) -> Intent {
+            Intent::Enter(Entry::market(Side::Short))
+        }
+        fn reset(&mut self) {}
+    }
+
+    #[test]
+    fn a_strategy_component_votes_with_its_weight() {
+        let bars = decline_then_rally(3000.0);
+        let mut s = AiStrategy::new(&Params::default())
+            .unwrap()
+            .with_strategy_component(Component::Dqn, Box::new(AlwaysShort));
+        assert_eq!(
+            s.components(),
+            vec![Component::Technical, Component::Dqn, Component::Online]
+        );
+        let pos = PositionView::default();
+        for t in 0..bars.len() {
+            s.on_bar(&History::new(&bars, t), &pos);
+        }
+        let recs = s.take_decision_records();
+        // the DQN alone (before technical speaks): SELL at 0.7, but shorts are off → hold
+        let early = &recs[0];
+        assert_eq!(early.decision.action, Action::Sell);
+        assert!((early.decision.confidence - STRATEGY_CONFIDENCE).abs() < 1e-12);
+        assert_eq!(early.intent, "hold");
+        // where technical says BUY, the weights 0.3 vs 0.25 renormalise to 6/11 and 5/11
+        let both = recs
+            .iter()
+            .find(|r| {
+                r.decision.votes[0]
+                    .opinion
+                    .as_ref()
+                    .is_some_and(|o| o.action == Action::Buy)
+            })
+            .unwrap();
+        let tech = both.decision.votes[0].opinion.as_ref().unwrap().confidence;
+        let want = 6.0 / 11.0 * tech - 5.0 / 11.0 * STRATEGY_CONFIDENCE;
+        assert!((both.decision.score - want).abs() < 1e-12);
     }
 }
