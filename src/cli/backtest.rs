@@ -70,7 +70,7 @@ pub struct AiArgs {
     /// `--strategy ai`: where the LLM's answers come from: answers recorded in the learning DB
     /// (replay, the look-ahead guard), Ollama for real (live), or no LLM (off).
     #[arg(long, value_enum, default_value = "replay")]
-    pub llm: crate::app::ai::LlmMode,
+    pub llm: app::LlmMode,
     /// `--strategy ai`: start from the online learner saved in DATA_DIR/ai_orchestrator_state.json
     /// (off by default so runs stay reproducible; recorded with the run).
     #[arg(long)]
@@ -117,7 +117,7 @@ pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
         regime_objective: args.regime_objective,
         report: args.report,
         record: !args.no_record,
-        ai: crate::app::ai::AiOptions {
+        ai: app::AiOptions {
             weights: args.ai.weights,
             weights_file: args.ai.weights_file,
             llm: args.ai.llm,
@@ -136,7 +136,11 @@ pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
         s
     });
     let report_dir = req.report.clone();
-    let res = app::run(ctx, req);
+    let res = if req.strategy == "ai" && req.strategy_file.is_none() {
+        crate::app::ai::run_backtest(ctx, req)
+    } else {
+        app::run(ctx, req)
+    };
     if let Some(s) = spinner {
         s.finish_and_clear();
     }
