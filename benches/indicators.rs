@@ -1,15 +1,19 @@
 //! Indicator throughput: every indicator, batch (`indicators::batch`) and streaming
 //! (`update` in a loop), on 1 M and 10 M bars of a seeded random walk.
 //!
-//! Workloads: `<indicator>/{batch,raw,stream}/{1000000,10000000}` (`raw`: `batch_raw` over
-//! the closes, or `batch_values`, for `f64` indicators; the shape TA-Lib returns), `Throughput::Elements(bars)`.
+//! Workloads: `<indicator>/{batch,raw,stream}/{1000000,10000000}` (`raw`: the batch kernels
+//! in TA-Lib's output shape: `batch_raw` over the closes or `batch_values` for `f64`
+//! indicators, `columns` for MACD, BBANDS, STOCH and DMI), `Throughput::Elements(bars)`.
 //! The bars come from [`lcg_walk`], a 64-bit LCG that `scripts/bench_talib.py` reimplements
 //! bit for bit, so TA-Lib is timed on the same data. The 10 M set is built once; set
 //! `ALGOLAB_BENCH_SIZES=1000000` to run the 1 M set only.
 //!
+//! `scripts/bench_indicators.sh` prints the `raw` figures beside TA-Lib's, with the ratio.
+//!
 //! Run: `cargo bench --bench indicators -- --warm-up-time 1 --measurement-time 3`, or
 //! `ALGOLAB_BENCH_BEST=20 cargo bench --bench indicators` for a best-of-20 table
-//! (`ALGOLAB_BENCH_ONLY=ADX` keeps the indicators whose name contains `ADX`)
+//! (`ALGOLAB_BENCH_ONLY=ADX` keeps the indicators whose name contains `ADX`,
+//! `ALGOLAB_BENCH_MODES=raw` the `raw` workloads)
 //! (a filter such as `'EMA\(12\)/stream/1000000'` picks one workload).
 
 use std::hint::black_box;
@@ -63,9 +67,9 @@ fn lcg_walk(n: usize, seed: u64) -> Bars {
     Bars::from_bars(out).unwrap_or_else(|e| panic!("lcg walk: {e}"))
 }
 
-/// How the `raw` workload feeds an `f64` indicator: `batch_raw` over the closes
-/// (single-input) or `batch_values` over the bars; `None` for multi-output indicators.
-type RawRun<I> = Option<fn(&mut I, &Bars) -> Vec<f64>>;
+/// How the `raw` workload runs an indicator's batch kernel (`batch_raw` over the closes,
+/// `batch_values` over the bars, or `columns`); returns the output length.
+type RawRun<I> = Option<fn(&mut I, &Bars) -> usize>;
 
 /// `ALGOLAB_BENCH_BEST=N`: instead of criterion, print the best of `N` timed runs per
 /// workload (as scripts/bench_talib.py does), which a shared, loaded machine disturbs least.
@@ -73,13 +77,23 @@ fn best_of_reps() -> Option<usize> {
     std::env::var("ALGOLAB_BENCH_BEST").ok()?.parse().ok()
 }
 
-/// The shortest of `reps` runs of `f`, in seconds.
+/// The shortest of `reps` runs of `f`, in seconds: the thread's CPU time, or wall time with
+/// `ALGOLAB_BENCH_CLOCK=wall`. CPU time leaves out the time other processes hold the core,
+/// which on a shared, loaded machine is most of the wall time (scripts/bench_talib.py
+/// measures TA-Lib the same way).
 fn best_of(reps: usize, mut f: impl FnMut() -> usize) -> f64 {
+    let wall = std::env::var("ALGOLAB_BENCH_CLOCK").is_ok_and(|c| c == "wall");
     (0..reps.max(1))
         .map(|_| {
-            let t0 = Instant::now();
-            black_box(f());
-            t0.elapsed().as_secs_f64()
+            if wall {
+                let t0 = Instant::now();
+                black_box(f());
+                t0.elapsed().as_secs_f64()
+            } else {
+                let t0 = cpu_time::ThreadTime::now();
+                black_box(f());
+                t0.elapsed().as_secs_f64()
+            }
         })
         .fold(f64::INFINITY, f64::min)
 }
@@ -102,26 +116,30 @@ where
                     n as f64 / secs / 1e6
                 );
             };
-            report(
-                "batch",
-                best_of(reps, || black_box(batch(&mut make(), bars)).len()),
-            );
-            if let Some(run) = raw {
+            // ALGOLAB_BENCH_MODES=raw (comma-separated) keeps only those modes
+            let modes = std::env::var("ALGOLAB_BENCH_MODES").unwrap_or_default();
+            let on = |m: &str| modes.is_empty() || modes.split(',').any(|x| x == m);
+            if on("batch") {
                 report(
-                    "raw",
-                    best_of(reps, || black_box(run(&mut make(), bars)).len()),
+                    "batch",
+                    best_of(reps, || black_box(batch(&mut make(), bars)).len()),
                 );
             }
-            report(
-                "stream",
-                best_of(reps, || {
-                    let mut ind = make();
-                    for bar in bars.iter() {
-                        black_box(ind.update(&black_box(bar)));
-                    }
-                    n
-                }),
-            );
+            if let Some(run) = raw.filter(|_| on("raw")) {
+                report("raw", best_of(reps, || run(&mut make(), bars)));
+            }
+            if on("stream") {
+                report(
+                    "stream",
+                    best_of(reps, || {
+                        let mut ind = make();
+                        for bar in bars.iter() {
+                            black_box(ind.update(&black_box(bar)));
+                        }
+                        n
+                    }),
+                );
+            }
         }
         return;
     }
@@ -140,7 +158,7 @@ where
             g.bench_with_input(BenchmarkId::new("raw", n), bars, |b, bars| {
                 b.iter(|| {
                     let mut ind = make();
-                    black_box(run(&mut ind, bars))
+                    run(&mut ind, bars)
                 });
             });
         }
@@ -181,12 +199,18 @@ fn indicators(c: &mut Criterion) {
     // `raw` workloads: the NaN-for-warm-up batch forms, TA-Lib's output shape
     macro_rules! br {
         ($ctor:expr) => {
-            b!($ctor, Some(|i, bars| batch_raw(i, bars.close())))
+            b!(
+                $ctor,
+                Some(|i, bars| black_box(batch_raw(i, bars.close())).len())
+            )
         };
     }
     macro_rules! bv {
         ($ctor:expr) => {
-            b!($ctor, Some(|i, bars| batch_values(i, bars)))
+            b!(
+                $ctor,
+                Some(|i, bars| black_box(batch_values(i, bars)).len())
+            )
         };
     }
     br!(Sma::new(20));
@@ -199,10 +223,22 @@ fn indicators(c: &mut Criterion) {
     bv!(MinusDi::new(14));
     bv!(Dx::new(14));
     bv!(Adx::new(14));
-    b!(Dmi::new(14));
-    b!(Macd::new(12, 26, 9));
-    b!(BollingerBands::new(20, 2.0, 2.0));
-    b!(Stoch::new(5, 3, 3));
+    b!(
+        Dmi::new(14),
+        Some(|i: &mut Dmi, bars: &Bars| black_box(i.columns(bars)).adx.len())
+    );
+    b!(
+        Macd::new(12, 26, 9),
+        Some(|i: &mut Macd, bars: &Bars| black_box(i.columns(bars.close())).macd.len())
+    );
+    b!(
+        BollingerBands::new(20, 2.0, 2.0),
+        Some(|i: &mut BollingerBands, bars: &Bars| black_box(i.columns(bars.close())).middle.len())
+    );
+    b!(
+        Stoch::new(5, 3, 3),
+        Some(|i: &mut Stoch, bars: &Bars| black_box(i.columns(bars)).k.len())
+    );
     bv!(Obv::new());
     br!(Roc::new(10));
     br!(Mom::new(10));

@@ -4,9 +4,9 @@ ratio to `cargo bench --bench rl` can be remeasured on the same machine.
 
 The environment mirrors the Rust one (src/ai/dqn, src/features): the bundled BTC/USDT
 hourly bars; an 18-feature state (15 market columns z-scored over the training rows + position,
-its unrealized return x10 and bars held / 100) or the 35-feature leverage state (26 market
-columns + 9 position/risk columns, zeros where this script does not model them); actions
-HOLD/BUY/SELL (or the 11 leverage actions); fills at the next bar's open; the reward terms of
+its unrealized return x10 and bars held / 100), or for --features 35 the same columns padded
+with zeros to 35 and 11 actions (actions 3-10 act as HOLD here: the point is the network's
+cost, 35 -> 128 -> 64 -> 32 -> 11); fills at the next bar's open; the reward terms of
 src/ai/dqn/reward.rs (pnl x10, risk-adjusted x5, -0.1 per trade, +/-0.5 holding terms). The
 state is precomputed, so the environment costs ~5 us a step and the timing is SB3's own.
 

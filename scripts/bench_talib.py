@@ -8,11 +8,15 @@ in benches/indicators.rs, seed 42, so both sides see identical float64 data:
   open = previous close (first 100); close = open * (1 + (u1 - 0.5) * 0.002)
   high = max(open, close) * (1 + u2 * 0.001); low = min(open, close) * (1 - u3 * 0.001)
   volume = 1000 + floor(u4 * 1000)
-Prints bars/s per indicator (best of 5 runs of one full-array call).
+Prints bars/s per indicator (best of REPS runs of one full-array call), timed by the
+thread's CPU time (ALGOLAB_BENCH_CLOCK=wall: wall time), as benches/indicators.rs times ours. DMI(14) is the four
+calls that give +DI, -DI, DX and ADX (what our one-pass `Dmi::columns` returns).
 
-Run: python3 scripts/bench_talib.py [N]     (N bars, default 1000000)
+Run: python3 scripts/bench_talib.py [N] [REPS]   (N bars, default 1000000; REPS default 5)
+scripts/bench_indicators.sh runs it beside benches/indicators.rs and prints the ratios.
 """
 import math
+import os
 import sys
 import time
 
@@ -42,8 +46,16 @@ def lcg_walk(n, seed=42):
     return o, h, l, c, v
 
 
+def clock():
+    """Seconds of this thread's CPU time, or wall time with ALGOLAB_BENCH_CLOCK=wall."""
+    if os.environ.get("ALGOLAB_BENCH_CLOCK") == "wall":
+        return time.perf_counter()
+    return time.thread_time()
+
+
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    reps = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     o, h, l, c, v = lcg_walk(n)
     print(f"checksum close[-1] = {c[-1]!r}", file=sys.stderr)
     cases = {
@@ -57,6 +69,12 @@ def main():
         "MINUS_DI(14)": lambda: talib.MINUS_DI(h, l, c, 14),
         "DX(14)": lambda: talib.DX(h, l, c, 14),
         "ADX(14)": lambda: talib.ADX(h, l, c, 14),
+        "DMI(14)": lambda: (
+            talib.PLUS_DI(h, l, c, 14),
+            talib.MINUS_DI(h, l, c, 14),
+            talib.DX(h, l, c, 14),
+            talib.ADX(h, l, c, 14),
+        ),
         "MACD(12,26,9)": lambda: talib.MACD(c, 12, 26, 9),
         "BBANDS(20,2,2)": lambda: talib.BBANDS(c, 20, 2.0, 2.0, 0),
         "STOCH(5,3,3)": lambda: talib.STOCH(h, l, c, 5, 3, 0, 3, 0),
@@ -70,10 +88,10 @@ def main():
     }
     for name, f in cases.items():
         best = math.inf
-        for _ in range(5):
-            t0 = time.perf_counter()
+        for _ in range(reps):
+            t0 = clock()
             f()
-            best = min(best, time.perf_counter() - t0)
+            best = min(best, clock() - t0)
         print(f"{name:16s} {n / best / 1e6:10.1f} M bars/s")
 
 

@@ -53,7 +53,8 @@ impl Error {
             Error::Param(_) | Error::Usage(_) => 2,
             Error::Store(e) => e.exit_code(),
             Error::Report(e) => e.exit_code(),
-            Error::Engine(EngineError::Broker(_)) => 1,
+            // a broker failure or a corrupt saved state is not the user's bad input
+            Error::Engine(EngineError::Broker(_) | EngineError::State(_)) => 1,
             Error::Engine(_) => 2,
             Error::Venue(e) => e.exit_code(),
             Error::Runner(e) => e.exit_code(),

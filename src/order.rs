@@ -272,6 +272,17 @@ impl ClientOrderId {
     }
 }
 
+/// `qty` rounded down to a multiple of `step` (unchanged for `step <= 0`); a step of 1 gives
+/// exactly `qty.floor()`.
+#[inline]
+pub fn round_to_step(qty: f64, step: f64) -> f64 {
+    if step > 0.0 {
+        (qty / step).floor() * step
+    } else {
+        qty
+    }
+}
+
 fn push_base36(s: &mut String, mut x: u64) {
     const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
     let mut buf = [0u8; 13];
@@ -342,11 +353,7 @@ impl Instrument {
     /// `qty` rounded down to the step size.
     #[inline]
     pub fn round_qty(&self, qty: f64) -> f64 {
-        if self.step_size > 0.0 {
-            (qty / self.step_size).floor() * self.step_size
-        } else {
-            qty
-        }
+        round_to_step(qty, self.step_size)
     }
 
     /// `price` rounded to the nearest tick.

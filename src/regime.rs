@@ -210,20 +210,20 @@ impl RegimeDetector {
     /// finite (`vol_percentile` must be in [0, 1]).
     pub fn new(cfg: RegimeConfig) -> Result<Self, ParamError> {
         if cfg.crash_lookback == 0 {
-            return Err(ParamError::new("crash_lookback", 0, "1..=100000"));
+            return Err(ParamError::new("crash_lookback", 0, "from 1 to 100000"));
         }
         if cfg.vol_rank_window < 2 {
             return Err(ParamError::new(
                 "vol_rank_window",
                 cfg.vol_rank_window,
-                "2..=100000",
+                "from 2 to 100000",
             ));
         }
         if !(0.0..=1.0).contains(&cfg.vol_percentile) {
             return Err(ParamError::new(
                 "vol_percentile",
                 cfg.vol_percentile,
-                "0..=1",
+                "from 0 to 1",
             ));
         }
         for (name, v) in [

@@ -219,7 +219,11 @@ impl TechnicalSignal {
             ));
         }
         if cfg.divergence_lookback == 0 {
-            return Err(ParamError::new("divergence_lookback", 0, "1..=100000"));
+            return Err(ParamError::new(
+                "divergence_lookback",
+                0,
+                "from 1 to 100000",
+            ));
         }
         for (name, v) in [
             ("rsi_overbought", cfg.rsi_overbought),
@@ -227,7 +231,7 @@ impl TechnicalSignal {
             ("adx_threshold", cfg.adx_threshold),
         ] {
             if !(0.0..=100.0).contains(&v) {
-                return Err(ParamError::new(name, v, "0..=100"));
+                return Err(ParamError::new(name, v, "from 0 to 100"));
             }
         }
         Ok(TechnicalSignal {

@@ -21,7 +21,43 @@ use crate::strategy::ai::{AiStrategy, DecisionRecord};
 /// The state file's name under `DATA_DIR`.
 pub const STATE_FILE: &str = "ai_orchestrator_state.json";
 
-pub use crate::app::backtest::{AiOptions, AiSummary, LlmMode};
+/// Where the LLM's answers come from in a backtest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LlmMode {
+    /// Answers recorded earlier in the learning DB (the look-ahead guard; the default).
+    #[default]
+    Replay,
+    /// Call Ollama for real (an LLM trained on later data can know the future).
+    Live,
+    /// No LLM component.
+    Off,
+}
+
+impl LlmMode {
+    /// `replay`, `live` or `off`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LlmMode::Replay => "replay",
+            LlmMode::Live => "live",
+            LlmMode::Off => "off",
+        }
+    }
+}
+
+/// The `ai` strategy's options in a backtest.
+#[derive(Debug, Clone, Default)]
+pub struct AiOptions {
+    /// `--weights technical=0.3,…`.
+    pub weights: Option<String>,
+    /// `--weights-file FILE` (JSON or flat TOML).
+    pub weights_file: Option<PathBuf>,
+    /// `--llm replay|live|off`.
+    pub llm: LlmMode,
+    /// The LLM settings (from the environment).
+    pub llm_config: LlmConfig,
+    /// `--learn`: start from the saved online learner and keep what this run learns.
+    pub learn: bool,
+}
 
 /// The orchestrator's weights from the options.
 ///
@@ -42,6 +78,29 @@ pub fn weights(opts: &AiOptions) -> Result<Weights, Error> {
             .map_err(|e| Error::Usage(format!("--weights: {e}")))?;
     }
     Ok(w)
+}
+
+/// What the run's AI side reports.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct AiSummary {
+    /// Components wired in.
+    pub components: Vec<String>,
+    /// The evolved genome used, if any.
+    pub evolved_id: Option<i64>,
+    /// The DQN model used, if any.
+    pub dqn_id: Option<i64>,
+    /// `replay`, `live` or `off`.
+    pub llm_mode: String,
+    /// LLM questions asked and answered.
+    pub llm_asked: u64,
+    /// Answers received.
+    pub llm_answered: u64,
+    /// Whether learning carried over (`--learn`).
+    pub learn: bool,
+    /// Decisions kept.
+    pub decisions: usize,
+    /// Warnings (one per failing component).
+    pub warnings: Vec<String>,
 }
 
 /// The `ai` strategy for `symbol`, with its summary so far.
@@ -274,81 +333,6 @@ pub fn record(
     store.insert_llm_calls(&calls)?;
     store.insert_leverage_results(run_id, &leverage_rows(trades, leverage))?;
     Ok(())
-}
-
-/// # Errors
-/// As [`crate::app::backtest::run`].
-///
-/// `backtest --strategy ai` (the CLI sends `ai` here): the orchestrator, its decisions recorded and linked to trades,
-/// the state file written.
-pub fn run_backtest(
-    ctx: &Ctx,
-    req: crate::app::backtest::BacktestRequest,
-) -> Result<crate::app::backtest::BacktestReply, Error> {
-    use crate::app::ai as ai_app;
-    use crate::app::backtest::{load_data, resolve_params, run_strategy, write};
-    let params = resolve_params("ai", &req.params)?;
-    req.cfg.validate()?;
-    let data = load_data(&req.data, &ctx.data_dir)?;
-    let (mut strat, mut summary) = ai_app::build(ctx, &data.label, &params, &req.ai)?;
-    // `--learn` and `--llm` are on the recorded command line (`runs.args_json`)
-    let record = ctx.run_record("backtest", None);
-    let out = run_strategy(&data.bars, &mut strat, "ai", &params, &req.cfg)?;
-    let decisions = strat.take_decision_records();
-    let llm_records = strat
-        .llm_mut()
-        .map(|l| l.take_records())
-        .unwrap_or_default();
-    if let Some((asked, answered)) = strat.llm_mut().map(|l| l.counts()) {
-        summary.llm_asked = asked;
-        summary.llm_answered = answered;
-    }
-    summary.warnings.extend(strat.take_warnings());
-    summary.decisions = decisions.len();
-    let now = (ctx.now_iso)();
-    let run_id = if req.record {
-        let mut store = ctx.store()?;
-        let id = crate::app::backtest::record(&mut store, record, &data, &out, &now)?;
-        ai_app::record(
-            &mut store,
-            id,
-            &decisions,
-            llm_records,
-            &out.result.trades,
-            req.cfg.leverage,
-            &now,
-        )?;
-        Some(id)
-    } else {
-        None
-    };
-    ai_app::save_state(
-        &ctx.data_dir,
-        &ai_app::OrchestratorState {
-            run_id,
-            symbol: data.label.clone(),
-            weights: strat.orchestrator().config().weights.clone(),
-            components: summary.components.clone(),
-            evolved_id: summary.evolved_id,
-            model_versions: summary
-                .dqn_id
-                .map(|id| ("dqn".to_string(), id))
-                .into_iter()
-                .collect(),
-            online: strat.online().clone(),
-            updated_at: now,
-        },
-    )?;
-    if let Some(dir) = &req.report {
-        write(dir, &data, &out)?;
-    }
-    Ok(crate::app::backtest::BacktestReply {
-        report: req.report.as_ref().map(|d| d.join("report.html")),
-        data,
-        outcome: out,
-        run_id,
-        ai: Some(summary),
-    })
 }
 
 /// `DATA_DIR/ai_orchestrator_state.json`.

@@ -6,110 +6,15 @@ use std::path::{Path, PathBuf};
 
 use super::Ctx;
 use crate::Error;
-use crate::data::{self, Bars, SymbolSource};
+use crate::data::Bars;
 use crate::engine::{BacktestConfig, BacktestResult, run_backtest};
 use crate::metrics::{Stats, StatsInput, compute};
 use crate::regime::RegimeTransition;
 use crate::report::{ReportInput, write_report};
-use crate::risk::RiskConfig;
 use crate::store::{RunRecord, Store, StrategyPerformance};
 use crate::strategy::{self, Params};
 
-/// Where the bars come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DataSpec {
-    /// A bar file (CSV of any supported flavour, or Parquet).
-    File(PathBuf),
-    /// A symbol: the fetch cache first, then the bundled datasets.
-    Symbol(String),
-    /// A symbol at a bar interval (`4h`, `1d`, …): the cache file of that interval, or a
-    /// bundled dataset of that interval.
-    SymbolAt(String, String),
-}
-
-/// Bars and where they came from.
-#[derive(Debug, Clone)]
-pub struct LoadedData {
-    /// The bars.
-    pub bars: Bars,
-    /// The file read.
-    pub path: PathBuf,
-    /// The symbol, or the file's stem for `--data`.
-    pub label: String,
-    /// A one-line note for stderr (`using the bundled dataset …`).
-    pub note: String,
-}
-
-/// Load bars for a [`DataSpec`].
-///
-/// # Errors
-/// [`Error::Data`] for an unknown symbol or a bad file.
-pub fn load_data(spec: &DataSpec, data_dir: &Path) -> Result<LoadedData, Error> {
-    let (symbol, interval) = match spec {
-        DataSpec::File(p) => return load_file(p, stem(p), "file"),
-        DataSpec::Symbol(s) => (s, None),
-        DataSpec::SymbolAt(s, iv) => (s, Some(iv.as_str())),
-    };
-    let r = data::resolve_symbol_interval(symbol, interval, data_dir)?;
-    let origin = match r.source {
-        SymbolSource::Cache => "fetched cache",
-        SymbolSource::Bundled => "bundled dataset",
-    };
-    load_file(&r.path, symbol.clone(), origin)
-}
-
-fn load_file(path: &Path, label: String, origin: &str) -> Result<LoadedData, Error> {
-    let bars = data::load(path)?;
-    let note = format!(
-        "using {origin} {} ({} bars, {} → {})",
-        path.display(),
-        bars.len(),
-        bars.ts_ms()
-            .first()
-            .map_or_else(String::new, |&t| data::fmt_ts(t)),
-        bars.ts_ms()
-            .last()
-            .map_or_else(String::new, |&t| data::fmt_ts(t)),
-    );
-    Ok(LoadedData {
-        bars,
-        path: path.to_path_buf(),
-        label,
-        note,
-    })
-}
-
-fn stem(p: &Path) -> String {
-    p.file_stem().map_or_else(
-        || p.display().to_string(),
-        |s| s.to_string_lossy().into_owned(),
-    )
-}
-
-/// Which risk rules a backtest applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum RiskChoice {
-    /// `standard` for strategies that size by confidence (`technical`), else `passthrough`.
-    #[default]
-    Auto,
-    /// backtesting.py's semantics: all-cash sizing, no managed stops or caps.
-    Passthrough,
-    /// The seed's rules: confidence-scaled sizing, Kelly, 25 % cap, trailing and
-    /// break-even stops, partial take-profit, daily loss limit.
-    Standard,
-}
-
-impl RiskChoice {
-    /// The risk configuration for `strategy`.
-    pub fn config(self, strategy: &str) -> RiskConfig {
-        match (self, strategy) {
-            (RiskChoice::Standard, _) | (RiskChoice::Auto, "technical" | "ai" | "portfolio") => {
-                RiskConfig::standard()
-            }
-            _ => RiskConfig::passthrough(),
-        }
-    }
-}
+pub use super::load::{DataSpec, LoadedData, RiskChoice, load_data};
 
 /// What `algolab backtest` asks for: everything parsed, nothing read yet.
 #[derive(Debug, Clone)]
@@ -133,7 +38,7 @@ pub struct BacktestRequest {
     /// Record the run in the learning DB.
     pub record: bool,
     /// The `ai` strategy's options.
-    pub ai: AiOptions,
+    pub ai: crate::app::ai::AiOptions,
     /// `--strategy portfolio`: the strategies sharing the account (`technical`, `evolved:3`, …).
     pub strategies: Vec<String>,
 }
@@ -149,8 +54,10 @@ pub struct BacktestReply {
     pub run_id: Option<i64>,
     /// The report's HTML file, when written.
     pub report: Option<PathBuf>,
+    /// Warnings for the user (a warm-up longer than the data, …).
+    pub warnings: Vec<String>,
     /// The `ai` strategy's summary (components, LLM mode, warnings).
-    pub ai: Option<AiSummary>,
+    pub ai: Option<crate::app::ai::AiSummary>,
 }
 
 /// `algolab backtest`: resolve the strategy, load the bars, run, record, write the report.
@@ -159,11 +66,28 @@ pub struct BacktestReply {
 /// [`Error::Param`]/[`Error::Usage`]/[`Error::Data`] for bad input (exit 2), engine, DB
 /// or report failures otherwise.
 pub fn run(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
+    if let Some(dir) = req.report.as_ref().filter(|d| d.is_file()) {
+        return Err(Error::Usage(format!(
+            "--report {} is a file; give a folder for the report",
+            dir.display()
+        )));
+    }
+    if req.strategy == "ai" && req.strategy_file.is_none() {
+        return run_ai(ctx, req);
+    }
     let (name, params, mut strat) = strategy_for(ctx, &req)?;
     let name = name.as_str();
     let cfg = dqn_cfg(ctx, &req)?;
     cfg.validate()?;
     let data = load_data(&req.data, &ctx.data_dir)?;
+    let mut warnings = Vec::new();
+    let warmup = strat.warmup_bars();
+    if warmup >= data.bars.len() {
+        warnings.push(format!(
+            "{name} needs {warmup} bars before its first signal and the data has {}: no trade is possible",
+            data.bars.len()
+        ));
+    }
     let record = ctx.run_record("backtest", None);
     let out = run_strategy(&data.bars, &mut *strat, name, &params, &cfg)?;
     let run_id = if req.record {
@@ -186,69 +110,78 @@ pub fn run(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
         data,
         outcome: out,
         run_id,
+        warnings,
         ai: None,
     })
 }
 
-/// Where the LLM's answers come from in a backtest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum LlmMode {
-    /// Answers recorded earlier in the learning DB (the look-ahead guard; the default).
-    #[default]
-    Replay,
-    /// Call Ollama for real (an LLM trained on later data can know the future).
-    Live,
-    /// No LLM component.
-    Off,
-}
-
-impl LlmMode {
-    /// `replay`, `live` or `off`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LlmMode::Replay => "replay",
-            LlmMode::Live => "live",
-            LlmMode::Off => "off",
-        }
+/// `backtest --strategy ai`: the orchestrator, its decisions recorded and linked to trades,
+/// the state file written.
+fn run_ai(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
+    use crate::app::ai as ai_app;
+    let params = resolve_params("ai", &req.params)?;
+    req.cfg.validate()?;
+    let data = load_data(&req.data, &ctx.data_dir)?;
+    let (mut strat, mut summary) = ai_app::build(ctx, &data.label, &params, &req.ai)?;
+    // `--learn` and `--llm` are on the recorded command line (`runs.args_json`)
+    let record = ctx.run_record("backtest", None);
+    let out = run_strategy(&data.bars, &mut strat, "ai", &params, &req.cfg)?;
+    let decisions = strat.take_decision_records();
+    let llm_records = strat
+        .llm_mut()
+        .map(|l| l.take_records())
+        .unwrap_or_default();
+    if let Some((asked, answered)) = strat.llm_mut().map(|l| l.counts()) {
+        summary.llm_asked = asked;
+        summary.llm_answered = answered;
     }
-}
-
-/// The `ai` strategy's options in a backtest.
-#[derive(Debug, Clone, Default)]
-pub struct AiOptions {
-    /// `--weights technical=0.3,…`.
-    pub weights: Option<String>,
-    /// `--weights-file FILE` (JSON or flat TOML).
-    pub weights_file: Option<PathBuf>,
-    /// `--llm replay|live|off`.
-    pub llm: LlmMode,
-    /// The LLM settings (from the environment).
-    pub llm_config: crate::ai::llm::LlmConfig,
-    /// `--learn`: start from the saved online learner and keep what this run learns.
-    pub learn: bool,
-}
-
-/// What the run's AI side reports.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct AiSummary {
-    /// Components wired in.
-    pub components: Vec<String>,
-    /// The evolved genome used, if any.
-    pub evolved_id: Option<i64>,
-    /// The DQN model used, if any.
-    pub dqn_id: Option<i64>,
-    /// `replay`, `live` or `off`.
-    pub llm_mode: String,
-    /// LLM questions asked and answered.
-    pub llm_asked: u64,
-    /// Answers received.
-    pub llm_answered: u64,
-    /// Whether learning carried over (`--learn`).
-    pub learn: bool,
-    /// Decisions kept.
-    pub decisions: usize,
-    /// Warnings (one per failing component).
-    pub warnings: Vec<String>,
+    summary.warnings.extend(strat.take_warnings());
+    summary.decisions = decisions.len();
+    let now = (ctx.now_iso)();
+    let run_id = if req.record {
+        let mut store = ctx.store()?;
+        let id = self::record(&mut store, record, &data, &out, &now)?;
+        ai_app::record(
+            &mut store,
+            id,
+            &decisions,
+            llm_records,
+            &out.result.trades,
+            req.cfg.leverage,
+            &now,
+        )?;
+        Some(id)
+    } else {
+        None
+    };
+    ai_app::save_state(
+        &ctx.data_dir,
+        &ai_app::OrchestratorState {
+            run_id,
+            symbol: data.label.clone(),
+            weights: strat.orchestrator().config().weights.clone(),
+            components: summary.components.clone(),
+            evolved_id: summary.evolved_id,
+            model_versions: summary
+                .dqn_id
+                .map(|id| ("dqn".to_string(), id))
+                .into_iter()
+                .collect(),
+            online: strat.online().clone(),
+            updated_at: now,
+        },
+    )?;
+    if let Some(dir) = &req.report {
+        write(dir, &data, &out)?;
+    }
+    Ok(BacktestReply {
+        report: req.report.as_ref().map(|d| d.join("report.html")),
+        data,
+        outcome: out,
+        run_id,
+        warnings: Vec::new(),
+        ai: Some(summary),
+    })
 }
 
 /// A strategy ready to drive.

@@ -36,11 +36,24 @@ pub fn check(_ctx: &Ctx, file: &Path) -> CheckReport {
 /// `algolab data convert`.
 ///
 /// # Errors
-/// [`Error::Data`] for a bad input file, interval or output path.
+/// [`Error::Data`] for a bad input file, interval or output path; [`Error::Usage`] for a
+/// resample interval shorter than the input's.
 pub fn convert(_ctx: &Ctx, req: ConvertRequest) -> Result<Written, Error> {
     let mut bars = data::load(&req.input)?;
     if let Some(iv) = &req.resample {
-        bars = data::resample(&bars, data::parse_interval(iv)?)?;
+        let target = data::parse_interval(iv)?;
+        // resampling aggregates: a shorter interval would copy each bar into its own
+        // bucket and write the input's bars under the new interval's name (issue 10)
+        if let Some(have) = bars.interval_ms()
+            && target < have
+        {
+            return Err(Error::Usage(format!(
+                "cannot resample {} bars to {}: resampling only aggregates to a longer interval (upsampling would invent bars)",
+                data::format_interval(have),
+                data::format_interval(target)
+            )));
+        }
+        bars = data::resample(&bars, target)?;
     }
     data::save(&bars, &req.output)?;
     Ok(Written {

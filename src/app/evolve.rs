@@ -18,13 +18,13 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::backtest::{LoadedData, RiskChoice};
+use super::load::{LoadedData, RiskChoice};
 use crate::Error;
 use crate::ai::evolver::{
-    Evaluation, FeatureRanges, FeatureTable, GaConfig, GenerationStats, Genome, LeanConfig,
-    LeanRun, Stage, evolve, run_lean,
+    Evaluation, FeatureRanges, FeatureTable, GaConfig, GenerationStats, Genome, Stage, evolve,
 };
 use crate::data::Bars;
+use crate::engine::fast::genome::{LeanConfig, LeanRun, run_lean};
 use crate::engine::{BacktestConfig, BacktestResult, Fill, run_backtest};
 use crate::metrics::annual::{Annualisation, annual_figures};
 use crate::metrics::{Stats, StatsInput, compute};
@@ -479,7 +479,7 @@ pub fn run_evolve(
 #[derive(Debug, Clone)]
 pub struct EvolveRequest {
     /// The bars.
-    pub data: super::backtest::DataSpec,
+    pub data: super::load::DataSpec,
     /// GA, split and engine settings.
     pub settings: EvolveSettings,
     /// Write evolve.html and best_genome.json into this folder.
@@ -512,7 +512,7 @@ pub fn run(
     progress: &mut dyn FnMut(&GenerationStats),
 ) -> Result<EvolveReply, Error> {
     lean_config(&req.settings.engine)?;
-    let data = super::backtest::load_data(&req.data, &ctx.data_dir)?;
+    let data = super::load::load_data(&req.data, &ctx.data_dir)?;
     let record_row = ctx.run_record("evolve", Some(req.settings.ga.seed));
     let out = run_evolve(&data.bars, &req.settings, progress)?;
     let ids = if req.record {
@@ -607,16 +607,21 @@ pub fn record(
 /// The genome stored under `id`.
 ///
 /// # Errors
-/// [`Error::Usage`] for an unknown id or a stored genome that no longer validates;
-/// [`Error::Store`] when the DB fails.
+/// [`Error::Usage`] for an unknown id; [`Error::Store`] when the DB fails or the stored
+/// genome no longer decodes or validates (a corrupt row: exit 1).
 pub fn stored_genome(store: &Store, id: i64) -> Result<Genome, Error> {
     let row = store.load_evolved(id)?.ok_or_else(|| {
         Error::Usage(format!(
             "no evolved strategy with id {id} (see `algolab evolve --list`)"
         ))
     })?;
-    Genome::from_json(&row.genes_json)
-        .map_err(|e| Error::Usage(format!("evolved strategy {id}: {e}")))
+    // a stored genome that does not decode is a corrupt DB row, not bad usage (exit 1)
+    Genome::from_json(&row.genes_json).map_err(|e| {
+        Error::Store(crate::store::StoreError::BadValue {
+            path: store.path().display().to_string(),
+            what: format!("evolved strategy {id}: {e}"),
+        })
+    })
 }
 
 /// A genome from a JSON file (as `--report` writes `best_genome.json`).

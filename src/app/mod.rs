@@ -14,10 +14,13 @@ pub mod ctx;
 pub mod data;
 pub mod evolve;
 pub mod indicators;
+pub mod load;
 pub mod optimize;
 pub mod paper;
 pub mod portfolio;
 pub mod report;
+pub mod status;
+pub mod strategies;
 pub mod train_rl;
 
 pub use ctx::Ctx;

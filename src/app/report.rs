@@ -51,6 +51,12 @@ pub fn run(ctx: &Ctx, req: ReportRequest) -> Result<ReportReply, Error> {
     let dir = req
         .out
         .unwrap_or_else(|| PathBuf::from("reports").join(format!("run-{id}")));
+    if dir.is_file() {
+        return Err(Error::Usage(format!(
+            "--out {} is a file; give a folder for the report",
+            dir.display()
+        )));
+    }
     if run.record.command == "optimize" {
         let report = crate::app::optimize::stored_report(&store, &run)?;
         crate::report::optimize::write(&dir, &report)?;

@@ -16,6 +16,7 @@
 //!   against the bar, a venue broker reports the executions since the last call.
 //! - The engine never awaits: the trait is synchronous.
 
+pub mod book;
 pub mod margin;
 pub mod sim;
 mod sim_book;

@@ -2,12 +2,13 @@
 //! protective exits, liquidation, funding and the mark at the close. Rules: see
 //! [`super::sim`].
 
+use super::book::{self, Held};
 use super::margin::liquidation_price;
 use super::sim::{Fill, SimBroker};
 use super::sim_pos::Pos;
 use super::{FillAction, OrderFill};
 use crate::data::Bar;
-use crate::order::{ClientOrderId, ExitReason, OrderKind, Side, Trade};
+use crate::order::{ClientOrderId, ExitReason, OrderKind, Side};
 use crate::risk::{OrderQty, OrderRequest, StopLevel, entry_qty};
 
 const FUNDING_PERIOD_MS: i64 = 8 * 3_600_000;
@@ -52,7 +53,7 @@ impl SimBroker {
     pub(super) fn mark(&mut self, close: f64) {
         match self.pos.as_mut() {
             Some(p) => {
-                p.upnl = p.side.sign() * p.qty * (close - p.entry_price);
+                p.upnl = book::unrealized(p.side.sign(), p.qty, p.entry_price, close);
                 self.position_value = p.margin + p.upnl;
             }
             None => self.position_value = 0.0,
@@ -82,7 +83,7 @@ impl SimBroker {
         {
             return false;
         }
-        let upnl = p.side.sign() * p.qty * (bar.close - p.entry_price);
+        let upnl = book::unrealized(p.side.sign(), p.qty, p.entry_price, bar.close);
         let position_value = p.margin + upnl;
         let equity = self.cash + position_value;
         if !(equity.is_finite() && equity > 0.0) {
@@ -300,7 +301,7 @@ impl SimBroker {
         }
         let lev = self.cfg.leverage;
         let c = self.cfg.commission;
-        let per_unit = price / lev + price * c;
+        let per_unit = book::unit_cost(price, lev, c);
         let pos_value = match req.qty {
             OrderQty::EquityFrac(_) => self.pos_value_at(price),
             _ => 0.0,
@@ -312,7 +313,7 @@ impl SimBroker {
             pos_value,
             lev,
             c,
-            &self.instrument,
+            self.instrument.step_size,
         );
         if qty.is_nan()
             || qty <= 0.0
@@ -327,8 +328,7 @@ impl SimBroker {
             self.rejected += 1;
             return;
         }
-        let margin = qty * price / lev;
-        let fee = qty * price * c;
+        let (margin, fee) = book::open_cost(qty, price, lev, c);
         self.cash -= margin + fee;
         self.fees_paid += fee;
         let action = match self.pos.as_mut() {
@@ -381,7 +381,7 @@ impl SimBroker {
     /// Position value (margin + unrealized PnL) at `price`.
     fn pos_value_at(&self, price: f64) -> f64 {
         self.pos.map_or(0.0, |p| {
-            p.margin + p.side.sign() * p.qty * (price - p.entry_price)
+            p.margin + book::unrealized(p.side.sign(), p.qty, p.entry_price, price)
         })
     }
 
@@ -409,44 +409,40 @@ impl SimBroker {
                 action: FillAction::Increase,
             };
         };
-        let q = q.min(p.qty);
-        let r = q / p.qty;
         let s = p.side.sign();
-        let margin_part = p.margin * r;
-        let entry_fee_part = p.entry_fees * r;
-        let funding_part = p.funding * r;
-        let gross = s * q * (price - p.entry_price);
-        let (fee, returned) = match liq_fee_rate {
-            None => {
-                let fee = q * price * self.cfg.commission;
-                (fee, margin_part + gross - fee)
-            }
-            Some(rate) => {
-                let left = (margin_part + gross).max(0.0);
-                let fee = (q * price * rate).min(left);
-                (fee, left - fee)
-            }
-        };
-        self.cash += returned;
-        self.fees_paid += fee;
-        let pnl = returned - margin_part - funding_part - entry_fee_part;
-        let (mae_pct, mfe_pct) = p.excursions(price);
-        let trade = Trade {
-            side: p.side,
-            qty: q,
-            entry_bar: p.entry_bar,
-            exit_bar: t,
-            entry_ts_ms: p.entry_ts_ms,
-            exit_ts_ms: ts_ms,
+        let held = Held {
+            sign: s,
+            qty: p.qty,
             entry_price: p.entry_price,
-            exit_price: price,
-            pnl,
-            return_pct: 100.0 * pnl / (q * p.entry_price),
-            fees: entry_fee_part + fee,
-            mae_pct,
-            mfe_pct,
-            exit_reason: reason,
+            margin: p.margin,
+            entry_fees: p.entry_fees,
+            funding: p.funding,
         };
+        let closed = book::close(&held, q, price, self.cfg.commission, liq_fee_rate);
+        let q = closed.qty;
+        let fee = closed.fee;
+        let (margin_part, entry_fee_part, funding_part) = (
+            closed.margin_part,
+            closed.entry_fee_part,
+            closed.funding_part,
+        );
+        self.cash += closed.returned;
+        self.fees_paid += fee;
+        let trade = closed.trade(
+            book::Opened {
+                side: p.side,
+                bar: p.entry_bar,
+                ts_ms: p.entry_ts_ms,
+                price: p.entry_price,
+            },
+            book::Exited {
+                bar: t,
+                ts_ms,
+                price,
+                reason,
+                excursions: p.excursions(price),
+            },
+        );
         let left = p.qty - q;
         if left <= p.qty * 1e-12 {
             self.pos = None;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::Global;
-use super::common::{DataArgs, EngineArgs, note, num, params_kv};
+use super::common::{DataArgs, EngineArgs, note, num, params_kv, result};
 use crate::app::Ctx;
 use crate::app::backtest as app;
 use crate::metrics::Stats;
@@ -70,7 +70,7 @@ pub struct AiArgs {
     /// `--strategy ai`: where the LLM's answers come from: answers recorded in the learning DB
     /// (replay, the look-ahead guard), Ollama for real (live), or no LLM (off).
     #[arg(long, value_enum, default_value = "replay")]
-    pub llm: app::LlmMode,
+    pub llm: crate::app::ai::LlmMode,
     /// `--strategy ai`: start from the online learner saved in DATA_DIR/ai_orchestrator_state.json
     /// (off by default so runs stay reproducible; recorded with the run).
     #[arg(long)]
@@ -117,7 +117,7 @@ pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
         regime_objective: args.regime_objective,
         report: args.report,
         record: !args.no_record,
-        ai: app::AiOptions {
+        ai: crate::app::ai::AiOptions {
             weights: args.ai.weights,
             weights_file: args.ai.weights_file,
             llm: args.ai.llm,
@@ -136,11 +136,7 @@ pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
         s
     });
     let report_dir = req.report.clone();
-    let res = if req.strategy == "ai" && req.strategy_file.is_none() {
-        crate::app::ai::run_backtest(ctx, req)
-    } else {
-        app::run(ctx, req)
-    };
+    let res = app::run(ctx, req);
     if let Some(s) = spinner {
         s.finish_and_clear();
     }
@@ -154,6 +150,9 @@ pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
     };
     let (data, out) = (&reply.data, &reply.outcome);
     note(g.quiet, &data.note);
+    for w in &reply.warnings {
+        eprintln!("warning: {w}");
+    }
     let skipped = out.stats.signals_skipped_zero_size;
     if skipped > 0 {
         note(
@@ -163,43 +162,40 @@ pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
             ),
         );
     }
-    if !g.quiet {
-        eprint!("{}", stats_table(&data.label, &out.strategy, &out.stats));
-        if let Some(h) = out.result.halted {
-            eprintln!(
-                "trading stopped at {}: equity {:.6e} is below one minimum order ({:.4})",
-                crate::metrics::iso(h.ts_ms),
-                h.equity,
-                h.min_order
-            );
-        }
-        if let Some(id) = reply.run_id {
-            eprintln!("run {id} recorded in {}", ctx.db_path.display());
-        }
-        if let Some(html) = &reply.report {
-            eprintln!("report: {}", html.display());
-        }
-        if let Some(ai) = &reply.ai {
-            eprintln!(
-                "ai: components {}; llm {} ({} asked, {} answered); {} decisions{}",
-                ai.components.join(", "),
-                ai.llm_mode,
-                ai.llm_asked,
-                ai.llm_answered,
-                ai.decisions,
-                if ai.learn {
-                    "; learning carried over"
-                } else {
-                    ""
-                }
-            );
-        }
+    let mut human = stats_table(&data.label, &out.strategy, &out.stats);
+    if let Some(h) = out.result.halted {
+        human.push_str(&format!(
+            "trading stopped at {}: equity {:.6e} is below one minimum order ({:.4})\n",
+            crate::metrics::iso(h.ts_ms),
+            h.equity,
+            h.min_order
+        ));
     }
     if let Some(ai) = &reply.ai {
+        human.push_str(&format!(
+            "ai: components {}; llm {} ({} asked, {} answered); {} decisions{}\n",
+            ai.components.join(", "),
+            ai.llm_mode,
+            ai.llm_asked,
+            ai.llm_answered,
+            ai.decisions,
+            if ai.learn {
+                "; learning carried over"
+            } else {
+                ""
+            }
+        ));
         for w in &ai.warnings {
             eprintln!("warning: {w}");
         }
     }
+    if let Some(id) = reply.run_id {
+        human.push_str(&format!("run {id} recorded in {}\n", ctx.db_path.display()));
+    }
+    if let Some(html) = &reply.report {
+        human.push_str(&format!("report: {}\n", html.display()));
+    }
+    result(g, &human);
     if g.json {
         let mut v = serde_json::to_value(&out.stats)?;
         if let Some(obj) = v.as_object_mut() {
@@ -256,7 +252,7 @@ fn portfolio(ctx: &Ctx, g: Global, req: &app::BacktestRequest) -> anyhow::Result
     Ok(())
 }
 
-/// The stats as a two-column table for stderr.
+/// The stats as a two-column table.
 pub fn stats_table(symbol: &str, strategy: &str, s: &Stats) -> String {
     let rows: Vec<(&str, String)> = vec![
         ("Symbol", symbol.to_string()),

@@ -62,7 +62,17 @@ impl DataArgs {
                 })
                 .transpose()
         };
-        Ok((parse("--from", &self.from)?, parse("--to", &self.to)?))
+        let (from, to) = (parse("--from", &self.from)?, parse("--to", &self.to)?);
+        if let (Some(f), Some(t)) = (from, to)
+            && f > t
+        {
+            return Err(UsageError(format!(
+                "--from {} is after --to {}",
+                self.from.as_deref().unwrap_or_default(),
+                self.to.as_deref().unwrap_or_default()
+            )));
+        }
+        Ok((from, to))
     }
 }
 
@@ -79,13 +89,13 @@ pub enum FillArg {
 #[derive(Debug, Clone, Args)]
 pub struct EngineArgs {
     /// Starting cash.
-    #[arg(long, default_value_t = 10_000.0)]
+    #[arg(long, default_value_t = 10_000.0, allow_negative_numbers = true)]
     pub cash: f64,
     /// Commission, a fraction of traded notional, charged on entry and on exit.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub commission: f64,
     /// Slippage, a fraction of price, against the trader.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub slippage: f64,
     /// When market orders fill.
     #[arg(long, value_enum, default_value_t = FillArg::NextOpen)]
@@ -95,7 +105,7 @@ pub struct EngineArgs {
     #[arg(long)]
     pub fractional: bool,
     /// Leverage 1–125 (isolated margin, liquidation as Binance USD-M).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub leverage: f64,
     /// Close a position still open at the end at the last close (it is left open and
     /// valued at the last close otherwise, as backtesting.py does).
@@ -163,6 +173,25 @@ pub fn params_kv(
 )]
 pub fn now_iso() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Print a human-readable result (DESIGN §2): on stdout, even with `--quiet`; with
+/// `--json` the JSON on stdout is the result, so the human text goes to stderr unless
+/// `--quiet`. `text` carries its own line ends.
+pub fn result(g: super::Global, text: &str) {
+    if g.json {
+        if !g.quiet {
+            eprint!("{text}");
+        }
+    } else {
+        stdout(text);
+    }
+}
+
+/// Write `text` to stdout; a closed pipe (`| head`) is not an error.
+pub fn stdout(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 /// Print a line on stderr unless `--quiet`.

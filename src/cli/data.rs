@@ -1,12 +1,14 @@
 //! `algolab data …`: check, convert and synthesise bar files. Parsing and printing only;
 //! the work is in [`crate::data`].
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use super::Global;
+use super::common::result;
 use crate::app::Ctx;
 use crate::app::data as app;
 use crate::data::{self, DataError, SynthSpec, fmt_ts, format_interval};
@@ -80,7 +82,7 @@ Prices are whole cents starting at 100; log returns have standard deviation --vo
         #[arg(long, default_value = "2020-01-01")]
         start: String,
         /// Per-bar volatility of the log return.
-        #[arg(long, default_value_t = 0.002)]
+        #[arg(long, default_value_t = 0.002, allow_negative_numbers = true)]
         vol: f64,
         /// Output file: .csv or .parquet.
         output: PathBuf,
@@ -107,15 +109,7 @@ pub fn run(args: DataArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
                     resample,
                 },
             )?;
-            if g.json {
-                println!(
-                    "{}",
-                    serde_json::json!({ "bars": w.bars, "output": w.output.display().to_string() })
-                );
-            }
-            if !g.quiet {
-                eprintln!("wrote {} bars to {}", w.bars, w.output.display());
-            }
+            written(&w, g);
             Ok(())
         }
         DataCommand::Synth {
@@ -140,12 +134,24 @@ pub fn run(args: DataArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
             };
             let w = app::synth(ctx, &spec, output.clone())
                 .with_context(|| format!("writing {}", output.display()))?;
-            if !g.quiet {
-                eprintln!("wrote {} bars to {}", w.bars, w.output.display());
-            }
+            written(&w, g);
             Ok(())
         }
     }
+}
+
+/// The result of `convert` and `synth`: JSON with `--json`, else a line.
+fn written(w: &app::Written, g: Global) {
+    if g.json {
+        println!(
+            "{}",
+            serde_json::json!({ "bars": w.bars, "output": w.output.display().to_string() })
+        );
+    }
+    result(
+        g,
+        &format!("wrote {} bars to {}\n", w.bars, w.output.display()),
+    );
 }
 
 fn check(file: &std::path::Path, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
@@ -153,24 +159,26 @@ fn check(file: &std::path::Path, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
     if g.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     }
-    if !g.quiet || !r.is_ok() {
+    {
+        let mut h = String::new();
         let ts = |t: Option<i64>| t.map_or_else(|| "-".to_string(), fmt_ts);
-        eprintln!("file:     {}", r.path);
-        eprintln!("format:   {}", r.format.as_deref().unwrap_or("unknown"));
-        eprintln!("bars:     {}", r.bars);
-        eprintln!("range:    {} .. {}", ts(r.first_ts), ts(r.last_ts));
+        let _ = writeln!(h, "file:     {}", r.path);
+        let _ = writeln!(h, "format:   {}", r.format.as_deref().unwrap_or("unknown"));
+        let _ = writeln!(h, "bars:     {}", r.bars);
+        let _ = writeln!(h, "range:    {} .. {}", ts(r.first_ts), ts(r.last_ts));
         let iv = r.interval_ms.map_or_else(|| "-".into(), format_interval);
         let cal = if r.trading_days {
             " (trading days)"
         } else {
             ""
         };
-        eprintln!("interval: {iv}{cal}");
+        let _ = writeln!(h, "interval: {iv}{cal}");
         let weekend = r.gaps.iter().filter(|g| g.weekend).count();
-        eprintln!("gaps:     {} ({weekend} over a weekend)", r.gaps.len());
+        let _ = writeln!(h, "gaps:     {} ({weekend} over a weekend)", r.gaps.len());
         const SHOWN: usize = 20;
         for gap in r.gaps.iter().filter(|g| !g.weekend).take(SHOWN) {
-            eprintln!(
+            let _ = writeln!(
+                h,
                 "  after {}: {} missing bars",
                 fmt_ts(gap.after_ts),
                 gap.missing_bars
@@ -178,17 +186,25 @@ fn check(file: &std::path::Path, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
         }
         let other = r.gaps.len() - weekend;
         if other > SHOWN {
-            eprintln!("  … {} more (see --json)", other - SHOWN);
+            let _ = writeln!(h, "  … {} more (see --json)", other - SHOWN);
         }
-        eprintln!("problems: {}", r.problems_total);
+        let _ = writeln!(h, "problems: {}", r.problems_total);
         for p in &r.problems {
-            eprintln!("  {p}");
+            let _ = writeln!(h, "  {p}");
         }
         if r.problems_total > r.problems.len() {
-            eprintln!(
+            let _ = writeln!(
+                h,
                 "  … {} more not listed",
                 r.problems_total - r.problems.len()
             );
+        }
+        // a clean report is the result (stdout, or stderr beside --json); a report with
+        // problems is the error's detail: stderr, even with --quiet
+        if r.is_ok() {
+            result(g, &h);
+        } else {
+            eprint!("{h}");
         }
     }
     if r.is_ok() {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::Global;
-use super::common::{DataArgs, EngineArgs, note, num};
+use super::common::{DataArgs, EngineArgs, note, num, result};
 use crate::ai::evolver::{GaConfig, GenerationStats};
 use crate::app::Ctx;
 use crate::app::evolve as app;
@@ -133,18 +133,17 @@ pub fn run(args: EvolveArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
     let (data, out, ids) = (&reply.data, &reply.outcome, reply.ids);
     note(g.quiet, &data.note);
 
-    if !g.quiet {
-        eprint!("{}", summary(&data.label, out));
-        if let Some((run_id, id)) = ids {
-            eprintln!(
-                "stored as evolved strategy {id} (run {run_id}) in {}; backtest it with --strategy evolved --param id={id}",
-                ctx.db_path.display()
-            );
-        }
-        if let Some(html) = &reply.report {
-            eprintln!("report: {}", html.display());
-        }
+    let mut human = summary(&data.label, out);
+    if let Some((run_id, id)) = ids {
+        human.push_str(&format!(
+            "stored as evolved strategy {id} (run {run_id}) in {}; backtest it with --strategy evolved --param id={id}\n",
+            ctx.db_path.display()
+        ));
     }
+    if let Some(html) = &reply.report {
+        human.push_str(&format!("report: {}\n", html.display()));
+    }
+    result(g, &human);
     if g.json {
         let mut v = serde_json::to_value(out)?;
         if let Some(obj) = v.as_object_mut() {
@@ -159,7 +158,7 @@ pub fn run(args: EvolveArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The human summary for stderr.
+/// The human summary.
 fn summary(symbol: &str, o: &app::EvolveOutcome) -> String {
     let mut s = String::new();
     s.push_str(&format!("Symbol     {symbol}\nBest rule  {}\n", o.rule));
@@ -240,7 +239,7 @@ fn list(args: &EvolveArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
         return Ok(());
     }
     if rows.is_empty() {
-        note(false, "no evolved strategies stored yet");
+        result(g, "no evolved strategies stored yet\n");
         return Ok(());
     }
     println!(

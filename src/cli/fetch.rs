@@ -233,9 +233,8 @@ pub fn run(args: FetchArgs, g: Global) -> anyhow::Result<()> {
                     .with_context(|| format!("fetching {} from {}", spec.symbol, spec.source.name()));
                 bar.finish_and_clear();
                 let s = s?;
-                if !g.quiet {
-                    eprintln!("{}", human(&s));
-                }
+                // the per-symbol summary is the result: stdout, or stderr beside --json
+                super::common::result(g, &format!("{}\n", human(&s)));
                 out.push(s);
             }
             anyhow::Ok(out)

@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::Global;
-use super::common::{DataArgs, note};
+use super::common::{DataArgs, note, result};
 use crate::app::Ctx;
 use crate::app::indicators as app;
 
@@ -43,12 +43,32 @@ pub fn run(args: IndicatorsArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
     note(g.quiet, &data.note);
     match &args.out {
         Some(path) => {
+            if path.is_dir() {
+                return Err(super::UsageError(format!(
+                    "--out {} is a directory; give a file name",
+                    path.display()
+                ))
+                .into());
+            }
             crate::store::atomic_write(path, reply.csv.as_bytes())
                 .with_context(|| format!("writing {}", path.display()))?;
-            note(
-                g.quiet,
-                &format!("wrote {} rows to {}", data.bars.len(), path.display()),
+            if g.json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "rows": data.bars.len(),
+                        "columns": reply.columns,
+                        "output": path.display().to_string(),
+                    })
+                );
+            }
+            result(
+                g,
+                &format!("wrote {} rows to {}\n", data.bars.len(), path.display()),
             );
+        }
+        None if g.json => {
+            println!("{}", serde_json::to_string(&json_rows(&reply.csv))?);
         }
         None => {
             use std::io::Write;
@@ -58,4 +78,32 @@ pub fn run(args: IndicatorsArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The CSV as a JSON array of objects (`timestamp` a string, indicators numbers or `null`
+/// during warm-up).
+fn json_rows(csv: &str) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    let mut lines = csv.lines();
+    let head: Vec<&str> = lines
+        .next()
+        .map(|h| h.split(',').collect())
+        .unwrap_or_default();
+    lines
+        .map(|l| {
+            head.iter()
+                .zip(l.split(','))
+                .map(|(k, v)| {
+                    let val = if *k == "timestamp" {
+                        serde_json::Value::String(v.to_string())
+                    } else {
+                        v.parse::<f64>()
+                            .ok()
+                            .and_then(serde_json::Number::from_f64)
+                            .map_or(serde_json::Value::Null, serde_json::Value::Number)
+                    };
+                    ((*k).to_string(), val)
+                })
+                .collect()
+        })
+        .collect()
 }

@@ -1,8 +1,10 @@
 //! The command line: one file per subcommand, parsing and printing only (STYLE rule 2).
 //!
-//! Conventions (docs/DESIGN.md §2): `--json` prints machine-readable results on stdout;
-//! human output and progress bars go to stderr; `--quiet` silences progress; exit code 0 on
-//! success, 2 on bad usage or bad input, 1 otherwise.
+//! Conventions (docs/DESIGN.md §2): results go to stdout (human text, or JSON with
+//! `--json`, the human text then on stderr); notes and progress bars go to stderr;
+//! `--quiet` silences notes and progress, not the result; exit code 0 on success, 2 on bad
+//! usage or bad input, 1 otherwise. Each subcommand but `fetch` builds its request, calls
+//! `app::<command>::run(&Ctx, …)` and prints the reply.
 
 use clap::{Parser, Subcommand};
 
@@ -12,24 +14,28 @@ pub mod common;
 pub mod data;
 pub mod evolve;
 pub mod fetch;
+pub mod fleet;
 pub mod indicators;
 pub mod optimize;
+pub mod optimize_shard;
 pub mod paper;
 pub mod report;
+pub mod strategies;
 pub mod train_rl;
 
 /// Global options shared by every subcommand.
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct Global {
-    /// No progress bars or chatter on stderr (errors still print).
+    /// No notes or progress bars on stderr (the result and errors still print).
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
-    /// Print machine-readable JSON on stdout.
+    /// Print the result as machine-readable JSON on stdout.
     #[arg(long, global = true)]
     pub json: bool,
 }
 
-/// algolab: algorithmic-trading research and trading, from backtest to live bot.
+/// algolab: algorithmic-trading research: data, indicators, backtests, optimisation and
+/// evolved rules, with reports and a learning DB.
 #[derive(Debug, Parser)]
 #[command(name = "algolab", version, about, long_about = None, after_help = EXAMPLES)]
 pub struct Cli {
@@ -52,7 +58,8 @@ const EXAMPLES: &str = "Examples:
   algolab indicators --symbol BTC/USDT --out btc_indicators.csv
   algolab data check datasets/GOOG.csv
   algolab data convert datasets/BTCUSDT_1h.csv btc_4h.parquet --resample 4h
-  algolab paper --symbol BTC/USDT --bot b1";
+  algolab paper --symbol BTC/USDT --bot b1
+  algolab strategies";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -71,6 +78,8 @@ pub enum Command {
     Data(data::DataArgs),
     /// Download bars from Binance or Yahoo into the cache, appending only new bars.
     Fetch(fetch::FetchArgs),
+    /// List the strategies with their parameters, defaults and ranges.
+    Strategies(strategies::StrategiesArgs),
     /// Why an `ai` run's trades happened, and what each would have been without each component.
     Explain(ai::ExplainArgs),
     /// The AI orchestrator: `algolab ai status`.
@@ -83,6 +92,10 @@ pub enum Command {
     /// Train the leverage DQN agent (35 features; 11 actions, 1×–10× long/short) on the
     /// futures simulator; judge it on a held-out test window.
     TrainLeverage(train_rl::TrainArgs),
+    /// Run many paper bots from bots.toml: one process each, restarted when they crash.
+    Run(fleet::RunArgs),
+    /// Every bot's value, P&L, position and health (DATA_DIR/bots, portfolio.json).
+    Status(fleet::StatusArgs),
 }
 
 /// Run a parsed command line.
@@ -103,6 +116,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Indicators(args) => indicators::run(args, g, &ctx),
         Command::Optimize(args) => optimize::run(*args, g, &ctx),
         Command::Report(args) => report::run(args, g, &ctx),
+        Command::Strategies(args) => strategies::run(args, g, &ctx),
         Command::Explain(args) => ai::explain(args, g, &ctx),
         Command::Ai(args) => ai::run(args, g, &ctx),
         Command::Fetch(args) => fetch::run(args, g),
@@ -111,6 +125,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::TrainLeverage(args) => {
             train_rl::run(args, g, &ctx, crate::ai::dqn::AgentKind::LeverageDqn)
         }
+        Command::Run(args) => fleet::run(args, g, &ctx),
+        Command::Status(args) => fleet::status(args, g, &ctx),
     }
 }
 

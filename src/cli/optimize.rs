@@ -3,6 +3,7 @@
 //! run, show the best stored parameters per regime. Parsing and printing only; the work is
 //! in [`crate::app::optimize`].
 
+use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -10,9 +11,10 @@ use anyhow::Context;
 use clap::Args;
 
 use super::Global;
-use super::common::{DataArgs, EngineArgs, note, num, params_kv};
+use super::common::{DataArgs, EngineArgs, note, num, params_kv, result};
 use crate::app::Ctx;
 use crate::app::optimize::record::{TRIAL_KEYS, outcome_json};
+use crate::app::optimize::shard::Shard;
 use crate::app::optimize::{
     Method, Objective, OptimizeOutcome, OptimizeRequest, OptimizeSpec, WalkForward,
 };
@@ -80,7 +82,7 @@ pub struct OptimizeArgs {
     #[arg(long, value_enum, default_value_t = WfMode::Rolling)]
     pub wf_mode: WfMode,
     /// Walk-forward training share of each fold.
-    #[arg(long, default_value_t = 0.7)]
+    #[arg(long, default_value_t = 0.7, allow_negative_numbers = true)]
     pub train_frac: f64,
     /// Optimise each market regime too (entries allowed only on that regime's bars).
     #[arg(long)]
@@ -100,6 +102,18 @@ pub struct OptimizeArgs {
     /// Do not record the run in the learning DB.
     #[arg(long, conflicts_with = "resume")]
     pub no_record: bool,
+    /// Evaluate only shard K of N of the search (the trials whose index is K modulo N,
+    /// 0 <= K < N) and record them in a learning DB of its own in --out DIR; combine the
+    /// shards with --merge (deploy/slurm, deploy/k8s). Grid and random searches.
+    #[arg(long, value_name = "K/N", requires = "out", conflicts_with_all = ["merge", "resume"])]
+    pub shard: Option<Shard>,
+    /// Where --shard writes its DB (`shard-K-of-N.db`).
+    #[arg(long, value_name = "DIR", requires = "shard")]
+    pub out: Option<PathBuf>,
+    /// Combine the shards in these directories (written by --shard with the same
+    /// arguments) into the result of the unsharded run.
+    #[arg(long, value_name = "DIR", num_args = 1..)]
+    pub merge: Vec<PathBuf>,
     /// Stop after N trials, as if interrupted (tests).
     #[arg(long, hide = true)]
     pub stop_after: Option<usize>,
@@ -115,11 +129,15 @@ const EXAMPLES: &str = "Examples:
   algolab optimize --symbol GOOG --grid fast=5..30 --grid slow=20..80 --minimize max_drawdown_pct
   algolab optimize --symbol BTC/USDT --grid fast=5..30 --grid slow=20..80 --per-regime
   algolab optimize --show BTC/USDT
+  algolab optimize --symbol GOOG --grid fast=2..101 --grid slow=2..101 --shard 3/8 --out shards/
+  algolab optimize --symbol GOOG --grid fast=2..101 --grid slow=2..101 --merge shards/ --json
 
 Every trial is recorded in DATA_DIR/ai_learning.db (table optimization_results) as its batch
 finishes; --resume RUN_ID with the same arguments finishes an interrupted run. The JSON
 (--json) has the best parameters, every trial, the deflated Sharpe ratio (counting every
-trial ever recorded for the symbol and strategy), PBO by CSCV and the walk-forward folds.";
+distinct trial ever recorded for the symbol and strategy: a rerun adds nothing), PBO by CSCV
+and the walk-forward folds. --trials N evaluates N distinct points (fewer when the space has
+fewer).";
 
 /// Run the command.
 ///
@@ -206,12 +224,25 @@ pub fn run(args: OptimizeArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
             b.set_position(done as u64);
         }
     };
+    let data_spec = args.data.spec()?;
+    if let (Some(shard), Some(out)) = (args.shard, &args.out) {
+        let data = crate::app::load::load_data(&data_spec, &ctx.data_dir)?;
+        note(g.quiet, &data.note);
+        return super::optimize_shard::shard(ctx, &spec, &data, shard, out, g);
+    }
+    let merged = if args.merge.is_empty() {
+        None
+    } else {
+        let data = crate::app::load::load_data(&data_spec, &ctx.data_dir)?;
+        super::optimize_shard::merged(&args.merge, &spec, &data)?
+    };
     let req = OptimizeRequest {
-        data: args.data.spec()?,
+        data: data_spec,
         spec,
         resume: args.resume,
         record: !args.no_record,
         report: args.report.clone(),
+        merged,
     };
     let strategy = req.spec.strategy.clone();
     let res = crate::app::optimize::run(ctx, req, Box::new(progress));
@@ -254,9 +285,11 @@ fn trial_row(t: &Trial, metric: &str) -> String {
 
 fn print(out: &OptimizeOutcome, run_id: Option<i64>, symbol: &str, strategy: &str, g: Global) {
     let metric = out.objective.metric.as_str();
-    if !g.quiet {
+    let mut h = String::new();
+    {
         if out.stopped {
-            eprintln!(
+            let _ = writeln!(
+                h,
                 "stopped after {} trials; finish with --resume {}",
                 out.trials.len(),
                 run_id.map_or_else(|| "-".into(), |i| i.to_string())
@@ -270,9 +303,9 @@ fn print(out: &OptimizeOutcome, run_id: Option<i64>, symbol: &str, strategy: &st
             {
                 head.push(format!("{k:>12}"));
             }
-            eprintln!("{}", head.join(" "));
+            let _ = writeln!(h, "{}", head.join(" "));
             for t in &out.top {
-                eprintln!("{}", trial_row(t, metric));
+                let _ = writeln!(h, "{}", trial_row(t, metric));
             }
             match &out.best {
                 Some(b) => {
@@ -282,23 +315,28 @@ fn print(out: &OptimizeOutcome, run_id: Option<i64>, symbol: &str, strategy: &st
                         .iter()
                         .map(|(k, v)| format!("{k}={v}"))
                         .collect();
-                    eprintln!(
+                    let _ = writeln!(
+                        h,
                         "best: {} ({metric} {})",
                         p.join(" "),
                         num(b.trial.metrics.get(metric).copied().unwrap_or(f64::NAN), 4)
                     );
                 }
-                None => eprintln!("no trial qualified (check --min-trades)"),
+                None => {
+                    let _ = writeln!(h, "no trial qualified (check --min-trades)");
+                }
             }
             if let Some(d) = out.dsr {
-                eprintln!(
+                let _ = writeln!(
+                    h,
                     "deflated Sharpe ratio {} over {} trials",
                     num(d.dsr, 3),
                     out.dsr_trials
                 );
             }
             if let Some(p) = &out.pbo {
-                eprintln!(
+                let _ = writeln!(
+                    h,
                     "PBO {} ({} trials, {} splits)",
                     num(p.result.pbo, 3),
                     p.n_trials,
@@ -306,7 +344,8 @@ fn print(out: &OptimizeOutcome, run_id: Option<i64>, symbol: &str, strategy: &st
                 );
             }
             for (i, f) in out.folds.iter().enumerate() {
-                eprintln!(
+                let _ = writeln!(
+                    h,
                     "fold {}: in-sample {metric} {}, out-of-sample {metric} {}",
                     i + 1,
                     num(f.in_sample.get(metric).copied().unwrap_or(f64::NAN), 3),
@@ -326,14 +365,15 @@ fn print(out: &OptimizeOutcome, run_id: Option<i64>, symbol: &str, strategy: &st
             }
             for r in &out.regimes {
                 if let Some(b) = &r.best {
-                    eprintln!("regime {}: {}", r.regime, trial_row(b, metric));
+                    let _ = writeln!(h, "regime {}: {}", r.regime, trial_row(b, metric));
                 }
             }
             if let Some(id) = run_id {
-                eprintln!("recorded as run {id}");
+                let _ = writeln!(h, "recorded as run {id}");
             }
         }
     }
+    result(g, &h);
     if g.json {
         println!("{}", outcome_json(out, run_id, symbol, strategy));
     }
@@ -355,14 +395,17 @@ fn show(symbol: &str, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
             .collect();
         println!("{}", serde_json::Value::Array(v));
     } else if rows.is_empty() {
-        eprintln!("no optimisation results stored for {symbol}");
+        result(g, &format!("no optimisation results stored for {symbol}\n"));
     } else {
-        eprintln!(
+        let mut h = String::new();
+        let _ = writeln!(
+            h,
             "{:<12} {:<10} {:<20} {:>12} {:>6}  params",
             "strategy", "regime", "objective", "value", "run"
         );
         for r in &rows {
-            eprintln!(
+            let _ = writeln!(
+                h,
                 "{:<12} {:<10} {:<20} {:>12} {:>6}  {}",
                 r.strategy,
                 r.regime.as_deref().unwrap_or("all"),
@@ -372,6 +415,7 @@ fn show(symbol: &str, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
                 r.params_json
             );
         }
+        result(g, &h);
     }
     Ok(())
 }

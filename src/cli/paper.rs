@@ -14,6 +14,8 @@ use crate::app::backtest::BacktestRequest;
 use crate::app::paper::{self as app, PaperReply, PaperRequest};
 use crate::notify::commands::CommandInbox;
 use crate::notify::{BotCommand, TelegramClient, TelegramConfig};
+use crate::runner::bot_dir::write_json;
+use crate::runner::fleet::{Health, Market};
 use crate::runner::{BotDir, PaperState, TickOutcome, next_wake_ms};
 
 /// Paper-trade a strategy on new closed bars: one tick per call.
@@ -49,9 +51,33 @@ pub struct PaperArgs {
     /// With --loop: tick every SECS instead of at bar closes.
     #[arg(long, value_name = "SECS")]
     pub every: Option<u64>,
+    /// With --loop: the market's trading hours; ticks outside them are skipped.
+    #[arg(long, value_enum, default_value_t = MarketArg::Crypto)]
+    pub market: MarketArg,
     /// With --loop: stop after N ticks (for tests and trials).
     #[arg(long, value_name = "N", hide = true)]
     pub max_ticks: Option<u64>,
+}
+
+/// Trading hours for `--loop` (see `runner::fleet::Market`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MarketArg {
+    /// Always open.
+    Crypto,
+    /// US stocks, Monday–Friday 13:30–21:00 UTC.
+    Stock,
+    /// CME commodity futures, Sunday 22:00 – Friday 21:00 UTC with a daily pause.
+    Commodity,
+}
+
+impl MarketArg {
+    fn market(self) -> Market {
+        match self {
+            MarketArg::Crypto => Market::Crypto,
+            MarketArg::Stock => Market::Stock,
+            MarketArg::Commodity => Market::Commodity,
+        }
+    }
 }
 
 const EXAMPLES: &str = "Examples:
@@ -119,21 +145,88 @@ fn request(args: &PaperArgs) -> anyhow::Result<PaperRequest> {
 /// Bad usage, data or parameters (exit 2); state, engine or I/O failures (exit 1).
 pub fn run(args: PaperArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
     if !args.run_loop {
-        let reply = app::tick(ctx, request(&args)?)?;
-        print_reply(&reply, g);
+        let req = request(&args)?;
+        let tg = req.telegram.clone();
+        let name = app::bot_name(&req)?;
+        match app::tick(ctx, req) {
+            Ok(reply) => print_reply(&reply, g),
+            Err(e) => {
+                // tell the chat a tick failed (bad usage is the caller's, not news)
+                if let Some(cfg) = &tg
+                    && e.exit_code() != 2
+                {
+                    let note_ev = crate::notify::Event::Error {
+                        bot: name,
+                        message: e.to_string(),
+                    };
+                    for w in app::send_notes(cfg, &[note_ev]).1 {
+                        note(g.quiet, &format!("warning: telegram: {w}"));
+                    }
+                }
+                return Err(e.into());
+            }
+        }
         return Ok(());
     }
     let mut ticks = 0u64;
+    let mut health = Health::default();
+    let name = app::bot_name(&request(&args)?)?;
+    let dir = BotDir::new(&ctx.data_dir, &name)?;
+    dir.create()?;
     loop {
         let req = request(&args)?;
         let tg = req.telegram.clone();
-        let reply = app::tick(ctx, req)?;
-        print_reply(&reply, g);
+        let now = now_ms();
+        health.last_tick_ms = Some(now);
+        health.last_tick_at = Some((ctx.now_iso)());
+        if args.market.market().is_open(now) {
+            match app::tick(ctx, req) {
+                Ok(reply) => {
+                    print_reply(&reply, g);
+                    health.failures = 0;
+                    health.last_error = None;
+                    health.last_status = match &reply.outcome {
+                        TickOutcome::Busy { .. } => "busy".into(),
+                        TickOutcome::Done(r) if r.acted.is_some() => "ok".into(),
+                        TickOutcome::Done(_) => "idle".into(),
+                    };
+                    if let TickOutcome::Done(r) = &reply.outcome {
+                        health.last_bar_ts_ms = r.state.as_ref().map(|s| s.last_bar_ts_ms);
+                    }
+                }
+                // bad usage will not get better: leave the loop (exit 2)
+                Err(e) if e.exit_code() == 2 => return Err(e.into()),
+                Err(e) => {
+                    let msg = e.to_string();
+                    note(g.quiet, &format!("error: {name}: {msg}"));
+                    health.failures += 1;
+                    health.last_status = "error".into();
+                    health.last_error = Some(msg.clone());
+                    if let Some(cfg) = &tg {
+                        let (_, errs) = app::send_notes(
+                            cfg,
+                            &[crate::notify::Event::Error {
+                                bot: name.clone(),
+                                message: msg,
+                            }],
+                        );
+                        for e in errs {
+                            note(g.quiet, &format!("warning: telegram: {e}"));
+                        }
+                    }
+                }
+            }
+        } else {
+            health.last_status = "market_closed".into();
+            note(g.quiet, &format!("{name}: market closed, tick skipped"));
+        }
+        if let Err(e) = write_json(&dir.health_path(), &health) {
+            note(g.quiet, &format!("warning: {e}"));
+        }
         ticks += 1;
         if args.max_ticks.is_some_and(|m| ticks >= m) {
             return Ok(());
         }
-        let dir = BotDir::new(&ctx.data_dir, &reply.bot)?;
         let interval = bar_interval_ms(&dir);
         let wake = match args.every {
             Some(s) => now_ms() + (s as i64) * 1000,
@@ -146,7 +239,7 @@ pub fn run(args: PaperArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
             {
                 note(
                     g.quiet,
-                    &format!("{}: /stop received, leaving the loop", reply.bot),
+                    &format!("{name}: /stop received, leaving the loop"),
                 );
                 return Ok(());
             }

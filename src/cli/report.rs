@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::Global;
-use super::common::note;
+use super::common::result;
 use crate::app::Ctx;
 use crate::app::report as app;
 
@@ -53,16 +53,18 @@ pub fn run(args: ReportArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
                 .collect();
             println!("{}", serde_json::to_string_pretty(&rows)?);
         } else {
+            let mut h = String::new();
             for r in &runs {
-                eprintln!(
-                    "{:>5}  {:<9} {:<10} {:<10} {}",
+                h.push_str(&format!(
+                    "{:>5}  {:<9} {:<10} {:<10} {}\n",
                     r.id,
                     r.record.command,
                     r.record.symbol.as_deref().unwrap_or("-"),
                     r.record.strategy.as_deref().unwrap_or("-"),
                     r.record.started_at
-                );
+                ));
             }
+            result(g, &h);
         }
         return Ok(());
     }
@@ -76,7 +78,7 @@ pub fn run(args: ReportArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
             out: args.out,
         },
     )?;
-    note(g.quiet, &format!("report: {}", reply.html.display()));
+    result(g, &format!("report: {}\n", reply.html.display()));
     if g.json {
         println!(
             "{}",

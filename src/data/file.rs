@@ -45,6 +45,12 @@ pub(crate) fn is_parquet_file(path: &Path) -> bool {
 /// # Errors
 /// [`DataError`] naming the file, the line and the cause of the first problem.
 pub fn load(path: &Path) -> Result<Bars, DataError> {
+    if path.is_dir() {
+        return Err(DataError::File {
+            path: path.display().to_string(),
+            cause: "is a directory, not a bar file".into(),
+        });
+    }
     if kind_of(path) == Some(FileKind::Parquet) || is_parquet_file(path) {
         read_parquet(path)
     } else {

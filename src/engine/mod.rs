@@ -14,6 +14,7 @@
 //! the result vectors are preallocated and events are pushed only when something happens.
 
 mod event;
+pub mod fast;
 mod run;
 mod step;
 

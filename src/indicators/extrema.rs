@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use super::{Indicator, ParamError, check_period};
+use super::{BatchRaw, Indicator, ParamError, check_period, kernels, ring_restore, stream_raw};
 use crate::data::Bar;
 
 /// The extreme of the last `period` values: the maximum when `IS_MAX`, else the minimum.
@@ -91,6 +91,19 @@ impl<const IS_MAX: bool> Extreme<IS_MAX> {
         self.ext_t = ext_t;
     }
 
+    /// The extreme over every full window of `xs` by the batch kernel (from fresh), leaving
+    /// the state pushing every value would; `None` when not fresh.
+    pub(crate) fn batch(&mut self, xs: &[f64]) -> Option<Vec<f64>> {
+        if self.t != 0 {
+            return None;
+        }
+        let mut out = kernels::column(xs.len());
+        (self.ext, self.ext_t) = kernels::extreme::<IS_MAX>(xs, self.buf.len(), &mut out);
+        self.pos = ring_restore(&mut self.buf, xs);
+        self.t = xs.len();
+        Some(out)
+    }
+
     /// Forget every value.
     pub(crate) fn reset(&mut self) {
         self.buf.fill(0.0);
@@ -137,6 +150,15 @@ macro_rules! extreme_indicator {
             }
             fn reset(&mut self) {
                 self.ext.reset();
+            }
+        }
+
+        impl BatchRaw for $name {
+            fn raw_values(&mut self, xs: &[f64]) -> Vec<f64> {
+                match self.ext.batch(xs) {
+                    Some(out) => out,
+                    None => stream_raw(self, xs),
+                }
             }
         }
 

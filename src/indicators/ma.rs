@@ -6,7 +6,9 @@
 
 use std::fmt;
 
-use super::{Indicator, ParamError, RollingSum, check_period};
+use super::{
+    BatchRaw, Indicator, ParamError, RollingSum, check_period, kernels, ring_restore, stream_raw,
+};
 use crate::data::Bar;
 
 /// Simple moving average of the close.
@@ -225,6 +227,72 @@ impl fmt::Display for Wma {
     }
 }
 
+impl Sma {
+    /// The batch kernel into `out` (as long as `xs`) from a fresh SMA, leaving the state
+    /// streaming would; `false` (nothing done) when not fresh.
+    pub(crate) fn kernel_into(&mut self, xs: &[f64], out: &mut [f64]) -> bool {
+        if !self.sum.is_fresh() {
+            return false;
+        }
+        let s = kernels::rolling_mean(xs, self.period, self.period as f64, out);
+        self.sum.restore(xs, s);
+        true
+    }
+}
+
+impl Ema {
+    /// The batch kernel into `out` (as long as `xs`) from a fresh EMA, leaving the state
+    /// streaming would; `false` (nothing done) when not fresh.
+    pub(crate) fn kernel_into(&mut self, xs: &[f64], out: &mut [f64]) -> bool {
+        if self.count != 0 {
+            return false;
+        }
+        (self.count, self.seed_sum, self.value) = kernels::ema(xs, self.period, self.k, out);
+        true
+    }
+}
+
+impl BatchRaw for Sma {
+    fn raw_values(&mut self, xs: &[f64]) -> Vec<f64> {
+        if !self.sum.is_fresh() {
+            return stream_raw(self, xs);
+        }
+        let n = self.period as f64;
+        let mut out = kernels::column(xs.len());
+        let s = kernels::rolling_mean(xs, self.period, n, &mut out);
+        self.sum.restore(xs, s);
+        out
+    }
+}
+
+impl BatchRaw for Ema {
+    fn raw_values(&mut self, xs: &[f64]) -> Vec<f64> {
+        if self.count != 0 {
+            return stream_raw(self, xs);
+        }
+        let mut out = kernels::column(xs.len());
+        (self.count, self.seed_sum, self.value) = kernels::ema(xs, self.period, self.k, &mut out);
+        out
+    }
+}
+
+impl BatchRaw for Wma {
+    fn raw_values(&mut self, xs: &[f64]) -> Vec<f64> {
+        if self.period == 1 {
+            // `update_raw` copies the input and keeps no state for a period of 1
+            return xs.to_vec();
+        }
+        if self.count != 0 {
+            return stream_raw(self, xs);
+        }
+        let mut out = kernels::column(xs.len());
+        (self.count, self.period_sub, self.period_sum, self.trailing) =
+            kernels::wma(xs, self.period, &mut out);
+        self.pos = ring_restore(&mut self.buf, xs);
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,7 +349,7 @@ mod tests {
         assert!(Sma::new(0).is_err());
         assert!(Ema::new(0).is_err());
         let e = Wma::new(0).unwrap_err();
-        assert_eq!(e.to_string(), "period = 0 is out of range: 1..=100000");
+        assert_eq!(e.to_string(), "period = 0: must be from 1 to 100000");
         assert!(Sma::new(100_001).is_err());
     }
 

@@ -7,13 +7,13 @@
 
 /// A parameter out of its allowed range (a period of 0, a negative multiplier, …).
 #[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
-#[error("{name} = {value} is out of range: {allowed}")]
+#[error("{name} = {value}: must be {allowed}")]
 pub struct ParamError {
     /// The parameter's name (`period`, `fast`, …).
     pub name: String,
     /// The bad value as text.
     pub value: String,
-    /// The allowed range in words (`1..=100000`).
+    /// What the value must be, in words (`from 1 to 100000`, `greater than fast (30)`).
     pub allowed: String,
 }
 
@@ -54,26 +54,84 @@ pub fn batch<I: Indicator>(ind: &mut I, bars: &crate::data::Bars) -> Vec<Option<
     bar_iter(bars).map(|b| ind.update(&b)).collect()
 }
 
-/// Run an `f64` indicator over all bars: `update` in a loop, with `NaN` in the warm-up slots.
+/// Run an `f64` indicator over all bars, with `NaN` in the warm-up slots: its
+/// [`BatchValues::values`] (a batch kernel, or `update` in a loop).
 ///
 /// The NaN convention of the raw batch forms: `out[i].is_nan()` exactly when `update` gave
 /// `None` (the first `lookback()` slots); after warm-up every value is finite for finite
 /// input, so no real value is ever confused with warm-up. Half the memory of
 /// `Vec<Option<f64>>` and no tag to test, as TA-Lib's output arrays (whose warm-up is cut
 /// off instead). Use [`batch`] for the `Option` form.
-pub fn batch_values<I: Indicator<Output = f64>>(ind: &mut I, bars: &crate::data::Bars) -> Vec<f64> {
+pub fn batch_values<I: BatchValues>(ind: &mut I, bars: &crate::data::Bars) -> Vec<f64> {
+    ind.values(bars)
+}
+
+/// Run a single-input `f64` indicator over `xs`, `NaN` for warm-up (the convention of
+/// [`batch_values`]): its [`BatchRaw::raw_values`]. `batch_raw(ind, bars.close())` equals
+/// `batch_values(ind, bars)` bit for bit.
+pub fn batch_raw<I: BatchRaw>(ind: &mut I, xs: &[f64]) -> Vec<f64> {
+    ind.raw_values(xs)
+}
+
+/// The batch form of an `f64` indicator: every bar's value, `NaN` for `None`.
+///
+/// The provided method is `update` in a loop. An indicator with a batch kernel overrides
+/// it with a loop that reads the columns directly (no ring buffers, no `Option`s) and
+/// performs the same floating-point operations in the same order, so the values are the
+/// streaming path's bit for bit; afterwards the indicator is in the state `update` would
+/// have left, so streaming can continue (the conformance checks prove both). A kernel
+/// starts only from a fresh (new or reset) indicator; otherwise it falls back to the loop.
+pub trait BatchValues: Indicator<Output = f64> {
+    /// `update` on every bar in order, `NaN` where it gives `None`.
+    fn values(&mut self, bars: &crate::data::Bars) -> Vec<f64> {
+        bar_iter(bars)
+            .map(|b| self.update(&b).unwrap_or(f64::NAN))
+            .collect()
+    }
+}
+
+/// The batch form of a single-input `f64` indicator over plain values: [`BatchValues`] for
+/// `update_raw`, with the same kernel rules.
+pub trait BatchRaw: RawInput<Output = f64> {
+    /// `update_raw` on every value in order, `NaN` where it gives `None`.
+    fn raw_values(&mut self, xs: &[f64]) -> Vec<f64> {
+        stream_raw(self, xs)
+    }
+}
+
+/// `update_raw` in a loop, `NaN` for `None` (the kernels' fallback from a non-fresh state).
+#[inline]
+pub(crate) fn stream_raw<I: RawInput<Output = f64> + ?Sized>(ind: &mut I, xs: &[f64]) -> Vec<f64> {
+    xs.iter()
+        .map(|&x| ind.update_raw(x).unwrap_or(f64::NAN))
+        .collect()
+}
+
+/// `update` in a loop, `NaN` for `None` (the kernels' fallback from a non-fresh state).
+#[inline]
+pub(crate) fn stream_values<I: Indicator<Output = f64> + ?Sized>(
+    ind: &mut I,
+    bars: &crate::data::Bars,
+) -> Vec<f64> {
     bar_iter(bars)
         .map(|b| ind.update(&b).unwrap_or(f64::NAN))
         .collect()
 }
 
-/// Run a single-input `f64` indicator over `xs`: `update_raw` in a loop, `NaN` for warm-up
-/// (the convention of [`batch_values`]). `batch_raw(ind, bars.close())` equals
-/// `batch_values(ind, bars)` bit for bit.
-pub fn batch_raw<I: RawInput<Output = f64>>(ind: &mut I, xs: &[f64]) -> Vec<f64> {
-    xs.iter()
-        .map(|&x| ind.update_raw(x).unwrap_or(f64::NAN))
-        .collect()
+/// Put the last values of `xs` into a fresh ring `buf` as pushing every value of `xs` in
+/// order would (value `i` in slot `i % buf.len()`); returns the next write position.
+pub(crate) fn ring_restore(buf: &mut [f64], xs: &[f64]) -> usize {
+    let p = buf.len();
+    if p == 0 {
+        return 0;
+    }
+    let start = xs.len().saturating_sub(p);
+    for (i, &x) in xs.iter().enumerate().skip(start) {
+        if let Some(slot) = buf.get_mut(i % p) {
+            *slot = x;
+        }
+    }
+    xs.len() % p
 }
 
 /// The bars in order, read from the six columns in step (no per-bar bounds checks, and
@@ -114,6 +172,19 @@ macro_rules! raw_input {
     )+};
 }
 
+/// Implement [`BatchValues`] by [`BatchRaw::raw_values`] over the closes.
+macro_rules! values_by_raw {
+    ($($t:ty),+) => {$(
+        impl $crate::indicators::BatchValues for $t {
+            fn values(&mut self, bars: &$crate::data::Bars) -> Vec<f64> {
+                $crate::indicators::BatchRaw::raw_values(self, bars.close())
+            }
+        }
+    )+};
+}
+
+values_by_raw!(Sma, Ema, Wma, Rsi, Roc, Mom, StdDev, Max, Min);
+
 raw_input!(
     Sma,
     Ema,
@@ -134,6 +205,7 @@ raw_input!(
 pub(crate) mod conformance;
 
 mod extrema;
+mod kernels;
 mod ma;
 mod momentum;
 mod table;
@@ -143,10 +215,10 @@ mod volume;
 
 pub use extrema::{Max, Min};
 pub use ma::{Ema, Sma, Wma};
-pub use momentum::{Macd, MacdValue, Mom, Roc, Rsi, Stoch, StochValue};
+pub use momentum::{Macd, MacdColumns, MacdValue, Mom, Roc, Rsi, Stoch, StochColumns, StochValue};
 pub use table::standard_table;
-pub use trend::{Adx, Dmi, DmiValue, Dx, MinusDi, PlusDi};
-pub use volatility::{Atr, BollingerBands, BollingerValue, StdDev, TrueRange};
+pub use trend::{Adx, Dmi, DmiColumns, DmiValue, Dx, MinusDi, PlusDi};
+pub use volatility::{Atr, BollingerBands, BollingerColumns, BollingerValue, StdDev, TrueRange};
 pub use volume::{Obv, VolumeSma, Vwap};
 
 /// Largest period any indicator accepts (TA-Lib's limit).
@@ -158,7 +230,7 @@ pub(crate) fn check_period(name: &str, value: usize, min: usize) -> Result<usize
         return Err(ParamError::new(
             name,
             value,
-            &format!("{min}..={MAX_PERIOD}"),
+            &format!("from {min} to {MAX_PERIOD}"),
         ));
     }
     Ok(value)
@@ -231,5 +303,18 @@ impl RollingSum {
         self.pos = 0;
         self.count = 0;
         self.sum = 0.0;
+    }
+
+    /// True before the first push (new or reset).
+    pub(crate) fn is_fresh(&self) -> bool {
+        self.count == 0
+    }
+
+    /// From fresh, the state after pushing every value of `xs`, whose running sum a batch
+    /// kernel ([`kernels::rolling_mean`]) left at `sum`.
+    pub(crate) fn restore(&mut self, xs: &[f64], sum: f64) {
+        self.pos = ring_restore(&mut self.buf, xs);
+        self.count = xs.len().min(self.period);
+        self.sum = sum;
     }
 }

@@ -6,7 +6,9 @@ use std::fmt;
 
 use super::extrema::Extreme;
 use super::ma::{Ema, Sma};
-use super::{Indicator, ParamError, check_period, ta_is_zero};
+use super::{
+    BatchRaw, Indicator, ParamError, check_period, kernels, ring_restore, stream_raw, ta_is_zero,
+};
 use crate::data::Bar;
 
 /// Relative strength index of the close, Wilder's smoothing.
@@ -155,6 +157,18 @@ impl Lag {
         self.pos = 0;
         self.count = 0;
     }
+    /// Run `f(x_t, x_{t-n})` over `xs` by the batch kernel (from fresh), leaving the state
+    /// pushing every value would.
+    fn batch(&mut self, xs: &[f64], f: impl Fn(f64, f64) -> f64) -> Option<Vec<f64>> {
+        if self.count != 0 {
+            return None;
+        }
+        let mut out = kernels::column(xs.len());
+        kernels::lagged(xs, self.period, &mut out, f);
+        self.pos = ring_restore(&mut self.buf, xs);
+        self.count = xs.len().min(self.period);
+        Some(out)
+    }
 }
 
 /// Rate of change of the close, in percent.
@@ -260,6 +274,46 @@ impl fmt::Display for Mom {
     }
 }
 
+impl BatchRaw for Rsi {
+    fn raw_values(&mut self, xs: &[f64]) -> Vec<f64> {
+        let Some(&last) = xs.last() else {
+            return Vec::new();
+        };
+        if self.has_prev {
+            return stream_raw(self, xs);
+        }
+        let mut out = kernels::column(xs.len());
+        (self.count, self.gain, self.loss) =
+            kernels::rsi(xs, self.period, self.keep, self.inv_n, &mut out);
+        self.has_prev = true;
+        self.prev = last;
+        out
+    }
+}
+
+impl BatchRaw for Roc {
+    fn raw_values(&mut self, xs: &[f64]) -> Vec<f64> {
+        // the division's result is discarded for a zero base, so the select vectorises
+        let roc = |x: f64, old: f64| {
+            let r = ((x / old) - 1.0) * 100.0;
+            if old != 0.0 { r } else { 0.0 }
+        };
+        match self.lag.batch(xs, roc) {
+            Some(out) => out,
+            None => stream_raw(self, xs),
+        }
+    }
+}
+
+impl BatchRaw for Mom {
+    fn raw_values(&mut self, xs: &[f64]) -> Vec<f64> {
+        match self.lag.batch(xs, |x, old| x - old) {
+            Some(out) => out,
+            None => stream_raw(self, xs),
+        }
+    }
+}
+
 /// One MACD reading.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MacdValue {
@@ -338,6 +392,68 @@ impl Macd {
     }
 }
 
+/// MACD as three columns (`NaN` for warm-up), TA-Lib's output shape.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MacdColumns {
+    /// Fast EMA minus slow EMA.
+    pub macd: Vec<f64>,
+    /// EMA of `macd`.
+    pub signal: Vec<f64>,
+    /// `macd - signal`.
+    pub hist: Vec<f64>,
+}
+
+impl Macd {
+    /// MACD over `xs` as columns: `update_raw` on every value, bit for bit, by the EMA
+    /// batch kernel for each of the three EMAs from a fresh indicator (else the loop); the
+    /// indicator is left as streaming would leave it.
+    pub fn columns(&mut self, xs: &[f64]) -> MacdColumns {
+        let mut c = MacdColumns::default();
+        if self.seen == 0 {
+            let n = xs.len();
+            let (mut macd, mut signal, mut hist) =
+                (kernels::column(n), kernels::column(n), kernels::column(n));
+            // the slow EMA into `hist` (scratch), the fast one from bar `lag` into `macd`, so
+            // that its SMA seed ends on the slow seed's bar, as `update_raw` feeds them
+            let lag = self.slow_period - self.fast_period;
+            self.slow.kernel_into(xs, &mut hist);
+            if let (Some(x), Some(o)) = (xs.get(lag..), macd.get_mut(lag..)) {
+                self.fast.kernel_into(x, o);
+            }
+            let first = self.slow_period - 1;
+            if let (Some(m), Some(s), Some(sig)) = (
+                macd.get_mut(first..),
+                hist.get(first..),
+                signal.get_mut(first..),
+            ) {
+                for (m, &s) in m.iter_mut().zip(s) {
+                    *m -= s;
+                }
+                self.signal.kernel_into(m, sig);
+            }
+            let lb = self.lookback().min(n);
+            for ((h, &m), &s) in hist.iter_mut().zip(&macd).zip(&signal).skip(lb) {
+                *h = m - s;
+            }
+            for col in [&mut macd, &mut signal, &mut hist] {
+                col[..lb].fill(f64::NAN);
+            }
+            self.seen = n;
+            c.macd = macd;
+            c.signal = signal;
+            c.hist = hist;
+            return c;
+        }
+        for &x in xs {
+            let v = self.update_raw(x);
+            c.macd.push(v.map_or(f64::NAN, |v| v.macd));
+            c.signal.push(v.map_or(f64::NAN, |v| v.signal));
+            c.hist.push(v.map_or(f64::NAN, |v| v.hist));
+        }
+        c
+    }
+}
+
 impl Indicator for Macd {
     type Output = MacdValue;
     fn update(&mut self, bar: &Bar) -> Option<MacdValue> {
@@ -413,6 +529,58 @@ impl Stoch {
     }
 }
 
+/// The slow stochastic as two columns (`NaN` for warm-up), TA-Lib's output shape.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StochColumns {
+    /// Slow %K.
+    pub k: Vec<f64>,
+    /// Slow %D.
+    pub d: Vec<f64>,
+}
+
+impl Stoch {
+    /// The stochastic over `bars` as columns: `update` on every bar, bit for bit, by the
+    /// batch kernels of the rolling extremes and the two SMAs from a fresh indicator (else
+    /// the loop); the indicator is left as streaming would leave it.
+    pub fn columns(&mut self, bars: &crate::data::Bars) -> StochColumns {
+        let mut c = StochColumns::default();
+        let (Some(hh), Some(ll)) = (self.hh.batch(bars.high()), self.ll.batch(bars.low())) else {
+            for b in bars.iter() {
+                let v = self.update(&b);
+                c.k.push(v.map_or(f64::NAN, |v| v.k));
+                c.d.push(v.map_or(f64::NAN, |v| v.d));
+            }
+            return c;
+        };
+        let n = bars.len();
+        let (mut k, mut d) = (kernels::column(n), kernels::column(n));
+        let first = self.fastk - 1;
+        // fast %K into `d` (scratch), slow %K into `k`, then slow %D over it into `d`
+        let cols = hh.iter().zip(&ll).zip(bars.close()).skip(first);
+        for (o, ((&highest, &lowest), &close)) in d.iter_mut().skip(first).zip(cols) {
+            let diff = (highest - lowest) / 100.0;
+            *o = if diff != 0.0 {
+                (close - lowest) / diff
+            } else {
+                0.0
+            };
+        }
+        if let (Some(fast_k), Some(out)) = (d.get(first..), k.get_mut(first..)) {
+            self.slowk.kernel_into(fast_k, out);
+        }
+        let kfirst = first + self.slowk_period - 1;
+        if let (Some(slow_k), Some(out)) = (k.get(kfirst..), d.get_mut(kfirst..)) {
+            self.slowd.kernel_into(slow_k, out);
+        }
+        let lb = self.lookback().min(n);
+        k[..lb].fill(f64::NAN);
+        d[..lb].fill(f64::NAN);
+        c.k = k;
+        c.d = d;
+        c
+    }
+}
+
 impl Indicator for Stoch {
     type Output = StochValue;
     fn update(&mut self, bar: &Bar) -> Option<StochValue> {
@@ -464,13 +632,22 @@ mod tests {
     conformance!(raw roc_10 => Roc::new(10));
     conformance!(raw mom_1 => Mom::new(1));
     conformance!(raw mom_10 => Mom::new(10));
-    conformance!(macd_12_26_9 => Macd::new(12, 26, 9));
-    conformance!(macd_5_35_5 => Macd::new(5, 35, 5));
-    conformance!(macd_swapped => Macd::new(26, 12, 9));
-    conformance!(macd_1_1_1 => Macd::new(1, 1, 1));
-    conformance!(stoch_5_3_3 => Stoch::new(5, 3, 3));
-    conformance!(stoch_14_1_1 => Stoch::new(14, 1, 1));
-    conformance!(stoch_1_5_2 => Stoch::new(1, 5, 2));
+    fn macd_cols(m: &mut Macd, b: &crate::data::Bars) -> Vec<Vec<f64>> {
+        let c = m.columns(b.close());
+        vec![c.macd, c.signal, c.hist]
+    }
+    fn stoch_cols(s: &mut Stoch, b: &crate::data::Bars) -> Vec<Vec<f64>> {
+        let c = s.columns(b);
+        vec![c.k, c.d]
+    }
+    conformance!(columns macd_12_26_9 => Macd::new(12, 26, 9), macd_cols);
+    conformance!(columns macd_5_35_5 => Macd::new(5, 35, 5), macd_cols);
+    conformance!(columns macd_swapped => Macd::new(26, 12, 9), macd_cols);
+    conformance!(columns macd_1_1_1 => Macd::new(1, 1, 1), macd_cols);
+    conformance!(columns macd_3_3_2 => Macd::new(3, 3, 2), macd_cols);
+    conformance!(columns stoch_5_3_3 => Stoch::new(5, 3, 3), stoch_cols);
+    conformance!(columns stoch_14_1_1 => Stoch::new(14, 1, 1), stoch_cols);
+    conformance!(columns stoch_1_5_2 => Stoch::new(1, 5, 2), stoch_cols);
 
     #[test]
     fn rsi_seeds_with_average_gain_and_loss() {

@@ -13,8 +13,8 @@
 use std::fmt;
 
 use super::volatility::true_range;
-use super::{Indicator, ParamError, check_period, ta_is_zero};
-use crate::data::Bar;
+use super::{BatchValues, Indicator, ParamError, check_period, ta_is_zero};
+use crate::data::{Bar, Bars};
 
 /// One reading of the directional movement system.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -86,19 +86,55 @@ impl DmCore {
 
     #[inline]
     fn update(&mut self, bar: &Bar) -> Option<DmStep> {
+        self.step(bar.high, bar.low, bar.close)
+    }
+
+    /// The batch kernel: `update` on every bar, run on a local copy of the state (kept in
+    /// registers, reading the three columns directly), `pick` giving each output; the
+    /// state is stored back at the end. Works from any state.
+    #[inline]
+    fn columns<const K: usize>(
+        &mut self,
+        bars: &Bars,
+        pick: impl Fn(Option<DmStep>) -> [f64; K],
+    ) -> [Vec<f64>; K] {
+        let mut core = self.clone();
+        let n = bars.len();
+        let mut out: [Vec<f64>; K] = std::array::from_fn(|_| super::kernels::column(n));
+        let cols = bars.high().iter().zip(bars.low()).zip(bars.close());
+        if let [only] = out.as_mut_slice() {
+            for (o, ((&h, &l), &c)) in only.iter_mut().zip(cols) {
+                *o = pick(core.step(h, l, c))[0];
+            }
+        } else {
+            for (i, ((&h, &l), &c)) in cols.enumerate() {
+                let v = pick(core.step(h, l, c));
+                for (o, v) in out.iter_mut().zip(v) {
+                    if let Some(slot) = o.get_mut(i) {
+                        *slot = v;
+                    }
+                }
+            }
+        }
+        *self = core;
+        out
+    }
+
+    #[inline]
+    fn step(&mut self, high: f64, low: f64, close: f64) -> Option<DmStep> {
         if self.count == 0 {
-            self.prev_high = bar.high;
-            self.prev_low = bar.low;
-            self.prev_close = bar.close;
+            self.prev_high = high;
+            self.prev_low = low;
+            self.prev_close = close;
             self.count = 1;
             return None;
         }
-        let diff_p = bar.high - self.prev_high;
-        self.prev_high = bar.high;
-        let diff_m = self.prev_low - bar.low;
-        self.prev_low = bar.low;
-        let tr = true_range(bar.high, bar.low, self.prev_close);
-        self.prev_close = bar.close;
+        let diff_p = high - self.prev_high;
+        self.prev_high = high;
+        let diff_m = self.prev_low - low;
+        self.prev_low = low;
+        let tr = true_range(high, low, self.prev_close);
+        self.prev_close = close;
         // TA-Lib's `if is_minus {..} else if is_plus {..}` as masks, not branches (the
         // direction is a coin flip and mispredicts cost more than the rest of the bar): a
         // masked-out move is ±0.0, and adding ±0.0 to a sum that is never -0.0 leaves it
@@ -254,6 +290,61 @@ dm_indicator!(
     }
 );
 
+macro_rules! dm_values {
+    ($($name:ident => |$s:ident| $pick:expr),+) => {$(
+        impl BatchValues for $name {
+            fn values(&mut self, bars: &Bars) -> Vec<f64> {
+                let [out] = self.core.columns(bars, |s| {
+                    [s.and_then(|$s| $pick).unwrap_or(f64::NAN)]
+                });
+                out
+            }
+        }
+    )+};
+}
+
+dm_values!(
+    PlusDi => |s| Some(s.plus_di),
+    MinusDi => |s| Some(s.minus_di),
+    Dx => |s| Some(s.dx),
+    Adx => |s| s.adx
+);
+
+/// The directional movement system as four columns (`NaN` for warm-up), TA-Lib's shapes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DmiColumns {
+    /// +DI.
+    pub plus_di: Vec<f64>,
+    /// -DI.
+    pub minus_di: Vec<f64>,
+    /// DX.
+    pub dx: Vec<f64>,
+    /// ADX.
+    pub adx: Vec<f64>,
+}
+
+impl Dmi {
+    /// +DI, -DI, DX and ADX over `bars` as columns: `update` on every bar, bit for bit,
+    /// by the batch kernel (from any state, which it leaves as streaming would).
+    pub fn columns(&mut self, bars: &Bars) -> DmiColumns {
+        let [plus_di, minus_di, dx, adx] = self.core.columns(bars, |s| match s {
+            Some(DmStep {
+                plus_di,
+                minus_di,
+                dx,
+                adx: Some(adx),
+            }) => [plus_di, minus_di, dx, adx],
+            _ => [f64::NAN; 4],
+        });
+        DmiColumns {
+            plus_di,
+            minus_di,
+            dx,
+            adx,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,8 +360,12 @@ mod tests {
     conformance!(values dx_14 => Dx::new(14));
     conformance!(values adx_2 => Adx::new(2));
     conformance!(values adx_14 => Adx::new(14));
-    conformance!(dmi_5 => Dmi::new(5));
-    conformance!(dmi_14 => Dmi::new(14));
+    fn dmi_cols(d: &mut Dmi, b: &Bars) -> Vec<Vec<f64>> {
+        let c = d.columns(b);
+        vec![c.plus_di, c.minus_di, c.dx, c.adx]
+    }
+    conformance!(columns dmi_5 => Dmi::new(5), dmi_cols);
+    conformance!(columns dmi_14 => Dmi::new(14), dmi_cols);
 
     fn hl(v: &[(f64, f64)]) -> Bars {
         Bars::from_bars(v.iter().enumerate().map(|(i, &(h, l))| Bar {

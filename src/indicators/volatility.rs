@@ -4,23 +4,13 @@
 
 use std::fmt;
 
-use super::{Indicator, ParamError, RollingSum, check_mult, check_period};
-use crate::data::Bar;
+use super::{
+    BatchValues, Indicator, ParamError, RollingSum, check_mult, check_period, kernels,
+    stream_values,
+};
+use crate::data::{Bar, Bars};
 
-/// Wilder's true range: `max(high - low, |prev_close - high|, |prev_close - low|)`.
-#[inline]
-pub(crate) fn true_range(high: f64, low: f64, prev_close: f64) -> f64 {
-    let mut greatest = high - low;
-    let v2 = (prev_close - high).abs();
-    if v2 > greatest {
-        greatest = v2;
-    }
-    let v3 = (prev_close - low).abs();
-    if v3 > greatest {
-        greatest = v3;
-    }
-    greatest
-}
+pub(crate) use super::kernels::true_range;
 
 /// True range of a bar against the previous close.
 ///
@@ -67,6 +57,21 @@ impl Indicator for TrueRange {
 impl fmt::Display for TrueRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "TRANGE")
+    }
+}
+
+impl BatchValues for TrueRange {
+    fn values(&mut self, bars: &Bars) -> Vec<f64> {
+        if self.has_prev {
+            return stream_values(self, bars);
+        }
+        let mut out = kernels::column(bars.len());
+        kernels::true_ranges(bars.high(), bars.low(), bars.close(), &mut out);
+        if let Some(&c) = bars.close().last() {
+            self.has_prev = true;
+            self.prev_close = c;
+        }
+        out
     }
 }
 
@@ -136,6 +141,20 @@ impl Indicator for Atr {
 impl fmt::Display for Atr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ATR({})", self.period)
+    }
+}
+
+impl BatchValues for Atr {
+    fn values(&mut self, bars: &Bars) -> Vec<f64> {
+        if self.tr.has_prev || bars.is_empty() {
+            return stream_values(self, bars);
+        }
+        let mut out = kernels::column(bars.len());
+        let cols = (bars.high(), bars.low(), bars.close());
+        (self.count, self.value) = kernels::atr(cols, self.period, self.keep, self.inv_n, &mut out);
+        self.tr.has_prev = true;
+        self.tr.prev_close = bars.close().last().copied().unwrap_or(0.0);
+        out
     }
 }
 
@@ -221,6 +240,23 @@ impl VarCore {
             return Some(var);
         }
         Some(self.recentre())
+    }
+
+    /// `f(variance)` of every full window of `xs` into `out` (`NaN` before) by the batch
+    /// kernel (from fresh), leaving the state pushing every value would; `false` (and
+    /// nothing done) when not fresh.
+    pub(crate) fn batch(&mut self, xs: &[f64], out: &mut [f64], f: impl Fn(f64) -> f64) -> bool {
+        if self.count != 0 {
+            return false;
+        }
+        let end = kernels::var(xs, self.period, self.inv_n, out, f);
+        self.pos = super::ring_restore(&mut self.buf, xs);
+        self.count = end.count;
+        self.shift = end.shift;
+        self.s1 = end.s1;
+        self.s2 = end.s2;
+        self.countdown = end.countdown;
+        true
     }
 
     /// Re-centre on the window mean and recompute both sums; returns the window variance.
@@ -337,6 +373,17 @@ impl Indicator for StdDev {
     }
 }
 
+impl super::BatchRaw for StdDev {
+    fn raw_values(&mut self, xs: &[f64]) -> Vec<f64> {
+        let mut out = kernels::column(xs.len());
+        let nbdev = self.nbdev;
+        if self.mv.var.batch(xs, &mut out, |v| v.sqrt() * nbdev) {
+            return out;
+        }
+        super::stream_raw(self, xs)
+    }
+}
+
 impl fmt::Display for StdDev {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "STDDEV({},{})", self.mv.period, self.nbdev)
@@ -395,6 +442,51 @@ impl BollingerBands {
     }
 }
 
+/// Bollinger bands as three columns (`NaN` for warm-up), TA-Lib's output shape.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BollingerColumns {
+    /// Upper band.
+    pub upper: Vec<f64>,
+    /// Middle band (the SMA).
+    pub middle: Vec<f64>,
+    /// Lower band.
+    pub lower: Vec<f64>,
+}
+
+impl BollingerBands {
+    /// The bands over `xs` as columns: `update_raw` on every value, bit for bit, by the
+    /// batch kernels of the SMA and the variance from a fresh indicator (else the loop);
+    /// the indicator is left as streaming would leave it.
+    pub fn columns(&mut self, xs: &[f64]) -> BollingerColumns {
+        let mut c = BollingerColumns::default();
+        if self.mv.sums.is_fresh() && self.mv.var.count == 0 {
+            let n = xs.len();
+            c.middle = kernels::column(n);
+            let period = self.mv.period;
+            let s = kernels::rolling_mean(xs, period, period as f64, &mut c.middle);
+            self.mv.sums.restore(xs, s);
+            // σ into `upper`, then both bands from it (NaN stays NaN in the warm-up)
+            c.upper = kernels::column(n);
+            c.lower = kernels::column(n);
+            self.mv.var.batch(xs, &mut c.upper, f64::sqrt);
+            let (up, dn) = (self.nbdev_up, self.nbdev_dn);
+            for ((u, l), &m) in c.upper.iter_mut().zip(c.lower.iter_mut()).zip(&c.middle) {
+                let sd = *u;
+                *u = m + sd * up;
+                *l = m - sd * dn;
+            }
+            return c;
+        }
+        for &x in xs {
+            let v = self.update_raw(x);
+            c.upper.push(v.map_or(f64::NAN, |v| v.upper));
+            c.middle.push(v.map_or(f64::NAN, |v| v.middle));
+            c.lower.push(v.map_or(f64::NAN, |v| v.lower));
+        }
+        c
+    }
+}
+
 impl Indicator for BollingerBands {
     type Output = BollingerValue;
     fn update(&mut self, bar: &Bar) -> Option<BollingerValue> {
@@ -431,8 +523,13 @@ mod tests {
     conformance!(raw stddev_1 => StdDev::new(1, 1.0));
     conformance!(raw stddev_5 => StdDev::new(5, 1.0));
     conformance!(raw stddev_20_2 => StdDev::new(20, 2.0));
-    conformance!(bbands_20 => BollingerBands::new(20, 2.0, 2.0));
-    conformance!(bbands_5 => BollingerBands::new(5, 1.5, 2.5));
+    fn bb_cols(bb: &mut BollingerBands, b: &Bars) -> Vec<Vec<f64>> {
+        let c = bb.columns(b.close());
+        vec![c.upper, c.middle, c.lower]
+    }
+    conformance!(columns bbands_20 => BollingerBands::new(20, 2.0, 2.0), bb_cols);
+    conformance!(columns bbands_5 => BollingerBands::new(5, 1.5, 2.5), bb_cols);
+    conformance!(columns bbands_1 => BollingerBands::new(1, 2.0, 2.0), bb_cols);
 
     fn bar(h: f64, l: f64, c: f64) -> Bar {
         Bar {

@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use super::{Indicator, ParamError, RollingSum, check_period};
-use crate::data::Bar;
+use super::{BatchValues, Indicator, ParamError, RollingSum, check_period, kernels, stream_values};
+use crate::data::{Bar, Bars};
 
 /// On-balance volume.
 ///
@@ -58,6 +58,18 @@ impl fmt::Display for Obv {
     }
 }
 
+impl BatchValues for Obv {
+    fn values(&mut self, bars: &Bars) -> Vec<f64> {
+        if self.prev_close.is_some() || bars.is_empty() {
+            return stream_values(self, bars);
+        }
+        let mut out = kernels::column(bars.len());
+        self.value = kernels::obv(bars.close(), bars.volume(), &mut out);
+        self.prev_close = bars.close().last().copied();
+        out
+    }
+}
+
 /// Simple moving average of the volume.
 ///
 /// `VSMA_t = (v_{t-n+1} + … + v_t) / n` with TA-Lib's running sum. No seed. Lookback `n - 1`.
@@ -108,6 +120,19 @@ impl Indicator for VolumeSma {
 impl fmt::Display for VolumeSma {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "VOLUME_SMA({})", self.period)
+    }
+}
+
+impl BatchValues for VolumeSma {
+    fn values(&mut self, bars: &Bars) -> Vec<f64> {
+        if !self.sum.is_fresh() {
+            return stream_values(self, bars);
+        }
+        let n = self.period as f64;
+        let mut out = kernels::column(bars.len());
+        let s = kernels::rolling_mean(bars.volume(), self.period, n, &mut out);
+        self.sum.restore(bars.volume(), s);
+        out
     }
 }
 
@@ -171,6 +196,8 @@ impl Indicator for Vwap {
         self.nonzero.reset();
     }
 }
+
+impl BatchValues for Vwap {}
 
 impl fmt::Display for Vwap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -272,7 +272,7 @@ pub const MAX_SPLITS: usize = 24;
 pub fn pbo_cscv(perf: &[Vec<f64>], s_splits: usize) -> Result<PboResult, ParamError> {
     let s = s_splits;
     if s < 2 || !s.is_multiple_of(2) || s > MAX_SPLITS {
-        return Err(ParamError::new("splits", s, "an even number in 2..=24"));
+        return Err(ParamError::new("splits", s, "an even number from 2 to 24"));
     }
     let t = perf.len();
     let n = perf.first().map_or(0, Vec::len);

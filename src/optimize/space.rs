@@ -164,7 +164,7 @@ pub fn parse_grid(text: &str) -> Result<Dim, ParamError> {
             let lo = parse_f64(lo_s).ok_or_else(|| bad("lo is not a finite number"))?;
             let hi = parse_f64(hi_s).ok_or_else(|| bad("hi is not a finite number"))?;
             if lo > hi {
-                return Err(bad("range reversed: need lo <= hi"));
+                return Err(bad("lo <= hi (the range is reversed)"));
             }
             match opt {
                 None => DimKind::Float {
@@ -197,7 +197,7 @@ pub fn parse_grid(text: &str) -> Result<Dim, ParamError> {
             let lo: i64 = lo_s.parse().map_err(|_| bad("lo is not an integer"))?;
             let hi: i64 = hi_s.parse().map_err(|_| bad("hi is not an integer"))?;
             if lo > hi {
-                return Err(bad("range reversed: need lo <= hi"));
+                return Err(bad("lo <= hi (the range is reversed)"));
             }
             let step: i64 = match opt {
                 None => 1,

@@ -58,7 +58,7 @@ impl Default for TpeConfig {
             prior_weight: 1.0,
             gamma_frac: 0.1,
             gamma_max: 25,
-            max_resample: 16,
+            max_resample: 4,
         }
     }
 }

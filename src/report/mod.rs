@@ -19,7 +19,6 @@ pub mod rl;
 pub mod rolling;
 pub mod series;
 pub mod svg;
-pub mod svg_line;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -3,14 +3,15 @@
 //! the test-window equity against buy & hold and `technical`, the comparison table, the
 //! action mix over time (rolling share of each action) and the exposure over time (signed
 //! notional / equity: the leverage used, long above 0 and short below), plus
-//! `episodes.csv`. Self-contained HTML with inline SVG; files written atomically.
+//! `episodes.csv`. One self-contained page in the shell and look of the other reports
+//! ([`super::page`]: interactive charts, inlined); files written atomically.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use super::ReportError;
-use super::evolve::Line;
-use super::page::esc;
-use super::svg_line::line_chart_svg;
+use super::lwc::{self, Axis, Chart, Format, Kind, Series};
+use super::page::{self, esc, kv_table};
 use crate::metrics::Stats;
 use crate::order::Trade;
 use crate::store::atomic_write;
@@ -125,61 +126,45 @@ pub fn exposure(first_bar: usize, close: &[f64], equity: &[f64], trades: &[Trade
     out
 }
 
-fn cell(v: f64, digits: usize) -> String {
-    if v.is_finite() {
-        format!("{v:.digits$}")
-    } else {
-        "–".into()
-    }
+fn css((r, g, b): (u8, u8, u8)) -> String {
+    format!("#{r:02x}{g:02x}{b:02x}")
 }
 
-/// Write `rl.html` and `episodes.csv` into `dir` (created if needed).
-///
-/// # Errors
-/// [`ReportError::Io`] when a file cannot be written, [`ReportError::Chart`] when a chart
-/// cannot be drawn.
-pub fn write_rl_report(dir: &Path, r: &RlReport<'_>) -> Result<(), ReportError> {
-    std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
-        path: dir.display().to_string(),
-        source,
-    })?;
+fn colour(i: usize) -> String {
+    css(COLOURS[i % COLOURS.len()])
+}
+
+/// An index chart (x = episode) of one series.
+fn episode_chart(id: &str, name: &str, ys: &[f64], i: usize) -> Chart {
+    let mut c = Chart::new(id, 240, Format::Num);
+    c.axis = Axis::Index("episode".into());
+    let xs: Vec<i64> = (1..=ys.len() as i64).collect();
+    c.series
+        .push(Series::line(Kind::Line, name, &colour(i), &xs, ys).format(Format::Num));
+    c
+}
+
+/// A time chart of the test window.
+fn test_chart(
+    id: &str,
+    height: u32,
+    format: Format,
+    times: &[i64],
+    lines: &[(&str, &[f64])],
+) -> Chart {
+    let mut c = Chart::new(id, height, format);
+    for (i, (name, ys)) in lines.iter().enumerate() {
+        let n = times.len().min(ys.len());
+        c.series
+            .push(Series::line(Kind::Line, name, &colour(i), &times[..n], &ys[..n]).format(format));
+    }
+    c
+}
+
+/// Render `rl.html`.
+pub fn render(r: &RlReport<'_>) -> String {
     let e = &r.episodes;
-    let line = |label, ys, i: usize| Line {
-        label,
-        ys,
-        rgb: COLOURS[i % COLOURS.len()],
-    };
-    let mut charts = vec![
-        line_chart_svg(
-            "Episode reward (sum)",
-            &[line("reward", &e.reward, 0)],
-            (1000, 300),
-        )?,
-        line_chart_svg(
-            "Mean loss per episode",
-            &[line("loss", &e.loss, 1)],
-            (1000, 300),
-        )?,
-        line_chart_svg(
-            "ε at the end of each episode",
-            &[line("ε", &e.epsilon, 2)],
-            (1000, 300),
-        )?,
-        line_chart_svg(
-            "Validation score per checkpoint (Sharpe; −2 when undefined)",
-            &[line("validation", &e.validation, 3)],
-            (1000, 300),
-        )?,
-        line_chart_svg(
-            "Test window: equity",
-            &[
-                line(r.compare[0].0, r.equity, 0),
-                line("buy & hold", r.buy_hold, 1),
-                line("technical", r.technical, 2),
-            ],
-            (1000, 420),
-        )?,
-    ];
+    let times = lwc::secs(r.ts_ms);
     let window = (r.equity.len() / 50).max(24);
     let shares = action_shares(
         r.equity.len(),
@@ -188,70 +173,149 @@ pub fn write_rl_report(dir: &Path, r: &RlReport<'_>) -> Result<(), ReportError> 
         r.action_names.len(),
         window,
     );
-    let share_lines: Vec<Line<'_>> = shares
-        .iter()
-        .enumerate()
-        .map(|(k, ys)| line(r.action_names[k], ys, k))
-        .collect();
-    charts.push(line_chart_svg(
-        &format!("Test window: action mix (share over the last {window} bars)"),
-        &share_lines,
-        (1000, 360),
-    )?);
     let expo = exposure(r.first_bar, r.close, r.equity, r.trades);
-    charts.push(line_chart_svg(
-        "Test window: exposure (notional / equity; > 0 long, < 0 short)",
-        &[line("exposure", &expo, 4)],
-        (1000, 300),
-    )?);
     let long = expo.iter().filter(|v| **v > 0.0).count();
     let short = expo.iter().filter(|v| **v < 0.0).count();
     let n = expo.len().max(1) as f64;
-
-    let mut html = format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title><style>\
-         body{{font-family:sans-serif;max-width:1040px;margin:24px auto;color:#282c34}}\
-         table{{border-collapse:collapse}}td,th{{padding:4px 10px;border-bottom:1px solid #e6e8ec;\
-         text-align:right}}th:first-child,td:first-child{{text-align:left}}\
-         </style></head><body><h1>{t}</h1><ul>",
-        t = esc(&r.title)
-    );
-    for (k, v) in &r.facts {
-        html.push_str(&format!("<li>{}: {}</li>", esc(k), esc(v)));
-    }
-    html.push_str(&format!(
-        "<li>test window: long {:.1} % of bars, short {:.1} %, max exposure {:.2}×</li></ul>",
-        100.0 * long as f64 / n,
-        100.0 * short as f64 / n,
-        expo.iter().fold(0.0f64, |m, v| m.max(v.abs()))
+    let mut facts = r.facts.clone();
+    facts.push((
+        "test window".into(),
+        format!(
+            "long {:.1} % of bars, short {:.1} %, max exposure {:.2}×",
+            100.0 * long as f64 / n,
+            100.0 * short as f64 / n,
+            expo.iter().fold(0.0f64, |m, v| m.max(v.abs()))
+        ),
     ));
-    html.push_str("<h2>Test window (scored once, after training)</h2><table><tr><th>Strategy</th><th>Return [%]</th><th>Sharpe</th><th>Max drawdown [%]</th><th>Trades</th></tr>");
-    for (name, s) in &r.compare {
-        html.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(name),
-            cell(s.return_pct, 2),
-            cell(s.sharpe, 3),
-            cell(s.max_drawdown_pct, 2),
-            s.trades
-        ));
+    let mut body = format!("<header><h1>{}</h1></header>", esc(&r.title));
+    let cards: Vec<(String, String, &str)> = r
+        .compare
+        .iter()
+        .map(|(name, s)| {
+            (
+                format!("{name}: return"),
+                page::pct(s.return_pct),
+                page::sign_class(s.return_pct),
+            )
+        })
+        .collect();
+    let cards: Vec<(&str, String, &str)> = cards
+        .iter()
+        .map(|(k, v, c)| (k.as_str(), v.clone(), *c))
+        .collect();
+    body.push_str(&page::kpis(&cards));
+    let _ = write!(
+        body,
+        "<section id=\"facts\"><h2>Training</h2>{}</section>",
+        kv_table(&facts)
+    );
+    let rows: Vec<Vec<String>> = r
+        .compare
+        .iter()
+        .map(|(name, s)| {
+            vec![
+                esc(name),
+                page::pct(s.return_pct),
+                page::num(s.sharpe, 3),
+                page::pct(s.max_drawdown_pct),
+                s.trades.to_string(),
+            ]
+        })
+        .collect();
+    let _ = write!(
+        body,
+        "<section id=\"compare\"><h2>Test window<span class=\"note\">scored once, after \
+         training</span></h2>{}</section>",
+        page::table(
+            &["Strategy", "Return", "Sharpe", "Max drawdown", "Trades"],
+            &rows,
+            &[0]
+        )
+    );
+    let equity = test_chart(
+        "equity",
+        380,
+        Format::Money,
+        &times,
+        &[
+            (r.compare[0].0, r.equity),
+            ("buy & hold", r.buy_hold),
+            ("technical", r.technical),
+        ],
+    );
+    let share_lines: Vec<(&str, &[f64])> = shares
+        .iter()
+        .enumerate()
+        .map(|(k, ys)| (r.action_names.get(k).copied().unwrap_or("?"), ys.as_slice()))
+        .collect();
+    let mix = test_chart("actions", 300, Format::Num, &times, &share_lines);
+    let expo_chart = test_chart("exposure", 240, Format::Num, &times, &[("exposure", &expo)]);
+    let episodes = [
+        episode_chart("reward", "episode reward (sum)", &e.reward, 0),
+        episode_chart("loss", "mean loss", &e.loss, 1),
+        episode_chart("epsilon", "ε at the episode's end", &e.epsilon, 2),
+        episode_chart(
+            "validation",
+            "validation score (Sharpe; −2 when undefined)",
+            &e.validation,
+            3,
+        ),
+    ];
+    let _ = write!(
+        body,
+        "<section id=\"equity\"><h2>Test window: equity<button data-log=\"equity\" \
+         aria-pressed=\"false\">Log scale</button></h2>{}</section>\
+         <section id=\"actions\"><h2>Test window: action mix<span class=\"note\">share of \
+         each action over the last {window} bars</span></h2>{}</section>\
+         <section id=\"exposure\"><h2>Test window: exposure<span class=\"note\">notional / \
+         equity; above 0 long, below 0 short</span></h2>{}</section>\
+         <div class=\"grid2\"><section><h2>Episode reward</h2>{}</section>\
+         <section><h2>Mean loss</h2>{}</section><section><h2>ε</h2>{}</section>\
+         <section><h2>Validation score per checkpoint</h2>{}</section></div>",
+        equity.div(),
+        mix.div(),
+        expo_chart.div(),
+        episodes[0].div(),
+        episodes[1].div(),
+        episodes[2].div(),
+        episodes[3].div(),
+    );
+    let intraday = r.ts_ms.iter().any(|t| t.rem_euclid(86_400_000) != 0);
+    let mut data = format!("{{\"intraday\":{intraday},\"charts\":[");
+    let all = [equity, mix, expo_chart].into_iter().chain(episodes);
+    for (i, c) in all.enumerate() {
+        if i > 0 {
+            data.push(',');
+        }
+        data.push_str(&c.json());
     }
-    html.push_str("</table>");
-    for c in &charts {
-        html.push_str(c);
-    }
-    html.push_str("</body></html>\n");
+    data.push_str("]}");
+    page::document(&r.title, &body, &data)
+}
+
+/// Write `rl.html` and `episodes.csv` into `dir` (created if needed).
+///
+/// # Errors
+/// [`ReportError::Io`] when a file cannot be written.
+pub fn write_rl_report(dir: &Path, r: &RlReport<'_>) -> Result<(), ReportError> {
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let html = render(r);
+    let e = &r.episodes;
     let mut csv = String::from("episode,reward,loss,epsilon,validation_score\n");
     for i in 0..e.reward.len() {
         let g = |v: &[f64]| v.get(i).copied().unwrap_or(f64::NAN);
-        csv.push_str(&format!(
-            "{},{},{},{},{}\n",
+        let _ = writeln!(
+            csv,
+            "{},{},{},{},{}",
             i + 1,
             g(&e.reward),
             g(&e.loss),
             g(&e.epsilon),
             g(&e.validation)
-        ));
+        );
     }
     for (name, bytes) in [
         ("rl.html", html.as_bytes()),

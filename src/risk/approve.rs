@@ -272,7 +272,7 @@ impl RiskManager {
                 holding.position_value,
                 holding.leverage,
                 holding.commission,
-                instrument,
+                instrument.step_size,
             ),
         };
         req.qty = OrderQty::Units(units);

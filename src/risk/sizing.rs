@@ -1,7 +1,7 @@
 //! Position sizing: confidence-scaled, regime-adjusted fraction of equity, capped by Kelly.
 
 use super::OrderQty;
-use crate::order::{Instrument, Side, Trade};
+use crate::order::{Side, Trade, round_to_step};
 
 /// The quantity an entry of `qty` buys at `price`: THE sizing rule, used by the simulated
 /// broker at the fill price (backtesting.py sizes there) and by the engine before a venue
@@ -10,8 +10,9 @@ use crate::order::{Instrument, Side, Trade};
 /// fee fraction. All cash spends `cash × (1 − ε)` (backtesting.py's `_FULL_EQUITY`, so a
 /// budget that is an exact multiple of the unit cost buys one unit less, as there); an
 /// equity fraction spends `frac × equity`, at most the free cash. Each unit costs its margin
-/// `price / leverage` plus `price × commission`; the result is rounded down to the
-/// instrument's step. [`OrderQty::PositionFrac`] (an exit) gives 0.
+/// `price / leverage` plus `price × commission`; the result is rounded down to
+/// `step_size` (the instrument's; 0 = none, 1 = whole units). [`OrderQty::PositionFrac`]
+/// (an exit) gives 0.
 #[inline]
 pub fn entry_qty(
     qty: OrderQty,
@@ -20,7 +21,7 @@ pub fn entry_qty(
     position_value: f64,
     leverage: f64,
     commission: f64,
-    instrument: &Instrument,
+    step_size: f64,
 ) -> f64 {
     let per_unit = price / leverage + price * commission;
     let budget = match qty {
@@ -29,8 +30,8 @@ pub fn entry_qty(
         OrderQty::Units(_) | OrderQty::PositionFrac(_) => None,
     };
     match (budget, qty) {
-        (Some(b), _) => instrument.round_qty(b.max(0.0) / per_unit),
-        (None, OrderQty::Units(u)) => instrument.round_qty(u),
+        (Some(b), _) => round_to_step(b.max(0.0) / per_unit, step_size),
+        (None, OrderQty::Units(u)) => round_to_step(u, step_size),
         (None, _) => 0.0,
     }
 }

@@ -9,6 +9,7 @@
 //! clock is read only by callers (`now_ms`, `tick_at` are parameters).
 
 pub mod bot_dir;
+pub mod fleet;
 pub mod lock;
 pub mod paper;
 pub mod schedule;

@@ -2,15 +2,21 @@
 //!
 //! Replay equivalence is the contract: ticking through a bar file in any chunking gives
 //! exactly the trades and equity of `backtest --from FIRST_ACTING_BAR` on the whole file.
-//! This tick keeps it by construction: it replays the engine on the simulated broker over
-//! every closed bar the bot has seen (warm-up included, acting from the bot's first acting
-//! bar, which is stored) and keeps only what is new since the last tick — new fills become
-//! signals and notifications, new bars extend the equity history, and the books are the
-//! engine's at the latest closed bar. The simulated history is a pure function of the bars,
-//! so a tick killed at any point is simply done again by the next one. Cost: one backtest
-//! over the bot's bars per tick (milliseconds for years of hourly bars in release).
-//! The settings a bot was started with are stored and a tick with different ones is
-//! refused, since it would silently rewrite the bot's past.
+//! A bot's first tick builds an [`Engine<SimBroker>`], warms the strategy up on the earlier
+//! bars and steps from its first acting bar; every tick saves the engine and the
+//! strategy's state ([`SavedRun`]) in `state.json`, and the next tick restores them and
+//! steps only the new closed bars — the same `step` `backtest` loops over, so the books
+//! agree bit for bit. A strategy that cannot save its state (`Strategy::save_state` is
+//! unsupported) is replayed instead: the engine runs again over every bar the bot has seen
+//! and only what is new is kept (one backtest per tick).
+//!
+//! Crash safety: `state.json` is written last and atomically; it alone marks bars done.
+//! A tick killed before it is simply done again by the next one, and the history files
+//! (`signals.json`, `equity_history.json`) are merged by bar time, so a redo never doubles
+//! an entry. The settings a bot was started with are stored and a tick with different ones
+//! is refused, since it would silently rewrite the bot's past. Bar indices are positions
+//! in the bars the caller loads, so the bar source must only ever grow at the end (a bar
+//! file appended to, the fetch cache).
 
 use serde::{Deserialize, Serialize};
 
@@ -18,10 +24,15 @@ use super::bot_dir::{BotDir, read_json, write_json};
 use super::lock::{LockOutcome, TickLock};
 use super::schedule::{closed_len, plan_tick};
 use super::{RunnerError, TickPlan};
+use crate::broker::{Broker, FillAction, OrderFill, SimBroker};
 use crate::data::{Bars, fmt_ts};
-use crate::engine::{BacktestConfig, BacktestResult, Event, FillKind, run_backtest};
+use crate::engine::{
+    BacktestConfig, BacktestResult, BarInput, Engine, Event, EventKind, FillKind, SavedRun,
+    run_backtest,
+};
 use crate::notify::Event as Note;
 use crate::order::{ExitReason, Side, Trade};
+use crate::persist::StateError;
 use crate::strategy::Strategy;
 
 /// The state files' format version.
@@ -168,6 +179,10 @@ pub struct PaperState {
     pub position: Option<PositionState>,
     /// Closed trades, in exit order.
     pub trades: Vec<TradeRecord>,
+    /// The engine and strategy state to continue from (`None` for a strategy that cannot
+    /// save its state: such a bot replays its bars each tick).
+    #[serde(default)]
+    pub engine: Option<SavedRun>,
 }
 
 /// One entry of `signals.json`: an order the strategy's signal produced, as filled.
@@ -338,30 +353,25 @@ pub fn paper_tick(
     if plan.act.is_empty() {
         return Ok(TickOutcome::Done(Box::new(report)));
     }
-    let first_act_ts = prev
-        .as_ref()
-        .map_or(ts[plan.act.start], |p| p.first_act_ts_ms);
     let last_ts = ts[plan.act.end - 1];
-    let mut cfg = setup.cfg;
-    cfg.from_ts_ms = Some(first_act_ts);
-    cfg.to_ts_ms = Some(last_ts);
-    cfg.close_at_end = false;
-    let result = run_backtest(bars, strategy, &cfg)?;
+    let resume = prev.as_ref().and_then(|p| p.engine.as_ref());
+    let stepped = match (resume, &prev) {
+        (Some(saved), _) => Some(advance_by_step(setup, bars, strategy, &plan, Some(saved))?),
+        (None, Some(_)) => None,
+        (None, None) => match strategy.save_state() {
+            Ok(_) => Some(advance_by_step(setup, bars, strategy, &plan, None)?),
+            Err(StateError::Unsupported(_)) => None,
+            Err(e) => return Err(state_err(setup, &e)),
+        },
+    };
+    let adv = match stepped {
+        Some(a) => a,
+        None => advance_by_replay(setup, prev.as_ref(), bars, strategy, &plan)?,
+    };
     report.acted = Some((ts[plan.act.start], last_ts));
-
-    let new_signals = signals_in(&result, bars, &plan);
-    let closed_trades: Vec<&Trade> = result
-        .trades
-        .iter()
-        .filter(|t| t.exit_reason != ExitReason::Open)
-        .collect();
-    let seen = prev.as_ref().map_or(0, |p| p.trades.len());
-    let new_trades: Vec<TradeRecord> = closed_trades
-        .iter()
-        .skip(seen)
-        .map(|t| TradeRecord::from(*t))
-        .collect();
-    let state = build_state(setup, prev.as_ref(), &result, bars, &closed_trades, last_ts);
+    let new_signals = adv.signals.clone();
+    let new_trades: Vec<TradeRecord> = adv.new_closed.iter().map(TradeRecord::from).collect();
+    let state = build_state(setup, prev.as_ref(), &adv, bars, &plan, last_ts);
     report.notes = notes_for(setup, &new_signals, &new_trades);
 
     // Persist: history files first, state.json last — state.json's last_bar_ts_ms is what
@@ -374,19 +384,7 @@ pub fn paper_tick(
         ts,
         |s: &SignalRecord| s.ts_ms,
     )?;
-    let points: Vec<EquityPoint> = plan
-        .act
-        .clone()
-        .map(|t| {
-            let i = t - result.first_bar;
-            EquityPoint {
-                ts_ms: ts[t],
-                time: fmt_ts(ts[t]),
-                equity: result.equity[i],
-                cash: result.cash[i],
-            }
-        })
-        .collect();
+    let points = adv.points;
     append_by_time(
         &setup.bot.equity_path(),
         &points,
@@ -441,22 +439,168 @@ fn signals_in(result: &BacktestResult, bars: &Bars, plan: &TickPlan) -> Vec<Sign
         .collect()
 }
 
+/// What stepping the tick's bars produced, however it was computed.
+struct Advance {
+    /// Fills at this tick's bars.
+    signals: Vec<SignalRecord>,
+    /// Trades closed at this tick's bars.
+    new_closed: Vec<Trade>,
+    /// Books at the close of each of this tick's bars.
+    points: Vec<EquityPoint>,
+    /// Books at the last bar: (cash, position value, equity).
+    books: (f64, f64, f64),
+    /// The position still open at the last bar, valued at its close.
+    open: Option<Trade>,
+    /// Fees paid since the bot started.
+    fees_paid: f64,
+    /// The engine to continue from, when the strategy can save its state.
+    engine: Option<SavedRun>,
+}
+
+fn state_err(setup: &PaperSetup, e: &StateError) -> RunnerError {
+    RunnerError::BadState {
+        path: setup.bot.state_path().display().to_string(),
+        cause: e.to_string(),
+    }
+}
+
+fn signal_of(f: &OrderFill, ts_ms: i64) -> SignalRecord {
+    let (action, reason) = match f.action {
+        FillAction::Open => ("open", None),
+        FillAction::Increase => ("increase", None),
+        FillAction::Close { trade } => ("close", Some(trade.exit_reason)),
+    };
+    SignalRecord {
+        ts_ms,
+        time: fmt_ts(ts_ms),
+        action: action.into(),
+        side: f.side,
+        qty: f.qty,
+        price: f.price,
+        fee: f.fee,
+        reason,
+    }
+}
+
+/// Restore the engine saved by the last tick (or start one: reset the strategy and warm
+/// it up on the plan's warm-up bars) and step every bar of the plan.
+fn advance_by_step(
+    setup: &PaperSetup,
+    bars: &Bars,
+    strategy: &mut (dyn Strategy + Send),
+    plan: &TickPlan,
+    saved: Option<&SavedRun>,
+) -> Result<Advance, RunnerError> {
+    let mut engine: Engine<SimBroker> = match saved {
+        Some(s) => Engine::restore(s, strategy).map_err(|e| state_err(setup, &e))?,
+        None => {
+            let mut e = Engine::backtest(&setup.cfg)?;
+            strategy.reset();
+            for t in plan.warmup.clone() {
+                e.warm_up(strategy, &BarInput::new(bars, t));
+            }
+            e
+        }
+    };
+    let ts = bars.ts_ms();
+    let mut adv = Advance {
+        signals: Vec::new(),
+        new_closed: Vec::new(),
+        points: Vec::with_capacity(plan.act.len()),
+        books: (setup.cfg.cash, 0.0, setup.cfg.cash),
+        open: None,
+        fees_paid: 0.0,
+        engine: None,
+    };
+    for t in plan.act.clone() {
+        for e in engine.step(strategy, &BarInput::new(bars, t))? {
+            if let EventKind::Fill(f) = &e.kind {
+                adv.signals.push(signal_of(f, e.ts_ms));
+                if let FillAction::Close { trade } = f.action {
+                    adv.new_closed.push(trade);
+                }
+            }
+        }
+        let m = engine.mark();
+        adv.points.push(EquityPoint {
+            ts_ms: ts[t],
+            time: fmt_ts(ts[t]),
+            equity: m.equity,
+            cash: m.cash,
+        });
+        adv.books = (m.cash, m.position_value, m.equity);
+    }
+    let last = plan.act.end - 1;
+    adv.open = engine.open_trade(last, &bars.bar(last));
+    adv.fees_paid = engine.broker().account().fees_paid;
+    adv.engine = Some(engine.save(strategy).map_err(|e| state_err(setup, &e))?);
+    Ok(adv)
+}
+
+/// For a strategy that cannot save its state: replay the engine over every bar the bot
+/// has seen (acting from its first acting bar) and keep what is new.
+fn advance_by_replay(
+    setup: &PaperSetup,
+    prev: Option<&PaperState>,
+    bars: &Bars,
+    strategy: &mut (dyn Strategy + Send),
+    plan: &TickPlan,
+) -> Result<Advance, RunnerError> {
+    let ts = bars.ts_ms();
+    let mut cfg = setup.cfg;
+    cfg.from_ts_ms = Some(prev.map_or(ts[plan.act.start], |p| p.first_act_ts_ms));
+    cfg.to_ts_ms = Some(ts[plan.act.end - 1]);
+    cfg.close_at_end = false;
+    let result = run_backtest(bars, strategy, &cfg)?;
+    let seen = prev.map_or(0, |p| p.trades.len());
+    let new_closed = result
+        .trades
+        .iter()
+        .filter(|t| t.exit_reason != ExitReason::Open)
+        .skip(seen)
+        .copied()
+        .collect();
+    let at = |t: usize| t - result.first_bar;
+    let last = at(plan.act.end - 1);
+    Ok(Advance {
+        signals: signals_in(&result, bars, plan),
+        new_closed,
+        points: plan
+            .act
+            .clone()
+            .map(|t| EquityPoint {
+                ts_ms: ts[t],
+                time: fmt_ts(ts[t]),
+                equity: result.equity[at(t)],
+                cash: result.cash[at(t)],
+            })
+            .collect(),
+        books: (
+            result.cash[last],
+            result.position_value[last],
+            result.equity[last],
+        ),
+        open: result
+            .trades
+            .iter()
+            .find(|t| t.exit_reason == ExitReason::Open)
+            .copied(),
+        fees_paid: result.fees_paid,
+        engine: None,
+    })
+}
+
 fn build_state(
     setup: &PaperSetup,
     prev: Option<&PaperState>,
-    result: &BacktestResult,
+    adv: &Advance,
     bars: &Bars,
-    closed_trades: &[&Trade],
+    plan: &TickPlan,
     last_ts: i64,
 ) -> PaperState {
-    let n = result.equity.len();
-    let last = n.saturating_sub(1);
-    let last_bar = result.first_bar + last;
-    let open = result
-        .trades
-        .iter()
-        .find(|t| t.exit_reason == ExitReason::Open);
-    let equity = result.equity.get(last).copied().unwrap_or(setup.cfg.cash);
+    let mut trades: Vec<TradeRecord> = prev.map_or_else(Vec::new, |p| p.trades.clone());
+    trades.extend(adv.new_closed.iter().map(TradeRecord::from));
+    let (cash, position_value, equity) = adv.books;
     PaperState {
         version: STATE_VERSION,
         bot: setup.bot.name().to_string(),
@@ -465,37 +609,30 @@ fn build_state(
         strategy: setup.strategy.clone(),
         params: setup.params.clone(),
         settings: prev.map_or_else(|| setup.settings.clone(), |p| p.settings.clone()),
-        first_act_ts_ms: prev.map_or(bars.ts_ms()[result.first_bar], |p| p.first_act_ts_ms),
+        first_act_ts_ms: prev.map_or(bars.ts_ms()[plan.act.start], |p| p.first_act_ts_ms),
         last_bar_ts_ms: last_ts,
         last_bar_time: fmt_ts(last_ts),
-        bars_processed: n as u64,
+        bars_processed: prev.map_or(0, |p| p.bars_processed) + plan.act.len() as u64,
         ticks: prev.map_or(0, |p| p.ticks) + 1,
         last_tick_at: setup.tick_at.clone(),
         initial_cash: setup.cfg.cash,
-        cash: result.cash.get(last).copied().unwrap_or(setup.cfg.cash),
-        position_value: result.position_value.get(last).copied().unwrap_or(0.0),
+        cash,
+        position_value,
         equity,
         total_pnl: equity - setup.cfg.cash,
-        realized_pnl: closed_trades
-            .iter()
-            .map(|t| t.pnl)
-            .filter(|p| p.is_finite())
-            .sum::<f64>()
-            + 0.0,
-        fees_paid: result.fees_paid,
-        position: open.map(|t| PositionState {
+        realized_pnl: trades.iter().filter_map(|t| t.pnl).sum::<f64>() + 0.0,
+        fees_paid: adv.fees_paid,
+        position: adv.open.map(|t| PositionState {
             side: t.side,
             qty: t.qty,
             entry_price: t.entry_price,
             entry_ts_ms: t.entry_ts_ms,
             entry_time: fmt_ts(t.entry_ts_ms),
             unrealized_pnl: t.pnl,
-            last_price: bars.close()[last_bar],
+            last_price: bars.close()[plan.act.end - 1],
         }),
-        trades: closed_trades
-            .iter()
-            .map(|t| TradeRecord::from(*t))
-            .collect(),
+        trades,
+        engine: adv.engine.clone(),
     }
 }
 

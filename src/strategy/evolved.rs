@@ -148,8 +148,8 @@ impl Strategy for Evolved {
 mod tests {
     use super::*;
     use crate::ai::evolver::features::{FeatureRanges, FeatureTable};
-    use crate::ai::evolver::lean::{LeanConfig, run_lean};
     use crate::ai::evolver::ops::random_genome;
+    use crate::engine::fast::genome::{LeanConfig, run_lean};
     use crate::engine::{BacktestConfig, run_backtest};
     use crate::order::ExitReason;
     use rand::SeedableRng;

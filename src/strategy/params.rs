@@ -27,11 +27,11 @@ pub enum ParamKind {
 }
 
 impl ParamKind {
-    /// The range in words, for error messages (`2..=500`, `true|false`).
+    /// The range in words, for error messages (`an integer from 2 to 500`, `true|false`).
     pub fn allowed(&self) -> String {
         match self {
-            ParamKind::Int { min, max } => format!("integer {min}..={max}"),
-            ParamKind::Float { min, max } => format!("number {min}..={max}"),
+            ParamKind::Int { min, max } => format!("an integer from {min} to {max}"),
+            ParamKind::Float { min, max } => format!("a number from {min} to {max}"),
             ParamKind::Bool => "true|false".to_string(),
         }
     }
@@ -192,7 +192,7 @@ impl Params {
 pub fn parse_kv(text: &str) -> Result<(String, String), ParamError> {
     match text.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
-        _ => Err(ParamError::new("param", text, "expected key=value")),
+        _ => Err(ParamError::new("param", text, "key=value")),
     }
 }
 
@@ -225,7 +225,10 @@ mod tests {
     #[test]
     fn unknown_key_names_the_allowed_ones() {
         let e = Params::resolve(SPECS, &[("slow".into(), "7".into())]).unwrap_err();
-        assert!(e.to_string().contains("fast (integer 1..=500)"), "{e}");
+        assert!(
+            e.to_string().contains("fast (an integer from 1 to 500)"),
+            "{e}"
+        );
     }
 
     #[test]

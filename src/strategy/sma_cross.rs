@@ -8,7 +8,7 @@
 
 use super::{History, ParamKind, ParamSpec, ParamValue, Params, Strategy};
 use crate::indicators::ParamError;
-use crate::order::{Entry, Intent, PositionView, Side};
+use crate::order::{Entry, Intent, PositionView, Rationale, Reason, Side};
 use crate::persist::StateError;
 
 /// The declared parameters of `sma-cross`.
@@ -124,7 +124,7 @@ impl SmaCross {
     /// [`ParamError`] when a period is 0 or `fast >= slow`.
     pub fn new(fast: usize, slow: usize, long_only: bool) -> Result<Self, ParamError> {
         if fast == 0 {
-            return Err(ParamError::new("fast", fast, "1..=1000"));
+            return Err(ParamError::new("fast", fast, "from 1 to 1000"));
         }
         if slow <= fast {
             return Err(ParamError::new(
@@ -199,6 +199,18 @@ impl Strategy for SmaCross {
         self.prev = None;
     }
 
+    /// The two averages at the latest decision (a crossover is why it entered or exited).
+    fn rationale(&self) -> Rationale {
+        Rationale {
+            confidence: None,
+            reasons: self
+                .prev
+                .map(|(fast, slow)| Reason::Crossover { fast, slow })
+                .into_iter()
+                .collect(),
+        }
+    }
+
     fn save_state(&self) -> Result<serde_json::Value, StateError> {
         crate::persist::to_value(self)
     }
@@ -232,6 +244,21 @@ mod tests {
             volume: 1.0,
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn rationale_names_the_crossing_averages() {
+        // SMA 1 vs SMA 2 on 2, 1, 3: bar 1 fast 1 < slow 1.5, bar 2 fast 3 > slow 2 → long
+        let mut s = SmaCross::new(1, 2, false).unwrap();
+        let got = intents(&mut s, &[2.0, 1.0, 3.0]);
+        assert!(matches!(got[2], Intent::Enter(_)), "{got:?}");
+        assert_eq!(
+            s.rationale().reasons,
+            vec![Reason::Crossover {
+                fast: 3.0,
+                slow: 2.0
+            }]
+        );
     }
 
     fn intents(s: &mut SmaCross, closes: &[f64]) -> Vec<Intent> {

@@ -38,8 +38,9 @@ fn run_json(dir: &TestDir, extra: &[&str], threads: &str) -> serde_json::Value {
 fn evolve_prints_the_comparison_and_stores_the_genome() {
     let dir = TestDir::new();
     let out = dir.run(SMALL);
-    let (_, stderr) = texts(&out);
+    let (stdout, stderr) = texts(&out);
     assert!(out.status.success(), "{stderr}");
+    // the comparison is the result: stdout (issue 10)
     for needle in [
         "Best rule",
         "Test window (scored once)",
@@ -50,8 +51,8 @@ fn evolve_prints_the_comparison_and_stores_the_genome() {
         "stored as evolved strategy 1",
     ] {
         assert!(
-            stderr.contains(needle),
-            "{needle:?} missing from:\n{stderr}"
+            stdout.contains(needle),
+            "{needle:?} missing from:\n{stdout}"
         );
     }
     let list = dir.run(&["evolve", "--list"]);

@@ -116,7 +116,10 @@ fn issue_10_every_listed_run_can_be_reported() {
         "{v}"
     );
     // the stored trials: 3 × 3 grid, a heatmap over fast and slow
-    assert!(html.contains("Heatmap") && html.contains(">9<"), "{html}");
+    assert!(
+        html.contains("id=\"heatmap\"") && html.contains(">9<"),
+        "{html}"
+    );
 }
 
 #[test]
@@ -194,4 +197,140 @@ fn issue_10_bayes_trials_are_distinct_points() {
     assert_eq!(seen.len(), n, "a point was evaluated twice");
     // fast < slow: 5 → 7..10 (4), 6 → 4, 7 → 3, 8 → 2 = 13 feasible points
     assert_eq!(n, 13);
+}
+
+#[test]
+fn issue_10_results_go_to_stdout_and_quiet_keeps_them() {
+    let t = TestDir::new();
+    let out = t.run(&["backtest", "--symbol", "GOOG", "--quiet"]);
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("Sharpe") && stdout.contains("run 1 recorded"),
+        "{stdout}"
+    );
+    assert!(stderr.is_empty(), "{stderr}");
+    let out = t.run(&["report", "--list"]);
+    let (stdout, _) = texts(&out);
+    assert!(
+        stdout.contains("backtest") && stdout.contains("GOOG"),
+        "{stdout}"
+    );
+    // --json everywhere: data synth and indicators
+    let v = json(&t.run(&["data", "synth", "--bars", "50", "w.csv", "--json"]));
+    assert_eq!(v["bars"], 50);
+    let rows = json(&t.run(&["indicators", "--data", "w.csv", "--json"]));
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 50);
+    assert!(rows[49]["ema_12"].is_number() && rows[0]["ema_12"].is_null());
+    let v = json(&t.run(&["indicators", "--data", "w.csv", "--out", "i.csv", "--json"]));
+    assert_eq!(v["rows"], 50);
+}
+
+#[test]
+fn issue_10_bad_input_exits_2_with_a_human_message() {
+    let t = TestDir::new();
+    t.write("sub/x.txt", "");
+    let cases: &[(&[&str], &str)] = &[
+        (&["backtest", "--symbol", "GOOG", "--cash", "-100"], "cash"),
+        (&["backtest", "--data", "sub"], "is a directory"),
+        (
+            &["indicators", "--symbol", "GOOG", "--out", "sub"],
+            "is a directory",
+        ),
+        (
+            &["backtest", "--symbol", "GOOG", "--report", "sub/x.txt"],
+            "is a file",
+        ),
+        (
+            &[
+                "backtest",
+                "--symbol",
+                "GOOG",
+                "--from",
+                "2012-01-01",
+                "--to",
+                "2010-01-01",
+            ],
+            "--from 2012-01-01 is after --to 2010-01-01",
+        ),
+        (
+            &[
+                "backtest", "--symbol", "GOOG", "--param", "fast=30", "--param", "slow=20",
+            ],
+            "must be greater than fast (30)",
+        ),
+        (
+            &["backtest", "--symbol", "GOOG", "--param", "fast=0"],
+            "must be an integer from 1 to 1000",
+        ),
+        (
+            &["data", "convert", "--resample", "1h", "GOOG.csv", "o.csv"],
+            "cannot resample 1d bars to 1h",
+        ),
+        (
+            &["data", "convert", "GOOG.csv", "o.json"],
+            "unknown output format",
+        ),
+    ];
+    std::fs::copy(crate::util::dataset("GOOG.csv"), t.path().join("GOOG.csv")).unwrap();
+    for (args, needle) in cases {
+        let out = t.run(args);
+        let (_, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(!stderr.contains("..="), "{args:?}: {stderr}");
+    }
+    assert!(!t.path().join("o.csv").exists());
+    // a warm-up longer than the data is a warning, not an error
+    let out = t.run(&[
+        "backtest",
+        "--symbol",
+        "GOOG",
+        "--param",
+        "slow=5000",
+        "--no-record",
+    ]);
+    let (_, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("no trade is possible"), "{stderr}");
+}
+
+#[test]
+fn issue_10_strategies_lists_parameters_defaults_and_ranges() {
+    let t = TestDir::new();
+    let v = json(&t.run(&["strategies", "--json"]));
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "sma-cross",
+            "technical",
+            "evolved",
+            "ai",
+            "dqn",
+            "leverage-dqn"
+        ]
+    );
+    let slow = v[0]["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "slow")
+        .unwrap();
+    assert_eq!(
+        (slow["default"].as_i64(), slow["max"].as_f64()),
+        (Some(20), Some(5000.0))
+    );
+    let out = t.run(&["strategies"]);
+    let (stdout, _) = texts(&out);
+    assert!(
+        stdout.contains("ema_fast") && stdout.contains("fast<slow"),
+        "{stdout}"
+    );
 }

@@ -169,7 +169,11 @@ fn train_leverage_reports_and_lists() {
     assert_eq!(v["actions"].as_object().unwrap().len(), 11);
     assert!(v["liquidations"]["train"].is_number());
     let html = std::fs::read_to_string(report.join("rl.html")).unwrap();
-    assert!(html.contains("action mix") && html.contains("exposure") && html.contains("<svg"));
+    assert!(html.contains("action mix") && html.contains("exposure"));
+    for chart in ["equity", "actions", "exposure", "reward", "validation"] {
+        assert!(html.contains(&format!("id=\"chart-{chart}\"")), "{chart}");
+    }
+    crate::report_files::check_self_contained(&html);
     assert!(
         std::fs::read_to_string(report.join("episodes.csv"))
             .unwrap()

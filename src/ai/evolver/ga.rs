@@ -105,7 +105,7 @@ impl GaConfig {
             ("immigrant_frac", self.immigrant_frac),
         ] {
             if !(0.0..=1.0).contains(&v) {
-                return Err(ParamError::new(name, v, "0..=1"));
+                return Err(ParamError::new(name, v, "from 0 to 1"));
             }
         }
         Ok(())

@@ -15,10 +15,8 @@
 pub mod features;
 pub mod ga;
 pub mod genome;
-pub mod lean;
 pub mod ops;
 
 pub use features::{Feature, FeatureRanges, FeatureSet, FeatureTable};
 pub use ga::{Evaluation, GaConfig, GaResult, GenerationStats, Stage, evolve};
 pub use genome::{Compiled, Decision, Gene, Genome, GenomeError, Op, RiskGenes};
-pub use lean::{LeanConfig, LeanRun, LeanTrade, run_lean};

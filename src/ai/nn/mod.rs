@@ -226,10 +226,11 @@ fn dense_forward(
         for o in (0..blocks).step_by(BLOCK) {
             let mut acc = [0.0f32; BLOCK];
             acc.copy_from_slice(&bias[o..o + BLOCK]);
-            for (i, &xi) in xr.iter().enumerate() {
-                let wr = &w[i * n_out + o..i * n_out + o + BLOCK];
-                for k in 0..BLOCK {
-                    acc[k] += xi * wr[k];
+            for (&xi, wrow) in xr.iter().zip(w.chunks_exact(n_out)) {
+                if let Ok(wr) = <&[f32; BLOCK]>::try_from(&wrow[o..o + BLOCK]) {
+                    for k in 0..BLOCK {
+                        acc[k] += xi * wr[k];
+                    }
                 }
             }
             yr[o..o + BLOCK].copy_from_slice(&acc);
@@ -263,11 +264,12 @@ fn dense_grad_params(
     for i in 0..n_in {
         for o in (0..blocks).step_by(BLOCK) {
             let mut acc = [0.0f32; BLOCK];
-            for s in 0..b {
-                let xi = x[s * n_in + i];
-                let dr = &dz[s * n_out + o..s * n_out + o + BLOCK];
-                for k in 0..BLOCK {
-                    acc[k] += xi * dr[k];
+            for (xr, drow) in x.chunks_exact(n_in).zip(dz.chunks_exact(n_out)).take(b) {
+                let xi = xr[i];
+                if let Ok(dr) = <&[f32; BLOCK]>::try_from(&drow[o..o + BLOCK]) {
+                    for k in 0..BLOCK {
+                        acc[k] += xi * dr[k];
+                    }
                 }
             }
             gw[i * n_out + o..i * n_out + o + BLOCK].copy_from_slice(&acc);
@@ -308,9 +310,16 @@ fn dense_grad_input(
             }
             let wr = &w[i * n_out..(i + 1) * n_out];
             let mut acc = [0.0f32; BLOCK];
-            for o in (0..blocks).step_by(BLOCK) {
-                for k in 0..BLOCK {
-                    acc[k] += dr[o + k] * wr[o + k];
+            for (dc, wc) in dr[..blocks]
+                .chunks_exact(BLOCK)
+                .zip(wr[..blocks].chunks_exact(BLOCK))
+            {
+                if let (Ok(dc), Ok(wc)) =
+                    (<&[f32; BLOCK]>::try_from(dc), <&[f32; BLOCK]>::try_from(wc))
+                {
+                    for k in 0..BLOCK {
+                        acc[k] += dc[k] * wc[k];
+                    }
                 }
             }
             let mut sum = acc.iter().sum::<f32>();

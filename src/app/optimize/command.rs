@@ -25,6 +25,8 @@ pub struct OptimizeRequest {
     pub record: bool,
     /// Write optimize.html into this folder.
     pub report: Option<PathBuf>,
+    /// The trials of merged shards (`optimize --merge`), replayed instead of re-evaluated.
+    pub merged: Option<Vec<crate::optimize::Trial>>,
 }
 
 /// What `algolab optimize` produced.
@@ -104,6 +106,7 @@ pub fn run<'p>(
                 spec.min_trades,
                 progress,
             );
+            let mut obs = super::shard::Merged::new(req.merged.clone(), &mut obs);
             optimize_with(&data.bars, spec, &prior, &mut obs)
         };
         let out = match res {
@@ -124,6 +127,7 @@ pub fn run<'p>(
         (out, Some(run_id))
     } else {
         let mut obs = NoRecord(progress);
+        let mut obs = super::shard::Merged::new(req.merged.clone(), &mut obs);
         (
             optimize_with(&data.bars, spec, &PriorTrials::default(), &mut obs)?,
             None,

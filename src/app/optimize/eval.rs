@@ -341,9 +341,7 @@ impl<'a> Evaluator<'a> {
     fn sma_triplet(p: &Params) -> Result<(usize, usize, bool), String> {
         let (f, s) = (p.usize_or("fast", 10), p.usize_or("slow", 20));
         if f == 0 || s <= f {
-            return Err(format!(
-                "slow = {s} is out of range: greater than fast ({f})"
-            ));
+            return Err(format!("slow = {s}: must be greater than fast ({f})"));
         }
         Ok((f, s, p.bool_or("long_only", false)))
     }

@@ -24,13 +24,14 @@
 
 mod command;
 pub mod eval;
-pub mod lean;
+pub use crate::engine::fast::sweep as lean;
 pub mod record;
 pub mod search;
 mod stored;
-mod validate;
+pub(crate) mod validate;
 
 use std::collections::BTreeMap;
+pub mod shard;
 
 use crate::Error;
 use crate::data::Bars;

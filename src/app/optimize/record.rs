@@ -496,6 +496,30 @@ pub fn report_of(o: &OptimizeOutcome, bars: &Bars, symbol: &str, strategy: &str)
     }
 }
 
+/// The stitched out-of-sample equity placed at its bars on the winner's curve (`len` bars
+/// from bar `first_bar`): `folds` gives each fold's first test bar and its segment length
+/// (0 for a fold without a winner), in the order `stitched` concatenates them; NaN
+/// elsewhere, so the chart draws each fold at its dates (issue 10: it started at bar 0).
+pub fn align_segments(
+    len: usize,
+    first_bar: usize,
+    folds: &[(usize, usize)],
+    stitched: &[f64],
+) -> Vec<f64> {
+    let mut out = vec![f64::NAN; len];
+    let mut k = 0;
+    for &(start, n) in folds {
+        let at = start.saturating_sub(first_bar);
+        for j in 0..n {
+            if let (Some(slot), Some(v)) = (out.get_mut(at + j), stitched.get(k + j)) {
+                *slot = *v;
+            }
+        }
+        k += n;
+    }
+    out
+}
+
 fn fmt(v: Option<f64>) -> String {
     match v {
         Some(x) if x.is_finite() => format!("{x:.4}"),
@@ -516,4 +540,22 @@ pub fn write_report(
 ) -> Result<(), Error> {
     crate::report::optimize::write(dir, &report_of(o, bars, symbol, strategy))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_10_out_of_sample_equity_sits_at_its_folds_bars() {
+        // curve of 10 bars from bar 100; folds test bars 104..106 and 107..110 (the second
+        // fold had no winner: 0 bars), stitched [1, 2, 3]
+        let a = align_segments(10, 100, &[(104, 2), (106, 0), (108, 1)], &[1.0, 2.0, 3.0]);
+        let shown: Vec<Option<f64>> = a.iter().map(|v| v.is_finite().then_some(*v)).collect();
+        let n = None;
+        assert_eq!(
+            shown,
+            [n, n, n, n, Some(1.0), Some(2.0), n, n, Some(3.0), n]
+        );
+    }
 }

@@ -92,7 +92,7 @@ pub struct SearchOut {
 }
 
 /// Asks for a point not evaluated yet before a sampler's space counts as exhausted.
-const REPEAT_ASKS: usize = 64;
+pub(super) const REPEAT_ASKS: usize = 64;
 
 /// Grid batch size: large enough to keep every core busy on the lean loop.
 const GRID_BATCH: usize = 1024;
@@ -114,7 +114,8 @@ pub fn best_trial(trials: &[Trial], min_trades: usize) -> Option<&Trial> {
     best
 }
 
-fn trial_of(index: usize, params: Candidate, e: &EvalOut, obj: &Objective) -> Trial {
+/// The trial `index` of candidate `params` evaluated as `e`.
+pub(super) fn trial_of(index: usize, params: Candidate, e: &EvalOut, obj: &Objective) -> Trial {
     Trial {
         index,
         value: if e.error.is_some() {

@@ -481,7 +481,7 @@ pub fn train(
         .collect();
 
     let tech_cfg = BacktestConfig {
-        risk: crate::app::backtest::RiskChoice::Auto.config("technical"),
+        risk: crate::app::load::RiskChoice::Auto.config("technical"),
         leverage: 1.0,
         ..test_cfg
     };
@@ -550,7 +550,7 @@ pub fn train(
 #[derive(Debug, Clone)]
 pub struct TrainRequest {
     /// The bars.
-    pub data: crate::app::backtest::DataSpec,
+    pub data: crate::app::load::DataSpec,
     /// Agent, episodes, seed, hyper-parameters, split and engine settings.
     pub settings: TrainSettings,
     /// Continue training this stored model.
@@ -563,7 +563,7 @@ pub struct TrainRequest {
 #[derive(Debug, Clone)]
 pub struct TrainReply {
     /// The bars and where they came from.
-    pub data: crate::app::backtest::LoadedData,
+    pub data: crate::app::load::LoadedData,
     /// The training's result.
     pub outcome: TrainOutcome,
     /// What was stored.
@@ -597,7 +597,7 @@ pub fn run(
         Some(id) => Some(record::resume(&ctx.store()?, id, kind)?),
         None => None,
     };
-    let data = crate::app::backtest::load_data(&req.data, &ctx.data_dir)?;
+    let data = crate::app::load::load_data(&req.data, &ctx.data_dir)?;
     let command = match kind {
         AgentKind::Dqn => "train-rl",
         AgentKind::LeverageDqn => "train-leverage",

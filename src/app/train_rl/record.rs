@@ -10,7 +10,7 @@ use super::{Resume, TrainOutcome, sharpe_per_bar};
 use crate::Error;
 use crate::ai::dqn::{AgentKind, ModelSpec};
 use crate::ai::nn::Mlp;
-use crate::app::backtest::LoadedData;
+use crate::app::load::LoadedData;
 use crate::optimize::overfit::deflated_sharpe_from;
 use crate::optimize::{DsrResult, return_moments};
 use crate::report::rl::{EpisodeSeries, RlReport, write_rl_report};

@@ -242,6 +242,12 @@ impl BinanceBroker {
         std::mem::take(&mut self.notes)
     }
 
+    /// The exchange's clock now (local clock + the measured offset), UTC ms: the tick's
+    /// notion of "now" and of which bars are closed.
+    pub fn server_now_ms(&self) -> Option<i64> {
+        self.conn.as_ref().map(|c| c.trader.rest().server_now_ms())
+    }
+
     /// The symbol's rules.
     pub fn rules(&self) -> &SymbolRules {
         &self.rules

@@ -120,6 +120,14 @@ impl FakeBinance {
         self.exchange().set_price(venue, price);
     }
 
+    /// Serve these klines for `venue` and `interval` (`(open_ms, [o, h, l, c, v])`, sorted);
+    /// the client decides which are closed from the server time ([`Exchange::set_time`]).
+    pub fn set_klines(&self, venue: Venue, interval: &str, rows: Vec<exchange::Kline>) {
+        self.exchange()
+            .klines
+            .insert((venue, interval.to_string()), rows);
+    }
+
     /// Script a fault for the next `method` request to `path` (first match wins; used once).
     pub fn fail_next(&self, method: &str, path: &str, fault: Fault) {
         self.shared

@@ -4,7 +4,8 @@
 //! ([`rolling_mean_column`]) instead of updating two rolling means per bar and combination.
 //!
 //! It must equal [`crate::engine::run_backtest`] with [`crate::strategy::sma_cross::SmaCross`]
-//! bit for bit: every float expression below is the broker's (`broker::sim_book`), in the same
+//! bit for bit: the fills go through the broker's kernel (`broker::book`) and the sizing through
+//! `risk::entry_qty`, in the same
 //! order (the `lean_equals_engine_*` tests check equity and trades on GOOG). When a setting
 //! is outside that scope ([`LeanConfig::from_backtest`] returns `None`) callers fall back
 //! to the engine.
@@ -20,9 +21,11 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
+use crate::broker::book::{self, Held};
 use crate::data::Bars;
 use crate::engine::{BacktestConfig, Fill};
 use crate::order::{ExitReason, Side, Trade};
+use crate::risk::{OrderQty, entry_qty};
 
 pub use crate::strategy::sma_cross::rolling_mean_column;
 
@@ -320,39 +323,37 @@ impl<'c, K: Sink> SmaSim<'c, K> {
     /// The broker's `close_qty` for the whole position (no liquidation fee).
     fn close_all(&mut self, price: f64, t: usize, ts_ms: i64, reason: ExitReason) {
         let Some(p) = self.pos else { return };
-        let q = p.qty.min(p.qty);
-        let r = q / p.qty;
-        let s = p.side.sign();
-        let margin_part = p.margin * r;
-        let entry_fee_part = p.entry_fees * r;
-        let funding_part = p.funding * r;
-        let gross = s * q * (price - p.entry_price);
-        let fee = q * price * self.cfg.commission;
-        let returned = margin_part + gross - fee;
-        self.cash += returned;
-        self.fees_paid += fee;
-        let pnl = returned - margin_part - funding_part - entry_fee_part;
-        let (mae_pct, mfe_pct) = if K::EXCURSIONS {
+        let held = Held {
+            sign: p.side.sign(),
+            qty: p.qty,
+            entry_price: p.entry_price,
+            margin: p.margin,
+            entry_fees: p.entry_fees,
+            funding: p.funding,
+        };
+        let closed = book::close(&held, p.qty, price, self.cfg.commission, None);
+        self.cash += closed.returned;
+        self.fees_paid += closed.fee;
+        let excursions = if K::EXCURSIONS {
             p.excursions(price)
         } else {
             (f64::NAN, f64::NAN)
         };
-        self.sink.trade(Trade {
-            side: p.side,
-            qty: q,
-            entry_bar: p.entry_bar,
-            exit_bar: t,
-            entry_ts_ms: p.entry_ts_ms,
-            exit_ts_ms: ts_ms,
-            entry_price: p.entry_price,
-            exit_price: price,
-            pnl,
-            return_pct: 100.0 * pnl / (q * p.entry_price),
-            fees: entry_fee_part + fee,
-            mae_pct,
-            mfe_pct,
-            exit_reason: reason,
-        });
+        self.sink.trade(closed.trade(
+            book::Opened {
+                side: p.side,
+                bar: p.entry_bar,
+                ts_ms: p.entry_ts_ms,
+                price: p.entry_price,
+            },
+            book::Exited {
+                bar: t,
+                ts_ms,
+                price,
+                reason,
+                excursions,
+            },
+        ));
         self.pos = None;
     }
 
@@ -374,14 +375,9 @@ impl<'c, K: Sink> SmaSim<'c, K> {
                 }
                 let lev = 1.0;
                 let c = self.cfg.commission;
-                let per_unit = price / lev + price * c;
-                let budget = self.cash * (1.0 - f64::EPSILON);
-                let raw = budget.max(0.0) / per_unit;
-                let qty = if self.cfg.fractional {
-                    raw
-                } else {
-                    raw.floor()
-                };
+                let per_unit = book::unit_cost(price, lev, c);
+                let step = if self.cfg.fractional { 0.0 } else { 1.0 };
+                let qty = entry_qty(OrderQty::AllCash, price, self.cash, 0.0, lev, c, step);
                 if qty.is_nan()
                     || qty <= 0.0
                     || qty * per_unit > self.cash
@@ -390,8 +386,7 @@ impl<'c, K: Sink> SmaSim<'c, K> {
                 {
                     return;
                 }
-                let margin = qty * price / lev;
-                let fee = qty * price * c;
+                let (margin, fee) = book::open_cost(qty, price, lev, c);
                 self.cash -= margin + fee;
                 self.fees_paid += fee;
                 self.pos = Some(Pos {
@@ -464,7 +459,7 @@ impl<'c, K: Sink> SmaSim<'c, K> {
                         p.min_price = p.min_price.min(c.low[t]);
                         p.max_price = p.max_price.max(c.high[t]);
                     }
-                    let upnl = p.side.sign() * p.qty * (close - p.entry_price);
+                    let upnl = book::unrealized(p.side.sign(), p.qty, p.entry_price, close);
                     p.margin + upnl
                 }
                 None => 0.0,
@@ -508,7 +503,7 @@ impl<'c, K: Sink> SmaSim<'c, K> {
                 self.close_all(px, t, ts_ms, ExitReason::EndOfData);
                 self.equity = self.cash + 0.0;
             } else {
-                let gross = p.side.sign() * p.qty * (close - p.entry_price);
+                let gross = book::unrealized(p.side.sign(), p.qty, p.entry_price, close);
                 let pnl = gross - p.entry_fees - p.funding;
                 let (mae_pct, mfe_pct) = if K::EXCURSIONS {
                     p.excursions(close)
@@ -591,5 +586,5 @@ pub fn sweep<'c>(
 }
 
 #[cfg(test)]
-#[path = "lean_tests.rs"]
+#[path = "sweep_tests.rs"]
 mod tests;

@@ -15,13 +15,16 @@
 //! only warm up (the table already holds their features); the decision at the last bar
 //! never fills; a position open at the end is reported as an open trade.
 //!
-//! The expressions are written in the broker's order of operations: changing either side
-//! breaks the bit-for-bit test, on purpose.
+//! Fills go through the broker's kernel (`broker::book`) and sizing through
+//! `risk::entry_qty`, so the arithmetic is the broker's by construction; the bit-for-bit
+//! test still checks it.
 
-use super::features::FeatureTable;
-use super::genome::{Compiled, Decision, NAN_ROW};
+use crate::ai::evolver::features::FeatureTable;
+use crate::ai::evolver::genome::{Compiled, Decision, NAN_ROW};
+use crate::broker::book::{self, Held};
 use crate::data::Bars;
 use crate::order::Side;
+use crate::risk::{OrderQty, entry_qty};
 
 /// The backtest settings the lean evaluator supports (leverage 1, next-open fills).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -124,16 +127,17 @@ impl Book<'_> {
     /// `SimBroker::close_qty` for the whole position, no funding, no liquidation fee.
     fn close(&mut self, price: f64, t: usize) {
         let Some(p) = self.pos else { return };
-        let q = p.qty.min(p.qty);
-        let r = q / p.qty;
-        let margin_part = p.margin * r;
-        let entry_fee_part = p.entry_fees * r;
-        let funding_part = 0.0 * r;
-        let gross = p.s * q * (price - p.entry_price);
-        let fee = q * price * self.cfg.commission;
-        let returned = margin_part + gross - fee;
-        self.cash += returned;
-        let pnl = returned - margin_part - funding_part - entry_fee_part;
+        let held = Held {
+            sign: p.s,
+            qty: p.qty,
+            entry_price: p.entry_price,
+            margin: p.margin,
+            entry_fees: p.entry_fees,
+            funding: 0.0,
+        };
+        let closed = book::close(&held, p.qty, price, self.cfg.commission, None);
+        let (q, pnl) = (closed.qty, closed.pnl);
+        self.cash += closed.returned;
         self.trades.push(LeanTrade {
             side: p.side,
             qty: q,
@@ -163,17 +167,20 @@ impl Book<'_> {
         }
         let lev = 1.0;
         let c = self.cfg.commission;
-        let per_unit = price / lev + price * c;
-        let pos_value = self
-            .pos
-            .map_or(0.0, |p| p.margin + p.s * p.qty * (price - p.entry_price));
-        let budget = (frac * (self.cash + pos_value)).min(self.cash);
-        let raw = budget.max(0.0) / per_unit;
-        let qty = if self.cfg.fractional {
-            raw
-        } else {
-            raw.floor()
-        };
+        let per_unit = book::unit_cost(price, lev, c);
+        let pos_value = self.pos.map_or(0.0, |p| {
+            p.margin + book::unrealized(p.s, p.qty, p.entry_price, price)
+        });
+        let step = if self.cfg.fractional { 0.0 } else { 1.0 };
+        let qty = entry_qty(
+            OrderQty::EquityFrac(frac),
+            price,
+            self.cash,
+            pos_value,
+            lev,
+            c,
+            step,
+        );
         if qty.is_nan()
             || qty <= 0.0
             || qty * per_unit > self.cash
@@ -182,8 +189,7 @@ impl Book<'_> {
         {
             return;
         }
-        let margin = qty * price / lev;
-        let fee = qty * price * c;
+        let (margin, fee) = book::open_cost(qty, price, lev, c);
         self.cash -= margin + fee;
         self.pos = Some(Pos {
             side,
@@ -260,7 +266,7 @@ pub fn run_lean(
         }
         let equity = match book.pos {
             Some(p) => {
-                let upnl = p.s * p.qty * (c - p.entry_price);
+                let upnl = book::unrealized(p.s, p.qty, p.entry_price, c);
                 book.cash + (p.margin + upnl)
             }
             None => book.cash + 0.0,
@@ -299,7 +305,7 @@ pub fn run_lean(
     {
         let last = end - 1;
         let price = close[last];
-        let gross = p.s * p.qty * (price - p.entry_price);
+        let gross = book::unrealized(p.s, p.qty, p.entry_price, price);
         book.trades.push(LeanTrade {
             side: p.side,
             qty: p.qty,

@@ -1,0 +1,396 @@
+//! Batch kernels: the streaming recurrences of the indicators, run over whole columns.
+//!
+//! Each function here performs exactly the floating-point operations of the matching
+//! `update`, in the same order, so its values equal the streaming path's bit for bit; what
+//! it saves is the bookkeeping (ring buffers, `Option`s, per-bar state loads and stores):
+//! the value that leaves a window is read from the input column instead of a ring, and
+//! outputs go straight into one `Vec<f64>` (`NaN` for warm-up). Each returns the state it
+//! ends in, which the indicator stores back so that streaming can continue after a batch.
+//! The conformance checks (`conformance.rs`) prove both claims for every indicator.
+//!
+//! Everything starts from a fresh indicator; the callers fall back to `update` in a loop
+//! otherwise.
+
+use super::ta_is_zero;
+
+// Every kernel writes into a zero-initialised output of the input's length (`vec![0.0; n]`
+// costs no pass: fresh pages come zeroed) with a plain loop over slices: its state stays in
+// registers. (Pushing, or a closure that captures the state by reference, kept the
+// recurrence's state in memory, adding a store-to-load round trip to every step.)
+
+/// Wilder's true range: `max(high - low, |prev_close - high|, |prev_close - low|)`.
+#[inline]
+pub(crate) fn true_range(high: f64, low: f64, prev_close: f64) -> f64 {
+    let mut greatest = high - low;
+    let v2 = (prev_close - high).abs();
+    if v2 > greatest {
+        greatest = v2;
+    }
+    let v3 = (prev_close - low).abs();
+    if v3 > greatest {
+        greatest = v3;
+    }
+    greatest
+}
+
+/// A zero-initialised output column of `n` values.
+#[inline]
+pub(crate) fn column(n: usize) -> Vec<f64> {
+    vec![0.0; n]
+}
+
+/// Fill `out[..k]` (clamped) with `NaN`, the warm-up slots.
+#[inline]
+fn warm_up(out: &mut [f64], k: usize) {
+    let k = k.min(out.len());
+    if let Some(head) = out.get_mut(..k) {
+        head.fill(f64::NAN);
+    }
+}
+
+/// [`super::RollingSum`] over `xs` from fresh into `out` (as long as `xs`): `NaN` for the
+/// first `p - 1` slots, then `sum of the window / div`. Returns the running sum it ends with.
+#[inline]
+pub(crate) fn rolling_mean(xs: &[f64], p: usize, div: f64, out: &mut [f64]) -> f64 {
+    let warm = xs.len().min(p);
+    let mut s = 0.0;
+    for &x in &xs[..warm] {
+        s += x;
+    }
+    if warm < p || p == 0 {
+        warm_up(out, warm);
+        return s;
+    }
+    warm_up(out, p - 1);
+    out[p - 1] = s / div;
+    // the value leaving the window is read from the input, `p` slots back
+    for ((o, &x), &old) in out[p..].iter_mut().zip(&xs[p..]).zip(xs) {
+        s = (s - old) + x;
+        *o = s / div;
+    }
+    s
+}
+
+/// The end state of an EMA run: values seen (capped at the period), seed sum, value.
+pub(crate) type EmaEnd = (usize, f64, f64);
+
+/// [`super::Ema`] over `xs` from fresh into `out`: seed by the mean of the first `p`, then
+/// `((x - ema)·k) + ema`.
+#[inline]
+pub(crate) fn ema(xs: &[f64], p: usize, k: f64, out: &mut [f64]) -> EmaEnd {
+    let warm = xs.len().min(p);
+    let mut seed_sum = 0.0;
+    for &x in &xs[..warm] {
+        seed_sum += x;
+    }
+    if warm < p || p == 0 {
+        warm_up(out, warm);
+        return (warm, seed_sum, 0.0);
+    }
+    warm_up(out, p - 1);
+    let mut v = seed_sum / p as f64;
+    out[p - 1] = v;
+    for (o, &x) in out[p..].iter_mut().zip(&xs[p..]) {
+        v = ((x - v) * k) + v;
+        *o = v;
+    }
+    (p, seed_sum, v)
+}
+
+/// The end state of a WMA run: values counted, `period_sub`, `period_sum`, `trailing`.
+pub(crate) type WmaEnd = (usize, f64, f64, f64);
+
+/// [`super::Wma`] (period `p >= 2`) over `xs` from fresh into `out`, TA-Lib's `TA_WMA`
+/// recurrence.
+#[inline]
+pub(crate) fn wma(xs: &[f64], p: usize, out: &mut [f64]) -> WmaEnd {
+    let warm = xs.len().min(p.saturating_sub(1));
+    let (mut sub, mut sum, mut trailing) = (0.0, 0.0, 0.0);
+    for (i, &x) in xs[..warm].iter().enumerate() {
+        sub += x;
+        sum += x * (i + 1) as f64;
+    }
+    warm_up(out, warm);
+    let pf = p as f64;
+    let divider = ((p * (p + 1)) >> 1) as f64;
+    // bar `i` (from `p - 1`) sets `trailing` to `xs[i + 1 - p]`, which leaves at bar `i + 1`
+    for ((o, &x), &next_trailing) in out[warm..].iter_mut().zip(&xs[warm..]).zip(xs) {
+        sub += x;
+        sub -= trailing;
+        sum += x * pf;
+        trailing = next_trailing;
+        *o = sum / divider;
+        sum -= sub;
+    }
+    (warm, sub, sum, trailing)
+}
+
+/// The end state of an RSI run: changes counted (capped at the period), gain, loss.
+pub(crate) type RsiEnd = (usize, f64, f64);
+
+/// RSI's output from the smoothed gain and loss.
+#[inline]
+pub(crate) fn rsi_value(gain: f64, loss: f64) -> f64 {
+    let t = gain + loss;
+    if ta_is_zero(t) {
+        0.0
+    } else {
+        100.0 * (gain / t)
+    }
+}
+
+/// [`super::Rsi`] over `xs` (non-empty) from fresh into `out`: Wilder's smoothing by `keep`
+/// and `inv_n`.
+#[inline]
+pub(crate) fn rsi(xs: &[f64], p: usize, keep: f64, inv_n: f64, out: &mut [f64]) -> RsiEnd {
+    let changes = xs.len().saturating_sub(1);
+    let warm = changes.min(p);
+    let (mut gain, mut loss) = (0.0, 0.0);
+    // `(xs[i + 1], xs[i])`: a close and the one before it
+    for (&x, &prev) in xs[1..=warm].iter().zip(xs) {
+        let d = x - prev;
+        loss += (-d).max(0.0);
+        gain += d.max(0.0);
+    }
+    if warm < p || p == 0 {
+        warm_up(out, warm + 1);
+        return (warm, gain, loss);
+    }
+    warm_up(out, p);
+    let n = p as f64;
+    loss /= n;
+    gain /= n;
+    out[p] = rsi_value(gain, loss);
+    for ((o, &x), &prev) in out[p + 1..].iter_mut().zip(&xs[p + 1..]).zip(&xs[p..]) {
+        let d = x - prev;
+        let (g, l) = (d.max(0.0), (-d).max(0.0));
+        loss = (loss * keep + l) * inv_n;
+        gain = (gain * keep + g) * inv_n;
+        *o = rsi_value(gain, loss);
+    }
+    (p, gain, loss)
+}
+
+/// `f(x_t, x_{t-p})` from slot `p` on, `NaN` before (the shape of `Roc` and `Mom`).
+#[inline]
+pub(crate) fn lagged(xs: &[f64], p: usize, out: &mut [f64], f: impl Fn(f64, f64) -> f64) {
+    let warm = xs.len().min(p);
+    warm_up(out, warm);
+    for ((o, &x), &old) in out[warm..].iter_mut().zip(&xs[warm..]).zip(xs) {
+        *o = f(x, old);
+    }
+}
+
+/// The rolling extreme of `Extreme<IS_MAX>` (period `p >= 1`) over `xs` from fresh into
+/// `out`: the same rescan when the extreme leaves the window, the same tie rule otherwise.
+/// Returns the extreme and the index it came from (`(0.0, 0)` while never full).
+#[inline]
+pub(crate) fn extreme<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut [f64]) -> (f64, usize) {
+    let beats = |a: f64, b: f64| if IS_MAX { a > b } else { a < b };
+    let rescan = |trailing: usize, today: usize| {
+        let window = &xs[trailing..=today];
+        let mut ext = window[0];
+        let mut ext_t = trailing;
+        for (j, &v) in window.iter().enumerate().skip(1) {
+            if beats(v, ext) {
+                ext = v;
+                ext_t = trailing + j;
+            }
+        }
+        (ext, ext_t)
+    };
+    if p == 0 || xs.len() < p {
+        warm_up(out, xs.len());
+        return (0.0, 0);
+    }
+    warm_up(out, p - 1);
+    let (mut ext, mut ext_t) = rescan(0, p - 1);
+    out[p - 1] = ext;
+    for (j, (o, &x)) in out[p..].iter_mut().zip(&xs[p..]).enumerate() {
+        let today = p + j;
+        let trailing = j + 1;
+        if ext_t < trailing {
+            (ext, ext_t) = rescan(trailing, today);
+        } else {
+            // selects, not a branch, as the streaming path
+            let take = !beats(ext, x);
+            ext = if take { x } else { ext };
+            ext_t = if take { today } else { ext_t };
+        }
+        *o = ext;
+    }
+    (ext, ext_t)
+}
+
+/// Wilder's true range of every bar against the previous close into `out`; `NaN` for the
+/// first bar.
+#[inline]
+pub(crate) fn true_ranges(high: &[f64], low: &[f64], close: &[f64], out: &mut [f64]) {
+    if high.is_empty() {
+        return;
+    }
+    out[0] = f64::NAN;
+    for (((o, &h), &l), &prev) in out[1..]
+        .iter_mut()
+        .zip(&high[1..])
+        .zip(&low[1..])
+        .zip(close)
+    {
+        *o = true_range(h, l, prev);
+    }
+}
+
+/// The end state of an ATR run: true ranges counted (capped at the period), value.
+pub(crate) type AtrEnd = (usize, f64);
+
+/// [`super::Atr`] over non-empty columns from fresh into `out`.
+#[inline]
+pub(crate) fn atr(
+    cols: (&[f64], &[f64], &[f64]),
+    p: usize,
+    keep: f64,
+    inv_n: f64,
+    out: &mut [f64],
+) -> AtrEnd {
+    let (high, low, close) = cols;
+    let trs = high.len() - 1;
+    let warm = trs.min(p);
+    let mut value = 0.0;
+    for ((&h, &l), &prev) in high[1..=warm].iter().zip(&low[1..=warm]).zip(close) {
+        value += true_range(h, l, prev);
+    }
+    if warm < p || p == 0 {
+        warm_up(out, warm + 1);
+        return (warm, value);
+    }
+    warm_up(out, p);
+    value /= p as f64;
+    out[p] = value;
+    let bars = high[p + 1..].iter().zip(&low[p + 1..]).zip(&close[p..]);
+    for (o, ((&h, &l), &prev)) in out[p + 1..].iter_mut().zip(bars) {
+        value = (value * keep + true_range(h, l, prev)) * inv_n;
+        *o = value;
+    }
+    (p, value)
+}
+
+/// On-balance volume over non-empty columns from fresh into `out`; returns the last value.
+#[inline]
+pub(crate) fn obv(close: &[f64], volume: &[f64], out: &mut [f64]) -> f64 {
+    let mut value = volume[0];
+    out[0] = value;
+    for (((o, &c), &prev), &v) in out[1..]
+        .iter_mut()
+        .zip(&close[1..])
+        .zip(close)
+        .zip(&volume[1..])
+    {
+        // `value - v` is `value + (-v)` exactly, and adding -0.0 leaves any value unchanged
+        // bit for bit, so one add replaces the streaming path's three-way branch
+        let d = if c > prev {
+            v
+        } else if c < prev {
+            -v
+        } else {
+            -0.0
+        };
+        value += d;
+        *o = value;
+    }
+    value
+}
+
+/// The end state of a rolling-variance run (the fields of `VarCore` besides its ring).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct VarEnd {
+    pub(crate) count: usize,
+    pub(crate) shift: f64,
+    pub(crate) s1: f64,
+    pub(crate) s2: f64,
+    pub(crate) countdown: usize,
+}
+
+/// `VarCore` (TA-Lib 0.8's `TA_VAR`) over `xs` from fresh into `out`: `NaN` for the first
+/// `p - 1` slots, then `f(variance)`. The re-centring reads its window from `xs`.
+#[inline]
+pub(crate) fn var(
+    xs: &[f64],
+    p: usize,
+    inv_n: f64,
+    out: &mut [f64],
+    f: impl Fn(f64) -> f64,
+) -> VarEnd {
+    let mut st = VarEnd {
+        count: 0,
+        shift: 0.0,
+        s1: 0.0,
+        s2: 0.0,
+        countdown: 32 * p,
+    };
+    let Some(&first) = xs.first() else {
+        return st;
+    };
+    let (mut shift, mut s1, mut s2, mut countdown) = (first, 0.0, 0.0, st.countdown);
+    let warm = xs.len().min(p.saturating_sub(1));
+    let (head, tail) = xs.split_at(warm);
+    for &x in head {
+        let y = x - shift;
+        s1 += y;
+        s2 += y * y;
+    }
+    st.count = warm;
+    warm_up(out, warm);
+    // `xs[j]` is the oldest value of the window that ends at `tail[j]`
+    for (j, ((o, &x), &oldest)) in out[warm..].iter_mut().zip(tail).zip(xs).enumerate() {
+        let y = x - shift;
+        s1 += y;
+        let m = inv_n * s1;
+        s2 += y * y;
+        let var = inv_n * s2 - m * m;
+        let t = oldest - shift;
+        let tt = t * t;
+        s2 -= tt;
+        let recentre = if inv_n * s2 * 1e-6 > var || tt > s2 * 1e6 {
+            true
+        } else {
+            countdown -= 1;
+            countdown == 0
+        };
+        if !recentre {
+            s1 -= t;
+            *o = f(var);
+            continue;
+        }
+        let window = xs.get(j..j + p).unwrap_or_default();
+        let mut sum = 0.0;
+        for &w in window {
+            sum += w;
+        }
+        shift = sum * inv_n;
+        let (mut r1, mut r2) = (0.0, 0.0);
+        for &w in window {
+            let y = w - shift;
+            r1 += y;
+            r2 += y * y;
+        }
+        let m = inv_n * r1;
+        let v = inv_n * r2;
+        let mut var = v - m * m;
+        if var < v * 1e-12 {
+            var = 0.0;
+        }
+        let t = oldest - shift;
+        s1 = r1 - t;
+        s2 = r2 - t * t;
+        countdown = 32 * p;
+        *o = f(var);
+    }
+    if !tail.is_empty() {
+        st.count = p;
+    }
+    st.shift = shift;
+    st.s1 = s1;
+    st.s2 = s2;
+    st.countdown = countdown;
+    st
+}

@@ -1,0 +1,474 @@
+//! `algolab paper` end to end: replay equivalence with `backtest` in any chunking, the
+//! first tick's warm-up, the tick lock (busy, stale takeover, concurrent ticks), a refused
+//! change of settings, and Telegram notifications that never fail a tick.
+
+use std::path::Path;
+use std::process::{Output, Stdio};
+
+use algolab::order::ExitReason;
+use algolab::runner::paper::{EquityPoint, SignalRecord};
+use algolab::runner::{LockOutcome, PaperState, TickLock};
+use algolab::store::Store;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::util::{TestDir, dataset, texts};
+
+const STRAT: [&str; 6] = [
+    "--strategy",
+    "sma-cross",
+    "--param",
+    "fast=5",
+    "--param",
+    "slow=15",
+];
+
+/// The header and the first `n` bar lines of GOOG.csv.
+fn goog_lines(n: usize) -> (String, Vec<String>) {
+    let text = std::fs::read_to_string(dataset("GOOG.csv")).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap().to_string();
+    (header, lines.take(n).map(str::to_string).collect())
+}
+
+fn write_bars(path: &Path, header: &str, lines: &[String]) {
+    let mut s = format!("{header}\n");
+    for l in lines {
+        s.push_str(l);
+        s.push('\n');
+    }
+    std::fs::write(path, s).unwrap();
+}
+
+fn paper(t: &TestDir, bot: &str, extra: &[&str]) -> Output {
+    paper_with(t, bot, &STRAT, extra)
+}
+
+fn paper_with(t: &TestDir, bot: &str, strat: &[&str], extra: &[&str]) -> Output {
+    let mut args = vec!["paper", "--data", "bars.csv", "--bot", bot, "--json", "-q"];
+    args.extend_from_slice(strat);
+    args.extend_from_slice(extra);
+    t.run(&args)
+}
+
+fn ok(out: &Output) -> serde_json::Value {
+    let (stdout, stderr) = texts(out);
+    assert!(out.status.success(), "paper failed: {stderr}");
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+fn state(t: &TestDir, bot: &str) -> PaperState {
+    let p = t.path().join("data/bots").join(bot).join("state.json");
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+fn equity_history(t: &TestDir, bot: &str) -> Vec<EquityPoint> {
+    let p = t
+        .path()
+        .join("data/bots")
+        .join(bot)
+        .join("equity_history.json");
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+/// Backtest the whole file from `from` and return (closed trades, equity points).
+fn backtest_reference(t: &TestDir, from: &str) -> (Vec<algolab::order::Trade>, Vec<i64>, Vec<f64>) {
+    backtest_reference_with(t, &STRAT, from)
+}
+
+/// [`backtest_reference`] for strategy arguments `strat`.
+fn backtest_reference_with(
+    t: &TestDir,
+    strat: &[&str],
+    from: &str,
+) -> (Vec<algolab::order::Trade>, Vec<i64>, Vec<f64>) {
+    let mut args = vec![
+        "backtest", "--data", "bars.csv", "--from", from, "--json", "-q",
+    ];
+    args.extend_from_slice(strat);
+    let v = ok(&t.run(&args));
+    let id = v["run_id"].as_i64().unwrap();
+    let store = Store::open(&t.path().join("data/ai_learning.db")).unwrap();
+    let trades = store
+        .load_trades(id)
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.exit_reason != ExitReason::Open)
+        .collect();
+    let (ts, eq) = store.load_equity(id).unwrap();
+    (trades, ts, eq)
+}
+
+/// Tick bot `bot` through the first `n` bars of GOOG in chunks of the given sizes, then
+/// check its trades and equity equal `backtest --from FROM` on the whole file, exactly.
+fn check_replay(chunks: &[usize], from: Option<&str>) {
+    check_replay_with(&STRAT, chunks, from);
+}
+
+fn check_replay_with(strat: &[&str], chunks: &[usize], from: Option<&str>) {
+    let t = TestDir::new();
+    let n: usize = chunks.iter().sum();
+    let (header, lines) = goog_lines(n);
+    let file = t.path().join("bars.csv");
+    let mut done = 0;
+    for (i, &c) in chunks.iter().enumerate() {
+        done += c;
+        write_bars(&file, &header, &lines[..done]);
+        let extra: Vec<&str> = match (i, from) {
+            (0, Some(f)) => vec!["--from", f],
+            _ => vec![],
+        };
+        let v = ok(&paper_with(&t, "replay", strat, &extra));
+        assert_eq!(v["status"], "done", "chunk {i}");
+        let expected_acted = if i == 0 && from.is_none() { 1 } else { c };
+        assert_eq!(v["bars_acted"], expected_acted, "chunk {i}");
+    }
+    let s = state(&t, "replay");
+    assert!(
+        s.engine.is_some(),
+        "the bot continues from its saved engine"
+    );
+    // the bot's first acting bar: the given --from, or the last bar of the first chunk
+    let first_act = from.map_or_else(
+        || lines[chunks[0] - 1].split(',').next().unwrap().to_string(),
+        str::to_string,
+    );
+    let (trades, ts, eq) = backtest_reference_with(&t, strat, &first_act);
+    assert!(
+        !trades.is_empty(),
+        "the reference must trade for the test to mean anything"
+    );
+    assert_eq!(s.trades.len(), trades.len());
+    for (a, b) in s.trades.iter().zip(&trades) {
+        assert_eq!(
+            (a.side, a.entry_ts_ms, a.exit_ts_ms, a.exit_reason),
+            (b.side, b.entry_ts_ms, b.exit_ts_ms, b.exit_reason)
+        );
+        assert_eq!(a.qty.to_bits(), b.qty.to_bits());
+        assert_eq!(a.entry_price.to_bits(), b.entry_price.to_bits());
+        assert_eq!(a.exit_price.to_bits(), b.exit_price.to_bits());
+        assert_eq!(a.pnl.map(f64::to_bits), Some(b.pnl.to_bits()));
+    }
+    let hist = equity_history(&t, "replay");
+    assert_eq!(hist.iter().map(|p| p.ts_ms).collect::<Vec<_>>(), ts);
+    let got: Vec<u64> = hist.iter().map(|p| p.equity.to_bits()).collect();
+    let want: Vec<u64> = eq.iter().map(|e| e.to_bits()).collect();
+    assert_eq!(got, want, "equity differs from the backtest's");
+    assert_eq!(s.equity.to_bits(), eq.last().unwrap().to_bits());
+}
+
+#[test]
+fn ticking_a_file_in_any_chunking_equals_backtest_on_the_whole_file() {
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    let mut random = vec![20];
+    while random.iter().sum::<usize>() < 400 {
+        random.push(rng.random_range(1..40));
+    }
+    check_replay(&random, Some("2004-08-19"));
+    check_replay(&[400], Some("2004-08-19"));
+    check_replay(&[1, 399], Some("2004-08-19"));
+}
+
+#[test]
+fn technical_with_managed_stops_replays_exactly_across_ticks() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut chunks = vec![250];
+    while chunks.iter().sum::<usize>() < 2000 {
+        chunks.push(rng.random_range(1..300));
+    }
+    let n: usize = chunks.iter().sum();
+    if let Some(last) = chunks.last_mut() {
+        *last -= n - 2000;
+    }
+    check_replay_with(&["--strategy", "technical"], &chunks, Some("2004-08-19"));
+}
+
+#[test]
+fn a_first_tick_without_from_acts_only_from_the_latest_closed_bar() {
+    check_replay(&[60, 1, 1, 90, 7, 150], None);
+}
+
+#[test]
+fn a_tick_with_nothing_new_is_idle_and_writes_nothing() {
+    let t = TestDir::new();
+    let (header, lines) = goog_lines(100);
+    write_bars(&t.path().join("bars.csv"), &header, &lines);
+    ok(&paper(&t, "idle", &["--from", "2004-08-19"]));
+    let before = std::fs::read(t.path().join("data/bots/idle/state.json")).unwrap();
+    let v = ok(&paper(&t, "idle", &[]));
+    assert_eq!(v["status"], "idle");
+    assert_eq!(v["bars_acted"], 0);
+    let after = std::fs::read(t.path().join("data/bots/idle/state.json")).unwrap();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn a_busy_lock_exits_0_and_a_stale_one_is_taken_over() {
+    let t = TestDir::new();
+    let (header, lines) = goog_lines(50);
+    write_bars(&t.path().join("bars.csv"), &header, &lines);
+    let dir = t.path().join("data/bots/locked");
+    std::fs::create_dir_all(&dir).unwrap();
+    let LockOutcome::Acquired { lock, .. } = TickLock::acquire(&dir.join("tick.lock")).unwrap()
+    else {
+        panic!("test could not take the lock");
+    };
+    let out = t.run(&["paper", "--data", "bars.csv", "--bot", "locked"]);
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("another tick is running"), "{stderr}");
+    assert!(
+        !dir.join("state.json").exists(),
+        "a busy tick must not write state"
+    );
+    drop(lock);
+
+    // what a kill -9 leaves behind: an unlocked file naming a dead pid
+    std::fs::write(dir.join("tick.lock"), "3999999\n").unwrap();
+    let out = t.run(&["paper", "--data", "bars.csv", "--bot", "locked"]);
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("took over the lock") && stderr.contains("3999999"),
+        "{stderr}"
+    );
+    assert!(dir.join("state.json").exists());
+}
+
+#[test]
+fn concurrent_ticks_of_one_bot_never_double_a_bar() {
+    let t = TestDir::new();
+    let (header, lines) = goog_lines(300);
+    let file = t.path().join("bars.csv");
+    write_bars(&file, &header, &lines[..100]);
+    ok(&paper(&t, "race", &["--from", "2004-08-19"]));
+    for end in [180, 300] {
+        write_bars(&file, &header, &lines[..end]);
+        let children: Vec<_> = (0..4)
+            .map(|_| {
+                let mut args = vec![
+                    "paper", "--data", "bars.csv", "--bot", "race", "--json", "-q",
+                ];
+                args.extend_from_slice(&STRAT);
+                t.cmd(&args)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in children {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "{}", texts(&out).1);
+        }
+    }
+    let hist = equity_history(&t, "race");
+    assert_eq!(hist.len(), 300, "every bar once");
+    assert!(hist.windows(2).all(|w| w[0].ts_ms < w[1].ts_ms));
+    let sigs: Vec<SignalRecord> = serde_json::from_slice(
+        &std::fs::read(t.path().join("data/bots/race/signals.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(sigs.windows(2).all(|w| w[0].ts_ms <= w[1].ts_ms));
+    let s = state(&t, "race");
+    assert_eq!(s.bars_processed, 300);
+    let (trades, _, eq) = backtest_reference(&t, "2004-08-19");
+    assert_eq!(s.trades.len(), trades.len());
+    assert_eq!(s.equity.to_bits(), eq.last().unwrap().to_bits());
+}
+
+#[test]
+fn changed_settings_are_refused_with_exit_2() {
+    let t = TestDir::new();
+    let (header, lines) = goog_lines(60);
+    write_bars(&t.path().join("bars.csv"), &header, &lines);
+    ok(&paper(&t, "fixed", &[]));
+    let out = t.run(&[
+        "paper",
+        "--data",
+        "bars.csv",
+        "--bot",
+        "fixed",
+        "--strategy",
+        "sma-cross",
+        "--param",
+        "fast=6",
+        "--param",
+        "slow=15",
+    ]);
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("fixed") && stderr.contains("params"),
+        "{stderr}"
+    );
+    let out = t.run(&["paper", "--data", "bars.csv", "--bot", "../evil"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = t.run(&["paper", "--data", "bars.csv", "--to", "2005-01-01"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn paper_on_the_bundled_btc_data_runs_without_network() {
+    let t = TestDir::new();
+    let out = t.run(&["paper", "--symbol", "BTC/USDT", "--json", "-q"]);
+    let v = ok(&out);
+    assert_eq!(v["bot"], "btc-usdt-sma-cross");
+    assert_eq!(v["bars_acted"], 1);
+    let dir = t.path().join("data/bots/btc-usdt-sma-cross");
+    for f in [
+        "state.json",
+        "signals.json",
+        "equity_history.json",
+        "ai_orchestrator_state.json",
+    ] {
+        assert!(dir.join(f).exists(), "{f}");
+    }
+}
+
+/// Telegram hears about the trades of a tick; a Telegram that fails does not fail the tick,
+/// and the token never reaches a file or the output.
+#[tokio::test]
+async fn telegram_gets_the_tick_s_trades_and_its_failure_never_fails_the_tick() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    const TOKEN: &str = "555:TOKEN-never-shown";
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/bot{TOKEN}/sendMessage")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"ok": true, "result": {}})),
+        )
+        .up_to_n_times(1000)
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let t = TestDir::new();
+    let (header, lines) = goog_lines(200);
+    write_bars(&t.path().join("bars.csv"), &header, &lines);
+    let run = |t: &TestDir| {
+        let mut args = vec!["paper", "--data", "bars.csv", "--bot", "tg", "--json"];
+        args.extend_from_slice(&STRAT);
+        t.cmd(&args)
+            .env("TELEGRAM_BOT_TOKEN", TOKEN)
+            .env("TELEGRAM_CHAT_ID", "77")
+            .env("ALGOLAB_TELEGRAM_URL", server.uri())
+            .output()
+            .unwrap()
+    };
+    let mut cmd_args = vec![
+        "paper",
+        "--data",
+        "bars.csv",
+        "--bot",
+        "tg",
+        "--json",
+        "--from",
+        "2004-08-19",
+    ];
+    cmd_args.extend_from_slice(&STRAT);
+    let out = t
+        .cmd(&cmd_args)
+        .env("TELEGRAM_BOT_TOKEN", TOKEN)
+        .env("TELEGRAM_CHAT_ID", "77")
+        .env("ALGOLAB_TELEGRAM_URL", server.uri())
+        .output()
+        .unwrap();
+    let v = ok(&out);
+    let signals = v["new_signals"].as_array().unwrap().len();
+    let closed = v["new_trades"].as_array().unwrap().len();
+    assert!(signals > 0 && closed > 0);
+    let sent = server.received_requests().await.unwrap();
+    let opened = v["new_signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["action"] == "open")
+        .count();
+    assert_eq!(sent.len(), opened + closed);
+    assert_eq!(v["notified"].as_u64().unwrap() as usize, sent.len());
+    let first: serde_json::Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert_eq!(first["chat_id"], "77");
+    assert!(
+        first["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("tg: opened long"),
+        "{first}"
+    );
+
+    // Telegram now fails: the next tick still succeeds and says why it could not notify
+    server.reset().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    let (_, more) = goog_lines(400);
+    write_bars(&t.path().join("bars.csv"), &header, &more);
+    let out = run(&t);
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(v["status"], "done");
+    assert!(stderr.contains("warning: telegram"), "{stderr}");
+    assert!(!stdout.contains("TOKEN-never-shown") && !stderr.contains("TOKEN-never-shown"));
+    crate::paper_cli::assert_no_file_contains(t.path(), "TOKEN-never-shown");
+}
+
+/// Fail if any file under `dir` contains `secret`.
+pub fn assert_no_file_contains(dir: &Path, secret: &str) {
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                let hit = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+                assert!(!hit, "{} contains the secret", p.display());
+            }
+        }
+    }
+}
+
+/// A tick that fails (here: a torn state file) exits 1 with the file named, leaves the
+/// state file as it was, and tells the chat.
+#[tokio::test]
+async fn a_failed_tick_exits_1_and_tells_telegram() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"ok": true, "result": {}})),
+        )
+        .mount(&server)
+        .await;
+    let t = TestDir::new();
+    let (header, lines) = goog_lines(60);
+    write_bars(&t.path().join("bars.csv"), &header, &lines);
+    let state = t.write("data/bots/torn/state.json", "{ torn");
+    let out = t
+        .cmd(&["paper", "--data", "bars.csv", "--bot", "torn"])
+        .env("TELEGRAM_BOT_TOKEN", "1:abc")
+        .env("TELEGRAM_CHAT_ID", "5")
+        .env("ALGOLAB_TELEGRAM_URL", server.uri())
+        .output()
+        .unwrap();
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("state.json"), "{stderr}");
+    assert_eq!(std::fs::read(&state).unwrap(), b"{ torn");
+    let sent = server.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 1);
+    let body: serde_json::Value = serde_json::from_slice(&sent[0].body).unwrap();
+    assert!(
+        body["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("torn: tick failed"),
+        "{body}"
+    );
+}
