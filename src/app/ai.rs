@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::Error;
 use crate::ai::advisor::Component;
+use crate::ai::dqn::AgentKind;
 use crate::ai::llm::client::OllamaClient;
 use crate::ai::llm::{CallKey, LlmAdvisor, LlmConfig, Replay};
 use crate::ai::online::OnlineLearner;
@@ -87,8 +88,11 @@ pub struct AiSummary {
     pub components: Vec<String>,
     /// The evolved genome used, if any.
     pub evolved_id: Option<i64>,
-    /// The DQN model used, if any.
+    /// The DQN model used, if any (a DB id; `None` for the shipped default).
     pub dqn_id: Option<i64>,
+    /// Where each learned component came from: component → `db:model 5`, `db:evolved 3`
+    /// or `default:models/default/dqn.json (weights …)` (the shipped defaults).
+    pub sources: std::collections::BTreeMap<String, String>,
     /// `replay`, `live` or `off`.
     pub llm_mode: String,
     /// LLM questions asked and answered.
@@ -110,10 +114,14 @@ pub struct AiSummary {
 /// when the DB cannot be read.
 pub fn build(
     ctx: &Ctx,
-    symbol: &str,
+    data: &crate::app::load::LoadedData,
     params: &Params,
     opts: &AiOptions,
+    engine_leverage: f64,
 ) -> Result<(AiStrategy, AiSummary), Error> {
+    use crate::app::defaults;
+    let symbol = data.label.as_str();
+    let interval = data.bars.interval_ms();
     let mut s = AiStrategy::new(params)?.with_weights(weights(opts)?);
     let mut summary = AiSummary {
         llm_mode: opts.llm.as_str().into(),
@@ -126,7 +134,8 @@ pub fn build(
         None
     };
     // the best stored evolved genome for this symbol (highest validation fitness, then
-    // training fitness)
+    // training fitness); else the shipped default
+    let mut evolved = None;
     if let Some(store) = &store {
         let mut rows = store.list_evolved(Some(symbol), 1000)?;
         rows.retain(|r| r.is_active);
@@ -141,18 +150,65 @@ pub fn build(
         if let Some(best) = rows.first() {
             let genome = crate::app::evolve::stored_genome(store, best.id)?;
             if let Ok(ev) = crate::strategy::evolved::Evolved::from_genome(genome) {
-                s = s.with_evolved(ev.with_id(best.id));
+                evolved = Some((ev.with_id(best.id), format!("db:evolved {}", best.id)));
                 summary.evolved_id = Some(best.id);
             }
         }
     }
-    // the latest trained DQN for this symbol
-    if let Some(store) = &store
-        && let Some(m) = store.list_models(Some(symbol), Some("dqn"), 1)?.first()
+    if evolved.is_none()
+        && let Some(d) = defaults::find("evolved", symbol, interval)
+        && let Some(g) = d.genome.clone()
+        && let Ok(ev) = crate::strategy::evolved::Evolved::from_genome(g)
     {
-        let dqn = crate::app::train_rl::model_strategy(store, "dqn", m.id)?;
-        s = s.with_strategy_component(Component::Dqn, Box::new(dqn.with_id(m.id)));
-        summary.dqn_id = Some(m.id);
+        evolved = Some((ev, d.source()));
+    }
+    if let Some((ev, source)) = evolved {
+        s = s.with_evolved(ev);
+        summary.sources.insert("evolved".into(), source);
+    }
+    // the latest trained DQN (and leverage DQN) for this symbol; else the shipped default
+    let mut lev_dqn = None;
+    for kind in [AgentKind::Dqn, AgentKind::LeverageDqn] {
+        let stored = match &store {
+            Some(st) => st
+                .list_models(Some(symbol), Some(kind.name()), 1)?
+                .first()
+                .map(|m| (st, m.id)),
+            None => None,
+        };
+        let (strategy, source) = match stored {
+            Some((st, id)) => (
+                crate::app::train_rl::model_strategy(st, kind.name(), id)?,
+                format!("db:model {id}"),
+            ),
+            None => match defaults::find(kind.name(), symbol, interval) {
+                Some(d) => {
+                    let (spec, net) = d.network()?;
+                    let st = crate::strategy::dqn::DqnStrategy::new(spec, net)
+                        .map_err(|e| Error::Usage(format!("default {}: {e}", kind.name())))?;
+                    (st, d.source())
+                }
+                None => continue,
+            },
+        };
+        if kind == AgentKind::Dqn {
+            summary.dqn_id = stored.map(|(_, id)| id);
+            s = s.with_strategy_component(Component::Dqn, Box::new(strategy));
+            summary.sources.insert("dqn".into(), source);
+        } else {
+            lev_dqn = Some(strategy);
+            summary.sources.insert(
+                "leverage-dqn".into(),
+                if engine_leverage > 1.0 {
+                    source
+                } else {
+                    format!("{source}; not used at --leverage 1")
+                },
+            );
+        }
+    }
+    if engine_leverage > 1.0 {
+        s = s.with_leverage(engine_leverage, lev_dqn);
     }
     let model = opts.llm_config.model.clone();
     match opts.llm {
@@ -196,24 +252,35 @@ pub fn build(
 }
 
 /// Link each decision to the trade it opened or closed: an entering decision to the first
-/// trade entered at or after its bar's open time, an exiting one to the trade it closed.
+/// trade entered at or after its bar's open time and before the next entering decision, an
+/// exiting one to the trade it closed. The engine holds one position at a time, so the
+/// trades' entry and exit times never decrease: both are binary searches.
 pub fn link(records: &[DecisionRecord], trades: &[Trade]) -> Vec<Option<usize>> {
+    // open time of the next entering decision after each record
+    let mut next_enter = vec![i64::MAX; records.len()];
+    let mut next = i64::MAX;
+    for (i, r) in records.iter().enumerate().rev() {
+        next_enter[i] = next;
+        if r.intent.starts_with("enter") {
+            next = r.ts_ms;
+        }
+    }
     records
         .iter()
-        .map(|r| {
+        .enumerate()
+        .map(|(i, r)| {
             if r.intent.starts_with("enter") {
-                trades.iter().position(|t| {
-                    t.entry_ts_ms >= r.ts_ms
-                        && !records.iter().any(|o| {
-                            o.intent.starts_with("enter")
-                                && o.ts_ms > r.ts_ms
-                                && o.ts_ms <= t.entry_ts_ms
-                        })
-                })
-            } else if r.intent == "exit" {
+                let k = trades.partition_point(|t| t.entry_ts_ms < r.ts_ms);
                 trades
-                    .iter()
-                    .position(|t| t.entry_ts_ms <= r.ts_ms && t.exit_ts_ms >= r.ts_ms)
+                    .get(k)
+                    .filter(|t| t.entry_ts_ms < next_enter[i])
+                    .map(|_| k)
+            } else if r.intent == "exit" {
+                let k = trades.partition_point(|t| t.exit_ts_ms < r.ts_ms);
+                trades
+                    .get(k)
+                    .filter(|t| t.entry_ts_ms <= r.ts_ms)
+                    .map(|_| k)
             } else {
                 None
             }
@@ -244,6 +311,89 @@ pub fn decision_rows(records: &[DecisionRecord], trades: &[Trade]) -> Vec<Decisi
             without_json: serde_json::to_string(&r.without).unwrap_or_else(|_| "[]".into()),
         })
         .collect()
+}
+
+/// The report's "AI decisions" section: the decisions that entered, exited or were vetoed,
+/// linked to the trades they caused, with the models used and where they came from.
+pub fn report_section(
+    records: &[DecisionRecord],
+    trades: &[Trade],
+    summary: &AiSummary,
+) -> crate::report::ai::AiSection {
+    use crate::ai::advisor::OpinionReason;
+    use crate::report::ai::{AiDecisionRow, AiSection, OpinionCell};
+    let links = link(records, trades);
+    let rows = records
+        .iter()
+        .zip(links)
+        .filter(|(r, _)| r.intent != "hold" || r.decision.veto.is_some())
+        .map(|(r, l)| {
+            let d = &r.decision;
+            let llm = d
+                .votes
+                .iter()
+                .filter(|v| v.component == Component::Llm)
+                .filter_map(|v| v.opinion.as_ref())
+                .flat_map(|o| o.reasons.iter())
+                .find_map(|x| match x {
+                    OpinionReason::Llm {
+                        explanation,
+                        risk_warning,
+                        ..
+                    } if risk_warning.is_empty() => Some(explanation.clone()),
+                    OpinionReason::Llm {
+                        explanation,
+                        risk_warning,
+                        ..
+                    } => Some(format!("{explanation} (risk: {risk_warning})")),
+                    _ => None,
+                });
+            AiDecisionRow {
+                ts_ms: r.ts_ms,
+                intent: r.intent.clone(),
+                action: d.action.to_string(),
+                confidence: d.confidence,
+                size_frac: d.size_frac,
+                leverage: d.leverage,
+                regime: d.regime.map(|g| g.to_string()),
+                opinions: d
+                    .votes
+                    .iter()
+                    .filter_map(|v| {
+                        v.opinion.as_ref().map(|o| OpinionCell {
+                            component: v.component.to_string(),
+                            action: o.action.to_string(),
+                            confidence: o.confidence,
+                            weight: v.effective_weight,
+                            blocked: v.blocked,
+                        })
+                    })
+                    .collect(),
+                veto: d.veto.clone(),
+                llm,
+                trade: l,
+            }
+        })
+        .collect();
+    let mut facts: Vec<(String, String)> =
+        vec![("components".into(), summary.components.join(", "))];
+    facts.extend(summary.sources.iter().map(|(c, s)| (c.clone(), s.clone())));
+    facts.push((
+        "LLM".into(),
+        format!(
+            "{} ({} asked, {} answered)",
+            summary.llm_mode, summary.llm_asked, summary.llm_answered
+        ),
+    ));
+    facts.push((
+        "learning".into(),
+        if summary.learn { "on (--learn)" } else { "off" }.into(),
+    ));
+    AiSection {
+        facts,
+        total: records.len(),
+        rows,
+    }
 }
 
 /// Labels for the stored trades: strategy `ai`, the entry decision's regime, WIN/LOSS, and
@@ -350,6 +500,9 @@ pub struct OrchestratorState {
     pub evolved_id: Option<i64>,
     /// Model versions (name → version; the DQN's once trained).
     pub model_versions: std::collections::BTreeMap<String, i64>,
+    /// Where each learned component came from (component → `db:model 5`, `default:…`).
+    #[serde(default)]
+    pub sources: std::collections::BTreeMap<String, String>,
     /// The online learner: health, drift state, blocks.
     pub online: OnlineLearner,
     /// When written (ISO-8601 UTC).
@@ -513,6 +666,8 @@ pub struct StatusReply {
     pub health: Vec<(String, String, usize, f64, f64)>,
     /// Results per leverage level: (leverage, trades, wins, return sum %).
     pub leverage: Vec<(f64, i64, i64, f64)>,
+    /// The models the last `ai` run used (component → source), from the state file.
+    pub sources: std::collections::BTreeMap<String, String>,
     /// The state file, when present.
     pub state_file: Option<PathBuf>,
     /// When it was written.
@@ -540,15 +695,29 @@ pub fn status(ctx: &Ctx, llm: LlmConfig) -> Result<StatusReply, Error> {
     } else {
         ((0, 0), 0, 0, Vec::new())
     };
+    let shipped = |kind: &str| {
+        crate::app::defaults::shipped()
+            .iter()
+            .any(|m| m.kind == kind)
+    };
     let comp = |c: Component| -> (String, bool, String) {
         let (ok, why) = match c {
             Component::Technical => (true, "built in".to_string()),
             Component::Online => (true, "learns from closed trades".to_string()),
             Component::Evolved if evolved > 0 => (true, format!("{evolved} genomes stored")),
+            Component::Evolved if shipped("evolved") => (
+                true,
+                "no genome stored: the shipped default models/default/evolved.json (BTC/USDT 1h)"
+                    .into(),
+            ),
             Component::Evolved => (false, "no evolved genome stored (algolab evolve)".into()),
             Component::Dqn if dqn_models > 0 => (
                 true,
                 format!("{dqn_models} DQN models stored; `ai` uses the latest for the symbol"),
+            ),
+            Component::Dqn if shipped("dqn") => (
+                true,
+                "no model stored: the shipped default models/default/dqn.json (BTC/USDT 1h)".into(),
             ),
             Component::Dqn => (
                 false,
@@ -594,6 +763,10 @@ pub fn status(ctx: &Ctx, llm: LlmConfig) -> Result<StatusReply, Error> {
         evolved_stored: evolved,
         health,
         leverage,
+        sources: state
+            .as_ref()
+            .map(|s| s.sources.clone())
+            .unwrap_or_default(),
         state_file: state.as_ref().map(|_| ctx.data_dir.join(STATE_FILE)),
         updated_at: state.map(|s| s.updated_at),
     })
@@ -691,6 +864,7 @@ mod tests {
             components: vec!["technical".into()],
             evolved_id: None,
             model_versions: Default::default(),
+            sources: Default::default(),
             online,
             updated_at: "2026-01-01T00:00:00Z".into(),
         };

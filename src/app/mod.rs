@@ -12,6 +12,7 @@ pub mod ai;
 pub mod backtest;
 pub mod ctx;
 pub mod data;
+pub mod defaults;
 pub mod evolve;
 pub mod indicators;
 pub mod load;

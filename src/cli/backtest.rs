@@ -185,6 +185,9 @@ pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
                 ""
             }
         ));
+        for (c, src) in &ai.sources {
+            human.push_str(&format!("ai: {c} from {src}\n"));
+        }
         for w in &ai.warnings {
             eprintln!("warning: {w}");
         }

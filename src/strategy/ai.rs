@@ -29,10 +29,24 @@
 //! `SHADOW_HORIZON` (24) bars later by the signed close-to-close return over those bars (one
 //! pending opinion per component at a time).
 //!
-//! Every bar with a non-HOLD opinion or decision is kept as a [`DecisionRecord`] (with the
-//! inputs, so `explain` can recompute it without each component).
+//! **Per-trade leverage** (when the engine runs at a leverage setting `L` > 1, i.e. the venue
+//! allows it): for each entry the leverage manager takes the leverage DQN's base (its greedy
+//! action's `k` when it would enter the same side, else 1), adjusts it for volatility (ATR /
+//! close against its mean over the last `VOL_REF_BARS`), trend (the regime detector's Bull /
+//! Bear, its ADX ≥ 25 verdict) and confidence, and sizes by half-Kelly (the last
+//! `KELLY_TRADES` trades) and the 1 % risk budget. The order commits `size × l / L` of equity
+//! as margin, so its notional is `size × l ×` equity (the leverage DQN's convention: the
+//! venue's leverage setting is `L`, the margin per trade is what `l` needs). While a
+//! leveraged position is open and nothing else is decided, the liquidation guard estimates
+//! the isolated-margin liquidation price (`entry × (1 ∓ 1/L ± 0.4 %)`) and margin ratio and
+//! reduces or closes the position (`Exit { frac }`) as the leverage manager says.
+//!
+//! Every bar whose decision is not HOLD, sends an order or was vetoed is kept as a
+//! [`DecisionRecord`] (with the inputs, so `explain` can recompute it without each
+//! component).
 
 use crate::ai::advisor::{Action, Advisor, Component, MarketView, Opinion, OpinionReason};
+use crate::ai::leverage::{LeverageConfig, LeverageInputs, LeverageManager, kelly_from_returns};
 use crate::ai::llm::{LlmAdvisor, MarketContext};
 use crate::ai::online::OnlineLearner;
 use crate::ai::orchestrator::{Decision, Inputs, Orchestrator, OrchestratorConfig};
@@ -40,6 +54,7 @@ use crate::indicators::ParamError;
 use crate::order::{Entry, Intent, OrderKind, PositionView, Side, Sizing};
 use crate::regime::{Regime, RegimeConfig, RegimeDetector, RegimeState};
 use crate::signal::{SignalConfig, TechnicalSignal};
+use crate::strategy::dqn::DqnStrategy;
 use crate::strategy::evolved::Evolved;
 use crate::strategy::{History, ParamKind, ParamSpec, ParamValue, Params, Strategy};
 
@@ -51,6 +66,15 @@ pub const EVOLVED_CONFIDENCE: f64 = 0.8;
 
 /// Confidence of a strategy component's entries (the DQN's greedy action).
 pub const STRATEGY_CONFIDENCE: f64 = 0.7;
+
+/// Bars of ATR / close whose mean is the leverage manager's volatility reference.
+pub const VOL_REF_BARS: usize = 500;
+
+/// Maintenance margin rate of the liquidation estimate (Binance's lowest bracket, 0.4 %).
+pub const MAINT_MARGIN_RATE: f64 = 0.004;
+
+/// Closed trades whose returns give the leverage manager's Kelly fraction.
+pub const KELLY_TRADES: usize = 50;
 
 /// The `ai` strategy's parameters.
 pub const AI_PARAMS: &[ParamSpec] = &[
@@ -127,6 +151,17 @@ pub struct AiStrategy {
     open: Option<OpenTrade>,
     shadow: Vec<(usize, Component, Regime, Side, f64)>,
     warnings: Vec<String>,
+    leverage: Option<PerTradeLeverage>,
+    vol_hist: std::collections::VecDeque<f64>,
+    trade_returns: std::collections::VecDeque<f64>,
+}
+
+/// Per-trade leverage (module doc): the leverage manager, the engine's leverage setting and
+/// the leverage DQN giving the base leverage.
+struct PerTradeLeverage {
+    manager: LeverageManager,
+    engine_leverage: f64,
+    dqn: Option<DqnStrategy>,
 }
 
 impl std::fmt::Debug for AiStrategy {
@@ -175,7 +210,29 @@ impl AiStrategy {
             open: None,
             shadow: Vec::new(),
             warnings: Vec::new(),
+            leverage: None,
+            vol_hist: std::collections::VecDeque::new(),
+            trade_returns: std::collections::VecDeque::new(),
         })
+    }
+
+    /// Decide a leverage per trade (module doc): the engine runs at `engine_leverage` (the
+    /// venue's setting, > 1), the leverage manager picks a whole leverage in
+    /// `1..=min(10, engine_leverage)` for each entry from the leverage DQN's base (or 1),
+    /// volatility, trend, confidence, Kelly and the risk budget.
+    pub fn with_leverage(mut self, engine_leverage: f64, dqn: Option<DqnStrategy>) -> Self {
+        if engine_leverage > 1.0 {
+            let cfg = LeverageConfig {
+                max_leverage: LeverageConfig::default().max_leverage.min(engine_leverage),
+                ..LeverageConfig::default()
+            };
+            self.leverage = Some(PerTradeLeverage {
+                manager: LeverageManager::new(cfg),
+                engine_leverage,
+                dqn,
+            });
+        }
+        self
     }
 
     /// Use these orchestrator weights (threshold and sizing stay).
@@ -267,6 +324,10 @@ impl AiStrategy {
             return;
         }
         let ret = t.side.sign() * (close / t.entry_price - 1.0);
+        if self.trade_returns.len() == KELLY_TRADES {
+            self.trade_returns.pop_front();
+        }
+        self.trade_returns.push_back(ret);
         for (c, a) in &t.opinions {
             let signed = match a.side() {
                 Some(s) if s == t.side => ret,
@@ -439,6 +500,27 @@ impl Strategy for AiStrategy {
                 opinions.push((Component::Online, o));
             }
         }
+        // the leverage DQN's base leverage for an entry now (it sees every bar)
+        let lev_base = match self.leverage.as_mut().and_then(|pl| pl.dqn.as_mut()) {
+            Some(d) => {
+                let max = d.spec().leverage.max(1.0);
+                match d.on_bar(hist, pos) {
+                    Intent::Enter(Entry {
+                        side,
+                        sizing: Sizing::EquityFrac(f),
+                        ..
+                    }) => Some((side, (f * max).round())),
+                    _ => None,
+                }
+            }
+            None => None,
+        };
+        if atr > 0.0 && bar.close > 0.0 {
+            if self.vol_hist.len() == VOL_REF_BARS {
+                self.vol_hist.pop_front();
+            }
+            self.vol_hist.push_back(atr / bar.close);
+        }
         let mut inputs = Inputs {
             opinions,
             blocked,
@@ -476,19 +558,49 @@ impl Strategy for AiStrategy {
                 self.warnings.push(w);
             }
         }
+        // per-trade leverage (module doc): the leverage manager's decision for this entry
+        let mut entry_frac = decision.size_frac;
+        if let (Some(pl), Some(side)) = (&self.leverage, decision.action.side())
+            && atr > 0.0
+            && bar.close > 0.0
+        {
+            let mult = regime.map_or(2.0, Regime::stop_atr_mult);
+            let strong = pl.manager.config().strong_adx;
+            // the regime detector's Bull / Bear is its ADX ≥ 25 verdict with a direction
+            let (trend, adx) = match regime {
+                Some(Regime::Bull) => (Some(Side::Long), strong),
+                Some(Regime::Bear) => (Some(Side::Short), strong),
+                _ => (None, 0.0),
+            };
+            let returns: Vec<f64> = self.trade_returns.iter().copied().collect();
+            let ld = pl.manager.decide(&LeverageInputs {
+                base: lev_base.filter(|(s, _)| *s == side).map_or(1.0, |(_, k)| k),
+                side,
+                vol: atr / bar.close,
+                vol_ref: self.vol_hist.iter().sum::<f64>() / self.vol_hist.len().max(1) as f64,
+                adx,
+                trend,
+                confidence: decision.confidence,
+                kelly: kelly_from_returns(&returns),
+                stop_frac: atr * mult / bar.close,
+            });
+            decision.size_frac = decision.size_frac.min(ld.size_frac);
+            decision.leverage = ld.leverage;
+            entry_frac = decision.size_frac * ld.leverage / pl.engine_leverage;
+        }
         let intent = match (decision.action, pos.side) {
             (Action::Buy, Some(Side::Long)) | (Action::Sell, Some(Side::Short)) => Intent::Hold,
             (Action::Sell, Some(Side::Long)) if !self.allow_short => Intent::Exit { frac: 1.0 },
             (Action::Buy, Some(Side::Short)) if !self.allow_short => Intent::Exit { frac: 1.0 },
             (Action::Sell, None) if !self.allow_short => Intent::Hold,
-            (Action::Buy | Action::Sell, _) if atr > 0.0 && decision.size_frac > 0.0 => {
+            (Action::Buy | Action::Sell, _) if atr > 0.0 && entry_frac > 0.0 => {
                 let side = decision.action.side().unwrap_or(Side::Long);
                 let mult = regime.map_or(2.0, Regime::stop_atr_mult);
                 let risk = atr * mult;
                 let sign = side.sign();
                 Intent::Enter(Entry {
                     side,
-                    sizing: Sizing::EquityFrac(decision.size_frac),
+                    sizing: Sizing::EquityFrac(entry_frac),
                     kind: OrderKind::Market,
                     stop: Some(bar.close - sign * risk),
                     take_profit: (self.take_profit_r > 0.0)
@@ -497,6 +609,26 @@ impl Strategy for AiStrategy {
                 })
             }
             _ => Intent::Hold,
+        };
+        // liquidation protection of an open leveraged position (module doc)
+        let intent = match (&self.leverage, pos.side, intent) {
+            (Some(pl), Some(side), Intent::Hold) if pos.qty > 0.0 && pos.entry_price > 0.0 => {
+                let l = pl.engine_leverage;
+                let sign = side.sign();
+                let liq = pos.entry_price * (1.0 - sign / l + sign * MAINT_MARGIN_RATE);
+                let margin = pos.qty * pos.entry_price / l;
+                let balance = margin + sign * pos.qty * (bar.close - pos.entry_price);
+                let ratio = if balance > 0.0 {
+                    MAINT_MARGIN_RATE * pos.qty * bar.close / balance
+                } else {
+                    1.0
+                };
+                match pl.manager.protect(ratio, bar.close, Some(liq)) {
+                    crate::ai::leverage::Protection::Reduce { frac } => Intent::Exit { frac },
+                    crate::ai::leverage::Protection::Keep => Intent::Hold,
+                }
+            }
+            (_, _, i) => i,
         };
         if let (Intent::Enter(_), Some(r)) = (intent, regime) {
             self.pending = Some((
@@ -508,11 +640,11 @@ impl Strategy for AiStrategy {
                 r,
             ));
         }
+        // kept: every decision that is not HOLD, sends an order or was vetoed (a bar where a
+        // component spoke but the vote held is not stored: with a DQN that is most bars)
         let interesting = decision.action != Action::Hold
-            || inputs
-                .opinions
-                .iter()
-                .any(|(_, o)| o.action != Action::Hold);
+            || !matches!(intent, Intent::Hold)
+            || decision.veto.is_some();
         if interesting {
             let without = inputs
                 .opinions
@@ -561,6 +693,11 @@ impl Strategy for AiStrategy {
         self.pending = None;
         self.open = None;
         self.shadow.clear();
+        if let Some(d) = self.leverage.as_mut().and_then(|pl| pl.dqn.as_mut()) {
+            d.reset();
+        }
+        self.vol_hist.clear();
+        self.trade_returns.clear();
     }
 
     fn params(&self) -> Params {
