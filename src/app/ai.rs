@@ -208,7 +208,14 @@ pub fn build(
         }
     }
     if engine_leverage > 1.0 {
-        s = s.with_leverage(engine_leverage, lev_dqn);
+        let base = lev_dqn.map(|d| {
+            let max = d.spec().leverage;
+            (
+                Box::new(d) as Box<dyn crate::strategy::Strategy + Send>,
+                max,
+            )
+        });
+        s = s.with_leverage(engine_leverage, base);
     }
     let model = opts.llm_config.model.clone();
     match opts.llm {

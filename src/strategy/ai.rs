@@ -54,7 +54,6 @@ use crate::indicators::ParamError;
 use crate::order::{Entry, Intent, OrderKind, PositionView, Side, Sizing};
 use crate::regime::{Regime, RegimeConfig, RegimeDetector, RegimeState};
 use crate::signal::{SignalConfig, TechnicalSignal};
-use crate::strategy::dqn::DqnStrategy;
 use crate::strategy::evolved::Evolved;
 use crate::strategy::{History, ParamKind, ParamSpec, ParamValue, Params, Strategy};
 
@@ -161,7 +160,8 @@ pub struct AiStrategy {
 struct PerTradeLeverage {
     manager: LeverageManager,
     engine_leverage: f64,
-    dqn: Option<DqnStrategy>,
+    /// The leverage DQN (or a stand-in) and the leverage its `EquityFrac(k / max)` is of.
+    dqn: Option<(Box<dyn Strategy + Send>, f64)>,
 }
 
 impl std::fmt::Debug for AiStrategy {
@@ -219,8 +219,13 @@ impl AiStrategy {
     /// Decide a leverage per trade (module doc): the engine runs at `engine_leverage` (the
     /// venue's setting, > 1), the leverage manager picks a whole leverage in
     /// `1..=min(10, engine_leverage)` for each entry from the leverage DQN's base (or 1),
-    /// volatility, trend, confidence, Kelly and the risk budget.
-    pub fn with_leverage(mut self, engine_leverage: f64, dqn: Option<DqnStrategy>) -> Self {
+    /// volatility, trend, confidence, Kelly and the risk budget. `dqn` is the leverage DQN
+    /// with the leverage it was trained at (its `LONG_kX` enters `EquityFrac(k / max)`).
+    pub fn with_leverage(
+        mut self,
+        engine_leverage: f64,
+        dqn: Option<(Box<dyn Strategy + Send>, f64)>,
+    ) -> Self {
         if engine_leverage > 1.0 {
             let cfg = LeverageConfig {
                 max_leverage: LeverageConfig::default().max_leverage.min(engine_leverage),
@@ -315,6 +320,31 @@ impl AiStrategy {
     /// Warnings collected (one per failing component).
     pub fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.warnings)
+    }
+
+    /// The liquidation guard (module doc): `Exit { frac }` when the leverage manager says to
+    /// reduce an open position at `close`, else `Hold`. Only with per-trade leverage.
+    pub fn liquidation_guard(&self, pos: &PositionView, close: f64) -> Intent {
+        let (Some(pl), Some(side)) = (&self.leverage, pos.side) else {
+            return Intent::Hold;
+        };
+        if pos.qty <= 0.0 || pos.entry_price <= 0.0 {
+            return Intent::Hold;
+        }
+        let l = pl.engine_leverage;
+        let sign = side.sign();
+        let liq = pos.entry_price * (1.0 - sign / l + sign * MAINT_MARGIN_RATE);
+        let margin = pos.qty * pos.entry_price / l;
+        let balance = margin + sign * pos.qty * (close - pos.entry_price);
+        let ratio = if balance > 0.0 {
+            MAINT_MARGIN_RATE * pos.qty * close / balance
+        } else {
+            1.0
+        };
+        match pl.manager.protect(ratio, close, Some(liq)) {
+            crate::ai::leverage::Protection::Reduce { frac } => Intent::Exit { frac },
+            crate::ai::leverage::Protection::Keep => Intent::Hold,
+        }
     }
 
     /// Learn from a closed trade (module doc).
@@ -502,8 +532,8 @@ impl Strategy for AiStrategy {
         }
         // the leverage DQN's base leverage for an entry now (it sees every bar)
         let lev_base = match self.leverage.as_mut().and_then(|pl| pl.dqn.as_mut()) {
-            Some(d) => {
-                let max = d.spec().leverage.max(1.0);
+            Some((d, max)) => {
+                let max = max.max(1.0);
                 match d.on_bar(hist, pos) {
                     Intent::Enter(Entry {
                         side,
@@ -611,24 +641,9 @@ impl Strategy for AiStrategy {
             _ => Intent::Hold,
         };
         // liquidation protection of an open leveraged position (module doc)
-        let intent = match (&self.leverage, pos.side, intent) {
-            (Some(pl), Some(side), Intent::Hold) if pos.qty > 0.0 && pos.entry_price > 0.0 => {
-                let l = pl.engine_leverage;
-                let sign = side.sign();
-                let liq = pos.entry_price * (1.0 - sign / l + sign * MAINT_MARGIN_RATE);
-                let margin = pos.qty * pos.entry_price / l;
-                let balance = margin + sign * pos.qty * (bar.close - pos.entry_price);
-                let ratio = if balance > 0.0 {
-                    MAINT_MARGIN_RATE * pos.qty * bar.close / balance
-                } else {
-                    1.0
-                };
-                match pl.manager.protect(ratio, bar.close, Some(liq)) {
-                    crate::ai::leverage::Protection::Reduce { frac } => Intent::Exit { frac },
-                    crate::ai::leverage::Protection::Keep => Intent::Hold,
-                }
-            }
-            (_, _, i) => i,
+        let intent = match intent {
+            Intent::Hold => self.liquidation_guard(pos, bar.close),
+            i => i,
         };
         if let (Intent::Enter(_), Some(r)) = (intent, regime) {
             self.pending = Some((
@@ -693,7 +708,7 @@ impl Strategy for AiStrategy {
         self.pending = None;
         self.open = None;
         self.shadow.clear();
-        if let Some(d) = self.leverage.as_mut().and_then(|pl| pl.dqn.as_mut()) {
+        if let Some((d, _)) = self.leverage.as_mut().and_then(|pl| pl.dqn.as_mut()) {
             d.reset();
         }
         self.vol_hist.clear();
@@ -768,6 +783,100 @@ mod tests {
         // without technical nothing is left to vote
         assert_eq!(d.without, vec![(Component::Technical, Action::Hold, 0.0)]);
         assert_eq!(d.intent, "enter long");
+    }
+
+    #[test]
+    fn per_trade_leverage_sizes_each_entry_in_the_engine() {
+        use crate::engine::{BacktestConfig, run_backtest};
+        let bars = decline_then_rally(3000.0);
+        // a stand-in leverage DQN trained at 10×: LONG_3X on every bar (base leverage 3)
+        let base: Box<dyn Strategy + Send> = Box::new(AlwaysLong(0.3));
+        let mut s = AiStrategy::new(&Params::default())
+            .unwrap()
+            .with_leverage(5.0, Some((base, 10.0)));
+        let cfg = BacktestConfig {
+            leverage: 5.0,
+            ..BacktestConfig::default()
+        };
+        let res = run_backtest(&bars, &mut s, &cfg).unwrap();
+        let recs = s.take_decision_records();
+        let entry = recs
+            .iter()
+            .find(|r| r.intent == "enter long")
+            .expect("an entry");
+        let d = &entry.decision;
+        // a whole leverage in 1..=3 (base 3, adjusted down), and the size within the caps
+        let base = d.leverage;
+        assert!((1.0..=3.0).contains(&base) && base.fract() == 0.0, "{base}");
+        assert!(
+            recs.iter().any(|r| r.decision.leverage > 1.0),
+            "some entry is leveraged"
+        );
+        assert!(d.size_frac > 0.0 && d.size_frac <= 0.25);
+        // the trade's notional is size × leverage × equity (the margin is size × l / 5)
+        let t = res.trades.first().expect("a trade");
+        assert_eq!(t.entry_bar, entry.bar + 1);
+        let equity = res.equity[entry.bar - res.first_bar];
+        let notional = t.qty * t.entry_price;
+        let want = d.size_frac * d.leverage * equity;
+        assert!((notional / want - 1.0).abs() < 0.05, "{notional} vs {want}");
+        // without per-trade leverage the same bars enter at leverage 1
+        let mut plain = AiStrategy::new(&Params::default()).unwrap();
+        run_backtest(&bars, &mut plain, &cfg).unwrap();
+        let p = plain.take_decision_records();
+        assert!(p.iter().all(|r| r.decision.leverage == 1.0));
+    }
+
+    #[test]
+    fn the_liquidation_guard_reduces_then_closes_near_the_liquidation_price() {
+        let s = AiStrategy::new(&Params::default())
+            .unwrap()
+            .with_leverage(5.0, None);
+        let long = PositionView {
+            side: Some(Side::Long),
+            qty: 1.0,
+            entry_price: 100.0,
+            equity: 100.0,
+            ..PositionView::default()
+        };
+        // liquidation at 100 × (1 − 1/5 + 0.004) = 80.4
+        assert_eq!(s.liquidation_guard(&long, 95.0), Intent::Hold);
+        // within 5 % of it: reduce by half
+        assert_eq!(s.liquidation_guard(&long, 84.0), Intent::Exit { frac: 0.5 });
+        // within 1 %: close
+        assert_eq!(s.liquidation_guard(&long, 81.0), Intent::Exit { frac: 1.0 });
+        // a short mirrors it: liquidation at 100 × (1 + 1/5 − 0.004) = 119.6
+        let short = PositionView {
+            side: Some(Side::Short),
+            ..long
+        };
+        assert_eq!(s.liquidation_guard(&short, 105.0), Intent::Hold);
+        assert_eq!(
+            s.liquidation_guard(&short, 116.0),
+            Intent::Exit { frac: 0.5 }
+        );
+        // spot (no per-trade leverage): never
+        let spot = AiStrategy::new(&Params::default()).unwrap();
+        assert_eq!(spot.liquidation_guard(&long, 81.0), Intent::Hold);
+    }
+
+    /// A stand-in for the leverage DQN: enters long with this equity fraction on every bar.
+    struct AlwaysLong(f64);
+
+    impl Strategy for AlwaysLong {
+        fn name(&self) -> &str {
+            "always-long"
+        }
+        fn on_bar(&mut self, _: &History<'_>, pos: &PositionView) -> Intent {
+            if pos.side == Some(Side::Long) {
+                return Intent::Hold;
+            }
+            Intent::Enter(Entry {
+                sizing: Sizing::EquityFrac(self.0),
+                ..Entry::market(Side::Long)
+            })
+        }
+        fn reset(&mut self) {}
     }
 
     /// A stand-in for a trained model: enters short on every bar.
