@@ -90,6 +90,11 @@ pub struct AiSummary {
     pub evolved_id: Option<i64>,
     /// The DQN model used, if any (a DB id; `None` for the shipped default).
     pub dqn_id: Option<i64>,
+    /// The DQN's version at the start (0 for a trained or default model).
+    pub dqn_version: Option<i64>,
+    /// With `--learn`: the DQN's version after the run, the trades it learned from and the
+    /// model id its new version was stored under.
+    pub dqn_learned: Option<serde_json::Value>,
     /// Where each learned component came from: component → `db:model 5`, `db:evolved 3`
     /// or `default:models/default/dqn.json (weights …)` (the shipped defaults).
     pub sources: std::collections::BTreeMap<String, String>,
@@ -118,8 +123,9 @@ pub fn build(
     params: &Params,
     opts: &AiOptions,
     engine_leverage: f64,
-) -> Result<(AiStrategy, AiSummary), Error> {
+) -> Result<(AiStrategy, AiSummary, Option<DqnSource>), Error> {
     use crate::app::defaults;
+    let mut dqn_model = None;
     let symbol = data.label.as_str();
     let interval = data.bars.interval_ms();
     let mut s = AiStrategy::new(params)?.with_weights(weights(opts)?);
@@ -176,33 +182,71 @@ pub fn build(
                 .map(|m| (st, m.id)),
             None => None,
         };
-        let (strategy, source) = match stored {
-            Some((st, id)) => (
-                crate::app::train_rl::model_strategy(st, kind.name(), id)?,
-                format!("db:model {id}"),
-            ),
+        let model = match stored {
+            Some((st, id)) => {
+                let m = crate::app::train_rl::load_model(st, id, Some(kind))?;
+                let metrics: serde_json::Value =
+                    serde_json::from_str(&m.row.metrics_json).unwrap_or_default();
+                let online = metrics.get("online").is_some();
+                DqnSource {
+                    source: format!("db:model {id}"),
+                    id: Some(id),
+                    seed: m.row.seed.unwrap_or(0),
+                    optimizer: m.row.optimizer,
+                    version: metrics.get("version").and_then(|v| v.as_i64()).unwrap_or(0),
+                    env_steps: m.row.env_steps,
+                    experiences: if online {
+                        st.load_experiences(id)?
+                    } else {
+                        Vec::new()
+                    },
+                    spec: m.spec,
+                    net: m.net,
+                }
+            }
             None => match defaults::find(kind.name(), symbol, interval) {
                 Some(d) => {
                     let (spec, net) = d.network()?;
-                    let st = crate::strategy::dqn::DqnStrategy::new(spec, net)
-                        .map_err(|e| Error::Usage(format!("default {}: {e}", kind.name())))?;
-                    (st, d.source())
+                    DqnSource {
+                        source: d.source(),
+                        id: None,
+                        seed: d.seed.unwrap_or(0),
+                        optimizer: None,
+                        version: 0,
+                        env_steps: 0,
+                        experiences: Vec::new(),
+                        spec,
+                        net,
+                    }
                 }
                 None => continue,
             },
         };
+        let strategy =
+            crate::strategy::dqn::DqnStrategy::new(model.spec.clone(), model.net.clone())
+                .map_err(|e| Error::Usage(format!("{} {}: {e}", kind.name(), model.source)))?;
+        let strategy = match model.id {
+            Some(id) => strategy.with_id(id),
+            None => strategy,
+        };
         if kind == AgentKind::Dqn {
-            summary.dqn_id = stored.map(|(_, id)| id);
-            s = s.with_strategy_component(Component::Dqn, Box::new(strategy));
-            summary.sources.insert("dqn".into(), source);
+            summary.dqn_id = model.id;
+            summary.dqn_version = Some(model.version);
+            summary.sources.insert("dqn".into(), model.source.clone());
+            s = s.with_dqn(strategy);
+            if opts.learn {
+                let agent = online_agent(&model)?;
+                s = s.with_dqn_learning(agent, model.version);
+            }
+            dqn_model = Some(model);
         } else {
             lev_dqn = Some(strategy);
             summary.sources.insert(
                 "leverage-dqn".into(),
                 if engine_leverage > 1.0 {
-                    source
+                    model.source
                 } else {
-                    format!("{source}; not used at --leverage 1")
+                    format!("{}; not used at --leverage 1", model.source)
                 },
             );
         }
@@ -255,7 +299,128 @@ pub fn build(
         s = s.with_online(state.online);
     }
     summary.components = s.components().iter().map(|c| c.to_string()).collect();
-    Ok((s, summary))
+    Ok((s, summary, dqn_model))
+}
+
+/// Where the `ai` strategy's DQN came from, with what continuing its training needs.
+#[derive(Debug, Clone)]
+pub struct DqnSource {
+    /// `db:model N` or `default:…`.
+    pub source: String,
+    /// The DB model id (`None` for the shipped default).
+    pub id: Option<i64>,
+    /// Its seed (the online agent's minibatches are drawn from it).
+    pub seed: u64,
+    /// Its optimiser state, when stored.
+    pub optimizer: Option<Vec<u8>>,
+    /// Its version (`metrics_json.version`; 0 for a trained or default model).
+    pub version: i64,
+    /// Environment steps it was trained for.
+    pub env_steps: u64,
+    /// The trade transitions an earlier online version learned from.
+    pub experiences: Vec<crate::store::ExperienceRow>,
+    /// Its spec.
+    pub spec: crate::ai::dqn::ModelSpec,
+    /// Its weights.
+    pub net: crate::ai::nn::Mlp,
+}
+
+/// Minibatch of the DQN's learning after each trade (and the transitions it waits for).
+pub const ONLINE_BATCH: usize = 32;
+
+/// The agent that continues training `model` from closed trades: its weights and optimiser
+/// state, minibatches of `ONLINE_BATCH` from the first `ONLINE_BATCH` trades on, its earlier
+/// online transitions restored.
+///
+/// # Errors
+/// [`Error::Nn`] when the weights do not fit the configuration.
+pub fn online_agent(model: &DqnSource) -> Result<crate::ai::dqn::DqnAgent, Error> {
+    let cfg = crate::ai::dqn::DqnConfig {
+        batch: ONLINE_BATCH,
+        learning_starts: ONLINE_BATCH as u64,
+        ..model.spec.config
+    };
+    let mut agent = crate::ai::dqn::DqnAgent::from_parts(
+        cfg,
+        model.net.clone(),
+        model.optimizer.as_deref(),
+        model.seed,
+    )?;
+    for e in &model.experiences {
+        agent.observe(&crate::ai::dqn::Transition {
+            state: &e.state,
+            action: e.action,
+            reward: e.reward,
+            next_state: &e.next_state,
+            done: e.done,
+        });
+    }
+    agent.set_env_steps(model.env_steps);
+    Ok(agent)
+}
+
+/// Store the DQN's new version after a `--learn` run (a child of the model it started from,
+/// linked to run `run_id`); returns its id, or `None` when nothing was learned.
+///
+/// # Errors
+/// [`Error::Store`] when the DB cannot be written.
+pub fn store_learned_dqn(
+    store: &mut Store,
+    run_id: i64,
+    symbol: &str,
+    data_hash: &str,
+    from: &DqnSource,
+    online: &crate::strategy::ai::DqnOnline,
+    now: &str,
+) -> Result<Option<i64>, Error> {
+    if online.version == from.version {
+        return Ok(None);
+    }
+    let net = online.agent.online();
+    let weights = net.to_bytes();
+    let replay = online.agent.replay();
+    let experiences: Vec<crate::store::ExperienceRow> = (0..replay.len())
+        .filter_map(|i| replay.get(i))
+        .map(|t| crate::store::ExperienceRow {
+            state: t.state.to_vec(),
+            action: t.action,
+            reward: t.reward,
+            next_state: t.next_state.to_vec(),
+            done: t.done,
+        })
+        .collect();
+    let metrics = serde_json::json!({
+        "version": online.version,
+        "online": {
+            "from": from.source,
+            "from_version": from.version,
+            "trades": online.trades,
+            "grad_steps": online.grad_steps,
+            "run_id": run_id,
+        },
+    });
+    let id = store.insert_model(
+        &crate::store::ModelRow {
+            id: 0,
+            run_id: Some(run_id),
+            parent_id: from.id,
+            kind: from.spec.kind.name().into(),
+            symbol: symbol.into(),
+            feature_spec: from.spec.features.id().into(),
+            spec_json: serde_json::to_string(&from.spec)
+                .map_err(|e| Error::Usage(format!("model spec json: {e}")))?,
+            weights_sha256: crate::app::train_rl::sha256_hex(&weights),
+            weights,
+            optimizer: Some(online.agent.adam().to_bytes()),
+            data_hash: Some(data_hash.into()),
+            seed: Some(from.seed),
+            env_steps: from.env_steps + online.trades,
+            metrics_json: metrics.to_string(),
+            created_at: now.into(),
+        },
+        &experiences,
+    )?;
+    Ok(Some(id))
 }
 
 /// Link each decision to the trade it opened or closed: an entering decision to the first

@@ -122,7 +122,8 @@ fn run_ai(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
     let params = resolve_params("ai", &req.params)?;
     req.cfg.validate()?;
     let data = load_data(&req.data, &ctx.data_dir)?;
-    let (mut strat, mut summary) = ai_app::build(ctx, &data, &params, &req.ai, req.cfg.leverage)?;
+    let (mut strat, mut summary, dqn_model) =
+        ai_app::build(ctx, &data, &params, &req.ai, req.cfg.leverage)?;
     // `--learn` and `--llm` are on the recorded command line (`runs.args_json`)
     let record = ctx.run_record("backtest", None);
     let out = run_strategy(&data.bars, &mut strat, "ai", &params, &req.cfg)?;
@@ -150,6 +151,24 @@ fn run_ai(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
             req.cfg.leverage,
             &now,
         )?;
+        // `--learn`: the DQN's new version, a child of the model it started from
+        if let (Some(from), Some(online)) = (&dqn_model, strat.dqn_online()) {
+            let stored = ai_app::store_learned_dqn(
+                &mut store,
+                id,
+                &data.label,
+                &data.bars.content_hash(),
+                from,
+                online,
+                &now,
+            )?;
+            summary.dqn_learned = Some(serde_json::json!({
+                "version": online.version,
+                "trades": online.trades,
+                "grad_steps": online.grad_steps,
+                "model_id": stored,
+            }));
+        }
         Some(id)
     } else {
         None
@@ -163,7 +182,10 @@ fn run_ai(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
             components: summary.components.clone(),
             evolved_id: summary.evolved_id,
             model_versions: summary
-                .dqn_id
+                .dqn_learned
+                .as_ref()
+                .and_then(|l| l["model_id"].as_i64())
+                .or(summary.dqn_id)
                 .map(|id| ("dqn".to_string(), id))
                 .into_iter()
                 .collect(),

@@ -83,7 +83,7 @@ fn build_one(
         }
         "ai" => {
             let params = crate::app::backtest::resolve_params("ai", &[])?;
-            let (mut s, _) = crate::app::ai::build(ctx, data, &params, &req.ai, cfg.leverage)?;
+            let (mut s, _, _) = crate::app::ai::build(ctx, data, &params, &req.ai, cfg.leverage)?;
             run_strategy(&data.bars, &mut s, spec, &params, cfg)
         }
         "dqn" | "leverage-dqn" => Err(Error::Usage(format!(

@@ -41,11 +41,20 @@
 //! the isolated-margin liquidation price (`entry × (1 ∓ 1/L ± 0.4 %)`) and margin ratio and
 //! reduces or closes the position (`Exit { frac }`) as the leverage manager says.
 //!
+//! **Learning after every trade** (`--learn` in backtests, on in paper and live): when the
+//! strategy sees a position closed, the DQN component (when an agent was given,
+//! [`AiStrategy::with_dqn_learning`]) receives the trade as one transition — its state at the
+//! entry decision, the trade's side as its action, the `dqn` reward of the whole trade as one
+//! step that opened and closed, its state at the bar where the closure is seen, done — then
+//! takes `LEARN_STEPS_PER_TRADE` (4) gradient steps once its replay holds a minibatch, acts
+//! with the new weights and bumps its model version. The caller stores the new version.
+//!
 //! Every bar whose decision is not HOLD, sends an order or was vetoed is kept as a
 //! [`DecisionRecord`] (with the inputs, so `explain` can recompute it without each
 //! component).
 
 use crate::ai::advisor::{Action, Advisor, Component, MarketView, Opinion, OpinionReason};
+use crate::ai::dqn::{DqnAgent, StepOutcome, Transition, dqn_reward};
 use crate::ai::leverage::{LeverageConfig, LeverageInputs, LeverageManager, kelly_from_returns};
 use crate::ai::llm::{LlmAdvisor, MarketContext};
 use crate::ai::online::OnlineLearner;
@@ -54,6 +63,7 @@ use crate::indicators::ParamError;
 use crate::order::{Entry, Intent, OrderKind, PositionView, Side, Sizing};
 use crate::regime::{Regime, RegimeConfig, RegimeDetector, RegimeState};
 use crate::signal::{SignalConfig, TechnicalSignal};
+use crate::strategy::dqn::DqnStrategy;
 use crate::strategy::evolved::Evolved;
 use crate::strategy::{History, ParamKind, ParamSpec, ParamValue, Params, Strategy};
 
@@ -71,6 +81,9 @@ pub const VOL_REF_BARS: usize = 500;
 
 /// Maintenance margin rate of the liquidation estimate (Binance's lowest bracket, 0.4 %).
 pub const MAINT_MARGIN_RATE: f64 = 0.004;
+
+/// Gradient steps the DQN takes after each closed trade with `--learn`.
+pub const LEARN_STEPS_PER_TRADE: usize = 4;
 
 /// Closed trades whose returns give the leverage manager's Kelly fraction.
 pub const KELLY_TRADES: usize = 50;
@@ -130,6 +143,33 @@ struct OpenTrade {
     entry_price: f64,
     regime: Regime,
     opinions: Vec<(Component, Action)>,
+    entry: EntryContext,
+}
+
+/// What the DQN's experience of a trade needs from its entry decision.
+#[derive(Debug, Clone, Default)]
+struct EntryContext {
+    /// The DQN's state at the entry decision.
+    dqn_state: Option<Vec<f32>>,
+    /// Equity at the entry decision.
+    equity: f64,
+    /// ATR / close at the entry decision.
+    sigma: f64,
+}
+
+/// Learning after every trade (module doc): the DQN component's agent and what it learned.
+#[derive(Debug)]
+pub struct DqnOnline {
+    /// The agent (online and target networks, Adam, replay of the trades' transitions).
+    pub agent: DqnAgent,
+    /// Gradient steps after each closed trade.
+    pub steps_per_trade: usize,
+    /// The model version: +1 after each trade that trained.
+    pub version: i64,
+    /// Trades whose experience the agent received.
+    pub trades: u64,
+    /// Gradient steps taken.
+    pub grad_steps: u64,
 }
 
 /// The orchestrator as a strategy.
@@ -146,13 +186,16 @@ pub struct AiStrategy {
     take_profit_r: f64,
     allow_short: bool,
     decisions: Vec<DecisionRecord>,
-    pending: Option<(Vec<(Component, Action)>, Regime)>,
+    pending: Option<(Vec<(Component, Action)>, Regime, EntryContext)>,
     open: Option<OpenTrade>,
     shadow: Vec<(usize, Component, Regime, Side, f64)>,
     warnings: Vec<String>,
     leverage: Option<PerTradeLeverage>,
     vol_hist: std::collections::VecDeque<f64>,
     trade_returns: std::collections::VecDeque<f64>,
+    dqn: Option<DqnStrategy>,
+    dqn_online: Option<DqnOnline>,
+    dqn_due: Option<(OpenTrade, f64)>,
 }
 
 /// Per-trade leverage (module doc): the leverage manager, the engine's leverage setting and
@@ -213,7 +256,93 @@ impl AiStrategy {
             leverage: None,
             vol_hist: std::collections::VecDeque::new(),
             trade_returns: std::collections::VecDeque::new(),
+            dqn: None,
+            dqn_online: None,
+            dqn_due: None,
         })
+    }
+
+    /// Add a trained DQN as the [`Component::Dqn`] component (greedy action as its opinion,
+    /// at `STRATEGY_CONFIDENCE`).
+    pub fn with_dqn(mut self, dqn: DqnStrategy) -> Self {
+        self.dqn = Some(dqn);
+        self
+    }
+
+    /// Learn after every trade (module doc): `agent` starts from the DQN component's weights;
+    /// `version` is the model's version so far.
+    pub fn with_dqn_learning(mut self, agent: DqnAgent, version: i64) -> Self {
+        self.dqn_online = Some(DqnOnline {
+            agent,
+            steps_per_trade: LEARN_STEPS_PER_TRADE,
+            version,
+            trades: 0,
+            grad_steps: 0,
+        });
+        self
+    }
+
+    /// The DQN's learning so far (with `--learn`).
+    pub fn dqn_online(&self) -> Option<&DqnOnline> {
+        self.dqn_online.as_ref()
+    }
+
+    /// The DQN component's experience of a closed trade: one transition from its state at the
+    /// entry decision, the trade's side as its action, the `dqn` reward of the trade as one
+    /// step (opened and closed), to its state now (done); then a few gradient steps, and the
+    /// component acts with the new weights.
+    fn learn_dqn(&mut self, t: &OpenTrade, equity_now: f64) {
+        let (Some(online), Some(dqn)) = (self.dqn_online.as_mut(), self.dqn.as_mut()) else {
+            return;
+        };
+        let Some(state) = &t.entry.dqn_state else {
+            return;
+        };
+        let reward = dqn_reward(&StepOutcome {
+            equity_before: t.entry.equity,
+            equity_after: equity_now,
+            sigma: t.entry.sigma,
+            held: false,
+            opened: true,
+            closed: true,
+            ..StepOutcome::default()
+        })
+        .total();
+        online.agent.observe(&Transition {
+            state,
+            action: if t.side == Side::Long { 1 } else { 2 },
+            reward: reward as f32,
+            next_state: dqn.state(),
+            done: true,
+        });
+        online.trades += 1;
+        let mut trained = false;
+        let mut failed = None;
+        for _ in 0..online.steps_per_trade {
+            match online.agent.train_step() {
+                Ok(Some(_)) => {
+                    trained = true;
+                    online.grad_steps += 1;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    failed = Some(format!(
+                        "DQN learning stopped: {e}; its last weights are kept"
+                    ));
+                    break;
+                }
+            }
+        }
+        if failed.is_none() && trained {
+            online.version += 1;
+            if let Err(e) = dqn.set_net(online.agent.online().clone()) {
+                failed = Some(format!("DQN learning stopped: {e}"));
+            }
+        }
+        if let Some(w) = failed {
+            self.warnings.push(w);
+            self.dqn_online = None;
+        }
     }
 
     /// Decide a leverage per trade (module doc): the engine runs at `engine_leverage` (the
@@ -294,6 +423,9 @@ impl AiStrategy {
             v.push(Component::Evolved);
         }
         v.extend(self.strategies.iter().map(|(c, _)| *c));
+        if self.dqn.is_some() {
+            v.push(Component::Dqn);
+        }
         v.extend(self.advisors.iter().map(|a| a.component()));
         if self.llm.is_some() {
             v.push(Component::Llm);
@@ -348,10 +480,13 @@ impl AiStrategy {
     }
 
     /// Learn from a closed trade (module doc).
-    fn learn(&mut self, close: f64) {
+    fn learn(&mut self, close: f64, equity: f64) {
         let Some(t) = self.open.take() else { return };
         if t.entry_price <= 0.0 {
             return;
+        }
+        if self.dqn_online.is_some() {
+            self.dqn_due = Some((t.clone(), equity));
         }
         let ret = t.side.sign() * (close / t.entry_price - 1.0);
         if self.trade_returns.len() == KELLY_TRADES {
@@ -381,16 +516,17 @@ impl Strategy for AiStrategy {
         if let Some(open) = &self.open
             && (pos.side != Some(open.side) || (pos.entry_price - open.entry_price).abs() > 0.0)
         {
-            self.learn(bar.close);
+            self.learn(bar.close, pos.equity);
         }
         if self.open.is_none()
-            && let (Some(side), Some((opinions, regime))) = (pos.side, self.pending.take())
+            && let (Some(side), Some((opinions, regime, entry))) = (pos.side, self.pending.take())
         {
             self.open = Some(OpenTrade {
                 side,
                 entry_price: pos.entry_price,
                 regime,
                 opinions,
+                entry,
             });
         }
         // score blocked components' shadow opinions that are due
@@ -482,6 +618,30 @@ impl Strategy for AiStrategy {
                 Intent::Hold => Opinion::hold(),
             };
             opinions.push((*c, o));
+        }
+        if let Some(d) = &mut self.dqn {
+            let o = match d.on_bar(hist, pos) {
+                Intent::Enter(e) => Opinion::new(
+                    if e.side == Side::Long {
+                        Action::Buy
+                    } else {
+                        Action::Sell
+                    },
+                    STRATEGY_CONFIDENCE,
+                    Vec::new(),
+                ),
+                Intent::Exit { .. } => match pos.side {
+                    Some(Side::Long) => Opinion::new(Action::Sell, 0.5, Vec::new()),
+                    Some(Side::Short) => Opinion::new(Action::Buy, 0.5, Vec::new()),
+                    None => Opinion::hold(),
+                },
+                Intent::Hold => Opinion::hold(),
+            };
+            opinions.push((Component::Dqn, o));
+        }
+        // a trade closed: the DQN learns from it now that its state is this bar's
+        if let Some((t, equity)) = self.dqn_due.take() {
+            self.learn_dqn(&t, equity);
         }
         let view = MarketView {
             symbol: "",
@@ -653,6 +813,19 @@ impl Strategy for AiStrategy {
                     .map(|(c, o)| (*c, o.action))
                     .collect(),
                 r,
+                EntryContext {
+                    dqn_state: self
+                        .dqn_online
+                        .as_ref()
+                        .and(self.dqn.as_ref())
+                        .map(|d| d.state().to_vec()),
+                    equity: pos.equity,
+                    sigma: if bar.close > 0.0 {
+                        atr / bar.close
+                    } else {
+                        0.0
+                    },
+                },
             ));
         }
         // kept: every decision that is not HOLD, sends an order or was vetoed (a bar where a
@@ -713,6 +886,10 @@ impl Strategy for AiStrategy {
         }
         self.vol_hist.clear();
         self.trade_returns.clear();
+        if let Some(d) = &mut self.dqn {
+            d.reset();
+        }
+        self.dqn_due = None;
     }
 
     fn params(&self) -> Params {
@@ -732,6 +909,7 @@ impl Strategy for AiStrategy {
         .into_iter()
         .chain(self.evolved.as_ref().map(Strategy::warmup_bars))
         .chain(self.strategies.iter().map(|(_, st)| st.warmup_bars()))
+        .chain(self.dqn.as_ref().map(Strategy::warmup_bars))
         .max()
         .unwrap_or(0)
     }
