@@ -10,13 +10,14 @@
 //! timestamps one minute apart from 2020-01-01, volume 1, seed 42.
 //!
 //! Also `technical` with the standard risk rules on the same series (`technical_1m`,
-//! `technical_10m`).
+//! `technical_10m`), and the fast path `engine::fast::sweep` on one combination
+//! (`fast_sma_cross_1m`: both SMA columns computed, then `run_detail`, which keeps the
+//! per-bar equity, exposure and trades with excursions, bit-identical to `run_backtest`).
 //!
 //! Run: `cargo bench --bench backtest -- --warm-up-time 1 --measurement-time 3`, or
 //! `ALGOLAB_BENCH_BEST=10 cargo bench --bench backtest` for a best-of-10 table
 
 use std::hint::black_box;
-use std::time::Instant;
 
 use algolab::data::Bars;
 use algolab::engine::{BacktestConfig, run_backtest};
@@ -100,7 +101,8 @@ fn bench_technical(c: &mut Criterion) {
 }
 
 /// `ALGOLAB_BENCH_BEST=N`: print the best of `N` runs per size instead of running criterion
-/// (a shared, loaded machine disturbs the best run least); `ALGOLAB_BENCH_SIZES` picks sizes.
+/// (a shared, loaded machine disturbs the best run least), timed by the thread's CPU time
+/// (the runs are single-threaded); `ALGOLAB_BENCH_SIZES` picks sizes.
 fn best_of_table(reps: usize) {
     let cfg = BacktestConfig::default();
     let sizes: Vec<usize> = std::env::var("ALGOLAB_BENCH_SIZES")
@@ -112,7 +114,7 @@ fn best_of_table(reps: usize) {
         let mut best = f64::INFINITY;
         let mut trades = 0;
         for _ in 0..reps.max(1) {
-            let t0 = Instant::now();
+            let t0 = cpu_time::ThreadTime::now();
             let mut s = match SmaCross::new(10, 20, false) {
                 Ok(s) => s,
                 Err(e) => panic!("{e}"),
@@ -130,7 +132,7 @@ fn best_of_table(reps: usize) {
         let (cfg_t, params) = technical_setup();
         let mut best = f64::INFINITY;
         for _ in 0..reps.max(1) {
-            let t0 = Instant::now();
+            let t0 = cpu_time::ThreadTime::now();
             let mut s = match algolab::strategy::technical::Technical::new(&params) {
                 Ok(s) => s,
                 Err(e) => panic!("{e}"),
@@ -145,10 +147,59 @@ fn best_of_table(reps: usize) {
             "technical/{n:<10} {:8.1} M bars/s  ({trades} trades)",
             n as f64 / best / 1e6
         );
+        let lc = lean_config(&bars);
+        let mut best = f64::INFINITY;
+        for _ in 0..reps.max(1) {
+            let t0 = cpu_time::ThreadTime::now();
+            trades = fast_sma_cross(&bars, lc);
+            best = best.min(t0.elapsed().as_secs_f64());
+        }
+        println!(
+            "fast_sma_cross/{n:<10} {:8.1} M bars/s  ({trades} trades)",
+            n as f64 / best / 1e6
+        );
     }
 }
 
-criterion_group!(benches, bench_sma_cross, bench_technical);
+/// One `sma-cross` 10/20 run on the fast path (`engine::fast::sweep::run_detail`), columns
+/// included; returns the trade count.
+fn fast_sma_cross(bars: &Bars, lc: algolab::engine::fast::sweep::LeanConfig) -> usize {
+    use algolab::engine::fast::sweep::{SmaPair, rolling_mean_column, run_detail};
+    let fast = rolling_mean_column(bars.close(), 10);
+    let slow = rolling_mean_column(bars.close(), 20);
+    let pair = SmaPair {
+        fast: &fast,
+        slow: &slow,
+        slow_n: 20,
+        long_only: false,
+        gate: None,
+    };
+    let (d, _fees) = run_detail(bars, pair, lc, 0..bars.len());
+    black_box(d).trades.len()
+}
+
+fn lean_config(bars: &Bars) -> algolab::engine::fast::sweep::LeanConfig {
+    match algolab::engine::fast::sweep::LeanConfig::from_backtest(&BacktestConfig::default(), bars)
+    {
+        Some(lc) => lc,
+        None => panic!("the default settings are outside the fast path"),
+    }
+}
+
+fn bench_fast(c: &mut Criterion) {
+    let mut group = c.benchmark_group("backtest");
+    group.sample_size(10);
+    let n = 1_000_000usize;
+    let bars = lcg_walk(n, 42);
+    let lc = lean_config(&bars);
+    group.throughput(Throughput::Elements(n as u64));
+    group.bench_function("fast_sma_cross_1m", |b| {
+        b.iter(|| fast_sma_cross(&bars, lc));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_sma_cross, bench_technical, bench_fast);
 
 fn main() {
     match std::env::var("ALGOLAB_BENCH_BEST")

@@ -9,7 +9,9 @@
 //!
 //! Run: `cargo bench --bench optimize -- --warm-up-time 1 --measurement-time 3`, or
 //! `ALGOLAB_BENCH_BEST=3 cargo bench --bench optimize` for the best of 3 runs
-//! (`ALGOLAB_BENCH_SIZES=100000` picks the bar counts).
+//! (`ALGOLAB_BENCH_SIZES=100000` picks the bar counts), and
+//! `ALGOLAB_BENCH_BEST=3 ALGOLAB_BENCH_KERNEL=100000` for the sweep kernel alone on one
+//! thread: the per-bar `step` loop against `SmaSim::run` (ns per bar-backtest).
 
 use algolab::app::optimize::{OptimizeSpec, optimize};
 use algolab::data::Bars;
@@ -64,10 +66,11 @@ fn best_of(reps: usize) {
     let spec = OptimizeSpec::new("sma-cross", dims, "sharpe");
     for n in sizes {
         let bars = lcg_walk(n, 42);
-        let mut best = f64::INFINITY;
+        let (mut best, mut cpu) = (f64::INFINITY, f64::INFINITY);
         let mut winner = None;
         for _ in 0..reps.max(1) {
             let t0 = Instant::now();
+            let c0 = cpu_time::ProcessTime::now();
             match optimize(&bars, &spec, &|_, _| {}) {
                 Ok(o) => {
                     assert_eq!(o.trials.len(), 4_950);
@@ -76,9 +79,92 @@ fn best_of(reps: usize) {
                 Err(e) => panic!("{e}"),
             }
             best = best.min(t0.elapsed().as_secs_f64());
+            cpu = cpu.min(c0.elapsed().as_secs_f64());
         }
-        println!("sma_cross_grid_4950/{n:<10} {best:8.2} s  (winner {winner:?})");
+        let per_s = 4_950.0 * n as f64 / best / 1e6;
+        println!(
+            "sma_cross_grid_4950/{n:<10} {best:8.2} s wall ({per_s:.0} M bar-backtests/s), \
+             {cpu:8.2} s CPU all threads  (winner {winner:?})"
+        );
     }
+}
+
+/// The sweep kernel alone on one thread over `n` bars, all 4 950 combinations in groups of
+/// 256 over chunks of 512 bars (as `engine::fast::sweep::sweep`), daily buckets: `SmaSim::step`
+/// on every bar (the loop before the quiet stretches) against `SmaSim::run`, both timed by
+/// the thread's CPU time in the same process; prints ns per bar-backtest.
+fn kernel_compare(n: usize, reps: usize) {
+    use algolab::engine::fast::sweep::{
+        Cols, LeanConfig, SmaPair, SmaSim, SummarySink, rolling_mean_column,
+    };
+    let bars = lcg_walk(n, 42);
+    let cols: Vec<Vec<f64>> = (0..=101)
+        .map(|p| rolling_mean_column(bars.close(), p.max(1)))
+        .collect();
+    let mut pairs = Vec::new();
+    for f in 2..=101usize {
+        for s in f + 1..=101 {
+            pairs.push(SmaPair {
+                fast: &cols[f],
+                slow: &cols[s],
+                slow_n: s,
+                long_only: false,
+                gate: None,
+            });
+        }
+    }
+    let lc = match LeanConfig::from_backtest(&algolab::engine::BacktestConfig::default(), &bars) {
+        Some(lc) => lc,
+        None => panic!("outside the fast path"),
+    };
+    let buckets: Vec<usize> = (0..n)
+        .filter(|i| (i + 1) % 1_440 == 0 || i + 1 == n)
+        .collect();
+    let c = Cols::of(&bars);
+    let time = |quiet: bool| {
+        let mut best = f64::INFINITY;
+        let mut check = 0.0;
+        for _ in 0..reps.max(1) {
+            let t0 = cpu_time::ThreadTime::now();
+            check = 0.0;
+            for group in pairs.chunks(256) {
+                let mut sims: Vec<_> = group
+                    .iter()
+                    .map(|p| SmaSim::new(*p, lc, n, SummarySink::new(&buckets)))
+                    .collect();
+                let mut t0 = 0;
+                while t0 < n {
+                    let t1 = (t0 + 512).min(n);
+                    for sim in &mut sims {
+                        if quiet {
+                            sim.run(&c, t0..t1);
+                        } else {
+                            for t in t0..t1 {
+                                sim.step(&c, t);
+                            }
+                        }
+                    }
+                    t0 = t1;
+                }
+                for s in &mut sims {
+                    s.sink.finish();
+                    check += s.sink.last;
+                }
+            }
+            best = best.min(t0.elapsed().as_secs_f64());
+        }
+        (best, check)
+    };
+    let (before, a) = time(false);
+    let (after, b) = time(true);
+    assert_eq!(a.to_bits(), b.to_bits(), "the two loops disagree");
+    let per = |s: f64| s / (pairs.len() as f64 * n as f64) * 1e9;
+    println!(
+        "sweep_kernel_1thread/{n:<8} step per bar {:6.2} ns/bar-backtest, run {:6.2} ns ({:.2}x)",
+        per(before),
+        per(after),
+        before / after
+    );
 }
 
 criterion_group!(benches, bench_grid);
@@ -88,7 +174,16 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
     {
-        Some(reps) => best_of(reps),
+        Some(reps) => {
+            if let Some(n) = std::env::var("ALGOLAB_BENCH_KERNEL")
+                .ok()
+                .and_then(|s| s.parse().ok())
+            {
+                kernel_compare(n, reps);
+            } else {
+                best_of(reps);
+            }
+        }
         None => {
             benches();
             Criterion::default().configure_from_args().final_summary();

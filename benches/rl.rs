@@ -11,7 +11,9 @@
 //! - `grad_step_dqn` / `grad_step_leverage`: one gradient step alone (sample 64 from a full
 //!   replay buffer, target and online forward, backward, Adam).
 //!
-//! Run: `cargo bench --bench rl -- --warm-up-time 1 --measurement-time 5`
+//! Run: `cargo bench --bench rl -- --warm-up-time 1 --measurement-time 5`, or
+//! `ALGOLAB_BENCH_BEST=3 cargo bench --bench rl` for the best of 3 runs of each workload by
+//! the thread's CPU time (everything here is single-threaded)
 
 use std::path::Path;
 
@@ -20,7 +22,7 @@ use algolab::data::Bars;
 use algolab::engine::{BacktestConfig, run_backtest};
 use algolab::features::{Normaliser, market_rows};
 use algolab::strategy::dqn::{DqnStrategy, Learner};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 
 const STEPS: usize = 5_000;
 
@@ -164,4 +166,97 @@ fn bench_rl(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench_rl);
-criterion_main!(benches);
+
+/// The shortest of `reps` runs of `f` by the thread's CPU time, in seconds.
+fn best_cpu(reps: usize, mut f: impl FnMut()) -> f64 {
+    (0..reps.max(1))
+        .map(|_| {
+            let t0 = cpu_time::ThreadTime::now();
+            f();
+            t0.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// `ALGOLAB_BENCH_BEST=N`: env steps per second (best of `N`) for each workload.
+fn best_of(reps: usize) {
+    let bars = bars();
+    for (kind, label) in [
+        (AgentKind::Dqn, "dqn"),
+        (AgentKind::LeverageDqn, "leverage"),
+    ] {
+        let spec = spec(kind, &bars, config());
+        let cfg = engine(kind, &bars);
+        let n_out = *spec.sizes.last().unwrap_or(&3);
+        let learn = best_cpu(reps, || {
+            let agent = DqnAgent::new(spec.config, spec.sizes[0], n_out, 7)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let mut learner = Learner::new(spec.clone(), agent, 200, bars.len())
+                .unwrap_or_else(|e| panic!("{e}"));
+            let r = run_backtest(&bars, &mut learner, &cfg).unwrap_or_else(|e| panic!("{e}"));
+            std::hint::black_box(
+                learner
+                    .finish(r.equity.last().copied().unwrap_or(0.0))
+                    .is_ok(),
+            );
+        });
+        let net = DqnAgent::new(spec.config, spec.sizes[0], n_out, 7)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .online()
+            .clone();
+        let infer = best_cpu(reps, || {
+            let mut s =
+                DqnStrategy::new(spec.clone(), net.clone()).unwrap_or_else(|e| panic!("{e}"));
+            std::hint::black_box(run_backtest(&bars, &mut s, &cfg).is_ok());
+        });
+        println!(
+            "{label}_learning_5k   {:9.0} env steps/s (one gradient step per env step, batch 64)",
+            STEPS as f64 / learn
+        );
+        println!(
+            "{label}_inference_5k  {:9.0} env steps/s",
+            STEPS as f64 / infer
+        );
+        let (n_in, n_out) = (kind.features().width(), kind.actions().len());
+        let mut agent = DqnAgent::new(config(), n_in, n_out, 1).unwrap_or_else(|e| panic!("{e}"));
+        fill(&mut agent, n_in, n_out);
+        let grad = best_cpu(reps, || {
+            for _ in 0..1_000 {
+                std::hint::black_box(agent.train_step().is_ok());
+            }
+        });
+        println!(
+            "grad_step_{label}     {:9.1} µs per gradient step",
+            grad / 1_000.0 * 1e6
+        );
+    }
+}
+
+/// 10 000 made-up transitions into the replay buffer.
+fn fill(agent: &mut DqnAgent, n_in: usize, n_out: usize) {
+    for i in 0..10_000usize {
+        let s: Vec<f32> = (0..n_in)
+            .map(|k| ((i * 31 + k * 7) % 97) as f32 / 48.0 - 1.0)
+            .collect();
+        agent.observe(&Transition {
+            state: &s,
+            action: i % n_out,
+            reward: ((i % 13) as f32 - 6.0) / 6.0,
+            next_state: &s,
+            done: i % 500 == 0,
+        });
+    }
+}
+
+fn main() {
+    match std::env::var("ALGOLAB_BENCH_BEST")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        Some(reps) => best_of(reps),
+        None => {
+            benches();
+            Criterion::default().configure_from_args().final_summary();
+        }
+    }
+}

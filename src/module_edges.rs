@@ -19,7 +19,6 @@ use std::path::{Path, PathBuf};
 const RANKS: &[(&str, u8)] = &[
     ("core", 0),
     ("data", 0),
-    ("order", 0),
     ("net", 0),
     ("persist", 0),
     ("indicators", 1),
@@ -44,6 +43,8 @@ const RANKS: &[(&str, u8)] = &[
     ("notify", 10),
     ("app", 11),
     ("cli", 12),
+    // an adapter over app, like cli (which starts it)
+    ("serve", 12),
     ("main", 13),
     // the crate-level error and result types collect every layer's error
     ("error", 0),

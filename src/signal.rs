@@ -12,9 +12,9 @@
 
 use std::collections::VecDeque;
 
+use crate::core::order::Side;
 use crate::data::Bar;
 use crate::indicators::{Atr, Dmi, Ema, Indicator, Macd, ParamError, Rsi, VolumeSma};
-use crate::order::Side;
 
 /// Parameters of the technical rule.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]

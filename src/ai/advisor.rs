@@ -5,8 +5,8 @@
 
 use std::fmt;
 
+use crate::core::order::Side;
 use crate::data::Bar;
-use crate::order::Side;
 use crate::regime::{Regime, RegimeState};
 
 /// What a component advises for the next bar.

@@ -14,7 +14,7 @@ use crate::ai::llm::{CallKey, LlmAdvisor, LlmConfig, Replay};
 use crate::ai::online::OnlineLearner;
 use crate::ai::orchestrator::Weights;
 use crate::app::Ctx;
-use crate::order::Trade;
+use crate::core::order::Trade;
 use crate::store::{DecisionRow, LeverageRow, LlmCallRow, Store};
 use crate::strategy::Params;
 use crate::strategy::ai::{AiStrategy, DecisionRecord};
@@ -615,7 +615,7 @@ pub fn leverage_rows(trades: &[Trade], leverage: f64) -> Vec<LeverageRow> {
         return_sum: trades.iter().map(|t| t.return_pct).sum(),
         liquidations: trades
             .iter()
-            .filter(|t| t.exit_reason == crate::order::ExitReason::Liquidation)
+            .filter(|t| t.exit_reason == crate::core::order::ExitReason::Liquidation)
             .count() as i64,
     }]
 }
@@ -949,7 +949,7 @@ mod tests {
     use super::*;
     use crate::ai::advisor::Action;
     use crate::ai::orchestrator::{Decision, Inputs, Orchestrator};
-    use crate::order::{ExitReason, Side};
+    use crate::core::order::{ExitReason, Side};
 
     fn rec(ts: i64, intent: &str) -> DecisionRecord {
         DecisionRecord {

@@ -21,9 +21,9 @@ use crate::Error;
 use crate::ai::allocator::{Allocator, AllocatorConfig};
 use crate::app::Ctx;
 use crate::app::backtest::{BacktestOutcome, BacktestRequest, LoadedData, run_strategy};
+use crate::core::order::Trade;
 use crate::engine::BacktestConfig;
 use crate::metrics::{Stats, StatsInput, compute};
-use crate::order::Trade;
 use crate::strategy::{self, Params};
 
 /// One strategy's part of the account.

@@ -8,7 +8,7 @@
 //! `risk::entry_qty`. Every function is a few float operations in a fixed order: change
 //! the order and every golden test moves.
 
-use crate::order::{ExitReason, Side, Trade};
+use crate::core::order::{ExitReason, Side, Trade};
 
 /// A position's books, as the kernel reads them.
 #[derive(Debug, Clone, Copy, PartialEq)]

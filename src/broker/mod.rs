@@ -27,10 +27,13 @@ mod sim_tests;
 pub use margin::{MaintenanceMargin, MarginTier, liquidation_price};
 pub use sim::{SimBroker, SimConfig};
 
+pub use crate::core::order::{ClientOrderId, Instrument, OrderPurpose};
+use crate::core::order::{OrderKind, Side};
 use crate::data::Bar;
-pub use crate::order::{ClientOrderId, Instrument, OrderPurpose};
-use crate::order::{ExitReason, OrderKind, Side, Trade};
 use crate::risk::{OrderRequest, Protection, RiskApproved, StopLevel};
+
+/// The fill types of [`Broker::poll`], defined with the other order types in `core`.
+pub use crate::core::order::{FillAction, OrderFill};
 
 /// What can go wrong talking to a broker.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -155,52 +158,6 @@ pub struct Snapshot {
     pub account: Account,
     /// Resting orders, oldest first (protective ones included).
     pub open_orders: Vec<OpenOrder>,
-}
-
-/// What a fill did to the position.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub enum FillAction {
-    /// Opened a new position.
-    Open,
-    /// Added to a position on the same side.
-    Increase,
-    /// Closed all or part of the position; the closed part is reported as a trade.
-    Close {
-        /// The closed (part of the) trade, fees and funding included.
-        trade: Trade,
-    },
-}
-
-/// One execution reported by [`Broker::poll`].
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct OrderFill {
-    /// The order it fills (`None` for the simulator's protective stops, take-profits and
-    /// liquidations).
-    pub order: Option<ClientOrderId>,
-    /// Bar index of the fill.
-    pub t: usize,
-    /// Fill time (the bar's open time, UTC ms).
-    pub ts_ms: i64,
-    /// Buy (`Long`) or sell (`Short`).
-    pub side: Side,
-    /// Quantity in base units.
-    pub qty: f64,
-    /// Fill price, slippage included.
-    pub price: f64,
-    /// Commission (or liquidation fee) charged on this fill.
-    pub fee: f64,
-    /// Open, increase, or close with a reason.
-    pub action: FillAction,
-}
-
-impl OrderFill {
-    /// The exit reason when this fill closed something.
-    pub fn exit_reason(&self) -> Option<ExitReason> {
-        match self.action {
-            FillAction::Close { trade } => Some(trade.exit_reason),
-            _ => None,
-        }
-    }
 }
 
 /// The open position as the broker sees it.

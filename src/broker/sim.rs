@@ -42,7 +42,7 @@ use super::{
     Account, Ack, Broker, BrokerError, MaintenanceMargin, MarketBar, OpenOrder, OrderFill,
     OrderStatus, PositionInfo, Snapshot,
 };
-use crate::order::{ClientOrderId, ExitReason, Instrument, PositionView, Trade};
+use crate::core::order::{ClientOrderId, ExitReason, Instrument, PositionView, Trade};
 use crate::risk::{OrderRequest, Protection, RiskApproved};
 
 /// When market orders decided at the close of bar `t` fill.

@@ -7,8 +7,8 @@ use super::margin::liquidation_price;
 use super::sim::{Fill, SimBroker};
 use super::sim_pos::Pos;
 use super::{FillAction, OrderFill};
+use crate::core::order::{ClientOrderId, ExitReason, OrderKind, Side};
 use crate::data::Bar;
-use crate::order::{ClientOrderId, ExitReason, OrderKind, Side};
 use crate::risk::{OrderQty, OrderRequest, StopLevel, entry_qty};
 
 const FUNDING_PERIOD_MS: i64 = 8 * 3_600_000;

@@ -2,7 +2,7 @@
 //! both use it without importing each other both ways).
 
 use super::PositionInfo;
-use crate::order::Side;
+use crate::core::order::Side;
 use crate::risk::{StopLevel, TpLeg};
 
 /// The open isolated position.

@@ -4,9 +4,9 @@
 
 use super::sim::{Fill, SimBroker, SimConfig};
 use super::{Broker, BrokerError, FillAction, MaintenanceMargin, MarketBar, OrderFill};
+use crate::core::order::ClientOrderId;
+use crate::core::order::{Entry, ExitReason, Intent, OrderKind, Side, Sizing, Trade};
 use crate::data::Bar;
-use crate::order::ClientOrderId;
-use crate::order::{Entry, ExitReason, Intent, OrderKind, Side, Sizing, Trade};
 use crate::risk::{RiskConfig, RiskContext, RiskManager};
 
 const H: i64 = 3_600_000;

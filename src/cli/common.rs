@@ -56,7 +56,7 @@ impl DataArgs {
         let parse = |flag: &str, v: &Option<String>| -> Result<Option<i64>, UsageError> {
             v.as_deref()
                 .map(|s| {
-                    crate::data::parse_time(s).ok_or_else(|| {
+                    crate::core::time::parse_time(s).ok_or_else(|| {
                         UsageError(format!("{flag} {s:?} is not a date or ISO-8601 time"))
                     })
                 })

@@ -120,10 +120,11 @@ pub fn run(args: DataArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
             vol,
             output,
         } => {
-            let start_ms = data::parse_time(&start).ok_or_else(|| DataError::File {
-                path: "--start".into(),
-                cause: format!("bad time {start:?}"),
-            })?;
+            let start_ms =
+                crate::core::time::parse_time(&start).ok_or_else(|| DataError::File {
+                    path: "--start".into(),
+                    cause: format!("bad time {start:?}"),
+                })?;
             let spec = SynthSpec {
                 bars,
                 seed,

@@ -20,6 +20,7 @@ pub mod optimize;
 pub mod optimize_shard;
 pub mod paper;
 pub mod report;
+pub mod serve;
 pub mod strategies;
 pub mod train_rl;
 
@@ -59,7 +60,8 @@ const EXAMPLES: &str = "Examples:
   algolab data check datasets/GOOG.csv
   algolab data convert datasets/BTCUSDT_1h.csv btc_4h.parquet --resample 4h
   algolab paper --symbol BTC/USDT --bot b1
-  algolab strategies";
+  algolab strategies
+  algolab serve --port 8080";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -96,6 +98,8 @@ pub enum Command {
     Run(fleet::RunArgs),
     /// Every bot's value, P&L, position and health (DATA_DIR/bots, portfolio.json).
     Status(fleet::StatusArgs),
+    /// The REST API and web dashboard for the bots and the AI engine (127.0.0.1:8080).
+    Serve(serve::ServeArgs),
 }
 
 /// Run a parsed command line.
@@ -104,9 +108,6 @@ pub enum Command {
 /// Whatever the subcommand fails with; [`exit_code`] maps it to the process exit code.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let g = cli.global;
-    if let Command::Fetch(args) = cli.command {
-        return fetch::run(args, g);
-    }
     let mut ctx = crate::app::Ctx::from_env(common::now_iso)?;
     ctx.argv = std::env::args().skip(1).collect();
     match cli.command {
@@ -119,7 +120,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Strategies(args) => strategies::run(args, g, &ctx),
         Command::Explain(args) => ai::explain(args, g, &ctx),
         Command::Ai(args) => ai::run(args, g, &ctx),
-        Command::Fetch(args) => fetch::run(args, g),
+        Command::Fetch(args) => fetch::run(args, &ctx, g),
         Command::Paper(args) => paper::run(*args, g, &ctx),
         Command::TrainRl(args) => train_rl::run(args, g, &ctx, crate::ai::dqn::AgentKind::Dqn),
         Command::TrainLeverage(args) => {
@@ -127,6 +128,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Run(args) => fleet::run(args, g, &ctx),
         Command::Status(args) => fleet::status(args, g, &ctx),
+        Command::Serve(args) => serve::run(args, g, &ctx),
     }
 }
 

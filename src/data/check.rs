@@ -17,8 +17,8 @@ use super::bars::check_bar;
 use super::csv::{Lenient, Problems, parse_csv};
 use super::file::{FileKind, is_parquet_file, kind_of};
 use super::parquet::read_parquet_columns;
-use super::timestamp::weekday;
 use super::{Columns, DataError};
+use crate::core::time::weekday;
 
 const DAY: i64 = 86_400_000;
 

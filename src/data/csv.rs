@@ -21,8 +21,8 @@ use std::io::Read;
 use std::path::Path;
 
 use super::bars::check_bar;
-use super::timestamp::{parse_ts, trim};
 use super::{Bar, Bars, Columns, DataError};
+use crate::core::time::{parse_ts, trim};
 
 /// Where problems found while reading go: strict loading stops at the first, the lenient
 /// check collects them all.

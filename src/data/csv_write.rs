@@ -4,8 +4,8 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use super::timestamp::{TsStyle, write_ts};
 use super::{Bars, DataError};
+use crate::core::time::{TsStyle, write_ts};
 
 /// Write bars as our CSV (`timestamp,open,high,low,close,volume[,extras]`), atomically
 /// (a temp file in the same folder, then a rename). Timestamps print as `YYYY-MM-DD` when

@@ -26,7 +26,6 @@ mod polars;
 mod resample;
 mod symbols;
 mod synth;
-mod timestamp;
 
 #[cfg(test)]
 mod property_tests;
@@ -46,5 +45,5 @@ pub use symbols::{
     resolve_symbol, resolve_symbol_interval, symbol_file_name,
 };
 pub use synth::{SynthSpec, lcg_walk, synth};
-pub use timestamp::parse_time;
+
 pub mod cache;

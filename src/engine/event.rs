@@ -2,9 +2,9 @@
 //! happened on and a run-wide sequence number, and their projection onto the backtest
 //! transcript ([`super::Event`]).
 
-use super::{Event, FillEvent};
+use super::Event;
 use crate::broker::{Ack, OrderFill, OrderStatus};
-use crate::order::{ClientOrderId, Intent, OrderPurpose, Reason};
+use crate::core::order::{ClientOrderId, Intent, OrderPurpose, Reason};
 use crate::regime::RegimeTransition;
 use crate::risk::{Protection, RefusalReason};
 
@@ -101,7 +101,7 @@ impl EngineEvent {
     pub fn transcript(&self) -> Option<Event> {
         let t = self.t;
         Some(match &self.kind {
-            EventKind::Fill(f) => Event::Fill(FillEvent::from(f)),
+            EventKind::Fill(f) => Event::Fill(f.clone()),
             EventKind::Protection(p) => Event::Protection {
                 t,
                 protection: p.clone(),

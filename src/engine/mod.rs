@@ -19,13 +19,13 @@ mod run;
 mod step;
 
 pub use crate::broker::sim::Fill;
-pub use crate::order::{Rationale, Reason};
+pub use crate::core::order::{Rationale, Reason};
 pub use event::{EngineEvent, EventKind};
 pub use run::run_backtest;
 pub use step::{BarInput, Engine, Mark, SavedRun};
 
-use crate::broker::{BrokerError, FillAction, MaintenanceMargin, OrderFill, SimConfig};
-use crate::order::{ExitReason, Side, Trade};
+use crate::broker::{BrokerError, MaintenanceMargin, OrderFill, SimConfig};
+use crate::core::order::Trade;
 use crate::risk::{Protection, RefusalReason, RiskConfig};
 
 /// Backtest settings. `Default` is backtesting.py's: 10 000 cash, no commission, fill at
@@ -215,67 +215,12 @@ pub enum EngineError {
     },
 }
 
-/// What a fill did, in the transcript (the closed trade itself is in
-/// [`BacktestResult::trades`], in the same order).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FillKind {
-    /// Opened a position.
-    Open,
-    /// Added to a position.
-    Increase,
-    /// Closed all or part of the position.
-    Close(ExitReason),
-}
-
-/// A fill in the transcript (compact: the hot loop may record many).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct FillEvent {
-    /// Bar index of the fill.
-    pub t: usize,
-    /// Buy (`Long`) or sell (`Short`).
-    pub side: Side,
-    /// Quantity.
-    pub qty: f64,
-    /// Price, slippage included.
-    pub price: f64,
-    /// Commission or liquidation fee.
-    pub fee: f64,
-    /// Open, increase or close.
-    pub action: FillKind,
-}
-
-impl FillEvent {
-    /// The exit reason of a closing fill.
-    pub fn exit_reason(&self) -> Option<ExitReason> {
-        match self.action {
-            FillKind::Close(r) => Some(r),
-            _ => None,
-        }
-    }
-}
-
-impl From<&OrderFill> for FillEvent {
-    fn from(f: &OrderFill) -> Self {
-        FillEvent {
-            t: f.t,
-            side: f.side,
-            qty: f.qty,
-            price: f.price,
-            fee: f.fee,
-            action: match f.action {
-                FillAction::Open => FillKind::Open,
-                FillAction::Increase => FillKind::Increase,
-                FillAction::Close { trade } => FillKind::Close(trade.exit_reason),
-            },
-        }
-    }
-}
-
 /// One entry of the engine's audit transcript.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    /// An order, stop, take-profit or liquidation filled.
-    Fill(FillEvent),
+    /// An order, stop, take-profit or liquidation filled (the closed trade, if any, is also
+    /// in [`BacktestResult::trades`], in the same order).
+    Fill(OrderFill),
     /// Risk changed the protective orders (stop moved, legs placed), in force from `t + 1`.
     Protection {
         /// Bar whose close decided it.

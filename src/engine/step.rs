@@ -12,10 +12,10 @@ use serde::{Deserialize, Serialize};
 use super::event::{EngineEvent, EventKind};
 use super::{BacktestConfig, EngineError, Fill, Halt};
 use crate::broker::{Account, Ack, Broker, FillAction, MarketBar, OrderFill, SimBroker};
-use crate::data::{Bar, Bars};
-use crate::order::{
+use crate::core::order::{
     ClientOrderId, ExitReason, Intent, OrderPurpose, PositionView, Rationale, Sizing, Trade,
 };
+use crate::data::{Bar, Bars};
 use crate::persist::StateError;
 use crate::regime::{RegimeState, RegimeTransition};
 use crate::risk::{Holding, RiskContext, RiskManager};

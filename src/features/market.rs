@@ -75,7 +75,7 @@ pub fn bars_for_hours(hours: i64, interval_ms: i64) -> usize {
 }
 
 /// The streaming market-feature calculator (module doc).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MarketFeatures {
     lags: [usize; 3],
     closes: VecDeque<f64>,

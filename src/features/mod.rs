@@ -22,9 +22,9 @@ use serde::{Deserialize, Serialize};
 pub use market::{MARKET_NAMES, MARKET_WIDTH, MarketFeatures, Structure, bars_for_hours};
 pub use position::{PositionState, PositionTracker};
 
+use crate::core::order::PositionView;
 use crate::data::{Bar, Bars};
 use crate::indicators::ParamError;
-use crate::order::PositionView;
 
 /// Bound of every state value after scaling.
 pub const CLIP: f64 = 5.0;
@@ -173,7 +173,7 @@ pub struct Observation {
 }
 
 /// Builds the state of a spec bar by bar (module doc).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StateBuilder {
     spec: FeatureSpec,
     market: MarketFeatures,
@@ -279,8 +279,8 @@ impl StateBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::order::Side;
     use crate::data::Bars;
-    use crate::order::Side;
 
     fn states(spec: FeatureSpec, bars: &Bars, norm: &Normaliser) -> Vec<Option<Vec<u32>>> {
         let mut b = StateBuilder::new(spec, 3_600_000, norm.clone(), 10.0).unwrap();

@@ -10,7 +10,7 @@
 
 use std::collections::VecDeque;
 
-use crate::order::{PositionView, Side};
+use crate::core::order::{PositionView, Side};
 
 /// Maintenance-margin rate used for the margin-ratio column (BTCUSDT tier 1).
 pub const MAINTENANCE_RATE: f64 = 0.004;
@@ -43,7 +43,7 @@ pub struct PositionState {
 }
 
 /// Running figures behind [`PositionState`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct PositionTracker {
     start_equity: Option<f64>,
     peak: f64,

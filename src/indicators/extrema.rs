@@ -104,6 +104,19 @@ impl<const IS_MAX: bool> Extreme<IS_MAX> {
         Some(out)
     }
 
+    /// True before the first push.
+    pub(crate) fn is_fresh(&self) -> bool {
+        self.t == 0
+    }
+
+    /// Take the end state `(ext, ext_t)` of a kernel run over `xs` from fresh (`(0.0, 0)`
+    /// when `xs` never filled the window), leaving the state pushing every value would.
+    pub(crate) fn restore(&mut self, xs: &[f64], end: (f64, usize)) {
+        (self.ext, self.ext_t) = end;
+        self.pos = ring_restore(&mut self.buf, xs);
+        self.t = xs.len();
+    }
+
     /// Forget every value.
     pub(crate) fn reset(&mut self) {
         self.buf.fill(0.0);

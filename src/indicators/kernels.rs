@@ -97,6 +97,71 @@ pub(crate) fn ema(xs: &[f64], p: usize, k: f64, out: &mut [f64]) -> EmaEnd {
     (p, seed_sum, v)
 }
 
+/// One of MACD's averages: its period and smoothing factor `k`.
+pub(crate) type EmaSpec = (usize, f64);
+
+/// [`super::Macd`] over `xs` from fresh in one pass: the slow EMA, the fast EMA (fed from
+/// bar `slow - fast`, so that both seeds end on bar `slow - 1`), their difference and the
+/// signal EMA over it, each the operations of `Ema::update_raw` in the order
+/// `Macd::update_raw` runs them. `out` = (macd, signal, hist) columns as long as `xs`, `NaN`
+/// for the first `slow + signal - 2` slots. Needs `fast <= slow` and one output at least;
+/// `None` (nothing written) otherwise. Returns the end states of (slow, fast, signal).
+#[inline]
+pub(crate) fn macd(
+    xs: &[f64],
+    specs: [EmaSpec; 3],
+    out: (&mut [f64], &mut [f64], &mut [f64]),
+) -> Option<[EmaEnd; 3]> {
+    let [(ps, ks), (pf, kf), (pg, kg)] = specs;
+    if pf == 0 || pf > ps || pg == 0 {
+        return None;
+    }
+    let lb = ps - 1 + pg - 1;
+    if xs.len() <= lb {
+        return None;
+    }
+    let (mo, so, ho) = out;
+    let (mut ssum, mut fsum) = (0.0, 0.0);
+    for &x in &xs[..ps] {
+        ssum += x;
+    }
+    for &x in &xs[ps - pf..ps] {
+        fsum += x;
+    }
+    let (mut sv, mut fv) = (ssum / ps as f64, fsum / pf as f64);
+    let mut m = fv - sv;
+    // the signal's seed: the first `pg` MACD values, summed from 0.0 as `update_raw` does
+    let mut gsum = 0.0;
+    gsum += m;
+    for &x in &xs[ps..=lb] {
+        sv = ((x - sv) * ks) + sv;
+        fv = ((x - fv) * kf) + fv;
+        m = fv - sv;
+        gsum += m;
+    }
+    let mut gv = gsum / pg as f64;
+    warm_up(mo, lb);
+    warm_up(so, lb);
+    warm_up(ho, lb);
+    mo[lb] = m;
+    so[lb] = gv;
+    ho[lb] = m - gv;
+    let outs = mo[lb + 1..]
+        .iter_mut()
+        .zip(&mut so[lb + 1..])
+        .zip(&mut ho[lb + 1..]);
+    for (((mo, so), ho), &x) in outs.zip(&xs[lb + 1..]) {
+        sv = ((x - sv) * ks) + sv;
+        fv = ((x - fv) * kf) + fv;
+        m = fv - sv;
+        gv = ((m - gv) * kg) + gv;
+        *mo = m;
+        *so = gv;
+        *ho = m - gv;
+    }
+    Some([(ps, ssum, sv), (pf, fsum, fv), (pg, gsum, gv)])
+}
+
 /// The end state of a WMA run: values counted, `period_sub`, `period_sum`, `trailing`.
 pub(crate) type WmaEnd = (usize, f64, f64, f64);
 
@@ -181,45 +246,105 @@ pub(crate) fn lagged(xs: &[f64], p: usize, out: &mut [f64], f: impl Fn(f64, f64)
     }
 }
 
+/// TA-Lib's rolling extreme in progress over a column: the extreme and the index it came
+/// from. A value at least as extreme replaces it (`!beats(ext, x)`, as `Extreme::push`);
+/// when it leaves the window, the window is rescanned, oldest first, strictly more extreme
+/// wins.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rolling<const IS_MAX: bool> {
+    pub(crate) ext: f64,
+    pub(crate) ext_t: usize,
+}
+
+impl<const IS_MAX: bool> Rolling<IS_MAX> {
+    #[inline(always)]
+    fn beats(a: f64, b: f64) -> bool {
+        if IS_MAX { a > b } else { a < b }
+    }
+
+    /// The extreme of `xs[trailing..=today]` (non-empty), the first of equals.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn rescan(xs: &[f64], trailing: usize, today: usize) -> Self {
+        let window = &xs[trailing..=today];
+        let mut ext = window[0];
+        let mut ext_t = trailing;
+        for (j, &v) in window.iter().enumerate().skip(1) {
+            if Self::beats(v, ext) {
+                ext = v;
+                ext_t = trailing + j;
+            }
+        }
+        Rolling { ext, ext_t }
+    }
+
+    /// Take `x = xs[today]` into the window `xs[trailing..=today]`; the extreme. A branch,
+    /// as TA-Lib's loop (the values equal `Extreme::push`'s selects).
+    #[inline(always)]
+    pub(crate) fn step(&mut self, xs: &[f64], x: f64, trailing: usize, today: usize) -> f64 {
+        if self.ext_t < trailing {
+            *self = Self::rescan(xs, trailing, today);
+        } else if !Self::beats(self.ext, x) {
+            self.ext = x;
+            self.ext_t = today;
+        }
+        self.ext
+    }
+}
+
 /// The rolling extreme of `Extreme<IS_MAX>` (period `p >= 1`) over `xs` from fresh into
 /// `out`: the same rescan when the extreme leaves the window, the same tie rule otherwise.
 /// Returns the extreme and the index it came from (`(0.0, 0)` while never full).
 #[inline]
 pub(crate) fn extreme<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut [f64]) -> (f64, usize) {
-    let beats = |a: f64, b: f64| if IS_MAX { a > b } else { a < b };
-    let rescan = |trailing: usize, today: usize| {
-        let window = &xs[trailing..=today];
-        let mut ext = window[0];
-        let mut ext_t = trailing;
-        for (j, &v) in window.iter().enumerate().skip(1) {
-            if beats(v, ext) {
-                ext = v;
-                ext_t = trailing + j;
-            }
-        }
-        (ext, ext_t)
-    };
     if p == 0 || xs.len() < p {
         warm_up(out, xs.len());
         return (0.0, 0);
     }
     warm_up(out, p - 1);
-    let (mut ext, mut ext_t) = rescan(0, p - 1);
-    out[p - 1] = ext;
+    let mut r = Rolling::<IS_MAX>::rescan(xs, 0, p - 1);
+    out[p - 1] = r.ext;
     for (j, (o, &x)) in out[p..].iter_mut().zip(&xs[p..]).enumerate() {
-        let today = p + j;
-        let trailing = j + 1;
-        if ext_t < trailing {
-            (ext, ext_t) = rescan(trailing, today);
-        } else {
-            // selects, not a branch, as the streaming path
-            let take = !beats(ext, x);
-            ext = if take { x } else { ext };
-            ext_t = if take { today } else { ext_t };
-        }
-        *o = ext;
+        *o = r.step(xs, x, j + 1, p + j);
     }
-    (ext, ext_t)
+    (r.ext, r.ext_t)
+}
+
+/// The end state of a stochastic's fast %K run: the highest high and the lowest low with
+/// the indices they came from (`None` while never full).
+pub(crate) type FastKEnd = Option<((f64, usize), (f64, usize))>;
+
+/// `Stoch`'s fast %K from fresh into `out` in one pass: the highest high and the lowest
+/// low over `p` bars (the rolling extremes of `extreme`) and
+/// `(close - lowest) / ((highest - lowest) / 100)` (0 when the range is 0), `NaN` for the
+/// first `p - 1` slots.
+#[inline]
+pub(crate) fn fast_k(cols: (&[f64], &[f64], &[f64]), p: usize, out: &mut [f64]) -> FastKEnd {
+    let (high, low, close) = cols;
+    let n = high.len();
+    if p == 0 || n < p {
+        warm_up(out, n);
+        return None;
+    }
+    warm_up(out, p - 1);
+    let mut hh = Rolling::<true>::rescan(high, 0, p - 1);
+    let mut ll = Rolling::<false>::rescan(low, 0, p - 1);
+    let k = |highest: f64, lowest: f64, close: f64| {
+        let diff = (highest - lowest) / 100.0;
+        if diff != 0.0 {
+            (close - lowest) / diff
+        } else {
+            0.0
+        }
+    };
+    out[p - 1] = k(hh.ext, ll.ext, close[p - 1]);
+    let bars = high[p..].iter().zip(&low[p..]).zip(&close[p..]);
+    for (j, (o, ((&h, &l), &c))) in out[p..].iter_mut().zip(bars).enumerate() {
+        let highest = hh.step(high, h, j + 1, p + j);
+        let lowest = ll.step(low, l, j + 1, p + j);
+        *o = k(highest, lowest, c);
+    }
+    Some(((hh.ext, hh.ext_t), (ll.ext, ll.ext_t)))
 }
 
 /// Wilder's true range of every bar against the previous close into `out`; `NaN` for the

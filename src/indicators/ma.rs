@@ -252,6 +252,18 @@ impl Ema {
     }
 }
 
+impl Ema {
+    /// The period and smoothing factor, for fused kernels.
+    pub(crate) fn spec(&self) -> kernels::EmaSpec {
+        (self.period, self.k)
+    }
+
+    /// Take the end state of a kernel run over this (fresh) EMA's input.
+    pub(crate) fn restore(&mut self, end: kernels::EmaEnd) {
+        (self.count, self.seed_sum, self.value) = end;
+    }
+}
+
 impl BatchRaw for Sma {
     fn raw_values(&mut self, xs: &[f64]) -> Vec<f64> {
         if !self.sum.is_fresh() {

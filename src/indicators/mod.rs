@@ -5,28 +5,7 @@
 //! same values bit for bit. `update` returns `None` for exactly `lookback()` bars, then a
 //! finite value for every finite input. Nothing here looks at a bar after the current one.
 
-/// A parameter out of its allowed range (a period of 0, a negative multiplier, …).
-#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
-#[error("{name} = {value}: must be {allowed}")]
-pub struct ParamError {
-    /// The parameter's name (`period`, `fast`, …).
-    pub name: String,
-    /// The bad value as text.
-    pub value: String,
-    /// What the value must be, in words (`from 1 to 100000`, `greater than fast (30)`).
-    pub allowed: String,
-}
-
-impl ParamError {
-    /// A new error for parameter `name` with the bad `value` and the `allowed` range.
-    pub fn new(name: &str, value: impl std::fmt::Display, allowed: &str) -> Self {
-        ParamError {
-            name: name.to_string(),
-            value: value.to_string(),
-            allowed: allowed.to_string(),
-        }
-    }
-}
+pub use crate::core::params::ParamError;
 
 /// A streaming indicator: feed bars in order, get a value once warmed up.
 pub trait Indicator {

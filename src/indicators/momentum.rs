@@ -404,15 +404,29 @@ pub struct MacdColumns {
 }
 
 impl Macd {
-    /// MACD over `xs` as columns: `update_raw` on every value, bit for bit, by the EMA
-    /// batch kernel for each of the three EMAs from a fresh indicator (else the loop); the
-    /// indicator is left as streaming would leave it.
+    /// MACD over `xs` as columns: `update_raw` on every value, bit for bit, by the fused
+    /// kernel ([`kernels::macd`]: the three EMAs in one pass) from a fresh indicator, by the
+    /// EMA kernel for each average when the input ends inside the warm-up, else the loop;
+    /// the indicator is left as streaming would leave it.
     pub fn columns(&mut self, xs: &[f64]) -> MacdColumns {
         let mut c = MacdColumns::default();
         if self.seen == 0 {
             let n = xs.len();
             let (mut macd, mut signal, mut hist) =
                 (kernels::column(n), kernels::column(n), kernels::column(n));
+            let specs = [self.slow.spec(), self.fast.spec(), self.signal.spec()];
+            let out = (&mut macd[..], &mut signal[..], &mut hist[..]);
+            if let Some([s, f, g]) = kernels::macd(xs, specs, out) {
+                // one fused pass (the usual case: at least one output)
+                self.slow.restore(s);
+                self.fast.restore(f);
+                self.signal.restore(g);
+                self.seen = n;
+                c.macd = macd;
+                c.signal = signal;
+                c.hist = hist;
+                return c;
+            }
             // the slow EMA into `hist` (scratch), the fast one from bar `lag` into `macd`, so
             // that its SMA seed ends on the slow seed's bar, as `update_raw` feeds them
             let lag = self.slow_period - self.fast_period;
@@ -540,31 +554,29 @@ pub struct StochColumns {
 
 impl Stoch {
     /// The stochastic over `bars` as columns: `update` on every bar, bit for bit, by the
-    /// batch kernels of the rolling extremes and the two SMAs from a fresh indicator (else
-    /// the loop); the indicator is left as streaming would leave it.
+    /// fused fast %K kernel (both rolling extremes in one pass, [`kernels::fast_k`]) and the
+    /// SMA kernel for each slowing from a fresh indicator (else the loop); the indicator is
+    /// left as streaming would leave it.
     pub fn columns(&mut self, bars: &crate::data::Bars) -> StochColumns {
         let mut c = StochColumns::default();
-        let (Some(hh), Some(ll)) = (self.hh.batch(bars.high()), self.ll.batch(bars.low())) else {
+        if !(self.hh.is_fresh() && self.ll.is_fresh()) {
             for b in bars.iter() {
                 let v = self.update(&b);
                 c.k.push(v.map_or(f64::NAN, |v| v.k));
                 c.d.push(v.map_or(f64::NAN, |v| v.d));
             }
             return c;
-        };
+        }
         let n = bars.len();
         let (mut k, mut d) = (kernels::column(n), kernels::column(n));
         let first = self.fastk - 1;
-        // fast %K into `d` (scratch), slow %K into `k`, then slow %D over it into `d`
-        let cols = hh.iter().zip(&ll).zip(bars.close()).skip(first);
-        for (o, ((&highest, &lowest), &close)) in d.iter_mut().skip(first).zip(cols) {
-            let diff = (highest - lowest) / 100.0;
-            *o = if diff != 0.0 {
-                (close - lowest) / diff
-            } else {
-                0.0
-            };
-        }
+        // fast %K into `d` (scratch) in one pass with both extremes, slow %K into `k`, then
+        // slow %D over it into `d`
+        let cols = (bars.high(), bars.low(), bars.close());
+        let end = kernels::fast_k(cols, self.fastk, &mut d);
+        let ((h, h_t), (l, l_t)) = end.unwrap_or(((0.0, 0), (0.0, 0)));
+        self.hh.restore(bars.high(), (h, h_t));
+        self.ll.restore(bars.low(), (l, l_t));
         if let (Some(fast_k), Some(out)) = (d.get(first..), k.get_mut(first..)) {
             self.slowk.kernel_into(fast_k, out);
         }

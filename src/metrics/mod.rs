@@ -26,7 +26,7 @@ pub mod trades;
 
 use serde::{Deserialize, Serialize};
 
-use crate::order::{ExitReason, Trade};
+use crate::core::order::{ExitReason, Trade};
 
 pub use annual::{Annualisation, Resample};
 pub use drawdown::{DrawdownPeriod, drawdown_frac, drawdown_periods};

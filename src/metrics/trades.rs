@@ -13,8 +13,8 @@
 //!
 //! Undefined values (no trades, no losers, zero spread) are NaN.
 
+use crate::core::order::Trade;
 use crate::metrics::annual::geometric_mean;
-use crate::order::Trade;
 
 const DAY_MS: f64 = 86_400_000.0;
 
@@ -61,6 +61,26 @@ pub struct TradeStats {
     pub avg_trade_duration_days: f64,
 }
 
+/// True when exit fill `b` closes (part of) the same position as `a`: same side, entry bar
+/// and entry time ([`round_trips`] joins such adjacent fills into one trade).
+pub fn same_position(a: &Trade, b: &Trade) -> bool {
+    a.side == b.side && a.entry_bar == b.entry_bar && a.entry_ts_ms == b.entry_ts_ms
+}
+
+/// The 1-based round trip of each exit fill, in order: the number [`round_trips`] gives the
+/// trade the fill belongs to.
+pub fn round_trip_ids(fills: &[Trade]) -> Vec<usize> {
+    let mut ids = Vec::with_capacity(fills.len());
+    let mut id = 0;
+    for (i, f) in fills.iter().enumerate() {
+        if i == 0 || !same_position(&fills[i - 1], f) {
+            id += 1;
+        }
+        ids.push(id);
+    }
+    ids
+}
+
 /// Join exit fills into round trips: consecutive fills of the same position (same side,
 /// entry bar and entry time; the engine keeps one position at a time, so a position's
 /// fills are adjacent) become one [`Trade`] with the summed quantity, PnL and fees, the
@@ -71,9 +91,7 @@ pub fn round_trips(fills: &[Trade]) -> Vec<Trade> {
     // Σ qty × entry price of the trade being built (its entry notional)
     let mut notional = 0.0;
     for f in fills {
-        let same = out.last().is_some_and(|t| {
-            t.side == f.side && t.entry_bar == f.entry_bar && t.entry_ts_ms == f.entry_ts_ms
-        });
+        let same = out.last().is_some_and(|t| same_position(t, f));
         match out.last_mut() {
             Some(t) if same => {
                 let qty = t.qty + f.qty;
@@ -184,7 +202,7 @@ pub fn trade_stats(fills: &[Trade]) -> TradeStats {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::order::{ExitReason, Side};
+    use crate::core::order::{ExitReason, Side};
 
     /// A long trade with the given PnL and return (percent), entered at bar `e`, exited at `x`.
     pub(crate) fn trade(pnl: f64, return_pct: f64, e: usize, x: usize) -> Trade {
@@ -293,7 +311,8 @@ pub(crate) mod tests {
     #[test]
     fn a_reversal_on_the_same_bar_starts_a_new_trade() {
         let mut short = fill(1.0, 90.0, 0, 4);
-        short.side = crate::order::Side::Short;
+        short.side = crate::core::order::Side::Short;
+        assert_eq!(round_trip_ids(&[fill(1.0, 90.0, 0, 4), short]), vec![1, 2]);
         let rt = round_trips(&[fill(1.0, 90.0, 0, 4), short]);
         assert_eq!(rt.len(), 2);
     }

@@ -1,9 +1,10 @@
 //! `equity.csv` (timestamp, equity, drawdown_pct, buy_hold) and `trades.csv` (one row per
-//! trade, the fields of [`Trade`] with ISO times), formatted in memory so the caller can
+//! exit fill, the fields of [`Trade`] with ISO times, and the number of the round trip the
+//! fill belongs to, so partial exits group into the trades the statistics count), formatted in memory so the caller can
 //! write them atomically.
 
+use crate::core::order::Trade;
 use crate::metrics::iso;
-use crate::order::Trade;
 
 /// `timestamp,equity,drawdown_pct,buy_hold` per bar; non-finite values are empty cells.
 ///
@@ -37,8 +38,9 @@ pub fn equity_csv(
 }
 
 /// The trades table header.
-pub const TRADE_HEADER: [&str; 16] = [
+pub const TRADE_HEADER: [&str; 17] = [
     "seq",
+    "round_trip",
     "side",
     "qty",
     "entry_bar",
@@ -75,9 +77,11 @@ pub fn trades_csv(trades: &[Trade]) -> Result<Vec<u8>, csv::Error> {
     };
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(TRADE_HEADER)?;
+    let round_trip = crate::metrics::trades::round_trip_ids(trades);
     for (i, t) in trades.iter().enumerate() {
         w.write_record([
             (i + 1).to_string(),
+            round_trip[i].to_string(),
             name(serde_json::to_value(t.side)),
             cell(t.qty),
             t.entry_bar.to_string(),

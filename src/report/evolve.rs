@@ -10,7 +10,6 @@ use std::path::Path;
 use super::ReportError;
 use super::lwc::{self, Axis, Chart, Format, Kind, Series};
 use super::page::{self, esc, kv_table};
-use crate::store::atomic_write;
 
 /// One line of a chart.
 #[derive(Debug, Clone, Copy)]
@@ -179,22 +178,14 @@ fn css((r, g, b): (u8, u8, u8)) -> String {
 /// # Errors
 /// [`ReportError::Io`] when a file cannot be written.
 pub fn write_evolve_report(dir: &Path, r: &EvolveReport<'_>) -> Result<(), ReportError> {
-    std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
-        path: dir.display().to_string(),
-        source,
-    })?;
     let html = render(r);
-    for (name, bytes) in [
-        ("evolve.html", html.as_bytes()),
-        ("best_genome.json", r.genome_json.as_bytes()),
-    ] {
-        let path = dir.join(name);
-        atomic_write(&path, bytes).map_err(|source| ReportError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-    }
-    Ok(())
+    super::write_files(
+        dir,
+        &[
+            ("evolve.html", html.as_bytes()),
+            ("best_genome.json", r.genome_json.as_bytes()),
+        ],
+    )
 }
 
 #[cfg(test)]

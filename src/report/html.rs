@@ -16,8 +16,8 @@ use super::page::{esc, kpis, money, num, params_list, pct, sign_class, table};
 use super::rolling::{PeriodSeries, rolling_vol_sharpe, window_for, worst_drawdowns};
 use super::series::PeriodReturns;
 use super::svg;
+use crate::core::order::{ExitReason, Side, Trade};
 use crate::metrics::{Stats, iso};
-use crate::order::{ExitReason, Side, Trade};
 
 /// Trades per page of the trades table.
 pub const TRADES_PER_PAGE: usize = 25;

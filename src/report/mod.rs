@@ -24,9 +24,9 @@ pub mod svg;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::core::order::Trade;
 use crate::data::Bars;
 use crate::metrics::Stats;
-use crate::order::Trade;
 use crate::store::{Store, StoreError, atomic_write};
 
 pub use charts::MAX_POINTS;
@@ -124,6 +124,16 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
         path: path.display().to_string(),
         source,
     }
+}
+
+/// Create `dir` and write each `(name, bytes)` into it atomically (temp + rename).
+fn write_files(dir: &Path, files: &[(&str, &[u8])]) -> Result<(), ReportError> {
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        atomic_write(&path, bytes).map_err(io_err(&path))?;
+    }
+    Ok(())
 }
 
 /// Draw a PNG through a temp file (the bitmap encoder writes to a path), then move its bytes

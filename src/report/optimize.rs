@@ -14,7 +14,6 @@ use super::lwc::{self, Chart, Format, Kind, Series};
 use super::page::{self, esc, kv_table, pct};
 use super::svg;
 use crate::metrics::iso;
-use crate::store::atomic_write;
 
 /// A two-parameter grid of objective values.
 #[derive(Debug, Clone, PartialEq)]
@@ -251,15 +250,7 @@ pub fn render(r: &OptimizeReport) -> String {
 /// # Errors
 /// [`ReportError::Io`] when the directory or file cannot be written.
 pub fn write(dir: &Path, r: &OptimizeReport) -> Result<(), ReportError> {
-    std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
-        path: dir.display().to_string(),
-        source,
-    })?;
-    let path = dir.join("optimize.html");
-    atomic_write(&path, render(r).as_bytes()).map_err(|source| ReportError::Io {
-        path: path.display().to_string(),
-        source,
-    })
+    super::write_files(dir, &[("optimize.html", render(r).as_bytes())])
 }
 
 #[cfg(test)]

@@ -12,9 +12,8 @@ use std::path::Path;
 use super::ReportError;
 use super::lwc::{self, Axis, Chart, Format, Kind, Series};
 use super::page::{self, esc, kv_table};
+use crate::core::order::Trade;
 use crate::metrics::Stats;
-use crate::order::Trade;
-use crate::store::atomic_write;
 
 /// Per-episode series.
 #[derive(Debug, Clone, Default)]
@@ -298,10 +297,6 @@ pub fn render(r: &RlReport<'_>) -> String {
 /// # Errors
 /// [`ReportError::Io`] when a file cannot be written.
 pub fn write_rl_report(dir: &Path, r: &RlReport<'_>) -> Result<(), ReportError> {
-    std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
-        path: dir.display().to_string(),
-        source,
-    })?;
     let html = render(r);
     let e = &r.episodes;
     let mut csv = String::from("episode,reward,loss,epsilon,validation_score\n");
@@ -317,17 +312,13 @@ pub fn write_rl_report(dir: &Path, r: &RlReport<'_>) -> Result<(), ReportError> 
             g(&e.validation)
         );
     }
-    for (name, bytes) in [
-        ("rl.html", html.as_bytes()),
-        ("episodes.csv", csv.as_bytes()),
-    ] {
-        let path = dir.join(name);
-        atomic_write(&path, bytes).map_err(|source| ReportError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-    }
-    Ok(())
+    super::write_files(
+        dir,
+        &[
+            ("rl.html", html.as_bytes()),
+            ("episodes.csv", csv.as_bytes()),
+        ],
+    )
 }
 
 #[cfg(test)]
@@ -346,7 +337,7 @@ mod tests {
 
     #[test]
     fn exposure_is_signed_notional_over_equity() {
-        use crate::order::{ExitReason, Side};
+        use crate::core::order::{ExitReason, Side};
         let t = Trade {
             side: Side::Short,
             qty: 2.0,

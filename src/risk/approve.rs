@@ -7,8 +7,8 @@ use super::sizing::{KellyStats, confidence_frac};
 use super::{
     OrderQty, OrderRequest, Protection, RefusalReason, RiskApproved, RiskConfig, RiskRefused,
 };
+use crate::core::order::{Intent, OrderKind, OrderPurpose, Side, Sizing, Trade};
 use crate::data::Bar;
-use crate::order::{Intent, OrderKind, OrderPurpose, Side, Sizing, Trade};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -257,7 +257,7 @@ impl RiskManager {
         order: RiskApproved<OrderRequest>,
         price: f64,
         holding: &Holding,
-        instrument: &crate::order::Instrument,
+        instrument: &crate::core::order::Instrument,
     ) -> RiskApproved<OrderRequest> {
         let mut req = order.into_inner();
         let held = holding.qty;
@@ -358,7 +358,7 @@ fn opposite(side: Side) -> Side {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::order::{Entry, ExitReason};
+    use crate::core::order::{Entry, ExitReason};
 
     fn ctx(position: Option<Side>) -> RiskContext {
         RiskContext {

@@ -6,8 +6,8 @@
 //! Stops only ever move in the trade's favour.
 
 use super::{Protection, RiskConfig, StopLevel, TpLeg};
+use crate::core::order::{ExitReason, Side};
 use crate::data::Bar;
-use crate::order::{ExitReason, Side};
 
 /// The managed state of one open position.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -19,7 +19,7 @@ pub use config::{BASE_FRAC, BreakEvenRule, KellyRule, PartialRule, RiskConfig, T
 pub use manage::ManagedPosition;
 pub use sizing::{KellyStats, confidence_frac, entry_qty, kelly_fraction};
 
-use crate::order::{ExitReason, OrderKind, OrderPurpose, Side};
+use crate::core::order::{ExitReason, OrderKind, OrderPurpose, Side};
 
 /// An item that passed the risk checks. Only `risk` can build one (the constructor is
 /// `pub(in crate::risk)`), so a broker that takes `RiskApproved<T>` cannot be handed an

@@ -1,7 +1,7 @@
 //! Position sizing: confidence-scaled, regime-adjusted fraction of equity, capped by Kelly.
 
 use super::OrderQty;
-use crate::order::{Side, Trade, round_to_step};
+use crate::core::order::{Side, Trade, round_to_step};
 
 /// The quantity an entry of `qty` buys at `price`: THE sizing rule, used by the simulated
 /// broker at the fill price (backtesting.py sizes there) and by the engine before a venue
@@ -124,7 +124,7 @@ impl KellyStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::order::ExitReason;
+    use crate::core::order::ExitReason;
 
     /// An exit fill of a position entered at bar `entry`.
     fn fill(pnl: f64, entry: usize) -> Trade {

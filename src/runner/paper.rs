@@ -25,13 +25,12 @@ use super::lock::{LockOutcome, TickLock};
 use super::schedule::{closed_len, plan_tick};
 use super::{RunnerError, TickPlan};
 use crate::broker::{Broker, FillAction, OrderFill, SimBroker};
+use crate::core::order::{ExitReason, Side, Trade};
 use crate::data::{Bars, fmt_ts};
 use crate::engine::{
-    BacktestConfig, BacktestResult, BarInput, Engine, Event, EventKind, FillKind, SavedRun,
-    run_backtest,
+    BacktestConfig, BacktestResult, BarInput, Engine, Event, EventKind, SavedRun, run_backtest,
 };
 use crate::notify::Event as Note;
-use crate::order::{ExitReason, Side, Trade};
 use crate::persist::StateError;
 use crate::strategy::Strategy;
 
@@ -423,9 +422,9 @@ fn signals_in(result: &BacktestResult, bars: &Bars, plan: &TickPlan) -> Vec<Sign
                 ts_ms: ts[f.t],
                 time: fmt_ts(ts[f.t]),
                 action: match f.action {
-                    FillKind::Open => "open",
-                    FillKind::Increase => "increase",
-                    FillKind::Close(_) => "close",
+                    FillAction::Open => "open",
+                    FillAction::Increase => "increase",
+                    FillAction::Close { .. } => "close",
                 }
                 .into(),
                 side: f.side,

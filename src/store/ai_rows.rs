@@ -490,8 +490,8 @@ mod tests {
             liquidations: 0,
         };
         store.insert_leverage_results(run, &[lev]).unwrap();
-        let t = crate::order::Trade {
-            side: crate::order::Side::Long,
+        let t = crate::core::order::Trade {
+            side: crate::core::order::Side::Long,
             qty: 1.0,
             entry_bar: 1,
             exit_bar: 2,
@@ -504,7 +504,7 @@ mod tests {
             fees: 0.0,
             mae_pct: 0.0,
             mfe_pct: 0.0,
-            exit_reason: crate::order::ExitReason::Signal,
+            exit_reason: crate::core::order::ExitReason::Signal,
         };
         store.insert_trades(run, &[t]).unwrap();
         let label = TradeLabel {

@@ -22,6 +22,7 @@ mod migrations;
 mod model_rows;
 mod optimize_rows;
 mod rows;
+mod serve_rows;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -39,6 +40,7 @@ pub use model_rows::{
 };
 pub use optimize_rows::OptimizationRow;
 pub use rows::{RegimeTransition, StrategyPerformance};
+pub use serve_rows::{SchemaProbe, TableCounts, TradeOutcome, probe};
 
 /// How long a writer waits for another process's lock before an attempt fails.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

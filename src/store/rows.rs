@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::{Serialize, de::DeserializeOwned};
 
 use super::{Store, StoreError};
-use crate::order::{ExitReason, Side, Trade};
+use crate::core::order::{ExitReason, Side, Trade};
 
 /// A change of market regime seen during a run.
 #[derive(Debug, Clone, PartialEq)]

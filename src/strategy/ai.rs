@@ -59,8 +59,8 @@ use crate::ai::leverage::{LeverageConfig, LeverageInputs, LeverageManager, kelly
 use crate::ai::llm::{LlmAdvisor, MarketContext};
 use crate::ai::online::OnlineLearner;
 use crate::ai::orchestrator::{Decision, Inputs, Orchestrator, OrchestratorConfig};
+use crate::core::order::{Entry, Intent, OrderKind, PositionView, Side, Sizing};
 use crate::indicators::ParamError;
-use crate::order::{Entry, Intent, OrderKind, PositionView, Side, Sizing};
 use crate::regime::{Regime, RegimeConfig, RegimeDetector, RegimeState};
 use crate::signal::{SignalConfig, TechnicalSignal};
 use crate::strategy::dqn::DqnStrategy;

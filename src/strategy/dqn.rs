@@ -15,9 +15,10 @@ use crate::ai::dqn::{
     leverage_reward,
 };
 use crate::ai::nn::{Mlp, NnError};
+use crate::core::order::{Intent, PositionView, Side};
 use crate::features::{Observation, StateBuilder, Structure};
 use crate::indicators::ParamError;
-use crate::order::{Intent, PositionView, Side};
+use crate::persist::StateError;
 use crate::strategy::{History, ParamKind, ParamSpec, ParamValue, Params, Strategy};
 
 /// The parameter space of `dqn` and `leverage-dqn`: the id of a stored model.
@@ -54,6 +55,15 @@ fn builder(spec: &ModelSpec) -> Result<StateBuilder, ParamError> {
         spec.normaliser.clone(),
         spec.leverage,
     )
+}
+
+/// What [`DqnStrategy::save_state`] writes.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedDqn {
+    kind: String,
+    builder: StateBuilder,
+    state: Vec<f32>,
+    log: Vec<(usize, u8)>,
 }
 
 /// A trained model acting greedily.
@@ -156,6 +166,38 @@ impl Strategy for DqnStrategy {
     fn reset(&mut self) {
         self.builder.reset();
         self.log.clear();
+    }
+
+    /// The feature builder (indicator and position state), the last state vector and the
+    /// decision log; the network is the stored model's and is not part of the state.
+    fn save_state(&self) -> Result<serde_json::Value, StateError> {
+        crate::persist::to_value(&SavedDqn {
+            kind: self.spec.kind.name().to_string(),
+            builder: self.builder.clone(),
+            state: self.state.clone(),
+            log: self.log.clone(),
+        })
+    }
+
+    fn load_state(&mut self, state: &serde_json::Value) -> Result<(), StateError> {
+        let saved: SavedDqn = crate::persist::from_value(state)?;
+        if saved.kind != self.spec.kind.name() {
+            return Err(StateError::Mismatch {
+                expected: self.spec.kind.name().to_string(),
+                found: saved.kind,
+            });
+        }
+        if saved.state.len() != self.state.len() {
+            return Err(StateError::Json(format!(
+                "state vector of {} values, the model reads {}",
+                saved.state.len(),
+                self.state.len()
+            )));
+        }
+        self.builder = saved.builder;
+        self.state = saved.state;
+        self.log = saved.log;
+        Ok(())
     }
 
     fn params(&self) -> Params {

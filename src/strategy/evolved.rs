@@ -12,7 +12,7 @@
 
 use crate::ai::evolver::features::{FeatureSet, Row};
 use crate::ai::evolver::genome::{Compiled, Decision, Genome, GenomeError, NAN_ROW};
-use crate::order::{Entry, Intent, OrderKind, PositionView, Sizing};
+use crate::core::order::{Entry, Intent, OrderKind, PositionView, Sizing};
 use crate::persist::StateError;
 use crate::strategy::{History, ParamKind, ParamSpec, ParamValue, Params, Strategy};
 
@@ -149,9 +149,9 @@ mod tests {
     use super::*;
     use crate::ai::evolver::features::{FeatureRanges, FeatureTable};
     use crate::ai::evolver::ops::random_genome;
+    use crate::core::order::ExitReason;
     use crate::engine::fast::genome::{LeanConfig, run_lean};
     use crate::engine::{BacktestConfig, run_backtest};
-    use crate::order::ExitReason;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 

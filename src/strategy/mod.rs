@@ -7,15 +7,15 @@
 pub mod ai;
 pub mod dqn;
 pub mod evolved;
-mod params;
+
 mod registry;
 pub mod sma_cross;
 pub mod technical;
-pub use params::{ParamKind, ParamSpec, ParamValue, Params, parse_kv};
+pub use crate::core::params::{ParamKind, ParamSpec, ParamValue, Params, parse_kv};
 pub use registry::{STRATEGY_NAMES, build, param_specs};
 
+use crate::core::order::{Intent, PositionView};
 use crate::data::{Bar, Bars};
-use crate::order::{Intent, PositionView};
 use crate::persist::StateError;
 
 /// The bars up to and including the current one.
@@ -119,8 +119,8 @@ pub trait Strategy {
     }
     /// Confidence and reasons of the latest [`Strategy::on_bar`] decision, read by the
     /// engine right after it for its `Decision` event. None by default.
-    fn rationale(&self) -> crate::order::Rationale {
-        crate::order::Rationale::default()
+    fn rationale(&self) -> crate::core::order::Rationale {
+        crate::core::order::Rationale::default()
     }
     /// Everything the strategy has learned from the bars so far (indicator windows,
     /// previous values, model weights), as JSON. With [`Strategy::load_state`] it lets a

@@ -7,8 +7,8 @@
 //! bar costs O(1) whatever the periods.
 
 use super::{History, ParamKind, ParamSpec, ParamValue, Params, Strategy};
+use crate::core::order::{Entry, Intent, PositionView, Rationale, Reason, Side};
 use crate::indicators::ParamError;
-use crate::order::{Entry, Intent, PositionView, Rationale, Reason, Side};
 use crate::persist::StateError;
 
 /// The declared parameters of `sma-cross`.

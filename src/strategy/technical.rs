@@ -8,8 +8,8 @@
 //! and a take-profit `take_profit_r` times that risk away. An open position exits on the
 //! opposite EMA cross.
 
+use crate::core::order::{Entry, Intent, OrderKind, PositionView, Side, Sizing};
 use crate::indicators::ParamError;
-use crate::order::{Entry, Intent, OrderKind, PositionView, Side, Sizing};
 use crate::regime::{RegimeConfig, RegimeDetector};
 use crate::signal::{SignalConfig, TechnicalSignal};
 use crate::strategy::{History, ParamKind, ParamSpec, ParamValue, Params, Strategy};

@@ -65,7 +65,7 @@ fn ai_backtest_records_decisions_that_explain_names() {
         .load_trades(run_id)
         .unwrap()
         .iter()
-        .filter(|t| t.exit_reason != algolab::order::ExitReason::Open)
+        .filter(|t| t.exit_reason != algolab::core::order::ExitReason::Open)
         .count() as u64;
     assert!(v["trades"].as_u64().unwrap() <= fills);
     assert_eq!(labels.len() as u64, fills);

@@ -4,9 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+use algolab::core::order::{ExitReason, Side};
 use algolab::data::{Bar, Bars};
 use algolab::engine::{BacktestConfig, run_backtest};
-use algolab::order::{ExitReason, Side};
 use algolab::strategy::sma_cross::SmaCross;
 
 use crate::util::{dataset, repo_root};

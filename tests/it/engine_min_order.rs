@@ -4,8 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+use algolab::core::order::ExitReason;
 use algolab::engine::{BacktestConfig, run_backtest};
-use algolab::order::ExitReason;
 use algolab::strategy::{self, Params};
 
 use crate::engine_props::random_walk;

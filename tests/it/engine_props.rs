@@ -4,9 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+use algolab::core::order::{Entry, ExitReason, Intent, OrderKind, PositionView, Side, Sizing};
 use algolab::data::{Bar, Bars};
 use algolab::engine::{BacktestConfig, BacktestResult, Event, Fill, run_backtest};
-use algolab::order::{Entry, ExitReason, Intent, OrderKind, PositionView, Side, Sizing};
 use algolab::risk::RiskConfig;
 use algolab::strategy::{History, Strategy};
 use rand::{RngExt, SeedableRng};
@@ -140,13 +140,13 @@ fn run(bars: &Bars, seed: u64, cfg: &BacktestConfig) -> BacktestResult {
 
 /// The part of a result decided by bar `t` (fills and events at bars ≤ t, equity ..=t).
 fn prefix(res: &BacktestResult, t: usize) -> (Vec<f64>, Vec<Event>) {
-    let event_t = |e: &Event| match *e {
+    let event_t = |e: &Event| match e {
         Event::Fill(f) => f.t,
         Event::Protection { t, .. }
         | Event::Funding { t, .. }
         | Event::Refused { t, .. }
         | Event::OrdersRejected { t, .. }
-        | Event::Bankrupt { t } => t,
+        | Event::Bankrupt { t } => *t,
     };
     (
         res.equity[..=t].to_vec(),

@@ -4,9 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+use algolab::broker::{FillAction, OrderFill};
+use algolab::core::order::{Entry, ExitReason, Intent, PositionView, Side};
 use algolab::data::{Bar, Bars};
-use algolab::engine::{BacktestConfig, Event, FillEvent, FillKind, run_backtest};
-use algolab::order::{Entry, ExitReason, Intent, PositionView, Side};
+use algolab::engine::{BacktestConfig, Event, run_backtest};
 use algolab::risk::{Protection, RiskConfig, StopLevel, TpLeg};
 use algolab::strategy::sma_cross::SmaCross;
 use algolab::strategy::{History, Strategy};
@@ -37,9 +38,9 @@ fn ohlc_bars(rows: &[(f64, f64, f64, f64)]) -> Bars {
     .unwrap()
 }
 
-fn fill_of(e: &Event) -> FillEvent {
+fn fill_of(e: &Event) -> OrderFill {
     match e {
-        Event::Fill(f) => *f,
+        Event::Fill(f) => f.clone(),
         other => panic!("expected a fill, got {other:?}"),
     }
 }
@@ -106,7 +107,7 @@ fn sma_cross_on_flat_ramp_crash_gives_the_expected_trades_and_transcript() {
         (f0.t, f0.side, f0.qty, f0.price, f0.fee),
         (11, Side::Long, 98.0, 102.0, 0.0)
     );
-    assert_eq!(f0.action, FillKind::Open);
+    assert_eq!(f0.action, FillAction::Open);
     let f1 = fill_of(&res.events[1]);
     assert_eq!(
         (f1.t, f1.side, f1.qty, f1.price),
@@ -118,7 +119,7 @@ fn sma_cross_on_flat_ramp_crash_gives_the_expected_trades_and_transcript() {
         (f2.t, f2.side, f2.qty, f2.price),
         (21, Side::Short, 98.0, 100.0)
     );
-    assert_eq!(f2.action, FillKind::Open);
+    assert_eq!(f2.action, FillAction::Open);
     assert_eq!(res.fees_paid, 0.0);
 }
 
@@ -196,7 +197,7 @@ fn standard_risk_transcript_break_even_partial_then_trailing_exit() {
     let f = fill_of(&ev[0]);
     assert_eq!(
         (f.t, f.qty, f.price, f.action),
-        (3, 25.0, 100.0, FillKind::Open)
+        (3, 25.0, 100.0, FillAction::Open)
     );
     // 2. close of 3: best 100.6 = +0.6 % ≥ 0.5 % → break-even stop 100 × 1.0005; legs at
     //    1R/2R/3R (R = 5) of floor(25/4) = 6 units; no fixed take-profit

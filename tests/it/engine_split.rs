@@ -1,18 +1,23 @@
 //! Split-and-restore property (issue 9 item 1): running bars `[0, k)`, saving the engine
 //! and the strategy to JSON text, restoring both into freshly built objects and running
 //! `[k, n)` gives bit for bit the events, trades and equity of an uninterrupted run, for
-//! `sma-cross`, `technical` and `evolved`, with and without leverage and funding.
+//! `sma-cross`, `technical`, `evolved`, `dqn` and `leverage-dqn`, with and without leverage
+//! and funding.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+use algolab::ai::dqn::{AgentKind, DqnConfig, ModelSpec};
 use algolab::ai::evolver::ops::random_genome;
 use algolab::ai::evolver::{FeatureRanges, FeatureTable};
+use algolab::ai::nn::Mlp;
 use algolab::broker::SimBroker;
 use algolab::data::Bars;
 use algolab::engine::{
     BacktestConfig, BarInput, Engine, EngineEvent, EventKind, SavedRun, run_backtest,
 };
+use algolab::features::Normaliser;
 use algolab::risk::RiskConfig;
+use algolab::strategy::dqn::DqnStrategy;
 use algolab::strategy::evolved::Evolved;
 use algolab::strategy::{self, ParamValue, Params, Strategy};
 use rand::SeedableRng;
@@ -33,6 +38,32 @@ fn maker(kind: u8, bars: &Bars, seed: u64) -> Make {
         1 => {
             let p = Params::resolve(strategy::param_specs("technical").unwrap(), &[]).unwrap();
             Box::new(move || strategy::build("technical", &p).unwrap())
+        }
+        3 | 4 => {
+            // an untrained network (seeded weights) acts on the real feature state: what is
+            // restored is the feature builder, not the network
+            let kind = if kind == 3 {
+                AgentKind::Dqn
+            } else {
+                AgentKind::LeverageDqn
+            };
+            let features = kind.features();
+            let cols = features.market().len();
+            let ts = bars.ts_ms();
+            let spec = ModelSpec {
+                kind,
+                features,
+                normaliser: Normaliser {
+                    mean: vec![0.0; cols],
+                    std: vec![1.0; cols],
+                },
+                interval_ms: ts[1] - ts[0],
+                leverage: if kind == AgentKind::Dqn { 1.0 } else { 3.0 },
+                config: DqnConfig::default(),
+                sizes: vec![features.width(), 16, 8, kind.actions().len()],
+            };
+            let net = Mlp::new(&spec.sizes, seed).unwrap();
+            Box::new(move || Box::new(DqnStrategy::new(spec.clone(), net.clone()).unwrap()))
         }
         _ => {
             let table = FeatureTable::new(bars).unwrap();
@@ -114,7 +145,7 @@ fn check(kind: u8, seed: u64, n: usize, k: usize, leveraged: bool, funding: bool
     let open_at_end = res
         .trades
         .last()
-        .is_some_and(|t| t.exit_reason == algolab::order::ExitReason::Open);
+        .is_some_and(|t| t.exit_reason == algolab::core::order::ExitReason::Open);
     assert_eq!(closed + usize::from(open_at_end), res.trades.len());
 }
 
@@ -130,6 +161,15 @@ fn split_runs_trade_and_decide_at_all() {
     );
     assert!(ev.iter().any(|e| matches!(e.kind, EventKind::Fill(_))));
     assert!(ev.windows(2).all(|w| w[1].seq == w[0].seq + 1));
+    // and both DQN kinds act and fill on it (their feature state is what gets restored)
+    for kind in [3, 4] {
+        let make = maker(kind, &bars, 7);
+        let (ev, _) = drive(&bars, &make, &config(kind, kind == 4), Some(200));
+        assert!(
+            ev.iter().any(|e| matches!(e.kind, EventKind::Fill(_))),
+            "dqn kind {kind} never filled"
+        );
+    }
 }
 
 mod property_tests {
@@ -137,12 +177,12 @@ mod property_tests {
     use proptest::prelude::*;
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
         #[test]
         fn prop_split_and_restore_is_bit_for_bit(
             seed in any::<u64>(),
-            kind in 0u8..3,
+            kind in 0u8..5,
             n in 260usize..420,
             cut in 0.0f64..1.0,
             leveraged in any::<bool>(),

@@ -5,10 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+use algolab::core::order::{Entry, Intent, PositionView, Side};
 use algolab::data::{Bar, Bars};
 use algolab::engine::{BacktestConfig, BacktestResult, run_backtest};
 use algolab::metrics::{self, Stats, StatsInput};
-use algolab::order::{Entry, Intent, PositionView, Side};
 use algolab::strategy::sma_cross::SmaCross;
 use algolab::strategy::{History, Strategy};
 
@@ -38,7 +38,7 @@ fn issue_9_engine_exposure_on_goog_is_backtesting_pys() {
     // the run ends with an open trade, which backtesting.py leaves out
     assert_eq!(
         res.trades.last().unwrap().exit_reason,
-        algolab::order::ExitReason::Open
+        algolab::core::order::ExitReason::Open
     );
     let s = stats(&bars, &res, cfg.cash);
     let want = 94.273_743_016_759_78; // bt_smacross_goog_stats.json "Exposure Time [%]"

@@ -120,6 +120,11 @@ fn issue_10_every_listed_run_can_be_reported() {
         html.contains("id=\"heatmap\"") && html.contains(">9<"),
         "{html}"
     );
+    // the winner's equity curve is stored with the run and drawn again
+    assert!(
+        html.contains("Best parameters (whole run)"),
+        "no equity chart"
+    );
 }
 
 #[test]

@@ -39,6 +39,8 @@ mod optimize_tpe;
 mod paper_cli;
 mod report_chromium;
 mod report_files;
+mod serve_api;
+mod serve_dashboard;
 mod store_corrupt;
 mod store_db;
 mod store_writers;

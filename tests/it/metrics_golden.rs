@@ -11,8 +11,8 @@
 
 use std::path::PathBuf;
 
+use algolab::core::order::{ExitReason, Side, Trade};
 use algolab::metrics::{self, StatsInput};
-use algolab::order::{ExitReason, Side, Trade};
 
 fn golden(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

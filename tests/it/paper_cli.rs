@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Output, Stdio};
 
-use algolab::order::ExitReason;
+use algolab::core::order::ExitReason;
 use algolab::runner::paper::{EquityPoint, SignalRecord};
 use algolab::runner::{LockOutcome, PaperState, TickLock};
 use algolab::store::Store;
@@ -72,7 +72,10 @@ fn equity_history(t: &TestDir, bot: &str) -> Vec<EquityPoint> {
 }
 
 /// Backtest the whole file from `from` and return (closed trades, equity points).
-fn backtest_reference(t: &TestDir, from: &str) -> (Vec<algolab::order::Trade>, Vec<i64>, Vec<f64>) {
+fn backtest_reference(
+    t: &TestDir,
+    from: &str,
+) -> (Vec<algolab::core::order::Trade>, Vec<i64>, Vec<f64>) {
     backtest_reference_with(t, &STRAT, from)
 }
 
@@ -81,7 +84,7 @@ fn backtest_reference_with(
     t: &TestDir,
     strat: &[&str],
     from: &str,
-) -> (Vec<algolab::order::Trade>, Vec<i64>, Vec<f64>) {
+) -> (Vec<algolab::core::order::Trade>, Vec<i64>, Vec<f64>) {
     let mut args = vec![
         "backtest", "--data", "bars.csv", "--from", from, "--json", "-q",
     ];

@@ -10,9 +10,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use algolab::core::order::{ExitReason, Side, Trade};
 use algolab::data::{Bar, Bars};
 use algolab::metrics::{self, StatsInput};
-use algolab::order::{ExitReason, Side, Trade};
 use algolab::report::{self, ReportInput};
 use algolab::store::{RunRecord, Store};
 use rand::{RngExt, SeedableRng};
@@ -322,7 +322,18 @@ fn check_files(dir: &Path, s: &Synthetic) {
     assert_eq!(r.records().count(), s.bars.len());
     let mut r = csv::Reader::from_path(dir.join("trades.csv")).unwrap();
     assert_eq!(&r.headers().unwrap()[0], "seq");
-    assert_eq!(r.records().count(), s.trades.len());
+    assert_eq!(&r.headers().unwrap()[1], "round_trip");
+    let ids: Vec<usize> = r
+        .records()
+        .map(|row| row.unwrap()[1].parse().unwrap())
+        .collect();
+    assert_eq!(ids.len(), s.trades.len(), "one row per exit fill");
+    // the round-trip numbers count 1, 2, … without gaps, up to the trades the stats count
+    assert!(ids.windows(2).all(|w| w[1] == w[0] || w[1] == w[0] + 1));
+    assert_eq!(
+        ids.last().copied().unwrap_or(0),
+        algolab::metrics::trades::round_trips(&s.trades).len()
+    );
     // no temp files left behind
     let names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, reason = "test code")]
 
-use algolab::order::{ExitReason, Side, Trade};
+use algolab::core::order::{ExitReason, Side, Trade};
 use algolab::store::{
     MIGRATIONS, RegimeTransition, RunRecord, RunStatus, Store, StoreError, StrategyPerformance,
 };

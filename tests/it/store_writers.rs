@@ -4,7 +4,7 @@
 
 use std::process::Stdio;
 
-use algolab::order::{ExitReason, Side, Trade};
+use algolab::core::order::{ExitReason, Side, Trade};
 use algolab::store::{RunRecord, RunStatus, Store};
 
 use crate::util::{TestDir, texts};

@@ -17,7 +17,7 @@ use crate::fake_binance::{API_KEY, FakeBinance, Fault, SECRET, Venue};
 fn http() -> Arc<HttpClient> {
     Arc::new(
         HttpClient::new(HttpConfig {
-            timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(30),
             max_tries: 3,
             backoff_base: Duration::from_millis(1),
             max_wait: Duration::from_secs(2),

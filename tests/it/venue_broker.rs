@@ -6,10 +6,10 @@
 use std::time::Duration;
 
 use algolab::broker::Broker;
+use algolab::core::order::{Entry, Intent, OrderKind, PositionView, Side, Sizing};
 use algolab::data::{Bar, Bars};
 use algolab::engine::{BacktestConfig, BarInput, Engine, EventKind};
 use algolab::net::HttpConfig;
-use algolab::order::{Entry, Intent, OrderKind, PositionView, Side, Sizing};
 use algolab::strategy::{History, Strategy};
 use algolab::venues::binance::{BinanceBroker, BrokerConfig, Credentials, Market, WeightBudget};
 
@@ -52,7 +52,7 @@ fn config(fake: &FakeBinance) -> BrokerConfig {
         credentials: Credentials::new(API_KEY, SECRET).unwrap(),
         leverage: 2,
         http: HttpConfig {
-            timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(30),
             max_tries: 3,
             backoff_base: Duration::from_millis(1),
             max_wait: Duration::from_secs(2),

@@ -27,8 +27,8 @@ pub use agent::{DqnAgent, DqnConfig, Policy, argmax, epsilon_at};
 pub use replay::{Batch, Replay, Transition};
 pub use reward::{DqnTerms, LeverageTerms, StepOutcome, dqn_reward, leverage_reward};
 
+use crate::core::order::{Entry, Intent, OrderKind, PositionView, Side, Sizing};
 use crate::features::{FeatureSpec, Normaliser};
-use crate::order::{Entry, Intent, OrderKind, PositionView, Side, Sizing};
 
 /// The `dqn` agent's actions.
 pub const DQN_ACTIONS: [&str; 3] = ["HOLD", "BUY", "SELL"];

@@ -24,7 +24,7 @@
 use std::fmt;
 
 use super::features::{ATR_COL, Feature, FeatureRanges, Row};
-use crate::order::Side;
+use crate::core::order::Side;
 
 /// A gene's comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -25,7 +25,7 @@
 //! is within `liq_buffer_frac` (5 %) of the liquidation price, measured as
 //! `|mark − liq| / mark`; close it all when within a fifth of that distance.
 
-use crate::order::Side;
+use crate::core::order::Side;
 
 /// The leverage manager's settings (see the module doc).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -211,7 +211,24 @@ impl Mlp {
     }
 }
 
+/// Samples per register block of the batched kernels.
+const SB: usize = 4;
+/// Outputs (or inputs) per register block of the batched kernels (two SSE registers).
+const OB: usize = 8;
+
+/// `OB` consecutive values of `v` from `at`, as an array (`None` past the end).
+#[inline(always)]
+fn block(v: &[f32], at: usize) -> Option<&[f32; OB]> {
+    v.get(at..at + OB)
+        .and_then(|c| <&[f32; OB]>::try_from(c).ok())
+}
+
 /// `out = x·W + bias` for every row of `x`, then ReLU when `relu`.
+///
+/// Every output is `bias[o]` plus `x[i]·W[i][o]` added for `i` ascending, whichever path
+/// computes it, so the blocking does not change a bit. Rows go [`SB`] at a time through
+/// blocks of [`OB`] outputs (`SB × OB` accumulators in registers, each weight block loaded
+/// once per `SB` rows); the rest one row at a time.
 fn dense_forward(
     x: &[f32],
     w: &[f32],
@@ -221,8 +238,40 @@ fn dense_forward(
     n_out: usize,
     relu: bool,
 ) {
-    let blocks = n_out / BLOCK * BLOCK;
-    for (xr, yr) in x.chunks_exact(n_in).zip(out.chunks_exact_mut(n_out)) {
+    let rows = x.len() / n_in;
+    let grouped = rows / SB * SB;
+    let oblocks = n_out / OB * OB;
+    for (xg, yg) in x[..grouped * n_in]
+        .chunks_exact(SB * n_in)
+        .zip(out.chunks_exact_mut(SB * n_out))
+    {
+        for o in (0..oblocks).step_by(OB) {
+            let mut acc = [[0.0f32; OB]; SB];
+            if let Some(b) = block(bias, o) {
+                acc = [*b; SB];
+            }
+            for (i, wrow) in w.chunks_exact(n_out).enumerate() {
+                let Some(wr) = block(wrow, o) else { continue };
+                for (r, a) in acc.iter_mut().enumerate() {
+                    let xi = xg[r * n_in + i];
+                    for k in 0..OB {
+                        a[k] += xi * wr[k];
+                    }
+                }
+            }
+            for (r, a) in acc.iter().enumerate() {
+                yg[r * n_out + o..r * n_out + o + OB].copy_from_slice(a);
+            }
+        }
+        for (xr, yr) in xg.chunks_exact(n_in).zip(yg.chunks_exact_mut(n_out)) {
+            dense_forward_tail(xr, w, bias, yr, oblocks, n_out);
+        }
+    }
+    for (xr, yr) in x[grouped * n_in..]
+        .chunks_exact(n_in)
+        .zip(out[grouped * n_out..].chunks_exact_mut(n_out))
+    {
+        let blocks = n_out / BLOCK * BLOCK;
         for o in (0..blocks).step_by(BLOCK) {
             let mut acc = [0.0f32; BLOCK];
             acc.copy_from_slice(&bias[o..o + BLOCK]);
@@ -235,22 +284,38 @@ fn dense_forward(
             }
             yr[o..o + BLOCK].copy_from_slice(&acc);
         }
-        for o in blocks..n_out {
-            let mut acc = bias[o];
-            for (i, &xi) in xr.iter().enumerate() {
-                acc += xi * w[i * n_out + o];
-            }
-            yr[o] = acc;
-        }
-        if relu {
-            for y in yr.iter_mut() {
-                *y = y.max(0.0);
-            }
+        dense_forward_tail(xr, w, bias, yr, blocks, n_out);
+    }
+    if relu {
+        for y in out[..rows * n_out].iter_mut() {
+            *y = y.max(0.0);
         }
     }
 }
 
+/// Outputs `from..n_out` of one row, one at a time.
+#[inline]
+fn dense_forward_tail(
+    xr: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    yr: &mut [f32],
+    from: usize,
+    n_out: usize,
+) {
+    for o in from..n_out {
+        let mut acc = bias[o];
+        for (i, &xi) in xr.iter().enumerate() {
+            acc += xi * w[i * n_out + o];
+        }
+        yr[o] = acc;
+    }
+}
+
 /// `gW[i][o] = Σ_b x[b][i]·dz[b][o]`, `gb[o] = Σ_b dz[b][o]`.
+///
+/// Every sum starts at 0 and adds the samples in order, whichever path computes it; blocks
+/// of [`SB`] inputs × [`OB`] outputs keep their accumulators in registers.
 fn dense_grad_params(
     x: &[f32],
     dz: &[f32],
@@ -260,21 +325,42 @@ fn dense_grad_params(
     n_out: usize,
     b: usize,
 ) {
-    let blocks = n_out / BLOCK * BLOCK;
-    for i in 0..n_in {
-        for o in (0..blocks).step_by(BLOCK) {
-            let mut acc = [0.0f32; BLOCK];
-            for (xr, drow) in x.chunks_exact(n_in).zip(dz.chunks_exact(n_out)).take(b) {
-                let xi = xr[i];
-                if let Ok(dr) = <&[f32; BLOCK]>::try_from(&drow[o..o + BLOCK]) {
-                    for k in 0..BLOCK {
-                        acc[k] += xi * dr[k];
+    let oblocks = n_out / OB * OB;
+    let iblocks = n_in / SB * SB;
+    let samples = || x.chunks_exact(n_in).zip(dz.chunks_exact(n_out)).take(b);
+    for i in (0..iblocks).step_by(SB) {
+        for o in (0..oblocks).step_by(OB) {
+            let mut acc = [[0.0f32; OB]; SB];
+            for (xr, drow) in samples() {
+                let Some(dr) = block(drow, o) else { continue };
+                for (r, a) in acc.iter_mut().enumerate() {
+                    let xi = xr[i + r];
+                    for k in 0..OB {
+                        a[k] += xi * dr[k];
                     }
                 }
             }
-            gw[i * n_out + o..i * n_out + o + BLOCK].copy_from_slice(&acc);
+            for (r, a) in acc.iter().enumerate() {
+                let at = (i + r) * n_out + o;
+                gw[at..at + OB].copy_from_slice(a);
+            }
         }
-        for o in blocks..n_out {
+    }
+    for i in iblocks..n_in {
+        for o in (0..oblocks).step_by(OB) {
+            let mut acc = [0.0f32; OB];
+            for (xr, drow) in samples() {
+                let Some(dr) = block(drow, o) else { continue };
+                let xi = xr[i];
+                for k in 0..OB {
+                    acc[k] += xi * dr[k];
+                }
+            }
+            gw[i * n_out + o..i * n_out + o + OB].copy_from_slice(&acc);
+        }
+    }
+    for i in 0..n_in {
+        for o in oblocks..n_out {
             let mut acc = 0.0f32;
             for s in 0..b {
                 acc += x[s * n_in + i] * dz[s * n_out + o];
@@ -291,6 +377,10 @@ fn dense_grad_params(
 }
 
 /// `dx[b][i] = (Σ_o dz[b][o]·W[i][o]) · [x[b][i] > 0]` (the ReLU mask of the input).
+///
+/// Each sum keeps one order: [`BLOCK`] lanes (lane `k` adds the outputs `o ≡ k` below the
+/// last full block, in order), the lanes added first to last, then the tail outputs in
+/// order. The inputs the mask keeps go two at a time ([`dot2`]: one load of `dz` per pair).
 fn dense_grad_input(
     dz: &[f32],
     w: &[f32],
@@ -300,35 +390,71 @@ fn dense_grad_input(
     n_out: usize,
     b: usize,
 ) {
-    let blocks = n_out / BLOCK * BLOCK;
-    for s in 0..b {
-        let dr = &dz[s * n_out..(s + 1) * n_out];
-        for i in 0..n_in {
-            if x[s * n_in + i] <= 0.0 {
-                dx[s * n_in + i] = 0.0;
+    let row = |i: usize| &w[i * n_out..(i + 1) * n_out];
+    for ((dr, xr), dxr) in dz
+        .chunks_exact(n_out)
+        .zip(x.chunks_exact(n_in))
+        .zip(dx.chunks_exact_mut(n_in))
+        .take(b)
+    {
+        let mut pending: Option<usize> = None;
+        for (i, &xi) in xr.iter().enumerate() {
+            if xi <= 0.0 {
+                dxr[i] = 0.0;
                 continue;
             }
-            let wr = &w[i * n_out..(i + 1) * n_out];
-            let mut acc = [0.0f32; BLOCK];
-            for (dc, wc) in dr[..blocks]
-                .chunks_exact(BLOCK)
-                .zip(wr[..blocks].chunks_exact(BLOCK))
-            {
-                if let (Ok(dc), Ok(wc)) =
-                    (<&[f32; BLOCK]>::try_from(dc), <&[f32; BLOCK]>::try_from(wc))
-                {
-                    for k in 0..BLOCK {
-                        acc[k] += dc[k] * wc[k];
-                    }
-                }
+            match pending.take() {
+                None => pending = Some(i),
+                Some(j) => (dxr[j], dxr[i]) = dot2(dr, row(j), row(i)),
             }
-            let mut sum = acc.iter().sum::<f32>();
-            for o in blocks..n_out {
-                sum += dr[o] * wr[o];
-            }
-            dx[s * n_in + i] = sum;
+        }
+        if let Some(j) = pending {
+            dxr[j] = dot1(dr, row(j));
         }
     }
+}
+
+/// `Σ_o d[o]·w[o]` in [`dense_grad_input`]'s order.
+#[inline(always)]
+fn dot1(d: &[f32], w: &[f32]) -> f32 {
+    let blocks = d.len() / BLOCK * BLOCK;
+    let mut acc = [0.0f32; BLOCK];
+    for (dc, wc) in d[..blocks]
+        .chunks_exact(BLOCK)
+        .zip(w[..blocks].chunks_exact(BLOCK))
+    {
+        for k in 0..BLOCK {
+            acc[k] += dc[k] * wc[k];
+        }
+    }
+    let mut sum = acc.iter().sum::<f32>();
+    for (&dv, &wv) in d[blocks..].iter().zip(&w[blocks..]) {
+        sum += dv * wv;
+    }
+    sum
+}
+
+/// [`dot1`] of `d` with two rows at once, each in [`dot1`]'s order.
+#[inline(always)]
+fn dot2(d: &[f32], w0: &[f32], w1: &[f32]) -> (f32, f32) {
+    let blocks = d.len() / BLOCK * BLOCK;
+    let (mut a0, mut a1) = ([0.0f32; BLOCK], [0.0f32; BLOCK]);
+    for ((dc, c0), c1) in d[..blocks]
+        .chunks_exact(BLOCK)
+        .zip(w0[..blocks].chunks_exact(BLOCK))
+        .zip(w1[..blocks].chunks_exact(BLOCK))
+    {
+        for k in 0..BLOCK {
+            a0[k] += dc[k] * c0[k];
+            a1[k] += dc[k] * c1[k];
+        }
+    }
+    let (mut s0, mut s1) = (a0.iter().sum::<f32>(), a1.iter().sum::<f32>());
+    for ((&dv, &v0), &v1) in d[blocks..].iter().zip(&w0[blocks..]).zip(&w1[blocks..]) {
+        s0 += dv * v0;
+        s1 += dv * v1;
+    }
+    (s0, s1)
 }
 
 /// Scratch buffers for a network's passes (activations and their gradients), sized on
@@ -523,6 +649,123 @@ mod tests {
             checked += 1;
         }
         assert!(checked > 20);
+    }
+
+    /// The plain definitions, one output at a time, in the order the kernels promise:
+    /// `bias + Σ_i x·w` (i ascending) forward, `Σ_s x·dz` (s ascending) for the weights.
+    fn naive_forward(net: &Mlp, x: &[f32], b: usize) -> Vec<Vec<f32>> {
+        let mut acts = vec![x[..b * net.n_in()].to_vec()];
+        for l in 0..net.layers() {
+            let (n_in, n_out) = (net.sizes[l], net.sizes[l + 1]);
+            let (wo, bo) = net.offsets[l];
+            let inp = &acts[l];
+            let mut y = vec![0.0f32; b * n_out];
+            for s in 0..b {
+                for o in 0..n_out {
+                    let mut acc = net.params[bo + o];
+                    for i in 0..n_in {
+                        acc += inp[s * n_in + i] * net.params[wo + i * n_out + o];
+                    }
+                    y[s * n_out + o] = if l + 1 < net.layers() {
+                        acc.max(0.0)
+                    } else {
+                        acc
+                    };
+                }
+            }
+            acts.push(y);
+        }
+        acts
+    }
+
+    /// `dense_grad_input` as it was before the pairing (one input at a time).
+    fn one_at_a_time_grad_input(
+        dz: &[f32],
+        w: &[f32],
+        x: &[f32],
+        n_in: usize,
+        n_out: usize,
+        b: usize,
+    ) -> Vec<f32> {
+        let blocks = n_out / BLOCK * BLOCK;
+        let mut dx = vec![0.0f32; b * n_in];
+        for s in 0..b {
+            let dr = &dz[s * n_out..(s + 1) * n_out];
+            for i in 0..n_in {
+                if x[s * n_in + i] <= 0.0 {
+                    continue;
+                }
+                let wr = &w[i * n_out..(i + 1) * n_out];
+                let mut acc = [0.0f32; BLOCK];
+                for (dc, wc) in dr[..blocks]
+                    .chunks_exact(BLOCK)
+                    .zip(wr[..blocks].chunks_exact(BLOCK))
+                {
+                    for k in 0..BLOCK {
+                        acc[k] += dc[k] * wc[k];
+                    }
+                }
+                let mut sum = acc.iter().sum::<f32>();
+                for o in blocks..n_out {
+                    sum += dr[o] * wr[o];
+                }
+                dx[s * n_in + i] = sum;
+            }
+        }
+        dx
+    }
+
+    #[test]
+    fn blocked_kernels_equal_the_plain_sums_bit_for_bit() {
+        for (sizes, b) in [
+            (vec![18, 128, 64, 32, 3], 64),
+            (vec![35, 128, 64, 32, 11], 7),
+            (vec![5, 20, 9, 3], 6),
+        ] {
+            let net = Mlp::new(&sizes, 11).unwrap();
+            let x: Vec<f32> = (0..b * sizes[0])
+                .map(|i| ((i * 13 % 29) as f32 - 14.0) / 7.0)
+                .collect();
+            let mut ws = Workspace::new();
+            let y = net.forward(&x, b, &mut ws).to_vec();
+            let acts = naive_forward(&net, &x, b);
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&y), bits(&acts[net.layers()]), "{sizes:?} forward");
+            let d: Vec<f32> = (0..y.len()).map(|i| ((i % 7) as f32 - 3.0) / 5.0).collect();
+            let mut grad = vec![0.0; net.params().len()];
+            net.backward(&d, b, &mut ws, &mut grad);
+            // every layer's weight gradient from the plain sum over samples of its input
+            // and its output's delta (kept in the workspace)
+            for l in 0..net.layers() {
+                let (n_in, n_out) = (sizes[l], sizes[l + 1]);
+                let (wo, _) = net.offsets[l];
+                assert_eq!(
+                    bits(&ws.acts[l][..b * n_in]),
+                    bits(&acts[l]),
+                    "layer {l} input"
+                );
+                let dz = &ws.delta[l + 1][..b * n_out];
+                if l > 0 {
+                    let w = &net.params[wo..wo + n_in * n_out];
+                    let want = one_at_a_time_grad_input(dz, w, &acts[l], n_in, n_out, b);
+                    assert_eq!(
+                        bits(&ws.delta[l][..b * n_in]),
+                        bits(&want),
+                        "{sizes:?} dx{l}"
+                    );
+                }
+                for i in 0..n_in {
+                    for o in 0..n_out {
+                        let mut acc = 0.0f32;
+                        for s in 0..b {
+                            acc += acts[l][s * n_in + i] * dz[s * n_out + o];
+                        }
+                        let got = grad[wo + i * n_out + o];
+                        assert_eq!(acc.to_bits(), got.to_bits(), "{sizes:?} gW{l}[{i}][{o}]");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -122,6 +122,13 @@ pub fn run<'p>(
                 "objective": objective_name(&spec.objective),
                 "best": summary["best"], "dsr": summary["dsr"], "pbo": summary["pbo"],
             });
+            // the winner's equity curve, so `report RUN_ID` can draw it again
+            if let Some(b) = &out.best {
+                let ts = data.bars.ts_ms();
+                if let Some(ts) = ts.get(b.first_bar..b.first_bar + b.equity.len()) {
+                    store.insert_equity(run_id, ts, &b.equity)?;
+                }
+            }
             store.finish_run(run_id, &stats.to_string(), &(ctx.now_iso)())?;
         }
         (out, Some(run_id))

@@ -20,12 +20,12 @@ use rayon::prelude::*;
 
 use super::lean::{self, LeanConfig, SmaPair, SummarySink, rolling_mean_column};
 use crate::Error;
+use crate::core::order::{ExitReason, Intent, PositionView, Trade};
 use crate::data::Bars;
 use crate::engine::{BacktestConfig, BacktestResult, run_backtest};
 use crate::metrics::annual::annual_figures;
 use crate::metrics::{Annualisation, Stats, StatsInput, compute, trade_stats};
 use crate::optimize::{Candidate, MetricMap};
-use crate::order::{ExitReason, Intent, PositionView, Trade};
 use crate::strategy::{self, History, ParamSpec, ParamValue, Params, Strategy};
 
 /// The statistics the lean loop streams, so a sweep optimising one of them never keeps a

@@ -79,6 +79,8 @@ pub fn stored_report(store: &Store, run: &StoredRun) -> Result<OptimizeReport, E
             row
         })
         .collect();
+    // the winner's equity, stored when the run finished (empty for older runs)
+    let (best_ts_ms, best_equity) = store.load_equity(run.id)?;
     Ok(OptimizeReport {
         title: format!(
             "{} · {} · optimize {metric} (run {})",
@@ -93,8 +95,8 @@ pub fn stored_report(store: &Store, run: &StoredRun) -> Result<OptimizeReport, E
             .filter_map(|t| t.metrics.get(&metric).copied())
             .collect(),
         metric,
-        best_equity: Vec::new(),
-        best_ts_ms: Vec::new(),
+        best_equity,
+        best_ts_ms,
         oos_equity: Vec::new(),
         oos_ts_ms: Vec::new(),
         folds: Vec::new(),

@@ -33,11 +33,11 @@ pub use record::{
 use crate::Error;
 use crate::ai::dqn::{AgentKind, DqnAgent, DqnConfig, ModelSpec, Transition};
 use crate::ai::nn::Mlp;
+use crate::core::order::ExitReason;
 use crate::data::Bars;
 use crate::engine::{BacktestConfig, BacktestResult, run_backtest};
 use crate::features::{Normaliser, market_rows};
 use crate::metrics::{Stats, StatsInput, compute};
-use crate::order::ExitReason;
 use crate::report::series::buy_hold;
 use crate::store::ExperienceRow;
 use crate::strategy::dqn::{DqnStrategy, Learner};

@@ -22,8 +22,8 @@
 use crate::ai::evolver::features::FeatureTable;
 use crate::ai::evolver::genome::{Compiled, Decision, NAN_ROW};
 use crate::broker::book::{self, Held};
+use crate::core::order::Side;
 use crate::data::Bars;
-use crate::order::Side;
 use crate::risk::{OrderQty, entry_qty};
 
 /// The backtest settings the lean evaluator supports (leverage 1, next-open fills).

@@ -22,9 +22,9 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::broker::book::{self, Held};
+use crate::core::order::{ExitReason, Side, Trade};
 use crate::data::Bars;
 use crate::engine::{BacktestConfig, Fill};
-use crate::order::{ExitReason, Side, Trade};
 use crate::risk::{OrderQty, entry_qty};
 
 pub use crate::strategy::sma_cross::rolling_mean_column;
@@ -532,6 +532,123 @@ impl<'c, K: Sink> SmaSim<'c, K> {
     }
 }
 
+/// The running drawdown fields of a [`SummarySink`], in registers during a quiet stretch.
+#[derive(Debug, Clone, Copy)]
+struct Running {
+    bars: usize,
+    last: f64,
+    peak: f64,
+    run_min: f64,
+    max_dd: f64,
+    exposed: usize,
+}
+
+impl Running {
+    /// [`SummarySink::bar`] for a bar with a position, off a bucket end.
+    #[inline(always)]
+    fn bar(&mut self, e: f64) {
+        self.bars += 1;
+        self.last = e;
+        if e > self.peak {
+            if self.peak > 0.0 && self.peak.is_finite() && self.run_min.is_finite() {
+                let dd = (1.0 - self.run_min / self.peak).clamp(0.0, 1.0);
+                self.max_dd = self.max_dd.max(dd);
+            }
+            self.peak = e;
+            self.run_min = e;
+        } else if e < self.run_min {
+            self.run_min = e;
+        }
+        self.exposed += 1;
+    }
+}
+
+impl<'c> SmaSim<'c, SummarySink<'c>> {
+    /// Process bars `range` in order: [`SmaSim::step`] on each, except that a quiet stretch
+    /// (a position open, nothing pending, not the last bar, no bucket end) runs in a tight
+    /// loop that keeps the books and the drawdown in registers and leaves through `step`'s
+    /// own code at the first bar that needs more: a crossing (`decide`), a non-positive or
+    /// non-finite equity (liquidation), a bucket end or the last bar. Each bar's floating
+    /// point operations are `step`'s, in the same order (the sweep tests compare the two).
+    pub fn run(&mut self, c: &Cols<'_>, range: Range<usize>) {
+        let mut t = range.start;
+        while t < range.end {
+            if let (Some(p), Pending::None, false, false) =
+                (self.pos, self.pending, self.bankrupt, self.halted)
+            {
+                let bucket = self
+                    .sink
+                    .bucket_ends
+                    .get(self.sink.next)
+                    .copied()
+                    .unwrap_or(usize::MAX);
+                let stop = range.end.min(self.end - 1).min(bucket);
+                // no progress: bar `t` liquidates, `step` does it
+                let next = if t < stop {
+                    self.quiet(c, p, t, stop)
+                } else {
+                    t
+                };
+                if next > t {
+                    t = next;
+                    continue;
+                }
+            }
+            self.step(c, t);
+            t += 1;
+        }
+    }
+
+    /// Bars `from..stop` while the position `p` is held and nothing is pending; returns the
+    /// first bar not processed.
+    #[inline(always)]
+    fn quiet(&mut self, c: &Cols<'_>, p: Pos, from: usize, stop: usize) -> usize {
+        let (cash, margin, sign) = (self.cash, p.margin, p.side.sign());
+        let (qty, entry) = (p.qty, p.entry_price);
+        let pair = self.pair;
+        let mut r = Running {
+            bars: self.sink.bars,
+            last: self.sink.last,
+            peak: self.sink.peak,
+            run_min: self.sink.run_min,
+            max_dd: self.sink.max_dd,
+            exposed: self.sink.exposed,
+        };
+        let (close, fast, slow) = (&c.close[..stop], &pair.fast[..stop], &pair.slow[..stop]);
+        let mut t = from;
+        let mut equity = self.equity;
+        let mut decided = false;
+        while t < stop {
+            let e = cash + (margin + book::unrealized(sign, qty, entry, close[t]));
+            if !(e.is_finite() && e > 0.0) {
+                break;
+            }
+            equity = e;
+            r.bar(e);
+            if t >= pair.slow_n && t > 0 {
+                let (pf, ps, f, s) = (fast[t - 1], slow[t - 1], fast[t], slow[t]);
+                if (pf < ps && f > s) || (ps < pf && s > f) {
+                    decided = true;
+                    break;
+                }
+            }
+            t += 1;
+        }
+        self.equity = equity;
+        self.sink.bars = r.bars;
+        self.sink.last = r.last;
+        self.sink.peak = r.peak;
+        self.sink.run_min = r.run_min;
+        self.sink.max_dd = r.max_dd;
+        self.sink.exposed = r.exposed;
+        if decided {
+            self.decide(t);
+            t += 1;
+        }
+        t
+    }
+}
+
 /// Run one combination over `window` with full detail (equity, exposure, trades with
 /// excursions); returns the sink and the fees paid.
 pub fn run_detail(
@@ -570,9 +687,7 @@ pub fn sweep<'c>(
             while t0 < window.end {
                 let t1 = (t0 + CHUNK).min(window.end);
                 for sim in &mut sims {
-                    for t in t0..t1 {
-                        sim.step(&c, t);
-                    }
+                    sim.run(&c, t0..t1);
                 }
                 t0 = t1;
             }

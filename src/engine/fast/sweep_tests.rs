@@ -179,3 +179,104 @@ fn gated_lean_equals_gated_engine() {
         assert_eq!(lean_out.metrics["trades"], m["trades"]);
     }
 }
+
+/// Minute bars drifting down with a wobble that crosses the SMAs often, and a gap to 3×
+/// every 5 000 bars: the shorts open at a gap go bankrupt inside quiet stretches.
+fn soaring() -> Bars {
+    let mut prev = 100.0f64;
+    Bars::from_bars((0..20_000usize).map(|i| {
+        let t = i as f64;
+        let gaps = 3f64.powi((i / 5_000) as i32);
+        let close = 100.0 * (-0.0002 * t).exp() * gaps * (1.0 + 0.02 * (t / 13.0).sin());
+        let open = prev;
+        prev = close;
+        crate::data::Bar {
+            ts_ms: 1_600_000_000_000 + i as i64 * 60_000,
+            open,
+            high: open.max(close) * 1.001,
+            low: open.min(close) * 0.999,
+            close,
+            volume: 1.0,
+        }
+    }))
+    .unwrap()
+}
+
+/// The sweep (quiet stretches in a tight loop, `SmaSim::run`) equals `step` on every bar,
+/// field for field, on minute bars (daily buckets span 1 440 bars, so quiet stretches are
+/// long), with liquidations, halts, gates, long-only runs, windows and close-at-end.
+#[test]
+fn sweep_run_equals_step_on_every_bar() {
+    let walk = crate::data::lcg_walk(30_000, 42).unwrap();
+    let base = BacktestConfig {
+        commission: 0.002,
+        ..BacktestConfig::default()
+    };
+    let cfgs = [
+        base,
+        BacktestConfig::default(),
+        BacktestConfig {
+            slippage: 0.001,
+            close_at_end: true,
+            fractional: true,
+            ..base
+        },
+        BacktestConfig {
+            min_notional: 9_000.0,
+            fractional: true,
+            ..base
+        },
+    ];
+    let mut bankrupt = 0;
+    for bars in [walk, soaring()] {
+        let n = bars.len();
+        let gate: Vec<bool> = (0..n).map(|i| (i / 997) % 3 != 1).collect();
+        let cols: Vec<Vec<f64>> = (0..=40)
+            .map(|p| rolling_mean_column(bars.close(), p))
+            .collect();
+        for cfg in cfgs {
+            let lc = LeanConfig::from_backtest(&cfg, &bars).unwrap();
+            for window in [0..n, 1_000..n - 500] {
+                let daily: Vec<usize> = window
+                    .clone()
+                    .filter(|&i| (i + 1) % 1_440 == 0 || i + 1 == window.end)
+                    .collect();
+                for buckets in [&daily[..], &[]] {
+                    let mut pairs = Vec::new();
+                    for (k, (f, s)) in [(2, 3), (3, 7), (5, 20), (10, 20), (12, 40), (1, 2)]
+                        .into_iter()
+                        .enumerate()
+                    {
+                        pairs.push(SmaPair {
+                            fast: &cols[f],
+                            slow: &cols[s],
+                            slow_n: s,
+                            long_only: k % 2 == 1,
+                            gate: (k % 3 == 2).then_some(&gate[..]),
+                        });
+                    }
+                    let swept = sweep(&bars, &pairs, lc, window.clone(), buckets);
+                    let c = Cols::of(&bars);
+                    for (p, got) in pairs.iter().zip(&swept) {
+                        let mut sim = SmaSim::new(*p, lc, window.end, SummarySink::new(buckets));
+                        for t in window.clone() {
+                            sim.step(&c, t);
+                        }
+                        sim.sink.finish();
+                        let want = (sim.sink.clone(), sim.fees_paid());
+                        assert_eq!(
+                            format!("{got:?}"),
+                            format!("{want:?}"),
+                            "slow {} {cfg:?} {window:?}",
+                            p.slow_n
+                        );
+                        assert_eq!(got.0.max_dd.to_bits(), want.0.max_dd.to_bits());
+                        assert_eq!(got.0.last.to_bits(), want.0.last.to_bits());
+                        bankrupt += usize::from(want.0.last == 0.0);
+                    }
+                }
+            }
+        }
+    }
+    assert!(bankrupt > 0, "no run went bankrupt");
+}

@@ -34,8 +34,10 @@ use crate::broker::{
     Account, Ack, Broker, BrokerError, FillAction, MarketBar, OpenOrder, OrderFill, OrderStatus,
     PositionInfo, Snapshot,
 };
+use crate::core::order::{
+    ClientOrderId, ExitReason, Instrument, OrderKind, OrderPurpose, Side, Trade,
+};
 use crate::net::{HttpClient, HttpConfig};
-use crate::order::{ClientOrderId, ExitReason, Instrument, OrderKind, OrderPurpose, Side, Trade};
 use crate::risk::{OrderQty, OrderRequest, Protection, RiskApproved, StopLevel};
 use crate::venues::VenueError;
 

@@ -3,7 +3,28 @@
 
 use std::collections::BTreeMap;
 
-use crate::indicators::ParamError;
+/// A parameter out of its allowed range (a period of 0, a negative multiplier, …).
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[error("{name} = {value}: must be {allowed}")]
+pub struct ParamError {
+    /// The parameter's name (`period`, `fast`, …).
+    pub name: String,
+    /// The bad value as text.
+    pub value: String,
+    /// What the value must be, in words (`from 1 to 100000`, `greater than fast (30)`).
+    pub allowed: String,
+}
+
+impl ParamError {
+    /// A new error for parameter `name` with the bad `value` and the `allowed` range.
+    pub fn new(name: &str, value: impl std::fmt::Display, allowed: &str) -> Self {
+        ParamError {
+            name: name.to_string(),
+            value: value.to_string(),
+            allowed: allowed.to_string(),
+        }
+    }
+}
 
 /// A parameter's type and allowed range (both ends inclusive).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -1,5 +1,5 @@
-//! Timestamp text ⇄ UTC milliseconds, fast: the common fixed formats are parsed by hand
-//! (10 M timestamps must parse in well under a second); anything else falls back to chrono.
+//! Time parsing and formatting, shared by data files and command-line flags: timestamp
+//! text ⇄ UTC milliseconds, fast: the common fixed formats are parsed by hand (10 M timestamps must parse in well under a second); anything else falls back to chrono.
 //!
 //! Accepted (all read as UTC unless they carry an offset):
 //! - `YYYY-MM-DD`
