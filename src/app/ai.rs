@@ -423,6 +423,13 @@ pub fn store_learned_dqn(
     Ok(Some(id))
 }
 
+/// A decision worth storing and showing: not HOLD, an order, or a veto.
+pub fn matters(r: &DecisionRecord) -> bool {
+    r.decision.action != crate::ai::advisor::Action::Hold
+        || r.intent != "hold"
+        || r.decision.veto.is_some()
+}
+
 /// Link each decision to the trade it opened or closed: an entering decision to the first
 /// trade entered at or after its bar's open time and before the next entering decision, an
 /// exiting one to the trade it closed. The engine holds one position at a time, so the
@@ -499,6 +506,7 @@ pub fn report_section(
         .iter()
         .zip(links)
         .filter(|(r, _)| r.intent != "hold" || r.decision.veto.is_some())
+        .filter(|(r, _)| matters(r))
         .map(|(r, l)| {
             let d = &r.decision;
             let llm = d
@@ -633,6 +641,10 @@ pub fn record(
     leverage: f64,
     now: &str,
 ) -> Result<(), Error> {
+    // stored: the decisions that were not HOLD, sent an order or were vetoed (with a DQN
+    // voting, most bars have an opinion that did not carry the vote)
+    let kept: Vec<DecisionRecord> = records.iter().filter(|r| matters(r)).cloned().collect();
+    let records = &kept[..];
     let rows = decision_rows(records, trades);
     store.insert_decisions(run_id, &rows)?;
     store.label_trades(run_id, &trade_labels(records, &rows, trades))?;

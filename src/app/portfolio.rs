@@ -339,7 +339,7 @@ pub fn combine(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::order::{ExitReason, Side};
+    use crate::core::order::{ExitReason, Side};
 
     const HOUR: i64 = 3_600_000;
 

@@ -49,9 +49,9 @@
 //! takes `LEARN_STEPS_PER_TRADE` (4) gradient steps once its replay holds a minibatch, acts
 //! with the new weights and bumps its model version. The caller stores the new version.
 //!
-//! Every bar whose decision is not HOLD, sends an order or was vetoed is kept as a
-//! [`DecisionRecord`] (with the inputs, so `explain` can recompute it without each
-//! component).
+//! Every bar with a non-HOLD opinion or decision is kept as a [`DecisionRecord`] (with the
+//! inputs, so `explain` can recompute it without each component); the caller stores those
+//! that matter (`app::ai::record`: not HOLD, an order or a veto).
 
 use crate::ai::advisor::{Action, Advisor, Component, MarketView, Opinion, OpinionReason};
 use crate::ai::dqn::{DqnAgent, StepOutcome, Transition, dqn_reward};
@@ -828,11 +828,11 @@ impl Strategy for AiStrategy {
                 },
             ));
         }
-        // kept: every decision that is not HOLD, sends an order or was vetoed (a bar where a
-        // component spoke but the vote held is not stored: with a DQN that is most bars)
         let interesting = decision.action != Action::Hold
-            || !matches!(intent, Intent::Hold)
-            || decision.veto.is_some();
+            || inputs
+                .opinions
+                .iter()
+                .any(|(_, o)| o.action != Action::Hold);
         if interesting {
             let without = inputs
                 .opinions
