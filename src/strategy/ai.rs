@@ -157,6 +157,9 @@ struct EntryContext {
     sigma: f64,
 }
 
+/// An entry sent and not yet seen filled: the opinions behind it, its regime, its context.
+type PendingEntry = (Vec<(Component, Action)>, Regime, EntryContext);
+
 /// Learning after every trade (module doc): the DQN component's agent and what it learned.
 #[derive(Debug)]
 pub struct DqnOnline {
@@ -186,7 +189,7 @@ pub struct AiStrategy {
     take_profit_r: f64,
     allow_short: bool,
     decisions: Vec<DecisionRecord>,
-    pending: Option<(Vec<(Component, Action)>, Regime, EntryContext)>,
+    pending: Option<PendingEntry>,
     open: Option<OpenTrade>,
     shadow: Vec<(usize, Component, Regime, Side, f64)>,
     warnings: Vec<String>,
