@@ -180,6 +180,8 @@ pub struct HealthView {
     pub win_rate: f64,
     /// Expectancy per trade, fraction of notional.
     pub expectancy: f64,
+    /// Drifts detected so far (Page-Hinkley, ADWIN).
+    pub drifts: u32,
 }
 
 /// `GET /api/ai/status`.
@@ -291,6 +293,10 @@ pub fn status(ctx: &Ctx, llm: &LlmConfig, probe_timeout: Duration) -> Result<AiS
             .health
             .into_iter()
             .map(|(key, status, trades, win_rate, expectancy)| HealthView {
+                drifts: state
+                    .as_ref()
+                    .and_then(|st| st.online.health.get(&key))
+                    .map_or(0, |h| h.drifts),
                 key,
                 status,
                 trades,

@@ -100,6 +100,8 @@ pub enum Command {
     Status(fleet::StatusArgs),
     /// The REST API and web dashboard for the bots and the AI engine (127.0.0.1:8080).
     Serve(serve::ServeArgs),
+    /// Is the deployment ready to trade? DB, data freshness, exchange, Ollama, Telegram, bots.
+    Ready(serve::ReadyCmdArgs),
 }
 
 /// Run a parsed command line.
@@ -129,6 +131,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => fleet::run(args, g, &ctx),
         Command::Status(args) => fleet::status(args, g, &ctx),
         Command::Serve(args) => serve::run(args, g, &ctx),
+        Command::Ready(args) => serve::ready(args, g, &ctx),
     }
 }
 

@@ -1,5 +1,7 @@
 //! `algolab serve [--port 8080] [--bind 127.0.0.1]`: parse, read the environment (token,
-//! LLM, Telegram, the secrets never to send) and start [`crate::serve::run`].
+//! LLM, Telegram, the secrets never to send) and start [`crate::serve::run`]; and
+//! `algolab ready`, the same readiness check as `GET /api/unified/readiness-check` for
+//! scripts and health checks (exit 0 ready, 1 not).
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -34,16 +36,37 @@ pub struct ServeArgs {
     /// --bind.
     #[arg(long)]
     pub auth_all: bool,
-    /// Readiness: the largest clock offset to the exchange that passes, ms.
-    #[arg(long, default_value_t = 1000, value_name = "MS")]
-    pub max_clock_offset_ms: i64,
-    /// Readiness: a fixed bound on the age of each bot's last bar, minutes (default: two
-    /// bar intervals plus ten minutes).
-    #[arg(long, value_name = "MINUTES")]
-    pub max_data_age_min: Option<u64>,
+    /// The readiness check's settings.
+    #[command(flatten)]
+    pub ready: ReadyArgs,
     /// Largest request body, bytes.
     #[arg(long, default_value_t = DEFAULT_BODY_LIMIT, value_name = "BYTES")]
     pub body_limit: usize,
+}
+
+/// The readiness check's settings.
+#[derive(Debug, Clone, Args)]
+pub struct ReadyArgs {
+    /// The largest clock offset to the exchange that passes, ms.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub max_clock_offset_ms: i64,
+    /// A fixed bound on the age of each bot's last bar, minutes (default: two bar intervals
+    /// plus ten minutes).
+    #[arg(long, value_name = "MINUTES")]
+    pub max_data_age_min: Option<u64>,
+}
+
+/// `algolab ready`: is the deployment ready to trade?
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Checks: the learning DB (exists, migrated), each bot's data freshness, Binance
+(ALGOLAB_BINANCE_URL) and its clock offset, Ollama (OLLAMA_HOST), Telegram configured, bots
+healthy. Exit 0 when every check passes, 1 otherwise (the failing checks on stdout)."
+)]
+pub struct ReadyCmdArgs {
+    /// The checks' settings.
+    #[command(flatten)]
+    pub ready: ReadyArgs,
 }
 
 #[allow(
@@ -58,12 +81,11 @@ fn env(k: &str) -> Option<String> {
     std::env::var(k).ok().filter(|v| !v.trim().is_empty())
 }
 
-/// Run `serve` until Ctrl-C.
+/// The LLM settings and the readiness check's settings from the environment and `args`.
 ///
 /// # Errors
-/// A non-loopback address without a token, an address in use, a bad `AI_TIMEOUT` (exit 2).
-pub fn run(args: ServeArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
-    let token = env("ALGOLAB_API_TOKEN").map(|t| t.trim().to_string());
+/// A bad `AI_TIMEOUT` (exit 2).
+pub fn ready_config(args: &ReadyArgs) -> anyhow::Result<ReadyConfig> {
     let llm = crate::ai::llm::LlmConfig::from_vars(|k| std::env::var(k).ok())
         .map_err(|e| super::UsageError(e.to_string()))?;
     let telegram = match crate::notify::TelegramConfig::from_vars(|k| std::env::var(k).ok()) {
@@ -71,6 +93,49 @@ pub fn run(args: ServeArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
         Some(Ok(_)) => TelegramSetting::Configured,
         Some(Err(e)) => TelegramSetting::Bad(e.to_string()),
     };
+    Ok(ReadyConfig {
+        llm,
+        telegram,
+        max_clock_offset_ms: args.max_clock_offset_ms,
+        max_data_age: args.max_data_age_min.map(|m| Duration::from_secs(m * 60)),
+        probe_timeout: Duration::from_secs(2),
+        now_ms,
+    })
+}
+
+/// Run `ready`.
+///
+/// # Errors
+/// Not ready (exit 1, naming the failing checks), a bad `AI_TIMEOUT` (exit 2).
+pub fn ready(args: ReadyCmdArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
+    let r = crate::app::ready::check_all(ctx, &ready_config(&args.ready)?)?;
+    let mut text = String::new();
+    for c in &r.checks {
+        text += &format!(
+            "{:<4} {:<18} {}\n",
+            if c.ok { "ok" } else { "FAIL" },
+            c.name,
+            c.detail
+        );
+    }
+    if g.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    }
+    super::common::result(g, &text);
+    if r.ready {
+        Ok(())
+    } else {
+        anyhow::bail!("not ready: {}", r.failing.join(", "))
+    }
+}
+
+/// Run `serve` until Ctrl-C.
+///
+/// # Errors
+/// A non-loopback address without a token, an address in use, a bad `AI_TIMEOUT` (exit 2).
+pub fn run(args: ServeArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
+    let token = env("ALGOLAB_API_TOKEN").map(|t| t.trim().to_string());
+    let ready = ready_config(&args.ready)?;
     // values that must never appear in an answer (short ones would redact ordinary text)
     let secrets: Vec<String> = [
         token.clone(),
@@ -89,15 +154,8 @@ pub fn run(args: ServeArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
         auth_all: args.auth_all,
         token,
         secrets,
-        llm: llm.clone(),
-        ready: ReadyConfig {
-            llm,
-            telegram,
-            max_clock_offset_ms: args.max_clock_offset_ms,
-            max_data_age: args.max_data_age_min.map(|m| Duration::from_secs(m * 60)),
-            probe_timeout: Duration::from_secs(2),
-            now_ms,
-        },
+        llm: ready.llm.clone(),
+        ready,
         body_limit: args.body_limit,
     };
     let quiet = g.quiet;

@@ -69,7 +69,7 @@ pub fn document() -> Value {
                     "components": {"type": "array", "items": obj("component, available, detail, weight")},
                     "weights": {"type": "string"}, "llm": obj("host, model, enabled, timeout_s, reachable, detail, calls_recorded, calls_answered"),
                     "models": {"type": "array", "items": obj("id, parent_id, kind, symbol, env_steps, created_at, test_return_pct")},
-                    "model_versions": obj("component → model id"), "health": {"type": "array", "items": obj("key, status, trades, win_rate, expectancy")},
+                    "model_versions": obj("component → model id"), "health": {"type": "array", "items": obj("key, status, trades, win_rate, expectancy, drifts")},
                     "blocked": {"type": "array", "items": {"type": "string"}}, "evolved_stored": {"type": "integer"}}})), "500": error()}}},
             "/api/ai/advice": {"post": {"summary": "The LLM advisor's opinion on the latest closed bar of a symbol (503 with the reason when the LLM does not answer)",
                 "security": [{"bearer": []}], "requestBody": symbol_body,

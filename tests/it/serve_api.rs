@@ -252,6 +252,18 @@ fn build_fixture() -> Fixture {
     let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("serve-fixture-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
+    // fixtures of earlier test processes that are gone
+    if let Ok(rd) = std::fs::read_dir(env!("CARGO_TARGET_TMPDIR")) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = name.strip_prefix("serve-fixture-")
+                && !Path::new("/proc").join(pid).exists()
+                && Path::new("/proc/self").exists()
+            {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
     std::fs::create_dir_all(root.join("bars")).unwrap();
     let bots: [(&str, &str, usize, &[&str]); 3] = [
         (
@@ -393,14 +405,14 @@ impl Default for Env {
     }
 }
 
-/// Start `algolab serve --port 0` over `data_dir` and wait for its address.
-pub fn serve(data_dir: &Path, env: &Env) -> Server {
+/// `algolab ARGS` over `data_dir` with the secrets and upstreams of `env`.
+pub fn algolab_cmd(data_dir: &Path, env: &Env, args: &[&str]) -> Command {
     let base = match env.upstream {
         Some(a) => format!("http://{a}"),
         None => format!("http://127.0.0.1:{}", dead_port()),
     };
     let mut c = Command::new(env!("CARGO_BIN_EXE_algolab"));
-    c.args(["serve", "--port", "0"])
+    c.args(args)
         .args(&env.extra_args)
         .env("DATA_DIR", data_dir)
         .env("ALGOLAB_DATASETS", repo_root().join("datasets"))
@@ -409,9 +421,7 @@ pub fn serve(data_dir: &Path, env: &Env) -> Server {
         .env("OLLAMA_HOST", &base)
         .env("AI_TIMEOUT", "20")
         .env("BINANCE_SECRET", BINANCE_SECRET)
-        .env("BINANCE_API_KEY", BINANCE_KEY)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+        .env("BINANCE_API_KEY", BINANCE_KEY);
     if env.telegram {
         c.env("TELEGRAM_BOT_TOKEN", TELEGRAM_TOKEN)
             .env("TELEGRAM_CHAT_ID", "4242")
@@ -420,6 +430,13 @@ pub fn serve(data_dir: &Path, env: &Env) -> Server {
         c.env_remove("TELEGRAM_BOT_TOKEN")
             .env_remove("TELEGRAM_CHAT_ID");
     }
+    c
+}
+
+/// Start `algolab serve --port 0` over `data_dir` and wait for its address.
+pub fn serve(data_dir: &Path, env: &Env) -> Server {
+    let mut c = algolab_cmd(data_dir, env, &["serve", "--port", "0"]);
+    c.stdout(Stdio::null()).stderr(Stdio::piped());
     let mut child = c.spawn().unwrap();
     let mut err = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
@@ -633,6 +650,23 @@ fn every_endpoint_answers_with_its_shape_and_no_secret() {
             .unwrap()
             .iter()
             .any(|c| c["component"] == "technical" && c["available"] == true)
+    );
+    let health = s["health"].as_array().unwrap();
+    assert!(
+        !health.is_empty(),
+        "the ai run left the online learner's health"
+    );
+    keys(
+        &health[0],
+        &[
+            "key",
+            "status",
+            "trades",
+            "win_rate",
+            "expectancy",
+            "drifts",
+        ],
+        "health",
     );
     keep("ai status", &r);
     let r = get(a, "/api/ai/learning");

@@ -1,9 +1,12 @@
 //! The dashboard of `algolab serve` in a real browser (issue 14): headless Chromium loads
 //! `/dashboard` from a server over the fixture state of `serve_api`; the DOM after the
 //! scripts ran must show the portfolio value, a trade and a decision explanation from the
-//! fixtures; Chromium's network log must name no URL outside 127.0.0.1; screenshots at
-//! 1400 and 420 px wide go to `docs/screenshots/` for a person to look at. Skips, saying
-//! why, when no Chromium is installed (`.ci/run` installs Debian's).
+//! fixtures; Chromium's network log must show that the page requested nothing outside the
+//! server; whole-page screenshots at 1400 and 420 px wide go to
+//! `target/tmp/screenshots/dashboard*.png` for a person to look at, or, with
+//! `ALGOLAB_UPDATE_SCREENSHOTS=1`, to the tracked `docs/screenshots/` (what the README shows):
+//! `ALGOLAB_UPDATE_SCREENSHOTS=1 cargo test --test it serve_dashboard`. Skips, saying why,
+//! when no Chromium is installed (`.ci/run` installs Debian's).
 
 #![allow(clippy::unwrap_used, reason = "test code")]
 
@@ -178,7 +181,13 @@ fn the_dashboard_renders_fixture_state_in_headless_chromium_from_loopback_only()
     );
 
     // screenshots for people: laptop and phone widths
-    let shots = crate::util::repo_root().join("docs/screenshots");
+    // the tracked copies in docs/screenshots are rewritten only on request, so a test run
+    // leaves the tree clean
+    let shots = if std::env::var_os("ALGOLAB_UPDATE_SCREENSHOTS").is_some_and(|v| v == "1") {
+        crate::util::repo_root().join("docs/screenshots")
+    } else {
+        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots")
+    };
     std::fs::create_dir_all(&shots).unwrap();
     for (name, w) in [("dashboard.png", 1400), ("dashboard-phone.png", 420)] {
         // the page's rendered height at this width, then the whole page

@@ -188,17 +188,22 @@ impl Rest {
     }
 
     /// Measure the server clock offset (`GET /api/v3/time` or `/fapi/v1/time`), taking the
-    /// midpoint of the request as the local time of the answer.
+    /// arrival of the answer as its local time (timestamps then never run ahead of the
+    /// exchange's clock).
     ///
     /// # Errors
     /// The errors of [`server_time`]; [`NetError::RateLimited`] during a ban (nothing is
     /// sent then).
     pub async fn sync_time(&self) -> Result<i64, VenueError> {
         self.admit(1, self.market.time_path()).await?;
-        let t0 = local_now_ms();
         let server = server_time(&self.http, &self.base, self.market).await?;
         let t1 = local_now_ms();
-        let offset = server - (t0 + (t1 - t0) / 2);
+        // Anchor at the arrival of the answer, not the round trip's midpoint: the server read
+        // its clock before we received it, so `local + offset` never runs ahead of the
+        // exchange's clock (Binance rejects a timestamp more than 1 s ahead with -1021) and
+        // lags it by at most the round trip, which `recvWindow` absorbs. A midpoint estimate
+        // runs up to half a slow round trip ahead.
+        let offset = server - t1;
         self.offset_ms.store(offset, Ordering::Relaxed);
         self.synced.store(true, Ordering::Relaxed);
         Ok(server)

@@ -251,8 +251,16 @@ fn serve(s: &Shared, mut stream: TcpStream) {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .used_weight();
-    if let Some(r) = answer {
+    if let Some(r) = &answer {
         record.status = r.status;
+    }
+    // recorded before the answer goes out: a client that got its answer finds its request
+    // counted (recording after writing raced the test's assertions on a loaded machine)
+    s.seen
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(record);
+    if let Some(r) = answer {
         let mut head = format!(
             "HTTP/1.1 {} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\nX-MBX-USED-WEIGHT-1M: {weight}\r\n",
             r.status,
@@ -266,10 +274,6 @@ fn serve(s: &Shared, mut stream: TcpStream) {
         let _ = stream.write_all(r.body.as_bytes());
         let _ = stream.flush();
     }
-    s.seen
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .push(record);
     let _ = stream.shutdown(std::net::Shutdown::Both);
 }
 
