@@ -3,8 +3,10 @@
 hold on the test window (the last 30 % of the bars) of each bundled dataset.
 
 Runs the built binary (`cargo build` first; `--bin` to choose another) in a fresh temporary
-DATA_DIR, so no trained model, evolved genome or recorded LLM answer is present: the `ai`
-strategy has the technical and online components only, which is what a fresh clone gets.
+DATA_DIR, so no trained model, evolved genome or recorded LLM answer is in the DB: BTC/USDT
+(run as `--symbol BTC/USDT`) gets the shipped default models (models/default: DQN, evolved;
+trained on the first 60 % of its bars, so the test window is out of their sample), the other
+datasets the technical and online components only — what a fresh clone gets.
 Commission 0.1 % per side, fractional units, default risk (`auto`: the seed's rules for
 `technical` and `ai`). Prints a Markdown table.
 
@@ -32,6 +34,14 @@ DATASETS = [
 RUNS = [
     ("ai (technical + online)", "ai", []),
     ("ai, technical component only", "ai", ["--weights", "online=0"]),
+    ("technical", "technical", []),
+]
+# BTC/USDT has the shipped default models as components too
+BTC_RUNS = [
+    ("ai (technical + dqn + evolved + online)", "ai", []),
+    ("ai, technical component only", "ai", ["--weights", "dqn=0,evolved=0,online=0"]),
+    ("ai, dqn component only", "ai", ["--weights", "technical=0,evolved=0,online=0"]),
+    ("ai, evolved component only", "ai", ["--weights", "technical=0,dqn=0,online=0"]),
     ("technical", "technical", []),
 ]
 
@@ -63,11 +73,12 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for ds in DATASETS:
             path = os.path.join(root, "datasets", ds)
-            base = ["backtest", "--data", path, "--commission", a.commission, "--fractional"]
+            source = ["--symbol", "BTC/USDT"] if ds == "BTCUSDT_1h.csv" else ["--data", path]
+            base = ["backtest", *source, "--commission", a.commission, "--fractional"]
             full = run(a.bin, tmp, base + ["--strategy", "sma-cross"])
             t0, t1 = parse_ts(full["start"]), parse_ts(full["end"])
             start = (t0 + (t1 - t0) * 0.7).strftime("%Y-%m-%d")
-            for label, strat, extra in RUNS:
+            for label, strat, extra in BTC_RUNS if ds == "BTCUSDT_1h.csv" else RUNS:
                 s = run(a.bin, tmp, base + ["--from", start, "--strategy", strat, *extra])
                 rows.append((ds, start, label, s))
             rows.append((ds, start, "buy & hold", s))

@@ -334,4 +334,49 @@
     });
     render();
   }
+
+  // ---------- the paged AI decisions table (an `ai` backtest) ----------
+  var A = D.decisions;
+  var atable = document.getElementById('ai-table');
+  if (A && atable) {
+    var aper = A.page_size || 25, apage = 0, apages = Math.max(1, Math.ceil(A.rows.length / aper));
+    var abody = atable.querySelector('tbody');
+    var ainfo = document.getElementById('ai-info');
+    var abtn = function (id) { return document.getElementById(id); };
+    var arender = function () {
+      var html = '';
+      var end = Math.min(A.rows.length, (apage + 1) * aper);
+      for (var i = apage * aper; i < end; i++) {
+        var r = A.rows[i];
+        html += '<tr data-d="' + i + '">';
+        for (var k = 0; k < r.length; k++) {
+          var cl = 'l';
+          if (k === 3) { cl = r[k] === 'BUY' ? 'l pos' : (r[k] === 'SELL' ? 'l neg' : 'l'); }
+          if (k === 9 && r[k]) { cl = 'l neg'; }
+          html += '<td class="' + cl + '">' + r[k] + '</td>';
+        }
+        html += '</tr>';
+      }
+      abody.innerHTML = html;
+      ainfo.textContent = 'page ' + (apage + 1) + ' of ' + apages + ' · decisions ' + (A.rows.length ? apage * aper + 1 : 0) + '–' + end + ' of ' + A.rows.length;
+      abtn('ai-first').disabled = abtn('ai-prev').disabled = apage === 0;
+      abtn('ai-next').disabled = abtn('ai-last').disabled = apage >= apages - 1;
+    };
+    abtn('ai-first').onclick = function () { apage = 0; arender(); };
+    abtn('ai-prev').onclick = function () { apage = Math.max(0, apage - 1); arender(); };
+    abtn('ai-next').onclick = function () { apage = Math.min(apages - 1, apage + 1); arender(); };
+    abtn('ai-last').onclick = function () { apage = apages - 1; arender(); };
+    // a click on a decision zooms the price chart to the trade it caused
+    abody.addEventListener('click', function (e) {
+      var tr = e.target.closest('tr');
+      var price = document.getElementById('chart-price');
+      if (!tr || !price || !price.algolab || !T) { return; }
+      var span = T.spans[A.trades[+tr.getAttribute('data-d')]];
+      if (!span) { return; }
+      var pad = Math.max(span[1] - span[0], 86400) * 1.5;
+      price.algolab.chart.timeScale().setVisibleRange({ from: span[0] - pad, to: span[1] + pad });
+      price.scrollIntoView({ behavior: 'smooth', block: 'center' });
+    });
+    arender();
+  }
 })();

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::Error;
 use crate::ai::advisor::Component;
+use crate::ai::dqn::AgentKind;
 use crate::ai::llm::client::OllamaClient;
 use crate::ai::llm::{CallKey, LlmAdvisor, LlmConfig, Replay};
 use crate::ai::online::OnlineLearner;
@@ -87,6 +88,16 @@ pub struct AiSummary {
     pub components: Vec<String>,
     /// The evolved genome used, if any.
     pub evolved_id: Option<i64>,
+    /// The DQN model used, if any (a DB id; `None` for the shipped default).
+    pub dqn_id: Option<i64>,
+    /// The DQN's version at the start (0 for a trained or default model).
+    pub dqn_version: Option<i64>,
+    /// With `--learn`: the DQN's version after the run, the trades it learned from and the
+    /// model id its new version was stored under.
+    pub dqn_learned: Option<serde_json::Value>,
+    /// Where each learned component came from: component → `db:model 5`, `db:evolved 3`
+    /// or `default:models/default/dqn.json (weights …)` (the shipped defaults).
+    pub sources: std::collections::BTreeMap<String, String>,
     /// `replay`, `live` or `off`.
     pub llm_mode: String,
     /// LLM questions asked and answered.
@@ -108,10 +119,15 @@ pub struct AiSummary {
 /// when the DB cannot be read.
 pub fn build(
     ctx: &Ctx,
-    symbol: &str,
+    data: &crate::app::load::LoadedData,
     params: &Params,
     opts: &AiOptions,
-) -> Result<(AiStrategy, AiSummary), Error> {
+    engine_leverage: f64,
+) -> Result<(AiStrategy, AiSummary, Option<DqnSource>), Error> {
+    use crate::app::defaults;
+    let mut dqn_model = None;
+    let symbol = data.label.as_str();
+    let interval = data.bars.interval_ms();
     let mut s = AiStrategy::new(params)?.with_weights(weights(opts)?);
     let mut summary = AiSummary {
         llm_mode: opts.llm.as_str().into(),
@@ -124,7 +140,8 @@ pub fn build(
         None
     };
     // the best stored evolved genome for this symbol (highest validation fitness, then
-    // training fitness)
+    // training fitness); else the shipped default
+    let mut evolved = None;
     if let Some(store) = &store {
         let mut rows = store.list_evolved(Some(symbol), 1000)?;
         rows.retain(|r| r.is_active);
@@ -139,10 +156,110 @@ pub fn build(
         if let Some(best) = rows.first() {
             let genome = crate::app::evolve::stored_genome(store, best.id)?;
             if let Ok(ev) = crate::strategy::evolved::Evolved::from_genome(genome) {
-                s = s.with_evolved(ev.with_id(best.id));
+                evolved = Some((ev.with_id(best.id), format!("db:evolved {}", best.id)));
                 summary.evolved_id = Some(best.id);
             }
         }
+    }
+    if evolved.is_none()
+        && let Some(d) = defaults::find("evolved", symbol, interval)
+        && let Some(g) = d.genome.clone()
+        && let Ok(ev) = crate::strategy::evolved::Evolved::from_genome(g)
+    {
+        evolved = Some((ev, d.source()));
+    }
+    if let Some((ev, source)) = evolved {
+        s = s.with_evolved(ev);
+        summary.sources.insert("evolved".into(), source);
+    }
+    // the latest trained DQN (and leverage DQN) for this symbol; else the shipped default
+    let mut lev_dqn = None;
+    for kind in [AgentKind::Dqn, AgentKind::LeverageDqn] {
+        let stored = match &store {
+            Some(st) => st
+                .list_models(Some(symbol), Some(kind.name()), 1)?
+                .first()
+                .map(|m| (st, m.id)),
+            None => None,
+        };
+        let model = match stored {
+            Some((st, id)) => {
+                let m = crate::app::train_rl::load_model(st, id, Some(kind))?;
+                let metrics: serde_json::Value =
+                    serde_json::from_str(&m.row.metrics_json).unwrap_or_default();
+                let online = metrics.get("online").is_some();
+                DqnSource {
+                    source: format!("db:model {id}"),
+                    id: Some(id),
+                    seed: m.row.seed.unwrap_or(0),
+                    optimizer: m.row.optimizer,
+                    version: metrics.get("version").and_then(|v| v.as_i64()).unwrap_or(0),
+                    env_steps: m.row.env_steps,
+                    experiences: if online {
+                        st.load_experiences(id)?
+                    } else {
+                        Vec::new()
+                    },
+                    spec: m.spec,
+                    net: m.net,
+                }
+            }
+            None => match defaults::find(kind.name(), symbol, interval) {
+                Some(d) => {
+                    let (spec, net) = d.network()?;
+                    DqnSource {
+                        source: d.source(),
+                        id: None,
+                        seed: d.seed.unwrap_or(0),
+                        optimizer: None,
+                        version: 0,
+                        env_steps: 0,
+                        experiences: Vec::new(),
+                        spec,
+                        net,
+                    }
+                }
+                None => continue,
+            },
+        };
+        let strategy =
+            crate::strategy::dqn::DqnStrategy::new(model.spec.clone(), model.net.clone())
+                .map_err(|e| Error::Usage(format!("{} {}: {e}", kind.name(), model.source)))?;
+        let strategy = match model.id {
+            Some(id) => strategy.with_id(id),
+            None => strategy,
+        };
+        if kind == AgentKind::Dqn {
+            summary.dqn_id = model.id;
+            summary.dqn_version = Some(model.version);
+            summary.sources.insert("dqn".into(), model.source.clone());
+            s = s.with_dqn(strategy);
+            if opts.learn {
+                let agent = online_agent(&model)?;
+                s = s.with_dqn_learning(agent, model.version);
+            }
+            dqn_model = Some(model);
+        } else {
+            lev_dqn = Some(strategy);
+            summary.sources.insert(
+                "leverage-dqn".into(),
+                if engine_leverage > 1.0 {
+                    model.source
+                } else {
+                    format!("{}; not used at --leverage 1", model.source)
+                },
+            );
+        }
+    }
+    if engine_leverage > 1.0 {
+        let base = lev_dqn.map(|d| {
+            let max = d.spec().leverage;
+            (
+                Box::new(d) as Box<dyn crate::strategy::Strategy + Send>,
+                max,
+            )
+        });
+        s = s.with_leverage(engine_leverage, base);
     }
     let model = opts.llm_config.model.clone();
     match opts.llm {
@@ -182,28 +299,167 @@ pub fn build(
         s = s.with_online(state.online);
     }
     summary.components = s.components().iter().map(|c| c.to_string()).collect();
-    Ok((s, summary))
+    Ok((s, summary, dqn_model))
+}
+
+/// Where the `ai` strategy's DQN came from, with what continuing its training needs.
+#[derive(Debug, Clone)]
+pub struct DqnSource {
+    /// `db:model N` or `default:…`.
+    pub source: String,
+    /// The DB model id (`None` for the shipped default).
+    pub id: Option<i64>,
+    /// Its seed (the online agent's minibatches are drawn from it).
+    pub seed: u64,
+    /// Its optimiser state, when stored.
+    pub optimizer: Option<Vec<u8>>,
+    /// Its version (`metrics_json.version`; 0 for a trained or default model).
+    pub version: i64,
+    /// Environment steps it was trained for.
+    pub env_steps: u64,
+    /// The trade transitions an earlier online version learned from.
+    pub experiences: Vec<crate::store::ExperienceRow>,
+    /// Its spec.
+    pub spec: crate::ai::dqn::ModelSpec,
+    /// Its weights.
+    pub net: crate::ai::nn::Mlp,
+}
+
+/// Minibatch of the DQN's learning after each trade (and the transitions it waits for).
+pub const ONLINE_BATCH: usize = 32;
+
+/// The agent that continues training `model` from closed trades: its weights and optimiser
+/// state, minibatches of `ONLINE_BATCH` from the first `ONLINE_BATCH` trades on, its earlier
+/// online transitions restored.
+///
+/// # Errors
+/// [`Error::Nn`] when the weights do not fit the configuration.
+pub fn online_agent(model: &DqnSource) -> Result<crate::ai::dqn::DqnAgent, Error> {
+    let cfg = crate::ai::dqn::DqnConfig {
+        batch: ONLINE_BATCH,
+        learning_starts: ONLINE_BATCH as u64,
+        ..model.spec.config
+    };
+    let mut agent = crate::ai::dqn::DqnAgent::from_parts(
+        cfg,
+        model.net.clone(),
+        model.optimizer.as_deref(),
+        model.seed,
+    )?;
+    for e in &model.experiences {
+        agent.observe(&crate::ai::dqn::Transition {
+            state: &e.state,
+            action: e.action,
+            reward: e.reward,
+            next_state: &e.next_state,
+            done: e.done,
+        });
+    }
+    agent.set_env_steps(model.env_steps);
+    Ok(agent)
+}
+
+/// Store the DQN's new version after a `--learn` run (a child of the model it started from,
+/// linked to run `run_id`); returns its id, or `None` when nothing was learned.
+///
+/// # Errors
+/// [`Error::Store`] when the DB cannot be written.
+pub fn store_learned_dqn(
+    store: &mut Store,
+    run_id: i64,
+    symbol: &str,
+    data_hash: &str,
+    from: &DqnSource,
+    online: &crate::strategy::ai::DqnOnline,
+    now: &str,
+) -> Result<Option<i64>, Error> {
+    if online.version == from.version {
+        return Ok(None);
+    }
+    let net = online.agent.online();
+    let weights = net.to_bytes();
+    let replay = online.agent.replay();
+    let experiences: Vec<crate::store::ExperienceRow> = (0..replay.len())
+        .filter_map(|i| replay.get(i))
+        .map(|t| crate::store::ExperienceRow {
+            state: t.state.to_vec(),
+            action: t.action,
+            reward: t.reward,
+            next_state: t.next_state.to_vec(),
+            done: t.done,
+        })
+        .collect();
+    let metrics = serde_json::json!({
+        "version": online.version,
+        "online": {
+            "from": from.source,
+            "from_version": from.version,
+            "trades": online.trades,
+            "grad_steps": online.grad_steps,
+            "run_id": run_id,
+        },
+    });
+    let id = store.insert_model(
+        &crate::store::ModelRow {
+            id: 0,
+            run_id: Some(run_id),
+            parent_id: from.id,
+            kind: from.spec.kind.name().into(),
+            symbol: symbol.into(),
+            feature_spec: from.spec.features.id().into(),
+            spec_json: serde_json::to_string(&from.spec)
+                .map_err(|e| Error::Usage(format!("model spec json: {e}")))?,
+            weights_sha256: crate::app::train_rl::sha256_hex(&weights),
+            weights,
+            optimizer: Some(online.agent.adam().to_bytes()),
+            data_hash: Some(data_hash.into()),
+            seed: Some(from.seed),
+            env_steps: from.env_steps + online.trades,
+            metrics_json: metrics.to_string(),
+            created_at: now.into(),
+        },
+        &experiences,
+    )?;
+    Ok(Some(id))
+}
+
+/// A decision worth storing and showing: not HOLD, an order, or a veto.
+pub fn matters(r: &DecisionRecord) -> bool {
+    r.decision.action != crate::ai::advisor::Action::Hold
+        || r.intent != "hold"
+        || r.decision.veto.is_some()
 }
 
 /// Link each decision to the trade it opened or closed: an entering decision to the first
-/// trade entered at or after its bar's open time, an exiting one to the trade it closed.
+/// trade entered at or after its bar's open time and before the next entering decision, an
+/// exiting one to the trade it closed. The engine holds one position at a time, so the
+/// trades' entry and exit times never decrease: both are binary searches.
 pub fn link(records: &[DecisionRecord], trades: &[Trade]) -> Vec<Option<usize>> {
+    // open time of the next entering decision after each record
+    let mut next_enter = vec![i64::MAX; records.len()];
+    let mut next = i64::MAX;
+    for (i, r) in records.iter().enumerate().rev() {
+        next_enter[i] = next;
+        if r.intent.starts_with("enter") {
+            next = r.ts_ms;
+        }
+    }
     records
         .iter()
-        .map(|r| {
+        .enumerate()
+        .map(|(i, r)| {
             if r.intent.starts_with("enter") {
-                trades.iter().position(|t| {
-                    t.entry_ts_ms >= r.ts_ms
-                        && !records.iter().any(|o| {
-                            o.intent.starts_with("enter")
-                                && o.ts_ms > r.ts_ms
-                                && o.ts_ms <= t.entry_ts_ms
-                        })
-                })
-            } else if r.intent == "exit" {
+                let k = trades.partition_point(|t| t.entry_ts_ms < r.ts_ms);
                 trades
-                    .iter()
-                    .position(|t| t.entry_ts_ms <= r.ts_ms && t.exit_ts_ms >= r.ts_ms)
+                    .get(k)
+                    .filter(|t| t.entry_ts_ms < next_enter[i])
+                    .map(|_| k)
+            } else if r.intent == "exit" {
+                let k = trades.partition_point(|t| t.exit_ts_ms < r.ts_ms);
+                trades
+                    .get(k)
+                    .filter(|t| t.entry_ts_ms <= r.ts_ms)
+                    .map(|_| k)
             } else {
                 None
             }
@@ -234,6 +490,90 @@ pub fn decision_rows(records: &[DecisionRecord], trades: &[Trade]) -> Vec<Decisi
             without_json: serde_json::to_string(&r.without).unwrap_or_else(|_| "[]".into()),
         })
         .collect()
+}
+
+/// The report's "AI decisions" section: the decisions that entered, exited or were vetoed,
+/// linked to the trades they caused, with the models used and where they came from.
+pub fn report_section(
+    records: &[DecisionRecord],
+    trades: &[Trade],
+    summary: &AiSummary,
+) -> crate::report::ai::AiSection {
+    use crate::ai::advisor::OpinionReason;
+    use crate::report::ai::{AiDecisionRow, AiSection, OpinionCell};
+    let links = link(records, trades);
+    let rows = records
+        .iter()
+        .zip(links)
+        .filter(|(r, _)| r.intent != "hold" || r.decision.veto.is_some())
+        .filter(|(r, _)| matters(r))
+        .map(|(r, l)| {
+            let d = &r.decision;
+            let llm = d
+                .votes
+                .iter()
+                .filter(|v| v.component == Component::Llm)
+                .filter_map(|v| v.opinion.as_ref())
+                .flat_map(|o| o.reasons.iter())
+                .find_map(|x| match x {
+                    OpinionReason::Llm {
+                        explanation,
+                        risk_warning,
+                        ..
+                    } if risk_warning.is_empty() => Some(explanation.clone()),
+                    OpinionReason::Llm {
+                        explanation,
+                        risk_warning,
+                        ..
+                    } => Some(format!("{explanation} (risk: {risk_warning})")),
+                    _ => None,
+                });
+            AiDecisionRow {
+                ts_ms: r.ts_ms,
+                intent: r.intent.clone(),
+                action: d.action.to_string(),
+                confidence: d.confidence,
+                size_frac: d.size_frac,
+                leverage: d.leverage,
+                regime: d.regime.map(|g| g.to_string()),
+                opinions: d
+                    .votes
+                    .iter()
+                    .filter_map(|v| {
+                        v.opinion.as_ref().map(|o| OpinionCell {
+                            component: v.component.to_string(),
+                            action: o.action.to_string(),
+                            confidence: o.confidence,
+                            weight: v.effective_weight,
+                            blocked: v.blocked,
+                        })
+                    })
+                    .collect(),
+                veto: d.veto.clone(),
+                llm,
+                trade: l,
+            }
+        })
+        .collect();
+    let mut facts: Vec<(String, String)> =
+        vec![("components".into(), summary.components.join(", "))];
+    facts.extend(summary.sources.iter().map(|(c, s)| (c.clone(), s.clone())));
+    facts.push((
+        "LLM".into(),
+        format!(
+            "{} ({} asked, {} answered)",
+            summary.llm_mode, summary.llm_asked, summary.llm_answered
+        ),
+    ));
+    facts.push((
+        "learning".into(),
+        if summary.learn { "on (--learn)" } else { "off" }.into(),
+    ));
+    AiSection {
+        facts,
+        total: records.len(),
+        rows,
+    }
 }
 
 /// Labels for the stored trades: strategy `ai`, the entry decision's regime, WIN/LOSS, and
@@ -301,6 +641,10 @@ pub fn record(
     leverage: f64,
     now: &str,
 ) -> Result<(), Error> {
+    // stored: the decisions that were not HOLD, sent an order or were vetoed (with a DQN
+    // voting, most bars have an opinion that did not carry the vote)
+    let kept: Vec<DecisionRecord> = records.iter().filter(|r| matters(r)).cloned().collect();
+    let records = &kept[..];
     let rows = decision_rows(records, trades);
     store.insert_decisions(run_id, &rows)?;
     store.label_trades(run_id, &trade_labels(records, &rows, trades))?;
@@ -340,6 +684,9 @@ pub struct OrchestratorState {
     pub evolved_id: Option<i64>,
     /// Model versions (name → version; the DQN's once trained).
     pub model_versions: std::collections::BTreeMap<String, i64>,
+    /// Where each learned component came from (component → `db:model 5`, `default:…`).
+    #[serde(default)]
+    pub sources: std::collections::BTreeMap<String, String>,
     /// The online learner: health, drift state, blocks.
     pub online: OnlineLearner,
     /// When written (ISO-8601 UTC).
@@ -503,6 +850,8 @@ pub struct StatusReply {
     pub health: Vec<(String, String, usize, f64, f64)>,
     /// Results per leverage level: (leverage, trades, wins, return sum %).
     pub leverage: Vec<(f64, i64, i64, f64)>,
+    /// The models the last `ai` run used (component → source), from the state file.
+    pub sources: std::collections::BTreeMap<String, String>,
     /// The state file, when present.
     pub state_file: Option<PathBuf>,
     /// When it was written.
@@ -515,11 +864,12 @@ pub struct StatusReply {
 /// [`Error::Store`] when the DB exists but cannot be read.
 pub fn status(ctx: &Ctx, llm: LlmConfig) -> Result<StatusReply, Error> {
     let state = load_state(&ctx.data_dir);
-    let (llm_calls, evolved, leverage) = if ctx.db_path.exists() {
+    let (llm_calls, evolved, dqn_models, leverage) = if ctx.db_path.exists() {
         let store = ctx.store()?;
         (
             store.llm_call_counts()?,
             store.list_evolved(None, 100_000)?.len(),
+            store.list_models(None, Some("dqn"), 100_000)?.len(),
             store
                 .leverage_summary()?
                 .into_iter()
@@ -527,15 +877,36 @@ pub fn status(ctx: &Ctx, llm: LlmConfig) -> Result<StatusReply, Error> {
                 .collect(),
         )
     } else {
-        ((0, 0), 0, Vec::new())
+        ((0, 0), 0, 0, Vec::new())
+    };
+    let shipped = |kind: &str| {
+        crate::app::defaults::shipped()
+            .iter()
+            .any(|m| m.kind == kind)
     };
     let comp = |c: Component| -> (String, bool, String) {
         let (ok, why) = match c {
             Component::Technical => (true, "built in".to_string()),
             Component::Online => (true, "learns from closed trades".to_string()),
             Component::Evolved if evolved > 0 => (true, format!("{evolved} genomes stored")),
+            Component::Evolved if shipped("evolved") => (
+                true,
+                "no genome stored: the shipped default models/default/evolved.json (BTC/USDT 1h)"
+                    .into(),
+            ),
             Component::Evolved => (false, "no evolved genome stored (algolab evolve)".into()),
-            Component::Dqn => (false, "no trained DQN model in the DB".into()),
+            Component::Dqn if dqn_models > 0 => (
+                true,
+                format!("{dqn_models} DQN models stored; `ai` uses the latest for the symbol"),
+            ),
+            Component::Dqn if shipped("dqn") => (
+                true,
+                "no model stored: the shipped default models/default/dqn.json (BTC/USDT 1h)".into(),
+            ),
+            Component::Dqn => (
+                false,
+                "no trained DQN model in the DB (algolab train-rl)".into(),
+            ),
             Component::Llm if !llm.enabled => (false, "AI_TRADING_ENABLED=false".into()),
             Component::Llm => (
                 true,
@@ -576,6 +947,10 @@ pub fn status(ctx: &Ctx, llm: LlmConfig) -> Result<StatusReply, Error> {
         evolved_stored: evolved,
         health,
         leverage,
+        sources: state
+            .as_ref()
+            .map(|s| s.sources.clone())
+            .unwrap_or_default(),
         state_file: state.as_ref().map(|_| ctx.data_dir.join(STATE_FILE)),
         updated_at: state.map(|s| s.updated_at),
     })
@@ -673,6 +1048,7 @@ mod tests {
             components: vec!["technical".into()],
             evolved_id: None,
             model_versions: Default::default(),
+            sources: Default::default(),
             online,
             updated_at: "2026-01-01T00:00:00Z".into(),
         };

@@ -594,8 +594,8 @@ pub fn decision(ctx: &Ctx, req: &SymbolRequest) -> Result<DecisionReply, Error> 
         llm: super::ai::LlmMode::Off,
         ..super::ai::AiOptions::default()
     };
-    let (mut strat, summary) = super::ai::build(ctx, &data.label, &params, &opts)?;
     let cfg = crate::engine::BacktestConfig::default();
+    let (mut strat, summary, _) = super::ai::build(ctx, &data, &params, &opts, cfg.leverage)?;
     super::backtest::run_strategy(&bars, &mut strat, "ai", &params, &cfg)?;
     let records = strat.take_decision_records();
     let last_ts = bars.ts_ms()[bars.len() - 1];

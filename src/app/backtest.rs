@@ -103,7 +103,7 @@ pub fn run(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
         None
     };
     if let Some(dir) = &req.report {
-        write(dir, &data, &out)?;
+        write(dir, &data, &out, None)?;
     }
     Ok(BacktestReply {
         report: req.report.as_ref().map(|d| d.join("report.html")),
@@ -122,7 +122,8 @@ fn run_ai(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
     let params = resolve_params("ai", &req.params)?;
     req.cfg.validate()?;
     let data = load_data(&req.data, &ctx.data_dir)?;
-    let (mut strat, mut summary) = ai_app::build(ctx, &data.label, &params, &req.ai)?;
+    let (mut strat, mut summary, dqn_model) =
+        ai_app::build(ctx, &data, &params, &req.ai, req.cfg.leverage)?;
     // `--learn` and `--llm` are on the recorded command line (`runs.args_json`)
     let record = ctx.run_record("backtest", None);
     let out = run_strategy(&data.bars, &mut strat, "ai", &params, &req.cfg)?;
@@ -150,6 +151,24 @@ fn run_ai(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
             req.cfg.leverage,
             &now,
         )?;
+        // `--learn`: the DQN's new version, a child of the model it started from
+        if let (Some(from), Some(online)) = (&dqn_model, strat.dqn_online()) {
+            let stored = ai_app::store_learned_dqn(
+                &mut store,
+                id,
+                &data.label,
+                &data.bars.content_hash(),
+                from,
+                online,
+                &now,
+            )?;
+            summary.dqn_learned = Some(serde_json::json!({
+                "version": online.version,
+                "trades": online.trades,
+                "grad_steps": online.grad_steps,
+                "model_id": stored,
+            }));
+        }
         Some(id)
     } else {
         None
@@ -162,13 +181,22 @@ fn run_ai(ctx: &Ctx, req: BacktestRequest) -> Result<BacktestReply, Error> {
             weights: strat.orchestrator().config().weights.clone(),
             components: summary.components.clone(),
             evolved_id: summary.evolved_id,
-            model_versions: Default::default(),
+            model_versions: summary
+                .dqn_learned
+                .as_ref()
+                .and_then(|l| l["model_id"].as_i64())
+                .or(summary.dqn_id)
+                .map(|id| ("dqn".to_string(), id))
+                .into_iter()
+                .collect(),
+            sources: summary.sources.clone(),
             online: strat.online().clone(),
             updated_at: now,
         },
     )?;
     if let Some(dir) = &req.report {
-        write(dir, &data, &out)?;
+        let section = ai_app::report_section(&decisions, &out.result.trades, &summary);
+        write(dir, &data, &out, Some(&section))?;
     }
     Ok(BacktestReply {
         report: req.report.as_ref().map(|d| d.join("report.html")),
@@ -460,11 +488,17 @@ pub fn record(
     Ok(id)
 }
 
-/// Write the HTML/PNG/CSV report of a backtest into `dir`.
+/// Write the HTML/PNG/CSV report of a backtest into `dir` (with the "AI decisions" section
+/// of an `ai` backtest).
 ///
 /// # Errors
 /// [`Error::Report`] when a file cannot be written.
-pub fn write(dir: &Path, data: &LoadedData, out: &BacktestOutcome) -> Result<(), Error> {
+pub fn write(
+    dir: &Path,
+    data: &LoadedData,
+    out: &BacktestOutcome,
+    ai: Option<&crate::report::ai::AiSection>,
+) -> Result<(), Error> {
     let first = out.result.first_bar;
     let r = first..first + out.result.equity.len();
     let b = &data.bars;
@@ -491,6 +525,7 @@ pub fn write(dir: &Path, data: &LoadedData, out: &BacktestOutcome) -> Result<(),
             equity: &out.result.equity,
             trades: &out.result.trades,
             stats: &out.stats,
+            ai,
         },
     )?;
     Ok(())

@@ -13,6 +13,7 @@ pub mod backtest;
 pub mod bots;
 pub mod ctx;
 pub mod data;
+pub mod defaults;
 pub mod evolve;
 pub mod fetch;
 pub mod indicators;

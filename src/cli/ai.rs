@@ -34,6 +34,17 @@ pub struct AiArgs {
 pub enum AiCommand {
     /// Weights, components available, LLM settings, online health, leverage results.
     Status,
+    /// Write the default model files (models/default/*.json) from the learning DB: the
+    /// newest dqn and leverage-dqn models and evolved genome of the symbol
+    /// (scripts/default_models.sh trains them and calls this).
+    ExportDefaults {
+        /// The symbol whose models to export.
+        #[arg(long, default_value = "BTC/USDT")]
+        symbol: String,
+        /// Folder to write into.
+        #[arg(long, default_value = crate::app::defaults::DIR)]
+        out: std::path::PathBuf,
+    },
 }
 
 fn pct(x: f64) -> String {
@@ -137,7 +148,20 @@ pub fn explain(args: ExplainArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
 /// # Errors
 /// A bad `AI_TIMEOUT` (exit 2) or DB failures.
 pub fn run(args: AiArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
-    let AiCommand::Status = args.command;
+    if let AiCommand::ExportDefaults { symbol, out } = &args.command {
+        if !ctx.db_path.is_file() {
+            return Err(super::UsageError(format!(
+                "no learning DB at {} (train the models first: scripts/default_models.sh)",
+                ctx.db_path.display()
+            ))
+            .into());
+        }
+        let files = crate::app::defaults::export(&ctx.store()?, symbol, out)?;
+        for f in files {
+            println!("{}", f.display());
+        }
+        return Ok(());
+    }
     let llm = crate::ai::llm::LlmConfig::from_vars(|k| std::env::var(k).ok())?;
     let s = app::status(ctx, llm)?;
     if g.json {
@@ -160,6 +184,9 @@ pub fn run(args: AiArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
         s.llm_calls.0,
         s.llm_calls.1
     );
+    for (c, src) in &s.sources {
+        out += &format!("last ai run: {c} from {src}\n");
+    }
     match &s.state_file {
         Some(p) => {
             out += &format!(

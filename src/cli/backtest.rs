@@ -185,6 +185,22 @@ pub fn run(args: BacktestArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
                 ""
             }
         ));
+        for (c, src) in &ai.sources {
+            human.push_str(&format!("ai: {c} from {src}\n"));
+        }
+        if let Some(l) = &ai.dqn_learned {
+            human.push_str(&format!(
+                "ai: dqn learned from {} trades ({} gradient steps): version {} → {}{}\n",
+                l["trades"],
+                l["grad_steps"],
+                ai.dqn_version.unwrap_or(0),
+                l["version"],
+                l["model_id"]
+                    .as_i64()
+                    .map(|id| format!(", stored as model {id}"))
+                    .unwrap_or_default()
+            ));
+        }
         for w in &ai.warnings {
             eprintln!("warning: {w}");
         }

@@ -216,6 +216,8 @@ pub struct Page<'a> {
     pub period_series: &'a PeriodSeries,
     /// Trades.
     pub trades: &'a [Trade],
+    /// The "AI decisions" section of an `ai` backtest.
+    pub ai: Option<&'a super::ai::AiSection>,
 }
 
 impl Page<'_> {
@@ -639,6 +641,12 @@ pub fn render(p: &Page<'_>) -> String {
         p.trades.len(),
         trades_section(p)
     );
+    let ai_data = p.ai.map(|a| {
+        let d = p.dates_only();
+        let (html, data) = super::ai::section(a, |t| when(t, d));
+        body.push_str(&html);
+        data
+    });
     let mut data = format!("{{\"intraday\":{},\"charts\":[", !p.dates_only());
     for (i, c) in charts.iter().enumerate() {
         if i > 0 {
@@ -649,6 +657,9 @@ pub fn render(p: &Page<'_>) -> String {
     data.push(']');
     if !p.trades.is_empty() {
         let _ = write!(data, ",\"trades\":{}", trades_json(p));
+    }
+    if let Some(d) = ai_data.filter(|d| !d.is_empty()) {
+        let _ = write!(data, ",{d}");
     }
     data.push('}');
     super::page::document(p.title, &body, &data)

@@ -7,6 +7,7 @@
 //! Sits right of `metrics` and `store`: it takes finished [`Stats`] and plain slices, and
 //! can rebuild a stored run's report from the learning DB ([`rebuild_report`]).
 
+pub mod ai;
 mod charts;
 mod csv_out;
 pub mod evolve;
@@ -114,6 +115,8 @@ pub struct ReportInput<'a> {
     pub trades: &'a [Trade],
     /// Statistics of the run.
     pub stats: &'a Stats,
+    /// An `ai` backtest's "AI decisions" section.
+    pub ai: Option<&'a ai::AiSection>,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
@@ -219,6 +222,7 @@ pub fn write_report(dir: &Path, input: &ReportInput<'_>) -> Result<(), ReportErr
         bh_periods: &bh_periods,
         period_series: &rolling::period_series(ts, equity),
         trades: input.trades,
+        ai: input.ai,
     });
     let html_path = dir.join("report.html");
     atomic_write(&html_path, page.as_bytes()).map_err(io_err(&html_path))?;
@@ -323,6 +327,7 @@ pub fn rebuild_report(
         equity: &equity,
         trades: &trades,
         stats: &stats,
+        ai: None,
     };
     write_report(dir, &input)
 }

@@ -6,7 +6,9 @@
 //!    the opposite side at 0.5 (an exit signal);
 //! 2. the evolved strategy (the best stored genome, when the caller supplies one) gives BUY or
 //!    SELL at `EVOLVED_CONFIDENCE` when its rule enters, the opposite side at 0.5 when it
-//!    exits, HOLD otherwise; extra advisors (the DQN, once trained) give theirs;
+//!    exits, HOLD otherwise; strategy components (the latest trained DQN for the symbol) do
+//!    the same at `STRATEGY_CONFIDENCE` (0.7), deciding on the orchestrator's own position;
+//!    extra advisors give theirs;
 //! 3. the online learner blocks components degraded in this regime, boosts healthy ones
 //!    (× 1.1) and gives its own opinion;
 //! 4. the orchestrator votes; only when the vote would open or reverse a position is the LLM
@@ -27,10 +29,33 @@
 //! `SHADOW_HORIZON` (24) bars later by the signed close-to-close return over those bars (one
 //! pending opinion per component at a time).
 //!
+//! **Per-trade leverage** (when the engine runs at a leverage setting `L` > 1, i.e. the venue
+//! allows it): for each entry the leverage manager takes the leverage DQN's base (its greedy
+//! action's `k` when it would enter the same side, else 1), adjusts it for volatility (ATR /
+//! close against its mean over the last `VOL_REF_BARS`), trend (the regime detector's Bull /
+//! Bear, its ADX ≥ 25 verdict) and confidence, and sizes by half-Kelly (the last
+//! `KELLY_TRADES` trades) and the 1 % risk budget. The order commits `size × l / L` of equity
+//! as margin, so its notional is `size × l ×` equity (the leverage DQN's convention: the
+//! venue's leverage setting is `L`, the margin per trade is what `l` needs). While a
+//! leveraged position is open and nothing else is decided, the liquidation guard estimates
+//! the isolated-margin liquidation price (`entry × (1 ∓ 1/L ± 0.4 %)`) and margin ratio and
+//! reduces or closes the position (`Exit { frac }`) as the leverage manager says.
+//!
+//! **Learning after every trade** (`--learn` in backtests, on in paper and live): when the
+//! strategy sees a position closed, the DQN component (when an agent was given,
+//! [`AiStrategy::with_dqn_learning`]) receives the trade as one transition — its state at the
+//! entry decision, the trade's side as its action, the `dqn` reward of the whole trade as one
+//! step that opened and closed, its state at the bar where the closure is seen, done — then
+//! takes `LEARN_STEPS_PER_TRADE` (4) gradient steps once its replay holds a minibatch, acts
+//! with the new weights and bumps its model version. The caller stores the new version.
+//!
 //! Every bar with a non-HOLD opinion or decision is kept as a [`DecisionRecord`] (with the
-//! inputs, so `explain` can recompute it without each component).
+//! inputs, so `explain` can recompute it without each component); the caller stores those
+//! that matter (`app::ai::record`: not HOLD, an order or a veto).
 
 use crate::ai::advisor::{Action, Advisor, Component, MarketView, Opinion, OpinionReason};
+use crate::ai::dqn::{DqnAgent, StepOutcome, Transition, dqn_reward};
+use crate::ai::leverage::{LeverageConfig, LeverageInputs, LeverageManager, kelly_from_returns};
 use crate::ai::llm::{LlmAdvisor, MarketContext};
 use crate::ai::online::OnlineLearner;
 use crate::ai::orchestrator::{Decision, Inputs, Orchestrator, OrchestratorConfig};
@@ -38,6 +63,7 @@ use crate::core::order::{Entry, Intent, OrderKind, PositionView, Side, Sizing};
 use crate::indicators::ParamError;
 use crate::regime::{Regime, RegimeConfig, RegimeDetector, RegimeState};
 use crate::signal::{SignalConfig, TechnicalSignal};
+use crate::strategy::dqn::DqnStrategy;
 use crate::strategy::evolved::Evolved;
 use crate::strategy::{History, ParamKind, ParamSpec, ParamValue, Params, Strategy};
 
@@ -46,6 +72,21 @@ pub const SHADOW_HORIZON: usize = 24;
 
 /// Confidence of the evolved strategy's entries.
 pub const EVOLVED_CONFIDENCE: f64 = 0.8;
+
+/// Confidence of a strategy component's entries (the DQN's greedy action).
+pub const STRATEGY_CONFIDENCE: f64 = 0.7;
+
+/// Bars of ATR / close whose mean is the leverage manager's volatility reference.
+pub const VOL_REF_BARS: usize = 500;
+
+/// Maintenance margin rate of the liquidation estimate (Binance's lowest bracket, 0.4 %).
+pub const MAINT_MARGIN_RATE: f64 = 0.004;
+
+/// Gradient steps the DQN takes after each closed trade with `--learn`.
+pub const LEARN_STEPS_PER_TRADE: usize = 4;
+
+/// Closed trades whose returns give the leverage manager's Kelly fraction.
+pub const KELLY_TRADES: usize = 50;
 
 /// The `ai` strategy's parameters.
 pub const AI_PARAMS: &[ParamSpec] = &[
@@ -102,6 +143,36 @@ struct OpenTrade {
     entry_price: f64,
     regime: Regime,
     opinions: Vec<(Component, Action)>,
+    entry: EntryContext,
+}
+
+/// What the DQN's experience of a trade needs from its entry decision.
+#[derive(Debug, Clone, Default)]
+struct EntryContext {
+    /// The DQN's state at the entry decision.
+    dqn_state: Option<Vec<f32>>,
+    /// Equity at the entry decision.
+    equity: f64,
+    /// ATR / close at the entry decision.
+    sigma: f64,
+}
+
+/// An entry sent and not yet seen filled: the opinions behind it, its regime, its context.
+type PendingEntry = (Vec<(Component, Action)>, Regime, EntryContext);
+
+/// Learning after every trade (module doc): the DQN component's agent and what it learned.
+#[derive(Debug)]
+pub struct DqnOnline {
+    /// The agent (online and target networks, Adam, replay of the trades' transitions).
+    pub agent: DqnAgent,
+    /// Gradient steps after each closed trade.
+    pub steps_per_trade: usize,
+    /// The model version: +1 after each trade that trained.
+    pub version: i64,
+    /// Trades whose experience the agent received.
+    pub trades: u64,
+    /// Gradient steps taken.
+    pub grad_steps: u64,
 }
 
 /// The orchestrator as a strategy.
@@ -111,16 +182,32 @@ pub struct AiStrategy {
     signal: TechnicalSignal,
     regime: RegimeDetector,
     evolved: Option<Evolved>,
+    strategies: Vec<(Component, Box<dyn Strategy + Send>)>,
     advisors: Vec<Box<dyn Advisor + Send>>,
     llm: Option<LlmAdvisor>,
     online: OnlineLearner,
     take_profit_r: f64,
     allow_short: bool,
     decisions: Vec<DecisionRecord>,
-    pending: Option<(Vec<(Component, Action)>, Regime)>,
+    pending: Option<PendingEntry>,
     open: Option<OpenTrade>,
     shadow: Vec<(usize, Component, Regime, Side, f64)>,
     warnings: Vec<String>,
+    leverage: Option<PerTradeLeverage>,
+    vol_hist: std::collections::VecDeque<f64>,
+    trade_returns: std::collections::VecDeque<f64>,
+    dqn: Option<DqnStrategy>,
+    dqn_online: Option<DqnOnline>,
+    dqn_due: Option<(OpenTrade, f64)>,
+}
+
+/// Per-trade leverage (module doc): the leverage manager, the engine's leverage setting and
+/// the leverage DQN giving the base leverage.
+struct PerTradeLeverage {
+    manager: LeverageManager,
+    engine_leverage: f64,
+    /// The leverage DQN (or a stand-in) and the leverage its `EquityFrac(k / max)` is of.
+    dqn: Option<(Box<dyn Strategy + Send>, f64)>,
 }
 
 impl std::fmt::Debug for AiStrategy {
@@ -157,6 +244,7 @@ impl AiStrategy {
             signal: TechnicalSignal::new(SignalConfig::default())?,
             regime: RegimeDetector::new(RegimeConfig::default())?,
             evolved: None,
+            strategies: Vec::new(),
             advisors: Vec::new(),
             llm: None,
             online: OnlineLearner::default(),
@@ -168,7 +256,120 @@ impl AiStrategy {
             open: None,
             shadow: Vec::new(),
             warnings: Vec::new(),
+            leverage: None,
+            vol_hist: std::collections::VecDeque::new(),
+            trade_returns: std::collections::VecDeque::new(),
+            dqn: None,
+            dqn_online: None,
+            dqn_due: None,
         })
+    }
+
+    /// Add a trained DQN as the [`Component::Dqn`] component (greedy action as its opinion,
+    /// at `STRATEGY_CONFIDENCE`).
+    pub fn with_dqn(mut self, dqn: DqnStrategy) -> Self {
+        self.dqn = Some(dqn);
+        self
+    }
+
+    /// Learn after every trade (module doc): `agent` starts from the DQN component's weights;
+    /// `version` is the model's version so far.
+    pub fn with_dqn_learning(mut self, agent: DqnAgent, version: i64) -> Self {
+        self.dqn_online = Some(DqnOnline {
+            agent,
+            steps_per_trade: LEARN_STEPS_PER_TRADE,
+            version,
+            trades: 0,
+            grad_steps: 0,
+        });
+        self
+    }
+
+    /// The DQN's learning so far (with `--learn`).
+    pub fn dqn_online(&self) -> Option<&DqnOnline> {
+        self.dqn_online.as_ref()
+    }
+
+    /// The DQN component's experience of a closed trade: one transition from its state at the
+    /// entry decision, the trade's side as its action, the `dqn` reward of the trade as one
+    /// step (opened and closed), to its state now (done); then a few gradient steps, and the
+    /// component acts with the new weights.
+    fn learn_dqn(&mut self, t: &OpenTrade, equity_now: f64) {
+        let (Some(online), Some(dqn)) = (self.dqn_online.as_mut(), self.dqn.as_mut()) else {
+            return;
+        };
+        let Some(state) = &t.entry.dqn_state else {
+            return;
+        };
+        let reward = dqn_reward(&StepOutcome {
+            equity_before: t.entry.equity,
+            equity_after: equity_now,
+            sigma: t.entry.sigma,
+            held: false,
+            opened: true,
+            closed: true,
+            ..StepOutcome::default()
+        })
+        .total();
+        online.agent.observe(&Transition {
+            state,
+            action: if t.side == Side::Long { 1 } else { 2 },
+            reward: reward as f32,
+            next_state: dqn.state(),
+            done: true,
+        });
+        online.trades += 1;
+        let mut trained = false;
+        let mut failed = None;
+        for _ in 0..online.steps_per_trade {
+            match online.agent.train_step() {
+                Ok(Some(_)) => {
+                    trained = true;
+                    online.grad_steps += 1;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    failed = Some(format!(
+                        "DQN learning stopped: {e}; its last weights are kept"
+                    ));
+                    break;
+                }
+            }
+        }
+        if failed.is_none() && trained {
+            online.version += 1;
+            if let Err(e) = dqn.set_net(online.agent.online().clone()) {
+                failed = Some(format!("DQN learning stopped: {e}"));
+            }
+        }
+        if let Some(w) = failed {
+            self.warnings.push(w);
+            self.dqn_online = None;
+        }
+    }
+
+    /// Decide a leverage per trade (module doc): the engine runs at `engine_leverage` (the
+    /// venue's setting, > 1), the leverage manager picks a whole leverage in
+    /// `1..=min(10, engine_leverage)` for each entry from the leverage DQN's base (or 1),
+    /// volatility, trend, confidence, Kelly and the risk budget. `dqn` is the leverage DQN
+    /// with the leverage it was trained at (its `LONG_kX` enters `EquityFrac(k / max)`).
+    pub fn with_leverage(
+        mut self,
+        engine_leverage: f64,
+        dqn: Option<(Box<dyn Strategy + Send>, f64)>,
+    ) -> Self {
+        if engine_leverage > 1.0 {
+            let cfg = LeverageConfig {
+                max_leverage: LeverageConfig::default().max_leverage.min(engine_leverage),
+                ..LeverageConfig::default()
+            };
+            self.leverage = Some(PerTradeLeverage {
+                manager: LeverageManager::new(cfg),
+                engine_leverage,
+                dqn,
+            });
+        }
+        self
     }
 
     /// Use these orchestrator weights (threshold and sizing stay).
@@ -185,7 +386,17 @@ impl AiStrategy {
         self
     }
 
-    /// Add another advisor (e.g. the DQN).
+    /// Add a strategy as component `component` (e.g. a trained DQN as [`Component::Dqn`]).
+    pub fn with_strategy_component(
+        mut self,
+        component: Component,
+        strategy: Box<dyn Strategy + Send>,
+    ) -> Self {
+        self.strategies.push((component, strategy));
+        self
+    }
+
+    /// Add another advisor.
     pub fn with_advisor(mut self, advisor: Box<dyn Advisor + Send>) -> Self {
         self.advisors.push(advisor);
         self
@@ -213,6 +424,10 @@ impl AiStrategy {
         let mut v = vec![Component::Technical, Component::Online];
         if self.evolved.is_some() {
             v.push(Component::Evolved);
+        }
+        v.extend(self.strategies.iter().map(|(c, _)| *c));
+        if self.dqn.is_some() {
+            v.push(Component::Dqn);
         }
         v.extend(self.advisors.iter().map(|a| a.component()));
         if self.llm.is_some() {
@@ -242,13 +457,45 @@ impl AiStrategy {
         std::mem::take(&mut self.warnings)
     }
 
+    /// The liquidation guard (module doc): `Exit { frac }` when the leverage manager says to
+    /// reduce an open position at `close`, else `Hold`. Only with per-trade leverage.
+    pub fn liquidation_guard(&self, pos: &PositionView, close: f64) -> Intent {
+        let (Some(pl), Some(side)) = (&self.leverage, pos.side) else {
+            return Intent::Hold;
+        };
+        if pos.qty <= 0.0 || pos.entry_price <= 0.0 {
+            return Intent::Hold;
+        }
+        let l = pl.engine_leverage;
+        let sign = side.sign();
+        let liq = pos.entry_price * (1.0 - sign / l + sign * MAINT_MARGIN_RATE);
+        let margin = pos.qty * pos.entry_price / l;
+        let balance = margin + sign * pos.qty * (close - pos.entry_price);
+        let ratio = if balance > 0.0 {
+            MAINT_MARGIN_RATE * pos.qty * close / balance
+        } else {
+            1.0
+        };
+        match pl.manager.protect(ratio, close, Some(liq)) {
+            crate::ai::leverage::Protection::Reduce { frac } => Intent::Exit { frac },
+            crate::ai::leverage::Protection::Keep => Intent::Hold,
+        }
+    }
+
     /// Learn from a closed trade (module doc).
-    fn learn(&mut self, close: f64) {
+    fn learn(&mut self, close: f64, equity: f64) {
         let Some(t) = self.open.take() else { return };
         if t.entry_price <= 0.0 {
             return;
         }
+        if self.dqn_online.is_some() {
+            self.dqn_due = Some((t.clone(), equity));
+        }
         let ret = t.side.sign() * (close / t.entry_price - 1.0);
+        if self.trade_returns.len() == KELLY_TRADES {
+            self.trade_returns.pop_front();
+        }
+        self.trade_returns.push_back(ret);
         for (c, a) in &t.opinions {
             let signed = match a.side() {
                 Some(s) if s == t.side => ret,
@@ -272,16 +519,17 @@ impl Strategy for AiStrategy {
         if let Some(open) = &self.open
             && (pos.side != Some(open.side) || (pos.entry_price - open.entry_price).abs() > 0.0)
         {
-            self.learn(bar.close);
+            self.learn(bar.close, pos.equity);
         }
         if self.open.is_none()
-            && let (Some(side), Some((opinions, regime))) = (pos.side, self.pending.take())
+            && let (Some(side), Some((opinions, regime, entry))) = (pos.side, self.pending.take())
         {
             self.open = Some(OpenTrade {
                 side,
                 entry_price: pos.entry_price,
                 regime,
                 opinions,
+                entry,
             });
         }
         // score blocked components' shadow opinions that are due
@@ -354,6 +602,50 @@ impl Strategy for AiStrategy {
             };
             opinions.push((Component::Evolved, o));
         }
+        for (c, strat) in &mut self.strategies {
+            let o = match strat.on_bar(hist, pos) {
+                Intent::Enter(e) => Opinion::new(
+                    if e.side == Side::Long {
+                        Action::Buy
+                    } else {
+                        Action::Sell
+                    },
+                    STRATEGY_CONFIDENCE,
+                    Vec::new(),
+                ),
+                Intent::Exit { .. } => match pos.side {
+                    Some(Side::Long) => Opinion::new(Action::Sell, 0.5, Vec::new()),
+                    Some(Side::Short) => Opinion::new(Action::Buy, 0.5, Vec::new()),
+                    None => Opinion::hold(),
+                },
+                Intent::Hold => Opinion::hold(),
+            };
+            opinions.push((*c, o));
+        }
+        if let Some(d) = &mut self.dqn {
+            let o = match d.on_bar(hist, pos) {
+                Intent::Enter(e) => Opinion::new(
+                    if e.side == Side::Long {
+                        Action::Buy
+                    } else {
+                        Action::Sell
+                    },
+                    STRATEGY_CONFIDENCE,
+                    Vec::new(),
+                ),
+                Intent::Exit { .. } => match pos.side {
+                    Some(Side::Long) => Opinion::new(Action::Sell, 0.5, Vec::new()),
+                    Some(Side::Short) => Opinion::new(Action::Buy, 0.5, Vec::new()),
+                    None => Opinion::hold(),
+                },
+                Intent::Hold => Opinion::hold(),
+            };
+            opinions.push((Component::Dqn, o));
+        }
+        // a trade closed: the DQN learns from it now that its state is this bar's
+        if let Some((t, equity)) = self.dqn_due.take() {
+            self.learn_dqn(&t, equity);
+        }
         let view = MarketView {
             symbol: "",
             bar,
@@ -401,6 +693,27 @@ impl Strategy for AiStrategy {
                 opinions.push((Component::Online, o));
             }
         }
+        // the leverage DQN's base leverage for an entry now (it sees every bar)
+        let lev_base = match self.leverage.as_mut().and_then(|pl| pl.dqn.as_mut()) {
+            Some((d, max)) => {
+                let max = max.max(1.0);
+                match d.on_bar(hist, pos) {
+                    Intent::Enter(Entry {
+                        side,
+                        sizing: Sizing::EquityFrac(f),
+                        ..
+                    }) => Some((side, (f * max).round())),
+                    _ => None,
+                }
+            }
+            None => None,
+        };
+        if atr > 0.0 && bar.close > 0.0 {
+            if self.vol_hist.len() == VOL_REF_BARS {
+                self.vol_hist.pop_front();
+            }
+            self.vol_hist.push_back(atr / bar.close);
+        }
         let mut inputs = Inputs {
             opinions,
             blocked,
@@ -438,19 +751,49 @@ impl Strategy for AiStrategy {
                 self.warnings.push(w);
             }
         }
+        // per-trade leverage (module doc): the leverage manager's decision for this entry
+        let mut entry_frac = decision.size_frac;
+        if let (Some(pl), Some(side)) = (&self.leverage, decision.action.side())
+            && atr > 0.0
+            && bar.close > 0.0
+        {
+            let mult = regime.map_or(2.0, Regime::stop_atr_mult);
+            let strong = pl.manager.config().strong_adx;
+            // the regime detector's Bull / Bear is its ADX ≥ 25 verdict with a direction
+            let (trend, adx) = match regime {
+                Some(Regime::Bull) => (Some(Side::Long), strong),
+                Some(Regime::Bear) => (Some(Side::Short), strong),
+                _ => (None, 0.0),
+            };
+            let returns: Vec<f64> = self.trade_returns.iter().copied().collect();
+            let ld = pl.manager.decide(&LeverageInputs {
+                base: lev_base.filter(|(s, _)| *s == side).map_or(1.0, |(_, k)| k),
+                side,
+                vol: atr / bar.close,
+                vol_ref: self.vol_hist.iter().sum::<f64>() / self.vol_hist.len().max(1) as f64,
+                adx,
+                trend,
+                confidence: decision.confidence,
+                kelly: kelly_from_returns(&returns),
+                stop_frac: atr * mult / bar.close,
+            });
+            decision.size_frac = decision.size_frac.min(ld.size_frac);
+            decision.leverage = ld.leverage;
+            entry_frac = decision.size_frac * ld.leverage / pl.engine_leverage;
+        }
         let intent = match (decision.action, pos.side) {
             (Action::Buy, Some(Side::Long)) | (Action::Sell, Some(Side::Short)) => Intent::Hold,
             (Action::Sell, Some(Side::Long)) if !self.allow_short => Intent::Exit { frac: 1.0 },
             (Action::Buy, Some(Side::Short)) if !self.allow_short => Intent::Exit { frac: 1.0 },
             (Action::Sell, None) if !self.allow_short => Intent::Hold,
-            (Action::Buy | Action::Sell, _) if atr > 0.0 && decision.size_frac > 0.0 => {
+            (Action::Buy | Action::Sell, _) if atr > 0.0 && entry_frac > 0.0 => {
                 let side = decision.action.side().unwrap_or(Side::Long);
                 let mult = regime.map_or(2.0, Regime::stop_atr_mult);
                 let risk = atr * mult;
                 let sign = side.sign();
                 Intent::Enter(Entry {
                     side,
-                    sizing: Sizing::EquityFrac(decision.size_frac),
+                    sizing: Sizing::EquityFrac(entry_frac),
                     kind: OrderKind::Market,
                     stop: Some(bar.close - sign * risk),
                     take_profit: (self.take_profit_r > 0.0)
@@ -460,6 +803,11 @@ impl Strategy for AiStrategy {
             }
             _ => Intent::Hold,
         };
+        // liquidation protection of an open leveraged position (module doc)
+        let intent = match intent {
+            Intent::Hold => self.liquidation_guard(pos, bar.close),
+            i => i,
+        };
         if let (Intent::Enter(_), Some(r)) = (intent, regime) {
             self.pending = Some((
                 inputs
@@ -468,6 +816,19 @@ impl Strategy for AiStrategy {
                     .map(|(c, o)| (*c, o.action))
                     .collect(),
                 r,
+                EntryContext {
+                    dqn_state: self
+                        .dqn_online
+                        .as_ref()
+                        .and(self.dqn.as_ref())
+                        .map(|d| d.state().to_vec()),
+                    equity: pos.equity,
+                    sigma: if bar.close > 0.0 {
+                        atr / bar.close
+                    } else {
+                        0.0
+                    },
+                },
             ));
         }
         let interesting = decision.action != Action::Hold
@@ -516,10 +877,22 @@ impl Strategy for AiStrategy {
         for a in &mut self.advisors {
             a.reset();
         }
+        for (_, st) in &mut self.strategies {
+            st.reset();
+        }
         self.decisions.clear();
         self.pending = None;
         self.open = None;
         self.shadow.clear();
+        if let Some((d, _)) = self.leverage.as_mut().and_then(|pl| pl.dqn.as_mut()) {
+            d.reset();
+        }
+        self.vol_hist.clear();
+        self.trade_returns.clear();
+        if let Some(d) = &mut self.dqn {
+            d.reset();
+        }
+        self.dqn_due = None;
     }
 
     fn params(&self) -> Params {
@@ -538,6 +911,8 @@ impl Strategy for AiStrategy {
         ]
         .into_iter()
         .chain(self.evolved.as_ref().map(Strategy::warmup_bars))
+        .chain(self.strategies.iter().map(|(_, st)| st.warmup_bars()))
+        .chain(self.dqn.as_ref().map(Strategy::warmup_bars))
         .max()
         .unwrap_or(0)
     }
@@ -589,5 +964,147 @@ mod tests {
         // without technical nothing is left to vote
         assert_eq!(d.without, vec![(Component::Technical, Action::Hold, 0.0)]);
         assert_eq!(d.intent, "enter long");
+    }
+
+    #[test]
+    fn per_trade_leverage_sizes_each_entry_in_the_engine() {
+        use crate::engine::{BacktestConfig, run_backtest};
+        let bars = decline_then_rally(3000.0);
+        // a stand-in leverage DQN trained at 10×: LONG_3X on every bar (base leverage 3)
+        let base: Box<dyn Strategy + Send> = Box::new(AlwaysLong(0.3));
+        let mut s = AiStrategy::new(&Params::default())
+            .unwrap()
+            .with_leverage(5.0, Some((base, 10.0)));
+        let cfg = BacktestConfig {
+            leverage: 5.0,
+            ..BacktestConfig::default()
+        };
+        let res = run_backtest(&bars, &mut s, &cfg).unwrap();
+        let recs = s.take_decision_records();
+        let entry = recs
+            .iter()
+            .find(|r| r.intent == "enter long")
+            .expect("an entry");
+        let d = &entry.decision;
+        // a whole leverage in 1..=3 (base 3, adjusted down), and the size within the caps
+        let base = d.leverage;
+        assert!((1.0..=3.0).contains(&base) && base.fract() == 0.0, "{base}");
+        assert!(
+            recs.iter().any(|r| r.decision.leverage > 1.0),
+            "some entry is leveraged"
+        );
+        assert!(d.size_frac > 0.0 && d.size_frac <= 0.25);
+        // the trade's notional is size × leverage × equity (the margin is size × l / 5)
+        let t = res.trades.first().expect("a trade");
+        assert_eq!(t.entry_bar, entry.bar + 1);
+        let equity = res.equity[entry.bar - res.first_bar];
+        let notional = t.qty * t.entry_price;
+        let want = d.size_frac * d.leverage * equity;
+        assert!((notional / want - 1.0).abs() < 0.05, "{notional} vs {want}");
+        // without per-trade leverage the same bars enter at leverage 1
+        let mut plain = AiStrategy::new(&Params::default()).unwrap();
+        run_backtest(&bars, &mut plain, &cfg).unwrap();
+        let p = plain.take_decision_records();
+        assert!(p.iter().all(|r| r.decision.leverage == 1.0));
+    }
+
+    #[test]
+    fn the_liquidation_guard_reduces_then_closes_near_the_liquidation_price() {
+        let s = AiStrategy::new(&Params::default())
+            .unwrap()
+            .with_leverage(5.0, None);
+        let long = PositionView {
+            side: Some(Side::Long),
+            qty: 1.0,
+            entry_price: 100.0,
+            equity: 100.0,
+            ..PositionView::default()
+        };
+        // liquidation at 100 × (1 − 1/5 + 0.004) = 80.4
+        assert_eq!(s.liquidation_guard(&long, 95.0), Intent::Hold);
+        // within 5 % of it: reduce by half
+        assert_eq!(s.liquidation_guard(&long, 84.0), Intent::Exit { frac: 0.5 });
+        // within 1 %: close
+        assert_eq!(s.liquidation_guard(&long, 81.0), Intent::Exit { frac: 1.0 });
+        // a short mirrors it: liquidation at 100 × (1 + 1/5 − 0.004) = 119.6
+        let short = PositionView {
+            side: Some(Side::Short),
+            ..long
+        };
+        assert_eq!(s.liquidation_guard(&short, 105.0), Intent::Hold);
+        assert_eq!(
+            s.liquidation_guard(&short, 116.0),
+            Intent::Exit { frac: 0.5 }
+        );
+        // spot (no per-trade leverage): never
+        let spot = AiStrategy::new(&Params::default()).unwrap();
+        assert_eq!(spot.liquidation_guard(&long, 81.0), Intent::Hold);
+    }
+
+    /// A stand-in for the leverage DQN: enters long with this equity fraction on every bar.
+    struct AlwaysLong(f64);
+
+    impl Strategy for AlwaysLong {
+        fn name(&self) -> &str {
+            "always-long"
+        }
+        fn on_bar(&mut self, _: &History<'_>, pos: &PositionView) -> Intent {
+            if pos.side == Some(Side::Long) {
+                return Intent::Hold;
+            }
+            Intent::Enter(Entry {
+                sizing: Sizing::EquityFrac(self.0),
+                ..Entry::market(Side::Long)
+            })
+        }
+        fn reset(&mut self) {}
+    }
+
+    /// A stand-in for a trained model: enters short on every bar.
+    struct AlwaysShort;
+
+    impl Strategy for AlwaysShort {
+        fn name(&self) -> &str {
+            "always-short"
+        }
+        fn on_bar(&mut self, _: &History<'_>, _: &PositionView) -> Intent {
+            Intent::Enter(Entry::market(Side::Short))
+        }
+        fn reset(&mut self) {}
+    }
+
+    #[test]
+    fn a_strategy_component_votes_with_its_weight() {
+        let bars = decline_then_rally(3000.0);
+        let mut s = AiStrategy::new(&Params::default())
+            .unwrap()
+            .with_strategy_component(Component::Dqn, Box::new(AlwaysShort));
+        assert_eq!(
+            s.components(),
+            vec![Component::Technical, Component::Dqn, Component::Online]
+        );
+        let pos = PositionView::default();
+        for t in 0..bars.len() {
+            s.on_bar(&History::new(&bars, t), &pos);
+        }
+        let recs = s.take_decision_records();
+        // the DQN alone (before technical speaks): SELL at 0.7, but shorts are off → hold
+        let early = &recs[0];
+        assert_eq!(early.decision.action, Action::Sell);
+        assert!((early.decision.confidence - STRATEGY_CONFIDENCE).abs() < 1e-12);
+        assert_eq!(early.intent, "hold");
+        // where technical says BUY, the weights 0.3 vs 0.25 renormalise to 6/11 and 5/11
+        let both = recs
+            .iter()
+            .find(|r| {
+                r.decision.votes[0]
+                    .opinion
+                    .as_ref()
+                    .is_some_and(|o| o.action == Action::Buy)
+            })
+            .unwrap();
+        let tech = both.decision.votes[0].opinion.as_ref().unwrap().confidence;
+        let want = 6.0 / 11.0 * tech - 5.0 / 11.0 * STRATEGY_CONFIDENCE;
+        assert!((both.decision.score - want).abs() < 1e-12);
     }
 }

@@ -116,6 +116,27 @@ impl DqnStrategy {
         &self.spec
     }
 
+    /// The state vector of the last bar seen (zeros before the features warmed up).
+    pub fn state(&self) -> &[f32] {
+        &self.state
+    }
+
+    /// Act with these weights from now on (the `ai` strategy's learning after each trade).
+    ///
+    /// # Errors
+    /// [`ParamError`] when the network's shape differs from the model's.
+    pub fn set_net(&mut self, net: Mlp) -> Result<(), ParamError> {
+        if net.sizes() != self.policy.net().sizes() {
+            return Err(ParamError::new(
+                "model shape",
+                format!("{:?}", net.sizes()),
+                &format!("{:?}", self.policy.net().sizes()),
+            ));
+        }
+        self.policy = Policy::new(net);
+        Ok(())
+    }
+
     /// `(bar index, action)` of every decision since the last reset (warm-up bars included;
     /// callers cut to their window).
     pub fn decisions(&self) -> &[(usize, u8)] {

@@ -12,6 +12,7 @@ mod ai_drift_golden;
 mod ai_llm;
 mod backtest_cli;
 mod data_cli;
+mod default_models;
 mod engine_golden;
 mod engine_min_order;
 mod engine_props;

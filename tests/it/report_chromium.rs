@@ -1,14 +1,15 @@
 //! The report pages run in a real browser: a synthetic backtest report is loaded in headless
 //! Chromium (`--dump-dom`, no network) and the DOM after the scripts ran must hold every
 //! interactive chart (canvases and a hover legend each), the first page of the trades table
-//! and the pager. Skips, saying why, when no Chromium is installed (`apt-get install -y
-//! chromium`; set `CHROMIUM` to use another binary).
+//! and the pager, and the first page of the AI decisions table with its pager. Skips, saying
+//! why, when no Chromium is installed (`apt-get install -y chromium`; set `CHROMIUM` to use
+//! another binary).
 
 #![allow(clippy::unwrap_used, reason = "test code")]
 
 use std::process::Command;
 
-use crate::report_files::{report_data, synthetic, write_synthetic};
+use crate::report_files::{report_data, synthetic, write_synthetic_ai};
 
 fn chromium() -> Option<String> {
     let candidates = std::env::var("CHROMIUM")
@@ -34,7 +35,8 @@ fn issue_10_report_charts_render_in_headless_chromium() {
     };
     let dir = tempfile::tempdir().unwrap();
     let s = synthetic(400, 17);
-    write_synthetic(dir.path(), &s);
+    let ai = write_synthetic_ai(dir.path(), &s);
+    assert!(ai.rows.len() > 25, "two pages of decisions");
     let page = dir.path().join("report.html");
     let html = std::fs::read_to_string(&page).unwrap();
     let charts = report_data(&html)["charts"].as_array().unwrap().len();
@@ -80,4 +82,14 @@ fn issue_10_report_charts_render_in_headless_chromium() {
     // the trades table shows its first page and the pager
     assert!(dom.contains("data-i=\"0\"") && !dom.contains("data-i=\"25\""));
     assert!(dom.contains("page 1 of"), "pager");
+    // the AI decisions table shows its first page, escaped, and its pager
+    assert!(dom.contains("data-d=\"0\"") && !dom.contains("data-d=\"25\""));
+    assert!(
+        dom.contains(&format!("decisions 1–25 of {}", ai.rows.len())),
+        "ai pager"
+    );
+    // the LLM's text is shown as text, never parsed as markup
+    assert!(dom.contains("vetoed &lt;b"), "escaped LLM text");
+    assert!(!dom.contains("<b>twice</b>"), "escaped LLM text");
+    assert!(dom.contains("technical BUY 80 % × 1.00"), "opinions");
 }

@@ -154,11 +154,63 @@ fn stats_of(s: &Synthetic) -> metrics::Stats {
 }
 
 /// Write the report of a synthetic run into `dir`.
-pub fn write_synthetic(dir: &Path, s: &Synthetic) {
-    write(dir, s, &stats_of(s));
+/// The synthetic report with an "AI decisions" section: an entry and an exit decision per
+/// trade, every third entry vetoed once before.
+pub fn write_synthetic_ai(dir: &Path, s: &Synthetic) -> report::ai::AiSection {
+    use report::ai::{AiDecisionRow, OpinionCell};
+    let mut rows = Vec::new();
+    for (i, t) in s.trades.iter().enumerate() {
+        let op = |a: &str| OpinionCell {
+            component: "technical".into(),
+            action: a.into(),
+            confidence: 0.8,
+            weight: 1.0,
+            blocked: false,
+        };
+        if i % 3 == 0 {
+            rows.push(AiDecisionRow {
+                ts_ms: t.entry_ts_ms,
+                intent: "hold".into(),
+                action: "HOLD".into(),
+                confidence: 0.0,
+                size_frac: 0.0,
+                leverage: 1.0,
+                regime: Some("bull".into()),
+                opinions: vec![op("BUY")],
+                veto: Some("vetoed <b>twice</b>".into()),
+                llm: Some("vetoed <b>twice</b>".into()),
+                trade: None,
+            });
+        }
+        for (ts, intent, action) in [
+            (t.entry_ts_ms, "enter long", "BUY"),
+            (t.exit_ts_ms, "exit", "SELL"),
+        ] {
+            rows.push(AiDecisionRow {
+                ts_ms: ts,
+                intent: intent.into(),
+                action: action.into(),
+                confidence: 0.8,
+                size_frac: 0.1,
+                leverage: 1.0,
+                regime: Some("bull".into()),
+                opinions: vec![op(action)],
+                veto: None,
+                llm: None,
+                trade: Some(i),
+            });
+        }
+    }
+    let section = report::ai::AiSection {
+        facts: vec![("dqn".into(), "default:models/default/dqn.json".into())],
+        total: rows.len() * 4,
+        rows,
+    };
+    write(dir, s, &stats_of(s), Some(&section));
+    section
 }
 
-fn write(dir: &Path, s: &Synthetic, stats: &metrics::Stats) {
+fn write(dir: &Path, s: &Synthetic, stats: &metrics::Stats, ai: Option<&report::ai::AiSection>) {
     let b = &s.bars;
     let params = BTreeMap::from([
         ("fast".to_string(), "10".into()),
@@ -181,6 +233,7 @@ fn write(dir: &Path, s: &Synthetic, stats: &metrics::Stats) {
             equity: &s.equity,
             trades: &s.trades,
             stats,
+            ai,
         },
     )
     .unwrap();
@@ -295,10 +348,10 @@ fn report_files_for_a_long_run() {
     assert!(s.trades.len() > 20, "the fixture trades");
     let stats = stats_of(&s);
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), &s, &stats);
+    write(dir.path(), &s, &stats, None);
     check_files(dir.path(), &s);
     if let Ok(keep) = std::env::var("ALGOLAB_KEEP_REPORT") {
-        write(&Path::new(&keep).join("long"), &s, &stats);
+        write(&Path::new(&keep).join("long"), &s, &stats, None);
     }
 }
 
@@ -307,7 +360,7 @@ fn issue_10_price_chart_has_candles_volume_overlays_and_a_marker_per_fill() {
     let s = synthetic(120, 11);
     let stats = stats_of(&s);
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), &s, &stats);
+    write(dir.path(), &s, &stats, None);
     check_files(dir.path(), &s);
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
     let data = report_data(&html);
@@ -351,7 +404,7 @@ fn issue_10_price_chart_has_candles_volume_overlays_and_a_marker_per_fill() {
         .collect();
     assert_eq!(ids, ["price", "equity", "drawdown", "rolling"]);
     if let Ok(keep) = std::env::var("ALGOLAB_KEEP_REPORT") {
-        write(&Path::new(&keep).join("short"), &s, &stats);
+        write(&Path::new(&keep).join("short"), &s, &stats, None);
     }
 }
 
@@ -362,7 +415,7 @@ fn issue_10_huge_trade_lists_are_paged_in_the_html_and_whole_in_the_csv() {
     s.trades = vec![t; 1000];
     let stats = stats_of(&s);
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), &s, &stats);
+    write(dir.path(), &s, &stats, None);
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
     let data = report_data(&html);
     assert_eq!(data["trades"]["rows"].as_array().unwrap().len(), 1000);
@@ -405,6 +458,7 @@ fn an_unwritable_report_dir_is_an_error() {
             equity: &s.equity,
             trades: &s.trades,
             stats: &stats,
+            ai: None,
         },
     )
     .unwrap_err();
