@@ -7,11 +7,10 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::common::{DataArgs, EngineArgs, note, params_kv};
+use super::common::{DataArgs, EngineArgs, note};
 use super::paper::{answer_commands, print_reply, telegram_from_env};
 use super::{Global, UsageError};
 use crate::app::Ctx;
-use crate::app::backtest::BacktestRequest;
 use crate::app::live::{self as app, LiveRequest};
 use crate::runner::fleet::Health;
 use crate::runner::{BotDir, TickOutcome, next_wake_ms};
@@ -122,25 +121,14 @@ fn request(args: &LiveArgs, ctx: &Ctx) -> anyhow::Result<LiveRequest> {
     } else {
         Market::Spot
     };
-    let name = if args.strategy_file.is_some() {
-        "evolved"
-    } else {
-        &args.strategy
-    };
     Ok(LiveRequest {
-        backtest: BacktestRequest {
-            data: args.data.spec()?,
-            strategy: args.strategy.clone(),
-            params: params_kv(&args.params)?,
-            strategy_file: args.strategy_file.clone(),
-            regime_params: None,
-            regime_objective: "sharpe".into(),
-            cfg: args.engine.config(name, &args.data)?,
-            report: None,
-            record: false,
-            ai: Default::default(),
-            strategies: Vec::new(),
-        },
+        backtest: super::paper::bot_backtest(
+            &args.data,
+            &args.strategy,
+            &args.params,
+            args.strategy_file.as_ref(),
+            &args.engine,
+        )?,
         bot: args.bot.clone(),
         network,
         market,

@@ -113,26 +113,47 @@ pub fn telegram_from_env() -> anyhow::Result<Option<TelegramConfig>> {
     }
 }
 
-fn request(args: &PaperArgs) -> anyhow::Result<PaperRequest> {
-    let name = if args.strategy_file.is_some() {
+/// The backtest a bot runs on its bars (paper and live take the same data, strategy and
+/// engine arguments as `backtest`); not recorded as a backtest run, no report.
+///
+/// # Errors
+/// Usage errors in the data, parameter or engine arguments.
+pub(crate) fn bot_backtest(
+    data: &DataArgs,
+    strategy: &str,
+    params: &[String],
+    strategy_file: Option<&PathBuf>,
+    engine: &EngineArgs,
+) -> anyhow::Result<BacktestRequest> {
+    let name = if strategy_file.is_some() {
         "evolved"
     } else {
-        &args.strategy
+        strategy
     };
+    Ok(BacktestRequest {
+        data: data.spec()?,
+        strategy: strategy.to_string(),
+        params: params_kv(params)?,
+        strategy_file: strategy_file.cloned(),
+        regime_params: None,
+        regime_objective: "sharpe".into(),
+        cfg: engine.config(name, data)?,
+        report: None,
+        record: false,
+        ai: Default::default(),
+        strategies: Vec::new(),
+    })
+}
+
+fn request(args: &PaperArgs) -> anyhow::Result<PaperRequest> {
     Ok(PaperRequest {
-        backtest: BacktestRequest {
-            data: args.data.spec()?,
-            strategy: args.strategy.clone(),
-            params: params_kv(&args.params)?,
-            strategy_file: args.strategy_file.clone(),
-            regime_params: None,
-            regime_objective: "sharpe".into(),
-            cfg: args.engine.config(name, &args.data)?,
-            report: None,
-            record: false,
-            ai: Default::default(),
-            strategies: Vec::new(),
-        },
+        backtest: bot_backtest(
+            &args.data,
+            &args.strategy,
+            &args.params,
+            args.strategy_file.as_ref(),
+            &args.engine,
+        )?,
         bot: args.bot.clone(),
         now_ms: Some(now_ms()),
         telegram: telegram_from_env()?,
