@@ -201,6 +201,33 @@ pub struct AiStrategy {
     dqn_due: Option<(OpenTrade, f64)>,
 }
 
+/// A component strategy's intent as an opinion: an entry votes its side at `entry_confidence`,
+/// an exit votes against the open position at 0.5 (hold when flat), a hold abstains.
+fn intent_opinion(
+    intent: Intent,
+    pos: &PositionView,
+    entry_confidence: f64,
+    reasons: Vec<OpinionReason>,
+) -> Opinion {
+    match intent {
+        Intent::Enter(e) => Opinion::new(
+            if e.side == Side::Long {
+                Action::Buy
+            } else {
+                Action::Sell
+            },
+            entry_confidence,
+            reasons,
+        ),
+        Intent::Exit { .. } => match pos.side {
+            Some(Side::Long) => Opinion::new(Action::Sell, 0.5, reasons),
+            Some(Side::Short) => Opinion::new(Action::Buy, 0.5, reasons),
+            None => Opinion::hold(),
+        },
+        Intent::Hold => Opinion::hold(),
+    }
+}
+
 /// Per-trade leverage (module doc): the leverage manager, the engine's leverage setting and
 /// the leverage DQN giving the base leverage.
 struct PerTradeLeverage {
@@ -583,63 +610,20 @@ impl Strategy for AiStrategy {
                 id: ev.params().0.get("id").map(|v| v.as_i64()),
                 rule: String::new(),
             };
-            let o = match intent {
-                Intent::Enter(e) => Opinion::new(
-                    if e.side == Side::Long {
-                        Action::Buy
-                    } else {
-                        Action::Sell
-                    },
-                    EVOLVED_CONFIDENCE,
-                    vec![rule],
-                ),
-                Intent::Exit { .. } => match pos.side {
-                    Some(Side::Long) => Opinion::new(Action::Sell, 0.5, vec![rule]),
-                    Some(Side::Short) => Opinion::new(Action::Buy, 0.5, vec![rule]),
-                    None => Opinion::hold(),
-                },
-                Intent::Hold => Opinion::hold(),
-            };
+            let o = intent_opinion(intent, pos, EVOLVED_CONFIDENCE, vec![rule]);
             opinions.push((Component::Evolved, o));
         }
         for (c, strat) in &mut self.strategies {
-            let o = match strat.on_bar(hist, pos) {
-                Intent::Enter(e) => Opinion::new(
-                    if e.side == Side::Long {
-                        Action::Buy
-                    } else {
-                        Action::Sell
-                    },
-                    STRATEGY_CONFIDENCE,
-                    Vec::new(),
-                ),
-                Intent::Exit { .. } => match pos.side {
-                    Some(Side::Long) => Opinion::new(Action::Sell, 0.5, Vec::new()),
-                    Some(Side::Short) => Opinion::new(Action::Buy, 0.5, Vec::new()),
-                    None => Opinion::hold(),
-                },
-                Intent::Hold => Opinion::hold(),
-            };
+            let o = intent_opinion(
+                strat.on_bar(hist, pos),
+                pos,
+                STRATEGY_CONFIDENCE,
+                Vec::new(),
+            );
             opinions.push((*c, o));
         }
         if let Some(d) = &mut self.dqn {
-            let o = match d.on_bar(hist, pos) {
-                Intent::Enter(e) => Opinion::new(
-                    if e.side == Side::Long {
-                        Action::Buy
-                    } else {
-                        Action::Sell
-                    },
-                    STRATEGY_CONFIDENCE,
-                    Vec::new(),
-                ),
-                Intent::Exit { .. } => match pos.side {
-                    Some(Side::Long) => Opinion::new(Action::Sell, 0.5, Vec::new()),
-                    Some(Side::Short) => Opinion::new(Action::Buy, 0.5, Vec::new()),
-                    None => Opinion::hold(),
-                },
-                Intent::Hold => Opinion::hold(),
-            };
+            let o = intent_opinion(d.on_bar(hist, pos), pos, STRATEGY_CONFIDENCE, Vec::new());
             opinions.push((Component::Dqn, o));
         }
         // a trade closed: the DQN learns from it now that its state is this bar's
