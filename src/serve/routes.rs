@@ -138,17 +138,27 @@ fn bot_name(
     Ok(name)
 }
 
+/// One page of a bot's history: the bot's name from the path, the page from the query
+/// (`default_limit` rows unless `limit` says otherwise), read off the async workers.
+async fn bot_page<T: Serialize + Send + 'static>(
+    s: &Shared,
+    p: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    q: Option<String>,
+    default_limit: usize,
+    read: fn(&crate::app::Ctx, &str, app::bots::PageRequest) -> Result<T, crate::Error>,
+) -> Result<Response, ApiError> {
+    let bot = bot_name(p)?;
+    let (page, _) = page_query(q.as_deref(), default_limit, &[])?;
+    let ctx = s.ctx.clone();
+    work(s, move || read(&ctx, &bot, page)).await.map(ok)
+}
+
 async fn bot_equity(
     State(s): State<Shared>,
     p: Result<Path<String>, axum::extract::rejection::PathRejection>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let bot = bot_name(p)?;
-    let (page, _) = page_query(q.as_deref(), 1000, &[])?;
-    let ctx = s.ctx.clone();
-    work(&s, move || app::bots::equity(&ctx, &bot, page))
-        .await
-        .map(ok)
+    bot_page(&s, p, q, 1000, app::bots::equity).await
 }
 
 async fn bot_trades(
@@ -156,12 +166,7 @@ async fn bot_trades(
     p: Result<Path<String>, axum::extract::rejection::PathRejection>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let bot = bot_name(p)?;
-    let (page, _) = page_query(q.as_deref(), 50, &[])?;
-    let ctx = s.ctx.clone();
-    work(&s, move || app::bots::trades(&ctx, &bot, page))
-        .await
-        .map(ok)
+    bot_page(&s, p, q, 50, app::bots::trades).await
 }
 
 async fn bot_decisions(
@@ -169,12 +174,7 @@ async fn bot_decisions(
     p: Result<Path<String>, axum::extract::rejection::PathRejection>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let bot = bot_name(p)?;
-    let (page, _) = page_query(q.as_deref(), 50, &[])?;
-    let ctx = s.ctx.clone();
-    work(&s, move || app::bots::decisions(&ctx, &bot, page))
-        .await
-        .map(ok)
+    bot_page(&s, p, q, 50, app::bots::decisions).await
 }
 
 async fn runs(State(s): State<Shared>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
