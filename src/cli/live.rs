@@ -39,6 +39,9 @@ pub struct LiveArgs {
     /// start from the exchange balance).
     #[command(flatten)]
     pub engine: EngineArgs,
+    /// The `ai` strategy's options.
+    #[command(flatten)]
+    pub ai: super::backtest::BotAiArgs,
     /// The bot's name (its folder is DATA_DIR/bots/NAME); default from symbol and strategy.
     #[arg(long, value_name = "NAME")]
     pub bot: Option<String>,
@@ -121,14 +124,16 @@ fn request(args: &LiveArgs, ctx: &Ctx) -> anyhow::Result<LiveRequest> {
     } else {
         Market::Spot
     };
+    let mut backtest = super::paper::bot_backtest(
+        &args.data,
+        &args.strategy,
+        &args.params,
+        args.strategy_file.as_ref(),
+        &args.engine,
+    )?;
+    backtest.ai = args.ai.options()?;
     Ok(LiveRequest {
-        backtest: super::paper::bot_backtest(
-            &args.data,
-            &args.strategy,
-            &args.params,
-            args.strategy_file.as_ref(),
-            &args.engine,
-        )?,
+        backtest,
         bot: args.bot.clone(),
         network,
         market,
