@@ -177,7 +177,7 @@ pub fn from_hex(text: &str) -> Result<Vec<u8>, StateError> {
         ))),
     };
     let b = text.as_bytes();
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return Err(StateError::Json("hex text of odd length".into()));
     }
     b.chunks_exact(2)
@@ -204,7 +204,7 @@ pub mod f32_hex {
     /// [`super::StateError::Json`] for bad hex or a byte count that is not a multiple of 4.
     pub fn decode(text: &str) -> Result<Vec<f32>, super::StateError> {
         let bytes = super::from_hex(text)?;
-        if bytes.len() % 4 != 0 {
+        if !bytes.len().is_multiple_of(4) {
             return Err(super::StateError::Json(format!(
                 "{} bytes are not whole f32s",
                 bytes.len()

@@ -507,7 +507,7 @@ mod tests {
                 action: i % 3,
                 reward: (i % 4) as f32 * 0.1,
                 next_state: &s,
-                done: i % 5 == 0,
+                done: i.is_multiple_of(5),
             });
             a.act(&s);
             a.train_step().unwrap();
