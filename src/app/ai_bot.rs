@@ -27,7 +27,6 @@
 use super::Ctx;
 use super::ai::{self as ai_app, AiSummary, DqnSource};
 use super::backtest::{BacktestRequest, LoadedData, resolve_params};
-use super::paper::PaperReply;
 use crate::Error;
 use crate::ai::online::OnlineLearner;
 use crate::ai::orchestrator::Weights;
@@ -144,26 +143,32 @@ pub fn settings(req: &BacktestRequest) -> serde_json::Value {
     })
 }
 
-/// Store what the tick decided and learned (module doc); failures become warnings.
-pub fn after_tick(ctx: &Ctx, bot: &mut AiBot, reply: &mut PaperReply) {
+/// Store what the tick of the bot in folder `dir` decided and learned (module doc); returns
+/// the warnings (failures included: they never fail the tick).
+pub fn after_tick(
+    ctx: &Ctx,
+    bot: &mut AiBot,
+    outcome: &TickOutcome,
+    dir: &std::path::Path,
+) -> Vec<String> {
     let records = bot.strategy.take_decision_records();
     let llm = bot
         .strategy
         .llm_mut()
         .map(|l| l.take_records())
         .unwrap_or_default();
-    reply.warnings.extend(bot.strategy.take_warnings());
-    let TickOutcome::Done(report) = &reply.outcome else {
-        return;
+    let mut warnings = bot.strategy.take_warnings();
+    let TickOutcome::Done(report) = outcome else {
+        return warnings;
     };
     let Some(state) = report.state.as_ref().filter(|_| report.acted.is_some()) else {
-        return;
+        return warnings;
     };
     let closed_now = report.new_trades.len();
-    let learned = match store_tick(ctx, bot, state, &reply.dir, &records, llm, closed_now) {
+    let learned = match store_tick(ctx, bot, state, dir, &records, llm, closed_now) {
         Ok(id) => id,
         Err(e) => {
-            reply.warnings.push(format!("learning DB: {e}"));
+            warnings.push(format!("learning DB: {e}"));
             None
         }
     };
@@ -183,9 +188,10 @@ pub fn after_tick(ctx: &Ctx, bot: &mut AiBot, reply: &mut PaperReply) {
         online: bot.strategy.online().clone(),
         updated_at: (ctx.now_iso)(),
     };
-    if let Err(e) = write_bot_state(&reply.dir, ai) {
-        reply.warnings.push(format!("ai state: {e}"));
+    if let Err(e) = write_bot_state(dir, ai) {
+        warnings.push(format!("ai state: {e}"));
     }
+    warnings
 }
 
 fn write_bot_state(dir: &std::path::Path, ai: BotAiState) -> Result<(), Error> {

@@ -1,9 +1,8 @@
 //! What the API of `serve` and its dashboard show about the bots (issue 14): the portfolio
 //! with today's and total P&L per bot, and each bot's equity history, closed trades and
-//! decisions (an `ai` bot's stored orchestrator decisions, else its signals as filled),
-//! paginated newest first. Read from the bot folders under `DATA_DIR/bots/`
-//! ([`crate::runner::bot_dir`]) and, for `ai` bots' decisions, the learning DB; nothing
-//! here writes.
+//! signals (its decisions as filled; `ai_views::bot_decisions` shows an `ai` bot's stored
+//! decisions instead), paginated newest first. Read from the bot folders
+//! under `DATA_DIR/bots/` ([`crate::runner::bot_dir`]); nothing here writes.
 //!
 //! "Today" is the UTC day of the context's clock: today's P&L is the equity now less the
 //! equity at the last point of `equity_history.json` before today (or the starting cash when
@@ -216,18 +215,6 @@ pub fn trades(ctx: &Ctx, bot: &str, req: PageRequest) -> Result<Page<TradeRecord
     Ok(page(&state.map(|s| s.trades).unwrap_or_default(), req))
 }
 
-/// One of a bot's decisions: for an `ai` bot, an orchestrator decision its ticks stored in
-/// the learning DB (opinions, weights, confidence, size, leverage, veto, why, the trade it
-/// caused); for other strategies, a signal as it filled.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum BotDecision {
-    /// A stored AI decision, explained (as `/api/runs/{id}/decisions`).
-    Ai(Box<super::ai_views::ExplainedDecision>),
-    /// A filled signal.
-    Signal(SignalDecision),
-}
-
 /// A signal of a bot's strategy as it filled, with a sentence saying what happened.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SignalDecision {
@@ -260,50 +247,26 @@ pub fn signal_sentence(s: &SignalRecord) -> String {
     out
 }
 
-/// A bot's decisions, newest first: an `ai` bot's stored orchestrator decisions, else its
-/// signals as filled.
+/// A bot's signals as filled, each with a sentence, newest first (what
+/// `ai_views::bot_decisions` shows for bots that are not `ai` bots).
 ///
 /// # Errors
-/// As [`equity`]; [`Error::Store`] when the learning DB cannot be read.
-pub fn decisions(ctx: &Ctx, bot: &str, req: PageRequest) -> Result<Page<BotDecision>, Error> {
+/// As [`equity`].
+pub fn signal_decisions(
+    ctx: &Ctx,
+    bot: &str,
+    req: PageRequest,
+) -> Result<Page<SignalDecision>, Error> {
     let dir = existing_bot(ctx, bot)?;
-    if let Some(run) = ai_run(ctx, &dir)? {
-        let p = super::ai_views::run_decisions(ctx, run, false, req)?;
-        return Ok(Page {
-            total: p.total,
-            offset: p.offset,
-            limit: p.limit,
-            items: p
-                .items
-                .into_iter()
-                .map(|d| BotDecision::Ai(Box::new(d)))
-                .collect(),
-        });
-    }
     let signals: Vec<SignalRecord> = read_json(&dir.signals_path())?.unwrap_or_default();
-    let items: Vec<BotDecision> = signals
+    let items: Vec<SignalDecision> = signals
         .into_iter()
-        .map(|s| {
-            BotDecision::Signal(SignalDecision {
-                why: signal_sentence(&s),
-                signal: s,
-            })
+        .map(|s| SignalDecision {
+            why: signal_sentence(&s),
+            signal: s,
         })
         .collect();
     Ok(page(&items, req))
-}
-
-/// The learning-DB run of an `ai` bot (its ticks store their decisions there).
-fn ai_run(ctx: &Ctx, dir: &BotDir) -> Result<Option<i64>, Error> {
-    let state: Option<PaperState> = read_json(&dir.state_path())?;
-    let Some(state) = state.filter(|s| s.strategy == "ai") else {
-        return Ok(None);
-    };
-    if !ctx.db_path.is_file() {
-        return Ok(None);
-    }
-    let store = ctx.store()?;
-    Ok(store.find_bot_run(&state.mode, &dir.root().display().to_string())?)
 }
 
 #[cfg(test)]

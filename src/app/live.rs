@@ -222,7 +222,8 @@ pub fn tick(ctx: &Ctx, req: LiveRequest) -> Result<PaperReply, Error> {
     };
     super::paper::record(ctx, &mut reply);
     if let Some(a) = &mut ai {
-        super::ai_bot::after_tick(ctx, a, &mut reply);
+        let w = super::ai_bot::after_tick(ctx, a, &reply.outcome, &reply.dir);
+        reply.warnings.extend(w);
     }
     if let (Some(tg), TickOutcome::Done(report)) = (&req.telegram, &reply.outcome) {
         let (sent, errors) = send_notes(tg, &report.notes);

@@ -162,7 +162,8 @@ pub fn tick(ctx: &Ctx, req: PaperRequest) -> Result<PaperReply, Error> {
     };
     record(ctx, &mut reply);
     if let Some(a) = &mut ai {
-        super::ai_bot::after_tick(ctx, a, &mut reply);
+        let w = super::ai_bot::after_tick(ctx, a, &reply.outcome, &reply.dir);
+        reply.warnings.extend(w);
     }
     if let (Some(tg), TickOutcome::Done(report)) = (&req.telegram, &reply.outcome) {
         let notes: Vec<Note> = report.notes.clone();
