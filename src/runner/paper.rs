@@ -250,9 +250,11 @@ pub(super) fn persist(
             .notes
             .extend(daily_summary(&state, &history, ts[plan.act.start - 1]));
     }
+    // bars.csv grows by the new closed bars only (a torn row left by a kill is repaired,
+    // rows already there are never appended again)
     let seen = bars.slice(0..plan.act.end);
     let bars_path = setup.bot.bars_path();
-    crate::data::write_csv(&seen, &bars_path).map_err(|e| RunnerError::Io {
+    crate::data::append_csv(&seen, &bars_path).map_err(|e| RunnerError::Io {
         path: bars_path.display().to_string(),
         source: std::io::Error::other(e.to_string()),
     })?;

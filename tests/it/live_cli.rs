@@ -185,6 +185,10 @@ impl Rig {
             "{when}: {live:?}"
         );
         assert!(orders.iter().all(|o| !o.is_open()), "{when}: {orders:#?}");
+        // bars.csv, appended to by every tick: whole rows, each bar once, up to the last
+        let bars = algolab::data::load(&self.dir.path().join("data/bots/b1/bars.csv"))
+            .unwrap_or_else(|e| panic!("{when}: bars.csv: {e}"));
+        assert_eq!(bars.ts_ms().last(), Some(&s.last_bar_ts_ms), "{when}");
     }
 }
 
