@@ -171,8 +171,10 @@ pub fn tick(ctx: &Ctx, req: LiveRequest) -> Result<PaperReply, Error> {
         interval_ms: iv_ms,
         warmup_bars: req.warmup_bars,
     };
-    let http = crate::net::HttpClient::new(ctx.http.clone()).map_err(VenueError::from)?;
+    let http = Arc::new(crate::net::HttpClient::new(ctx.http.clone()).map_err(VenueError::from)?);
     let market = req.market;
+    // klines go through the trading client's budget (the machine-wide one)
+    let budget = Arc::clone(&req.budget);
     let mut load = |from_ms: i64, now_ms: i64| -> Result<Bars, RunnerError> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -189,11 +191,13 @@ pub fn tick(ctx: &Ctx, req: LiveRequest) -> Result<PaperReply, Error> {
             &http,
             &base_url,
             &r,
+            &budget,
             &mut |_| {},
         ))?;
         let mut cols: Columns = fetched.cols;
-        // the exchange's funding is charged by the exchange, not by the engine
-        cols.extra.clear();
+        // keep the funding rates for `reconcile`'s backtest of bars.csv (the exchange
+        // charges the bot's funding itself: the Binance broker ignores the column)
+        cols.extra.retain(|k, _| k == "funding_rate");
         Bars::new(cols).map_err(|e| RunnerError::BadState {
             path: format!("{base_url} klines"),
             cause: e.to_string(),

@@ -14,7 +14,7 @@ use crate::app::Ctx;
 use crate::app::live::{self as app, LiveRequest};
 use crate::runner::fleet::Health;
 use crate::runner::{BotDir, TickOutcome, next_wake_ms};
-use crate::venues::binance::{BaseUrls, Credentials, Market, Network, WeightBudget};
+use crate::venues::binance::{BaseUrls, Credentials, Market, Network};
 
 /// Trade a strategy on Binance (testnet unless --live --i-understand-real-money): one tick
 /// per call.
@@ -140,19 +140,8 @@ fn request(args: &LiveArgs, ctx: &Ctx) -> anyhow::Result<LiveRequest> {
         urls,
         credentials,
         warmup_bars: args.warmup,
-        // one budget for every bot of this machine (a file under DATA_DIR)
-        budget: {
-            let _ = std::fs::create_dir_all(&ctx.data_dir);
-            let limit = match std::env::var("ALGOLAB_BINANCE_WEIGHT_LIMIT") {
-                Ok(v) => Some(v.trim().parse::<u32>().map_err(|_| {
-                    UsageError(format!(
-                        "ALGOLAB_BINANCE_WEIGHT_LIMIT={v:?} is not a whole number"
-                    ))
-                })?),
-                Err(_) => None,
-            };
-            WeightBudget::machine(market, &ctx.data_dir, limit)
-        },
+        // one budget for every bot and download of this machine (a file under DATA_DIR)
+        budget: ctx.binance_budget(market),
         telegram: telegram_from_env()?,
     })
 }

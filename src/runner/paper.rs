@@ -250,9 +250,11 @@ pub(super) fn persist(
             .notes
             .extend(daily_summary(&state, &history, ts[plan.act.start - 1]));
     }
+    // bars.csv grows by the new closed bars only (a torn row left by a kill is repaired,
+    // rows already there are never appended again)
     let seen = bars.slice(0..plan.act.end);
     let bars_path = setup.bot.bars_path();
-    crate::data::write_csv(&seen, &bars_path).map_err(|e| RunnerError::Io {
+    crate::data::append_csv(&seen, &bars_path).map_err(|e| RunnerError::Io {
         path: bars_path.display().to_string(),
         source: std::io::Error::other(e.to_string()),
     })?;
@@ -316,6 +318,8 @@ pub(super) struct Advance {
     pub(super) open: Option<Trade>,
     /// Fees paid since the bot started.
     pub(super) fees_paid: f64,
+    /// Funding paid since the bot started.
+    pub(super) funding_paid: f64,
     /// The engine to continue from, when the strategy can save its state.
     pub(super) engine: Option<SavedRun>,
     /// The engine's events of this tick (stepped ticks only).
@@ -401,6 +405,7 @@ pub(super) fn step_engine<B: Broker + Serialize + serde::de::DeserializeOwned>(
         books: (setup.cfg.cash, 0.0, setup.cfg.cash),
         open: None,
         fees_paid: 0.0,
+        funding_paid: 0.0,
         engine: None,
         events: Vec::new(),
     };
@@ -429,6 +434,7 @@ pub(super) fn step_engine<B: Broker + Serialize + serde::de::DeserializeOwned>(
         adv.books = (m.cash, m.position_value, m.equity);
     }
     adv.fees_paid = engine.broker().account().fees_paid;
+    adv.funding_paid = engine.broker().account().funding_paid;
     adv.engine = Some(engine.save(strategy).map_err(|e| state_err(setup, &e))?);
     Ok(adv)
 }
@@ -482,6 +488,7 @@ fn advance_by_replay(
             .find(|t| t.exit_reason == ExitReason::Open)
             .copied(),
         fees_paid: result.fees_paid,
+        funding_paid: result.funding_paid,
         engine: None,
         events: Vec::new(),
     })
@@ -519,6 +526,7 @@ pub(super) fn build_state(
         total_pnl: equity - setup.cfg.cash,
         realized_pnl: trades.iter().filter_map(|t| t.pnl).sum::<f64>() + 0.0,
         fees_paid: adv.fees_paid,
+        funding_paid: adv.funding_paid,
         position: adv.open.map(|t| PositionState {
             side: t.side,
             qty: t.qty,
@@ -527,6 +535,7 @@ pub(super) fn build_state(
             entry_time: fmt_ts(t.entry_ts_ms),
             unrealized_pnl: t.pnl,
             last_price: bars.close()[plan.act.end - 1],
+            funding: None,
         }),
         trades,
         engine: adv.engine.clone(),

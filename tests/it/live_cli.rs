@@ -185,6 +185,10 @@ impl Rig {
             "{when}: {live:?}"
         );
         assert!(orders.iter().all(|o| !o.is_open()), "{when}: {orders:#?}");
+        // bars.csv, appended to by every tick: whole rows, each bar once, up to the last
+        let bars = algolab::data::load(&self.dir.path().join("data/bots/b1/bars.csv"))
+            .unwrap_or_else(|e| panic!("{when}: bars.csv: {e}"));
+        assert_eq!(bars.ts_ms().last(), Some(&s.last_bar_ts_ms), "{when}");
     }
 }
 
@@ -543,4 +547,76 @@ fn a_futures_bot_sets_isolated_margin_and_leverage_and_agrees_with_the_exchange(
         assert_eq!(rig.fake.orders_with_client_id(&o.client_id), 1, "{o:?}");
     }
     assert_eq!(rig.state().live.unwrap().market, "usdm");
+}
+
+#[test]
+fn a_futures_bot_books_the_exchanges_funding_and_reconcile_compares_it_per_trade() {
+    let mut rig = Rig::new(70, 17);
+    rig.futures = true;
+    rig.fake.exchange().funding_rate = 0.0001;
+    for k in 30..70 {
+        rig.show(k);
+        rig.tick();
+    }
+    let incomes = rig.fake.exchange().incomes.clone();
+    assert!(
+        incomes.len() >= 2,
+        "the bot must hold positions over funding times: {incomes:?}"
+    );
+    let s = rig.state();
+    let live = s.live.as_ref().unwrap();
+    // the ledger: every payment of the exchange, once, paid = -income
+    let mut ids: Vec<i64> = live.funding.iter().map(|f| f.tran_id).collect();
+    ids.sort_unstable();
+    let mut want: Vec<i64> = incomes.iter().map(|i| i.tran_id).collect();
+    want.sort_unstable();
+    assert_eq!(ids, want);
+    let total: f64 = -incomes.iter().map(|i| i.income).sum::<f64>();
+    assert!(
+        (s.funding_paid - total).abs() < 1e-6,
+        "{} vs {total}",
+        s.funding_paid
+    );
+    // attributed to the trades (and the open position) that held the position then
+    let attributed: f64 = s.trades.iter().filter_map(|t| t.funding).sum::<f64>()
+        + s.position.as_ref().and_then(|p| p.funding).unwrap_or(0.0);
+    assert!((attributed - total).abs() < 1e-6, "{attributed} vs {total}");
+    assert!(s.trades.iter().any(|t| t.funding.is_some_and(|f| f != 0.0)));
+    // the learning DB keeps each payment once
+    let store = algolab::store::Store::open(&rig.dir.path().join("data/ai_learning.db")).unwrap();
+    let run = store
+        .list_runs(10)
+        .unwrap()
+        .into_iter()
+        .find(|r| r.record.command == "testnet")
+        .expect("the bot's run");
+    assert_eq!(store.load_bot_funding(run.id).unwrap().len(), incomes.len());
+
+    // reconcile: the bot's funding next to the backtest's, trade by trade
+    let out = rig.dir.run(&["reconcile", "b1", "--json"]);
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert!(
+        (v["funding_bot"].as_f64().unwrap() - total).abs() < 1e-6,
+        "{v}"
+    );
+    let bt_total = v["funding_backtest"].as_f64().unwrap();
+    assert!(
+        (bt_total - total).abs() <= 0.02 * total.abs(),
+        "the backtest charges the same rates on about the same size: {v}"
+    );
+    let mut compared = 0;
+    for r in v["rows"].as_array().unwrap() {
+        if r["agree"] != true {
+            continue;
+        }
+        let (b, t) = (
+            r["bot_funding"].as_f64().unwrap(),
+            r["backtest_funding"].as_f64().unwrap(),
+        );
+        assert!((b - t).abs() <= 0.02 * t.abs() + 1e-9, "{r}");
+        compared += usize::from(t != 0.0);
+    }
+    assert!(compared >= 1, "some matched trade paid funding: {v}");
 }
