@@ -622,6 +622,26 @@ fn ai_paper_ticks_learn_store_decisions_and_resume_from_learned_weights() {
     let e: serde_json::Value = serde_json::from_str(&so).unwrap();
     assert_eq!(e["strategy"], "ai");
     assert!(so.contains("technical"));
+    // and so does the API: the bot's stored decisions, explained, newest first
+    let env = crate::serve_api::Env {
+        upstream: None,
+        telegram: false,
+        extra_args: Vec::new(),
+    };
+    let server = crate::serve_api::serve(&t.path().join("data"), &env);
+    let r = crate::serve_api::get(server.addr, "/api/bots/learner/decisions?limit=5000");
+    assert_eq!(r.status, 200);
+    let page = r.json();
+    assert_eq!(page["total"].as_u64(), Some(d2.len() as u64));
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items[0]["seq"].as_i64(), Some(d2.len() as i64 - 1));
+    assert!(
+        items
+            .iter()
+            .all(|d| d["why"].is_string() && d["votes"].is_array())
+    );
+    assert!(items.iter().any(|d| d["trade"]["seq"].is_i64()));
+    drop(server);
 
     // --no-learn: the same bars, nothing learned or stored as a model
     let v = ai_tick(&t, "still", &["--from", &from, "--no-learn"]);
