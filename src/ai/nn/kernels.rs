@@ -464,14 +464,16 @@ pub(super) mod avx {
         let rows = x.len() / n_in;
         let grouped = rows / SB * SB;
         let oblocks = n_out / 16 * 16;
-        for (xg, yg) in x[..grouped * n_in]
-            .chunks_exact(SB * n_in)
-            .zip(out.chunks_exact_mut(SB * n_out))
-        {
-            let (x0, rest) = xg.split_at(n_in);
-            let (x1, rest) = rest.split_at(n_in);
-            let (x2, x3) = rest.split_at(n_in);
-            for o in (0..oblocks).step_by(16) {
+        // one block of 16 outputs for every group of rows, so the block's weight column
+        // (n_in × 64 bytes) stays in L1 while the rows stream past
+        for o in (0..oblocks).step_by(16) {
+            for (xg, yg) in x[..grouped * n_in]
+                .chunks_exact(SB * n_in)
+                .zip(out.chunks_exact_mut(SB * n_out))
+            {
+                let (x0, rest) = xg.split_at(n_in);
+                let (x1, rest) = rest.split_at(n_in);
+                let (x2, x3) = rest.split_at(n_in);
                 let b0 = load(bias, o);
                 let b1 = load(bias, o + 8);
                 let mut a = [[b0, b1]; SB];
@@ -499,7 +501,12 @@ pub(super) mod avx {
                     }
                 }
             }
-            for (xr, yr) in xg.chunks_exact(n_in).zip(yg.chunks_exact_mut(n_out)) {
+        }
+        if oblocks < n_out {
+            for (xr, yr) in x[..grouped * n_in]
+                .chunks_exact(n_in)
+                .zip(out.chunks_exact_mut(n_out))
+            {
                 super::forward_tail(xr, w, bias, yr, oblocks, n_out, relu);
             }
         }

@@ -329,6 +329,43 @@ impl Workspace {
     }
 }
 
+/// Adam's element-wise update (one pass; every element on its own, so the vector width
+/// does not change a bit); returns whether every parameter stayed finite.
+struct AdamUpdate<'a> {
+    params: &'a mut [f32],
+    grad: &'a [f32],
+    m: &'a mut [f32],
+    v: &'a mut [f32],
+    b1: f32,
+    b2: f32,
+    step: f32,
+    bc2_sqrt: f32,
+    eps: f32,
+}
+
+impl Kernel for AdamUpdate<'_> {
+    type Output = bool;
+
+    #[inline(always)]
+    fn run<const SB: usize, const OB: usize>(self, _simd: kernels::Wide) -> bool {
+        let (b1, b2, step, bc2_sqrt, eps) = (self.b1, self.b2, self.step, self.bc2_sqrt, self.eps);
+        let mut finite = true;
+        for (((p, g), m), v) in self
+            .params
+            .iter_mut()
+            .zip(self.grad)
+            .zip(self.m.iter_mut())
+            .zip(self.v.iter_mut())
+        {
+            *m = b1 * *m + (1.0 - b1) * g;
+            *v = b2 * *v + (1.0 - b2) * g * g;
+            *p -= step * *m / ((*v).sqrt() / bc2_sqrt + eps);
+            finite &= p.is_finite();
+        }
+        finite
+    }
+}
+
 /// True when the sequential `f32` norm of `grad` is certainly at most `max`, decided from
 /// a fast `f64` sum of squares (sixteen running sums, any order): the `f32` sum of `n`
 /// non-negative rounded squares exceeds the exact sum by at most a factor
@@ -425,19 +462,17 @@ impl Adam {
         let bc2 = 1.0 - b2.powi(self.t.min(i32::MAX as u64) as i32);
         let step = self.lr / bc1;
         let bc2_sqrt = bc2.sqrt();
-        let mut finite = true;
-        for (((p, g), m), v) in net
-            .params
-            .iter_mut()
-            .zip(grad.iter())
-            .zip(self.m.iter_mut())
-            .zip(self.v.iter_mut())
-        {
-            *m = b1 * *m + (1.0 - b1) * g;
-            *v = b2 * *v + (1.0 - b2) * g * g;
-            *p -= step * *m / ((*v).sqrt() / bc2_sqrt + self.eps);
-            finite &= p.is_finite();
-        }
+        let finite = Path::Detected.run(AdamUpdate {
+            params: &mut net.params,
+            grad,
+            m: &mut self.m,
+            v: &mut self.v,
+            b1,
+            b2,
+            step,
+            bc2_sqrt,
+            eps: self.eps,
+        });
         if finite {
             Ok(())
         } else {

@@ -277,6 +277,36 @@ pub fn stats_of(bars: &Bars, r: &BacktestResult, cash: f64) -> Stats {
     })
 }
 
+/// One training episode: drive `learner` through the engine from `cfg.from_ts_ms` to bar
+/// `end` (exclusive); when the account is wiped out at bar t before the end, the learner
+/// stores that terminal step ([`Learner::refund`]) and a new run with fresh capital starts
+/// at t + 1 (DESIGN "RL training after a liquidation"). Returns the agent and the episode's
+/// figures.
+///
+/// # Errors
+/// [`Error::Engine`] if a run fails; [`Error::Nn`] when a loss or weight went non-finite.
+pub fn learn_window(
+    bars: &Bars,
+    mut learner: Learner,
+    cfg: &BacktestConfig,
+    end: usize,
+) -> Result<(DqnAgent, crate::strategy::dqn::EpisodeStats), Error> {
+    let ts = bars.ts_ms();
+    let mut cfg = *cfg;
+    loop {
+        let res = run_backtest(bars, &mut learner, &cfg)?;
+        let last = res.equity.last().copied().unwrap_or(cfg.cash);
+        match wiped_out(&res) {
+            Some((t, liquidated)) if t + 1 < end && !learner.failed() => {
+                learner.refund(t, last, liquidated);
+                cfg.from_ts_ms = Some(ts[t + 1]);
+            }
+            Some((_, liquidated)) => return Ok(learner.finish_with(last, liquidated)?),
+            None => return Ok(learner.finish(last)?),
+        }
+    }
+}
+
 /// The bar at whose close a run's account was wiped out (bankruptcy: equity marked 0; or a
 /// halt: equity below one minimum order, flat), and whether a position was liquidated at
 /// that bar; `None` when the run went to its end.
@@ -430,22 +460,8 @@ pub fn train(
     let start_steps = agent.env_steps();
     for ep in 1..=s.episodes {
         let t0 = clock.map(|c| c());
-        let mut learner = Learner::new(spec.clone(), agent, w[0].start, w[0].end)?;
-        let mut cfg = train_cfg;
-        let (a, st) = loop {
-            let res = run_backtest(bars, &mut learner, &cfg)?;
-            let last = res.equity.last().copied().unwrap_or(engine.cash);
-            match wiped_out(&res) {
-                // re-fund: a new account from the next bar (DESIGN "RL training after a
-                // liquidation")
-                Some((t, liquidated)) if t + 1 < w[0].end && !learner.failed() => {
-                    learner.refund(t, 0.0, liquidated);
-                    cfg.from_ts_ms = Some(ts[t + 1]);
-                }
-                Some((_, liquidated)) => break learner.finish_with(last, liquidated)?,
-                None => break learner.finish(last)?,
-            }
-        };
+        let learner = Learner::new(spec.clone(), agent, w[0].start, w[0].end)?;
+        let (a, st) = learn_window(bars, learner, &train_cfg, w[0].end)?;
         agent = a;
         if let (Some(c), Some(t0)) = (clock, t0) {
             seconds += c() - t0;
