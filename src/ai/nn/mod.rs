@@ -752,7 +752,7 @@ mod tests {
                 _ => 9.9 + 0.2 * (step as f32 / 60.0),
             };
             let raw: Vec<f32> = (0..n)
-                .map(|i| (((i as u32 * 2_654_435_761u32) ^ step) % 1000) as f32 - 499.5)
+                .map(|i| (((i as u32).wrapping_mul(2_654_435_761u32) ^ step) % 1000) as f32 - 499.5)
                 .collect();
             let norm = raw
                 .iter()

@@ -105,7 +105,10 @@ fn a_wiped_out_account_is_re_funded_and_training_covers_the_whole_window() {
     let mut s = settings(AgentKind::LeverageDqn, 5);
     s.dqn.eps_decay_steps = 1_000_000; // act at random
     let mut wild = s;
-    wild.max_leverage = 100.0; // 10× at 100× run leverage: liquidations wipe the account out
+    // 10× at a 10× run commits all the equity as margin, and a minimum order of a tenth of
+    // the starting cash: what a liquidation leaves is below one order, the account is done
+    wild.max_leverage = 10.0;
+    wild.engine.min_notional = wild.engine.cash;
     let mut calm = s;
     calm.max_leverage = 1.0;
     let a = run(&bars, &wild);
