@@ -1,8 +1,8 @@
 //! DQN throughput (issue 11), on the bundled BTC/USDT hourly bars (`datasets/BTCUSDT_1h.csv`):
 //!
 //! - `dqn_learning_5k` / `leverage_learning_5k`: environment steps per second **with
-//!   learning**: the learning strategy driven through the engine (`run_backtest`) over 5 000
-//!   bars, one gradient step (batch 64, Adam, Huber, target sync every 100) per environment
+//!   learning**: the learning strategy driven through the engine (`learn_window`, as
+//!   `train-rl` runs an episode: a wiped-out account is re-funded) over 5 000 bars, one gradient step (batch 64, Adam, Huber, target sync every 100) per environment
 //!   step once 64 transitions are stored: 18 → 128 → 64 → 32 → 3 and 35 → 128 → 64 → 32 → 11.
 //!   This is the configuration of the Stable-Baselines3 anchor in `scripts/bench_sb3.py`
 //!   (`train_freq = 1`, `gradient_steps = 1`, one torch thread), which measured ~600 steps/s.
@@ -18,6 +18,7 @@
 use std::path::Path;
 
 use algolab::ai::dqn::{AgentKind, DqnAgent, DqnConfig, ModelSpec, Transition};
+use algolab::app::train_rl::learn_window;
 use algolab::data::Bars;
 use algolab::engine::{BacktestConfig, run_backtest};
 use algolab::features::{Normaliser, market_rows};
@@ -93,15 +94,11 @@ fn bench_rl(c: &mut Criterion) {
                     Ok(a) => a,
                     Err(e) => panic!("{e}"),
                 };
-                let mut learner = match Learner::new(spec.clone(), agent, 200, bars.len()) {
+                let learner = match Learner::new(spec.clone(), agent, 200, bars.len()) {
                     Ok(l) => l,
                     Err(e) => panic!("{e}"),
                 };
-                let r = match run_backtest(&bars, &mut learner, &cfg) {
-                    Ok(r) => r,
-                    Err(e) => panic!("{e}"),
-                };
-                match learner.finish(r.equity.last().copied().unwrap_or(0.0)) {
+                match learn_window(&bars, learner, &cfg, bars.len()) {
                     Ok((a, st)) => (a.grad_steps(), st.steps),
                     Err(e) => panic!("{e}"),
                 }
@@ -188,18 +185,17 @@ fn best_of(reps: usize) {
         let spec = spec(kind, &bars, config());
         let cfg = engine(kind, &bars);
         let n_out = *spec.sizes.last().unwrap_or(&3);
+        let mut learned = (0, 0, 0);
         let learn = best_cpu(reps, || {
             let agent = DqnAgent::new(spec.config, spec.sizes[0], n_out, 7)
                 .unwrap_or_else(|e| panic!("{e}"));
-            let mut learner = Learner::new(spec.clone(), agent, 200, bars.len())
+            let learner = Learner::new(spec.clone(), agent, 200, bars.len())
                 .unwrap_or_else(|e| panic!("{e}"));
-            let r = run_backtest(&bars, &mut learner, &cfg).unwrap_or_else(|e| panic!("{e}"));
-            std::hint::black_box(
-                learner
-                    .finish(r.equity.last().copied().unwrap_or(0.0))
-                    .is_ok(),
-            );
+            let (a, st) =
+                learn_window(&bars, learner, &cfg, bars.len()).unwrap_or_else(|e| panic!("{e}"));
+            learned = (st.steps, a.grad_steps(), st.refunds);
         });
+        let (steps, grads, refunds) = learned;
         let net = DqnAgent::new(spec.config, spec.sizes[0], n_out, 7)
             .unwrap_or_else(|e| panic!("{e}"))
             .online()
@@ -210,8 +206,8 @@ fn best_of(reps: usize) {
             std::hint::black_box(run_backtest(&bars, &mut s, &cfg).is_ok());
         });
         println!(
-            "{label}_learning_5k   {:9.0} env steps/s (one gradient step per env step, batch 64)",
-            STEPS as f64 / learn
+            "{label}_learning_5k   {:9.0} env steps/s (one gradient step per env step, batch 64; {steps} env steps, {grads} gradient steps, {refunds} re-fundings)",
+            steps as f64 / learn
         );
         println!(
             "{label}_inference_5k  {:9.0} env steps/s",

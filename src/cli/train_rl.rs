@@ -84,7 +84,11 @@ const EXAMPLES: &str = "Examples:
   algolab backtest --symbol BTC/USDT --strategy dqn --param id=1 --from 2021-04-10T05:00:00Z
 
 The bars are split by time into train / validation / test (default 60/20/20). Each episode
-is one engine run over the training window; the greedy policy is scored on validation
+is one pass of the engine over the training window. When the training account is wiped out
+(a liquidation or loss leaves equity at 0 or below one minimum order), that step is stored
+as a terminal transition with its reward and counted, and training goes on from the next
+bar with fresh capital (a new account) until the window ends; validation and test runs are
+never re-funded. The greedy policy is scored on validation
 after each episode and the best becomes the checkpoint; the test window is scored once,
 next to buy & hold and `technical`. The model is stored in DATA_DIR/ai_learning.db (tables
 models and rl_experiences). The network trains on one thread; use a release build
@@ -282,8 +286,9 @@ fn summary(symbol: &str, o: &app::TrainOutcome, rec: &app::RecordOutcome) -> Str
         o.best_episode
     ));
     s.push_str(&format!(
-        "Liquidations: {} while training, {} on the test window\n",
+        "Liquidations: {} while training (account re-funded {} times), {} on the test window\n",
         o.train_liquidations,
+        o.train_refunds,
         o.test_liquidations()
     ));
     match (&rec.dsr, &rec.dsr_note) {

@@ -236,6 +236,9 @@ pub struct EpisodeStats {
     pub loss_sum: f64,
     /// Liquidations.
     pub liquidations: u64,
+    /// Times the account was wiped out and training went on with fresh capital
+    /// ([`Learner::refund`]).
+    pub refunds: u64,
     /// Count of each action chosen.
     pub actions: Vec<u64>,
 }
@@ -310,21 +313,64 @@ impl Learner {
     ///
     /// # Errors
     /// [`NnError::NotFinite`] when a loss or weight went non-finite during the episode.
-    pub fn finish(mut self, final_equity: f64) -> Result<(DqnAgent, EpisodeStats), NnError> {
+    pub fn finish(self, final_equity: f64) -> Result<(DqnAgent, EpisodeStats), NnError> {
+        self.finish_with(final_equity, false)
+    }
+
+    /// [`Learner::finish`] after a run whose account was wiped out on its last bars, with
+    /// `liquidated` as in [`Learner::refund`].
+    ///
+    /// # Errors
+    /// As [`Learner::finish`].
+    pub fn finish_with(
+        mut self,
+        final_equity: f64,
+        liquidated: bool,
+    ) -> Result<(DqnAgent, EpisodeStats), NnError> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
-        if let Some(p) = self.pending.take() {
-            let o = StepOutcome {
-                equity_after: final_equity,
-                closed: p.side.is_some(),
-                ..self.outcome(&p, None)
-            };
-            let r = self.reward(&o);
-            let state = self.state.clone();
-            self.store(&p, r, &state, true);
-        }
+        self.end_account(final_equity, liquidated);
         Ok((self.agent, self.stats))
+    }
+
+    /// True once a loss or weight went non-finite (learning stopped; [`Learner::finish`]
+    /// returns the error).
+    pub fn failed(&self) -> bool {
+        self.error.is_some()
+    }
+
+    /// The run stopped at the close of bar `t`, before the window's end, because the
+    /// account was wiped out (bankruptcy, or equity below one minimum order): the pending
+    /// transition becomes terminal with the final equity — a liquidation when
+    /// `liquidated` (a position was liquidated at `t`), counted and penalised like any
+    /// other — and learning continues from bar `t + 1` in the next run, which the trainer
+    /// starts with fresh capital (a new account episode; docs/DESIGN.md "RL training after a
+    /// liquidation").
+    pub fn refund(&mut self, t: usize, final_equity: f64, liquidated: bool) {
+        self.end_account(final_equity, liquidated);
+        self.start = self.start.max(t + 1);
+        self.stats.refunds += 1;
+    }
+
+    /// Store the pending transition as terminal (the account ended with `final_equity`).
+    fn end_account(&mut self, final_equity: f64, liquidated: bool) {
+        let Some(p) = self.pending.take() else {
+            return;
+        };
+        let o = StepOutcome {
+            equity_after: final_equity,
+            closed: p.side.is_some() || liquidated,
+            liquidated,
+            ..self.outcome(&p, None)
+        };
+        if liquidated {
+            self.stats.liquidations += 1;
+        }
+        let r = self.reward(&o);
+        let next = std::mem::take(&mut self.state);
+        self.store(&p, r, &next, true);
+        self.state = next;
     }
 
     fn outcome(&self, p: &Pending, now: Option<(&PositionView, &Observation)>) -> StepOutcome {

@@ -16,11 +16,13 @@
 //!
 //! Sits in `ai` (left of `strategy`): no engine, no I/O.
 
+mod kernels;
+
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// Output block width of the dense kernels (4 SSE registers of `f32`).
-const BLOCK: usize = 16;
+use kernels::Kernel;
+pub use kernels::Path;
 
 /// What can go wrong building, loading or training a network.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -173,17 +175,11 @@ impl Mlp {
     pub fn forward<'w>(&self, x: &[f32], b: usize, ws: &'w mut Workspace) -> &'w [f32] {
         ws.ensure(&self.sizes, b);
         ws.acts[0][..b * self.sizes[0]].copy_from_slice(&x[..b * self.sizes[0]]);
-        let last = self.layers() - 1;
-        for l in 0..self.layers() {
-            let (n_in, n_out) = (self.sizes[l], self.sizes[l + 1]);
-            let (wo, bo) = self.offsets[l];
-            let w = &self.params[wo..wo + n_in * n_out];
-            let bias = &self.params[bo..bo + n_out];
-            let (head, tail) = ws.acts.split_at_mut(l + 1);
-            let inp = &head[l][..b * n_in];
-            let out = &mut tail[0][..b * n_out];
-            dense_forward(inp, w, bias, out, n_in, n_out, l != last);
-        }
+        ws.path.run(Forward {
+            net: self,
+            acts: &mut ws.acts,
+            b,
+        });
         &ws.acts[self.layers()][..b * self.n_out()]
     }
 
@@ -193,283 +189,127 @@ impl Mlp {
     pub fn backward(&self, d_out: &[f32], b: usize, ws: &mut Workspace, grad: &mut [f32]) {
         let layers = self.layers();
         ws.delta[layers][..b * self.n_out()].copy_from_slice(&d_out[..b * self.n_out()]);
-        for l in (0..layers).rev() {
-            let (n_in, n_out) = (self.sizes[l], self.sizes[l + 1]);
-            let (wo, bo) = self.offsets[l];
-            let w = &self.params[wo..wo + n_in * n_out];
-            let (gw, gb) = grad[wo..bo + n_out].split_at_mut(n_in * n_out);
-            let (dh, dt) = ws.delta.split_at_mut(l + 1);
+        let wt_len = (1..layers)
+            .map(|l| self.sizes[l] * self.sizes[l + 1])
+            .max()
+            .unwrap_or(0);
+        if ws.wt.len() < wt_len {
+            ws.wt.resize(wt_len, 0.0);
+        }
+        ws.path.run(Backward {
+            net: self,
+            acts: &ws.acts,
+            delta: &mut ws.delta,
+            wt: &mut ws.wt,
+            grad,
+            b,
+        });
+    }
+}
+
+/// [`Mlp::forward`]'s layers, run on the kernel path of the workspace.
+struct Forward<'a> {
+    net: &'a Mlp,
+    acts: &'a mut [Vec<f32>],
+    b: usize,
+}
+
+impl Kernel for Forward<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<const SB: usize, const OB: usize>(self, simd: kernels::Wide) {
+        let net = self.net;
+        let b = self.b;
+        let last = net.layers() - 1;
+        for l in 0..net.layers() {
+            let (n_in, n_out) = (net.sizes[l], net.sizes[l + 1]);
+            let (wo, bo) = net.offsets[l];
+            let w = &net.params[wo..wo + n_in * n_out];
+            let bias = &net.params[bo..bo + n_out];
+            let (head, tail) = self.acts.split_at_mut(l + 1);
+            let inp = &head[l][..b * n_in];
+            let out = &mut tail[0][..b * n_out];
+            let relu = l != last;
+            kernels::dense_forward::<SB, OB>(simd, inp, w, bias, out, n_in, n_out, relu);
+        }
+    }
+}
+
+/// [`Mlp::backward`]'s layers, run on the kernel path of the workspace.
+struct Backward<'a> {
+    net: &'a Mlp,
+    acts: &'a [Vec<f32>],
+    delta: &'a mut [Vec<f32>],
+    wt: &'a mut [f32],
+    grad: &'a mut [f32],
+    b: usize,
+}
+
+impl Kernel for Backward<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run<const SB: usize, const OB: usize>(self, simd: kernels::Wide) {
+        let net = self.net;
+        let b = self.b;
+        for l in (0..net.layers()).rev() {
+            let (n_in, n_out) = (net.sizes[l], net.sizes[l + 1]);
+            let (wo, bo) = net.offsets[l];
+            let w = &net.params[wo..wo + n_in * n_out];
+            let (gw, gb) = self.grad[wo..bo + n_out].split_at_mut(n_in * n_out);
+            let (dh, dt) = self.delta.split_at_mut(l + 1);
             let dz = &dt[0][..b * n_out];
-            let x = &ws.acts[l][..b * n_in];
-            dense_grad_params(x, dz, gw, gb, n_in, n_out, b);
+            let x = &self.acts[l][..b * n_in];
+            kernels::dense_grad_params::<SB, OB>(simd, x, dz, gw, gb, n_in, n_out, b);
             if l > 0 {
                 // dLoss/dInput, masked by the ReLU that produced the input
+                let wt = &mut self.wt[..n_in * n_out];
+                kernels::transpose(w, wt, n_in, n_out);
                 let dx = &mut dh[l][..b * n_in];
-                dense_grad_input(dz, w, x, dx, n_in, n_out, b);
+                kernels::dense_grad_input::<OB>(simd, dz, wt, x, dx, n_in, n_out, b);
             }
         }
     }
-}
-
-/// Samples per register block of the batched kernels.
-const SB: usize = 4;
-/// Outputs (or inputs) per register block of the batched kernels (two SSE registers).
-const OB: usize = 8;
-
-/// `OB` consecutive values of `v` from `at`, as an array (`None` past the end).
-#[inline(always)]
-fn block(v: &[f32], at: usize) -> Option<&[f32; OB]> {
-    v.get(at..at + OB)
-        .and_then(|c| <&[f32; OB]>::try_from(c).ok())
-}
-
-/// `out = x·W + bias` for every row of `x`, then ReLU when `relu`.
-///
-/// Every output is `bias[o]` plus `x[i]·W[i][o]` added for `i` ascending, whichever path
-/// computes it, so the blocking does not change a bit. Rows go [`SB`] at a time through
-/// blocks of [`OB`] outputs (`SB × OB` accumulators in registers, each weight block loaded
-/// once per `SB` rows); the rest one row at a time.
-fn dense_forward(
-    x: &[f32],
-    w: &[f32],
-    bias: &[f32],
-    out: &mut [f32],
-    n_in: usize,
-    n_out: usize,
-    relu: bool,
-) {
-    let rows = x.len() / n_in;
-    let grouped = rows / SB * SB;
-    let oblocks = n_out / OB * OB;
-    for (xg, yg) in x[..grouped * n_in]
-        .chunks_exact(SB * n_in)
-        .zip(out.chunks_exact_mut(SB * n_out))
-    {
-        for o in (0..oblocks).step_by(OB) {
-            let mut acc = [[0.0f32; OB]; SB];
-            if let Some(b) = block(bias, o) {
-                acc = [*b; SB];
-            }
-            for (i, wrow) in w.chunks_exact(n_out).enumerate() {
-                let Some(wr) = block(wrow, o) else { continue };
-                for (r, a) in acc.iter_mut().enumerate() {
-                    let xi = xg[r * n_in + i];
-                    for k in 0..OB {
-                        a[k] += xi * wr[k];
-                    }
-                }
-            }
-            for (r, a) in acc.iter().enumerate() {
-                yg[r * n_out + o..r * n_out + o + OB].copy_from_slice(a);
-            }
-        }
-        for (xr, yr) in xg.chunks_exact(n_in).zip(yg.chunks_exact_mut(n_out)) {
-            dense_forward_tail(xr, w, bias, yr, oblocks, n_out);
-        }
-    }
-    for (xr, yr) in x[grouped * n_in..]
-        .chunks_exact(n_in)
-        .zip(out[grouped * n_out..].chunks_exact_mut(n_out))
-    {
-        let blocks = n_out / BLOCK * BLOCK;
-        for o in (0..blocks).step_by(BLOCK) {
-            let mut acc = [0.0f32; BLOCK];
-            acc.copy_from_slice(&bias[o..o + BLOCK]);
-            for (&xi, wrow) in xr.iter().zip(w.chunks_exact(n_out)) {
-                if let Ok(wr) = <&[f32; BLOCK]>::try_from(&wrow[o..o + BLOCK]) {
-                    for k in 0..BLOCK {
-                        acc[k] += xi * wr[k];
-                    }
-                }
-            }
-            yr[o..o + BLOCK].copy_from_slice(&acc);
-        }
-        dense_forward_tail(xr, w, bias, yr, blocks, n_out);
-    }
-    if relu {
-        for y in out[..rows * n_out].iter_mut() {
-            *y = y.max(0.0);
-        }
-    }
-}
-
-/// Outputs `from..n_out` of one row, one at a time.
-#[inline]
-fn dense_forward_tail(
-    xr: &[f32],
-    w: &[f32],
-    bias: &[f32],
-    yr: &mut [f32],
-    from: usize,
-    n_out: usize,
-) {
-    for o in from..n_out {
-        let mut acc = bias[o];
-        for (i, &xi) in xr.iter().enumerate() {
-            acc += xi * w[i * n_out + o];
-        }
-        yr[o] = acc;
-    }
-}
-
-/// `gW[i][o] = Σ_b x[b][i]·dz[b][o]`, `gb[o] = Σ_b dz[b][o]`.
-///
-/// Every sum starts at 0 and adds the samples in order, whichever path computes it; blocks
-/// of [`SB`] inputs × [`OB`] outputs keep their accumulators in registers.
-fn dense_grad_params(
-    x: &[f32],
-    dz: &[f32],
-    gw: &mut [f32],
-    gb: &mut [f32],
-    n_in: usize,
-    n_out: usize,
-    b: usize,
-) {
-    let oblocks = n_out / OB * OB;
-    let iblocks = n_in / SB * SB;
-    let samples = || x.chunks_exact(n_in).zip(dz.chunks_exact(n_out)).take(b);
-    for i in (0..iblocks).step_by(SB) {
-        for o in (0..oblocks).step_by(OB) {
-            let mut acc = [[0.0f32; OB]; SB];
-            for (xr, drow) in samples() {
-                let Some(dr) = block(drow, o) else { continue };
-                for (r, a) in acc.iter_mut().enumerate() {
-                    let xi = xr[i + r];
-                    for k in 0..OB {
-                        a[k] += xi * dr[k];
-                    }
-                }
-            }
-            for (r, a) in acc.iter().enumerate() {
-                let at = (i + r) * n_out + o;
-                gw[at..at + OB].copy_from_slice(a);
-            }
-        }
-    }
-    for i in iblocks..n_in {
-        for o in (0..oblocks).step_by(OB) {
-            let mut acc = [0.0f32; OB];
-            for (xr, drow) in samples() {
-                let Some(dr) = block(drow, o) else { continue };
-                let xi = xr[i];
-                for k in 0..OB {
-                    acc[k] += xi * dr[k];
-                }
-            }
-            gw[i * n_out + o..i * n_out + o + OB].copy_from_slice(&acc);
-        }
-    }
-    for i in 0..n_in {
-        for o in oblocks..n_out {
-            let mut acc = 0.0f32;
-            for s in 0..b {
-                acc += x[s * n_in + i] * dz[s * n_out + o];
-            }
-            gw[i * n_out + o] = acc;
-        }
-    }
-    gb.fill(0.0);
-    for dr in dz.chunks_exact(n_out).take(b) {
-        for (g, d) in gb.iter_mut().zip(dr) {
-            *g += d;
-        }
-    }
-}
-
-/// `dx[b][i] = (Σ_o dz[b][o]·W[i][o]) · [x[b][i] > 0]` (the ReLU mask of the input).
-///
-/// Each sum keeps one order: [`BLOCK`] lanes (lane `k` adds the outputs `o ≡ k` below the
-/// last full block, in order), the lanes added first to last, then the tail outputs in
-/// order. The inputs the mask keeps go two at a time ([`dot2`]: one load of `dz` per pair).
-fn dense_grad_input(
-    dz: &[f32],
-    w: &[f32],
-    x: &[f32],
-    dx: &mut [f32],
-    n_in: usize,
-    n_out: usize,
-    b: usize,
-) {
-    let row = |i: usize| &w[i * n_out..(i + 1) * n_out];
-    for ((dr, xr), dxr) in dz
-        .chunks_exact(n_out)
-        .zip(x.chunks_exact(n_in))
-        .zip(dx.chunks_exact_mut(n_in))
-        .take(b)
-    {
-        let mut pending: Option<usize> = None;
-        for (i, &xi) in xr.iter().enumerate() {
-            if xi <= 0.0 {
-                dxr[i] = 0.0;
-                continue;
-            }
-            match pending.take() {
-                None => pending = Some(i),
-                Some(j) => (dxr[j], dxr[i]) = dot2(dr, row(j), row(i)),
-            }
-        }
-        if let Some(j) = pending {
-            dxr[j] = dot1(dr, row(j));
-        }
-    }
-}
-
-/// `Σ_o d[o]·w[o]` in [`dense_grad_input`]'s order.
-#[inline(always)]
-fn dot1(d: &[f32], w: &[f32]) -> f32 {
-    let blocks = d.len() / BLOCK * BLOCK;
-    let mut acc = [0.0f32; BLOCK];
-    for (dc, wc) in d[..blocks]
-        .chunks_exact(BLOCK)
-        .zip(w[..blocks].chunks_exact(BLOCK))
-    {
-        for k in 0..BLOCK {
-            acc[k] += dc[k] * wc[k];
-        }
-    }
-    let mut sum = acc.iter().sum::<f32>();
-    for (&dv, &wv) in d[blocks..].iter().zip(&w[blocks..]) {
-        sum += dv * wv;
-    }
-    sum
-}
-
-/// [`dot1`] of `d` with two rows at once, each in [`dot1`]'s order.
-#[inline(always)]
-fn dot2(d: &[f32], w0: &[f32], w1: &[f32]) -> (f32, f32) {
-    let blocks = d.len() / BLOCK * BLOCK;
-    let (mut a0, mut a1) = ([0.0f32; BLOCK], [0.0f32; BLOCK]);
-    for ((dc, c0), c1) in d[..blocks]
-        .chunks_exact(BLOCK)
-        .zip(w0[..blocks].chunks_exact(BLOCK))
-        .zip(w1[..blocks].chunks_exact(BLOCK))
-    {
-        for k in 0..BLOCK {
-            a0[k] += dc[k] * c0[k];
-            a1[k] += dc[k] * c1[k];
-        }
-    }
-    let (mut s0, mut s1) = (a0.iter().sum::<f32>(), a1.iter().sum::<f32>());
-    for ((&dv, &v0), &v1) in d[blocks..].iter().zip(&w0[blocks..]).zip(&w1[blocks..]) {
-        s0 += dv * v0;
-        s1 += dv * v1;
-    }
-    (s0, s1)
 }
 
 /// Scratch buffers for a network's passes (activations and their gradients), sized on
 /// first use and reused.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Workspace {
     acts: Vec<Vec<f32>>,
     delta: Vec<Vec<f32>>,
+    /// A layer's weights transposed (the input gradient's operand).
+    wt: Vec<f32>,
     batch: usize,
+    path: Path,
+}
+
+impl Default for Workspace {
+    fn default() -> Self {
+        Workspace {
+            acts: Vec::new(),
+            delta: Vec::new(),
+            wt: Vec::new(),
+            batch: 0,
+            path: Path::Detected,
+        }
+    }
 }
 
 impl Workspace {
-    /// An empty workspace (grown on first use).
+    /// An empty workspace (grown on first use) whose kernels use the best vector
+    /// instructions the CPU has (the results are the same bits on every path).
     pub fn new() -> Self {
         Workspace::default()
+    }
+
+    /// An empty workspace whose kernels run on `path` (tests compare the paths).
+    pub fn on_path(path: Path) -> Self {
+        Workspace {
+            path,
+            ..Workspace::default()
+        }
     }
 
     fn ensure(&mut self, sizes: &[usize], b: usize) {
@@ -487,6 +327,76 @@ impl Workspace {
         self.acts = sizes.iter().map(|&n| vec![0.0; n * self.batch]).collect();
         self.delta = sizes.iter().map(|&n| vec![0.0; n * self.batch]).collect();
     }
+}
+
+/// Adam's element-wise update (one pass; every element on its own, so the vector width
+/// does not change a bit); returns whether every parameter stayed finite.
+struct AdamUpdate<'a> {
+    params: &'a mut [f32],
+    grad: &'a [f32],
+    m: &'a mut [f32],
+    v: &'a mut [f32],
+    b1: f32,
+    b2: f32,
+    step: f32,
+    bc2_sqrt: f32,
+    eps: f32,
+}
+
+impl Kernel for AdamUpdate<'_> {
+    type Output = bool;
+
+    #[inline(always)]
+    fn run<const SB: usize, const OB: usize>(self, _simd: kernels::Wide) -> bool {
+        let (b1, b2, step, bc2_sqrt, eps) = (self.b1, self.b2, self.step, self.bc2_sqrt, self.eps);
+        let mut finite = true;
+        for (((p, g), m), v) in self
+            .params
+            .iter_mut()
+            .zip(self.grad)
+            .zip(self.m.iter_mut())
+            .zip(self.v.iter_mut())
+        {
+            *m = b1 * *m + (1.0 - b1) * g;
+            *v = b2 * *v + (1.0 - b2) * g * g;
+            *p -= step * *m / ((*v).sqrt() / bc2_sqrt + eps);
+            finite &= p.is_finite();
+        }
+        finite
+    }
+}
+
+/// True when the sequential `f32` norm of `grad` is certainly at most `max`, decided from
+/// a fast `f64` sum of squares (sixteen running sums, any order): the `f32` sum of `n`
+/// non-negative rounded squares exceeds the exact sum by at most a factor
+/// `(1 + u)^(n + 1)` (`u = 2⁻²⁴`) plus twice the underflow of each square (≤ 2⁻¹⁴⁹), so when
+/// the exact sum is below `max²` with that margin the `f32` norm cannot exceed `max` and
+/// no clipping happens. Otherwise (or for a non-finite gradient) the caller computes the
+/// norm exactly, so the shortcut never changes a bit; it saves the serial `f32` sum on
+/// nearly every step (DQN gradients are far below SB3's clip of 10).
+fn surely_within(grad: &[f32], max: f32) -> bool {
+    let mut acc = [0.0f64; 16];
+    let chunks = grad.chunks_exact(16);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, &g) in acc.iter_mut().zip(c) {
+            *a += f64::from(g) * f64::from(g);
+        }
+    }
+    let mut sum: f64 = acc.iter().sum();
+    for &g in rest {
+        sum += f64::from(g) * f64::from(g);
+    }
+    let n = grad.len() as f64;
+    // (1 + u)^(n + 1) ≤ 1 + 2(n + 1)u while (n + 1)u < 1/2; the f64 sum itself is exact
+    // to far better than this margin
+    let u = f64::from(f32::EPSILON) / 2.0;
+    if (n + 1.0) * u >= 0.25 {
+        return false;
+    }
+    let bound = sum * (1.0 + 2.0 * (n + 1.0) * u) * (1.0 + 1e-9) + 2.0 * n * 2f64.powi(-149);
+    let max2 = f64::from(max) * f64::from(max);
+    sum.is_finite() && max.is_finite() && bound < max2 * (1.0 - 1e-6)
 }
 
 /// The Adam optimiser (Kingma & Ba 2015) with PyTorch's defaults (β₁ 0.9, β₂ 0.999,
@@ -535,7 +445,10 @@ impl Adam {
     /// non-finite; the network is left as updated, so callers must discard it.
     pub fn step(&mut self, net: &mut Mlp, grad: &mut [f32]) -> Result<(), NnError> {
         self.t += 1;
-        if let Some(max) = self.max_grad_norm {
+        if let Some(max) = self.max_grad_norm
+            && !surely_within(grad, max)
+        {
+            // the norm's one sequential f32 sum (its bits decide the clipping factor)
             let norm = grad.iter().map(|g| g * g).sum::<f32>().sqrt();
             if norm > max {
                 let k = max / (norm + 1e-6);
@@ -549,19 +462,17 @@ impl Adam {
         let bc2 = 1.0 - b2.powi(self.t.min(i32::MAX as u64) as i32);
         let step = self.lr / bc1;
         let bc2_sqrt = bc2.sqrt();
-        let mut finite = true;
-        for (((p, g), m), v) in net
-            .params
-            .iter_mut()
-            .zip(grad.iter())
-            .zip(self.m.iter_mut())
-            .zip(self.v.iter_mut())
-        {
-            *m = b1 * *m + (1.0 - b1) * g;
-            *v = b2 * *v + (1.0 - b2) * g * g;
-            *p -= step * *m / ((*v).sqrt() / bc2_sqrt + self.eps);
-            finite &= p.is_finite();
-        }
+        let finite = Path::Detected.run(AdamUpdate {
+            params: &mut net.params,
+            grad,
+            m: &mut self.m,
+            v: &mut self.v,
+            b1,
+            b2,
+            step,
+            bc2_sqrt,
+            eps: self.eps,
+        });
         if finite {
             Ok(())
         } else {
@@ -607,6 +518,7 @@ impl Adam {
 
 #[cfg(test)]
 mod tests {
+    use super::kernels::LANES;
     use super::*;
 
     fn loss(net: &Mlp, x: &[f32], b: usize, target: &[f32]) -> f64 {
@@ -687,7 +599,7 @@ mod tests {
         n_out: usize,
         b: usize,
     ) -> Vec<f32> {
-        let blocks = n_out / BLOCK * BLOCK;
+        let blocks = n_out / LANES * LANES;
         let mut dx = vec![0.0f32; b * n_in];
         for s in 0..b {
             let dr = &dz[s * n_out..(s + 1) * n_out];
@@ -696,12 +608,12 @@ mod tests {
                     continue;
                 }
                 let wr = &w[i * n_out..(i + 1) * n_out];
-                let mut acc = [0.0f32; BLOCK];
+                let mut acc = [0.0f32; LANES];
                 for (dc, wc) in dr[..blocks]
-                    .chunks_exact(BLOCK)
-                    .zip(wr[..blocks].chunks_exact(BLOCK))
+                    .chunks_exact(LANES)
+                    .zip(wr[..blocks].chunks_exact(LANES))
                 {
-                    for k in 0..BLOCK {
+                    for k in 0..LANES {
                         acc[k] += dc[k] * wc[k];
                     }
                 }
@@ -717,20 +629,33 @@ mod tests {
 
     #[test]
     fn blocked_kernels_equal_the_plain_sums_bit_for_bit() {
-        for (sizes, b) in [
+        // both compilations of the kernels (AVX2 where the CPU has it, and the baseline),
+        // full and partial blocks of rows, outputs and inputs, odd batches, one row
+        let shapes = [
             (vec![18, 128, 64, 32, 3], 64),
+            (vec![35, 128, 64, 32, 11], 64),
             (vec![35, 128, 64, 32, 11], 7),
             (vec![5, 20, 9, 3], 6),
-        ] {
+            (vec![7, 40, 17, 24, 9], 5),
+            (vec![18, 128, 64, 32, 3], 1),
+        ];
+        for ((sizes, b), path) in shapes
+            .iter()
+            .flat_map(|sb| [(sb.clone(), Path::Detected), (sb.clone(), Path::Baseline)])
+        {
             let net = Mlp::new(&sizes, 11).unwrap();
             let x: Vec<f32> = (0..b * sizes[0])
                 .map(|i| ((i * 13 % 29) as f32 - 14.0) / 7.0)
                 .collect();
-            let mut ws = Workspace::new();
+            let mut ws = Workspace::on_path(path);
             let y = net.forward(&x, b, &mut ws).to_vec();
             let acts = naive_forward(&net, &x, b);
             let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&y), bits(&acts[net.layers()]), "{sizes:?} forward");
+            assert_eq!(
+                bits(&y),
+                bits(&acts[net.layers()]),
+                "{sizes:?} {path:?} forward"
+            );
             let d: Vec<f32> = (0..y.len()).map(|i| ((i % 7) as f32 - 3.0) / 5.0).collect();
             let mut grad = vec![0.0; net.params().len()];
             net.backward(&d, b, &mut ws, &mut grad);
@@ -764,8 +689,93 @@ mod tests {
                         assert_eq!(acc.to_bits(), got.to_bits(), "{sizes:?} gW{l}[{i}][{o}]");
                     }
                 }
+                let (_, bo) = net.offsets[l];
+                for o in 0..n_out {
+                    let mut acc = 0.0f32;
+                    for s in 0..b {
+                        acc += dz[s * n_out + o];
+                    }
+                    assert_eq!(
+                        acc.to_bits(),
+                        grad[bo + o].to_bits(),
+                        "{sizes:?} gb{l}[{o}]"
+                    );
+                }
             }
         }
+    }
+
+    /// Adam's step as first written: the clipping norm always from the sequential sum.
+    fn plain_adam_step(adam: &mut Adam, net: &mut Mlp, grad: &mut [f32]) {
+        adam.t += 1;
+        if let Some(max) = adam.max_grad_norm {
+            let norm = grad.iter().map(|g| g * g).sum::<f32>().sqrt();
+            if norm > max {
+                let k = max / (norm + 1e-6);
+                for g in grad.iter_mut() {
+                    *g *= k;
+                }
+            }
+        }
+        let (b1, b2) = (adam.beta1, adam.beta2);
+        let bc1 = 1.0 - b1.powi(adam.t as i32);
+        let bc2 = 1.0 - b2.powi(adam.t as i32);
+        let step = adam.lr / bc1;
+        let bc2_sqrt = bc2.sqrt();
+        for (((p, g), m), v) in net
+            .params
+            .iter_mut()
+            .zip(grad.iter())
+            .zip(adam.m.iter_mut())
+            .zip(adam.v.iter_mut())
+        {
+            *m = b1 * *m + (1.0 - b1) * g;
+            *v = b2 * *v + (1.0 - b2) * g * g;
+            *p -= step * *m / ((*v).sqrt() / bc2_sqrt + adam.eps);
+        }
+    }
+
+    #[test]
+    fn the_norm_shortcut_never_changes_a_clipped_or_unclipped_step() {
+        let mut net = Mlp::new(&[18, 128, 64, 32, 3], 4).unwrap();
+        let n = net.params().len();
+        let mut fast = Adam::new(n, 1e-3);
+        fast.max_grad_norm = Some(10.0);
+        let mut plain = fast.clone();
+        let mut net2 = net.clone();
+        let mut clipped = 0;
+        // gradients whose norm sweeps across the clip (9.9 … 10.1) and far on both sides
+        for step in 0..60u32 {
+            let scale = match step % 4 {
+                0 => 1e-3,
+                1 => 100.0,
+                _ => 9.9 + 0.2 * (step as f32 / 60.0),
+            };
+            let raw: Vec<f32> = (0..n)
+                .map(|i| (((i as u32).wrapping_mul(2_654_435_761u32) ^ step) % 1000) as f32 - 499.5)
+                .collect();
+            let norm = raw
+                .iter()
+                .map(|g| f64::from(*g).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            let mut g1: Vec<f32> = raw
+                .iter()
+                .map(|g| (f64::from(*g) * f64::from(scale) / norm) as f32)
+                .collect();
+            let mut g2 = g1.clone();
+            let exact = g1.iter().map(|g| g * g).sum::<f32>().sqrt();
+            clipped += usize::from(exact > 10.0);
+            fast.step(&mut net, &mut g1).unwrap();
+            plain_adam_step(&mut plain, &mut net2, &mut g2);
+            assert_eq!(net.to_bytes(), net2.to_bytes(), "step {step}");
+            assert_eq!(fast.to_bytes(), plain.to_bytes(), "step {step}");
+        }
+        assert!(clipped > 10 && clipped < 50, "{clipped} clipped steps");
+        assert!(surely_within(&[3.0, 4.0], 5.1));
+        assert!(!surely_within(&[3.0, 4.0], 5.0));
+        assert!(!surely_within(&[f32::NAN], 5.0));
+        assert!(!surely_within(&[f32::INFINITY], 5.0));
     }
 
     #[test]

@@ -128,6 +128,8 @@ pub struct EpisodeReport {
     pub steps: u64,
     /// Liquidations in the episode.
     pub liquidations: u64,
+    /// Times the account was wiped out and re-funded in the episode.
+    pub refunds: u64,
     /// Validation score (Sharpe, or −2).
     pub validation_score: f64,
     /// Validation return, percent.
@@ -173,6 +175,8 @@ pub struct TrainOutcome {
     pub technical_equity: Vec<f64>,
     /// Liquidations while training.
     pub train_liquidations: u64,
+    /// Times the training account was re-funded after being wiped out.
+    pub train_refunds: u64,
     /// Environment steps of this run.
     pub env_steps: u64,
     /// Environment steps of the model over all resumes.
@@ -271,6 +275,52 @@ pub fn stats_of(bars: &Bars, r: &BacktestResult, cash: f64) -> Stats {
         fees_paid: r.fees_paid,
         cash0: cash,
     })
+}
+
+/// One training episode: drive `learner` through the engine from `cfg.from_ts_ms` to bar
+/// `end` (exclusive); when the account is wiped out at bar t before the end, the learner
+/// stores that terminal step ([`Learner::refund`]) and a new run with fresh capital starts
+/// at t + 1 (DESIGN "RL training after a liquidation"). Returns the agent and the episode's
+/// figures.
+///
+/// # Errors
+/// [`Error::Engine`] if a run fails; [`Error::Nn`] when a loss or weight went non-finite.
+pub fn learn_window(
+    bars: &Bars,
+    mut learner: Learner,
+    cfg: &BacktestConfig,
+    end: usize,
+) -> Result<(DqnAgent, crate::strategy::dqn::EpisodeStats), Error> {
+    let ts = bars.ts_ms();
+    let mut cfg = *cfg;
+    loop {
+        let res = run_backtest(bars, &mut learner, &cfg)?;
+        let last = res.equity.last().copied().unwrap_or(cfg.cash);
+        match wiped_out(&res) {
+            Some((t, liquidated)) if t + 1 < end && !learner.failed() => {
+                learner.refund(t, last, liquidated);
+                cfg.from_ts_ms = Some(ts[t + 1]);
+            }
+            Some((_, liquidated)) => return Ok(learner.finish_with(last, liquidated)?),
+            None => return Ok(learner.finish(last)?),
+        }
+    }
+}
+
+/// The bar at whose close a run's account was wiped out (bankruptcy: equity marked 0; or a
+/// halt: equity below one minimum order, flat), and whether a position was liquidated at
+/// that bar; `None` when the run went to its end.
+pub fn wiped_out(r: &BacktestResult) -> Option<(usize, bool)> {
+    let t = if r.bankrupt {
+        r.first_bar + r.equity.iter().position(|e| *e <= 0.0)?
+    } else {
+        r.halted?.t
+    };
+    let liquidated = r
+        .trades
+        .last()
+        .is_some_and(|tr| tr.exit_reason == ExitReason::Liquidation && tr.exit_bar == t);
+    Some((t, liquidated))
 }
 
 /// Per-bar Sharpe ratio (mean / sample sd of bar returns; NaN when undefined).
@@ -406,18 +456,18 @@ pub fn train(
     let mut episodes = Vec::with_capacity(s.episodes);
     let mut seconds = 0.0;
     let mut train_liquidations = 0;
+    let mut train_refunds = 0;
     let start_steps = agent.env_steps();
     for ep in 1..=s.episodes {
         let t0 = clock.map(|c| c());
-        let mut learner = Learner::new(spec.clone(), agent, w[0].start, w[0].end)?;
-        let res = run_backtest(bars, &mut learner, &train_cfg)?;
-        let last = res.equity.last().copied().unwrap_or(engine.cash);
-        let (a, st) = learner.finish(last)?;
+        let learner = Learner::new(spec.clone(), agent, w[0].start, w[0].end)?;
+        let (a, st) = learn_window(bars, learner, &train_cfg, w[0].end)?;
         agent = a;
         if let (Some(c), Some(t0)) = (clock, t0) {
             seconds += c() - t0;
         }
         train_liquidations += st.liquidations;
+        train_refunds += st.refunds;
         // score the greedy policy on validation
         let mut policy = DqnStrategy::new(spec.clone(), agent.online().clone())?;
         let vres = run_backtest(bars, &mut policy, &val_cfg)?;
@@ -447,6 +497,7 @@ pub fn train(
             },
             steps: st.steps,
             liquidations: st.liquidations,
+            refunds: st.refunds,
             validation_score: score,
             validation_return_pct: vstats.return_pct,
             validation_sharpe_per_bar: sharpe_per_bar(&vres.equity),
@@ -536,6 +587,7 @@ pub fn train(
         technical,
         technical_equity: tech_result.equity,
         train_liquidations,
+        train_refunds,
         env_steps,
         total_env_steps: prior_steps + env_steps,
         train_seconds: clock.map(|_| seconds),

@@ -40,7 +40,11 @@ pub fn metrics_json(out: &TrainOutcome) -> serde_json::Value {
         "test": out.test,
         "baselines": { "buy_hold": out.buy_hold, "technical": out.technical },
         "actions": out.action_counts(),
-        "liquidations": { "train": out.train_liquidations, "test": out.test_liquidations() },
+        "liquidations": {
+            "train": out.train_liquidations,
+            "test": out.test_liquidations(),
+            "train_refunds": out.train_refunds,
+        },
         "best_episode": out.best_episode,
         "validation_trials": out.episodes.iter().map(|e| e.validation_sharpe_per_bar).collect::<Vec<_>>(),
         "episodes": out.episodes,

@@ -100,6 +100,43 @@ fn a_liquidation_inside_an_episode_is_a_counted_transition_with_its_penalty() {
 }
 
 #[test]
+fn a_wiped_out_account_is_re_funded_and_training_covers_the_whole_window() {
+    let bars = crate::testutil::random_walk(900, 23);
+    let mut s = settings(AgentKind::LeverageDqn, 5);
+    s.dqn.eps_decay_steps = 1_000_000; // act at random
+    let mut wild = s;
+    // 10× at a 10× run commits all the equity as margin, and a minimum order of a tenth of
+    // the starting cash: what a liquidation leaves is below one order, the account is done
+    wild.max_leverage = 10.0;
+    wild.engine.min_notional = wild.engine.cash;
+    let mut calm = s;
+    calm.max_leverage = 1.0;
+    let a = run(&bars, &wild);
+    let b = run(&bars, &calm);
+    assert_eq!(b.train_refunds, 0);
+    assert!(
+        a.train_refunds > 0,
+        "no re-funding in {} steps",
+        a.env_steps
+    );
+    assert_eq!(
+        a.train_refunds,
+        a.episodes.iter().map(|e| e.refunds).sum::<u64>()
+    );
+    for (x, y) in a.episodes.iter().zip(&b.episodes) {
+        // each wiped-out bar is the one step the engine did not show the learner; every
+        // other bar of the window was learned on
+        assert_eq!(x.steps + x.refunds, y.steps, "episode {}", x.episode);
+    }
+    let again = run(&bars, &wild);
+    assert_eq!(again.weights_sha256, a.weights_sha256);
+    assert_eq!(
+        serde_json::to_string(&metrics_json(&again)).unwrap(),
+        serde_json::to_string(&metrics_json(&a)).unwrap()
+    );
+}
+
+#[test]
 fn bad_inputs_are_usage_errors() {
     let bars = crate::testutil::random_walk(900, 24);
     let mut s = settings(AgentKind::LeverageDqn, 1);
