@@ -309,10 +309,11 @@ pub(crate) fn extreme<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut [f64])
         return (0.0, 0);
     }
     warm_up(out, p - 1);
-    if p > 1 && extreme_blocks::<IS_MAX>(xs, p, out) {
-        if let Some(end) = extreme_replay::<IS_MAX>(xs, p, out) {
-            return end;
-        }
+    if p > 1
+        && extreme_blocks::<IS_MAX>(xs, p, out)
+        && let Some(end) = extreme_replay::<IS_MAX>(xs, p, out)
+    {
+        return end;
     }
     extreme_exact::<IS_MAX>(xs, p, out)
 }

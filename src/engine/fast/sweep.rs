@@ -29,7 +29,10 @@ use crate::risk::{OrderQty, entry_qty};
 
 pub use crate::strategy::sma_cross::rolling_mean_column;
 
-/// Bars per block of a sweep's lane kernel (a group's rows of the block stay in cache).
+/// Bars per chunk of a sweep (the columns of a group's chunk stay in cache).
+const CHUNK: usize = 512;
+/// Bars per block of the lane kernel [`run_lanes`] (a group's rows of the block stay in
+/// cache).
 pub const BLOCK: usize = 256;
 /// Combinations per parallel group.
 pub const GROUP: usize = 256;
@@ -666,9 +669,10 @@ pub fn run_detail(
     (sim.sink, fees)
 }
 
-/// Run many combinations over `window` in parallel (groups of combinations advanced
-/// together over blocks of bars by the lane kernel); summaries come back in input order,
-/// whatever the thread count.
+/// Run many combinations over `window` in parallel (groups of combinations over chunks of
+/// bars, [`SmaSim::run`] for each); summaries come back in input order, whatever the thread
+/// count. (The lane kernel [`run_lanes`] gives the same results; it is not used here until
+/// it measures faster than this loop, see docs/bench_results.md.)
 pub fn sweep<'c>(
     bars: &Bars,
     pairs: &[SmaPair<'c>],
@@ -693,9 +697,41 @@ pub fn sweep_map<'c, T: Send>(
     pairs
         .par_chunks(GROUP)
         .flat_map_iter(|group| {
-            run_lanes(bars, group, cfg, window.clone(), bucket_ends, BLOCK)
+            run_chunks(bars, group, cfg, window.clone(), bucket_ends)
                 .into_iter()
                 .map(|(s, fees)| f(s, fees))
+        })
+        .collect()
+}
+
+/// One group of combinations on this thread, each by [`SmaSim::run`] over chunks of bars
+/// (a chunk of the shared columns is read once per group); finished summaries and fees in
+/// input order.
+fn run_chunks<'c>(
+    bars: &Bars,
+    pairs: &[SmaPair<'c>],
+    cfg: LeanConfig,
+    window: Range<usize>,
+    bucket_ends: &'c [usize],
+) -> Vec<(SummarySink<'c>, f64)> {
+    let c = Cols::of(bars);
+    let mut sims: Vec<SmaSim<'c, SummarySink<'c>>> = pairs
+        .iter()
+        .map(|p| SmaSim::new(*p, cfg, window.end, SummarySink::new(bucket_ends)))
+        .collect();
+    let mut t0 = window.start;
+    while t0 < window.end {
+        let t1 = (t0 + CHUNK).min(window.end);
+        for sim in &mut sims {
+            sim.run(&c, t0..t1);
+        }
+        t0 = t1;
+    }
+    sims.into_iter()
+        .map(|mut s| {
+            s.sink.finish();
+            let fees = s.fees_paid();
+            (s.sink, fees)
         })
         .collect()
 }

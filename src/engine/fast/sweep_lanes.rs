@@ -16,6 +16,10 @@
 //! crossing calls `decide`; an order to fill, a liquidation and the last bar run `step`. A
 //! lane whose state the vector pass cannot express (an order pending) stays scalar until it
 //! can. Bars before every lane can decide run through [`SmaSim::run`].
+//!
+//! Not yet what `sweep` runs: its first version measured slower than `SmaSim::run` per
+//! combination (docs/bench_results.md); this one (events scanned per run, the scalar lanes
+//! kept in a list) is tested equal to `step` but not yet measured.
 
 use super::{Cols, Pending, SmaPair, SmaSim, SummarySink};
 use std::ops::Range;
@@ -231,7 +235,9 @@ pub(super) fn run_group<'c>(
     }
     let buckets: &[usize] = sims[0].sink.bucket_ends;
     let mut rows = vec![0.0; (chunk + 1) * d];
-    let mut scalar: Vec<usize> = Vec::new();
+    // the lanes in scalar mode, which step every bar
+    let mut scalar: Vec<usize> = (0..n).filter(|&k| lanes.mode[k] == Mode::Scalar).collect();
+    let mut any: Vec<usize> = Vec::new();
     let mut t0 = start;
     while t0 < last {
         let t1 = (t0 + chunk).min(last);
@@ -245,19 +251,25 @@ pub(super) fn run_group<'c>(
             let i = t - t0 + 1;
             let (prev, row) = (&rows[(i - 1) * d..i * d], &rows[i * d..(i + 1) * d]);
             let close = c.close[t];
-            scalar.clear();
-            scalar.extend((0..n).filter(|&k| lanes.mode[k] == Mode::Scalar));
-            let mut any = 0;
-            for run in &runs {
-                any |= pass(&mut lanes, run, row, prev, close);
+            let stepping = std::mem::take(&mut scalar);
+            any.clear();
+            for (r, run) in runs.iter().enumerate() {
+                if pass(&mut lanes, run, row, prev, close) != 0 {
+                    any.push(r);
+                }
             }
-            let bucket = buckets.binary_search(&t).is_ok();
-            if any != 0 || bucket {
-                events(&mut lanes, sims, c, t, bucket);
+            if buckets.binary_search(&t).is_ok() {
+                bucket_equity(&lanes, sims, close, t);
             }
-            for &k in &scalar {
+            for &r in &any {
+                events(&mut lanes, sims, c, t, runs[r].lanes.clone(), &mut scalar);
+            }
+            for k in stepping {
                 sims[k].step(c, t);
                 lanes.enter(k, &sims[k], t + 1);
+                if lanes.mode[k] == Mode::Scalar {
+                    scalar.push(k);
+                }
             }
         }
         t0 = t1;
@@ -268,23 +280,40 @@ pub(super) fn run_group<'c>(
     }
 }
 
-/// The events of bar `t` for the lanes in vector mode (flags from the pass), and at a
-/// bucket end the bucket's equity of every lane in vector mode.
+/// At a bucket end `t`: the bucket's equity of every lane in vector mode whose bar `t` is
+/// not a liquidation (those `step`, which records it).
 #[cold]
+#[inline(never)]
+fn bucket_equity(lanes: &Lanes, sims: &mut [SmaSim<'_, SummarySink<'_>>], close: f64, t: usize) {
+    for (k, sim) in sims.iter_mut().enumerate() {
+        if lanes.mode[k] == Mode::Scalar || lanes.flags[k] & BAD != 0 {
+            continue;
+        }
+        if sim.sink.bucket_ends.get(sim.sink.next) == Some(&t) {
+            sim.sink.bucket_equity.push(lanes.equity(k, close));
+            sim.sink.next += 1;
+        }
+    }
+}
+
+/// The events of bar `t` for the lanes `range` in vector mode (flags from the pass); lanes
+/// left in scalar mode go to `scalar`.
 #[inline(never)]
 fn events(
     lanes: &mut Lanes,
     sims: &mut [SmaSim<'_, SummarySink<'_>>],
     c: &Cols<'_>,
     t: usize,
-    bucket: bool,
+    range: Range<usize>,
+    scalar: &mut Vec<usize>,
 ) {
     let close = c.close[t];
-    for (k, sim) in sims.iter_mut().enumerate() {
+    for k in range {
         let fl = lanes.flags[k];
-        if (fl == 0 && !bucket) || lanes.mode[k] == Mode::Scalar {
+        if fl == 0 || lanes.mode[k] == Mode::Scalar {
             continue;
         }
+        let sim = &mut sims[k];
         if fl & BAD != 0 {
             // `step` liquidates at this bar: the books through the previous one, and a run
             // minimum above zero, which the liquidation's zero equity replaces (the pass
@@ -293,10 +322,13 @@ fn events(
             sim.sink.run_min = sim.sink.peak;
             sim.step(c, t);
             lanes.enter(k, sim, t + 1);
+            if lanes.mode[k] == Mode::Scalar {
+                scalar.push(k);
+            }
             continue;
         }
-        let e = lanes.equity(k, close);
         if fl & PEAK != 0 {
+            let e = lanes.equity(k, close);
             let (peak, run_min) = (lanes.peak[k], lanes.run_min[k]);
             if peak > 0.0 && peak.is_finite() && run_min.is_finite() {
                 let dd = (1.0 - run_min / peak).clamp(0.0, 1.0);
@@ -305,14 +337,11 @@ fn events(
             lanes.peak[k] = e;
             lanes.run_min[k] = e;
         }
-        if bucket && sim.sink.bucket_ends.get(sim.sink.next) == Some(&t) {
-            sim.sink.bucket_equity.push(e);
-            sim.sink.next += 1;
-        }
         if fl & CROSS != 0 && !sim.halted && !sim.bankrupt {
             sim.decide(t);
             if sim.pending != Pending::None {
                 lanes.leave(k, sim, c, t + 1);
+                scalar.push(k);
             }
         }
     }
