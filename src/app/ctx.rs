@@ -26,6 +26,9 @@ pub struct Ctx {
     pub now_iso: fn() -> String,
     /// The command line recorded with each run (`args_json` of the run record).
     pub argv: Vec<String>,
+    /// `ALGOLAB_BINANCE_WEIGHT_LIMIT`: the per-minute request weight of the machine-wide
+    /// Binance budget (default: Binance's, 6000 spot, 2400 USD-M).
+    pub binance_weight_limit: Option<u32>,
 }
 
 impl Ctx {
@@ -38,15 +41,29 @@ impl Ctx {
             endpoints: Endpoints::default(),
             now_iso,
             argv: Vec::new(),
+            binance_weight_limit: None,
         }
+    }
+
+    /// The machine-wide Binance weight budget of `market` (`DATA_DIR/binance_weight_*.txt`):
+    /// every trading client, `fetch` and the live bots' kline downloads share it.
+    pub fn binance_budget(
+        &self,
+        market: crate::venues::binance::Market,
+    ) -> std::sync::Arc<crate::venues::binance::WeightBudget> {
+        crate::venues::binance::WeightBudget::machine(
+            market,
+            &self.data_dir,
+            self.binance_weight_limit,
+        )
     }
 
     /// The context from the environment: `DATA_DIR` (default `./data`),
     /// `ALGOLAB_HTTP_BACKOFF_MS`, `ALGOLAB_HTTP_MAX_WAIT_MS`, `ALGOLAB_YAHOO_URL`,
-    /// `ALGOLAB_BINANCE_URL`, `ALGOLAB_BINANCE_FUTURES_URL`.
+    /// `ALGOLAB_BINANCE_URL`, `ALGOLAB_BINANCE_FUTURES_URL`, `ALGOLAB_BINANCE_WEIGHT_LIMIT`.
     ///
     /// # Errors
-    /// [`Error::Usage`] for a millisecond setting that is not a number.
+    /// [`Error::Usage`] for a millisecond setting or weight limit that is not a number.
     pub fn from_env(now_iso: fn() -> String) -> Result<Ctx, Error> {
         let mut ctx = Ctx::new(crate::data::data_dir(), now_iso);
         if let Some(d) = env_ms("ALGOLAB_HTTP_BACKOFF_MS")? {
@@ -60,6 +77,13 @@ impl Ctx {
                 *default = v;
             }
         };
+        if let Ok(v) = std::env::var("ALGOLAB_BINANCE_WEIGHT_LIMIT") {
+            ctx.binance_weight_limit = Some(v.trim().parse::<u32>().map_err(|_| {
+                Error::Usage(format!(
+                    "ALGOLAB_BINANCE_WEIGHT_LIMIT={v:?} is not a whole number"
+                ))
+            })?);
+        }
         env_or("ALGOLAB_YAHOO_URL", &mut ctx.endpoints.yahoo);
         env_or("ALGOLAB_BINANCE_URL", &mut ctx.endpoints.binance);
         env_or(

@@ -4,6 +4,7 @@
 //! base URLs; [`fetch_one`] downloads one symbol. The caller owns the async runtime, the
 //! wall clock ("now" comes in the request), Ctrl-C and progress display.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::Ctx;
@@ -58,8 +59,10 @@ pub struct FetchPlan {
     pub http: HttpConfig,
     /// "Now", UTC ms.
     pub now_ms: i64,
-    /// Where the cache lives (`DATA_DIR`).
+    /// Where the cache lives (`DATA_DIR`), and the machine-wide Binance weight budget.
     pub data_dir: std::path::PathBuf,
+    /// The budget's per-minute weight (`None`: Binance's).
+    pub weight_limit: Option<u32>,
 }
 
 /// Check a request and resolve each symbol's source.
@@ -117,6 +120,7 @@ pub fn plan(ctx: &Ctx, req: &FetchRequest) -> Result<FetchPlan, Error> {
         },
         now_ms: req.now_ms,
         data_dir: ctx.data_dir.clone(),
+        weight_limit: ctx.binance_weight_limit,
     })
 }
 
@@ -124,8 +128,10 @@ pub fn plan(ctx: &Ctx, req: &FetchRequest) -> Result<FetchPlan, Error> {
 ///
 /// # Errors
 /// [`Error::Venue`] when the client cannot be built.
-pub fn client(plan: &FetchPlan) -> Result<HttpClient, Error> {
-    Ok(HttpClient::new(plan.http.clone()).map_err(VenueError::from)?)
+pub fn client(plan: &FetchPlan) -> Result<Arc<HttpClient>, Error> {
+    Ok(Arc::new(
+        HttpClient::new(plan.http.clone()).map_err(VenueError::from)?,
+    ))
 }
 
 /// Download one symbol of the plan into the cache; `progress` sees how far it got.
@@ -134,7 +140,7 @@ pub fn client(plan: &FetchPlan) -> Result<HttpClient, Error> {
 /// [`Error::Venue`]: 2 for an unknown symbol or bad arguments, 1 for failed downloads (the
 /// cache keeps every completed write).
 pub async fn fetch_one(
-    http: &HttpClient,
+    http: &Arc<HttpClient>,
     plan: &FetchPlan,
     spec: &FetchSpec,
     progress: &mut dyn FnMut(Progress),
@@ -145,6 +151,7 @@ pub async fn fetch_one(
         &plan.data_dir,
         spec,
         plan.now_ms,
+        plan.weight_limit,
         progress,
     )
     .await?)

@@ -1,7 +1,10 @@
 //! `reconcile BOT`: backtest a bot's strategy over the very bars it ticked (`bars.csv` in
 //! its folder) with the settings it was started with, and compare trade by trade with what
 //! the bot did — signal agreement, entry and exit price gaps (slippage), fees, funding and
-//! P&L (issue 13 item 9). For a paper bot the two agree exactly (replay equivalence); for a
+//! P&L (issue 13 item 9). Funding is compared per trade too: a live futures bot's funding
+//! payments from the exchange and the backtest's funding events (from the `funding_rate`
+//! column the bot keeps in `bars.csv`), each attributed to the trades that held the position
+//! at the payment's time ([`crate::runner::funding`]). For a paper bot the two agree exactly (replay equivalence); for a
 //! live bot the gaps are what the exchange cost compared with the simulation.
 //!
 //! Trades are matched in order: a bot trade and a backtest trade of the same side whose
@@ -15,6 +18,7 @@ use super::backtest::{BacktestRequest, DataSpec, strategy_for};
 use crate::Error;
 use crate::core::order::{ExitReason, Side, Trade};
 use crate::engine::{BacktestConfig, run_backtest};
+use crate::runner::funding::{Span, attribute};
 use crate::runner::paper::TradeRecord;
 use crate::runner::{BotDir, PaperState};
 
@@ -47,6 +51,11 @@ pub struct TradeGap {
     pub bot_fees: Option<f64>,
     /// The backtest's fees.
     pub backtest_fees: Option<f64>,
+    /// Funding the bot paid while the trade was open (live futures bots: the exchange's
+    /// funding payments, attributed by time; `None` where not tracked).
+    pub bot_funding: Option<f64>,
+    /// Funding the backtest paid while its trade was open.
+    pub backtest_funding: Option<f64>,
     /// The bot's P&L.
     pub bot_pnl: Option<f64>,
     /// The backtest's P&L.
@@ -124,6 +133,7 @@ struct Leg {
     entry_price: f64,
     exit_price: f64,
     fees: f64,
+    funding: Option<f64>,
     pnl: f64,
 }
 
@@ -135,11 +145,12 @@ fn leg_of_record(t: &TradeRecord) -> Leg {
         entry_price: t.entry_price,
         exit_price: t.exit_price,
         fees: t.fees.unwrap_or(0.0),
+        funding: t.funding,
         pnl: t.pnl.unwrap_or(0.0),
     }
 }
 
-fn leg_of_trade(t: &Trade) -> Leg {
+fn leg_of_trade(t: &Trade, funding: f64) -> Leg {
     Leg {
         side: t.side,
         open: t.exit_reason == ExitReason::Open,
@@ -147,6 +158,7 @@ fn leg_of_trade(t: &Trade) -> Leg {
         entry_price: t.entry_price,
         exit_price: t.exit_price,
         fees: t.fees,
+        funding: Some(funding),
         pnl: t.pnl,
     }
 }
@@ -194,6 +206,8 @@ fn compare(bot: &[Leg], backtest: &[Leg], interval_ms: i64) -> Vec<TradeGap> {
                     },
                     bot_fees: Some(b.fees),
                     backtest_fees: Some(t.fees),
+                    bot_funding: b.funding,
+                    backtest_funding: t.funding,
                     bot_pnl: Some(b.pnl),
                     backtest_pnl: Some(t.pnl),
                 });
@@ -212,6 +226,8 @@ fn compare(bot: &[Leg], backtest: &[Leg], interval_ms: i64) -> Vec<TradeGap> {
                 exit_gap_bps: None,
                 bot_fees: Some(b.fees),
                 backtest_fees: None,
+                bot_funding: b.funding,
+                backtest_funding: None,
                 bot_pnl: Some(b.pnl),
                 backtest_pnl: None,
             }),
@@ -240,6 +256,8 @@ fn only_backtest(t: &Leg) -> TradeGap {
         exit_gap_bps: None,
         bot_fees: None,
         backtest_fees: Some(t.fees),
+        bot_funding: None,
+        backtest_funding: t.funding,
         bot_pnl: None,
         backtest_pnl: Some(t.pnl),
     }
@@ -320,19 +338,50 @@ pub fn run(ctx: &Ctx, bot_name: &str) -> Result<ReconcileReport, Error> {
             entry_price: p.entry_price,
             exit_price: p.last_price,
             fees: 0.0,
+            funding: p.funding,
             pnl: p.unrealized_pnl,
         });
     }
-    let bt_legs: Vec<Leg> = result.trades.iter().map(leg_of_trade).collect();
+    // the backtest's funding events, attributed to its trades by time as the bot's are
+    let pays: Vec<(i64, f64)> = result
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            crate::engine::Event::Funding { t, payment } => Some((ts[*t], *payment)),
+            _ => None,
+        })
+        .collect();
+    let spans: Vec<Span> = result
+        .trades
+        .iter()
+        .map(|t| Span {
+            entry_ts_ms: t.entry_ts_ms,
+            exit_ts_ms: (t.exit_reason != ExitReason::Open).then_some(t.exit_ts_ms),
+            qty: t.qty,
+        })
+        .collect();
+    let (bt_funding, _) = attribute(&pays, &spans);
+    let bt_legs: Vec<Leg> = result
+        .trades
+        .iter()
+        .zip(&bt_funding)
+        .map(|(t, f)| leg_of_trade(t, *f))
+        .collect();
     let rows = compare(&bot_legs, &bt_legs, bars.interval_ms().unwrap_or(1));
     let matched = rows.iter().filter(|r| r.agree).count();
-    let funding_bot = (state.mode == "paper").then(|| {
-        saved
-            .engine
-            .pointer("/broker/account/funding_paid")
-            .and_then(serde_json::Value::as_f64)
-            .unwrap_or(0.0)
-    });
+    let futures_bot = state.live.as_ref().is_some_and(|l| l.market == "usdm");
+    let funding_bot = if state.mode == "paper" {
+        Some(
+            saved
+                .engine
+                .pointer("/broker/account/funding_paid")
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(0.0),
+        )
+    } else {
+        // live futures bots book the exchange's funding payments; spot has none
+        futures_bot.then_some(state.funding_paid)
+    };
     Ok(ReconcileReport {
         bot: bot.name().to_string(),
         mode: state.mode.clone(),
@@ -381,6 +430,7 @@ mod tests {
             entry_price: entry,
             exit_price: exit,
             fees: 1.0,
+            funding: None,
             pnl: exit - entry,
         }
     }

@@ -6,7 +6,9 @@
 //! Environment: `DATA_DIR` (default `./data`), `ALGOLAB_BINANCE_URL`,
 //! `ALGOLAB_BINANCE_FUTURES_URL`, `ALGOLAB_YAHOO_URL` (base URLs; `--base-url` wins),
 //! `ALGOLAB_HTTP_BACKOFF_MS` (base retry delay, default 500), `ALGOLAB_HTTP_MAX_WAIT_MS`
-//! (longest single wait, default 120000).
+//! (longest single wait, default 120000), `ALGOLAB_BINANCE_WEIGHT_LIMIT` (the per-minute
+//! weight of the machine-wide Binance budget in `DATA_DIR/binance_weight_*.txt`, shared
+//! with the live bots).
 
 use std::io::IsTerminal;
 use std::time::Duration;

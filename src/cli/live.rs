@@ -14,7 +14,7 @@ use crate::app::Ctx;
 use crate::app::live::{self as app, LiveRequest};
 use crate::runner::fleet::Health;
 use crate::runner::{BotDir, TickOutcome, next_wake_ms};
-use crate::venues::binance::{BaseUrls, Credentials, Market, Network, WeightBudget};
+use crate::venues::binance::{BaseUrls, Credentials, Market, Network};
 
 /// Trade a strategy on Binance (testnet unless --live --i-understand-real-money): one tick
 /// per call.
@@ -26,7 +26,7 @@ pub struct LiveArgs {
     /// bar.
     #[command(flatten)]
     pub data: DataArgs,
-    /// Strategy: sma-cross, technical, evolved (with --param id=N or --strategy-file).
+    /// Strategy: sma-cross, technical, evolved (with --param id=N or --strategy-file), ai.
     #[arg(long, default_value = "sma-cross")]
     pub strategy: String,
     /// A strategy parameter, `key=value` (repeatable).
@@ -39,6 +39,9 @@ pub struct LiveArgs {
     /// start from the exchange balance).
     #[command(flatten)]
     pub engine: EngineArgs,
+    /// The `ai` strategy's options.
+    #[command(flatten)]
+    pub ai: super::backtest::BotAiArgs,
     /// The bot's name (its folder is DATA_DIR/bots/NAME); default from symbol and strategy.
     #[arg(long, value_name = "NAME")]
     pub bot: Option<String>,
@@ -121,33 +124,24 @@ fn request(args: &LiveArgs, ctx: &Ctx) -> anyhow::Result<LiveRequest> {
     } else {
         Market::Spot
     };
+    let mut backtest = super::paper::bot_backtest(
+        &args.data,
+        &args.strategy,
+        &args.params,
+        args.strategy_file.as_ref(),
+        &args.engine,
+    )?;
+    backtest.ai = args.ai.options()?;
     Ok(LiveRequest {
-        backtest: super::paper::bot_backtest(
-            &args.data,
-            &args.strategy,
-            &args.params,
-            args.strategy_file.as_ref(),
-            &args.engine,
-        )?,
+        backtest,
         bot: args.bot.clone(),
         network,
         market,
         urls,
         credentials,
         warmup_bars: args.warmup,
-        // one budget for every bot of this machine (a file under DATA_DIR)
-        budget: {
-            let _ = std::fs::create_dir_all(&ctx.data_dir);
-            let limit = match std::env::var("ALGOLAB_BINANCE_WEIGHT_LIMIT") {
-                Ok(v) => Some(v.trim().parse::<u32>().map_err(|_| {
-                    UsageError(format!(
-                        "ALGOLAB_BINANCE_WEIGHT_LIMIT={v:?} is not a whole number"
-                    ))
-                })?),
-                Err(_) => None,
-            };
-            WeightBudget::machine(market, &ctx.data_dir, limit)
-        },
+        // one budget for every bot and download of this machine (a file under DATA_DIR)
+        budget: ctx.binance_budget(market),
         telegram: telegram_from_env()?,
     })
 }

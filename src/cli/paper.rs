@@ -26,7 +26,7 @@ pub struct PaperArgs {
     /// latest closed bar).
     #[command(flatten)]
     pub data: DataArgs,
-    /// Strategy: sma-cross, technical, evolved (with --param id=N or --strategy-file).
+    /// Strategy: sma-cross, technical, evolved (with --param id=N or --strategy-file), ai.
     #[arg(long, default_value = "sma-cross")]
     pub strategy: String,
     /// A strategy parameter, `key=value` (repeatable).
@@ -38,6 +38,9 @@ pub struct PaperArgs {
     /// Exchange simulation.
     #[command(flatten)]
     pub engine: EngineArgs,
+    /// The `ai` strategy's options.
+    #[command(flatten)]
+    pub ai: super::backtest::BotAiArgs,
     /// The bot's name (its folder is DATA_DIR/bots/NAME); default from symbol and strategy.
     #[arg(long, value_name = "NAME")]
     pub bot: Option<String>,
@@ -146,14 +149,16 @@ pub(crate) fn bot_backtest(
 }
 
 fn request(args: &PaperArgs) -> anyhow::Result<PaperRequest> {
+    let mut backtest = bot_backtest(
+        &args.data,
+        &args.strategy,
+        &args.params,
+        args.strategy_file.as_ref(),
+        &args.engine,
+    )?;
+    backtest.ai = args.ai.options()?;
     Ok(PaperRequest {
-        backtest: bot_backtest(
-            &args.data,
-            &args.strategy,
-            &args.params,
-            args.strategy_file.as_ref(),
-            &args.engine,
-        )?,
+        backtest,
         bot: args.bot.clone(),
         now_ms: Some(now_ms()),
         telegram: telegram_from_env()?,

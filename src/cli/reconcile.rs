@@ -69,7 +69,7 @@ pub fn run(args: ReconcileArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
             .or(row.backtest_entry_ts_ms)
             .unwrap_or(0);
         println!(
-            "  {:>3} {:<5} {} {:<13} entry {:>12} vs {:>12} ({:>7} bps)  exit {:>12} vs {:>12} ({:>7} bps)  pnl {:>10} vs {:>10}",
+            "  {:>3} {:<5} {} {:<13} entry {:>12} vs {:>12} ({:>7} bps)  exit {:>12} vs {:>12} ({:>7} bps)  funding {:>8} vs {:>8}  pnl {:>10} vs {:>10}",
             i + 1,
             format!("{:?}", row.side).to_lowercase(),
             fmt_ts(ts),
@@ -85,6 +85,8 @@ pub fn run(args: ReconcileArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
             opt(row.bot_exit_price, 2),
             opt(row.backtest_exit_price, 2),
             opt(row.exit_gap_bps, 1),
+            opt(row.bot_funding, 2),
+            opt(row.backtest_funding, 2),
             opt(row.bot_pnl, 2),
             opt(row.backtest_pnl, 2),
         );

@@ -34,7 +34,7 @@ pub(crate) use bars::check_bar;
 pub use bars::{Bar, Bars, Columns, fmt_ts};
 pub use check::{CheckReport, Gap, check};
 pub use csv::{MAX_PROBLEMS, read_csv};
-pub use csv_write::write_csv;
+pub use csv_write::{CsvAppend, append_csv, write_csv};
 pub use error::DataError;
 pub use file::{FileKind, kind_of, load, save, write_atomic_io};
 pub use parquet::{read_parquet, write_parquet};

@@ -142,7 +142,7 @@ pub fn live_tick(
             ),
         });
     }
-    let info = LiveInfo {
+    let mut info = LiveInfo {
         network: p.mode.clone(),
         market: format!("{:?}", setup.broker.market).to_lowercase(),
         bars_from_ms,
@@ -151,6 +151,7 @@ pub fn live_tick(
         last_check_at: p.tick_at.clone(),
         notes,
         alerts,
+        funding: engine.broker().funding().to_vec(),
     };
 
     // the books start from the exchange's equity at the first tick
@@ -187,7 +188,9 @@ pub fn live_tick(
             s.position_value = a.position_value;
             s.equity = a.equity;
             s.total_pnl = a.equity - s.initial_cash;
+            s.funding_paid = a.funding_paid;
             s.live = Some(info);
+            s.attribute_funding();
             write_json(&p.bot.state_path(), &s)?;
             report.state = Some(s);
         }
@@ -230,7 +233,10 @@ pub fn live_tick(
     let last_ts = ts[last];
     report.acted = Some((ts[plan.act.start], last_ts));
     let mut state = build_state(&setup_now, prev.as_ref(), &adv, &bars, &plan, last_ts);
+    // the bars' polls booked the exchange's funding payments: the ledger, then by trade
+    info.funding = engine.broker().funding().to_vec();
     state.live = Some(info);
+    state.attribute_funding();
     persist(&setup_now, adv, state, &bars, &plan, &mut report)?;
     Ok(TickOutcome::Done(Box::new(report)))
 }

@@ -10,6 +10,7 @@
 
 pub mod bot_dir;
 pub mod fleet;
+pub mod funding;
 pub mod live;
 pub mod lock;
 mod notes;

@@ -250,23 +250,24 @@ pub(super) fn persist(
             .notes
             .extend(daily_summary(&state, &history, ts[plan.act.start - 1]));
     }
+    // bars.csv grows by the new closed bars only (a torn row left by a kill is repaired,
+    // rows already there are never appended again)
     let seen = bars.slice(0..plan.act.end);
     let bars_path = setup.bot.bars_path();
-    crate::data::write_csv(&seen, &bars_path).map_err(|e| RunnerError::Io {
+    crate::data::append_csv(&seen, &bars_path).map_err(|e| RunnerError::Io {
         path: bars_path.display().to_string(),
         source: std::io::Error::other(e.to_string()),
     })?;
     let prev_orch: Option<OrchestratorState> = read_json(&setup.bot.orchestrator_path())?;
+    let (prev_signal, prev_ai) = prev_orch.map_or((None, None), |o| (o.last_signal, o.ai));
     write_json(
         &setup.bot.orchestrator_path(),
         &OrchestratorState {
             strategy: setup.strategy.clone(),
             ai_enabled: setup.strategy == "ai",
-            last_signal: new_signals
-                .last()
-                .cloned()
-                .or_else(|| prev_orch.and_then(|o| o.last_signal)),
+            last_signal: new_signals.last().cloned().or(prev_signal),
             last_bar_ts_ms: last_ts,
+            ai: prev_ai,
         },
     )?;
     write_json(&setup.bot.state_path(), &state)?;
@@ -317,6 +318,8 @@ pub(super) struct Advance {
     pub(super) open: Option<Trade>,
     /// Fees paid since the bot started.
     pub(super) fees_paid: f64,
+    /// Funding paid since the bot started.
+    pub(super) funding_paid: f64,
     /// The engine to continue from, when the strategy can save its state.
     pub(super) engine: Option<SavedRun>,
     /// The engine's events of this tick (stepped ticks only).
@@ -402,6 +405,7 @@ pub(super) fn step_engine<B: Broker + Serialize + serde::de::DeserializeOwned>(
         books: (setup.cfg.cash, 0.0, setup.cfg.cash),
         open: None,
         fees_paid: 0.0,
+        funding_paid: 0.0,
         engine: None,
         events: Vec::new(),
     };
@@ -430,6 +434,7 @@ pub(super) fn step_engine<B: Broker + Serialize + serde::de::DeserializeOwned>(
         adv.books = (m.cash, m.position_value, m.equity);
     }
     adv.fees_paid = engine.broker().account().fees_paid;
+    adv.funding_paid = engine.broker().account().funding_paid;
     adv.engine = Some(engine.save(strategy).map_err(|e| state_err(setup, &e))?);
     Ok(adv)
 }
@@ -483,6 +488,7 @@ fn advance_by_replay(
             .find(|t| t.exit_reason == ExitReason::Open)
             .copied(),
         fees_paid: result.fees_paid,
+        funding_paid: result.funding_paid,
         engine: None,
         events: Vec::new(),
     })
@@ -520,6 +526,7 @@ pub(super) fn build_state(
         total_pnl: equity - setup.cfg.cash,
         realized_pnl: trades.iter().filter_map(|t| t.pnl).sum::<f64>() + 0.0,
         fees_paid: adv.fees_paid,
+        funding_paid: adv.funding_paid,
         position: adv.open.map(|t| PositionState {
             side: t.side,
             qty: t.qty,
@@ -528,6 +535,7 @@ pub(super) fn build_state(
             entry_time: fmt_ts(t.entry_ts_ms),
             unrealized_pnl: t.pnl,
             last_price: bars.close()[plan.act.end - 1],
+            funding: None,
         }),
         trades,
         engine: adv.engine.clone(),

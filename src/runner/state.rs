@@ -27,6 +27,9 @@ pub struct PositionState {
     pub unrealized_pnl: f64,
     /// The last closed bar's close.
     pub last_price: f64,
+    /// Funding paid by the position so far (live futures bots; `None` where not tracked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub funding: Option<f64>,
 }
 
 /// A closed trade as the state file shows it (non-finite numbers as `null`).
@@ -58,6 +61,10 @@ pub struct TradeRecord {
     /// Exit bar index in the bot's bars.
     #[serde(default)]
     pub exit_bar: usize,
+    /// Funding paid while it was open, included in `pnl` (live futures bots: from the
+    /// exchange's income history; `None` where not tracked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub funding: Option<f64>,
 }
 
 impl TradeRecord {
@@ -101,6 +108,7 @@ impl From<&Trade> for TradeRecord {
             exit_reason: t.exit_reason,
             entry_bar: t.entry_bar,
             exit_bar: t.exit_bar,
+            funding: None,
         }
     }
 }
@@ -148,6 +156,10 @@ pub struct PaperState {
     pub realized_pnl: f64,
     /// Fees paid.
     pub fees_paid: f64,
+    /// Net funding paid (negative: received): the simulation's for paper bots, the
+    /// exchange's for live futures bots.
+    #[serde(default)]
+    pub funding_paid: f64,
     /// The open position, if any.
     pub position: Option<PositionState>,
     /// Closed trades, in exit order.
@@ -181,6 +193,46 @@ pub struct LiveInfo {
     pub notes: Vec<String>,
     /// Mismatches and unknown orders found so far, newest last (the last 50).
     pub alerts: Vec<String>,
+    /// USD-M futures: every funding payment booked (`GET /fapi/v1/income`), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub funding: Vec<crate::venues::binance::FundingFee>,
+}
+
+impl PaperState {
+    /// Attribute a live futures bot's funding ledger to its trades and its open position by
+    /// time ([`super::funding::attribute`]); other bots keep `None`.
+    pub fn attribute_funding(&mut self) {
+        let Some(live) = &self.live else {
+            return;
+        };
+        if live.market != "usdm" {
+            return;
+        }
+        let pays: Vec<(i64, f64)> = live.funding.iter().map(|f| (f.time_ms, f.paid)).collect();
+        let mut spans: Vec<super::funding::Span> = self
+            .trades
+            .iter()
+            .map(|t| super::funding::Span {
+                entry_ts_ms: t.entry_ts_ms,
+                exit_ts_ms: Some(t.exit_ts_ms),
+                qty: t.qty,
+            })
+            .collect();
+        if let Some(p) = &self.position {
+            spans.push(super::funding::Span {
+                entry_ts_ms: p.entry_ts_ms,
+                exit_ts_ms: None,
+                qty: p.qty,
+            });
+        }
+        let (per, _) = super::funding::attribute(&pays, &spans);
+        for (t, f) in self.trades.iter_mut().zip(&per) {
+            t.funding = Some(*f);
+        }
+        if let Some(p) = self.position.as_mut() {
+            p.funding = per.last().copied();
+        }
+    }
 }
 
 /// One entry of `signals.json`: an order the strategy's signal produced, as filled.
@@ -229,4 +281,9 @@ pub struct OrchestratorState {
     pub last_signal: Option<SignalRecord>,
     /// Open time of the last bar decided on, UTC ms.
     pub last_bar_ts_ms: i64,
+    /// `--strategy ai`: the orchestrator's learning state (weights, components, model
+    /// versions, online learner), written by `app::ai_bot` after each tick and kept by the
+    /// tick's own rewrite of this file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai: Option<serde_json::Value>,
 }

@@ -94,4 +94,6 @@ pub const MIGRATIONS: &[&str] = &[
     super::ai_rows::AI_MIGRATION,
     // trained DQN models and their replay transitions (src/store/model_rows.rs)
     super::model_rows::MODELS_MIGRATION,
+    // the funding payments of live futures bots (src/store/bot_rows.rs)
+    super::bot_rows::BOT_FUNDING_MIGRATION,
 ];

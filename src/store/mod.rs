@@ -32,6 +32,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 
 pub use ai_rows::{AI_MIGRATION, DecisionRow, LeverageRow, LlmCallRow, TradeLabel};
 pub use atomic::atomic_write;
+pub use bot_rows::{BOT_FUNDING_MIGRATION, BotFundingRow};
 pub use error::StoreError;
 pub use evolve_rows::{EVOLVE_MIGRATION, EvolvedRow};
 pub use git::{git_rev, git_rev_from};

@@ -7,6 +7,7 @@
 //! HTTP settings.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::data::cache::{Progress, Source, cache_path, find_gaps, merge};
 use crate::data::{fmt_ts, read_parquet, write_parquet};
@@ -79,18 +80,21 @@ pub struct FetchSummary {
 /// Bring one cached series up to date: read the cache, fetch only the missing ranges (all
 /// pages first), merge by timestamp, then write the file once, atomically. Bars still open
 /// at `now_ms` (Binance: at the server time) are never stored. Nothing is written when
-/// nothing was fetched.
+/// nothing was fetched. Binance requests go through the machine-wide weight budget of
+/// `data_dir` (`WeightBudget::machine`, of `weight_limit` per minute or Binance's), the one
+/// the live bots' trading clients use.
 ///
 /// # Errors
 /// [`VenueError::BadArgs`] for an interval the source lacks, an empty range, `adjusted`
 /// outside Yahoo or against a cache fetched the other way; the fetchers' errors; cache read
 /// and write errors as [`VenueError::Cache`].
 pub async fn fetch_to_cache(
-    http: &HttpClient,
+    http: &Arc<HttpClient>,
     endpoints: &Endpoints,
     data_dir: &Path,
     spec: &FetchSpec,
     now_ms: i64,
+    weight_limit: Option<u32>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<FetchSummary, VenueError> {
     let (interval, allowed_gap) = match spec.source {
@@ -195,7 +199,9 @@ pub async fn fetch_to_cache(
                     start_ms: start,
                     end_ms: end,
                 };
-                binance::fetch(http, base, &req, progress).await?
+                // the machine-wide budget of DATA_DIR, shared with the live bots
+                let budget = binance::WeightBudget::machine(market, data_dir, weight_limit);
+                binance::fetch(http, base, &req, &budget, progress).await?
             }
         };
         seen_now = f.now_ms;

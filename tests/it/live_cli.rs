@@ -185,6 +185,10 @@ impl Rig {
             "{when}: {live:?}"
         );
         assert!(orders.iter().all(|o| !o.is_open()), "{when}: {orders:#?}");
+        // bars.csv, appended to by every tick: whole rows, each bar once, up to the last
+        let bars = algolab::data::load(&self.dir.path().join("data/bots/b1/bars.csv"))
+            .unwrap_or_else(|e| panic!("{when}: bars.csv: {e}"));
+        assert_eq!(bars.ts_ms().last(), Some(&s.last_bar_ts_ms), "{when}");
     }
 }
 
@@ -543,4 +547,146 @@ fn a_futures_bot_sets_isolated_margin_and_leverage_and_agrees_with_the_exchange(
         assert_eq!(rig.fake.orders_with_client_id(&o.client_id), 1, "{o:?}");
     }
     assert_eq!(rig.state().live.unwrap().market, "usdm");
+}
+
+#[test]
+fn a_futures_bot_books_the_exchanges_funding_and_reconcile_compares_it_per_trade() {
+    let mut rig = Rig::new(70, 17);
+    rig.futures = true;
+    rig.fake.exchange().funding_rate = 0.0001;
+    for k in 30..70 {
+        rig.show(k);
+        rig.tick();
+    }
+    let incomes = rig.fake.exchange().incomes.clone();
+    assert!(
+        incomes.len() >= 2,
+        "the bot must hold positions over funding times: {incomes:?}"
+    );
+    let s = rig.state();
+    let live = s.live.as_ref().unwrap();
+    // the ledger: every payment of the exchange, once, paid = -income
+    let mut ids: Vec<i64> = live.funding.iter().map(|f| f.tran_id).collect();
+    ids.sort_unstable();
+    let mut want: Vec<i64> = incomes.iter().map(|i| i.tran_id).collect();
+    want.sort_unstable();
+    assert_eq!(ids, want);
+    let total: f64 = -incomes.iter().map(|i| i.income).sum::<f64>();
+    assert!(
+        (s.funding_paid - total).abs() < 1e-6,
+        "{} vs {total}",
+        s.funding_paid
+    );
+    // attributed to the trades (and the open position) that held the position then
+    let attributed: f64 = s.trades.iter().filter_map(|t| t.funding).sum::<f64>()
+        + s.position.as_ref().and_then(|p| p.funding).unwrap_or(0.0);
+    assert!((attributed - total).abs() < 1e-6, "{attributed} vs {total}");
+    assert!(s.trades.iter().any(|t| t.funding.is_some_and(|f| f != 0.0)));
+    // the learning DB keeps each payment once
+    let store = algolab::store::Store::open(&rig.dir.path().join("data/ai_learning.db")).unwrap();
+    let run = store
+        .list_runs(10)
+        .unwrap()
+        .into_iter()
+        .find(|r| r.record.command == "testnet")
+        .expect("the bot's run");
+    assert_eq!(store.load_bot_funding(run.id).unwrap().len(), incomes.len());
+
+    // reconcile: the bot's funding next to the backtest's, trade by trade
+    let out = rig.dir.run(&["reconcile", "b1", "--json"]);
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert!(
+        (v["funding_bot"].as_f64().unwrap() - total).abs() < 1e-6,
+        "{v}"
+    );
+    let bt_total = v["funding_backtest"].as_f64().unwrap();
+    assert!(
+        (bt_total - total).abs() <= 0.02 * total.abs(),
+        "the backtest charges the same rates on about the same size: {v}"
+    );
+    let mut compared = 0;
+    for r in v["rows"].as_array().unwrap() {
+        if r["agree"] != true {
+            continue;
+        }
+        let (b, t) = (
+            r["bot_funding"].as_f64().unwrap(),
+            r["backtest_funding"].as_f64().unwrap(),
+        );
+        assert!((b - t).abs() <= 0.02 * t.abs() + 1e-9, "{r}");
+        compared += usize::from(t != 0.0);
+    }
+    assert!(compared >= 1, "some matched trade paid funding: {v}");
+}
+
+/// `live --strategy ai` (issue 12 item 8): the orchestrator saves its state, so a live bot
+/// resumes it tick after tick instead of being refused; each tick stores its learning state
+/// in the bot's `ai_orchestrator_state.json` and its decisions under the bot's run.
+#[test]
+fn an_ai_live_bot_resumes_its_orchestrator_tick_after_tick() {
+    let rig = Rig::new(420, 9);
+    let tick = |rig: &Rig| -> serde_json::Value {
+        let out = rig
+            .dir
+            .cmd(&[
+                "live",
+                "--symbol",
+                "BTC/USDT",
+                "--interval",
+                "1h",
+                "--strategy",
+                "ai",
+                "--llm",
+                "off",
+                "--fractional",
+                "--commission",
+                "0.001",
+                "--warmup",
+                "300",
+                "--bot",
+                "ai1",
+                "--json",
+                "-q",
+            ])
+            .env("BINANCE_API_KEY", API_KEY)
+            .env("BINANCE_SECRET", SECRET)
+            .env("ALGOLAB_BINANCE_URL", rig.fake.url())
+            .env("ALGOLAB_HTTP_BACKOFF_MS", "1")
+            .env("ALGOLAB_BINANCE_WEIGHT_LIMIT", "1000000")
+            .env_remove("TELEGRAM_BOT_TOKEN")
+            .env_remove("TELEGRAM_CHAT_ID")
+            .output()
+            .unwrap();
+        let (stdout, stderr) = texts(&out);
+        assert!(out.status.success(), "ai live tick failed: {stderr}");
+        serde_json::from_str(stdout.trim()).unwrap()
+    };
+    rig.show(320);
+    assert_eq!(tick(&rig)["status"], "done");
+    for k in [340, 370, 419] {
+        rig.show(k);
+        let v = tick(&rig);
+        assert_eq!(v["status"], "done", "{v}");
+    }
+    let dir = rig.dir.path().join("data/bots/ai1");
+    let state: PaperState =
+        serde_json::from_slice(&std::fs::read(dir.join("state.json")).unwrap()).unwrap();
+    let saved = state.engine.as_ref().expect("a saved engine");
+    assert_eq!(saved.strategy, "ai");
+    assert!(saved.strategy_state["online"].is_object());
+    assert_eq!(state.bars_processed, 100);
+    assert_eq!(state.settings["ai"]["learn"], true);
+    let orch: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("ai_orchestrator_state.json")).unwrap())
+            .unwrap();
+    assert_eq!(orch["ai"]["learn"], true);
+    let store = algolab::store::Store::open(&rig.dir.path().join("data/ai_learning.db")).unwrap();
+    let run = store
+        .find_bot_run("testnet", &dir.display().to_string())
+        .unwrap()
+        .expect("the bot's run");
+    let decisions = store.load_decisions(run, None).unwrap();
+    assert!(decisions.windows(2).all(|w| w[1].seq == w[0].seq + 1));
 }

@@ -51,3 +51,4 @@ mod train_rl_cli;
 mod util;
 mod venue_binance;
 mod venue_broker;
+mod weight_budget;

@@ -410,3 +410,69 @@ async fn signed_calls_without_credentials_fail_with_a_usage_error() {
     assert_eq!(e.exit_code(), 2);
     assert!(fake.requests().is_empty());
 }
+
+#[tokio::test]
+async fn funding_payments_are_read_signed_by_time_and_paged_each_once() {
+    use crate::fake_binance::FUNDING_PERIOD_MS;
+    let fake = FakeBinance::start();
+    // a clock just after a funding time, then a long position of 0.1 BTC
+    let start = 1_700_006_400_000 - 1_700_006_400_000 % FUNDING_PERIOD_MS + 1_000;
+    fake.exchange().set_time(start);
+    fake.exchange().funding_rate = 0.0001;
+    let t = trader(&fake, Market::UsdM);
+    let rules = t.rules("BTCUSDT").await.unwrap();
+    accepted(&t.place(&market_buy("f1_1_e0", 0.1), &rules).await.unwrap());
+    // ten funding times pass
+    fake.exchange().set_time(start + 10 * FUNDING_PERIOD_MS);
+    let wallet_before = fake.exchange().wallet;
+    let all = t.funding_since("BTCUSDT", start, 3).await.unwrap();
+    assert_eq!(all.len(), 10, "{all:#?}");
+    let paid = 0.1 * 50_000.0 * 0.0001;
+    for (k, f) in all.iter().enumerate() {
+        assert_eq!(
+            f.time_ms,
+            start - 1_000 + (k as i64 + 1) * FUNDING_PERIOD_MS
+        );
+        assert!(
+            (f.paid - paid).abs() < 1e-9,
+            "a long pays a positive rate: {f:?}"
+        );
+        assert_eq!(f.asset, "USDT");
+    }
+    let mut ids: Vec<i64> = all.iter().map(|f| f.tran_id).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 10, "each payment once across the pages");
+    assert!((wallet_before - fake.exchange().wallet - 10.0 * paid).abs() < 1e-6);
+    // filtered by time: from the sixth payment on
+    let later = t
+        .funding_since("BTCUSDT", all[5].time_ms, 1000)
+        .await
+        .unwrap();
+    assert_eq!(later, all[5..].to_vec());
+    // every income request was signed (the fake refuses bad signatures; the first one after
+    // the clock jump met -1021 and was resent after a resync)
+    let income: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/fapi/v1/income")
+        .collect();
+    assert!(
+        income
+            .iter()
+            .all(|r| r.params.iter().any(|(k, _)| k == "signature"))
+    );
+    assert!(
+        income.iter().filter(|r| r.status == 200).count() >= 5,
+        "{income:#?}"
+    );
+    // spot has no funding: nothing is asked
+    let spot = trader(&fake, Market::Spot);
+    let before = fake.count("GET", "/fapi/v1/income");
+    assert!(
+        spot.funding_since("BTCUSDT", 0, 1000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(fake.count("GET", "/fapi/v1/income"), before);
+}

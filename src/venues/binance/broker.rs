@@ -8,6 +8,11 @@
 //!   duplicates = already placed), so a replayed intent never doubles an order. An order the
 //!   filters refuse is not sent: `Ack::Rejected { code: 0 }` with the reason, also kept in
 //!   [`BinanceBroker::take_notes`] for the log.
+//! - Funding (USD-M): each `poll` also reads the funding payments since the last one
+//!   booked (`GET /fapi/v1/income`, `FUNDING_FEE`, by `tranId`) and books them in time
+//!   order with the fills: the account's `funding_paid`, the open position's share (taken
+//!   out of the P&L of the part that closes, as the simulation does), and a ledger
+//!   ([`BinanceBroker::funding`]) that the bot's state and the learning DB keep.
 //! - `poll` reads the fills since the last one (`myTrades` / `userTrades`, by trade id),
 //!   turns them into [`OrderFill`]s against a local position book, then refreshes balances,
 //!   position, open orders and open algo orders. A position that differs from the book is
@@ -28,7 +33,7 @@ use super::credentials::Credentials;
 use super::rest::{Rest, RestConfig};
 use super::rules::SymbolRules;
 use super::trade::{self, Cancelled, NewOrder, Reconciliation, Trader};
-use super::types::{OrderSide, TradeFill};
+use super::types::{FundingFee, OrderSide, TradeFill};
 use super::{Market, pair_symbol};
 use crate::broker::{
     Account, Ack, Broker, BrokerError, FillAction, MarketBar, OpenOrder, OrderFill, OrderStatus,
@@ -85,6 +90,9 @@ struct Book {
     entry_bar: usize,
     entry_ts_ms: i64,
     entry_fees: f64,
+    /// Funding paid by the open position and not yet attributed to a closed part.
+    #[serde(default)]
+    funding: f64,
 }
 
 /// The Binance broker (module doc).
@@ -106,6 +114,13 @@ pub struct BinanceBroker {
     open: Vec<OpenOrder>,
     last_close: f64,
     protect_seq: u64,
+    /// USD-M funding payments booked, oldest first (the bot's funding ledger).
+    #[serde(default)]
+    funding: Vec<FundingFee>,
+    /// The next income query starts here (the time of the last payment booked, or the
+    /// connection time): inclusive, payments already booked are recognised by `tranId`.
+    #[serde(default)]
+    funding_since_ms: i64,
     #[serde(skip)]
     notes: Vec<String>,
 }
@@ -229,10 +244,14 @@ impl BinanceBroker {
             open: Vec::new(),
             last_close: 0.0,
             protect_seq: 0,
+            funding: Vec::new(),
+            funding_since_ms: 0,
             notes: Vec::new(),
         };
         let snap = b.fetch(0)?;
         b.fills_since_ms = snap.server_time_ms;
+        // only funding paid from now on is the bot's
+        b.funding_since_ms = snap.server_time_ms;
         b.last_trade_id = snap.fills.iter().map(|f| f.id).max().unwrap_or(0);
         b.apply_snapshot(&snap, 0);
         Ok(b)
@@ -271,6 +290,47 @@ impl BinanceBroker {
     /// orders the bot does not know, cancelled leftovers.
     pub fn take_notes(&mut self) -> Vec<String> {
         std::mem::take(&mut self.notes)
+    }
+
+    /// The funding payments booked so far (USD-M; empty on spot), oldest first.
+    pub fn funding(&self) -> &[FundingFee] {
+        &self.funding
+    }
+
+    /// Funding payments of the symbol not booked yet (USD-M; none on spot): one income
+    /// query from the last payment booked on.
+    fn new_funding(&self) -> Result<Vec<FundingFee>, VenueError> {
+        if self.market != Market::UsdM {
+            return Ok(Vec::new());
+        }
+        let since = if self.funding_since_ms > 0 {
+            self.funding_since_ms
+        } else {
+            self.fills_since_ms
+        };
+        let c = self.conn()?;
+        let all =
+            c.rt.block_on(c.trader.funding_since(&self.symbol, since, 1000))?;
+        Ok(all
+            .into_iter()
+            .filter(|f| !self.funding.iter().any(|b| b.tran_id == f.tran_id))
+            .collect())
+    }
+
+    /// Book one funding payment: the account's total, the open position's share (taken
+    /// out of its P&L when it closes), the ledger.
+    fn apply_funding(&mut self, f: FundingFee) {
+        self.account.funding_paid += f.paid;
+        if self.book.qty != 0.0 {
+            self.book.funding += f.paid;
+        } else {
+            self.notes.push(format!(
+                "funding {} {} at {} while the bot holds no position",
+                f.paid, f.asset, f.time_ms
+            ));
+        }
+        self.funding_since_ms = self.funding_since_ms.max(f.time_ms);
+        self.funding.push(f);
     }
 
     /// The exchange's clock now (local clock + the measured offset), UTC ms: the tick's
@@ -722,8 +782,10 @@ impl BinanceBroker {
             let closed = f.qty.min(prev.abs());
             let exit_fee = fee * closed / f.qty;
             let entry_fee = self.book.entry_fees * closed / prev.abs();
+            let funding = self.book.funding * closed / prev.abs();
             let dir = prev.signum();
-            let pnl = closed * (f.price - self.book.entry_price) * dir - exit_fee - entry_fee;
+            let pnl =
+                closed * (f.price - self.book.entry_price) * dir - exit_fee - entry_fee - funding;
             let reason = match known.as_ref().map(|(_, p)| *p) {
                 Some(OrderPurpose::Protective) | None if self.stop.is_some() => {
                     self.stop.map_or(ExitReason::StopLoss, |s| s.reason)
@@ -748,6 +810,7 @@ impl BinanceBroker {
                 exit_reason: reason,
             };
             self.book.entry_fees -= entry_fee;
+            self.book.funding -= funding;
             self.book.qty = prev + dir * -closed;
             rest = signed + dir * closed;
             if self.book.qty.abs() < 1e-12 {
@@ -898,12 +961,24 @@ impl Broker for BinanceBroker {
     fn poll(&mut self, bar: &MarketBar) -> Result<Vec<OrderFill>, BrokerError> {
         self.last_close = bar.bar.close;
         let snap = self.fetch(self.fills_since_ms).map_err(to_broker)?;
+        let mut funding = self
+            .new_funding()
+            .map_err(to_broker)?
+            .into_iter()
+            .peekable();
         let mut fills = Vec::new();
         let seen = self.last_trade_id;
         for f in snap.fills.iter().filter(|f| f.id > seen) {
+            // funding due before (or at) a fill was paid by the position before it
+            while let Some(p) = funding.next_if(|p| p.time_ms <= f.time_ms) {
+                self.apply_funding(p);
+            }
             fills.extend(self.apply_fill(f, bar.t, bar.bar.ts_ms));
             self.last_trade_id = self.last_trade_id.max(f.id);
             self.fills_since_ms = self.fills_since_ms.max(f.time_ms);
+        }
+        for p in funding {
+            self.apply_funding(p);
         }
         self.apply_snapshot(&snap, bar.t);
         // leftovers: protective orders of a closed position are cancelled

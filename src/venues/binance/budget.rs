@@ -1,5 +1,6 @@
-//! One request-weight budget per Binance API (spot, USD-M) that every client of a process
-//! shares, so several bots in one process do not get the IP banned (freqtrade #12441).
+//! One request-weight budget per Binance API (spot, USD-M) that every client shares — the
+//! trading clients of the bots and the market-data downloads of `fetch` and the live ticks —
+//! so several bots and downloads on one machine do not get the IP banned (freqtrade #12441).
 //!
 //! Binance counts weight per IP per minute and reports the count in `X-MBX-USED-WEIGHT-1M`.
 //! The budget remembers the last count and the minute it belongs to, and a ban: 429 (`-1003`)
@@ -102,8 +103,10 @@ impl WeightBudget {
 
     /// The machine-wide budget of `market` in `data_dir` (`binance_weight_spot.txt` or
     /// `binance_weight_usdm.txt`), of `limit` per minute (default: Binance's, 6000 spot,
-    /// 2400 USD-M; lower it when other software shares the IP).
+    /// 2400 USD-M; lower it when other software shares the IP). Creates `data_dir` when
+    /// missing (if that fails, the file cannot be used and the process budget stands in).
     pub fn machine(market: Market, data_dir: &Path, limit: Option<u32>) -> Arc<WeightBudget> {
+        let _ = std::fs::create_dir_all(data_dir);
         let name = match market {
             Market::Spot => "binance_weight_spot.txt",
             Market::UsdM => "binance_weight_usdm.txt",

@@ -4,18 +4,24 @@
 //! last 30 days only) and `long_short_ratio` (`/futures/data/globalLongShortAccountRatio`).
 //!
 //! The server clock (`/api/v3/time`, `/fapi/v1/time`) decides which bar is still open: a
-//! kline whose close time is after the server time is never returned. After every answer
-//! the `X-MBX-USED-WEIGHT-1M` header is checked and the client pauses above 80 % of the
-//! minute's budget (6000 spot, 2400 futures). Extra values land on the bar whose
+//! kline whose close time is after the server time is never returned. Every request goes
+//! through a [`WeightBudget`] with its documented weight (the machine-wide one of
+//! `DATA_DIR` that the trading client also uses, so `fetch` and the bots of one machine
+//! share one per-minute count and any ban) and the public-call retry policy of
+//! [`super::rest`]; the `X-MBX-USED-WEIGHT-1M` header updates the budget. Extra values land on the bar whose
 //! `[open, open + interval)` contains their time; several in one bar (funding on daily bars)
 //! are summed for `funding_rate` and the last one is kept otherwise; NaN marks no value.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
+use super::budget::WeightBudget;
+use super::rest::{Call, Effect, Rest, RestConfig, Security};
 use crate::data::Bar;
 use crate::data::cache::{Fetched, Progress};
 use crate::data::check_bar;
-use crate::net::{ErrorResponse, HttpClient, weight_pause};
+use crate::net::{ErrorResponse, HttpClient, Method};
 use crate::venues::VenueError;
 
 /// The public spot API host; `ALGOLAB_BINANCE_URL` or `--base-url` replace it.
@@ -57,6 +63,19 @@ impl Market {
         match self {
             Market::Spot => 6000,
             Market::UsdM => 2400,
+        }
+    }
+    /// The documented weight of one klines page of `limit` rows (spot: 2; USD-M: 1, 2, 5
+    /// or 10 by `limit`).
+    pub(crate) fn klines_weight(self, limit: usize) -> u32 {
+        match self {
+            Market::Spot => 2,
+            Market::UsdM => match limit {
+                0..100 => 1,
+                100..500 => 2,
+                500..=1000 => 5,
+                _ => 10,
+            },
         }
     }
 }
@@ -136,22 +155,37 @@ pub async fn server_time(http: &HttpClient, base: &str, market: Market) -> Resul
 }
 
 /// Fetch finished klines in `[start_ms, end_ms)` (and, for futures, the extra columns),
-/// paging until the range is covered or a page comes back empty.
+/// paging until the range is covered or a page comes back empty. Every request is first
+/// admitted by `budget` (see the module doc).
 ///
 /// # Errors
 /// [`VenueError::UnknownSymbol`] on Binance's code -1121; [`VenueError::BadArgs`] for an
 /// unknown interval; [`VenueError::Rejected`] for other 4xx; [`VenueError::Malformed`] for a
-/// kline that is not a 12-element array of the documented types; the HTTP errors of
-/// [`HttpClient::get_json`].
+/// kline that is not a 12-element array of the documented types; the errors of
+/// [`Rest::call`] (rate limited while the budget or a ban holds requests back longer than
+/// the longest wait, server and network errors once the tries run out).
 pub async fn fetch(
-    http: &HttpClient,
+    http: &Arc<HttpClient>,
     base: &str,
     req: &Request<'_>,
+    budget: &Arc<WeightBudget>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Fetched, VenueError> {
     let step = interval_ms(req.interval)?;
     let symbol = pair_symbol(req.symbol);
-    let now = server_time(http, base, req.market).await?;
+    let rest = Rest::new(
+        Arc::clone(http),
+        base,
+        req.market,
+        None,
+        Arc::clone(budget),
+        RestConfig {
+            max_tries: http.config().max_tries,
+            ..RestConfig::default()
+        },
+    );
+    let rest = &rest;
+    let now = rest.sync_time().await?;
     let end = req.end_ms.map_or(now, |e| e.min(now));
     let mut fetched = Fetched {
         now_ms: now,
@@ -160,14 +194,15 @@ pub async fn fetch(
     let path = req.market.klines_path();
     let mut cursor = req.start_ms;
     while cursor < end {
-        let query = [
+        let limit = req.market.page_limit();
+        let query = vec![
             ("symbol", symbol.clone()),
             ("interval", req.interval.to_string()),
             ("startTime", cursor.to_string()),
             ("endTime", (end - 1).to_string()),
-            ("limit", req.market.page_limit().to_string()),
+            ("limit", limit.to_string()),
         ];
-        let rows = get_rows(http, base, path, &query, req).await?;
+        let rows = get_rows(rest, path, query, req.market.klines_weight(limit), req).await?;
         let Some(last) = rows.last() else { break };
         let last_open = kline_open(last, path)?;
         for row in &rows {
@@ -193,52 +228,61 @@ pub async fn fetch(
         cursor = last_open + 1;
     }
     if req.market == Market::UsdM {
-        add_futures_extras(http, base, req, step, now, end, &mut fetched).await?;
+        add_futures_extras(rest, req, step, now, end, &mut fetched).await?;
     }
     Ok(fetched)
 }
 
-/// Fetch one JSON array page, interpreting errors and throttling on the weight header.
+/// Fetch one JSON array page through the budget (a public read: resent after 429/418,
+/// 5xx and network errors), interpreting error answers.
 async fn get_rows(
-    http: &HttpClient,
-    base: &str,
+    rest: &Rest,
     path: &str,
-    query: &[(&str, String)],
+    params: Vec<(&str, String)>,
+    weight: u32,
     req: &Request<'_>,
 ) -> Result<Vec<Value>, VenueError> {
-    match http.get_json::<Vec<Value>>(base, path, query).await? {
-        Ok(r) => {
-            if let Some(used) = r.used_weight_1m {
-                http.sleep(weight_pause(used, req.market.weight_limit()))
-                    .await;
-            }
-            Ok(r.body)
-        }
+    let call = Call {
+        method: Method::Get,
+        path,
+        params,
+        weight,
+        security: Security::Public,
+        effect: Effect::Read,
+    };
+    match rest.call(&call).await {
+        Ok(Value::Array(rows)) => Ok(rows),
+        Ok(other) => Err(VenueError::Malformed {
+            path: path.to_string(),
+            cause: format!(
+                "not a JSON array: {}",
+                other.to_string().chars().take(80).collect::<String>()
+            ),
+        }),
         Err(e) => Err(interpret(req.symbol, e)),
     }
 }
 
-/// Binance's error body `{"code":-1121,"msg":"Invalid symbol."}` → unknown symbol.
-fn interpret(symbol: &str, e: ErrorResponse) -> VenueError {
-    let v: Option<Value> = serde_json::from_str(&e.body).ok();
-    let code = v
-        .as_ref()
-        .and_then(|v| v.get("code"))
-        .and_then(Value::as_i64);
-    let msg = v
-        .as_ref()
-        .and_then(|v| v.get("msg"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    if code == Some(-1121) {
-        return VenueError::UnknownSymbol {
+/// Binance's error `{"code":-1121,"msg":"Invalid symbol."}` → unknown symbol; other error
+/// codes → rejected with the exchange's message.
+fn interpret(symbol: &str, e: VenueError) -> VenueError {
+    match e {
+        VenueError::Exchange {
+            code: -1121, msg, ..
+        } => VenueError::UnknownSymbol {
             symbol: symbol.to_string(),
             source_name: "binance".to_string(),
             message: msg,
-        };
+        },
+        VenueError::Exchange {
+            path, status, msg, ..
+        } => VenueError::Rejected {
+            path,
+            status,
+            message: msg.chars().take(200).collect(),
+        },
+        other => other,
     }
-    rejected(ErrorResponse { body: msg, ..e })
 }
 
 fn rejected(e: ErrorResponse) -> VenueError {
@@ -327,8 +371,7 @@ fn place(ts: &[i64], step: i64, points: &[(i64, f64)], combine: Combine) -> Vec<
     reason = "private helper over one endpoint family"
 )]
 async fn history(
-    http: &HttpClient,
-    base: &str,
+    rest: &Rest,
     path: &str,
     extra_query: &[(&'static str, String)],
     time_key: &str,
@@ -345,7 +388,7 @@ async fn history(
         query.push(("startTime", cursor.to_string()));
         query.push(("endTime", (end - 1).to_string()));
         query.push(("limit", limit.to_string()));
-        let rows = get_rows(http, base, path, &query, req).await?;
+        let rows = get_rows(rest, path, query, 1, req).await?;
         let mut last = None;
         for row in &rows {
             let (Some(t), Some(v)) = (
@@ -379,10 +422,8 @@ fn stats_period(interval: &str) -> Option<&'static str> {
         .find(|p| *p == interval)
 }
 
-#[allow(clippy::too_many_arguments, reason = "private step of fetch")]
 async fn add_futures_extras(
-    http: &HttpClient,
-    base: &str,
+    rest: &Rest,
     req: &Request<'_>,
     step: i64,
     now: i64,
@@ -399,8 +440,7 @@ async fn add_futures_extras(
     };
     let range = (first, (last + step).min(end));
     let funding = history(
-        http,
-        base,
+        rest,
         "/fapi/v1/fundingRate",
         &[],
         "fundingTime",
@@ -432,8 +472,7 @@ async fn add_futures_extras(
         let points = match stats_period(req.interval) {
             Some(period) if stats_range.0 < stats_range.1 => {
                 history(
-                    http,
-                    base,
+                    rest,
                     path,
                     &[("period", period.to_string())],
                     "timestamp",
@@ -502,10 +541,11 @@ mod tests {
     fn invalid_symbol_code_is_an_unknown_symbol() {
         let e = interpret(
             "FOO/BAR",
-            ErrorResponse {
+            VenueError::Exchange {
                 path: "/api/v3/klines".into(),
                 status: 400,
-                body: r#"{"code":-1121,"msg":"Invalid symbol."}"#.into(),
+                code: -1121,
+                msg: "Invalid symbol.".into(),
             },
         );
         assert_eq!(e.exit_code(), 2);

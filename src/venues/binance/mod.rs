@@ -32,5 +32,5 @@ pub use rest::{Call, Effect, Rest, RestConfig, Security};
 pub use rules::{Checked, Pricing, SymbolRules, parse_exchange_info};
 pub use trade::{Ack, Cancelled, NewOrder, OrderKind, Reconciliation, Trader};
 pub use types::{
-    AlgoReport, Balance, OrderReport, OrderSide, OrderStatus, PositionRisk, TradeFill,
+    AlgoReport, Balance, FundingFee, OrderReport, OrderSide, OrderStatus, PositionRisk, TradeFill,
 };

@@ -302,6 +302,33 @@ impl TradeFill {
     }
 }
 
+/// One USD-M funding payment (`GET /fapi/v1/income`, `incomeType=FUNDING_FEE`):
+/// `{symbol, incomeType, income, asset, info, time, tranId, tradeId}`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FundingFee {
+    /// Transaction id (unique per income type and user).
+    pub tran_id: i64,
+    /// The funding time, UTC ms.
+    pub time_ms: i64,
+    /// Funding **paid**, in `asset` (the negated `income`: > 0 paid, < 0 received), so it
+    /// adds up like the simulation's `funding_paid`.
+    pub paid: f64,
+    /// The asset (USDT).
+    pub asset: String,
+}
+
+impl FundingFee {
+    /// Read an income object.
+    pub fn from_json(v: &Value) -> Self {
+        FundingFee {
+            tran_id: int(v, "tranId"),
+            time_ms: int(v, "time"),
+            paid: -num(v, "income") + 0.0,
+            asset: text(v, "asset"),
+        }
+    }
+}
+
 /// A balance: spot `{asset, free, locked}`, futures `{asset, balance, availableBalance}`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Balance {

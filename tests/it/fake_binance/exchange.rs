@@ -108,6 +108,19 @@ pub struct FakeTrade {
     pub time_ms: i64,
 }
 
+/// One funding payment of the USD-M position (`/fapi/v1/income`, `FUNDING_FEE`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeIncome {
+    pub tran_id: i64,
+    /// The funding time, ms (a multiple of 8 h).
+    pub time_ms: i64,
+    /// Received (> 0) or paid (< 0), USDT.
+    pub income: f64,
+}
+
+/// The funding period of USD-M perpetuals: 00:00, 08:00, 16:00 UTC.
+pub const FUNDING_PERIOD_MS: i64 = 8 * 3_600_000;
+
 /// One kline: open time (ms) and `[open, high, low, close, volume]`.
 pub type Kline = (i64, [f64; 5]);
 
@@ -135,9 +148,18 @@ pub struct Exchange {
     pub trades: Vec<FakeTrade>,
     /// Klines per venue and interval: `(open_ms, [o, h, l, c, v])`.
     pub klines: BTreeMap<(Venue, String), Vec<Kline>>,
+    /// The USD-M funding rate at every funding time (0: no funding at all, and
+    /// `/fapi/v1/fundingRate` answers `[]`). Longs pay positive rates.
+    pub funding_rate: f64,
+    /// Funding payments made, oldest first.
+    pub incomes: Vec<FakeIncome>,
+    /// The server time up to which funding was settled.
+    funding_settled_ms: Option<i64>,
     next_id: i64,
     weight_minute: i64,
     weight_used: u32,
+    /// The most weight used in any one minute (what a shared budget must keep under its limit).
+    pub peak_weight: u32,
 }
 
 /// Wall clock, ms.
@@ -198,9 +220,13 @@ impl Exchange {
             algos: Vec::new(),
             trades: Vec::new(),
             klines: BTreeMap::new(),
+            funding_rate: 0.0,
+            incomes: Vec::new(),
+            funding_settled_ms: None,
             next_id: 1000,
             weight_minute: 0,
             weight_used: 0,
+            peak_weight: 0,
         }
     }
 
@@ -249,6 +275,31 @@ impl Exchange {
             self.weight_used = 0;
         }
         self.weight_used += w;
+        self.peak_weight = self.peak_weight.max(self.weight_used);
+    }
+
+    /// Pay funding for every funding time the clock passed since the last request: the
+    /// position pays `amt × price × rate` (the price when the clock passed it), out of the
+    /// wallet, recorded as a `FUNDING_FEE` income.
+    fn settle_funding(&mut self) {
+        let now = self.now_ms();
+        let from = self.funding_settled_ms.unwrap_or(now);
+        self.funding_settled_ms = Some(now);
+        if self.funding_rate == 0.0 || self.position_amt == 0.0 || now <= from {
+            return;
+        }
+        let mut f = (from.div_euclid(FUNDING_PERIOD_MS) + 1) * FUNDING_PERIOD_MS;
+        while f <= now {
+            let income = -(self.position_amt * self.futures_price * self.funding_rate);
+            let tran_id = self.id();
+            self.wallet += income;
+            self.incomes.push(FakeIncome {
+                tran_id,
+                time_ms: f,
+                income,
+            });
+            f += FUNDING_PERIOD_MS;
+        }
     }
 
     fn id(&mut self) -> i64 {
@@ -280,12 +331,26 @@ impl Exchange {
         total_params: &str,
     ) -> Reply {
         self.spend(1);
+        self.settle_funding();
         let p = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         let venue = if path.starts_with("/fapi") {
             Venue::Futures
         } else {
             Venue::Spot
         };
+        // the documented weights beyond 1: klines by venue and limit, income 30
+        let extra = match path {
+            "/api/v3/klines" => 1,
+            "/fapi/v1/klines" => match p("limit").and_then(|l| l.parse::<usize>().ok()) {
+                Some(0..100) => 0,
+                Some(100..500) => 1,
+                None | Some(500..=1000) => 4,
+                Some(_) => 9,
+            },
+            "/fapi/v1/income" => 29,
+            _ => 0,
+        };
+        self.spend(extra);
         // public endpoints
         match (method, path) {
             ("GET", "/api/v3/time" | "/fapi/v1/time") => {
@@ -295,8 +360,8 @@ impl Exchange {
                 return ok(self.exchange_info(venue));
             }
             ("GET", "/api/v3/klines" | "/fapi/v1/klines") => return ok(self.klines_json(venue, &p)),
-            ("GET", "/fapi/v1/fundingRate")
-            | ("GET", "/futures/data/openInterestHist")
+            ("GET", "/fapi/v1/fundingRate") => return ok(self.funding_rates(&p)),
+            ("GET", "/futures/data/openInterestHist")
             | ("GET", "/futures/data/globalLongShortAccountRatio") => return ok(json!([])),
             _ => {}
         }
@@ -383,6 +448,24 @@ impl Exchange {
                             "isBuyer": t.side == "BUY", "price": fmt(t.price), "qty": fmt(t.qty),
                             "commission": fmt(t.commission), "commissionAsset": "USDT",
                             "realizedPnl": fmt(t.realized_pnl), "time": t.time_ms})
+                    })
+                    .collect();
+                ok(Value::Array(v))
+            }
+            ("GET", "/fapi/v1/income") => {
+                let t = |k: &str, d: i64| p(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(d);
+                let (from, to) = (t("startTime", 0), t("endTime", i64::MAX));
+                let limit = t("limit", 100).clamp(1, 1000) as usize;
+                let funding = matches!(p("incomeType").as_deref(), None | Some("FUNDING_FEE"));
+                let v: Vec<Value> = self
+                    .incomes
+                    .iter()
+                    .filter(|i| funding && i.time_ms >= from && i.time_ms <= to)
+                    .take(limit)
+                    .map(|i| {
+                        json!({"symbol": "BTCUSDT", "incomeType": "FUNDING_FEE",
+                            "income": fmt(i.income), "asset": "USDT", "info": "FUNDING_FEE",
+                            "time": i.time_ms, "tranId": i.tran_id, "tradeId": ""})
                     })
                     .collect();
                 ok(Value::Array(v))
@@ -493,6 +576,32 @@ impl Exchange {
         json!({"serverTime": self.now_ms(), "rateLimits": [], "symbols": [{
             "symbol": "BTCUSDT", "status": "TRADING", "baseAsset": "BTC", "quoteAsset": "USDT",
             "orderTypes": order_types, "filters": filters}]})
+    }
+
+    /// `/fapi/v1/fundingRate`: the rate at every funding time in `[startTime, endTime]`.
+    fn funding_rates(&self, p: &dyn Fn(&str) -> Option<String>) -> Value {
+        if self.funding_rate == 0.0 {
+            return json!([]);
+        }
+        let t = |k: &str, d: i64| p(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(d);
+        let now = self.now_ms();
+        let (from, to) = (
+            t("startTime", now - 100 * FUNDING_PERIOD_MS),
+            t("endTime", now),
+        );
+        let limit = t("limit", 100).clamp(1, 1000);
+        let first =
+            from.div_euclid(FUNDING_PERIOD_MS) + i64::from(from.rem_euclid(FUNDING_PERIOD_MS) != 0);
+        let v: Vec<Value> = (first..)
+            .map(|k| k * FUNDING_PERIOD_MS)
+            .take_while(|f| *f <= to.min(now))
+            .take(limit as usize)
+            .map(|f| {
+                json!({"symbol": "BTCUSDT", "fundingTime": f,
+                    "fundingRate": format!("{:.8}", self.funding_rate), "markPrice": fmt(self.futures_price)})
+            })
+            .collect();
+        Value::Array(v)
     }
 
     fn klines_json(&self, venue: Venue, p: &dyn Fn(&str) -> Option<String>) -> Value {

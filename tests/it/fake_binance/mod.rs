@@ -24,7 +24,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-pub use exchange::{Exchange, FakeAlgo, FakeOrder, FakeTrade, Rules, Venue};
+pub use exchange::{
+    Exchange, FUNDING_PERIOD_MS, FakeAlgo, FakeIncome, FakeOrder, FakeTrade, Rules, Venue,
+};
 
 /// The API key the fake accepts.
 pub const API_KEY: &str = "fakeKeyA1b2C3d4E5f6G7h8I9j0";
