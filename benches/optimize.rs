@@ -11,7 +11,8 @@
 //! `ALGOLAB_BENCH_BEST=3 cargo bench --bench optimize` for the best of 3 runs
 //! (`ALGOLAB_BENCH_SIZES=100000` picks the bar counts), and
 //! `ALGOLAB_BENCH_BEST=3 ALGOLAB_BENCH_KERNEL=100000` for the sweep kernel alone on one
-//! thread: the per-bar `step` loop against `SmaSim::run` (ns per bar-backtest).
+//! thread: the per-bar `step` loop and `SmaSim::run` against the lane kernel (ns per
+//! bar-backtest).
 
 use algolab::app::optimize::{OptimizeSpec, optimize};
 use algolab::data::Bars;
@@ -90,12 +91,15 @@ fn best_of(reps: usize) {
 }
 
 /// The sweep kernel alone on one thread over `n` bars, all 4 950 combinations in groups of
-/// 256 over chunks of 512 bars (as `engine::fast::sweep::sweep`), daily buckets: `SmaSim::step`
-/// on every bar (the loop before the quiet stretches) against `SmaSim::run`, both timed by
-/// the thread's CPU time in the same process; prints ns per bar-backtest.
+/// 256, daily buckets, timed by the thread's CPU time in the same process: `SmaSim::step` on
+/// every bar and `SmaSim::run` (quiet stretches) per combination over chunks of 512 bars (the
+/// loop `engine::fast::sweep::sweep` runs per group), and the lane kernel `run_lanes`;
+/// prints ns per bar-backtest, bar-backtests per second and the memory bandwidth that
+/// implies.
 fn kernel_compare(n: usize, reps: usize) {
     use algolab::engine::fast::sweep::{
-        Cols, LeanConfig, SmaPair, SmaSim, SummarySink, rolling_mean_column,
+        BLOCK, Cols, GROUP, LeanConfig, SmaPair, SmaSim, SummarySink, rolling_mean_column,
+        run_lanes,
     };
     let bars = lcg_walk(n, 42);
     let cols: Vec<Vec<f64>> = (0..=101)
@@ -155,15 +159,59 @@ fn kernel_compare(n: usize, reps: usize) {
         }
         (best, check)
     };
+    // the lane kernel (`engine::fast::sweep::run_lanes`), same groups, same thread
+    let lanes = || {
+        let mut best = f64::INFINITY;
+        let mut check = 0.0;
+        for _ in 0..reps.max(1) {
+            let t0 = cpu_time::ThreadTime::now();
+            check = 0.0;
+            for group in pairs.chunks(GROUP) {
+                for (s, _) in run_lanes(&bars, group, lc, 0..n, &buckets, BLOCK) {
+                    check += s.last;
+                }
+            }
+            best = best.min(t0.elapsed().as_secs_f64());
+        }
+        (best, check)
+    };
     let (before, a) = time(false);
     let (after, b) = time(true);
+    let (kernel, k) = lanes();
     assert_eq!(a.to_bits(), b.to_bits(), "the two loops disagree");
-    let per = |s: f64| s / (pairs.len() as f64 * n as f64) * 1e9;
+    assert_eq!(a.to_bits(), k.to_bits(), "the lane kernel disagrees");
+    let runs = pairs.len() as f64 * n as f64;
+    let per = |s: f64| s / runs * 1e9;
+    // bytes read from memory: each group reads its distinct SMA columns and the close once
+    // per block; `24 B` per bar-backtest is what one combination's own loop reads
+    let distinct: usize = pairs
+        .chunks(GROUP)
+        .map(|g| {
+            let mut cols: Vec<*const f64> = g
+                .iter()
+                .flat_map(|p| [p.fast.as_ptr(), p.slow.as_ptr()])
+                .collect();
+            cols.sort_unstable();
+            cols.dedup();
+            cols.len() + 1
+        })
+        .sum();
+    let gbs = distinct as f64 * 8.0 * n as f64 / kernel / 1e9;
     println!(
-        "sweep_kernel_1thread/{n:<8} step per bar {:6.2} ns/bar-backtest, run {:6.2} ns ({:.2}x)",
+        "sweep_kernel_1thread/{n:<8} step per bar {:6.2} ns/bar-backtest, run {:6.2} ns ({:.2}x), \
+         lanes {:6.2} ns ({:.2}x step, {:.2}x run): {:.0} M bar-backtests/s; columns read {:.2} GB/s \
+         ({:.1} % of 29 GB/s), {:.1} GB/s as 24 B per bar-backtest ({:.0} %)",
         per(before),
         per(after),
-        before / after
+        before / after,
+        per(kernel),
+        before / kernel,
+        after / kernel,
+        runs / kernel / 1e6,
+        gbs,
+        gbs / 29.0 * 100.0,
+        runs * 24.0 / kernel / 1e9,
+        runs * 24.0 / kernel / 1e9 / 29.0 * 100.0
     );
 }
 

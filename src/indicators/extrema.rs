@@ -236,6 +236,78 @@ mod tests {
         );
     }
 
+    /// Batch (from fresh, then streaming on) against the stream, bit for bit, for `Max` and
+    /// `Min` of period `p` over `xs`.
+    fn batch_equals_stream(xs: &[f64], p: usize) {
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let stream = |mut f: Box<dyn FnMut(f64) -> Option<f64>>| {
+            xs.iter()
+                .map(|&x| f(x).unwrap_or(f64::NAN))
+                .collect::<Vec<_>>()
+        };
+        let split = xs.len() * 2 / 3;
+        // the state a batch leaves (which of equal extremes it holds) is the stream's
+        let (mut sa, mut sb) = (Max::new(p).unwrap(), Max::new(p).unwrap());
+        sa.raw_values(&xs[..split]);
+        for &x in &xs[..split] {
+            sb.update_raw(x);
+        }
+        assert_eq!(
+            (sa.ext.ext.to_bits(), sa.ext.ext_t, sa.ext.pos),
+            (sb.ext.ext.to_bits(), sb.ext.ext_t, sb.ext.pos)
+        );
+        let (mut sa, mut sb) = (Min::new(p).unwrap(), Min::new(p).unwrap());
+        sa.raw_values(&xs[..split]);
+        for &x in &xs[..split] {
+            sb.update_raw(x);
+        }
+        assert_eq!(
+            (sa.ext.ext.to_bits(), sa.ext.ext_t, sa.ext.pos),
+            (sb.ext.ext.to_bits(), sb.ext.ext_t, sb.ext.pos)
+        );
+        let mut mx = Max::new(p).unwrap();
+        let want = stream(Box::new(move |x| mx.update_raw(x)));
+        let mut a = Max::new(p).unwrap();
+        let mut got = a.raw_values(&xs[..split]);
+        got.extend(
+            xs[split..]
+                .iter()
+                .map(|&x| a.update_raw(x).unwrap_or(f64::NAN)),
+        );
+        assert_eq!(bits(&got), bits(&want), "MAX({p}) over {} values", xs.len());
+        let mut mn = Min::new(p).unwrap();
+        let want = stream(Box::new(move |x| mn.update_raw(x)));
+        let mut b = Min::new(p).unwrap();
+        let mut got = b.raw_values(&xs[..split]);
+        got.extend(
+            xs[split..]
+                .iter()
+                .map(|&x| b.update_raw(x).unwrap_or(f64::NAN)),
+        );
+        assert_eq!(bits(&got), bits(&want), "MIN({p}) over {} values", xs.len());
+    }
+
+    /// The blocked kernel across chunk edges, with ties (prices on a coarse tick, so equal
+    /// extremes are common and the end state depends on which one TA-Lib's loop holds), and
+    /// TA-Lib's loop where signed zeros or `NaN` make equal-comparing values differ.
+    #[test]
+    fn blocked_extremes_equal_the_stream_with_ties_zeros_and_nan() {
+        let walk = crate::testutil::random_walk(12_000, 7);
+        let fine: Vec<f64> = walk.close().to_vec();
+        let coarse: Vec<f64> = fine.iter().map(|x| (x * 4.0).round() / 4.0).collect();
+        let flat = vec![5.0; 9_000];
+        let mut zeros: Vec<f64> = coarse.iter().map(|x| x - coarse[0]).collect();
+        zeros[100] = -0.0;
+        zeros[101] = 0.0;
+        let mut nan = fine.clone();
+        nan[5_000] = f64::NAN;
+        for xs in [&fine, &coarse, &flat, &zeros, &nan] {
+            for p in [1, 2, 3, 7, 30, 64, 4_096, 5_000] {
+                batch_equals_stream(xs, p);
+            }
+        }
+    }
+
     #[test]
     fn zero_period_is_rejected_and_display_names_it() {
         assert!(Max::new(0).is_err());

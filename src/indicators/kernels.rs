@@ -293,8 +293,15 @@ impl<const IS_MAX: bool> Rolling<IS_MAX> {
 }
 
 /// The rolling extreme of `Extreme<IS_MAX>` (period `p >= 1`) over `xs` from fresh into
-/// `out`: the same rescan when the extreme leaves the window, the same tie rule otherwise.
-/// Returns the extreme and the index it came from (`(0.0, 0)` while never full).
+/// `out`: the values and the end state of TA-Lib's loop ([`extreme_exact`]). Returns the
+/// extreme and the index it came from (`(0.0, 0)` while never full).
+///
+/// When no value is zero or `NaN`, values that compare equal are the same bits, so the
+/// extreme of a window is one value whichever order compares it: then the blocked kernel
+/// [`extreme_blocks`] (no branches, no rescans) gives the values, and the end state comes
+/// from TA-Lib's loop replayed from the last bar whose window holds its extreme once (there
+/// the loop's state is known: that value and its index). Otherwise, or when no such bar is
+/// near the end, TA-Lib's loop runs over everything.
 #[inline]
 pub(crate) fn extreme<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut [f64]) -> (f64, usize) {
     if p == 0 || xs.len() < p {
@@ -302,6 +309,110 @@ pub(crate) fn extreme<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut [f64])
         return (0.0, 0);
     }
     warm_up(out, p - 1);
+    if p > 1
+        && extreme_blocks::<IS_MAX>(xs, p, out)
+        && let Some(end) = extreme_replay::<IS_MAX>(xs, p, out)
+    {
+        return end;
+    }
+    extreme_exact::<IS_MAX>(xs, p, out)
+}
+
+/// Bars per chunk of [`extreme_blocks`] (rounded down to a multiple of the period): the
+/// chunk's suffix extremes stay in cache.
+const EXTREME_CHUNK: usize = 4096;
+
+/// The more extreme of `a` and `b` (`b` when they compare equal).
+#[inline(always)]
+fn more<const IS_MAX: bool>(a: f64, b: f64) -> f64 {
+    let a_wins = if IS_MAX { a > b } else { a < b };
+    if a_wins { a } else { b }
+}
+
+/// Van Herk / Gil-Werman: cut `xs` into blocks of `p` (from index 0); the extreme of the
+/// window `j..=i` is the more extreme of the suffix extreme of `j`'s block from `j` and the
+/// prefix extreme of `i`'s block up to `i` (one block when `j` starts a block). Writes
+/// `out[p - 1..]` (needs `2 <= p <= xs.len()`), three compares a bar, no branch on the data.
+/// Returns `false` when some value is zero or `NaN` (then `out` is not the answer).
+fn extreme_blocks<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut [f64]) -> bool {
+    let n = xs.len();
+    let chunk = p * (EXTREME_CHUNK / p).max(1);
+    // suf[g + p - c0]: the suffix extreme of global index g, for g in c0 - p..c1
+    let mut suf = vec![0.0; chunk + p];
+    let mut ok = true;
+    let mut c0 = 0;
+    while c0 < n {
+        let c1 = (c0 + chunk).min(n);
+        let mut b = c0;
+        while b < c1 {
+            let e = (b + p).min(c1);
+            let mut m = xs[e - 1];
+            for (s, &x) in suf[b + p - c0..e + p - c0].iter_mut().zip(&xs[b..e]).rev() {
+                ok &= x.abs() > 0.0;
+                m = more::<IS_MAX>(x, m);
+                *s = m;
+            }
+            b = e;
+        }
+        let mut b = c0;
+        if b == 0 {
+            // the first block: only its last bar has a full window, the whole block
+            out[p - 1] = suf[p];
+            b = p;
+        }
+        while b < c1 {
+            let e = (b + p).min(c1);
+            let mut m = xs[b];
+            // the window ending at i starts at i + 1 - p, whose suffix sits at i + 1 - c0
+            let bars = out[b..e].iter_mut().zip(&xs[b..e]);
+            for ((o, &x), &s) in bars.zip(&suf[b + 1 - c0..e + 1 - c0]) {
+                m = more::<IS_MAX>(x, m);
+                *o = more::<IS_MAX>(s, m);
+            }
+            b = e;
+        }
+        if c1 - c0 == chunk {
+            suf.copy_within(chunk..chunk + p, 0);
+        }
+        c0 = c1;
+    }
+    ok
+}
+
+/// The end state of TA-Lib's loop after `xs` (`p <= xs.len()`, `out` its values): replayed
+/// from the last bar, at most four windows back, whose window holds its extreme once;
+/// `None` when there is none.
+fn extreme_replay<const IS_MAX: bool>(xs: &[f64], p: usize, out: &[f64]) -> Option<(f64, usize)> {
+    let n = xs.len();
+    let lowest = (p - 1).max(n.saturating_sub(4 * p));
+    for t0 in (lowest..n).rev() {
+        let m = out[t0];
+        let trailing = t0 + 1 - p;
+        let mut count = 0;
+        let mut at = 0;
+        for (k, &v) in xs[trailing..=t0].iter().enumerate() {
+            if v == m {
+                count += 1;
+                at = k;
+            }
+        }
+        if count == 1 {
+            let mut r = Rolling::<IS_MAX> {
+                ext: m,
+                ext_t: trailing + at,
+            };
+            for (today, &x) in xs.iter().enumerate().skip(t0 + 1) {
+                r.step(xs, x, today + 1 - p, today);
+            }
+            return Some((r.ext, r.ext_t));
+        }
+    }
+    None
+}
+
+/// TA-Lib's loop over `xs` (`1 <= p <= xs.len()`) into `out[p - 1..]`: the same rescan when
+/// the extreme leaves the window, the same tie rule otherwise; returns its end state.
+fn extreme_exact<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut [f64]) -> (f64, usize) {
     let mut r = Rolling::<IS_MAX>::rescan(xs, 0, p - 1);
     out[p - 1] = r.ext;
     for (j, (o, &x)) in out[p..].iter_mut().zip(&xs[p..]).enumerate() {
@@ -314,10 +425,10 @@ pub(crate) fn extreme<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut [f64])
 /// the indices they came from (`None` while never full).
 pub(crate) type FastKEnd = Option<((f64, usize), (f64, usize))>;
 
-/// `Stoch`'s fast %K from fresh into `out` in one pass: the highest high and the lowest
-/// low over `p` bars (the rolling extremes of `extreme`) and
-/// `(close - lowest) / ((highest - lowest) / 100)` (0 when the range is 0), `NaN` for the
-/// first `p - 1` slots.
+/// `Stoch`'s fast %K from fresh into `out`: the highest high and the lowest low over `p`
+/// bars (the rolling extremes of [`extreme`], the highs' into `out` first), then
+/// `(close - lowest) / ((highest - lowest) / 100)` (0 when the range is 0) in place, `NaN`
+/// for the first `p - 1` slots.
 #[inline]
 pub(crate) fn fast_k(cols: (&[f64], &[f64], &[f64]), p: usize, out: &mut [f64]) -> FastKEnd {
     let (high, low, close) = cols;
@@ -326,25 +437,20 @@ pub(crate) fn fast_k(cols: (&[f64], &[f64], &[f64]), p: usize, out: &mut [f64]) 
         warm_up(out, n);
         return None;
     }
-    warm_up(out, p - 1);
-    let mut hh = Rolling::<true>::rescan(high, 0, p - 1);
-    let mut ll = Rolling::<false>::rescan(low, 0, p - 1);
-    let k = |highest: f64, lowest: f64, close: f64| {
+    let hh = extreme::<true>(high, p, out);
+    let mut lowest = column(n);
+    let ll = extreme::<false>(low, p, &mut lowest);
+    let bars = lowest[p - 1..].iter().zip(&close[p - 1..]);
+    for (o, (&lowest, &close)) in out[p - 1..].iter_mut().zip(bars) {
+        let highest = *o;
         let diff = (highest - lowest) / 100.0;
-        if diff != 0.0 {
+        *o = if diff != 0.0 {
             (close - lowest) / diff
         } else {
             0.0
-        }
-    };
-    out[p - 1] = k(hh.ext, ll.ext, close[p - 1]);
-    let bars = high[p..].iter().zip(&low[p..]).zip(&close[p..]);
-    for (j, (o, ((&h, &l), &c))) in out[p..].iter_mut().zip(bars).enumerate() {
-        let highest = hh.step(high, h, j + 1, p + j);
-        let lowest = ll.step(low, l, j + 1, p + j);
-        *o = k(highest, lowest, c);
+        };
     }
-    Some(((hh.ext, hh.ext_t), (ll.ext, ll.ext_t)))
+    Some((hh, ll))
 }
 
 /// Wilder's true range of every bar against the previous close into `out`; `NaN` for the
@@ -445,6 +551,76 @@ pub(crate) fn var(
     out: &mut [f64],
     f: impl Fn(f64) -> f64,
 ) -> VarEnd {
+    let warm = xs.len().min(p.saturating_sub(1));
+    warm_up(out, warm);
+    let out = out.get_mut(warm..xs.len()).unwrap_or_default();
+    let mut outs = out.iter_mut();
+    var_each(xs, p, inv_n, |_, var| {
+        if let Some(o) = outs.next() {
+            *o = f(var);
+        }
+    })
+}
+
+/// [`BollingerBands`](super::BollingerBands) over `xs` from fresh in one pass: the rolling
+/// mean of [`rolling_mean`] (divisor `p`) and the deviation of [`var`], then
+/// `mean ± sd·nbdev`, each as `update_raw` computes it. `out` = (upper, middle, lower), as
+/// long as `xs`, `NaN` for the first `p - 1` slots. Returns the running sum and the
+/// variance's end state.
+#[inline]
+pub(crate) fn bbands(
+    xs: &[f64],
+    p: usize,
+    nbdev: (f64, f64),
+    out: (&mut [f64], &mut [f64], &mut [f64]),
+) -> (f64, VarEnd) {
+    let (up, dn) = nbdev;
+    let n = xs.len();
+    let warm = n.min(p.saturating_sub(1));
+    let (uo, mo, lo) = out;
+    warm_up(uo, warm);
+    warm_up(mo, warm);
+    warm_up(lo, warm);
+    let mut s = 0.0;
+    for &x in &xs[..warm] {
+        s += x;
+    }
+    let div = p as f64;
+    let inv_n = 1.0 / div;
+    let rows = uo.get_mut(warm..n).unwrap_or_default().iter_mut().zip(
+        mo.get_mut(warm..n)
+            .unwrap_or_default()
+            .iter_mut()
+            .zip(lo.get_mut(warm..n).unwrap_or_default()),
+    );
+    let mut rows = rows.zip(&xs[warm..]);
+    // the value leaving the window: `xs[i - p]`, from bar `p` on
+    let mut olds = xs.iter();
+    let mut first = true;
+    let end = var_each(xs, p, inv_n, |_, var| {
+        let Some(((u, (m, l)), &x)) = rows.next() else {
+            return;
+        };
+        if first {
+            first = false;
+            s += x;
+        } else {
+            let old = olds.next().copied().unwrap_or(0.0);
+            s = (s - old) + x;
+        }
+        let middle = s / div;
+        let sd = var.sqrt();
+        *u = middle + sd * up;
+        *m = middle;
+        *l = middle - sd * dn;
+    });
+    (s, end)
+}
+
+/// `VarCore` over `xs` from fresh, calling `put(i, variance)` for each bar `i` from `p - 1`
+/// on, in order. Returns the end state.
+#[inline(always)]
+fn var_each(xs: &[f64], p: usize, inv_n: f64, mut put: impl FnMut(usize, f64)) -> VarEnd {
     let mut st = VarEnd {
         count: 0,
         shift: 0.0,
@@ -464,9 +640,8 @@ pub(crate) fn var(
         s2 += y * y;
     }
     st.count = warm;
-    warm_up(out, warm);
     // `xs[j]` is the oldest value of the window that ends at `tail[j]`
-    for (j, ((o, &x), &oldest)) in out[warm..].iter_mut().zip(tail).zip(xs).enumerate() {
+    for (j, (&x, &oldest)) in tail.iter().zip(xs).enumerate() {
         let y = x - shift;
         s1 += y;
         let m = inv_n * s1;
@@ -483,7 +658,7 @@ pub(crate) fn var(
         };
         if !recentre {
             s1 -= t;
-            *o = f(var);
+            put(warm + j, var);
             continue;
         }
         let window = xs.get(j..j + p).unwrap_or_default();
@@ -508,7 +683,7 @@ pub(crate) fn var(
         s1 = r1 - t;
         s2 = r2 - t * t;
         countdown = 32 * p;
-        *o = f(var);
+        put(warm + j, var);
     }
     if !tail.is_empty() {
         st.count = p;

@@ -250,13 +250,19 @@ impl VarCore {
             return false;
         }
         let end = kernels::var(xs, self.period, self.inv_n, out, f);
+        self.restore(xs, end);
+        true
+    }
+
+    /// From fresh, the state after pushing every value of `xs`, whose batch kernel ended
+    /// in `end`.
+    fn restore(&mut self, xs: &[f64], end: kernels::VarEnd) {
         self.pos = super::ring_restore(&mut self.buf, xs);
         self.count = end.count;
         self.shift = end.shift;
         self.s1 = end.s1;
         self.s2 = end.s2;
         self.countdown = end.countdown;
-        true
     }
 
     /// Re-centre on the window mean and recompute both sums; returns the window variance.
@@ -455,26 +461,20 @@ pub struct BollingerColumns {
 
 impl BollingerBands {
     /// The bands over `xs` as columns: `update_raw` on every value, bit for bit, by the
-    /// batch kernels of the SMA and the variance from a fresh indicator (else the loop);
+    /// one-pass kernel `kernels::bbands` from a fresh indicator (else the loop);
     /// the indicator is left as streaming would leave it.
     pub fn columns(&mut self, xs: &[f64]) -> BollingerColumns {
         let mut c = BollingerColumns::default();
         if self.mv.sums.is_fresh() && self.mv.var.count == 0 {
             let n = xs.len();
-            c.middle = kernels::column(n);
-            let period = self.mv.period;
-            let s = kernels::rolling_mean(xs, period, period as f64, &mut c.middle);
-            self.mv.sums.restore(xs, s);
-            // σ into `upper`, then both bands from it (NaN stays NaN in the warm-up)
             c.upper = kernels::column(n);
+            c.middle = kernels::column(n);
             c.lower = kernels::column(n);
-            self.mv.var.batch(xs, &mut c.upper, f64::sqrt);
-            let (up, dn) = (self.nbdev_up, self.nbdev_dn);
-            for ((u, l), &m) in c.upper.iter_mut().zip(c.lower.iter_mut()).zip(&c.middle) {
-                let sd = *u;
-                *u = m + sd * up;
-                *l = m - sd * dn;
-            }
+            let out = (&mut c.upper[..], &mut c.middle[..], &mut c.lower[..]);
+            let nbdev = (self.nbdev_up, self.nbdev_dn);
+            let (s, end) = kernels::bbands(xs, self.mv.period, nbdev, out);
+            self.mv.sums.restore(xs, s);
+            self.mv.var.restore(xs, end);
             return c;
         }
         for &x in xs {

@@ -387,17 +387,16 @@ impl<'a> Evaluator<'a> {
             .collect();
         let pairs: Vec<SmaPair<'_>> = ok.iter().map(|(_, p)| *p).collect();
         let evals: Vec<EvalOut> = if self.fast {
-            lean::sweep(
+            // each summary becomes its metrics inside its group, so the trades of every
+            // combination never sit in memory at once
+            lean::sweep_map(
                 self.bars,
                 &pairs,
                 lc,
                 self.window.clone(),
                 &self.bucket_ends,
+                &|s, fees| self.summary_out(&s, fees),
             )
-            .into_iter()
-            .zip(&pairs)
-            .map(|((s, fees), _)| self.summary_out(&s, fees))
-            .collect()
         } else {
             pairs
                 .par_iter()

@@ -31,8 +31,11 @@ pub use crate::strategy::sma_cross::rolling_mean_column;
 
 /// Bars per chunk of a sweep (the columns of a group's chunk stay in cache).
 const CHUNK: usize = 512;
+/// Bars per block of the lane kernel [`run_lanes`] (a group's rows of the block stay in
+/// cache).
+pub const BLOCK: usize = 256;
 /// Combinations per parallel group.
-const GROUP: usize = 256;
+pub const GROUP: usize = 256;
 
 /// The settings the lean loop supports.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -667,7 +670,9 @@ pub fn run_detail(
 }
 
 /// Run many combinations over `window` in parallel (groups of combinations over chunks of
-/// bars); summaries come back in input order, whatever the thread count.
+/// bars, [`SmaSim::run`] for each); summaries come back in input order, whatever the thread
+/// count. (The lane kernel [`run_lanes`] gives the same results; it is not used here until
+/// it measures faster than this loop, see docs/bench_results.md.)
 pub fn sweep<'c>(
     bars: &Bars,
     pairs: &[SmaPair<'c>],
@@ -675,30 +680,100 @@ pub fn sweep<'c>(
     window: Range<usize>,
     bucket_ends: &'c [usize],
 ) -> Vec<(SummarySink<'c>, f64)> {
-    let c = Cols::of(bars);
+    sweep_map(bars, pairs, cfg, window, bucket_ends, &|s, fees| (s, fees))
+}
+
+/// [`sweep`], handing each finished summary and its fees to `f` inside the parallel group
+/// (so a group's trades are dropped before the next group's are made); `f`'s results come
+/// back in input order.
+pub fn sweep_map<'c, T: Send>(
+    bars: &Bars,
+    pairs: &[SmaPair<'c>],
+    cfg: LeanConfig,
+    window: Range<usize>,
+    bucket_ends: &'c [usize],
+    f: &(dyn Fn(SummarySink<'c>, f64) -> T + Sync),
+) -> Vec<T> {
     pairs
         .par_chunks(GROUP)
         .flat_map_iter(|group| {
-            let mut sims: Vec<SmaSim<'c, SummarySink<'c>>> = group
-                .iter()
-                .map(|p| SmaSim::new(*p, cfg, window.end, SummarySink::new(bucket_ends)))
-                .collect();
-            let mut t0 = window.start;
-            while t0 < window.end {
-                let t1 = (t0 + CHUNK).min(window.end);
-                for sim in &mut sims {
-                    sim.run(&c, t0..t1);
-                }
-                t0 = t1;
-            }
-            sims.into_iter().map(|mut s| {
-                s.sink.finish();
-                let fees = s.fees_paid();
-                (s.sink, fees)
-            })
+            run_chunks(bars, group, cfg, window.clone(), bucket_ends)
+                .into_iter()
+                .map(|(s, fees)| f(s, fees))
         })
         .collect()
 }
+
+/// One group of combinations on this thread, each by [`SmaSim::run`] over chunks of bars
+/// (a chunk of the shared columns is read once per group); finished summaries and fees in
+/// input order.
+fn run_chunks<'c>(
+    bars: &Bars,
+    pairs: &[SmaPair<'c>],
+    cfg: LeanConfig,
+    window: Range<usize>,
+    bucket_ends: &'c [usize],
+) -> Vec<(SummarySink<'c>, f64)> {
+    let c = Cols::of(bars);
+    let mut sims: Vec<SmaSim<'c, SummarySink<'c>>> = pairs
+        .iter()
+        .map(|p| SmaSim::new(*p, cfg, window.end, SummarySink::new(bucket_ends)))
+        .collect();
+    let mut t0 = window.start;
+    while t0 < window.end {
+        let t1 = (t0 + CHUNK).min(window.end);
+        for sim in &mut sims {
+            sim.run(&c, t0..t1);
+        }
+        t0 = t1;
+    }
+    sims.into_iter()
+        .map(|mut s| {
+            s.sink.finish();
+            let fees = s.fees_paid();
+            (s.sink, fees)
+        })
+        .collect()
+}
+
+/// One group of combinations on this thread by the lane kernel over blocks of `block`
+/// bars (the old loop, [`SmaSim::run`] per combination and chunk, when a close in the
+/// window is not finite); finished summaries and fees in input order.
+pub fn run_lanes<'c>(
+    bars: &Bars,
+    pairs: &[SmaPair<'c>],
+    cfg: LeanConfig,
+    window: Range<usize>,
+    bucket_ends: &'c [usize],
+    block: usize,
+) -> Vec<(SummarySink<'c>, f64)> {
+    let c = Cols::of(bars);
+    let mut sims: Vec<SmaSim<'c, SummarySink<'c>>> = pairs
+        .iter()
+        .map(|p| SmaSim::new(*p, cfg, window.end, SummarySink::new(bucket_ends)))
+        .collect();
+    let finite = c
+        .close
+        .get(window.clone())
+        .is_some_and(|w| w.iter().all(|x| x.is_finite()));
+    if finite {
+        sweep_lanes::run_group(&c, pairs, &mut sims, window, block.max(1));
+    } else {
+        for sim in &mut sims {
+            sim.run(&c, window.clone());
+        }
+    }
+    sims.into_iter()
+        .map(|mut s| {
+            s.sink.finish();
+            let fees = s.fees_paid();
+            (s.sink, fees)
+        })
+        .collect()
+}
+
+#[path = "sweep_lanes.rs"]
+mod sweep_lanes;
 
 #[cfg(test)]
 #[path = "sweep_tests.rs"]

@@ -280,3 +280,106 @@ fn sweep_run_equals_step_on_every_bar() {
     }
     assert!(bankrupt > 0, "no run went bankrupt");
 }
+
+/// The lane kernel (`run_lanes`) equals `step` on every bar, field for field, for random
+/// combinations (columns shared, runs broken and unbroken, long-only, gated), random group
+/// sizes and block sizes (so events fall on block edges and first bars), random windows,
+/// bucket sets and settings, on a random walk and on the soaring series (liquidations).
+#[test]
+fn lane_kernel_equals_step_for_random_params_lanes_and_blocks() {
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(15);
+    let base = BacktestConfig {
+        commission: 0.002,
+        ..BacktestConfig::default()
+    };
+    let cfgs = [
+        base,
+        BacktestConfig::default(),
+        BacktestConfig {
+            slippage: 0.001,
+            close_at_end: true,
+            fractional: true,
+            ..base
+        },
+        BacktestConfig {
+            min_notional: 9_000.0,
+            fractional: true,
+            ..base
+        },
+    ];
+    let (mut events, mut bankrupt, mut halted) = (0, 0, 0);
+    for (series, bars) in [crate::data::lcg_walk(6_000, 3).unwrap(), soaring()]
+        .into_iter()
+        .enumerate()
+    {
+        let n = bars.len();
+        let gate: Vec<bool> = (0..n).map(|i| (i / 331) % 3 != 1).collect();
+        let cols: Vec<Vec<f64>> = (0..=30)
+            .map(|p| rolling_mean_column(bars.close(), p))
+            .collect();
+        let c = Cols::of(&bars);
+        for round in 0..12 {
+            let cfg = cfgs[rng.random_range(0..cfgs.len())];
+            let lc = LeanConfig::from_backtest(&cfg, &bars).unwrap();
+            let start = rng.random_range(0..n / 3);
+            let end = rng.random_range(start + 1..=n);
+            let window = start..end;
+            let every = [1, 7, 1_440][rng.random_range(0..3)];
+            let buckets: Vec<usize> = window
+                .clone()
+                .filter(|&i| (i + 1) % every == 0 || i + 1 == window.end)
+                .collect();
+            let lanes = rng.random_range(1..40);
+            let mut pairs = Vec::new();
+            // runs: a fast period with consecutive slow periods, then random pairs
+            let f0 = rng.random_range(1..10);
+            for s in f0 + 1..(f0 + 1 + lanes / 2).min(31) {
+                pairs.push((f0, s));
+            }
+            while pairs.len() < lanes {
+                let f = rng.random_range(1..29);
+                pairs.push((f, rng.random_range(f + 1..=30)));
+            }
+            let pairs: Vec<SmaPair<'_>> = pairs
+                .into_iter()
+                .map(|(f, s)| SmaPair {
+                    fast: &cols[f],
+                    slow: &cols[s],
+                    slow_n: s,
+                    long_only: rng.random_range(0..4) == 0,
+                    gate: (rng.random_range(0..4) == 0).then_some(&gate[..]),
+                })
+                .collect();
+            let group = rng.random_range(1..=pairs.len());
+            let block = [1, 2, 3, 17, 64, 256][rng.random_range(0..6)];
+            let got: Vec<_> = pairs
+                .chunks(group)
+                .flat_map(|g| run_lanes(&bars, g, lc, window.clone(), &buckets, block))
+                .collect();
+            for (p, got) in pairs.iter().zip(&got) {
+                let mut sim = SmaSim::new(*p, lc, window.end, SummarySink::new(&buckets));
+                for t in window.clone() {
+                    sim.step(&c, t);
+                }
+                sim.sink.finish();
+                let want = (sim.sink.clone(), sim.fees_paid());
+                assert_eq!(
+                    format!("{got:?}"),
+                    format!("{want:?}"),
+                    "series {series} round {round}: {}/{} {cfg:?} {window:?} group {group} \
+                     block {block}",
+                    p.slow_n,
+                    p.long_only
+                );
+                assert_eq!(got.0.max_dd.to_bits(), want.0.max_dd.to_bits());
+                events += want.0.trades.len();
+                bankrupt += usize::from(want.0.last == 0.0);
+                halted += usize::from(sim.halted);
+            }
+        }
+    }
+    assert!(events > 1_000, "too few trades: {events}");
+    assert!(bankrupt > 0, "no run went bankrupt");
+    assert!(halted > 0, "no run halted");
+}
