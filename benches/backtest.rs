@@ -15,7 +15,8 @@
 //! per-bar equity, exposure and trades with excursions, bit-identical to `run_backtest`).
 //!
 //! Run: `cargo bench --bench backtest -- --warm-up-time 1 --measurement-time 3`, or
-//! `ALGOLAB_BENCH_BEST=10 cargo bench --bench backtest` for a best-of-10 table
+//! `ALGOLAB_BENCH_BEST=10 cargo bench --bench backtest` for a best-of-10 table (with the
+//! process's peak resident memory during the sma-cross runs, bars included)
 
 use std::hint::black_box;
 
@@ -113,6 +114,7 @@ fn best_of_table(reps: usize) {
         let bars = lcg_walk(n, 42);
         let mut best = f64::INFINITY;
         let mut trades = 0;
+        reset_peak_rss();
         for _ in 0..reps.max(1) {
             let t0 = cpu_time::ThreadTime::now();
             let mut s = match SmaCross::new(10, 20, false) {
@@ -126,8 +128,11 @@ fn best_of_table(reps: usize) {
             best = best.min(t0.elapsed().as_secs_f64());
         }
         println!(
-            "sma_cross/{n:<10} {:8.1} M bars/s  ({trades} trades)",
-            n as f64 / best / 1e6
+            "sma_cross/{n:<10} {:8.1} M bars/s  ({trades} trades; peak RSS {:.0} MiB with the \
+             bars' {:.0} MiB)",
+            n as f64 / best / 1e6,
+            peak_rss_mib(),
+            (n * 48) as f64 / 1_048_576.0
         );
         let (cfg_t, params) = technical_setup();
         let mut best = f64::INFINITY;
@@ -159,6 +164,26 @@ fn best_of_table(reps: usize) {
             n as f64 / best / 1e6
         );
     }
+}
+
+/// Reset this process's peak resident set size to the current one (Linux
+/// `/proc/self/clear_refs`; ignored elsewhere).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Peak resident set size of this process since the last reset, MiB (`VmHWM`; NaN where
+/// `/proc` is missing).
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 /// One `sma-cross` 10/20 run on the fast path (`engine::fast::sweep::run_detail`), columns

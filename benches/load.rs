@@ -3,7 +3,9 @@
 //! The files are generated once (seeded random walk, 1-minute bars) into a temp dir before
 //! the timed part. Run:
 //! `cargo bench --bench load -- --warm-up-time 1 --measurement-time 3`
-//! (`ALGOLAB_BENCH_BARS=1000000` for a smaller file). Peak memory: `scripts/peak_mem.sh`.
+//! (`ALGOLAB_BENCH_BARS=1000000` for a smaller file). It first prints the peak resident
+//! memory of one load of each file (`VmHWM` after a reset); the release binary's:
+//! `scripts/peak_mem.sh`.
 
 #![allow(
     clippy::expect_used,
@@ -34,6 +36,18 @@ fn load(c: &mut Criterion) {
         write_csv(&bars, &csv).expect("write csv");
         write_parquet(&bars, &pq).expect("write parquet");
     }
+    // peak resident memory of one load of each file (the generated bars are dropped)
+    for (label, path) in [("csv", &csv), ("parquet", &pq)] {
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        let before = status_kib("VmRSS:");
+        let bars = algolab::data::load(path).expect("load");
+        println!(
+            "load/{label}_{n}: peak RSS {:.0} MiB (was {:.0} MiB before; the columns are {:.0} MiB)",
+            status_kib("VmHWM:") / 1024.0,
+            before / 1024.0,
+            (bars.len() * 48) as f64 / 1_048_576.0
+        );
+    }
     let mut g = c.benchmark_group("load");
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(20));
@@ -45,6 +59,19 @@ fn load(c: &mut Criterion) {
         b.iter(|| black_box(read_parquet(&pq).expect("parquet")).len())
     });
     g.finish();
+}
+
+/// A `/proc/self/status` field in KiB (NaN off Linux).
+fn status_kib(field: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .unwrap_or(f64::NAN)
 }
 
 criterion_group!(benches, load);

@@ -289,8 +289,16 @@ impl RegimeDetector {
     /// Feed the next bar; `None` until ADX, the moving average, the bands and the crash
     /// lookback are all warmed up.
     pub fn update(&mut self, bar: &Bar) -> Option<RegimeState> {
-        let c = &self.cfg;
         let adx = self.adx.update(bar);
+        self.update_with_adx(bar, adx)
+    }
+
+    /// [`RegimeDetector::update`] with the ADX computed elsewhere: `adx` must be the
+    /// `ADX(adx_period)` of the same bars (a strategy's own DMI gives it bit for bit), so
+    /// it is not computed twice. The detector's own ADX is then left untouched: use one
+    /// form or the other for a whole run.
+    pub fn update_with_adx(&mut self, bar: &Bar, adx: Option<f64>) -> Option<RegimeState> {
+        let c = &self.cfg;
         let ma = self.ma.update(bar);
         let bb = self.bb.update(bar);
         // volatility of log returns, and whether it is above its own rolling percentile
@@ -517,6 +525,40 @@ mod tests {
             fresh.sort_by(f64::total_cmp);
             assert_eq!(fresh, d.vols_sorted, "bar {i}");
         }
+    }
+
+    #[test]
+    fn an_adx_from_a_dmi_gives_the_same_regimes() {
+        use crate::indicators::Dmi;
+        let mut own = RegimeDetector::new(RegimeConfig::default()).unwrap();
+        let mut shared = RegimeDetector::new(RegimeConfig::default()).unwrap();
+        let mut dmi = Dmi::new(14).unwrap();
+        let mut price = 100.0;
+        let mut x: u64 = 11;
+        let mut seen = 0;
+        for i in 0..5_000 {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let u = (x >> 11) as f64 / 9_007_199_254_740_992.0;
+            let close = price * (1.0 + 0.03 * (u - 0.5));
+            let bar = Bar {
+                ts_ms: i,
+                open: price,
+                high: price.max(close) * 1.002,
+                low: price.min(close) * 0.998,
+                close,
+                volume: 1.0,
+            };
+            price = close;
+            let a = own.update(&bar);
+            let b = shared.update_with_adx(&bar, dmi.update(&bar).map(|d| d.adx));
+            assert_eq!(a, b, "bar {i}");
+            seen += usize::from(a.is_some());
+        }
+        assert!(seen > 4_000);
+        assert!(own.transitions().len() > 10);
+        assert_eq!(own.transitions(), shared.transitions());
     }
 
     #[test]

@@ -195,6 +195,9 @@ pub struct TechnicalSignal {
     prev_emas: Option<(f64, f64)>,
     /// (close, rsi) of the previous bars, at most `divergence_lookback`.
     recent: VecDeque<(f64, f64)>,
+    /// ADX of the last bar fed (not state: recomputed by every update).
+    #[serde(skip)]
+    last_adx: Option<f64>,
 }
 
 impl TechnicalSignal {
@@ -245,6 +248,7 @@ impl TechnicalSignal {
             atr: Atr::new(cfg.atr_period)?,
             prev_emas: None,
             recent: VecDeque::with_capacity(cfg.divergence_lookback + 1),
+            last_adx: None,
         })
     }
 
@@ -264,6 +268,13 @@ impl TechnicalSignal {
         self.atr.reset();
         self.prev_emas = None;
         self.recent.clear();
+        self.last_adx = None;
+    }
+
+    /// The ADX (period `adx_period`) of the last bar fed, once warmed up: the regime
+    /// detector of a strategy reads it instead of computing the same ADX again.
+    pub fn last_adx(&self) -> Option<f64> {
+        self.last_adx
     }
 
     /// A divergence of the current close and RSI against the previous bars.
@@ -313,6 +324,7 @@ impl TechnicalSignal {
         let slow = self.slow.update(bar);
         let rsi = self.rsi.update(bar);
         let dmi = self.dmi.update(bar);
+        self.last_adx = dmi.map(|d| d.adx);
         let vol_ma = self.vol_ma.update(bar);
         let macd = self.macd.update(bar);
         let atr = self.atr.update(bar);

@@ -210,11 +210,49 @@ impl OrderPurpose {
 ///
 /// [`ClientOrderId::derive`] makes it deterministic: the same run or bot, bar and intent
 /// always give the same id.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+///
+/// Stored inline (at most 36 ASCII bytes), so deriving, cloning and dropping an id never
+/// touches the heap: the engine makes one per order on the backtest's hot path.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct ClientOrderId(String);
+pub struct ClientOrderId {
+    len: u8,
+    buf: [u8; ClientOrderId::MAX_LEN],
+}
+
+impl PartialEq for ClientOrderId {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for ClientOrderId {}
+
+impl std::hash::Hash for ClientOrderId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl PartialOrd for ClientOrderId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ClientOrderId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl std::fmt::Debug for ClientOrderId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ClientOrderId")
+            .field(&self.as_str())
+            .finish()
+    }
+}
 
 /// A string that is not a valid [`ClientOrderId`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -236,10 +274,32 @@ impl ClientOrderId {
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if ok {
-            Ok(ClientOrderId(s))
+            let mut id = ClientOrderId::empty();
+            id.push_bytes(s.as_bytes());
+            Ok(id)
         } else {
             Err(BadClientOrderId(s))
         }
+    }
+
+    fn empty() -> Self {
+        ClientOrderId {
+            len: 0,
+            buf: [0; Self::MAX_LEN],
+        }
+    }
+
+    /// Append bytes (the callers keep within [`Self::MAX_LEN`]; extra bytes are dropped).
+    #[inline]
+    fn push_bytes(&mut self, b: &[u8]) {
+        let at = usize::from(self.len);
+        let n = b.len().min(Self::MAX_LEN - at);
+        self.buf[at..at + n].copy_from_slice(&b[..n]);
+        self.len += n as u8;
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.buf[..usize::from(self.len)]
     }
 
     /// The id of the `seq`-th order decided on the bar opening at `ts_ms` by run or bot
@@ -247,28 +307,32 @@ impl ClientOrderId {
     /// (others dropped; `x` when none is left) and the time and sequence in base 36 (a
     /// negative time gets an `n` prefix). At most 12 + 1 + 14 + 1 + 8 = 36 characters.
     pub fn derive(scope: &str, ts_ms: i64, seq: u64) -> Self {
-        let mut s: String = scope
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        let mut id = ClientOrderId::empty();
+        for b in scope
+            .bytes()
+            .filter(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
             .take(12)
-            .collect();
-        if s.is_empty() {
-            s.push('x');
+        {
+            id.push_bytes(&[b]);
         }
-        s.push('-');
+        if id.len == 0 {
+            id.push_bytes(b"x");
+        }
+        id.push_bytes(b"-");
         if ts_ms < 0 {
-            s.push('n');
+            id.push_bytes(b"n");
         }
-        push_base36(&mut s, ts_ms.unsigned_abs());
-        s.push('-');
+        push_base36(&mut id, ts_ms.unsigned_abs());
+        id.push_bytes(b"-");
         // 36^8 > 2.8e12 orders per bar: never reached; the modulo keeps the length bound
-        push_base36(&mut s, seq % 2_821_109_907_456);
-        ClientOrderId(s)
+        push_base36(&mut id, seq % 2_821_109_907_456);
+        id
     }
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        // only ASCII bytes are ever stored
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
     }
 }
 
@@ -283,7 +347,7 @@ pub fn round_to_step(qty: f64, step: f64) -> f64 {
     }
 }
 
-fn push_base36(s: &mut String, mut x: u64) {
+fn push_base36(s: &mut ClientOrderId, mut x: u64) {
     const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
     let mut buf = [0u8; 13];
     let mut i = buf.len();
@@ -295,12 +359,12 @@ fn push_base36(s: &mut String, mut x: u64) {
             break;
         }
     }
-    s.extend(buf[i..].iter().map(|&b| b as char));
+    s.push_bytes(&buf[i..]);
 }
 
 impl std::fmt::Display for ClientOrderId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
@@ -313,7 +377,7 @@ impl TryFrom<String> for ClientOrderId {
 
 impl From<ClientOrderId> for String {
     fn from(id: ClientOrderId) -> String {
-        id.0
+        id.as_str().to_string()
     }
 }
 

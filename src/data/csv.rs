@@ -657,6 +657,35 @@ mod tests {
         assert_eq!(read_csv(&p).unwrap().bar(0).close, 93610.93);
     }
 
+    /// Columns are sized from the file length once (5 % margin): a large file is never
+    /// read into doubled vectors or a second copy.
+    #[test]
+    fn columns_are_sized_once_from_the_file_length() {
+        let d = tempfile::tempdir().unwrap();
+        let n = 100_000;
+        let b = crate::data::synth(&crate::data::SynthSpec {
+            bars: n,
+            seed: 5,
+            ..crate::data::SynthSpec::default()
+        })
+        .unwrap();
+        let p = d.path().join("b.csv");
+        write_csv(&b, &p).unwrap();
+        let cols = read_csv(&p).unwrap().into_columns();
+        assert_eq!(cols.len(), n);
+        for cap in [
+            cols.ts_ms.capacity(),
+            cols.open.capacity(),
+            cols.close.capacity(),
+            cols.volume.capacity(),
+        ] {
+            assert!(
+                cap >= n && cap <= n + n / 10 + 64,
+                "capacity {cap} for {n} rows"
+            );
+        }
+    }
+
     #[test]
     fn written_csv_reads_back_exactly() {
         let d = tempfile::tempdir().unwrap();

@@ -299,6 +299,32 @@ mod tests {
         assert_eq!(back.content_hash(), b.content_hash());
     }
 
+    /// The loader fills one preallocated vector per column from 64 k-row batches: each
+    /// column is allocated once at its final size (no doubling, no second copy).
+    #[test]
+    fn columns_are_allocated_once_at_their_final_size() {
+        let d = tempfile::tempdir().unwrap();
+        let n = 200_000; // four reader batches
+        let b = crate::data::synth(&crate::data::SynthSpec {
+            bars: n,
+            seed: 3,
+            ..crate::data::SynthSpec::default()
+        })
+        .unwrap()
+        .with_extra("funding_rate", vec![0.0001; n])
+        .unwrap();
+        let p = d.path().join("b.parquet");
+        write_parquet(&b, &p).unwrap();
+        let back = read_parquet(&p).unwrap();
+        assert_eq!(back.content_hash(), b.content_hash());
+        let cols = back.into_columns();
+        assert_eq!(cols.ts_ms.capacity(), n);
+        for c in [&cols.open, &cols.high, &cols.low, &cols.close, &cols.volume] {
+            assert_eq!(c.capacity(), n);
+        }
+        assert_eq!(cols.extra["funding_rate"].capacity(), n);
+    }
+
     #[test]
     fn garbage_is_not_parquet() {
         let d = tempfile::tempdir().unwrap();

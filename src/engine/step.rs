@@ -383,7 +383,7 @@ impl<B: Broker> Engine<B> {
         match self.risk.approve(&intent, &ctx) {
             Ok(None) => {}
             Ok(Some(order)) => {
-                if order.inner().purpose == OrderPurpose::Entry {
+                if order.inner().purpose == OrderPurpose::Entry && acct.open_orders > 0 {
                     // a new entry replaces resting entries and exits (backtesting.py's
                     // exclusive_orders); protective orders stay
                     for o in self.broker.open_orders() {

@@ -271,21 +271,30 @@ fn mean(xs: &[f64]) -> f64 {
     }
 }
 
-/// Beta of `a` against `b` (sample covariance over sample variance of `b`).
-fn beta(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len().min(b.len());
+/// Beta of `a` against `b` (sample covariance over sample variance of `b`), for series
+/// given by index (`a(i)`, `b(i)` for `i < n`): two passes that recompute the values
+/// instead of holding them, so a 10 M-bar run allocates nothing here. Same operations in
+/// the same order as summing materialised slices, so the same bits.
+fn beta(n: usize, a: impl Fn(usize) -> f64, b: impl Fn(usize) -> f64) -> f64 {
     if n < 2 {
         return f64::NAN;
     }
-    let (a, b) = (&a[..n], &b[..n]);
-    let (ma, mb) = (mean(a), mean(b));
-    let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
-    let var: f64 = b.iter().map(|y| (y - mb) * (y - mb)).sum();
+    let mean = |f: &dyn Fn(usize) -> f64| (0..n).map(f).sum::<f64>() / n as f64;
+    let (ma, mb) = (mean(&a), mean(&b));
+    let cov: f64 = (0..n).map(|i| (a(i) - ma) * (b(i) - mb)).sum();
+    let var: f64 = (0..n)
+        .map(|i| {
+            let y = b(i);
+            (y - mb) * (y - mb)
+        })
+        .sum();
     cov / var
 }
 
-fn log_returns(xs: &[f64]) -> Vec<f64> {
-    xs.windows(2).map(|w| (w[1] / w[0]).ln()).collect()
+/// The log return from `xs[i]` to `xs[i + 1]`.
+#[inline]
+fn log_return(xs: &[f64], i: usize) -> f64 {
+    (xs[i + 1] / xs[i]).ln()
 }
 
 /// Compute all statistics. Never panics; undefined figures are NaN.
@@ -293,9 +302,14 @@ pub fn compute(input: &StatsInput<'_>) -> Stats {
     let equity = input.equity;
     let n = equity.len();
     let ts = &input.ts_ms[..input.ts_ms.len().min(n)];
-    let close: Vec<f64> = (0..n)
-        .map(|i| input.close.get(i).copied().unwrap_or(f64::NAN))
-        .collect();
+    // the close over the equity's bars, missing values NaN (borrowed when complete)
+    let close: std::borrow::Cow<'_, [f64]> = if input.close.len() >= n {
+        std::borrow::Cow::Borrowed(&input.close[..n])
+    } else {
+        (0..n)
+            .map(|i| input.close.get(i).copied().unwrap_or(f64::NAN))
+            .collect()
+    };
     let first = equity.first().copied().unwrap_or(f64::NAN);
     let last = equity.last().copied().unwrap_or(f64::NAN);
     let base = if input.cash0 > 0.0 && input.cash0.is_finite() {
@@ -346,9 +360,14 @@ pub fn compute(input: &StatsInput<'_>) -> Stats {
     };
 
     // drawdowns
-    let dd = drawdown_frac(equity);
-    let max_dd = dd.iter().copied().fold(0.0, f64::max);
-    let periods = drawdown_periods(&dd);
+    let (max_dd, periods) = {
+        // one bar-sized series, freed before the next
+        let dd = drawdown_frac(equity);
+        (
+            dd.iter().copied().fold(0.0, f64::max),
+            drawdown_periods(&dd),
+        )
+    };
     let calmar = if max_dd == 0.0 {
         f64::NAN
     } else {
@@ -364,7 +383,11 @@ pub fn compute(input: &StatsInput<'_>) -> Stats {
         })
         .collect();
 
-    let beta = beta(&log_returns(equity), &log_returns(&close));
+    let beta = beta(
+        n.saturating_sub(1),
+        |i| log_return(equity, i),
+        |i| log_return(&close, i),
+    );
     let alpha_pct = return_pct - beta * buy_hold_return_pct;
 
     let closed: Vec<Trade> = input

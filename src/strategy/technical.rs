@@ -261,8 +261,14 @@ impl Technical {
     /// The decision of this parameter set (updates its signal and regime detector).
     fn decide(&mut self, hist: &History<'_>, pos: &PositionView) -> Intent {
         let bar = hist.last();
-        let regime = self.regime.update(&bar);
-        let Some(sig) = self.signal.update(&bar) else {
+        let sig = self.signal.update(&bar);
+        // one ADX for the signal and the regime when their periods agree (the default)
+        let regime = if self.signal.config().adx_period == self.regime.config().adx_period {
+            self.regime.update_with_adx(&bar, self.signal.last_adx())
+        } else {
+            self.regime.update(&bar)
+        };
+        let Some(sig) = sig else {
             return Intent::Hold;
         };
         let exit = pos.side.is_some_and(|s| sig.exits(s));
