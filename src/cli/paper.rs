@@ -2,15 +2,13 @@
 //! at every bar close. Parsing, the wall clock, sleeping and printing only; the tick is
 //! [`crate::app::paper::tick`].
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 
 use super::Global;
-use super::common::{DataArgs, EngineArgs, note, num, params_kv};
+use super::common::{BotArgs, note, num};
 use crate::app::Ctx;
-use crate::app::backtest::BacktestRequest;
 use crate::app::paper::{self as app, PaperReply, PaperRequest};
 use crate::notify::commands::CommandInbox;
 use crate::notify::{BotCommand, TelegramClient, TelegramConfig};
@@ -22,41 +20,15 @@ use crate::runner::{BotDir, PaperState, TickOutcome, next_wake_ms};
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
 pub struct PaperArgs {
-    /// Bars to trade (`--from`: the first tick acts from this date instead of only from the
-    /// latest closed bar).
+    /// Bars, strategy, sizing, bot name and `--loop`, as for `live`.
     #[command(flatten)]
-    pub data: DataArgs,
-    /// Strategy: sma-cross, technical, evolved (with --param id=N or --strategy-file).
-    #[arg(long, default_value = "sma-cross")]
-    pub strategy: String,
-    /// A strategy parameter, `key=value` (repeatable).
-    #[arg(long = "param", value_name = "K=V")]
-    pub params: Vec<String>,
-    /// A genome file to run as the `evolved` strategy.
-    #[arg(long, value_name = "FILE.json")]
-    pub strategy_file: Option<PathBuf>,
-    /// Exchange simulation.
-    #[command(flatten)]
-    pub engine: EngineArgs,
-    /// The bot's name (its folder is DATA_DIR/bots/NAME); default from symbol and strategy.
-    #[arg(long, value_name = "NAME")]
-    pub bot: Option<String>,
-    /// Keep ticking: wake a few seconds after every bar close (answers Telegram's /status,
-    /// /balance, /profit and /stop between ticks).
-    #[arg(long = "loop")]
-    pub run_loop: bool,
-    /// With --loop: seconds to wait after a bar close before ticking.
-    #[arg(long, default_value_t = 5, value_name = "SECS")]
-    pub settle: u64,
+    pub bot: BotArgs,
     /// With --loop: tick every SECS instead of at bar closes.
     #[arg(long, value_name = "SECS")]
     pub every: Option<u64>,
     /// With --loop: the market's trading hours; ticks outside them are skipped.
     #[arg(long, value_enum, default_value_t = MarketArg::Crypto)]
     pub market: MarketArg,
-    /// With --loop: stop after N ticks (for tests and trials).
-    #[arg(long, value_name = "N", hide = true)]
-    pub max_ticks: Option<u64>,
 }
 
 /// Trading hours for `--loop` (see `runner::fleet::Market`).
@@ -113,48 +85,10 @@ pub fn telegram_from_env() -> anyhow::Result<Option<TelegramConfig>> {
     }
 }
 
-/// The backtest a bot runs on its bars (paper and live take the same data, strategy and
-/// engine arguments as `backtest`); not recorded as a backtest run, no report.
-///
-/// # Errors
-/// Usage errors in the data, parameter or engine arguments.
-pub(crate) fn bot_backtest(
-    data: &DataArgs,
-    strategy: &str,
-    params: &[String],
-    strategy_file: Option<&PathBuf>,
-    engine: &EngineArgs,
-) -> anyhow::Result<BacktestRequest> {
-    let name = if strategy_file.is_some() {
-        "evolved"
-    } else {
-        strategy
-    };
-    Ok(BacktestRequest {
-        data: data.spec()?,
-        strategy: strategy.to_string(),
-        params: params_kv(params)?,
-        strategy_file: strategy_file.cloned(),
-        regime_params: None,
-        regime_objective: "sharpe".into(),
-        cfg: engine.config(name, data)?,
-        report: None,
-        record: false,
-        ai: Default::default(),
-        strategies: Vec::new(),
-    })
-}
-
 fn request(args: &PaperArgs) -> anyhow::Result<PaperRequest> {
     Ok(PaperRequest {
-        backtest: bot_backtest(
-            &args.data,
-            &args.strategy,
-            &args.params,
-            args.strategy_file.as_ref(),
-            &args.engine,
-        )?,
-        bot: args.bot.clone(),
+        backtest: args.bot.backtest()?,
+        bot: args.bot.bot.clone(),
         now_ms: Some(now_ms()),
         telegram: telegram_from_env()?,
     })
@@ -165,7 +99,7 @@ fn request(args: &PaperArgs) -> anyhow::Result<PaperRequest> {
 /// # Errors
 /// Bad usage, data or parameters (exit 2); state, engine or I/O failures (exit 1).
 pub fn run(args: PaperArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
-    if !args.run_loop {
+    if !args.bot.run_loop {
         let req = request(&args)?;
         let tg = req.telegram.clone();
         let name = app::bot_name(&req)?;
@@ -245,13 +179,13 @@ pub fn run(args: PaperArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
             note(g.quiet, &format!("warning: {e}"));
         }
         ticks += 1;
-        if args.max_ticks.is_some_and(|m| ticks >= m) {
+        if args.bot.max_ticks.is_some_and(|m| ticks >= m) {
             return Ok(());
         }
         let interval = bar_interval_ms(&dir);
         let wake = match args.every {
             Some(s) => now_ms() + (s as i64) * 1000,
-            None => next_wake_ms(now_ms(), interval, (args.settle as i64) * 1000),
+            None => next_wake_ms(now_ms(), interval, (args.bot.settle as i64) * 1000),
         };
         // between ticks: answer chat commands every few seconds until it is time
         loop {
