@@ -9,7 +9,9 @@ use clap::Args;
 use super::Global;
 use super::common::{BotArgs, note, num};
 use crate::app::Ctx;
+use crate::app::fetch::{FetchPlan, FetchRequest};
 use crate::app::paper::{self as app, PaperReply, PaperRequest};
+use crate::data::cache::Source;
 use crate::notify::commands::CommandInbox;
 use crate::notify::{BotCommand, TelegramClient, TelegramConfig};
 use crate::runner::bot_dir::write_json;
@@ -29,6 +31,12 @@ pub struct PaperArgs {
     /// With --loop: the market's trading hours; ticks outside them are skipped.
     #[arg(long, value_enum, default_value_t = MarketArg::Crypto)]
     pub market: MarketArg,
+    /// Before every tick, bring the fetch cache of --symbol (at --interval) up to date from
+    /// this date, as `algolab fetch` does (Binance for BASE/QUOTE pairs, Yahoo otherwise;
+    /// only missing bars, through the machine's Binance weight budget). A failed download
+    /// is a warning: the tick runs on what is cached. Give it from the bot's first tick on.
+    #[arg(long, value_name = "DATE", requires = "symbol")]
+    pub fetch_from: Option<String>,
 }
 
 /// Trading hours for `--loop` (see `runner::fleet::Market`).
@@ -56,6 +64,7 @@ const EXAMPLES: &str = "Examples:
   algolab paper --symbol BTC/USDT --strategy sma-cross --param fast=3 --param slow=8 --bot b1
   algolab paper --data live_bars.csv --bot file-bot --from 2024-01-01 --json
   algolab paper --symbol BTC/USDT --bot b1 --loop
+  algolab paper --symbol BTC/USDT --interval 1h --fetch-from 2024-01-01 --bot b2 --loop   # fresh Binance bars
   # crontab: one tick five seconds after every hour
   0 * * * * cd /srv/algolab && sleep 5 && algolab fetch --symbol BTC/USDT --interval 1h --start 2024-01-01 -q; algolab paper --symbol BTC/USDT --bot b1 -q
 
@@ -99,7 +108,9 @@ fn request(args: &PaperArgs) -> anyhow::Result<PaperRequest> {
 /// # Errors
 /// Bad usage, data or parameters (exit 2); state, engine or I/O failures (exit 1).
 pub fn run(args: PaperArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
+    let refresh = cache_refresh(&args, ctx)?;
     if !args.bot.run_loop {
+        refresh_cache(refresh.as_ref(), g);
         let req = request(&args)?;
         let tg = req.telegram.clone();
         let name = app::bot_name(&req)?;
@@ -129,9 +140,12 @@ pub fn run(args: PaperArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
     let dir = BotDir::new(&ctx.data_dir, &name)?;
     dir.create()?;
     loop {
+        let now = now_ms();
+        if args.market.market().is_open(now) {
+            refresh_cache(refresh.as_ref(), g);
+        }
         let req = request(&args)?;
         let tg = req.telegram.clone();
-        let now = now_ms();
         health.last_tick_ms = Some(now);
         health.last_tick_at = Some((ctx.now_iso)());
         if args.market.market().is_open(now) {
@@ -204,6 +218,75 @@ pub fn run(args: PaperArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
             }
             std::thread::sleep(Duration::from_millis(left.clamp(1, 5_000) as u64));
         }
+    }
+}
+
+/// `--fetch-from`: the fetch plan that refreshes the cache before each tick (checked now, so
+/// bad usage exits 2 before anything runs).
+fn cache_refresh(args: &PaperArgs, ctx: &Ctx) -> anyhow::Result<Option<FetchPlan>> {
+    let Some(from) = &args.fetch_from else {
+        return Ok(None);
+    };
+    let Some(symbol) = args.bot.data.symbol.clone() else {
+        return Err(super::UsageError("--fetch-from needs --symbol".into()).into());
+    };
+    let interval = match &args.bot.data.interval {
+        Some(iv) => iv.clone(),
+        None if Source::infer(&symbol) == Source::Binance => "1h".into(),
+        None => "1d".into(),
+    };
+    let req = FetchRequest {
+        symbols: vec![symbol],
+        interval,
+        start_ms: super::fetch::parse_time("fetch-from", from)?,
+        end_ms: None,
+        now_ms: now_ms(),
+        source: None,
+        futures: false,
+        adjusted: false,
+        base_url: None,
+        timeout: Duration::from_secs(10),
+    };
+    Ok(Some(crate::app::fetch::plan(ctx, &req)?))
+}
+
+/// Download the bars missing from the cache (a failure is a warning: the tick goes on).
+fn refresh_cache(plan: Option<&FetchPlan>, g: Global) {
+    let Some(plan) = plan else {
+        return;
+    };
+    let mut plan = plan.clone();
+    plan.now_ms = now_ms();
+    let run = || -> anyhow::Result<Vec<String>> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let http = crate::app::fetch::client(&plan)?;
+        let mut lines = Vec::new();
+        for spec in &plan.specs {
+            let s = rt.block_on(crate::app::fetch::fetch_one(
+                &http,
+                &plan,
+                spec,
+                &mut |_| {},
+            ))?;
+            lines.push(crate::app::fetch::summary_line(&s));
+        }
+        Ok(lines)
+    };
+    match run() {
+        Ok(lines) => {
+            for l in lines {
+                note(g.quiet, &format!("fetch: {l}"));
+            }
+        }
+        Err(e) => note(
+            g.quiet,
+            &format!(
+                "warning: fetch: {}; ticking on the cached bars",
+                super::one_line(&e)
+            ),
+        ),
     }
 }
 
