@@ -21,8 +21,8 @@
 use super::RunnerError;
 use super::bot_dir::write_json;
 use super::paper::{
-    LiveInfo, PaperSetup, TickOutcome, begin_tick, build_state, persist, plan_with_report,
-    state_err, step_engine, warm_up,
+    LiveInfo, PaperSetup, PositionState, TickOutcome, begin_tick, build_state, persist,
+    plan_with_report, state_err, step_engine, warm_up,
 };
 use crate::broker::Broker;
 use crate::core::order::{ExitReason, Trade};
@@ -167,6 +167,20 @@ pub fn live_tick(
             s.equity = a.equity;
             s.total_pnl = a.equity - s.initial_cash;
             s.funding_paid = a.funding_paid;
+            // the check may have adopted the exchange's position (closed or changed by hand)
+            s.position = a.position.map(|pos| PositionState {
+                side: pos.side,
+                qty: pos.qty,
+                entry_price: pos.entry_price,
+                entry_ts_ms: pos.entry_ts_ms,
+                entry_time: fmt_ts(pos.entry_ts_ms),
+                unrealized_pnl: pos.unrealized_pnl,
+                last_price: s
+                    .position
+                    .as_ref()
+                    .map_or(pos.entry_price, |o| o.last_price),
+                funding: None,
+            });
             s.live = Some(info);
             s.attribute_funding();
             write_json(&p.bot.state_path(), &s)?;
