@@ -22,6 +22,7 @@ import tempfile
 
 DATASETS = [
     "BTCUSDT_1h.csv",
+    "BTCUSD.csv",
     "BTCUSD_1d.csv",
     "EURUSD.csv",
     "GOOG.csv",

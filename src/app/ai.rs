@@ -124,10 +124,31 @@ pub fn build(
     opts: &AiOptions,
     engine_leverage: f64,
 ) -> Result<(AiStrategy, AiSummary, Option<DqnSource>), Error> {
+    build_for(
+        ctx,
+        &data.label,
+        data.bars.interval_ms(),
+        params,
+        opts,
+        engine_leverage,
+    )
+}
+
+/// [`build`] for `symbol` at bar interval `interval` (ms), before its bars are loaded (a
+/// live bot's come from the exchange during its tick).
+///
+/// # Errors
+/// As [`build`].
+pub fn build_for(
+    ctx: &Ctx,
+    symbol: &str,
+    interval: Option<i64>,
+    params: &Params,
+    opts: &AiOptions,
+    engine_leverage: f64,
+) -> Result<(AiStrategy, AiSummary, Option<DqnSource>), Error> {
     use crate::app::defaults;
     let mut dqn_model = None;
-    let symbol = data.label.as_str();
-    let interval = data.bars.interval_ms();
     let mut s = AiStrategy::new(params)?.with_weights(weights(opts)?);
     let mut summary = AiSummary {
         llm_mode: opts.llm.as_str().into(),
@@ -648,8 +669,19 @@ pub fn record(
     let rows = decision_rows(records, trades);
     store.insert_decisions(run_id, &rows)?;
     store.label_trades(run_id, &trade_labels(records, &rows, trades))?;
-    let calls: Vec<LlmCallRow> = llm
-        .into_iter()
+    store.insert_llm_calls(&llm_call_rows(run_id, llm, now))?;
+    store.insert_leverage_results(run_id, &leverage_rows(trades, leverage))?;
+    Ok(())
+}
+
+/// The rows to store for the LLM's live calls of run `run_id` (replayed answers are
+/// already stored).
+pub fn llm_call_rows(
+    run_id: i64,
+    llm: Vec<crate::ai::llm::LlmRecord>,
+    now: &str,
+) -> Vec<LlmCallRow> {
+    llm.into_iter()
         .filter(|r| r.mode == "live")
         .map(|r| LlmCallRow {
             run_id: Some(run_id),
@@ -663,10 +695,7 @@ pub fn record(
             error: r.error,
             created_at: now.to_string(),
         })
-        .collect();
-    store.insert_llm_calls(&calls)?;
-    store.insert_leverage_results(run_id, &leverage_rows(trades, leverage))?;
-    Ok(())
+        .collect()
 }
 
 /// `DATA_DIR/ai_orchestrator_state.json`.

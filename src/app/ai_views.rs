@@ -1053,6 +1053,61 @@ pub fn learning(ctx: &Ctx) -> Result<Learning, Error> {
     })
 }
 
+/// One of a bot's decisions: for an `ai` bot, an orchestrator decision its ticks stored in
+/// the learning DB (opinions, weights, confidence, size, leverage, veto, why, the trade it
+/// caused); for other strategies, a signal as it filled.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum BotDecision {
+    /// A stored AI decision, explained (as [`run_decisions`]).
+    Ai(Box<ExplainedDecision>),
+    /// A filled signal.
+    Signal(super::bots::SignalDecision),
+}
+
+/// A bot's decisions, newest first: an `ai` bot's stored orchestrator decisions (the items
+/// of [`run_decisions`] for the bot's run), else its signals as filled.
+///
+/// # Errors
+/// As [`super::bots::equity`]; [`Error::Store`] when the learning DB cannot be read.
+pub fn bot_decisions(ctx: &Ctx, bot: &str, req: PageRequest) -> Result<Page<BotDecision>, Error> {
+    let dir = super::bots::existing_bot(ctx, bot)?;
+    if let Some(run) = ai_bot_run(ctx, &dir)? {
+        let p = run_decisions(ctx, run, false, req)?;
+        return Ok(Page {
+            total: p.total,
+            offset: p.offset,
+            limit: p.limit,
+            items: p
+                .items
+                .into_iter()
+                .map(|d| BotDecision::Ai(Box::new(d)))
+                .collect(),
+        });
+    }
+    let p = super::bots::signal_decisions(ctx, bot, req)?;
+    Ok(Page {
+        total: p.total,
+        offset: p.offset,
+        limit: p.limit,
+        items: p.items.into_iter().map(BotDecision::Signal).collect(),
+    })
+}
+
+/// The learning-DB run of an `ai` bot (its ticks store their decisions there).
+fn ai_bot_run(ctx: &Ctx, dir: &crate::runner::BotDir) -> Result<Option<i64>, Error> {
+    let state: Option<crate::runner::PaperState> =
+        crate::runner::bot_dir::read_json(&dir.state_path())?;
+    let Some(state) = state.filter(|s| s.strategy == "ai") else {
+        return Ok(None);
+    };
+    if !ctx.db_path.is_file() {
+        return Ok(None);
+    }
+    let store = ctx.store()?;
+    Ok(store.find_bot_run(&state.mode, &dir.root().display().to_string())?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

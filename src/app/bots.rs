@@ -1,6 +1,7 @@
 //! What the API of `serve` and its dashboard show about the bots (issue 14): the portfolio
 //! with today's and total P&L per bot, and each bot's equity history, closed trades and
-//! signals (its decisions as filled), paginated newest first. Read from the bot folders
+//! signals (its decisions as filled; `ai_views::bot_decisions` shows an `ai` bot's stored
+//! decisions instead), paginated newest first. Read from the bot folders
 //! under `DATA_DIR/bots/` ([`crate::runner::bot_dir`]); nothing here writes.
 //!
 //! "Today" is the UTC day of the context's clock: today's P&L is the equity now less the
@@ -214,10 +215,9 @@ pub fn trades(ctx: &Ctx, bot: &str, req: PageRequest) -> Result<Page<TradeRecord
     Ok(page(&state.map(|s| s.trades).unwrap_or_default(), req))
 }
 
-/// One of a bot's decisions: a signal of its strategy as it filled, with a sentence saying
-/// what happened.
+/// A signal of a bot's strategy as it filled, with a sentence saying what happened.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BotDecision {
+pub struct SignalDecision {
     /// The fill.
     #[serde(flatten)]
     pub signal: SignalRecord,
@@ -247,16 +247,21 @@ pub fn signal_sentence(s: &SignalRecord) -> String {
     out
 }
 
-/// A bot's decisions (its signals as filled), newest first.
+/// A bot's signals as filled, each with a sentence, newest first (what
+/// `ai_views::bot_decisions` shows for bots that are not `ai` bots).
 ///
 /// # Errors
 /// As [`equity`].
-pub fn decisions(ctx: &Ctx, bot: &str, req: PageRequest) -> Result<Page<BotDecision>, Error> {
+pub fn signal_decisions(
+    ctx: &Ctx,
+    bot: &str,
+    req: PageRequest,
+) -> Result<Page<SignalDecision>, Error> {
     let dir = existing_bot(ctx, bot)?;
     let signals: Vec<SignalRecord> = read_json(&dir.signals_path())?.unwrap_or_default();
-    let items: Vec<BotDecision> = signals
+    let items: Vec<SignalDecision> = signals
         .into_iter()
-        .map(|s| BotDecision {
+        .map(|s| SignalDecision {
             why: signal_sentence(&s),
             signal: s,
         })

@@ -106,7 +106,17 @@ pub fn tick(ctx: &Ctx, req: LiveRequest) -> Result<PaperReply, Error> {
     };
     let name = bot_name(&req)?;
     let bot = BotDir::new(&ctx.data_dir, &name)?;
-    let (strategy, params, mut strat) = strategy_for(ctx, &req.backtest)?;
+    let mut ai = None;
+    let (strategy, params, mut strat) = if super::ai_bot::is_ai(&req.backtest) {
+        let hash = format!("binance {symbol} {interval}");
+        let (p, a) =
+            super::ai_bot::build_for(ctx, &req.backtest, (&symbol, Some(iv_ms)), hash, &bot)?;
+        ai = Some(a);
+        ("ai".to_string(), p, None)
+    } else {
+        let (n, p, s) = strategy_for(ctx, &req.backtest)?;
+        (n, p, Some(s))
+    };
     cfg.validate()?;
     let mode = network_word(req.network);
     let base_url = match req.market {
@@ -124,6 +134,13 @@ pub fn tick(ctx: &Ctx, req: LiveRequest) -> Result<PaperReply, Error> {
         "fractional": cfg.fractional,
         "risk": format!("{:?}", cfg.risk),
     });
+    let settings = match (&ai, settings) {
+        (Some(_), serde_json::Value::Object(mut m)) => {
+            m.insert("ai".into(), super::ai_bot::settings(&req.backtest));
+            serde_json::Value::Object(m)
+        }
+        (_, s) => s,
+    };
     let setup = LiveSetup {
         paper: PaperSetup {
             bot: bot.clone(),
@@ -186,7 +203,11 @@ pub fn tick(ctx: &Ctx, req: LiveRequest) -> Result<PaperReply, Error> {
             cause: e.to_string(),
         })
     };
-    let outcome = live_tick(&setup, &mut load, &mut *strat)?;
+    let outcome = match (&mut ai, &mut strat) {
+        (Some(a), _) => live_tick(&setup, &mut load, &mut a.strategy)?,
+        (None, Some(s)) => live_tick(&setup, &mut load, &mut **s)?,
+        (None, None) => return Err(Error::Usage("no strategy built".into())),
+    };
     let mut reply = PaperReply {
         bot: name,
         dir: bot.root().to_path_buf(),
@@ -204,6 +225,10 @@ pub fn tick(ctx: &Ctx, req: LiveRequest) -> Result<PaperReply, Error> {
         warnings: Vec::new(),
     };
     super::paper::record(ctx, &mut reply);
+    if let Some(a) = &mut ai {
+        let w = super::ai_bot::after_tick(ctx, a, &reply.outcome, &reply.dir);
+        reply.warnings.extend(w);
+    }
     if let (Some(tg), TickOutcome::Done(report)) = (&req.telegram, &reply.outcome) {
         let (sent, errors) = send_notes(tg, &report.notes);
         reply.notified = sent;

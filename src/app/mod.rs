@@ -8,6 +8,7 @@
 //! (data dir, DB path, HTTP settings, the wall clock).
 
 pub mod ai;
+pub mod ai_bot;
 pub mod ai_views;
 pub mod backtest;
 pub mod bots;

@@ -7,6 +7,7 @@ use super::backtest::{BacktestRequest, DataSpec, load_data, strategy_for};
 use crate::Error;
 use crate::notify::{Event as Note, TelegramClient, TelegramConfig};
 use crate::runner::{BotDir, PaperSetup, TickOutcome, default_name, paper_tick};
+use crate::strategy::Params;
 
 /// What `algolab paper` asks for.
 #[derive(Debug, Clone)]
@@ -92,12 +93,25 @@ pub fn tick(ctx: &Ctx, req: PaperRequest) -> Result<PaperReply, Error> {
     }
     let name = bot_name(&req)?;
     let bot = BotDir::new(&ctx.data_dir, &name)?;
-    let (strategy, params, mut strat) = strategy_for(ctx, &req.backtest)?;
+    let is_ai = super::ai_bot::is_ai(&req.backtest);
+    let (strategy, params, mut strat) = if is_ai {
+        // built below, once the bars are loaded (its models are found by symbol)
+        ("ai".to_string(), Params::default(), None)
+    } else {
+        let (n, p, s) = strategy_for(ctx, &req.backtest)?;
+        (n, p, Some(s))
+    };
     req.backtest.cfg.validate()?;
     let data = load_data(&req.backtest.data, &ctx.data_dir)?;
+    let (params, mut ai) = if is_ai {
+        let (p, a) = super::ai_bot::build(ctx, &req.backtest, &data, &bot)?;
+        (p, Some(a))
+    } else {
+        (params, None)
+    };
     let cfg = req.backtest.cfg;
     let params_json = serde_json::to_value(&params).unwrap_or(serde_json::Value::Null);
-    let settings = serde_json::json!({
+    let mut settings = serde_json::json!({
         "data": format!("{:?}", req.backtest.data),
         "strategy_file": req.backtest.strategy_file.as_ref().map(|p| p.display().to_string()),
         "params": params_json,
@@ -109,6 +123,9 @@ pub fn tick(ctx: &Ctx, req: PaperRequest) -> Result<PaperReply, Error> {
         "leverage": cfg.leverage,
         "risk": format!("{:?}", cfg.risk),
     });
+    if is_ai && let Some(m) = settings.as_object_mut() {
+        m.insert("ai".into(), super::ai_bot::settings(&req.backtest));
+    }
     let setup = PaperSetup {
         bot: bot.clone(),
         mode: "paper".into(),
@@ -129,7 +146,11 @@ pub fn tick(ctx: &Ctx, req: PaperRequest) -> Result<PaperReply, Error> {
         interval_ms: None,
         tick_at: (ctx.now_iso)(),
     };
-    let outcome = paper_tick(&setup, &data.bars, &mut *strat)?;
+    let outcome = match (&mut ai, &mut strat) {
+        (Some(a), _) => paper_tick(&setup, &data.bars, &mut a.strategy)?,
+        (None, Some(s)) => paper_tick(&setup, &data.bars, &mut **s)?,
+        (None, None) => return Err(Error::Usage("no strategy built".into())),
+    };
     let mut reply = PaperReply {
         bot: name,
         dir: bot.root().to_path_buf(),
@@ -140,6 +161,10 @@ pub fn tick(ctx: &Ctx, req: PaperRequest) -> Result<PaperReply, Error> {
         warnings: Vec::new(),
     };
     record(ctx, &mut reply);
+    if let Some(a) = &mut ai {
+        let w = super::ai_bot::after_tick(ctx, a, &reply.outcome, &reply.dir);
+        reply.warnings.extend(w);
+    }
     if let (Some(tg), TickOutcome::Done(report)) = (&req.telegram, &reply.outcome) {
         let notes: Vec<Note> = report.notes.clone();
         let (sent, errors) = send_notes(tg, &notes);

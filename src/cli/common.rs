@@ -93,7 +93,7 @@ pub struct BotArgs {
     /// latest closed bar).
     #[command(flatten)]
     pub data: DataArgs,
-    /// Strategy: sma-cross, technical, evolved (with --param id=N or --strategy-file).
+    /// Strategy: sma-cross, technical, evolved (with --param id=N or --strategy-file), ai.
     #[arg(long, default_value = "sma-cross")]
     pub strategy: String,
     /// A strategy parameter, `key=value` (repeatable).
@@ -105,6 +105,9 @@ pub struct BotArgs {
     /// Sizing and risk.
     #[command(flatten)]
     pub engine: EngineArgs,
+    /// The `ai` strategy's options.
+    #[command(flatten)]
+    pub ai: super::backtest::BotAiArgs,
     /// The bot's name (its folder is DATA_DIR/bots/NAME); default from symbol and strategy.
     #[arg(long, value_name = "NAME")]
     pub bot: Option<String>,
@@ -125,7 +128,7 @@ impl BotArgs {
     /// `backtest`); not recorded as a backtest run, no report.
     ///
     /// # Errors
-    /// Usage errors in the data, parameter or engine arguments.
+    /// Usage errors in the data, parameter, engine or `ai` arguments.
     pub fn backtest(&self) -> anyhow::Result<BacktestRequest> {
         let name = if self.strategy_file.is_some() {
             "evolved"
@@ -142,7 +145,7 @@ impl BotArgs {
             cfg: self.engine.config(name, &self.data)?,
             report: None,
             record: false,
-            ai: Default::default(),
+            ai: self.ai.options()?,
             strategies: Vec::new(),
         })
     }

@@ -299,16 +299,15 @@ pub(super) fn persist(
         source: std::io::Error::other(e.to_string()),
     })?;
     let prev_orch: Option<OrchestratorState> = read_json(&setup.bot.orchestrator_path())?;
+    let (prev_signal, prev_ai) = prev_orch.map_or((None, None), |o| (o.last_signal, o.ai));
     write_json(
         &setup.bot.orchestrator_path(),
         &OrchestratorState {
             strategy: setup.strategy.clone(),
             ai_enabled: setup.strategy == "ai",
-            last_signal: new_signals
-                .last()
-                .cloned()
-                .or_else(|| prev_orch.and_then(|o| o.last_signal)),
+            last_signal: new_signals.last().cloned().or(prev_signal),
             last_bar_ts_ms: last_ts,
+            ai: prev_ai,
         },
     )?;
     write_json(&setup.bot.state_path(), &state)?;

@@ -281,4 +281,9 @@ pub struct OrchestratorState {
     pub last_signal: Option<SignalRecord>,
     /// Open time of the last bar decided on, UTC ms.
     pub last_bar_ts_ms: i64,
+    /// `--strategy ai`: the orchestrator's learning state (weights, components, model
+    /// versions, online learner), written by `app::ai_bot` after each tick and kept by the
+    /// tick's own rewrite of this file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai: Option<serde_json::Value>,
 }

@@ -89,7 +89,7 @@ pub fn document() -> Value {
             "/api/bots/{bot}/trades": {"get": {"summary": "A bot's closed trades, newest first",
                 "parameters": [bot_param(), page_params(50)[0], page_params(50)[1]],
                 "responses": {"200": answer("a page", page_of("side, qty, entry_ts_ms, exit_ts_ms, entry_price, exit_price, pnl, return_pct, fees, exit_reason")), "400": error(), "404": error()}}},
-            "/api/bots/{bot}/decisions": {"get": {"summary": "A bot's decisions: each signal of its strategy as it filled, with a sentence, newest first",
+            "/api/bots/{bot}/decisions": {"get": {"summary": "A bot's decisions, newest first: an ai bot's orchestrator decisions as stored by its ticks (as /api/runs/{id}/decisions: opinions, weights, confidence, size, leverage, veto, why, trade), else each signal of its strategy as it filled, with a sentence",
                 "parameters": [bot_param(), page_params(50)[0], page_params(50)[1]],
                 "responses": {"200": answer("a page", page_of("ts_ms, time, action, side, qty, price, fee, reason, why")), "400": error(), "404": error()}}},
             "/api/runs": {"get": {"summary": "Recorded runs (backtests, training), newest first",

@@ -174,7 +174,7 @@ async fn bot_decisions(
     p: Result<Path<String>, axum::extract::rejection::PathRejection>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    bot_page(&s, p, q, 50, app::bots::decisions).await
+    bot_page(&s, p, q, 50, app::ai_views::bot_decisions).await
 }
 
 async fn runs(State(s): State<Shared>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {

@@ -56,6 +56,23 @@ impl Store {
         }
     }
 
+    /// The run of the bot whose folder is `data_path` and whose ticks run as `command`
+    /// (`paper`, `testnet`, `live`), if it has one (nothing is created).
+    ///
+    /// # Errors
+    /// [`StoreError::Sql`] if the query fails.
+    pub fn find_bot_run(&self, command: &str, data_path: &str) -> Result<Option<i64>, StoreError> {
+        let err = self.sql_fn("finding the bot's run");
+        self.conn
+            .query_row(
+                "SELECT id FROM runs WHERE command = ?1 AND data_path = ?2 ORDER BY id LIMIT 1",
+                params![command, data_path],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(&err)
+    }
+
     /// Store the trades of `all` (a bot's closed trades, oldest first) that are not stored
     /// yet: the first as many as are stored are taken as stored. Returns how many were
     /// added.

@@ -67,6 +67,8 @@ use crate::strategy::dqn::DqnStrategy;
 use crate::strategy::evolved::Evolved;
 use crate::strategy::{History, ParamKind, ParamSpec, ParamValue, Params, Strategy};
 
+mod state;
+
 /// Bars after which a blocked component's opinion is scored as a shadow outcome.
 pub const SHADOW_HORIZON: usize = 24;
 
@@ -137,7 +139,7 @@ pub struct DecisionRecord {
 }
 
 /// An open trade as the strategy saw it enter.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct OpenTrade {
     side: Side,
     entry_price: f64,
@@ -147,9 +149,10 @@ struct OpenTrade {
 }
 
 /// What the DQN's experience of a trade needs from its entry decision.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct EntryContext {
     /// The DQN's state at the entry decision.
+    #[serde(with = "crate::persist::opt_f32_hex")]
     dqn_state: Option<Vec<f32>>,
     /// Equity at the entry decision.
     equity: f64,
@@ -903,6 +906,17 @@ impl Strategy for AiStrategy {
 
     fn regime(&self) -> Option<RegimeState> {
         self.regime.current()
+    }
+
+    /// Everything that decides a later bar (`state` module doc): indicators, regime, online
+    /// learner, open and pending trades, the components' models and feature state, the
+    /// DQN's online agent; not the decision records (the driver takes those).
+    fn save_state(&self) -> Result<serde_json::Value, crate::persist::StateError> {
+        state::save(self)
+    }
+
+    fn load_state(&mut self, state: &serde_json::Value) -> Result<(), crate::persist::StateError> {
+        state::load(self, state)
     }
 }
 

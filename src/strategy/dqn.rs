@@ -116,6 +116,16 @@ impl DqnStrategy {
         &self.spec
     }
 
+    /// The network it acts with.
+    pub fn net(&self) -> &Mlp {
+        self.policy.net()
+    }
+
+    /// The stored model's id, if it has one.
+    pub fn id(&self) -> Option<i64> {
+        self.id
+    }
+
     /// The state vector of the last bar seen (zeros before the features warmed up).
     pub fn state(&self) -> &[f32] {
         &self.state

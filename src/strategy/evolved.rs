@@ -74,6 +74,21 @@ impl Evolved {
     pub fn genome(&self) -> &Genome {
         &self.genome
     }
+
+    /// The strategy an `Evolved`'s [`Strategy::save_state`] describes: its genome,
+    /// recompiled, with the feature state and id it had.
+    ///
+    /// # Errors
+    /// [`StateError::Json`] when the state does not decode or the genome is invalid.
+    pub fn from_state(state: &serde_json::Value) -> Result<Self, StateError> {
+        let st: EvolvedState = crate::persist::from_value(state)?;
+        let mut fresh =
+            Evolved::from_genome(st.genome).map_err(|e| StateError::Json(e.to_string()))?;
+        fresh.features = st.features;
+        fresh.prev = st.prev;
+        fresh.id = st.id;
+        Ok(fresh)
+    }
 }
 
 impl Strategy for Evolved {
@@ -121,13 +136,7 @@ impl Strategy for Evolved {
     }
 
     fn load_state(&mut self, state: &serde_json::Value) -> Result<(), StateError> {
-        let st: EvolvedState = crate::persist::from_value(state)?;
-        let mut fresh =
-            Evolved::from_genome(st.genome).map_err(|e| StateError::Json(e.to_string()))?;
-        fresh.features = st.features;
-        fresh.prev = st.prev;
-        fresh.id = st.id;
-        *self = fresh;
+        *self = Evolved::from_state(state)?;
         Ok(())
     }
 

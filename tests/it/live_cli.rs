@@ -684,3 +684,73 @@ fn a_futures_stop_left_behind_by_a_closed_position_is_cancelled_by_the_next_tick
         live.alerts
     );
 }
+
+/// `live --strategy ai` (issue 12 item 8): the orchestrator saves its state, so a live bot
+/// resumes it tick after tick instead of being refused; each tick stores its learning state
+/// in the bot's `ai_orchestrator_state.json` and its decisions under the bot's run.
+#[test]
+fn an_ai_live_bot_resumes_its_orchestrator_tick_after_tick() {
+    let rig = Rig::new(420, 9);
+    let tick = |rig: &Rig| -> serde_json::Value {
+        let out = rig
+            .dir
+            .cmd(&[
+                "live",
+                "--symbol",
+                "BTC/USDT",
+                "--interval",
+                "1h",
+                "--strategy",
+                "ai",
+                "--llm",
+                "off",
+                "--fractional",
+                "--commission",
+                "0.001",
+                "--warmup",
+                "300",
+                "--bot",
+                "ai1",
+                "--json",
+                "-q",
+            ])
+            .env("BINANCE_API_KEY", API_KEY)
+            .env("BINANCE_SECRET", SECRET)
+            .env("ALGOLAB_BINANCE_URL", rig.fake.url())
+            .env("ALGOLAB_HTTP_BACKOFF_MS", "1")
+            .env("ALGOLAB_BINANCE_WEIGHT_LIMIT", "1000000")
+            .env_remove("TELEGRAM_BOT_TOKEN")
+            .env_remove("TELEGRAM_CHAT_ID")
+            .output()
+            .unwrap();
+        let (stdout, stderr) = texts(&out);
+        assert!(out.status.success(), "ai live tick failed: {stderr}");
+        serde_json::from_str(stdout.trim()).unwrap()
+    };
+    rig.show(320);
+    assert_eq!(tick(&rig)["status"], "done");
+    for k in [340, 370, 419] {
+        rig.show(k);
+        let v = tick(&rig);
+        assert_eq!(v["status"], "done", "{v}");
+    }
+    let dir = rig.dir.path().join("data/bots/ai1");
+    let state: PaperState =
+        serde_json::from_slice(&std::fs::read(dir.join("state.json")).unwrap()).unwrap();
+    let saved = state.engine.as_ref().expect("a saved engine");
+    assert_eq!(saved.strategy, "ai");
+    assert!(saved.strategy_state["online"].is_object());
+    assert_eq!(state.bars_processed, 100);
+    assert_eq!(state.settings["ai"]["learn"], true);
+    let orch: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("ai_orchestrator_state.json")).unwrap())
+            .unwrap();
+    assert_eq!(orch["ai"]["learn"], true);
+    let store = algolab::store::Store::open(&rig.dir.path().join("data/ai_learning.db")).unwrap();
+    let run = store
+        .find_bot_run("testnet", &dir.display().to_string())
+        .unwrap()
+        .expect("the bot's run");
+    let decisions = store.load_decisions(run, None).unwrap();
+    assert!(decisions.windows(2).all(|w| w[1].seq == w[0].seq + 1));
+}

@@ -476,6 +476,195 @@ async fn a_failed_tick_exits_1_and_tells_telegram() {
     );
 }
 
+/// `paper --strategy ai` resumes from its saved state (the orchestrator, its components and
+/// their indicator state) and replays `backtest --strategy ai` exactly in any chunking.
+#[test]
+fn ai_replays_exactly_across_ticks() {
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    let mut chunks = vec![300];
+    while chunks.iter().sum::<usize>() < 1600 {
+        chunks.push(rng.random_range(1..250));
+    }
+    let n: usize = chunks.iter().sum();
+    if let Some(last) = chunks.last_mut() {
+        *last -= n - 1600;
+    }
+    check_replay_with(
+        &["--strategy", "ai", "--no-learn", "--llm", "off"],
+        &chunks,
+        Some("2004-08-19"),
+    );
+}
+
+/// Write the first `n` bundled BTC/USDT bars as the fetch cache of `DATA_DIR`, so
+/// `--symbol BTC/USDT` reads them (and the shipped default models apply).
+fn btc_cache(t: &TestDir, n: usize) -> Vec<i64> {
+    let all = algolab::data::load(&dataset("BTCUSDT_1h.csv")).unwrap();
+    let path = algolab::data::cache_path(&t.path().join("data"), "binance", "BTC/USDT", "1h");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    algolab::data::write_parquet(&all.slice(0..n), &path).unwrap();
+    all.ts_ms()[..n].to_vec()
+}
+
+fn ai_tick(t: &TestDir, bot: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "paper",
+        "--symbol",
+        "BTC/USDT",
+        "--strategy",
+        "ai",
+        "--llm",
+        "off",
+        "--bot",
+        bot,
+        "--json",
+        "-q",
+    ];
+    args.extend_from_slice(extra);
+    ok(&t.run(&args))
+}
+
+/// Paper bots learn by default (issue 12 item 6): after a tick in which trades closed the
+/// DQN has trained, its new version is stored as a child of the model it started from, and
+/// the next tick continues from those weights; `--no-learn` stores nothing. Every tick
+/// stores its AI decisions under the bot's run, numbered on from the last tick's and linked
+/// to the trades they caused, so `explain` and `/api/bots/{bot}/decisions` show them.
+#[test]
+fn ai_paper_ticks_learn_store_decisions_and_resume_from_learned_weights() {
+    let t = TestDir::new();
+    let ts = btc_cache(&t, 3200);
+    let from = algolab::data::fmt_ts(ts[1200]);
+    let v = ai_tick(&t, "learner", &["--from", &from]);
+    assert_eq!(v["status"], "done");
+    let db = t.path().join("data/ai_learning.db");
+    let dir = t.path().join("data/bots/learner");
+    let run = {
+        let store = Store::open(&db).unwrap();
+        store
+            .find_bot_run("paper", &dir.display().to_string())
+            .unwrap()
+            .expect("the bot's run")
+    };
+    let models = |store: &Store| {
+        store
+            .list_models(Some("BTC/USDT"), Some("dqn"), 50)
+            .unwrap()
+    };
+    let store = Store::open(&db).unwrap();
+    let first = models(&store);
+    assert_eq!(first.len(), 1, "one learned version after tick 1");
+    let m1 = store.load_model(first[0].id).unwrap().unwrap();
+    assert_eq!(m1.run_id, Some(run));
+    assert_eq!(m1.parent_id, None, "a child of the shipped default");
+    let metrics: serde_json::Value = serde_json::from_str(&m1.metrics_json).unwrap();
+    let v1 = metrics["version"].as_i64().unwrap();
+    assert!(v1 > 0);
+    assert!(
+        metrics["online"]["from"]
+            .as_str()
+            .unwrap()
+            .starts_with("default:")
+    );
+    // the saved state acts with the learned weights
+    let s = state(&t, "learner");
+    let saved = &s.engine.as_ref().unwrap().strategy_state;
+    assert_eq!(
+        saved["dqn"]["net"].as_str().unwrap(),
+        algolab::persist::to_hex(&m1.weights)
+    );
+    assert_eq!(s.settings["ai"]["learn"], true);
+    // decisions of tick 1, numbered from 0, some linked to trades
+    let d1 = store.load_decisions(run, None).unwrap();
+    assert!(!d1.is_empty());
+    assert!(d1.iter().enumerate().all(|(i, d)| d.seq == i as i64));
+    assert!(d1.iter().any(|d| d.trade_seq.is_some()));
+    drop(store);
+    let orch: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("ai_orchestrator_state.json")).unwrap())
+            .unwrap();
+    assert_eq!(orch["ai"]["learn"], true);
+    assert_eq!(orch["ai"]["model_versions"]["dqn"].as_i64(), Some(v1));
+    assert!(
+        !orch["ai"]["online"]["health"]
+            .as_object()
+            .unwrap()
+            .is_empty()
+    );
+
+    // tick 2: 600 more bars; trades close, the DQN learns on from version v1
+    btc_cache(&t, 3800);
+    let v = ai_tick(&t, "learner", &[]);
+    assert_eq!(v["bars_acted"], 600);
+    assert!(!v["new_trades"].as_array().unwrap().is_empty());
+    let store = Store::open(&db).unwrap();
+    let second = models(&store);
+    assert_eq!(second.len(), 2);
+    let m2 = store.load_model(second[0].id).unwrap().unwrap();
+    assert_eq!(m2.parent_id, Some(m1.id));
+    let metrics: serde_json::Value = serde_json::from_str(&m2.metrics_json).unwrap();
+    assert_eq!(metrics["online"]["from_version"].as_i64(), Some(v1));
+    assert_eq!(
+        metrics["online"]["from"].as_str(),
+        Some(format!("db:model {}", m1.id).as_str())
+    );
+    assert!(metrics["version"].as_i64().unwrap() > v1);
+    // decisions continue the numbering; trades closed in tick 2 are labelled
+    let d2 = store.load_decisions(run, None).unwrap();
+    assert!(d2.len() > d1.len());
+    assert!(d2.iter().enumerate().all(|(i, d)| d.seq == i as i64));
+    let labels = store.trade_labels(run).unwrap();
+    assert!(labels.iter().any(|l| l.strategy_id == "ai"));
+    drop(store);
+    // explain names the components behind the bot's trades
+    let out = t.run(&["explain", &run.to_string(), "--json"]);
+    let (so, se) = texts(&out);
+    assert!(out.status.success(), "{se}");
+    let e: serde_json::Value = serde_json::from_str(&so).unwrap();
+    assert_eq!(e["strategy"], "ai");
+    assert!(so.contains("technical"));
+    // and so does the API: the bot's stored decisions, explained, newest first
+    let env = crate::serve_api::Env {
+        upstream: None,
+        telegram: false,
+        extra_args: Vec::new(),
+    };
+    let server = crate::serve_api::serve(&t.path().join("data"), &env);
+    let r = crate::serve_api::get(server.addr, "/api/bots/learner/decisions?limit=5000");
+    assert_eq!(r.status, 200);
+    let page = r.json();
+    assert_eq!(page["total"].as_u64(), Some(d2.len() as u64));
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items[0]["seq"].as_i64(), Some(d2.len() as i64 - 1));
+    assert!(
+        items
+            .iter()
+            .all(|d| d["why"].is_string() && d["votes"].is_array())
+    );
+    assert!(items.iter().any(|d| d["trade"]["seq"].is_i64()));
+    drop(server);
+
+    // --no-learn: the same bars, nothing learned or stored as a model
+    let v = ai_tick(&t, "still", &["--from", &from, "--no-learn"]);
+    assert_eq!(v["status"], "done");
+    let store = Store::open(&db).unwrap();
+    assert_eq!(models(&store).len(), 2);
+    assert_eq!(state(&t, "still").settings["ai"]["learn"], false);
+    // and a changed --no-learn is refused for a bot
+    let out = t.run(&[
+        "paper",
+        "--symbol",
+        "BTC/USDT",
+        "--strategy",
+        "ai",
+        "--llm",
+        "off",
+        "--bot",
+        "still",
+        "-q",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", texts(&out).1);
+}
+
 #[test]
 fn bars_csv_grows_by_appends_and_survives_torn_writes_and_redone_ticks() {
     use std::os::unix::fs::MetadataExt;

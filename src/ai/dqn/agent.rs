@@ -384,6 +384,102 @@ impl DqnAgent {
         // same shapes by construction: the target is a clone of the online network
         let _same_shape = self.target.copy_from(&self.online);
     }
+
+    /// Everything the agent has learned and will draw, as data: weights, optimiser moments,
+    /// replay, the RNG's position and the counters ([`DqnAgent::from_state`] continues
+    /// bit for bit). Scratch buffers are not state: every step overwrites them.
+    pub fn to_state(&self) -> AgentState {
+        AgentState {
+            cfg: self.cfg,
+            sizes: self.online.sizes().to_vec(),
+            online: crate::persist::to_hex(&self.online.to_bytes()),
+            target: crate::persist::to_hex(&self.target.to_bytes()),
+            adam: crate::persist::to_hex(&self.adam.to_bytes()),
+            replay: self.replay.clone(),
+            rng_seed: crate::persist::to_hex(&self.rng.get_seed()),
+            rng_stream: self.rng.get_stream(),
+            rng_word_pos: self.rng.get_word_pos().to_string(),
+            env_steps: self.env_steps,
+            grad_steps: self.grad_steps,
+            last_loss_bits: self.last_loss.to_bits(),
+        }
+    }
+
+    /// The agent of a [`DqnAgent::to_state`].
+    ///
+    /// # Errors
+    /// [`crate::persist::StateError::Json`] when a part does not decode or does not fit the
+    /// layer sizes.
+    pub fn from_state(st: &AgentState) -> Result<Self, crate::persist::StateError> {
+        use crate::persist::{StateError, from_hex};
+        let bad = |what: &str, e: String| StateError::Json(format!("dqn agent {what}: {e}"));
+        let online = Mlp::from_bytes(&st.sizes, &from_hex(&st.online)?)
+            .map_err(|e| bad("online network", e.to_string()))?;
+        let target = Mlp::from_bytes(&st.sizes, &from_hex(&st.target)?)
+            .map_err(|e| bad("target network", e.to_string()))?;
+        let mut agent = DqnAgent::from_parts(st.cfg, online, None, 0)
+            .map_err(|e| bad("network", e.to_string()))?;
+        agent
+            .adam
+            .restore(&from_hex(&st.adam)?)
+            .ok_or_else(|| bad("optimiser", "size differs from the network".into()))?;
+        if st.replay.dim() != agent.online.n_in() {
+            return Err(bad(
+                "replay",
+                format!(
+                    "width {} for {} inputs",
+                    st.replay.dim(),
+                    agent.online.n_in()
+                ),
+            ));
+        }
+        let seed: [u8; 32] = from_hex(&st.rng_seed)?
+            .try_into()
+            .map_err(|_| bad("rng seed", "not 32 bytes".into()))?;
+        let pos: u128 = st
+            .rng_word_pos
+            .parse()
+            .map_err(|e| bad("rng position", format!("{e}")))?;
+        agent.rng = ChaCha8Rng::from_seed(seed);
+        agent.rng.set_stream(st.rng_stream);
+        agent.rng.set_word_pos(pos);
+        agent.target = target;
+        agent.replay = st.replay.clone();
+        agent.env_steps = st.env_steps;
+        agent.grad_steps = st.grad_steps;
+        agent.last_loss = f32::from_bits(st.last_loss_bits);
+        Ok(agent)
+    }
+}
+
+/// A [`DqnAgent`] as data ([`DqnAgent::to_state`]): networks, optimiser and RNG seed as hex
+/// of their little-endian bytes, the RNG's word position as decimal text (a `u128`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentState {
+    /// Hyper-parameters.
+    pub cfg: DqnConfig,
+    /// Layer sizes, input first.
+    pub sizes: Vec<usize>,
+    /// Online network weights.
+    pub online: String,
+    /// Target network weights.
+    pub target: String,
+    /// Adam's step count and moments.
+    pub adam: String,
+    /// The replay buffer.
+    pub replay: Replay,
+    /// The RNG's seed.
+    pub rng_seed: String,
+    /// The RNG's stream.
+    pub rng_stream: u64,
+    /// The RNG's position in its stream (words).
+    pub rng_word_pos: String,
+    /// Environment steps (ε's clock).
+    pub env_steps: u64,
+    /// Gradient steps.
+    pub grad_steps: u64,
+    /// The last loss's bits (NaN before the first step).
+    pub last_loss_bits: u32,
 }
 
 #[cfg(test)]
@@ -399,6 +495,38 @@ mod tests {
             eps_decay_steps: 100,
             ..DqnConfig::default()
         }
+    }
+
+    #[test]
+    fn an_agent_saved_to_json_and_restored_continues_bit_for_bit() {
+        let mut a = DqnAgent::new(cfg(), 2, 3, 4).unwrap();
+        let feed = |a: &mut DqnAgent, i: usize| {
+            let s = [i as f32 / 7.0, 0.3];
+            a.observe(&Transition {
+                state: &s,
+                action: i % 3,
+                reward: (i % 4) as f32 * 0.1,
+                next_state: &s,
+                done: i.is_multiple_of(5),
+            });
+            a.act(&s);
+            a.train_step().unwrap();
+        };
+        for i in 0..15 {
+            feed(&mut a, i);
+        }
+        let text = serde_json::to_string(&a.to_state()).unwrap();
+        let mut b = DqnAgent::from_state(&serde_json::from_str(&text).unwrap()).unwrap();
+        for i in 15..40 {
+            feed(&mut a, i);
+            feed(&mut b, i);
+        }
+        assert_eq!(a.online(), b.online());
+        assert_eq!(a.target(), b.target());
+        assert_eq!(a.adam(), b.adam());
+        assert_eq!(a.replay(), b.replay());
+        assert_eq!(a.to_state(), b.to_state());
+        assert!(a.grad_steps() > 20);
     }
 
     #[test]

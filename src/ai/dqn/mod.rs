@@ -23,7 +23,7 @@ pub mod reward;
 
 use serde::{Deserialize, Serialize};
 
-pub use agent::{DqnAgent, DqnConfig, Policy, argmax, epsilon_at};
+pub use agent::{AgentState, DqnAgent, DqnConfig, Policy, argmax, epsilon_at};
 pub use replay::{Batch, Replay, Transition};
 pub use reward::{DqnTerms, LeverageTerms, StepOutcome, dqn_reward, leverage_reward};
 

@@ -35,16 +35,20 @@ pub struct Batch {
     pub done: Vec<f32>,
 }
 
-/// The replay buffer.
-#[derive(Debug, Clone, PartialEq)]
+/// The replay buffer. It serialises with its floats bit for bit (a saved `ai` strategy
+/// that learns carries its buffer; `strategy::ai`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Replay {
     dim: usize,
     cap: usize,
     len: usize,
     head: usize,
+    #[serde(with = "crate::persist::f32_hex")]
     states: Vec<f32>,
+    #[serde(with = "crate::persist::f32_hex")]
     next_states: Vec<f32>,
     actions: Vec<u8>,
+    #[serde(with = "crate::persist::f32_hex")]
     rewards: Vec<f32>,
     done: Vec<bool>,
 }
