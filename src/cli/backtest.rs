@@ -81,41 +81,6 @@ pub struct AiArgs {
     pub no_learn: bool,
 }
 
-/// Options of `--strategy ai` in paper and live bots: they learn after every trade by
-/// default and ask the LLM for real.
-#[derive(Debug, Args)]
-pub struct BotAiArgs {
-    /// `--strategy ai`: component weights, `technical=0.3,dqn=0.25,evolved=0.2,online=0.15,llm=0.1`.
-    #[arg(long, value_name = "K=V,…")]
-    pub weights: Option<String>,
-    /// `--strategy ai`: the LLM asked for real (live, the default for bots), answers recorded
-    /// in the learning DB (replay) or no LLM (off).
-    #[arg(long, value_enum, default_value = "live")]
-    pub llm: crate::app::ai::LlmMode,
-    /// `--strategy ai`: do not learn after each closed trade (bots learn by default: the DQN
-    /// trains and its new version is stored, the online learner keeps its health and drift
-    /// state in the bot's ai_orchestrator_state.json). Recorded with the bot; a bot keeps the
-    /// setting of its first tick.
-    #[arg(long)]
-    pub no_learn: bool,
-}
-
-impl BotAiArgs {
-    /// The options a bot's `ai` strategy is built with.
-    ///
-    /// # Errors
-    /// A bad LLM setting in the environment (exit 2).
-    pub fn options(&self) -> anyhow::Result<crate::app::ai::AiOptions> {
-        Ok(crate::app::ai::AiOptions {
-            weights: self.weights.clone(),
-            weights_file: None,
-            llm: self.llm,
-            llm_config: crate::ai::llm::LlmConfig::from_vars(|k| std::env::var(k).ok())?,
-            learn: !self.no_learn,
-        })
-    }
-}
-
 const EXAMPLES: &str = "Examples:
   algolab backtest --symbol BTC/USDT --report reports/btc
   algolab backtest --symbol GOOG --strategy sma-cross --param fast=10 --param slow=20 \\

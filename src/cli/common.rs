@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::UsageError;
-use crate::app::backtest::{DataSpec, RiskChoice};
+use crate::app::backtest::{BacktestRequest, DataSpec, RiskChoice};
 use crate::engine::BacktestConfig;
 use crate::engine::Fill;
 
@@ -83,6 +83,107 @@ pub enum FillArg {
     NextOpen,
     /// At the close of the decision bar.
     Close,
+}
+
+/// What `paper` and `live` share (flattened into both): the bars, the strategy and its
+/// sizing as for `backtest`, the bot's name, and the `--loop` schedule.
+#[derive(Debug, Args)]
+pub struct BotArgs {
+    /// Bars to trade (`--from`: the first tick acts from this time instead of only from the
+    /// latest closed bar).
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Strategy: sma-cross, technical, evolved (with --param id=N or --strategy-file), ai.
+    #[arg(long, default_value = "sma-cross")]
+    pub strategy: String,
+    /// A strategy parameter, `key=value` (repeatable).
+    #[arg(long = "param", value_name = "K=V")]
+    pub params: Vec<String>,
+    /// A genome file to run as the `evolved` strategy.
+    #[arg(long, value_name = "FILE.json")]
+    pub strategy_file: Option<PathBuf>,
+    /// Sizing and risk.
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// The `ai` strategy's options.
+    #[command(flatten)]
+    pub ai: BotAiArgs,
+    /// The bot's name (its folder is DATA_DIR/bots/NAME); default from symbol and strategy.
+    #[arg(long, value_name = "NAME")]
+    pub bot: Option<String>,
+    /// Keep ticking: wake a few seconds after every bar close (answers Telegram's /status,
+    /// /balance, /profit and /stop between ticks).
+    #[arg(long = "loop")]
+    pub run_loop: bool,
+    /// With --loop: seconds to wait after a bar close before ticking.
+    #[arg(long, default_value_t = 5, value_name = "SECS")]
+    pub settle: u64,
+    /// With --loop: stop after N ticks (for tests and trials).
+    #[arg(long, value_name = "N", hide = true)]
+    pub max_ticks: Option<u64>,
+}
+
+impl BotArgs {
+    /// The backtest a bot runs on its bars (the data, strategy and engine arguments of
+    /// `backtest`); not recorded as a backtest run, no report.
+    ///
+    /// # Errors
+    /// Usage errors in the data, parameter, engine or `ai` arguments.
+    pub fn backtest(&self) -> anyhow::Result<BacktestRequest> {
+        let name = if self.strategy_file.is_some() {
+            "evolved"
+        } else {
+            &self.strategy
+        };
+        Ok(BacktestRequest {
+            data: self.data.spec()?,
+            strategy: self.strategy.clone(),
+            params: params_kv(&self.params)?,
+            strategy_file: self.strategy_file.clone(),
+            regime_params: None,
+            regime_objective: "sharpe".into(),
+            cfg: self.engine.config(name, &self.data)?,
+            report: None,
+            record: false,
+            ai: self.ai.options()?,
+            strategies: Vec::new(),
+        })
+    }
+}
+
+/// Options of `--strategy ai` in paper and live bots: they learn after every trade by
+/// default and ask the LLM for real.
+#[derive(Debug, Args)]
+pub struct BotAiArgs {
+    /// `--strategy ai`: component weights, `technical=0.3,dqn=0.25,evolved=0.2,online=0.15,llm=0.1`.
+    #[arg(long, value_name = "K=V,…")]
+    pub weights: Option<String>,
+    /// `--strategy ai`: the LLM asked for real (live, the default for bots), answers recorded
+    /// in the learning DB (replay) or no LLM (off).
+    #[arg(long, value_enum, default_value = "live")]
+    pub llm: crate::app::ai::LlmMode,
+    /// `--strategy ai`: do not learn after each closed trade (bots learn by default: the DQN
+    /// trains and its new version is stored, the online learner keeps its health and drift
+    /// state in the bot's ai_orchestrator_state.json). Recorded with the bot; a bot keeps the
+    /// setting of its first tick.
+    #[arg(long)]
+    pub no_learn: bool,
+}
+
+impl BotAiArgs {
+    /// The options a bot's `ai` strategy is built with.
+    ///
+    /// # Errors
+    /// A bad LLM setting in the environment (exit 2).
+    pub fn options(&self) -> anyhow::Result<crate::app::ai::AiOptions> {
+        Ok(crate::app::ai::AiOptions {
+            weights: self.weights.clone(),
+            weights_file: None,
+            llm: self.llm,
+            llm_config: crate::ai::llm::LlmConfig::from_vars(|k| std::env::var(k).ok())?,
+            learn: !self.no_learn,
+        })
+    }
 }
 
 /// Simulated-exchange settings.

@@ -2,12 +2,11 @@
 //! cron), or `--loop` ticking after every bar close. Parsing, the environment (keys, base
 //! URLs), the wall clock, sleeping and printing only; the tick is [`crate::app::live::tick`].
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 
-use super::common::{DataArgs, EngineArgs, note};
+use super::common::{BotArgs, note};
 use super::paper::{answer_commands, print_reply, telegram_from_env};
 use super::{Global, UsageError};
 use crate::app::Ctx;
@@ -21,30 +20,11 @@ use crate::venues::binance::{BaseUrls, Credentials, Market, Network};
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
 pub struct LiveArgs {
-    /// The pair (`--symbol BTC/USDT`) and kline interval (`--interval 1h`, the default);
-    /// `--from`: the first tick acts from this time instead of only from the latest closed
-    /// bar.
+    /// The pair (`--symbol BTC/USDT`) and kline interval (`--interval 1h`, the default),
+    /// strategy, sizing (`--leverage` needs `--futures`; `--cash` is ignored: the books start
+    /// from the exchange balance), bot name and `--loop`, as for `paper`.
     #[command(flatten)]
-    pub data: DataArgs,
-    /// Strategy: sma-cross, technical, evolved (with --param id=N or --strategy-file), ai.
-    #[arg(long, default_value = "sma-cross")]
-    pub strategy: String,
-    /// A strategy parameter, `key=value` (repeatable).
-    #[arg(long = "param", value_name = "K=V")]
-    pub params: Vec<String>,
-    /// A genome file to run as the `evolved` strategy.
-    #[arg(long, value_name = "FILE.json")]
-    pub strategy_file: Option<PathBuf>,
-    /// Sizing and risk (`--leverage` needs `--futures`; `--cash` is ignored: the books
-    /// start from the exchange balance).
-    #[command(flatten)]
-    pub engine: EngineArgs,
-    /// The `ai` strategy's options.
-    #[command(flatten)]
-    pub ai: super::backtest::BotAiArgs,
-    /// The bot's name (its folder is DATA_DIR/bots/NAME); default from symbol and strategy.
-    #[arg(long, value_name = "NAME")]
-    pub bot: Option<String>,
+    pub bot: BotArgs,
     /// USD-M perpetual futures (isolated margin, `--leverage`) instead of spot.
     #[arg(long)]
     pub futures: bool,
@@ -57,15 +37,6 @@ pub struct LiveArgs {
     /// Bars loaded before the first acting bar to warm the strategy up.
     #[arg(long, default_value_t = 300, value_name = "N")]
     pub warmup: usize,
-    /// Keep ticking: wake a few seconds after every bar close.
-    #[arg(long = "loop")]
-    pub run_loop: bool,
-    /// With --loop: seconds to wait after a bar close before ticking.
-    #[arg(long, default_value_t = 5, value_name = "SECS")]
-    pub settle: u64,
-    /// With --loop: stop after N ticks (for tests and trials).
-    #[arg(long, value_name = "N", hide = true)]
-    pub max_ticks: Option<u64>,
 }
 
 const EXAMPLES: &str = "Examples:
@@ -107,7 +78,7 @@ fn request(args: &LiveArgs, ctx: &Ctx) -> anyhow::Result<LiveRequest> {
             .into());
         }
     };
-    if args.data.data.is_some() {
+    if args.bot.data.data.is_some() {
         return Err(UsageError(
             "live trades the exchange's bars: give --symbol (and --interval), not --data".into(),
         )
@@ -124,17 +95,9 @@ fn request(args: &LiveArgs, ctx: &Ctx) -> anyhow::Result<LiveRequest> {
     } else {
         Market::Spot
     };
-    let mut backtest = super::paper::bot_backtest(
-        &args.data,
-        &args.strategy,
-        &args.params,
-        args.strategy_file.as_ref(),
-        &args.engine,
-    )?;
-    backtest.ai = args.ai.options()?;
     Ok(LiveRequest {
-        backtest,
-        bot: args.bot.clone(),
+        backtest: args.bot.backtest()?,
+        bot: args.bot.bot.clone(),
         network,
         market,
         urls,
@@ -201,14 +164,15 @@ fn tick_once(args: &LiveArgs, g: Global, ctx: &Ctx) -> anyhow::Result<TickOutcom
 /// Bad usage, missing keys or changed settings (exit 2); exchange, state or I/O failures
 /// (exit 1).
 pub fn run(args: LiveArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
-    if !args.run_loop {
+    if !args.bot.run_loop {
         tick_once(&args, g, ctx)?;
         return Ok(());
     }
     let first = request(&args, ctx)?;
     let name = app::bot_name(&first)?;
     let tg = first.telegram.clone();
-    let iv = crate::venues::binance::interval_ms(args.data.interval.as_deref().unwrap_or("1h"))?;
+    let iv =
+        crate::venues::binance::interval_ms(args.bot.data.interval.as_deref().unwrap_or("1h"))?;
     let dir = BotDir::new(&ctx.data_dir, &name)?;
     dir.create()?;
     let mut health = Health::default();
@@ -239,10 +203,10 @@ pub fn run(args: LiveArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
             note(g.quiet, &format!("warning: {e}"));
         }
         ticks += 1;
-        if args.max_ticks.is_some_and(|m| ticks >= m) {
+        if args.bot.max_ticks.is_some_and(|m| ticks >= m) {
             return Ok(());
         }
-        let wake = next_wake_ms(now_ms(), iv, (args.settle as i64) * 1000);
+        let wake = next_wake_ms(now_ms(), iv, (args.bot.settle as i64) * 1000);
         loop {
             if let Some(cfg) = &tg
                 && answer_commands(cfg, &dir, g)

@@ -2,16 +2,16 @@
 //! at every bar close. Parsing, the wall clock, sleeping and printing only; the tick is
 //! [`crate::app::paper::tick`].
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 
 use super::Global;
-use super::common::{DataArgs, EngineArgs, note, num, params_kv};
+use super::common::{BotArgs, note, num};
 use crate::app::Ctx;
-use crate::app::backtest::BacktestRequest;
+use crate::app::fetch::{FetchPlan, FetchRequest};
 use crate::app::paper::{self as app, PaperReply, PaperRequest};
+use crate::data::cache::Source;
 use crate::notify::commands::CommandInbox;
 use crate::notify::{BotCommand, TelegramClient, TelegramConfig};
 use crate::runner::bot_dir::write_json;
@@ -22,44 +22,21 @@ use crate::runner::{BotDir, PaperState, TickOutcome, next_wake_ms};
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
 pub struct PaperArgs {
-    /// Bars to trade (`--from`: the first tick acts from this date instead of only from the
-    /// latest closed bar).
+    /// Bars, strategy, sizing, bot name and `--loop`, as for `live`.
     #[command(flatten)]
-    pub data: DataArgs,
-    /// Strategy: sma-cross, technical, evolved (with --param id=N or --strategy-file), ai.
-    #[arg(long, default_value = "sma-cross")]
-    pub strategy: String,
-    /// A strategy parameter, `key=value` (repeatable).
-    #[arg(long = "param", value_name = "K=V")]
-    pub params: Vec<String>,
-    /// A genome file to run as the `evolved` strategy.
-    #[arg(long, value_name = "FILE.json")]
-    pub strategy_file: Option<PathBuf>,
-    /// Exchange simulation.
-    #[command(flatten)]
-    pub engine: EngineArgs,
-    /// The `ai` strategy's options.
-    #[command(flatten)]
-    pub ai: super::backtest::BotAiArgs,
-    /// The bot's name (its folder is DATA_DIR/bots/NAME); default from symbol and strategy.
-    #[arg(long, value_name = "NAME")]
-    pub bot: Option<String>,
-    /// Keep ticking: wake a few seconds after every bar close (answers Telegram's /status,
-    /// /balance, /profit and /stop between ticks).
-    #[arg(long = "loop")]
-    pub run_loop: bool,
-    /// With --loop: seconds to wait after a bar close before ticking.
-    #[arg(long, default_value_t = 5, value_name = "SECS")]
-    pub settle: u64,
+    pub bot: BotArgs,
     /// With --loop: tick every SECS instead of at bar closes.
     #[arg(long, value_name = "SECS")]
     pub every: Option<u64>,
     /// With --loop: the market's trading hours; ticks outside them are skipped.
     #[arg(long, value_enum, default_value_t = MarketArg::Crypto)]
     pub market: MarketArg,
-    /// With --loop: stop after N ticks (for tests and trials).
-    #[arg(long, value_name = "N", hide = true)]
-    pub max_ticks: Option<u64>,
+    /// Before every tick, bring the fetch cache of --symbol (at --interval) up to date from
+    /// this date, as `algolab fetch` does (Binance for BASE/QUOTE pairs, Yahoo otherwise;
+    /// only missing bars, through the machine's Binance weight budget). A failed download
+    /// is a warning: the tick runs on what is cached. Give it from the bot's first tick on.
+    #[arg(long, value_name = "DATE", requires = "symbol")]
+    pub fetch_from: Option<String>,
 }
 
 /// Trading hours for `--loop` (see `runner::fleet::Market`).
@@ -87,6 +64,7 @@ const EXAMPLES: &str = "Examples:
   algolab paper --symbol BTC/USDT --strategy sma-cross --param fast=3 --param slow=8 --bot b1
   algolab paper --data live_bars.csv --bot file-bot --from 2024-01-01 --json
   algolab paper --symbol BTC/USDT --bot b1 --loop
+  algolab paper --symbol BTC/USDT --interval 1h --fetch-from 2024-01-01 --bot b2 --loop   # fresh Binance bars
   # crontab: one tick five seconds after every hour
   0 * * * * cd /srv/algolab && sleep 5 && algolab fetch --symbol BTC/USDT --interval 1h --start 2024-01-01 -q; algolab paper --symbol BTC/USDT --bot b1 -q
 
@@ -116,50 +94,10 @@ pub fn telegram_from_env() -> anyhow::Result<Option<TelegramConfig>> {
     }
 }
 
-/// The backtest a bot runs on its bars (paper and live take the same data, strategy and
-/// engine arguments as `backtest`); not recorded as a backtest run, no report.
-///
-/// # Errors
-/// Usage errors in the data, parameter or engine arguments.
-pub(crate) fn bot_backtest(
-    data: &DataArgs,
-    strategy: &str,
-    params: &[String],
-    strategy_file: Option<&PathBuf>,
-    engine: &EngineArgs,
-) -> anyhow::Result<BacktestRequest> {
-    let name = if strategy_file.is_some() {
-        "evolved"
-    } else {
-        strategy
-    };
-    Ok(BacktestRequest {
-        data: data.spec()?,
-        strategy: strategy.to_string(),
-        params: params_kv(params)?,
-        strategy_file: strategy_file.cloned(),
-        regime_params: None,
-        regime_objective: "sharpe".into(),
-        cfg: engine.config(name, data)?,
-        report: None,
-        record: false,
-        ai: Default::default(),
-        strategies: Vec::new(),
-    })
-}
-
 fn request(args: &PaperArgs) -> anyhow::Result<PaperRequest> {
-    let mut backtest = bot_backtest(
-        &args.data,
-        &args.strategy,
-        &args.params,
-        args.strategy_file.as_ref(),
-        &args.engine,
-    )?;
-    backtest.ai = args.ai.options()?;
     Ok(PaperRequest {
-        backtest,
-        bot: args.bot.clone(),
+        backtest: args.bot.backtest()?,
+        bot: args.bot.bot.clone(),
         now_ms: Some(now_ms()),
         telegram: telegram_from_env()?,
     })
@@ -170,7 +108,9 @@ fn request(args: &PaperArgs) -> anyhow::Result<PaperRequest> {
 /// # Errors
 /// Bad usage, data or parameters (exit 2); state, engine or I/O failures (exit 1).
 pub fn run(args: PaperArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
-    if !args.run_loop {
+    let refresh = cache_refresh(&args, ctx)?;
+    if !args.bot.run_loop {
+        refresh_cache(refresh.as_ref(), g);
         let req = request(&args)?;
         let tg = req.telegram.clone();
         let name = app::bot_name(&req)?;
@@ -200,9 +140,12 @@ pub fn run(args: PaperArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
     let dir = BotDir::new(&ctx.data_dir, &name)?;
     dir.create()?;
     loop {
+        let now = now_ms();
+        if args.market.market().is_open(now) {
+            refresh_cache(refresh.as_ref(), g);
+        }
         let req = request(&args)?;
         let tg = req.telegram.clone();
-        let now = now_ms();
         health.last_tick_ms = Some(now);
         health.last_tick_at = Some((ctx.now_iso)());
         if args.market.market().is_open(now) {
@@ -250,13 +193,13 @@ pub fn run(args: PaperArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
             note(g.quiet, &format!("warning: {e}"));
         }
         ticks += 1;
-        if args.max_ticks.is_some_and(|m| ticks >= m) {
+        if args.bot.max_ticks.is_some_and(|m| ticks >= m) {
             return Ok(());
         }
         let interval = bar_interval_ms(&dir);
         let wake = match args.every {
             Some(s) => now_ms() + (s as i64) * 1000,
-            None => next_wake_ms(now_ms(), interval, (args.settle as i64) * 1000),
+            None => next_wake_ms(now_ms(), interval, (args.bot.settle as i64) * 1000),
         };
         // between ticks: answer chat commands every few seconds until it is time
         loop {
@@ -275,6 +218,75 @@ pub fn run(args: PaperArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
             }
             std::thread::sleep(Duration::from_millis(left.clamp(1, 5_000) as u64));
         }
+    }
+}
+
+/// `--fetch-from`: the fetch plan that refreshes the cache before each tick (checked now, so
+/// bad usage exits 2 before anything runs).
+fn cache_refresh(args: &PaperArgs, ctx: &Ctx) -> anyhow::Result<Option<FetchPlan>> {
+    let Some(from) = &args.fetch_from else {
+        return Ok(None);
+    };
+    let Some(symbol) = args.bot.data.symbol.clone() else {
+        return Err(super::UsageError("--fetch-from needs --symbol".into()).into());
+    };
+    let interval = match &args.bot.data.interval {
+        Some(iv) => iv.clone(),
+        None if Source::infer(&symbol) == Source::Binance => "1h".into(),
+        None => "1d".into(),
+    };
+    let req = FetchRequest {
+        symbols: vec![symbol],
+        interval,
+        start_ms: super::fetch::parse_time("fetch-from", from)?,
+        end_ms: None,
+        now_ms: now_ms(),
+        source: None,
+        futures: false,
+        adjusted: false,
+        base_url: None,
+        timeout: Duration::from_secs(10),
+    };
+    Ok(Some(crate::app::fetch::plan(ctx, &req)?))
+}
+
+/// Download the bars missing from the cache (a failure is a warning: the tick goes on).
+fn refresh_cache(plan: Option<&FetchPlan>, g: Global) {
+    let Some(plan) = plan else {
+        return;
+    };
+    let mut plan = plan.clone();
+    plan.now_ms = now_ms();
+    let run = || -> anyhow::Result<Vec<String>> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let http = crate::app::fetch::client(&plan)?;
+        let mut lines = Vec::new();
+        for spec in &plan.specs {
+            let s = rt.block_on(crate::app::fetch::fetch_one(
+                &http,
+                &plan,
+                spec,
+                &mut |_| {},
+            ))?;
+            lines.push(crate::app::fetch::summary_line(&s));
+        }
+        Ok(lines)
+    };
+    match run() {
+        Ok(lines) => {
+            for l in lines {
+                note(g.quiet, &format!("fetch: {l}"));
+            }
+        }
+        Err(e) => note(
+            g.quiet,
+            &format!(
+                "warning: fetch: {}; ticking on the cached bars",
+                super::one_line(&e)
+            ),
+        ),
     }
 }
 

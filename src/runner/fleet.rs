@@ -13,6 +13,7 @@
 //! params = { fast = 3, slow = 8 }
 //! mode = "paper"               # paper (the only mode the runner starts today)
 //! args = ["--commission", "0.001"]   # optional extra `paper` arguments
+//! fetch_from = "2024-01-01"    # optional: refresh the fetch cache before each tick
 //! ```
 
 use std::collections::BTreeMap;
@@ -88,6 +89,9 @@ pub struct BotSpec {
     pub mode: String,
     /// Extra command-line arguments for the bot's `paper` process.
     pub args: Vec<String>,
+    /// `paper --fetch-from`: refresh the fetch cache (Binance or Yahoo) from this date
+    /// before each tick, so the bot trades new bars.
+    pub fetch_from: Option<String>,
 }
 
 impl BotSpec {
@@ -112,6 +116,9 @@ impl BotSpec {
         ];
         if let Some(iv) = &self.interval {
             a.extend(["--interval".into(), iv.clone()]);
+        }
+        if let Some(f) = &self.fetch_from {
+            a.extend(["--fetch-from".into(), f.clone()]);
         }
         for (k, v) in &self.params {
             a.extend(["--param".into(), format!("{k}={v}")]);
@@ -151,7 +158,15 @@ pub fn parse_config(text: &str) -> Result<Vec<BotSpec>, RunnerError> {
         let at = |k: &str| format!("bot #{} key {k:?}", i + 1);
         for (k, _) in t.iter() {
             if ![
-                "name", "market", "symbol", "interval", "strategy", "params", "mode", "args",
+                "name",
+                "market",
+                "symbol",
+                "interval",
+                "strategy",
+                "params",
+                "mode",
+                "args",
+                "fetch_from",
             ]
             .contains(&k)
             {
@@ -230,6 +245,7 @@ pub fn parse_config(text: &str) -> Result<Vec<BotSpec>, RunnerError> {
             params: params.into_iter().collect(),
             mode,
             args,
+            fetch_from: text("fetch_from")?,
         });
     }
     Ok(out)
@@ -456,6 +472,7 @@ mod tests {
             symbol = "GC=F"
             interval = "1d"
             strategy = "technical"
+            fetch_from = "2024-01-01"
         "#;
         let bots = parse_config(cfg).unwrap();
         assert_eq!(bots.len(), 2);
@@ -467,6 +484,12 @@ mod tests {
         );
         assert_eq!(bots[1].market, Market::Commodity);
         assert!(bots[1].command_args().contains(&"1d".to_string()));
+        assert!(
+            bots[1]
+                .command_args()
+                .join(" ")
+                .contains("--fetch-from 2024-01-01")
+        );
     }
 
     #[test]

@@ -19,13 +19,11 @@
 //! bar indices in the saved engine stay valid.
 
 use super::RunnerError;
-use super::bot_dir::{read_json, write_json};
-use super::lock::{LockOutcome, TickLock};
+use super::bot_dir::write_json;
 use super::paper::{
-    LiveInfo, PaperSetup, PaperState, TickOutcome, TickReport, build_state, check_same, persist,
-    state_err, step_engine, warm_up,
+    LiveInfo, PaperSetup, PositionState, TickOutcome, begin_tick, build_state, persist,
+    plan_with_report, state_err, step_engine, warm_up,
 };
-use super::schedule::{closed_len, plan_tick};
 use crate::broker::Broker;
 use crate::core::order::{ExitReason, Trade};
 use crate::data::{Bars, fmt_ts};
@@ -67,16 +65,11 @@ pub fn live_tick(
     strategy: &mut (dyn Strategy + Send),
 ) -> Result<TickOutcome, RunnerError> {
     let p = &setup.paper;
-    p.bot.create()?;
-    let (_lock, stale_lock_pid) = match TickLock::acquire(&p.bot.lock_path())? {
-        LockOutcome::Busy { holder_pid } => return Ok(TickOutcome::Busy { holder_pid }),
-        LockOutcome::Acquired { lock, stale_pid } => (lock, stale_pid),
+    let mut started = match begin_tick(p)? {
+        Ok(s) => s,
+        Err(busy) => return Ok(busy),
     };
-    let prev: Option<PaperState> = read_json(&p.bot.state_path())?;
-    if let Some(s) = &prev {
-        check_same(p, s)?;
-    }
-    let mut engine: Engine<BinanceBroker> = match prev.as_ref() {
+    let mut engine: Engine<BinanceBroker> = match started.prev.as_ref() {
         Some(s) => {
             let saved = s.engine.as_ref().ok_or_else(|| RunnerError::BadState {
                 path: p.bot.state_path().display().to_string(),
@@ -103,7 +96,7 @@ pub fn live_tick(
     let notes = engine.broker_mut().take_notes();
     let now = check.server_time_ms;
     let iv = setup.interval_ms.max(1);
-    let prev_live = prev.as_ref().and_then(|s| s.live.clone());
+    let prev_live = started.prev.as_ref().and_then(|s| s.live.clone());
     let bars_from_ms = prev_live.as_ref().map_or_else(
         || {
             let first = p.from_ms.unwrap_or(now);
@@ -156,32 +149,17 @@ pub fn live_tick(
 
     // the books start from the exchange's equity at the first tick
     let mut setup_now = p.clone();
-    setup_now.cfg.cash = prev
+    setup_now.cfg.cash = started
+        .prev
         .as_ref()
         .map_or_else(|| engine.broker().account().equity, |s| s.initial_cash);
 
     let bars = load_bars(bars_from_ms, now)?;
     let ts = bars.ts_ms();
-    let closed = closed_len(ts, iv, Some(now));
-    let plan = plan_tick(
-        ts,
-        closed,
-        prev.as_ref().map(|s| s.last_bar_ts_ms),
-        p.from_ms,
-    );
-    let mut report = TickReport {
-        acted: None,
-        bars_acted: plan.act.len(),
-        bars_warmup: plan.warmup.len(),
-        stale_lock_pid,
-        new_signals: Vec::new(),
-        new_trades: Vec::new(),
-        notes: early_notes,
-        state: prev.clone(),
-    };
+    let (plan, mut report) = plan_with_report(p, &started, ts, iv, Some(now), early_notes);
     if plan.act.is_empty() {
         // nothing new: record the check (and what it changed in the broker) only
-        if let Some(mut s) = prev {
+        if let Some(mut s) = started.prev.take() {
             s.engine = Some(engine.save(strategy).map_err(|e| state_err(p, &e))?);
             let a = engine.broker().account();
             s.cash = a.cash;
@@ -189,6 +167,20 @@ pub fn live_tick(
             s.equity = a.equity;
             s.total_pnl = a.equity - s.initial_cash;
             s.funding_paid = a.funding_paid;
+            // the check may have adopted the exchange's position (closed or changed by hand)
+            s.position = a.position.map(|pos| PositionState {
+                side: pos.side,
+                qty: pos.qty,
+                entry_price: pos.entry_price,
+                entry_ts_ms: pos.entry_ts_ms,
+                entry_time: fmt_ts(pos.entry_ts_ms),
+                unrealized_pnl: pos.unrealized_pnl,
+                last_price: s
+                    .position
+                    .as_ref()
+                    .map_or(pos.entry_price, |o| o.last_price),
+                funding: None,
+            });
             s.live = Some(info);
             s.attribute_funding();
             write_json(&p.bot.state_path(), &s)?;
@@ -196,7 +188,7 @@ pub fn live_tick(
         }
         return Ok(TickOutcome::Done(Box::new(report)));
     }
-    if prev.is_none() {
+    if started.prev.is_none() {
         warm_up(&mut engine, strategy, &bars, &plan);
     }
     let mut adv = step_engine(&setup_now, &bars, strategy, &plan, &mut engine, true)?;
@@ -232,11 +224,19 @@ pub fn live_tick(
     }
     let last_ts = ts[last];
     report.acted = Some((ts[plan.act.start], last_ts));
-    let mut state = build_state(&setup_now, prev.as_ref(), &adv, &bars, &plan, last_ts);
+    let mut state = build_state(
+        &setup_now,
+        started.prev.as_ref(),
+        &adv,
+        &bars,
+        &plan,
+        last_ts,
+    );
     // the bars' polls booked the exchange's funding payments: the ledger, then by trade
     info.funding = engine.broker().funding().to_vec();
     state.live = Some(info);
     state.attribute_funding();
     persist(&setup_now, adv, state, &bars, &plan, &mut report)?;
+    drop(started.lock);
     Ok(TickOutcome::Done(Box::new(report)))
 }

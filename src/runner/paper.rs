@@ -143,6 +143,64 @@ pub(super) fn check_same(setup: &PaperSetup, state: &PaperState) -> Result<(), R
     Ok(())
 }
 
+/// A tick that holds the bot's lock (until dropped), with the pid of a killed tick whose
+/// lock it took over and the bot's saved state, checked against the tick's settings.
+pub(super) struct Started {
+    pub(super) lock: TickLock,
+    pub(super) stale_lock_pid: Option<u32>,
+    pub(super) prev: Option<PaperState>,
+}
+
+/// The start of every tick, paper or live: the bot's folder, its lock (`Ok(Err(busy))`:
+/// another tick runs, nothing to do) and its saved state.
+///
+/// # Errors
+/// [`RunnerError::Io`] / [`RunnerError::BadState`] for the folder and state file,
+/// [`RunnerError::ConfigChanged`] when the settings differ from the bot's first tick.
+pub(super) fn begin_tick(setup: &PaperSetup) -> Result<Result<Started, TickOutcome>, RunnerError> {
+    setup.bot.create()?;
+    let (lock, stale_lock_pid) = match TickLock::acquire(&setup.bot.lock_path())? {
+        LockOutcome::Busy { holder_pid } => return Ok(Err(TickOutcome::Busy { holder_pid })),
+        LockOutcome::Acquired { lock, stale_pid } => (lock, stale_pid),
+    };
+    let prev: Option<PaperState> = read_json(&setup.bot.state_path())?;
+    if let Some(p) = &prev {
+        check_same(setup, p)?;
+    }
+    Ok(Ok(Started {
+        lock,
+        stale_lock_pid,
+        prev,
+    }))
+}
+
+/// Plan a tick, paper or live, over bars opening at `ts`: those closed at `now_ms` (bars of
+/// `interval_ms`; all when `None`) after the last one done warm up (first tick) or act
+/// ([`plan_tick`]); and the report the tick starts from, with `notes` already in it.
+pub(super) fn plan_with_report(
+    setup: &PaperSetup,
+    started: &Started,
+    ts: &[i64],
+    interval_ms: i64,
+    now_ms: Option<i64>,
+    notes: Vec<Note>,
+) -> (TickPlan, TickReport) {
+    let prev = started.prev.as_ref();
+    let closed = closed_len(ts, interval_ms, now_ms);
+    let plan = plan_tick(ts, closed, prev.map(|p| p.last_bar_ts_ms), setup.from_ms);
+    let report = TickReport {
+        acted: None,
+        bars_acted: plan.act.len(),
+        bars_warmup: plan.warmup.len(),
+        stale_lock_pid: started.stale_lock_pid,
+        new_signals: Vec::new(),
+        new_trades: Vec::new(),
+        notes,
+        state: prev.cloned(),
+    };
+    (plan, report)
+}
+
 /// Run one paper tick of `setup.bot` over `bars` with `strategy`.
 ///
 /// # Errors
@@ -154,43 +212,24 @@ pub fn paper_tick(
     bars: &Bars,
     strategy: &mut (dyn Strategy + Send),
 ) -> Result<TickOutcome, RunnerError> {
-    setup.bot.create()?;
-    let (_lock, stale_lock_pid) = match TickLock::acquire(&setup.bot.lock_path())? {
-        LockOutcome::Busy { holder_pid } => return Ok(TickOutcome::Busy { holder_pid }),
-        LockOutcome::Acquired { lock, stale_pid } => (lock, stale_pid),
+    let started = match begin_tick(setup)? {
+        Ok(s) => s,
+        Err(busy) => return Ok(busy),
     };
-    let prev: Option<PaperState> = read_json(&setup.bot.state_path())?;
-    if let Some(p) = &prev {
-        check_same(setup, p)?;
-    }
     let ts = bars.ts_ms();
     let interval = setup
         .interval_ms
         .or_else(|| bars.interval_ms())
         .unwrap_or(0);
-    let closed = closed_len(ts, interval, setup.now_ms);
-    let plan = plan_tick(
-        ts,
-        closed,
-        prev.as_ref().map(|p| p.last_bar_ts_ms),
-        setup.from_ms,
-    );
-    let mut report = TickReport {
-        acted: None,
-        bars_acted: plan.act.len(),
-        bars_warmup: plan.warmup.len(),
-        stale_lock_pid,
-        new_signals: Vec::new(),
-        new_trades: Vec::new(),
-        notes: Vec::new(),
-        state: prev.clone(),
-    };
+    let (plan, mut report) =
+        plan_with_report(setup, &started, ts, interval, setup.now_ms, Vec::new());
+    let prev = started.prev.as_ref();
     if plan.act.is_empty() {
         return Ok(TickOutcome::Done(Box::new(report)));
     }
     let last_ts = ts[plan.act.end - 1];
-    let resume = prev.as_ref().and_then(|p| p.engine.as_ref());
-    let stepped = match (resume, &prev) {
+    let resume = prev.and_then(|p| p.engine.as_ref());
+    let stepped = match (resume, prev) {
         (Some(saved), _) => Some(advance_by_step(setup, bars, strategy, &plan, Some(saved))?),
         (None, Some(_)) => None,
         (None, None) => match strategy.save_state() {
@@ -201,11 +240,12 @@ pub fn paper_tick(
     };
     let adv = match stepped {
         Some(a) => a,
-        None => advance_by_replay(setup, prev.as_ref(), bars, strategy, &plan)?,
+        None => advance_by_replay(setup, prev, bars, strategy, &plan)?,
     };
     report.acted = Some((ts[plan.act.start], last_ts));
-    let state = build_state(setup, prev.as_ref(), &adv, bars, &plan, last_ts);
+    let state = build_state(setup, prev, &adv, bars, &plan, last_ts);
     persist(setup, adv, state, bars, &plan, &mut report)?;
+    drop(started.lock);
     Ok(TickOutcome::Done(Box::new(report)))
 }
 

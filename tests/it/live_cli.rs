@@ -621,6 +621,70 @@ fn a_futures_bot_books_the_exchanges_funding_and_reconcile_compares_it_per_trade
     assert!(compared >= 1, "some matched trade paid funding: {v}");
 }
 
+#[test]
+fn a_futures_stop_left_behind_by_a_closed_position_is_cancelled_by_the_next_tick() {
+    let mut rig = Rig::new(70, 17);
+    rig.futures = true;
+    let tick = |rig: &mut Rig| {
+        let out = rig.cmd(&["--risk", "standard"]).output().unwrap();
+        let (o, e) = texts(&out);
+        assert!(out.status.success(), "live tick failed: {e}");
+        rig.outputs.push(o);
+        rig.outputs.push(e);
+    };
+    // tick until the bot holds a position protected by a stop on the exchange
+    let mut k = 30;
+    loop {
+        rig.show(k);
+        tick(&mut rig);
+        let open_stops = rig
+            .fake
+            .algo_orders()
+            .iter()
+            .filter(|a| a.status == "NEW")
+            .count();
+        if rig.fake.exchange().position_amt != 0.0 && open_stops > 0 {
+            break;
+        }
+        k += 1;
+        assert!(
+            k < 70,
+            "no protected position: {:#?}",
+            rig.fake.algo_orders()
+        );
+    }
+    // the position is closed on the exchange by hand; its stop stays behind
+    {
+        let mut ex = rig.fake.exchange();
+        ex.position_amt = 0.0;
+        ex.entry_price = 0.0;
+    }
+    tick(&mut rig);
+    let left: Vec<_> = rig
+        .fake
+        .algo_orders()
+        .into_iter()
+        .filter(|a| a.status == "NEW")
+        .collect();
+    assert!(
+        left.is_empty(),
+        "the stop left behind is cancelled: {left:#?}"
+    );
+    let s = rig.state();
+    assert!(s.position.is_none(), "{:?}", s.position);
+    let live = s.live.unwrap();
+    assert!(
+        !live.last_check.cancelled.is_empty(),
+        "{:?}",
+        live.last_check
+    );
+    assert!(
+        live.alerts.iter().any(|a| a.contains("position mismatch")),
+        "{:?}",
+        live.alerts
+    );
+}
+
 /// `live --strategy ai` (issue 12 item 8): the orchestrator saves its state, so a live bot
 /// resumes it tick after tick instead of being refused; each tick stores its learning state
 /// in the bot's `ai_orchestrator_state.json` and its decisions under the bot's run.

@@ -726,3 +726,78 @@ fn bars_csv_grows_by_appends_and_survives_torn_writes_and_redone_ticks() {
     assert_eq!(v["signal_agreement_pct"], 100.0, "{v}");
     assert_eq!(v["pnl_bot"], v["pnl_backtest"], "{v}");
 }
+
+#[test]
+fn paper_fetch_from_trades_new_binance_bars_tick_after_tick() {
+    use crate::fake_binance::{FakeBinance, Venue};
+    const H: i64 = 3_600_000;
+    const T0: i64 = 1_704_067_200_000; // 2024-01-01
+    let fake = FakeBinance::start();
+    let bars: Vec<(i64, [f64; 5])> = (0..160)
+        .map(|k| {
+            let c = 100.0 + 10.0 * (k as f64 * std::f64::consts::TAU / 30.0).sin();
+            (T0 + k as i64 * H, [c, c + 1.0, c - 1.0, c, 10.0])
+        })
+        .collect();
+    let show = |k: usize| {
+        fake.set_klines(Venue::Spot, "1h", bars[..=k].to_vec());
+        fake.exchange().set_time(bars[k].0 + H + 5_000);
+    };
+    let t = TestDir::new();
+    let url = fake.url().to_string();
+    let tick = || {
+        let mut args = vec![
+            "paper",
+            "--symbol",
+            "BTC/USDT",
+            "--interval",
+            "1h",
+            "--fetch-from",
+            "2024-01-01",
+            "--bot",
+            "fb",
+            "--json",
+        ];
+        args.extend_from_slice(&STRAT);
+        t.cmd(&args)
+            .env("ALGOLAB_BINANCE_URL", &url)
+            .env("ALGOLAB_HTTP_BACKOFF_MS", "1")
+            .output()
+            .unwrap()
+    };
+    show(100);
+    let v = ok(&tick());
+    assert_eq!(v["bars_acted"], 1, "{v}");
+    assert_eq!(state(&t, "fb").last_bar_ts_ms, bars[100].0);
+    for k in [110, 135, 159] {
+        show(k);
+        let before = state(&t, "fb").last_bar_ts_ms;
+        let v = ok(&tick());
+        assert_eq!(state(&t, "fb").last_bar_ts_ms, bars[k].0, "{v}");
+        assert_eq!(
+            v["bars_acted"].as_u64().unwrap() as i64,
+            (bars[k].0 - before) / H,
+            "{v}"
+        );
+        // only the missing bars were asked for
+        let starts: Vec<i64> = fake
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/api/v3/klines")
+            .filter_map(|r| r.params.iter().find(|(k, _)| k == "startTime"))
+            .map(|(_, v)| v.parse().unwrap())
+            .collect();
+        assert!(starts.contains(&(before + 1)), "{starts:?}");
+    }
+    assert!(
+        !state(&t, "fb").trades.is_empty(),
+        "the strategy should trade"
+    );
+    // the exchange gone: a warning, and the tick runs on the cached bars (nothing new)
+    drop(fake);
+    let out = tick();
+    let (stdout, stderr) = texts(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("warning: fetch:"), "{stderr}");
+    assert!(stdout.contains("\"idle\""), "{stdout}");
+}

@@ -438,7 +438,9 @@ impl BinanceBroker {
             .filter(|id| self.known.contains_key(id))
             .collect();
         let mut cancelled = Vec::new();
-        if exchange_qty == 0.0 && expected.abs() <= dust * 0.5 {
+        // flat on the exchange, and either the book agrees or (nothing of ours in flight)
+        // the flat position was just adopted: protective orders are left behind
+        if exchange_qty == 0.0 && (expected.abs() <= dust * 0.5 || pending.is_empty()) {
             for id in &open_orders {
                 let protective = self
                     .known
