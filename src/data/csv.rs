@@ -657,8 +657,8 @@ mod tests {
         assert_eq!(read_csv(&p).unwrap().bar(0).close, 93610.93);
     }
 
-    /// Columns are sized from the file length once (5 % margin): a large file is never
-    /// read into doubled vectors or a second copy.
+    /// Columns are sized once from the file length and the first 64 KiB's line length: a
+    /// large file is never read into doubled vectors or a second copy.
     #[test]
     fn columns_are_sized_once_from_the_file_length() {
         let d = tempfile::tempdir().unwrap();
@@ -679,10 +679,8 @@ mod tests {
             cols.close.capacity(),
             cols.volume.capacity(),
         ] {
-            assert!(
-                cap >= n && cap <= n + n / 10 + 64,
-                "capacity {cap} for {n} rows"
-            );
+            // the estimate from the first 64 KiB may be a little high, never a doubling
+            assert!(cap >= n && cap < n + n / 2, "capacity {cap} for {n} rows");
         }
     }
 
