@@ -267,6 +267,35 @@ fn bad(bot: &BotDir, cause: impl std::fmt::Display) -> Error {
     Error::Usage(format!("cannot reconcile bot {}: {cause}", bot.name()))
 }
 
+/// The bot's `bars.csv` up to its last complete row. A row torn by a killed tick (no final
+/// newline) is the next tick's to repair; reconcile only reads, so it parses a copy of the
+/// complete rows instead of failing or touching the bot's file.
+fn load_complete_rows(bot: &BotDir, bot_name: &str) -> Result<crate::data::Bars, Error> {
+    let path = bot.bars_path();
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(_) => return crate::data::load(&path).map_err(|e| bad(bot, e)),
+    };
+    let Some(last_nl) = bytes.iter().rposition(|&b| b == b'\n') else {
+        return crate::data::load(&path).map_err(|e| bad(bot, e));
+    };
+    if last_nl + 1 == bytes.len() {
+        return crate::data::load(&path).map_err(|e| bad(bot, e));
+    }
+    let safe: String = bot_name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let copy = std::env::temp_dir().join(format!(
+        "algolab-reconcile-{}-{safe}.csv",
+        std::process::id()
+    ));
+    std::fs::write(&copy, &bytes[..=last_nl]).map_err(|e| bad(bot, e))?;
+    let loaded = crate::data::load(&copy).map_err(|e| bad(bot, e));
+    let _ = std::fs::remove_file(&copy);
+    loaded
+}
+
 /// `algolab reconcile BOT`.
 ///
 /// # Errors
@@ -276,7 +305,7 @@ pub fn run(ctx: &Ctx, bot_name: &str) -> Result<ReconcileReport, Error> {
     let bot = BotDir::new(&ctx.data_dir, bot_name)?;
     let state: PaperState = crate::runner::bot_dir::read_json(&bot.state_path())?
         .ok_or_else(|| bad(&bot, format!("no {}", bot.state_path().display())))?;
-    let all = crate::data::load(&bot.bars_path()).map_err(|e| bad(&bot, e))?;
+    let all = load_complete_rows(&bot, bot_name)?;
     let ts = all.ts_ms();
     let n = ts.partition_point(|&t| t <= state.last_bar_ts_ms);
     let bars = all.slice(0..n);
