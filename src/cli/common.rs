@@ -296,6 +296,16 @@ pub fn stdout(text: &str) {
 }
 
 /// Print a line on stderr unless `--quiet`.
+/// The wall clock in epoch milliseconds: the CLI's notion of "now" for a tick's closed bars,
+/// the loops' schedules and readiness checks (library code takes time from bars or the venue).
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the CLI edge is where wall-clock time enters"
+)]
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
 pub fn note(quiet: bool, line: &str) {
     if !quiet {
         eprintln!("{line}");

@@ -2,12 +2,10 @@
 //! cron), or `--loop` ticking after every bar close. Parsing, the environment (keys, base
 //! URLs), the wall clock, sleeping and printing only; the tick is [`crate::app::live::tick`].
 
-use std::time::Duration;
-
 use clap::Args;
 
-use super::common::{BotArgs, note};
-use super::paper::{answer_commands, print_reply, telegram_from_env};
+use super::common::{BotArgs, note, now_ms};
+use super::paper::{print_reply, telegram_from_env, wait_answering_commands};
 use super::{Global, UsageError};
 use crate::app::Ctx;
 use crate::app::live::{self as app, LiveRequest};
@@ -52,14 +50,6 @@ limit, or ALGOLAB_BINANCE_WEIGHT_LIMIT), so a ban met by one holds back all. Eve
 reconciles with the exchange (balances, position, open orders and algo orders, fills since
 the last tick), then steps the new closed bars. Exit codes: 0 done (or another tick runs),
 1 exchange or state failure, 2 bad usage, missing or refused keys, changed settings.";
-
-#[allow(
-    clippy::disallowed_methods,
-    reason = "the loop's schedule is wall-clock"
-)]
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
 
 fn request(args: &LiveArgs, ctx: &Ctx) -> anyhow::Result<LiveRequest> {
     let network = match (args.live, args.i_understand_real_money) {
@@ -207,21 +197,8 @@ pub fn run(args: LiveArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
             return Ok(());
         }
         let wake = next_wake_ms(now_ms(), iv, (args.bot.settle as i64) * 1000);
-        loop {
-            if let Some(cfg) = &tg
-                && answer_commands(cfg, &dir, g)
-            {
-                note(
-                    g.quiet,
-                    &format!("{name}: /stop received, leaving the loop"),
-                );
-                return Ok(());
-            }
-            let left = wake - now_ms();
-            if left <= 0 {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(left.clamp(1, 5_000) as u64));
+        if wait_answering_commands(tg.as_ref(), &dir, g, &name, wake) {
+            return Ok(());
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::Global;
-use super::common::{BotArgs, note, num};
+use super::common::{BotArgs, note, now_ms, num};
 use crate::app::Ctx;
 use crate::app::fetch::{FetchPlan, FetchRequest};
 use crate::app::paper::{self as app, PaperReply, PaperRequest};
@@ -73,14 +73,6 @@ bar on (or from --from). Every later tick steps each closed bar not yet processe
 A second tick started while one runs exits 0 at once. State: DATA_DIR/bots/NAME/ (state.json,
 signals.json, equity_history.json, ai_orchestrator_state.json). Telegram notifications when
 TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID are set.";
-
-#[allow(
-    clippy::disallowed_methods,
-    reason = "the tick's notion of now for closed bars and the loop's schedule are wall-clock"
-)]
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
 
 /// Telegram from the environment, if configured.
 ///
@@ -201,22 +193,8 @@ pub fn run(args: PaperArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
             Some(s) => now_ms() + (s as i64) * 1000,
             None => next_wake_ms(now_ms(), interval, (args.bot.settle as i64) * 1000),
         };
-        // between ticks: answer chat commands every few seconds until it is time
-        loop {
-            if let Some(cfg) = &tg
-                && answer_commands(cfg, &dir, g)
-            {
-                note(
-                    g.quiet,
-                    &format!("{name}: /stop received, leaving the loop"),
-                );
-                return Ok(());
-            }
-            let left = wake - now_ms();
-            if left <= 0 {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(left.clamp(1, 5_000) as u64));
+        if wait_answering_commands(tg.as_ref(), &dir, g, &name, wake) {
+            return Ok(());
         }
     }
 }
@@ -306,6 +284,33 @@ fn bar_interval_ms(dir: &BotDir) -> i64 {
 }
 
 /// Poll Telegram for commands and answer them; true when /stop came.
+/// Between two ticks of `--loop`: answer chat commands every few seconds until `wake_ms`.
+/// True when `/stop` arrived (the loop ends).
+pub(super) fn wait_answering_commands(
+    tg: Option<&TelegramConfig>,
+    dir: &BotDir,
+    g: Global,
+    name: &str,
+    wake_ms: i64,
+) -> bool {
+    loop {
+        if let Some(cfg) = tg
+            && answer_commands(cfg, dir, g)
+        {
+            note(
+                g.quiet,
+                &format!("{name}: /stop received, leaving the loop"),
+            );
+            return true;
+        }
+        let left = wake_ms - now_ms();
+        if left <= 0 {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(left.clamp(1, 5_000) as u64));
+    }
+}
+
 pub(super) fn answer_commands(cfg: &TelegramConfig, dir: &BotDir, g: Global) -> bool {
     let Ok(client) = TelegramClient::new(cfg.clone()) else {
         return false;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::Global;
+use super::common::now_ms;
 use crate::app::Ctx;
 use crate::app::ready::{ReadyConfig, TelegramSetting};
 use crate::serve::{DEFAULT_BODY_LIMIT, ServeConfig};
@@ -67,14 +68,6 @@ pub struct ReadyCmdArgs {
     /// The checks' settings.
     #[command(flatten)]
     pub ready: ReadyArgs,
-}
-
-#[allow(
-    clippy::disallowed_methods,
-    reason = "the readiness check's clock offset and data age are wall-clock"
-)]
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 fn env(k: &str) -> Option<String> {
