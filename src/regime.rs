@@ -533,24 +533,10 @@ mod tests {
         let mut own = RegimeDetector::new(RegimeConfig::default()).unwrap();
         let mut shared = RegimeDetector::new(RegimeConfig::default()).unwrap();
         let mut dmi = Dmi::new(14).unwrap();
-        let mut price = 100.0;
-        let mut x: u64 = 11;
+        let bars = crate::testutil::random_walk(5_000, 11);
         let mut seen = 0;
-        for i in 0..5_000 {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            let u = (x >> 11) as f64 / 9_007_199_254_740_992.0;
-            let close = price * (1.0 + 0.03 * (u - 0.5));
-            let bar = Bar {
-                ts_ms: i,
-                open: price,
-                high: price.max(close) * 1.002,
-                low: price.min(close) * 0.998,
-                close,
-                volume: 1.0,
-            };
-            price = close;
+        for i in 0..bars.len() {
+            let bar = bars.bar(i);
             let a = own.update(&bar);
             let b = shared.update_with_adx(&bar, dmi.update(&bar).map(|d| d.adx));
             assert_eq!(a, b, "bar {i}");
