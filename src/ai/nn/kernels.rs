@@ -63,16 +63,16 @@ pub(super) struct Wide {
 }
 
 impl Wide {
-    /// AVX2 for a layer dimension `n` of at least one 16-wide block.
+    /// AVX2, when this compilation has it.
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
-    fn avx(self, n: usize) -> Option<pulp::x86::V3> {
-        self.v3.filter(|_| n >= 16)
+    fn avx(self) -> Option<pulp::x86::V3> {
+        self.v3
     }
 
     #[cfg(not(target_arch = "x86_64"))]
     #[inline(always)]
-    fn avx(self, _n: usize) -> Option<()> {
+    fn avx(self) -> Option<()> {
         None
     }
 }
@@ -105,10 +105,17 @@ fn arr<const N: usize>(v: &[f32], at: usize) -> Option<&[f32; N]> {
         .and_then(|c| <&[f32; N]>::try_from(c).ok())
 }
 
+/// The ReLU of every hidden layer: `v > 0 ? v : +0` (what `vmaxps(v, 0)` computes, so the
+/// vector and scalar paths agree on `−0` and NaN too).
+#[inline(always)]
+pub(super) fn relu(v: f32) -> f32 {
+    if v > 0.0 { v } else { 0.0 }
+}
+
 /// `out = x·W + bias` for every row of `x` (`[rows × n_in]`), then ReLU when `relu`.
-/// Rows go `SB` at a time through blocks of `OB` outputs (the AVX2 kernel does this part
-/// when `simd` has it); the rest of the rows one at a time; outputs past the last full
-/// block one at a time.
+/// With AVX2 the whole layer goes through [`avx::dense_forward`] (`pack` is its scratch);
+/// otherwise rows go `SB` at a time through blocks of `OB` outputs, the rest of the rows
+/// one at a time, and outputs past the last full block one at a time.
 #[inline(always)]
 #[allow(clippy::too_many_arguments, reason = "one dense layer's operands")]
 pub(super) fn dense_forward<const SB: usize, const OB: usize>(
@@ -120,13 +127,17 @@ pub(super) fn dense_forward<const SB: usize, const OB: usize>(
     n_in: usize,
     n_out: usize,
     relu: bool,
+    pack: &mut Vec<f32>,
 ) {
     let rows = x.len() / n_in;
     let oblocks = n_out / OB * OB;
-    let fix = |v: f32| if relu { v.max(0.0) } else { v };
-    let grouped = match simd.avx(n_out) {
+    let fix = |v: f32| if relu { self::relu(v) } else { v };
+    let grouped = match simd.avx() {
         #[cfg(target_arch = "x86_64")]
-        Some(v3) => avx::dense_forward(v3, x, w, bias, out, n_in, n_out, relu),
+        Some(v3) => {
+            avx::dense_forward(v3, x, w, bias, out, n_in, n_out, relu, pack);
+            return;
+        }
         _ => {
             let grouped = rows / SB * SB;
             for (xg, yg) in x[..grouped * n_in]
@@ -202,13 +213,14 @@ fn forward_tail(
         for (i, &xi) in xr.iter().enumerate() {
             acc += xi * w[i * n_out + o];
         }
-        yr[o] = if relu { acc.max(0.0) } else { acc };
+        yr[o] = if relu { self::relu(acc) } else { acc };
     }
 }
 
 /// `gW[i][o] = Σ_s x[s][i]·dz[s][o]`, `gb[o] = Σ_s dz[s][o]` over the first `b` samples.
-/// Blocks of `SB` inputs × `OB` outputs keep their accumulators in registers (the AVX2
-/// kernel does this part when `simd` has it); then the inputs and outputs left.
+/// With AVX2 every weight goes through [`avx::grad_weights`] (`pack` is its scratch);
+/// otherwise blocks of `SB` inputs × `OB` outputs keep their accumulators in registers,
+/// then the inputs and outputs left.
 #[inline(always)]
 #[allow(clippy::too_many_arguments, reason = "one dense layer's operands")]
 pub(super) fn dense_grad_params<const SB: usize, const OB: usize>(
@@ -220,12 +232,16 @@ pub(super) fn dense_grad_params<const SB: usize, const OB: usize>(
     n_in: usize,
     n_out: usize,
     b: usize,
+    pack: &mut Vec<f32>,
 ) {
     let x = &x[..b * n_in];
     let dz = &dz[..b * n_out];
-    let (iblocks, oblocks) = match simd.avx(n_out) {
+    let (iblocks, oblocks) = match simd.avx() {
         #[cfg(target_arch = "x86_64")]
-        Some(v3) => avx::grad_weights(v3, x, dz, gw, n_in, n_out),
+        Some(v3) => {
+            avx::grad_weights(v3, x, dz, gw, n_in, n_out, b, pack);
+            (n_in, n_out)
+        }
         _ => {
             let oblocks = n_out / OB * OB;
             let iblocks = n_in / SB * SB;
@@ -302,29 +318,35 @@ pub(super) fn dense_grad_params<const SB: usize, const OB: usize>(
 }
 
 /// `dx[s][i] = (Σ_o dz[s][o]·W[i][o]) · [x[s][i] > 0]` for the first `b` samples, in the
-/// [`LANES`]-strided order of the module doc. `wt` is `W` transposed (`[n_out × n_in]`), so
-/// `IB` consecutive inputs are one vector; two samples go side by side (the AVX2 kernel
-/// does this part when `simd` has it); then the inputs and samples left, one sum at a time.
+/// [`LANES`]-strided order of the module doc (`w` is `W`, `[n_in × n_out]`). Two samples
+/// go side by side over blocks of inputs: [`avx::grad_input`] with AVX2, else `W`
+/// transposed into `pack` so that `IB` consecutive inputs are one vector; then the inputs
+/// and samples left, one sum at a time.
 #[inline(always)]
 #[allow(clippy::too_many_arguments, reason = "one dense layer's operands")]
 pub(super) fn dense_grad_input<const IB: usize>(
     simd: Wide,
     dz: &[f32],
-    wt: &[f32],
+    w: &[f32],
     x: &[f32],
     dx: &mut [f32],
     n_in: usize,
     n_out: usize,
     b: usize,
+    pack: &mut Vec<f32>,
 ) {
     let full = n_out / LANES * LANES;
     let dz = &dz[..b * n_out];
     let x = &x[..b * n_in];
     let dx = &mut dx[..b * n_in];
-    let (pairs, iblocks) = match simd.avx(n_in) {
+    let (pairs, iblocks) = match simd.avx() {
         #[cfg(target_arch = "x86_64")]
-        Some(v3) => avx::grad_input(v3, dz, wt, x, dx, n_in, n_out, b),
+        Some(v3) => avx::grad_input(v3, dz, w, x, dx, n_in, n_out, b, pack),
         _ => {
+            pack.clear();
+            pack.resize(n_in * n_out, 0.0);
+            transpose(w, pack, n_in, n_out);
+            let wt = &pack[..];
             let iblocks = n_in / IB * IB;
             let pairs = b / 2 * 2;
             let col = |o: usize, i: usize| arr::<IB>(wt, o * n_in + i);
@@ -384,7 +406,7 @@ pub(super) fn dense_grad_input<const IB: usize>(
             dx[s * n_in + i] = if x[s * n_in + i] <= 0.0 {
                 0.0
             } else {
-                dot_strided(dr, |o| wt[o * n_in + i], full)
+                dot_strided(dr, |o| w[i * n_out + o], full)
             };
         }
     }
@@ -408,7 +430,7 @@ fn dot_strided(d: &[f32], w: impl Fn(usize) -> f32, full: usize) -> f32 {
 
 /// `wt = Wᵀ` for `w` of `[n_in × n_out]`.
 #[inline(always)]
-pub(super) fn transpose(w: &[f32], wt: &mut [f32], n_in: usize, n_out: usize) {
+fn transpose(w: &[f32], wt: &mut [f32], n_in: usize, n_out: usize) {
     for (i, row) in w.chunks_exact(n_out).take(n_in).enumerate() {
         for (o, &v) in row.iter().enumerate() {
             wt[o * n_in + i] = v;
@@ -418,21 +440,25 @@ pub(super) fn transpose(w: &[f32], wt: &mut [f32], n_in: usize, n_out: usize) {
 
 /// The AVX2 kernels (x86-64 v3): the same sums as the generic kernels above, written with
 /// explicit 8-lane vectors (a multiply, then an add: never an FMA), so each output is the
-/// same sum in the same order. The generic kernels handle the rows, outputs and inputs
-/// past the last full block, so only whole blocks come here.
+/// same sum in the same order.
+///
+/// Register-blocked micro-kernels: [`block`] keeps `R` rows × `8V` outputs of accumulators
+/// in ymm registers, so one load of a weight vector serves `R` rows and one broadcast of
+/// an input serves `V` vectors. Its operands come from small packed panels (a block of
+/// weight columns, zero-padded to whole vectors; the delta rows of an output block), so
+/// the inner loop walks two arrays in step with no index checks. Layers narrower than a
+/// vector (the 3 and 11 actions) run in a zero-padded vector whose padding lanes are
+/// computed and dropped: every real lane is the same sum in the same order.
 #[cfg(target_arch = "x86_64")]
 pub(super) mod avx {
     use pulp::x86::V3;
     use pulp::{Simd, f32x8};
 
-    /// Eight lanes from `v[at..at + 8]` (zeros past the end, which callers never reach).
+    /// Eight lanes from `v[..8]`.
     #[inline(always)]
-    fn load(v: &[f32], at: usize) -> f32x8 {
-        let mut a = [0.0f32; 8];
-        if let Some(c) = v.get(at..at + 8) {
-            a.copy_from_slice(c);
-        }
-        pulp::cast(a)
+    fn v8(v: &[f32]) -> f32x8 {
+        let v = &v[..8];
+        pulp::cast([v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]])
     }
 
     #[inline(always)]
@@ -446,10 +472,157 @@ pub(super) mod avx {
         s.add_f32s(a, s.mul_f32s(x, w))
     }
 
-    /// [`super::dense_forward`] for rows in groups of 4 and outputs in blocks of 16;
-    /// returns how many rows it did.
+    /// `max(v, 0)` lane by lane as `vmaxps` computes it (`v > 0 ? v : +0`), the same as
+    /// the scalar [`super::relu`].
     #[inline(always)]
+    fn relu(s: V3, v: f32x8) -> f32x8 {
+        let z = s.avx._mm256_setzero_ps();
+        pulp::cast(s.avx._mm256_max_ps(pulp::cast(v), z))
+    }
+
+    /// `c[k] = rows[k * n_out + o]` for the 16 rows of `rows`.
+    #[inline(always)]
+    fn gather_column(c: &mut [f32], rows: &[f32], o: usize, n_out: usize) {
+        for (cv, r) in c[..16].iter_mut().zip(rows.chunks_exact(n_out)) {
+            *cv = r[o];
+        }
+    }
+
+    /// `x <= 0 ? +0 : t` lane by lane (the ReLU's gradient mask; a NaN `x` keeps `t`, as
+    /// the scalar comparison does).
+    #[inline(always)]
+    fn relu_mask(s: V3, t: f32x8, x: f32x8) -> f32x8 {
+        let z = s.avx._mm256_setzero_ps();
+        // not (x <= 0), true for NaN: all ones where `t` stays
+        let keep = s
+            .avx
+            ._mm256_cmp_ps::<{ core::arch::x86_64::_CMP_NLE_UQ }>(pulp::cast(x), z);
+        pulp::cast(s.avx._mm256_and_ps(keep, pulp::cast(t)))
+    }
+
+    /// `V` vectors from `v[..8V]`.
+    #[inline(always)]
+    fn vecs<const V: usize>(v: &[f32]) -> [f32x8; V] {
+        let mut out = [pulp::cast([0.0f32; 8]); V];
+        for (k, o) in out.iter_mut().enumerate() {
+            *o = v8(&v[8 * k..]);
+        }
+        out
+    }
+
+    /// `&v[r * stride..][..len]` for each of `R` consecutive rows.
+    #[inline(always)]
+    fn rows_of<const R: usize>(v: &[f32], stride: usize, len: usize) -> [&[f32]; R] {
+        let mut rows = [&v[..0]; R];
+        for (r, row) in rows.iter_mut().enumerate() {
+            *row = &v[r * stride..r * stride + len];
+        }
+        rows
+    }
+
+    /// `dst[..n] = src[..n]` for `n ≤ W`: a fixed-size copy when `n` is the whole width
+    /// (no call to `memcpy`), else element by element.
+    #[inline(always)]
+    fn copy_part<const W: usize>(dst: &mut [f32], src: &[f32], n: usize) {
+        if n == W {
+            dst[..W].copy_from_slice(&src[..W]);
+        } else {
+            for (d, &v) in dst[..n].iter_mut().zip(&src[..n]) {
+                *d = v;
+            }
+        }
+    }
+
+    /// `dst[..W] = src[..n]` then zeros (a padded panel row).
+    #[inline(always)]
+    fn copy_pad<const W: usize>(dst: &mut [f32], src: &[f32], n: usize) {
+        if n == W {
+            dst[..W].copy_from_slice(&src[..W]);
+        } else {
+            for (k, d) in dst[..W].iter_mut().enumerate() {
+                *d = if k < n { src[k] } else { 0.0 };
+            }
+        }
+    }
+
+    /// Each row `r` of `acc` (ReLU first when `relu`), its first `real` lanes, into
+    /// `y[r * stride + o..]`.
+    #[allow(clippy::too_many_arguments, reason = "a block and where it goes")]
+    #[inline(always)]
+    fn store<const R: usize, const V: usize, const W: usize>(
+        s: V3,
+        acc: &[[f32x8; V]; R],
+        y: &mut [f32],
+        stride: usize,
+        o: usize,
+        real: usize,
+        relu: bool,
+    ) {
+        for (r, a) in acc.iter().enumerate() {
+            let mut l = [0.0f32; W];
+            for (lv, &av) in l.chunks_exact_mut(8).zip(a) {
+                let av = if relu { self::relu(s, av) } else { av };
+                lv.copy_from_slice(&lanes(av));
+            }
+            copy_part::<W>(&mut y[r * stride + o..], &l, real);
+        }
+    }
+
+    /// `R` rows × `8V` outputs: `acc[r] = init + Σ_k rows[r][k] · b[k]` with `k` ascending
+    /// over `n` steps, `b` holding `8V` lanes per step.
+    #[inline(always)]
+    fn block<const R: usize, const V: usize>(
+        s: V3,
+        init: [f32x8; V],
+        rows: [&[f32]; R],
+        b: &[f32],
+        n: usize,
+    ) -> [[f32x8; V]; R] {
+        let mut acc = [init; R];
+        for (k, bk) in (0..n).zip(b.chunks_exact(8 * V)) {
+            let bv = vecs::<V>(bk);
+            for (a, row) in acc.iter_mut().zip(&rows) {
+                let xv = s.splat_f32s(row[k]);
+                for (av, &w) in a.iter_mut().zip(&bv) {
+                    *av = mac(s, *av, xv, w);
+                }
+            }
+        }
+        acc
+    }
+
+    /// [`block`] with the scalars of step `k` at `a[k * stride + off..][..R]`.
+    #[inline(always)]
+    fn strided<const R: usize, const V: usize>(
+        s: V3,
+        init: [f32x8; V],
+        a: &[f32],
+        stride: usize,
+        off: usize,
+        b: &[f32],
+    ) -> [[f32x8; V]; R] {
+        let mut acc = [init; R];
+        for (ak, bk) in a.chunks_exact(stride).zip(b.chunks_exact(8 * V)) {
+            let xs = &ak[off..off + R];
+            let bv = vecs::<V>(bk);
+            for (a, &x) in acc.iter_mut().zip(xs) {
+                let xv = s.splat_f32s(x);
+                for (av, &w) in a.iter_mut().zip(&bv) {
+                    *av = mac(s, *av, xv, w);
+                }
+            }
+        }
+        acc
+    }
+
+    /// Rows per register block of the forward pass and inputs per block of the weight
+    /// gradient (6 × 2 accumulators, 2 weight vectors, a broadcast and a product: the 16
+    /// ymm registers).
+    const R: usize = 6;
+
+    /// `out = x·W + bias` (then ReLU) for every row; the whole layer.
     #[allow(clippy::too_many_arguments, reason = "one dense layer's operands")]
+    #[inline(always)]
     pub(super) fn dense_forward(
         s: V3,
         x: &[f32],
@@ -459,62 +632,80 @@ pub(super) mod avx {
         n_in: usize,
         n_out: usize,
         relu: bool,
-    ) -> usize {
-        const SB: usize = 4;
-        let rows = x.len() / n_in;
-        let grouped = rows / SB * SB;
-        let oblocks = n_out / 16 * 16;
-        // one block of 16 outputs for every group of rows, so the block's weight column
-        // (n_in × 64 bytes) stays in L1 while the rows stream past
-        for o in (0..oblocks).step_by(16) {
-            for (xg, yg) in x[..grouped * n_in]
-                .chunks_exact(SB * n_in)
-                .zip(out.chunks_exact_mut(SB * n_out))
-            {
-                let (x0, rest) = xg.split_at(n_in);
-                let (x1, rest) = rest.split_at(n_in);
-                let (x2, x3) = rest.split_at(n_in);
-                let b0 = load(bias, o);
-                let b1 = load(bias, o + 8);
-                let mut a = [[b0, b1]; SB];
-                for ((((wrow, &v0), &v1), &v2), &v3) in w
-                    .chunks_exact(n_out)
-                    .zip(x0)
-                    .zip(x1)
-                    .zip(x2)
-                    .zip(&x3[..n_in])
-                {
-                    let w0 = load(wrow, o);
-                    let w1 = load(wrow, o + 8);
-                    for (r, v) in [v0, v1, v2, v3].into_iter().enumerate() {
-                        let xv = s.splat_f32s(v);
-                        a[r][0] = mac(s, a[r][0], xv, w0);
-                        a[r][1] = mac(s, a[r][1], xv, w1);
-                    }
-                }
-                for (r, pair) in a.iter().enumerate() {
-                    for (h, v) in pair.iter().enumerate() {
-                        let at = r * n_out + o + 8 * h;
-                        for (y, &z) in yg[at..at + 8].iter_mut().zip(&lanes(*v)) {
-                            *y = if relu { z.max(0.0) } else { z };
-                        }
-                    }
-                }
+        pack: &mut Vec<f32>,
+    ) {
+        let mut o = 0;
+        while o < n_out {
+            if n_out - o >= 16 {
+                forward_block::<2, 16>(s, x, w, bias, out, n_in, n_out, o, relu, pack);
+                o += 16;
+            } else {
+                forward_block::<1, 8>(s, x, w, bias, out, n_in, n_out, o, relu, pack);
+                o += 8;
             }
         }
-        if oblocks < n_out {
-            for (xr, yr) in x[..grouped * n_in]
-                .chunks_exact(n_in)
-                .zip(out.chunks_exact_mut(n_out))
-            {
-                super::forward_tail(xr, w, bias, yr, oblocks, n_out, relu);
-            }
-        }
-        grouped
     }
 
-    /// [`super::dense_grad_params`]'s weight sums for inputs in blocks of 4 and outputs in
-    /// blocks of 16; returns (inputs, outputs) covered.
+    /// Outputs `o..o + W` (`W = 8V`; fewer at the right edge) of every row.
+    #[allow(clippy::too_many_arguments, reason = "one dense layer's operands")]
+    #[inline(always)]
+    fn forward_block<const V: usize, const W: usize>(
+        s: V3,
+        x: &[f32],
+        w: &[f32],
+        bias: &[f32],
+        out: &mut [f32],
+        n_in: usize,
+        n_out: usize,
+        o: usize,
+        relu: bool,
+        pack: &mut Vec<f32>,
+    ) {
+        let real = W.min(n_out - o);
+        // the weight columns o..o + real, one row of W lanes per input
+        if pack.len() < n_in * W {
+            pack.resize(n_in * W, 0.0);
+        }
+        for (p, wr) in pack[..n_in * W]
+            .chunks_exact_mut(W)
+            .zip(w.chunks_exact(n_out))
+        {
+            copy_pad::<W>(p, &wr[o..], real);
+        }
+        let mut bb = [0.0f32; W];
+        copy_part::<W>(&mut bb, &bias[o..], real);
+        let init = vecs::<V>(&bb);
+        let rows = x.len() / n_in;
+        let panel = &pack[..n_in * W];
+        let grouped = rows / R * R;
+        for (xg, yg) in x[..grouped * n_in]
+            .chunks_exact(R * n_in)
+            .zip(out.chunks_exact_mut(R * n_out))
+        {
+            let acc = block::<R, V>(s, init, rows_of::<R>(xg, n_in, n_in), panel, n_in);
+            store::<R, V, W>(s, &acc, yg, n_out, o, real, relu);
+        }
+        let x = &x[grouped * n_in..rows * n_in];
+        let y = &mut out[grouped * n_out..rows * n_out];
+        macro_rules! rest {
+            ($r:literal) => {{
+                let acc = block::<$r, V>(s, init, rows_of::<$r>(x, n_in, n_in), panel, n_in);
+                store::<$r, V, W>(s, &acc, y, n_out, o, real, relu);
+            }};
+        }
+        match rows - grouped {
+            5 => rest!(5),
+            4 => rest!(4),
+            3 => rest!(3),
+            2 => rest!(2),
+            1 => rest!(1),
+            _ => {}
+        }
+    }
+
+    /// `gW[i][o] = Σ_s x[s][i]·dz[s][o]` for every input and output of the layer (samples
+    /// ascending from `+0`).
+    #[allow(clippy::too_many_arguments, reason = "one dense layer's operands")]
     #[inline(always)]
     pub(super) fn grad_weights(
         s: V3,
@@ -523,97 +714,206 @@ pub(super) mod avx {
         gw: &mut [f32],
         n_in: usize,
         n_out: usize,
-    ) -> (usize, usize) {
-        const SB: usize = 4;
-        let oblocks = n_out / 16 * 16;
-        let iblocks = n_in / SB * SB;
-        let zero = s.splat_f32s(0.0);
-        for i in (0..iblocks).step_by(SB) {
-            for o in (0..oblocks).step_by(16) {
-                let mut a = [[zero; 2]; SB];
-                for (xr, drow) in x.chunks_exact(n_in).zip(dz.chunks_exact(n_out)) {
-                    let d0 = load(drow, o);
-                    let d1 = load(drow, o + 8);
-                    for (r, &v) in xr[i..i + SB].iter().enumerate() {
-                        let xv = s.splat_f32s(v);
-                        a[r][0] = mac(s, a[r][0], xv, d0);
-                        a[r][1] = mac(s, a[r][1], xv, d1);
-                    }
-                }
-                for (r, pair) in a.iter().enumerate() {
-                    for (h, v) in pair.iter().enumerate() {
-                        let at = (i + r) * n_out + o + 8 * h;
-                        gw[at..at + 8].copy_from_slice(&lanes(*v));
-                    }
-                }
+        b: usize,
+        pack: &mut Vec<f32>,
+    ) {
+        let mut o = 0;
+        while o < n_out {
+            if n_out - o >= 16 {
+                grad_block::<2, 16>(s, x, dz, gw, n_in, n_out, b, o, pack);
+                o += 16;
+            } else {
+                grad_block::<1, 8>(s, x, dz, gw, n_in, n_out, b, o, pack);
+                o += 8;
             }
         }
-        (iblocks, oblocks)
     }
 
-    /// [`super::dense_grad_input`] for pairs of samples and inputs in blocks of 16;
-    /// returns (samples, inputs) covered.
+    /// Columns `o..o + W` (`W = 8V`; fewer at the right edge) of `gW`.
+    #[allow(clippy::too_many_arguments, reason = "one dense layer's operands")]
+    #[inline(always)]
+    fn grad_block<const V: usize, const W: usize>(
+        s: V3,
+        x: &[f32],
+        dz: &[f32],
+        gw: &mut [f32],
+        n_in: usize,
+        n_out: usize,
+        b: usize,
+        o: usize,
+        pack: &mut Vec<f32>,
+    ) {
+        let real = W.min(n_out - o);
+        // the deltas of outputs o..o + real, one row of W lanes per sample
+        if pack.len() < b * W {
+            pack.resize(b * W, 0.0);
+        }
+        for (p, dr) in pack[..b * W]
+            .chunks_exact_mut(W)
+            .zip(dz.chunks_exact(n_out))
+        {
+            copy_pad::<W>(p, &dr[o..], real);
+        }
+        let dp = &pack[..b * W];
+        let x = &x[..b * n_in];
+        let zero = [s.splat_f32s(0.0); V];
+        let grouped = n_in / R * R;
+        for i in (0..grouped).step_by(R) {
+            let acc = strided::<R, V>(s, zero, x, n_in, i, dp);
+            store::<R, V, W>(s, &acc, &mut gw[i * n_out..], n_out, o, real, false);
+        }
+        let i = grouped;
+        let gw = &mut gw[i * n_out..];
+        macro_rules! rest {
+            ($r:literal) => {{
+                let acc = strided::<$r, V>(s, zero, x, n_in, i, dp);
+                store::<$r, V, W>(s, &acc, gw, n_out, o, real, false);
+            }};
+        }
+        match n_in - grouped {
+            5 => rest!(5),
+            4 => rest!(4),
+            3 => rest!(3),
+            2 => rest!(2),
+            1 => rest!(1),
+            _ => {}
+        }
+    }
+
+    /// [`super::dense_grad_input`] for pairs of samples and inputs in blocks of 16, from
+    /// `W` (`[n_in × n_out]`); returns (samples, inputs) covered.
     #[inline(always)]
     #[allow(clippy::too_many_arguments, reason = "one dense layer's operands")]
     pub(super) fn grad_input(
         s: V3,
         dz: &[f32],
-        wt: &[f32],
+        w: &[f32],
         x: &[f32],
         dx: &mut [f32],
         n_in: usize,
         n_out: usize,
         b: usize,
+        pack: &mut Vec<f32>,
     ) -> (usize, usize) {
-        let full = n_out / super::LANES * super::LANES;
+        let lanes_n = super::LANES;
+        let full = n_out / lanes_n * lanes_n;
         let iblocks = n_in / 16 * 16;
         let pairs = b / 2 * 2;
-        let start = s.splat_f32s(if full == 0 { 0.0 } else { -0.0 });
+        // per block of 16 inputs, the weights in the order the sums take them: lane k's
+        // outputs k, k + 16, …, then the outputs past the last full block; 16 inputs each
+        let j = full / lanes_n;
+        let len = iblocks * n_out + pairs * n_out;
+        if pack.len() < len {
+            pack.resize(len, 0.0);
+        }
+        let (wp, dp) = pack[..len].split_at_mut(iblocks * n_out);
+        // the q-th entry of that order is output `o = k + 16·jj` for `q = k·j + jj` below
+        // `full`, then `o = q`
+        for (ib, panel) in wp.chunks_exact_mut(16 * n_out).enumerate() {
+            let rows = &w[ib * 16 * n_out..(ib + 1) * 16 * n_out];
+            let mut q = 0;
+            for k in 0..if j == 0 { 0 } else { lanes_n } {
+                for o in (k..full).step_by(lanes_n) {
+                    gather_column(&mut panel[q * 16..q * 16 + 16], rows, o, n_out);
+                    q += 1;
+                }
+            }
+            for o in full..n_out {
+                gather_column(&mut panel[o * 16..o * 16 + 16], rows, o, n_out);
+            }
+        }
+        // each sample's deltas in the same order
+        for (p, dr) in dp.chunks_exact_mut(n_out).zip(dz.chunks_exact(n_out)) {
+            let mut q = 0;
+            for k in 0..if j == 0 { 0 } else { lanes_n } {
+                for o in (k..full).step_by(lanes_n) {
+                    p[q] = dr[o];
+                    q += 1;
+                }
+            }
+            p[full..].copy_from_slice(&dr[full..]);
+        }
+        let (wp, dp) = (&*wp, &*dp);
+        match j {
+            0 => grad_input_pairs::<0>(s, dp, wp, x, dx, n_in, n_out, pairs, iblocks),
+            1 => grad_input_pairs::<1>(s, dp, wp, x, dx, n_in, n_out, pairs, iblocks),
+            2 => grad_input_pairs::<2>(s, dp, wp, x, dx, n_in, n_out, pairs, iblocks),
+            3 => grad_input_pairs::<3>(s, dp, wp, x, dx, n_in, n_out, pairs, iblocks),
+            4 => grad_input_pairs::<4>(s, dp, wp, x, dx, n_in, n_out, pairs, iblocks),
+            _ => return (0, 0),
+        }
+        (pairs, iblocks)
+    }
+
+    /// The pairs of samples × blocks of 16 inputs, with `J` outputs per lane.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments, reason = "one dense layer's operands")]
+    fn grad_input_pairs<const J: usize>(
+        s: V3,
+        dp: &[f32],
+        wp: &[f32],
+        x: &[f32],
+        dx: &mut [f32],
+        n_in: usize,
+        n_out: usize,
+        pairs: usize,
+        iblocks: usize,
+    ) {
+        const L: usize = super::LANES;
+        let full = J * L;
+        let start = s.splat_f32s(if J == 0 { 0.0 } else { -0.0 });
         let zero = s.splat_f32s(0.0);
-        for ((d2, x2), dx2) in dz[..pairs * n_out]
+        for ((d2, x2), dx2) in dp[..pairs * n_out]
             .chunks_exact(2 * n_out)
             .zip(x[..pairs * n_in].chunks_exact(2 * n_in))
             .zip(dx[..pairs * n_in].chunks_exact_mut(2 * n_in))
         {
             let (da, db) = d2.split_at(n_out);
-            for i in (0..iblocks).step_by(16) {
+            let (da_f, da_t) = da.split_at(full);
+            let (db_f, db_t) = db.split_at(full);
+            for (ib, panel) in wp.chunks_exact(16 * n_out).take(iblocks / 16).enumerate() {
+                let (pf, pt) = panel.split_at(16 * full);
                 let mut t = [[start; 2]; 2];
-                for k in 0..if full == 0 { 0 } else { super::LANES } {
-                    let mut p = [[zero; 2]; 2];
-                    for o in (k..full).step_by(super::LANES) {
-                        let c0 = load(wt, o * n_in + i);
-                        let c1 = load(wt, o * n_in + i + 8);
-                        let (va, vb) = (s.splat_f32s(da[o]), s.splat_f32s(db[o]));
-                        p[0][0] = mac(s, p[0][0], va, c0);
-                        p[0][1] = mac(s, p[0][1], va, c1);
-                        p[1][0] = mac(s, p[1][0], vb, c0);
-                        p[1][1] = mac(s, p[1][1], vb, c1);
-                    }
-                    for (tr, pr) in t.iter_mut().zip(&p) {
-                        tr[0] = s.add_f32s(tr[0], pr[0]);
-                        tr[1] = s.add_f32s(tr[1], pr[1]);
+                if J > 0 {
+                    for ((ck, dak), dbk) in pf
+                        .chunks_exact(16 * J)
+                        .zip(da_f.chunks_exact(J))
+                        .zip(db_f.chunks_exact(J))
+                    {
+                        let mut p = [[zero; 2]; 2];
+                        for jj in 0..J {
+                            let c0 = v8(&ck[16 * jj..]);
+                            let c1 = v8(&ck[16 * jj + 8..]);
+                            let (va, vb) = (s.splat_f32s(dak[jj]), s.splat_f32s(dbk[jj]));
+                            p[0][0] = mac(s, p[0][0], va, c0);
+                            p[0][1] = mac(s, p[0][1], va, c1);
+                            p[1][0] = mac(s, p[1][0], vb, c0);
+                            p[1][1] = mac(s, p[1][1], vb, c1);
+                        }
+                        for (tr, pr) in t.iter_mut().zip(&p) {
+                            tr[0] = s.add_f32s(tr[0], pr[0]);
+                            tr[1] = s.add_f32s(tr[1], pr[1]);
+                        }
                     }
                 }
-                for o in full..n_out {
-                    let c0 = load(wt, o * n_in + i);
-                    let c1 = load(wt, o * n_in + i + 8);
-                    let (va, vb) = (s.splat_f32s(da[o]), s.splat_f32s(db[o]));
+                for ((c, &a0), &a1) in pt.chunks_exact(16).zip(da_t).zip(db_t) {
+                    let c0 = v8(c);
+                    let c1 = v8(&c[8..]);
+                    let (va, vb) = (s.splat_f32s(a0), s.splat_f32s(a1));
                     t[0][0] = mac(s, t[0][0], va, c0);
                     t[0][1] = mac(s, t[0][1], va, c1);
                     t[1][0] = mac(s, t[1][0], vb, c0);
                     t[1][1] = mac(s, t[1][1], vb, c1);
                 }
+                let i = ib * 16;
                 for (r, tr) in t.iter().enumerate() {
-                    for (h, v) in tr.iter().enumerate() {
+                    for (h, &v) in tr.iter().enumerate() {
                         let at = r * n_in + i + 8 * h;
-                        let xs = &x2[at..at + 8];
-                        for ((d, &xv), &tv) in dx2[at..at + 8].iter_mut().zip(xs).zip(&lanes(*v)) {
-                            *d = if xv <= 0.0 { 0.0 } else { tv };
-                        }
+                        let kept = relu_mask(s, v, v8(&x2[at..]));
+                        dx2[at..at + 8].copy_from_slice(&lanes(kept));
                     }
                 }
             }
         }
-        (pairs, iblocks)
     }
 }

@@ -178,6 +178,7 @@ impl Mlp {
         ws.path.run(Forward {
             net: self,
             acts: &mut ws.acts,
+            pack: &mut ws.pack,
             b,
         });
         &ws.acts[self.layers()][..b * self.n_out()]
@@ -189,18 +190,11 @@ impl Mlp {
     pub fn backward(&self, d_out: &[f32], b: usize, ws: &mut Workspace, grad: &mut [f32]) {
         let layers = self.layers();
         ws.delta[layers][..b * self.n_out()].copy_from_slice(&d_out[..b * self.n_out()]);
-        let wt_len = (1..layers)
-            .map(|l| self.sizes[l] * self.sizes[l + 1])
-            .max()
-            .unwrap_or(0);
-        if ws.wt.len() < wt_len {
-            ws.wt.resize(wt_len, 0.0);
-        }
         ws.path.run(Backward {
             net: self,
             acts: &ws.acts,
             delta: &mut ws.delta,
-            wt: &mut ws.wt,
+            pack: &mut ws.pack,
             grad,
             b,
         });
@@ -211,6 +205,7 @@ impl Mlp {
 struct Forward<'a> {
     net: &'a Mlp,
     acts: &'a mut [Vec<f32>],
+    pack: &'a mut Vec<f32>,
     b: usize,
 }
 
@@ -231,7 +226,7 @@ impl Kernel for Forward<'_> {
             let inp = &head[l][..b * n_in];
             let out = &mut tail[0][..b * n_out];
             let relu = l != last;
-            kernels::dense_forward::<SB, OB>(simd, inp, w, bias, out, n_in, n_out, relu);
+            kernels::dense_forward::<SB, OB>(simd, inp, w, bias, out, n_in, n_out, relu, self.pack);
         }
     }
 }
@@ -241,7 +236,7 @@ struct Backward<'a> {
     net: &'a Mlp,
     acts: &'a [Vec<f32>],
     delta: &'a mut [Vec<f32>],
-    wt: &'a mut [f32],
+    pack: &'a mut Vec<f32>,
     grad: &'a mut [f32],
     b: usize,
 }
@@ -261,13 +256,11 @@ impl Kernel for Backward<'_> {
             let (dh, dt) = self.delta.split_at_mut(l + 1);
             let dz = &dt[0][..b * n_out];
             let x = &self.acts[l][..b * n_in];
-            kernels::dense_grad_params::<SB, OB>(simd, x, dz, gw, gb, n_in, n_out, b);
+            kernels::dense_grad_params::<SB, OB>(simd, x, dz, gw, gb, n_in, n_out, b, self.pack);
             if l > 0 {
                 // dLoss/dInput, masked by the ReLU that produced the input
-                let wt = &mut self.wt[..n_in * n_out];
-                kernels::transpose(w, wt, n_in, n_out);
                 let dx = &mut dh[l][..b * n_in];
-                kernels::dense_grad_input::<OB>(simd, dz, wt, x, dx, n_in, n_out, b);
+                kernels::dense_grad_input::<OB>(simd, dz, w, x, dx, n_in, n_out, b, self.pack);
             }
         }
     }
@@ -279,8 +272,9 @@ impl Kernel for Backward<'_> {
 pub struct Workspace {
     acts: Vec<Vec<f32>>,
     delta: Vec<Vec<f32>>,
-    /// A layer's weights transposed (the input gradient's operand).
-    wt: Vec<f32>,
+    /// The kernels' packed operands (a block of weight columns, a layer's weights in the
+    /// input gradient's order, …).
+    pack: Vec<f32>,
     batch: usize,
     path: Path,
 }
@@ -290,7 +284,7 @@ impl Default for Workspace {
         Workspace {
             acts: Vec::new(),
             delta: Vec::new(),
-            wt: Vec::new(),
+            pack: Vec::new(),
             batch: 0,
             path: Path::Detected,
         }
@@ -579,7 +573,7 @@ mod tests {
                         acc += inp[s * n_in + i] * net.params[wo + i * n_out + o];
                     }
                     y[s * n_out + o] = if l + 1 < net.layers() {
-                        acc.max(0.0)
+                        if acc > 0.0 { acc } else { 0.0 }
                     } else {
                         acc
                     };
