@@ -480,12 +480,40 @@ pub(super) mod avx {
         pulp::cast(s.avx._mm256_max_ps(pulp::cast(v), z))
     }
 
-    /// `c[k] = rows[k * n_out + o]` for the 16 rows of `rows`.
+    /// Columns `o0..o0 + 8` of the 8 rows `rows` (`[8 × n_out]`), each as one vector of
+    /// the 8 rows' values: an in-register transpose (data moves only).
     #[inline(always)]
-    fn gather_column(c: &mut [f32], rows: &[f32], o: usize, n_out: usize) {
-        for (cv, r) in c[..16].iter_mut().zip(rows.chunks_exact(n_out)) {
-            *cv = r[o];
-        }
+    fn transpose8(s: V3, rows: &[f32], n_out: usize, o0: usize) -> [f32x8; 8] {
+        use core::arch::x86_64::__m256;
+        let r: [__m256; 8] = core::array::from_fn(|k| pulp::cast(v8(&rows[k * n_out + o0..])));
+        let a = &s.avx;
+        let t0 = a._mm256_unpacklo_ps(r[0], r[1]);
+        let t1 = a._mm256_unpackhi_ps(r[0], r[1]);
+        let t2 = a._mm256_unpacklo_ps(r[2], r[3]);
+        let t3 = a._mm256_unpackhi_ps(r[2], r[3]);
+        let t4 = a._mm256_unpacklo_ps(r[4], r[5]);
+        let t5 = a._mm256_unpackhi_ps(r[4], r[5]);
+        let t6 = a._mm256_unpacklo_ps(r[6], r[7]);
+        let t7 = a._mm256_unpackhi_ps(r[6], r[7]);
+        let u0 = a._mm256_shuffle_ps::<0x44>(t0, t2);
+        let u1 = a._mm256_shuffle_ps::<0xEE>(t0, t2);
+        let u2 = a._mm256_shuffle_ps::<0x44>(t1, t3);
+        let u3 = a._mm256_shuffle_ps::<0xEE>(t1, t3);
+        let u4 = a._mm256_shuffle_ps::<0x44>(t4, t6);
+        let u5 = a._mm256_shuffle_ps::<0xEE>(t4, t6);
+        let u6 = a._mm256_shuffle_ps::<0x44>(t5, t7);
+        let u7 = a._mm256_shuffle_ps::<0xEE>(t5, t7);
+        [
+            a._mm256_permute2f128_ps::<0x20>(u0, u4),
+            a._mm256_permute2f128_ps::<0x20>(u1, u5),
+            a._mm256_permute2f128_ps::<0x20>(u2, u6),
+            a._mm256_permute2f128_ps::<0x20>(u3, u7),
+            a._mm256_permute2f128_ps::<0x31>(u0, u4),
+            a._mm256_permute2f128_ps::<0x31>(u1, u5),
+            a._mm256_permute2f128_ps::<0x31>(u2, u6),
+            a._mm256_permute2f128_ps::<0x31>(u3, u7),
+        ]
+        .map(pulp::cast)
     }
 
     /// `x <= 0 ? +0 : t` lane by lane (the ReLU's gradient mask; a NaN `x` keeps `t`, as
@@ -579,8 +607,32 @@ pub(super) mod avx {
         n: usize,
     ) -> [[f32x8; V]; R] {
         let mut acc = [init; R];
-        for (k, bk) in (0..n).zip(b.chunks_exact(8 * V)) {
-            let bv = vecs::<V>(bk);
+        // two steps per pass (each row's two inputs are read from one address), in order
+        let pairs = n / 2;
+        let mut rows2 = rows;
+        for r in &mut rows2 {
+            *r = &r[..2 * pairs];
+        }
+        for (k2, bk) in (0..pairs).zip(b.chunks_exact(16 * V)) {
+            let (b0, b1) = bk.split_at(8 * V);
+            let bv = vecs::<V>(b0);
+            for (a, row) in acc.iter_mut().zip(&rows2) {
+                let xv = s.splat_f32s(row[2 * k2]);
+                for (av, &w) in a.iter_mut().zip(&bv) {
+                    *av = mac(s, *av, xv, w);
+                }
+            }
+            let bv = vecs::<V>(b1);
+            for (a, row) in acc.iter_mut().zip(&rows2) {
+                let xv = s.splat_f32s(row[2 * k2 + 1]);
+                for (av, &w) in a.iter_mut().zip(&bv) {
+                    *av = mac(s, *av, xv, w);
+                }
+            }
+        }
+        if n % 2 == 1 {
+            let k = n - 1;
+            let bv = vecs::<V>(&b[8 * V * k..]);
             for (a, row) in acc.iter_mut().zip(&rows) {
                 let xv = s.splat_f32s(row[k]);
                 for (av, &w) in a.iter_mut().zip(&bv) {
@@ -802,38 +854,44 @@ pub(super) mod avx {
         // per block of 16 inputs, the weights in the order the sums take them: lane k's
         // outputs k, k + 16, …, then the outputs past the last full block; 16 inputs each
         let j = full / lanes_n;
-        let len = iblocks * n_out + pairs * n_out;
+        let len = iblocks * n_out;
         if pack.len() < len {
             pack.resize(len, 0.0);
         }
-        let (wp, dp) = pack[..len].split_at_mut(iblocks * n_out);
+        let wp = &mut pack[..len];
         // the q-th entry of that order is output `o = k + 16·jj` for `q = k·j + jj` below
         // `full`, then `o = q`
+        let place = |o: usize| {
+            if o < full {
+                o % lanes_n * j + o / lanes_n
+            } else {
+                o
+            }
+        };
+        let oct = n_out / 8 * 8;
         for (ib, panel) in wp.chunks_exact_mut(16 * n_out).enumerate() {
             let rows = &w[ib * 16 * n_out..(ib + 1) * 16 * n_out];
-            let mut q = 0;
-            for k in 0..if j == 0 { 0 } else { lanes_n } {
-                for o in (k..full).step_by(lanes_n) {
-                    gather_column(&mut panel[q * 16..q * 16 + 16], rows, o, n_out);
-                    q += 1;
+            // 8 × 8 tiles of W transposed in registers: tile (h, o0) holds rows
+            // 8h..8h + 8 of the block and outputs o0..o0 + 8
+            for h in 0..2 {
+                let tile_rows = &rows[8 * h * n_out..(8 * h + 8) * n_out];
+                for o0 in (0..oct).step_by(8) {
+                    let cols = transpose8(s, tile_rows, n_out, o0);
+                    for (d, c) in cols.iter().enumerate() {
+                        let at = place(o0 + d) * 16 + 8 * h;
+                        panel[at..at + 8].copy_from_slice(&lanes(*c));
+                    }
+                }
+                for o in oct..n_out {
+                    let at = place(o) * 16 + 8 * h;
+                    for (k, r) in tile_rows.chunks_exact(n_out).enumerate() {
+                        panel[at + k] = r[o];
+                    }
                 }
             }
-            for o in full..n_out {
-                gather_column(&mut panel[o * 16..o * 16 + 16], rows, o, n_out);
-            }
         }
-        // each sample's deltas in the same order
-        for (p, dr) in dp.chunks_exact_mut(n_out).zip(dz.chunks_exact(n_out)) {
-            let mut q = 0;
-            for k in 0..if j == 0 { 0 } else { lanes_n } {
-                for o in (k..full).step_by(lanes_n) {
-                    p[q] = dr[o];
-                    q += 1;
-                }
-            }
-            p[full..].copy_from_slice(&dr[full..]);
-        }
-        let (wp, dp) = (&*wp, &*dp);
+        let wp = &*wp;
+        let dp = &dz[..b * n_out];
         match j {
             0 => grad_input_pairs::<0>(s, dp, wp, x, dx, n_in, n_out, pairs, iblocks),
             1 => grad_input_pairs::<1>(s, dp, wp, x, dx, n_in, n_out, pairs, iblocks),
@@ -875,16 +933,16 @@ pub(super) mod avx {
                 let (pf, pt) = panel.split_at(16 * full);
                 let mut t = [[start; 2]; 2];
                 if J > 0 {
-                    for ((ck, dak), dbk) in pf
-                        .chunks_exact(16 * J)
-                        .zip(da_f.chunks_exact(J))
-                        .zip(db_f.chunks_exact(J))
-                    {
+                    // lane k's outputs k, k + 16, …: its J weight rows are consecutive in
+                    // the panel, its deltas 16 apart in the sample's row
+                    let (da_f, db_f) = (&da_f[..L * J], &db_f[..L * J]);
+                    for (k, ck) in (0..L).zip(pf.chunks_exact(16 * J)) {
                         let mut p = [[zero; 2]; 2];
                         for jj in 0..J {
                             let c0 = v8(&ck[16 * jj..]);
                             let c1 = v8(&ck[16 * jj + 8..]);
-                            let (va, vb) = (s.splat_f32s(dak[jj]), s.splat_f32s(dbk[jj]));
+                            let o = k + L * jj;
+                            let (va, vb) = (s.splat_f32s(da_f[o]), s.splat_f32s(db_f[o]));
                             p[0][0] = mac(s, p[0][0], va, c0);
                             p[0][1] = mac(s, p[0][1], va, c1);
                             p[1][0] = mac(s, p[1][0], vb, c0);
