@@ -686,6 +686,22 @@ pub(super) mod avx {
         relu: bool,
         pack: &mut Vec<f32>,
     ) {
+        let rows = x.len() / n_in;
+        if rows < R {
+            // a few rows (acting on one state): packing the weights would cost as much as
+            // the sums, so read each weight row where it is
+            let mut o = 0;
+            while o < n_out {
+                if n_out - o >= 16 {
+                    forward_direct::<2, 16>(s, x, w, bias, out, n_in, n_out, o, relu);
+                    o += 16;
+                } else {
+                    forward_direct::<1, 8>(s, x, w, bias, out, n_in, n_out, o, relu);
+                    o += 8;
+                }
+            }
+            return;
+        }
         let mut o = 0;
         while o < n_out {
             if n_out - o >= 16 {
@@ -695,6 +711,40 @@ pub(super) mod avx {
                 forward_block::<1, 8>(s, x, w, bias, out, n_in, n_out, o, relu, pack);
                 o += 8;
             }
+        }
+    }
+
+    /// Outputs `o..o + W` (`W = 8V`; fewer at the right edge) of every row, one row at a
+    /// time, from the weight rows in place (the same sums as [`forward_block`]).
+    #[allow(clippy::too_many_arguments, reason = "one dense layer's operands")]
+    #[inline(always)]
+    fn forward_direct<const V: usize, const W: usize>(
+        s: V3,
+        x: &[f32],
+        w: &[f32],
+        bias: &[f32],
+        out: &mut [f32],
+        n_in: usize,
+        n_out: usize,
+        o: usize,
+        relu: bool,
+    ) {
+        let real = W.min(n_out - o);
+        let mut bb = [0.0f32; W];
+        copy_part::<W>(&mut bb, &bias[o..], real);
+        let init = vecs::<V>(&bb);
+        for (xr, yr) in x.chunks_exact(n_in).zip(out.chunks_exact_mut(n_out)) {
+            let mut acc = [init];
+            for (&xi, wr) in xr.iter().zip(w.chunks_exact(n_out)) {
+                let mut lanes_w = [0.0f32; W];
+                copy_pad::<W>(&mut lanes_w, &wr[o..], real);
+                let wv = vecs::<V>(&lanes_w);
+                let xv = s.splat_f32s(xi);
+                for (av, &wl) in acc[0].iter_mut().zip(&wv) {
+                    *av = mac(s, *av, xv, wl);
+                }
+            }
+            store::<1, V, W>(s, &acc, yr, 0, o, real, relu);
         }
     }
 
