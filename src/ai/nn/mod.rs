@@ -6,9 +6,9 @@
 //! batches of 64, where a general tensor library spends most of a step on dispatch and
 //! allocation (candle 0.8–1.2 ms per step on this machine kind). Here every parameter lives
 //! in one flat `Vec<f32>` (layer by layer: weights `[n_in × n_out]` row-major by input, then
-//! biases), so Adam is one pass over one slice, and the dense kernels keep a block of 16
-//! outputs in registers while they stream the weights once per sample. Nothing allocates
-//! after [`Workspace::new`].
+//! biases), so Adam is one pass over one slice, and the dense kernels keep a block of rows ×
+//! 16 outputs in registers, so one load of a weight vector serves several samples (see
+//! `kernels`). Nothing allocates after the first pass of a batch size.
 //!
 //! Determinism: every sum runs in a fixed order on one thread, so the same seed and the
 //! same data give the same weights bit for bit on any machine with IEEE `f32` (the hash
