@@ -506,9 +506,7 @@ impl<'a> Evaluator<'a> {
                 if n == 0 {
                     f64::NAN
                 } else {
-                    crate::metrics::exposed_bars(&ts[..n.min(ts.len())], &[], &s.trades) as f64
-                        / n as f64
-                        * 100.0
+                    exposed_of(w.start, &ts[..n.min(ts.len())], &s.trades) as f64 / n as f64 * 100.0
                 },
             ),
             ("equity_final", last),
@@ -609,7 +607,99 @@ impl<'a> Evaluator<'a> {
     }
 }
 
+/// [`crate::metrics::exposed_bars`] of the lean loop's trades over the window's timestamps
+/// `ts` (window bar `i` is bar `first + i`): the union of the closed trades' bar ranges,
+/// counted from the trades' bar indices in one pass instead of a per-bar scan. The lean
+/// loop's trades carry the timestamps of their bars and come in entry order, so each range is
+/// `entry_bar..=exit_bar` shifted by `first`; trades that do not (none from the lean loop)
+/// fall back to `exposed_bars`.
+fn exposed_of(first: usize, ts: &[i64], trades: &[Trade]) -> usize {
+    let n = ts.len();
+    let closed = || trades.iter().filter(|t| t.exit_reason != ExitReason::Open);
+    let mut prev_entry = 0;
+    let indexed = closed().all(|t| {
+        let ok = t.entry_bar >= first.max(prev_entry)
+            && t.exit_bar >= t.entry_bar
+            && t.entry_bar - first < n
+            && ts[t.entry_bar - first] == t.entry_ts_ms
+            && (t.exit_bar - first >= n || ts[t.exit_bar - first] == t.exit_ts_ms);
+        prev_entry = t.entry_bar;
+        ok
+    });
+    if trades.is_empty() || !indexed {
+        return crate::metrics::exposed_bars(ts, &[], trades);
+    }
+    // ranges sorted by start: count each one's part past the union so far
+    let (mut count, mut end) = (0, 0);
+    for t in closed() {
+        let a = (t.entry_bar - first).max(end);
+        let b = (t.exit_bar - first + 1).min(n);
+        if a < b {
+            count += b - a;
+            end = b;
+        }
+    }
+    count
+}
+
 /// A parameter value for display and JSON (`5`, `0.5`, `true`).
 pub fn value_json(v: &ParamValue) -> serde_json::Value {
     serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::order::Side;
+
+    fn trade(e: usize, x: usize, reason: ExitReason) -> Trade {
+        Trade {
+            side: Side::Long,
+            qty: 1.0,
+            entry_bar: e,
+            exit_bar: x,
+            entry_ts_ms: e as i64 * 60_000,
+            exit_ts_ms: x as i64 * 60_000,
+            entry_price: 1.0,
+            exit_price: 1.0,
+            pnl: 0.0,
+            return_pct: 0.0,
+            fees: 0.0,
+            mae_pct: f64::NAN,
+            mfe_pct: f64::NAN,
+            exit_reason: reason,
+        }
+    }
+
+    #[test]
+    fn exposed_of_equals_exposed_bars() {
+        let first = 7;
+        let n = 60;
+        let ts: Vec<i64> = (first..first + n).map(|i| i as i64 * 60_000).collect();
+        // flips (shared bars), gaps, a one-bar trade, an exit past the window, an open one
+        let mut x = 12345u64;
+        for case in 0..200 {
+            let mut trades = Vec::new();
+            let mut t = first + (case % 5);
+            while t < first + n {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                let len = (x >> 60) as usize;
+                let gap = ((x >> 40) % 3) as usize;
+                let exit = t + len;
+                let reason = if exit >= first + n - 2 && case % 2 == 0 {
+                    ExitReason::Open
+                } else {
+                    ExitReason::Signal
+                };
+                trades.push(trade(t, exit, reason));
+                t = exit + gap;
+            }
+            assert_eq!(
+                exposed_of(first, &ts, &trades),
+                crate::metrics::exposed_bars(&ts, &[], &trades),
+                "case {case}: {trades:?}"
+            );
+        }
+        assert_eq!(exposed_of(first, &ts, &[]), 0);
+    }
 }
