@@ -193,6 +193,16 @@ fn kernel_compare(n: usize, reps: usize) {
         }
         (best, check)
     };
+    // `ALGOLAB_BENCH_EXT_ONLY=1`: the extremes kernel alone (for a profiler)
+    if std::env::var_os("ALGOLAB_BENCH_EXT_ONLY").is_some() {
+        let (ext, _) = extremes();
+        let runs = pairs.len() as f64 * n as f64;
+        println!(
+            "sweep_kernel_1thread/{n:<8} extremes {:6.2} ns/bar-backtest",
+            ext / runs * 1e9
+        );
+        return;
+    }
     let (before, a) = time(false);
     let (after, b) = time(true);
     let (kernel, k) = lanes();

@@ -15,7 +15,9 @@
 //! (final and peak equity, the deepest drawdown, exposure, the equity at each resampling
 //! bucket's last bar, and the trades without excursions). A sweep runs groups of
 //! combinations over chunks of bars, so each chunk of the shared columns is read from memory
-//! once per group rather than once per combination.
+//! once per group rather than once per combination, and books each quiet stretch (a
+//! position held, nothing pending) in O(1) from the block extremes of the closes
+//! ([`Extremes`], [`SmaSim::run_with`]).
 
 use std::ops::Range;
 
@@ -808,9 +810,9 @@ pub fn run_detail(
 }
 
 /// Run many combinations over `window` in parallel (groups of combinations over chunks of
-/// bars, [`SmaSim::run`] for each); summaries come back in input order, whatever the thread
-/// count. (The lane kernel [`run_lanes`] gives the same results; it is not used here until
-/// it measures faster than this loop, see docs/bench_results.md.)
+/// bars, [`run_chunks`] with the block extremes of the closes); summaries come back in input
+/// order, whatever the thread count. (The lane kernel [`run_lanes`] gives the same results;
+/// it measures slower than this loop, see docs/bench_results.md.)
 pub fn sweep<'c>(
     bars: &Bars,
     pairs: &[SmaPair<'c>],
@@ -818,29 +820,47 @@ pub fn sweep<'c>(
     window: Range<usize>,
     bucket_ends: &'c [usize],
 ) -> Vec<(SummarySink<'c>, f64)> {
-    sweep_map(bars, pairs, cfg, window, bucket_ends, &|s, fees| (s, fees))
+    sweep_map(bars, pairs, cfg, window, bucket_ends, &|s, fees| {
+        (s.clone(), fees)
+    })
 }
 
-/// [`sweep`], handing each finished summary and its fees to `f` inside the parallel group
-/// (so a group's trades are dropped before the next group's are made); `f`'s results come
-/// back in input order.
+/// [`sweep`], handing each finished summary and its fees to `f` inside the parallel group;
+/// `f`'s results come back in input order. A group's trade buffers are cleared and reused
+/// by the next group of the same rayon job (no fresh pages to fault in and no regrowth for
+/// each combination; freed when the sweep ends).
 pub fn sweep_map<'c, T: Send>(
     bars: &Bars,
     pairs: &[SmaPair<'c>],
     cfg: LeanConfig,
     window: Range<usize>,
     bucket_ends: &'c [usize],
-    f: &(dyn Fn(SummarySink<'c>, f64) -> T + Sync),
+    f: &(dyn Fn(&SummarySink<'c>, f64) -> T + Sync),
 ) -> Vec<T> {
     let ext = Extremes::of(bars.close());
-    pairs
+    let groups: Vec<Vec<T>> = pairs
         .par_chunks(GROUP)
-        .flat_map_iter(|group| {
-            run_chunks(bars, group, cfg, window.clone(), bucket_ends, ext.as_ref())
-                .into_iter()
-                .map(|(s, fees)| f(s, fees))
+        .map_init(Vec::new, |pool: &mut Vec<Vec<Trade>>, group| {
+            let done = run_chunks_in(
+                bars,
+                group,
+                cfg,
+                window.clone(),
+                bucket_ends,
+                ext.as_ref(),
+                pool,
+            );
+            let mut out = Vec::with_capacity(done.len());
+            for (s, fees) in done {
+                out.push(f(&s, fees));
+                let mut trades = s.trades;
+                trades.clear();
+                pool.push(trades);
+            }
+            out
         })
-        .collect()
+        .collect();
+    groups.into_iter().flatten().collect()
 }
 
 /// One group of combinations on this thread, each by [`SmaSim::run_with`] (the block
@@ -854,10 +874,30 @@ pub fn run_chunks<'c>(
     bucket_ends: &'c [usize],
     ext: Option<&Extremes>,
 ) -> Vec<(SummarySink<'c>, f64)> {
+    run_chunks_in(bars, pairs, cfg, window, bucket_ends, ext, &mut Vec::new())
+}
+
+/// [`run_chunks`], the summaries' trade buffers taken from `pool` (empty ones) while it has
+/// some.
+fn run_chunks_in<'c>(
+    bars: &Bars,
+    pairs: &[SmaPair<'c>],
+    cfg: LeanConfig,
+    window: Range<usize>,
+    bucket_ends: &'c [usize],
+    ext: Option<&Extremes>,
+    pool: &mut Vec<Vec<Trade>>,
+) -> Vec<(SummarySink<'c>, f64)> {
     let c = Cols::of(bars);
     let mut sims: Vec<SmaSim<'c, SummarySink<'c>>> = pairs
         .iter()
-        .map(|p| SmaSim::new(*p, cfg, window.end, SummarySink::new(bucket_ends)))
+        .map(|p| {
+            let mut sink = SummarySink::new(bucket_ends);
+            if let Some(trades) = pool.pop() {
+                sink.trades = trades;
+            }
+            SmaSim::new(*p, cfg, window.end, sink)
+        })
         .collect();
     let mut t0 = window.start;
     while t0 < window.end {
