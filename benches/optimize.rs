@@ -98,8 +98,8 @@ fn best_of(reps: usize) {
 /// implies.
 fn kernel_compare(n: usize, reps: usize) {
     use algolab::engine::fast::sweep::{
-        BLOCK, Cols, GROUP, LeanConfig, SmaPair, SmaSim, SummarySink, rolling_mean_column,
-        run_lanes,
+        BLOCK, Cols, Extremes, GROUP, LeanConfig, SmaPair, SmaSim, SummarySink,
+        rolling_mean_column, run_chunks, run_lanes,
     };
     let bars = lcg_walk(n, 42);
     let cols: Vec<Vec<f64>> = (0..=101)
@@ -175,11 +175,41 @@ fn kernel_compare(n: usize, reps: usize) {
         }
         (best, check)
     };
+    // `run_chunks` with the block extremes (what `sweep` runs), same groups, same thread;
+    // building the extremes is part of the time
+    let extremes = || {
+        let mut best = f64::INFINITY;
+        let mut check = 0.0;
+        for _ in 0..reps.max(1) {
+            let t0 = cpu_time::ThreadTime::now();
+            check = 0.0;
+            let ext = Extremes::of(bars.close());
+            for group in pairs.chunks(GROUP) {
+                for (s, _) in run_chunks(&bars, group, lc, 0..n, &buckets, ext.as_ref()) {
+                    check += s.last;
+                }
+            }
+            best = best.min(t0.elapsed().as_secs_f64());
+        }
+        (best, check)
+    };
+    // `ALGOLAB_BENCH_EXT_ONLY=1`: the extremes kernel alone (for a profiler)
+    if std::env::var_os("ALGOLAB_BENCH_EXT_ONLY").is_some() {
+        let (ext, _) = extremes();
+        let runs = pairs.len() as f64 * n as f64;
+        println!(
+            "sweep_kernel_1thread/{n:<8} extremes {:6.2} ns/bar-backtest",
+            ext / runs * 1e9
+        );
+        return;
+    }
     let (before, a) = time(false);
     let (after, b) = time(true);
     let (kernel, k) = lanes();
+    let (ext, e) = extremes();
     assert_eq!(a.to_bits(), b.to_bits(), "the two loops disagree");
     assert_eq!(a.to_bits(), k.to_bits(), "the lane kernel disagrees");
+    assert_eq!(a.to_bits(), e.to_bits(), "the extremes kernel disagrees");
     let runs = pairs.len() as f64 * n as f64;
     let per = |s: f64| s / runs * 1e9;
     // bytes read from memory: each group reads its distinct SMA columns and the close once
@@ -212,6 +242,15 @@ fn kernel_compare(n: usize, reps: usize) {
         gbs / 29.0 * 100.0,
         runs * 24.0 / kernel / 1e9,
         runs * 24.0 / kernel / 1e9 / 29.0 * 100.0
+    );
+    println!(
+        "sweep_kernel_1thread/{n:<8} extremes (run_chunks, what sweep runs) {:6.2} ns/bar-backtest \
+         ({:.2}x step, {:.2}x run, {:.2}x lanes): {:.0} M bar-backtests/s",
+        per(ext),
+        before / ext,
+        after / ext,
+        kernel / ext,
+        runs / ext / 1e6
     );
 }
 

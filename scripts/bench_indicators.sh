@@ -8,7 +8,8 @@
 # malloc settings: every large array is a fresh mmap with transparent huge pages (numpy asks
 # for huge pages on large arrays itself; a Rust Vec gets them from the tunable), so neither
 # side's figure depends on whether the allocator reuses the previous call's buffer.
-# Usage: scripts/bench_indicators.sh [N]   (N bars, default 1000000; env ROUNDS=3 REPS=10)
+# Usage: scripts/bench_indicators.sh [N]   (N bars, default 1000000; env ROUNDS=3 REPS=10,
+# INDICATORS_BIN)
 set -euo pipefail
 export GLIBC_TUNABLES="${GLIBC_TUNABLES:-glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=1048576}"
 cd "$(dirname "$0")/.."
@@ -17,11 +18,18 @@ ROUNDS="${ROUNDS:-3}"
 REPS="${REPS:-10}"
 DIR="$(mktemp -d)"
 trap 'rm -rf "$DIR"' EXIT
-cargo bench --quiet --bench indicators --no-run 2> "$DIR/build.txt" || { cat "$DIR/build.txt"; exit 1; }
+# INDICATORS_BIN=path: a bench binary built earlier (`cargo bench --no-run --bench indicators`
+# prints its path), e.g. while the sources are being edited; else build and run it by cargo
+if [ -n "${INDICATORS_BIN:-}" ]; then
+  ours() { "$INDICATORS_BIN" --bench; }
+else
+  cargo bench --quiet --bench indicators --no-run 2> "$DIR/build.txt" || { cat "$DIR/build.txt"; exit 1; }
+  ours() { cargo bench --quiet --bench indicators; }
+fi
 for _ in $(seq "$ROUNDS"); do
   python3 scripts/bench_talib.py "$N" "$REPS" >> "$DIR/talib.txt" 2>/dev/null
   ALGOLAB_BENCH_BEST="$REPS" ALGOLAB_BENCH_SIZES="$N" ALGOLAB_BENCH_MODES=raw \
-    cargo bench --quiet --bench indicators 2>/dev/null >> "$DIR/ours.txt"
+    ours 2>/dev/null >> "$DIR/ours.txt"
 done
 python3 - "$DIR/talib.txt" "$DIR/ours.txt" "$N" "$ROUNDS" "$REPS" <<'PY'
 import re, sys

@@ -24,6 +24,7 @@ use crate::core::order::{ExitReason, Intent, PositionView, Trade};
 use crate::data::Bars;
 use crate::engine::{BacktestConfig, BacktestResult, run_backtest};
 use crate::metrics::annual::annual_figures;
+use crate::metrics::trades::TradeStats;
 use crate::metrics::{Annualisation, Stats, StatsInput, compute, trade_stats};
 use crate::optimize::{Candidate, MetricMap};
 use crate::strategy::{self, History, ParamSpec, ParamValue, Params, Strategy};
@@ -395,7 +396,7 @@ impl<'a> Evaluator<'a> {
                 lc,
                 self.window.clone(),
                 &self.bucket_ends,
-                &|s, fees| self.summary_out(&s, fees),
+                &|s, fees| self.summary_out(s, fees),
             )
         } else {
             pairs
@@ -495,7 +496,7 @@ impl<'a> Evaluator<'a> {
             let closed: Vec<Trade> = head.iter().filter(|t| !is_open(t)).copied().collect();
             trade_stats(&closed)
         } else {
-            trade_stats(head)
+            lean_trade_stats(head).unwrap_or_else(|| trade_stats(head))
         };
         let opt = |v: Option<usize>| v.map_or(f64::NAN, |x| x as f64);
         let m: [(&str, f64); 29] = [
@@ -506,9 +507,7 @@ impl<'a> Evaluator<'a> {
                 if n == 0 {
                     f64::NAN
                 } else {
-                    crate::metrics::exposed_bars(&ts[..n.min(ts.len())], &[], &s.trades) as f64
-                        / n as f64
-                        * 100.0
+                    exposed_of(w.start, &ts[..n.min(ts.len())], &s.trades) as f64 / n as f64 * 100.0
                 },
             ),
             ("equity_final", last),
@@ -609,7 +608,260 @@ impl<'a> Evaluator<'a> {
     }
 }
 
+/// [`crate::metrics::exposed_bars`] of the lean loop's trades over the window's timestamps
+/// `ts` (window bar `i` is bar `first + i`): the union of the closed trades' bar ranges,
+/// counted from the trades' bar indices in one pass instead of a per-bar scan. The lean
+/// loop's trades carry the timestamps of their bars and come in entry order, so each range is
+/// `entry_bar..=exit_bar` shifted by `first`; trades that do not (none from the lean loop)
+/// fall back to `exposed_bars`.
+fn exposed_of(first: usize, ts: &[i64], trades: &[Trade]) -> usize {
+    let n = ts.len();
+    let closed = || trades.iter().filter(|t| t.exit_reason != ExitReason::Open);
+    let mut prev_entry = 0;
+    let indexed = closed().all(|t| {
+        let ok = t.entry_bar >= first.max(prev_entry)
+            && t.exit_bar >= t.entry_bar
+            && t.entry_bar - first < n
+            && ts[t.entry_bar - first] == t.entry_ts_ms
+            && (t.exit_bar - first >= n || ts[t.exit_bar - first] == t.exit_ts_ms);
+        prev_entry = t.entry_bar;
+        ok
+    });
+    if trades.is_empty() || !indexed {
+        return crate::metrics::exposed_bars(ts, &[], trades);
+    }
+    // ranges sorted by start: count each one's part past the union so far
+    let (mut count, mut end) = (0, 0);
+    for t in closed() {
+        let a = (t.entry_bar - first).max(end);
+        let b = (t.exit_bar - first + 1).min(n);
+        if a < b {
+            count += b - a;
+            end = b;
+        }
+    }
+    count
+}
+
+/// [`trade_stats`] of the lean loop's closed trades, from the slice itself: the lean loop
+/// closes a whole position per trade, so [`crate::metrics::trades::round_trips`] would
+/// copy them unchanged; this skips that copy and the per-field vectors, with every sum,
+/// mean, variance and fold in `trade_stats`' order and operations (the test compares all
+/// fields). `None` when two adjacent trades are one position's fills (then call
+/// `trade_stats`).
+fn lean_trade_stats(trades: &[Trade]) -> Option<TradeStats> {
+    use crate::metrics::trades::same_position;
+    if trades.windows(2).any(|w| same_position(&w[0], &w[1])) {
+        return None;
+    }
+    const DAY: f64 = 86_400_000.0;
+    let n = trades.len();
+    let mean = |s: f64, k: usize| if k == 0 { f64::NAN } else { s / k as f64 };
+    let div_or_nan = |a: f64, b: f64| if b == 0.0 { f64::NAN } else { a / b };
+    // `Sum for f64`'s starting value (its sign decides an empty sum's)
+    let zero: f64 = std::iter::empty::<f64>().sum();
+    let (mut wins, mut gross_profit, mut gross_loss) = (0usize, zero, zero);
+    let (mut best, mut worst) = (f64::NAN, f64::NAN);
+    let (mut pnl_sum, mut win_sum, mut loss_sum, mut losses) = (0.0, 0.0, 0.0, 0usize);
+    let (mut ret_sum, mut win_ret, mut loss_ret) = (0.0, 0.0, 0.0);
+    let (mut max_bars, mut bars_sum) = (None::<usize>, 0.0);
+    let (mut max_days, mut days_sum) = (f64::NAN, 0.0);
+    let (mut log_sum, mut ruined) = (0.0, false);
+    let mut pnl_total: f64 = zero;
+    for t in trades {
+        let (p, r) = (t.pnl, t.return_pct / 100.0);
+        if p > 0.0 {
+            wins += 1;
+            gross_profit += p;
+            win_sum += p;
+            win_ret += t.return_pct;
+        }
+        if p < 0.0 {
+            gross_loss += p;
+            loss_sum += p;
+            losses += 1;
+            loss_ret += t.return_pct;
+        }
+        best = best.max(r);
+        worst = worst.min(r);
+        pnl_sum += p;
+        pnl_total += p;
+        ret_sum += r;
+        let b = t.exit_bar.saturating_sub(t.entry_bar);
+        max_bars = Some(max_bars.map_or(b, |m: usize| m.max(b)));
+        bars_sum += b as f64;
+        let d = (t.exit_ts_ms - t.entry_ts_ms) as f64 / DAY;
+        max_days = max_days.max(d);
+        days_sum += d;
+        if !ruined {
+            let g = if r.is_nan() { 1.0 } else { 1.0 + r };
+            if g <= 0.0 {
+                ruined = true;
+            } else {
+                log_sum += g.ln();
+            }
+        }
+    }
+    let win_rate = if n == 0 {
+        f64::NAN
+    } else {
+        wins as f64 / n as f64
+    };
+    let pnl_mean = mean(pnl_sum, n);
+    // `sample_var`: the mean by `Sum`, then the squared deviations by `Sum`
+    let pnl_std = if n < 2 {
+        f64::NAN
+    } else {
+        let k = n as f64;
+        let m = pnl_total / k;
+        let mut dev: f64 = zero;
+        for t in trades {
+            dev += (t.pnl - m) * (t.pnl - m);
+        }
+        (dev / (k - 1.0)).sqrt()
+    };
+    let geo = if n == 0 {
+        f64::NAN
+    } else if ruined {
+        0.0
+    } else {
+        (log_sum / n as f64).exp() - 1.0
+    };
+    let (avg_win, avg_loss) = (mean(win_sum, wins), -mean(loss_sum, losses));
+    Some(TradeStats {
+        trades: n,
+        exit_fills: n,
+        win_rate_pct: win_rate * 100.0,
+        best_trade_pct: best * 100.0,
+        worst_trade_pct: worst * 100.0,
+        avg_trade_pct: geo * 100.0,
+        expectancy_pct: mean(ret_sum, n) * 100.0,
+        expectancy: pnl_mean,
+        profit_factor: div_or_nan(gross_profit, gross_loss.abs()),
+        gross_profit,
+        gross_loss,
+        avg_win_pct: mean(win_ret, wins),
+        avg_loss_pct: mean(loss_ret, losses),
+        sqn: div_or_nan((n as f64).sqrt() * pnl_mean, pnl_std),
+        kelly_criterion: win_rate - (1.0 - win_rate) / (avg_win / avg_loss),
+        max_trade_duration_bars: max_bars,
+        avg_trade_duration_bars: mean(bars_sum, n),
+        max_trade_duration_days: max_days,
+        avg_trade_duration_days: mean(days_sum, n),
+    })
+}
+
 /// A parameter value for display and JSON (`5`, `0.5`, `true`).
 pub fn value_json(v: &ParamValue) -> serde_json::Value {
     serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::order::Side;
+
+    fn trade(e: usize, x: usize, reason: ExitReason) -> Trade {
+        Trade {
+            side: Side::Long,
+            qty: 1.0,
+            entry_bar: e,
+            exit_bar: x,
+            entry_ts_ms: e as i64 * 60_000,
+            exit_ts_ms: x as i64 * 60_000,
+            entry_price: 1.0,
+            exit_price: 1.0,
+            pnl: 0.0,
+            return_pct: 0.0,
+            fees: 0.0,
+            mae_pct: f64::NAN,
+            mfe_pct: f64::NAN,
+            exit_reason: reason,
+        }
+    }
+
+    #[test]
+    fn exposed_of_equals_exposed_bars() {
+        let first = 7;
+        let n = 60;
+        let ts: Vec<i64> = (first..first + n).map(|i| i as i64 * 60_000).collect();
+        // flips (shared bars), gaps, a one-bar trade, an exit past the window, an open one
+        let mut x = 12345u64;
+        for case in 0..200 {
+            let mut trades = Vec::new();
+            let mut t = first + (case % 5);
+            while t < first + n {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                let len = (x >> 60) as usize;
+                let gap = ((x >> 40) % 3) as usize;
+                let exit = t + len;
+                let reason = if exit >= first + n - 2 && case % 2 == 0 {
+                    ExitReason::Open
+                } else {
+                    ExitReason::Signal
+                };
+                trades.push(trade(t, exit, reason));
+                t = exit + gap;
+            }
+            assert_eq!(
+                exposed_of(first, &ts, &trades),
+                crate::metrics::exposed_bars(&ts, &[], &trades),
+                "case {case}: {trades:?}"
+            );
+        }
+        assert_eq!(exposed_of(first, &ts, &[]), 0);
+    }
+
+    #[test]
+    fn lean_trade_stats_equal_trade_stats() {
+        let mut x = 99u64;
+        let mut next = move || {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (x >> 11) as f64 / 9_007_199_254_740_992.0
+        };
+        let mut fallbacks = 0;
+        for case in 0..300 {
+            let n = case % 9;
+            let mut bar = 3;
+            let mut trades: Vec<Trade> = Vec::new();
+            for i in 0..n {
+                let t = {
+                    let u = next();
+                    let pnl = match case % 5 {
+                        0 => (u - 0.5) * 100.0,
+                        1 => u * 10.0,
+                        2 => -u * 10.0,
+                        3 => [0.0, -0.0, 5.0][i % 3],
+                        _ => (u - 0.7) * 1e3,
+                    };
+                    let ret = match (case % 7, i) {
+                        (6, 1) => -100.0,
+                        (5, 0) => f64::NAN,
+                        _ => pnl / 10.0,
+                    };
+                    let mut t = trade(bar, bar + 1 + (u * 50.0) as usize, ExitReason::Signal);
+                    // a second fill of the same position now and then
+                    match trades.last() {
+                        Some(prev) if case % 11 == 10 => {
+                            t.entry_bar = prev.entry_bar;
+                            t.entry_ts_ms = prev.entry_ts_ms;
+                        }
+                        _ => bar = t.exit_bar,
+                    }
+                    t.pnl = pnl;
+                    t.return_pct = ret;
+                    t
+                };
+                trades.push(t);
+            }
+            let want = trade_stats(&trades);
+            match lean_trade_stats(&trades) {
+                Some(got) => assert_eq!(format!("{got:?}"), format!("{want:?}"), "case {case}"),
+                None => fallbacks += 1,
+            }
+        }
+        assert!(fallbacks < 300);
+    }
 }

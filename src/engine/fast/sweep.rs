@@ -15,7 +15,9 @@
 //! (final and peak equity, the deepest drawdown, exposure, the equity at each resampling
 //! bucket's last bar, and the trades without excursions). A sweep runs groups of
 //! combinations over chunks of bars, so each chunk of the shared columns is read from memory
-//! once per group rather than once per combination.
+//! once per group rather than once per combination, and books each quiet stretch (a
+//! position held, nothing pending) in O(1) from the block extremes of the closes
+//! ([`Extremes`], [`SmaSim::run_with`]).
 
 use std::ops::Range;
 
@@ -574,6 +576,13 @@ impl<'c> SmaSim<'c, SummarySink<'c>> {
     /// non-finite equity (liquidation), a bucket end or the last bar. Each bar's floating
     /// point operations are `step`'s, in the same order (the sweep tests compare the two).
     pub fn run(&mut self, c: &Cols<'_>, range: Range<usize>) {
+        self.run_with(c, None, range);
+    }
+
+    /// [`SmaSim::run`], with the quiet stretches booked in O(1) from the block extremes of
+    /// the closes `ext` when given ([`SmaSim::quiet_ext`]); the results are `run`'s bit for
+    /// bit.
+    pub fn run_with(&mut self, c: &Cols<'_>, ext: Option<&Extremes>, range: Range<usize>) {
         let mut t = range.start;
         while t < range.end {
             if let (Some(p), Pending::None, false, false) =
@@ -587,10 +596,10 @@ impl<'c> SmaSim<'c, SummarySink<'c>> {
                     .unwrap_or(usize::MAX);
                 let stop = range.end.min(self.end - 1).min(bucket);
                 // no progress: bar `t` liquidates, `step` does it
-                let next = if t < stop {
-                    self.quiet(c, p, t, stop)
-                } else {
-                    t
+                let next = match ext {
+                    _ if t >= stop => t,
+                    Some(x) => self.quiet_ext(c, x, p, t, stop),
+                    None => self.quiet(c, p, t, stop),
                 };
                 if next > t {
                     t = next;
@@ -652,6 +661,137 @@ impl<'c> SmaSim<'c, SummarySink<'c>> {
     }
 }
 
+impl<'c> SmaSim<'c, SummarySink<'c>> {
+    /// [`SmaSim::quiet`] without a per-bar equity: the stretch runs from `from` to the next
+    /// crossing of the two SMAs (found by [`next_cross`]) or `stop`, and while a position
+    /// is held a bar's equity `cash + (margin + sign·qty·(close − entry))` is a weakly
+    /// monotone function of the close (each rounded operation is), so the stretch's lowest
+    /// and highest equity are that function of its lowest and highest close (`ext`). When
+    /// both are positive and finite and the highest is not above the peak, every bar of the
+    /// stretch takes `SummarySink::bar`'s `run_min` branch, so the books are: `bars` and
+    /// `exposed` + length, `run_min` = min(`run_min`, lowest), `last` = the last bar's
+    /// equity — `quiet`'s values bit for bit, in O(1) plus the crossing scan. Otherwise (a
+    /// new peak or a liquidation in the stretch) `quiet` runs it bar by bar.
+    #[inline(always)]
+    fn quiet_ext(
+        &mut self,
+        c: &Cols<'_>,
+        ext: &Extremes,
+        p: Pos,
+        from: usize,
+        stop: usize,
+    ) -> usize {
+        let pair = self.pair;
+        if from < pair.slow_n.max(1) {
+            return self.quiet(c, p, from, stop);
+        }
+        let (cash, margin, sign) = (self.cash, p.margin, p.side.sign());
+        let (qty, entry) = (p.qty, p.entry_price);
+        let equity = |close: f64| cash + (margin + book::unrealized(sign, qty, entry, close));
+        let tc = next_cross(pair.fast, pair.slow, from, stop);
+        let end = if tc < stop { tc + 1 } else { stop };
+        let (lo, hi) = ext.range(c.close, from, end);
+        let (e_lo, e_hi) = if sign > 0.0 {
+            (equity(lo), equity(hi))
+        } else {
+            (equity(hi), equity(lo))
+        };
+        if !(e_lo > 0.0 && e_hi < f64::INFINITY && e_hi <= self.sink.peak) {
+            return self.quiet(c, p, from, stop);
+        }
+        let n = end - from;
+        let e = equity(c.close[end - 1]);
+        self.equity = e;
+        self.sink.bars += n;
+        self.sink.exposed += n;
+        self.sink.last = e;
+        if e_lo < self.sink.run_min {
+            self.sink.run_min = e_lo;
+        }
+        if tc < stop {
+            self.decide(tc);
+        }
+        end
+    }
+}
+
+/// The first bar `t` in `from..stop` where the SMAs cross (`decide`'s test on bars `t − 1`
+/// and `t`), or `stop`; `from ≥ 1`. Scans eight bars at a time without branches.
+#[inline(always)]
+fn next_cross(fast: &[f64], slow: &[f64], from: usize, stop: usize) -> usize {
+    let cross = |pf: f64, ps: f64, f: f64, s: f64| (pf < ps && f > s) || (ps < pf && s > f);
+    let mut t = from;
+    while t + 8 <= stop {
+        let (f, s) = (&fast[t - 1..t + 8], &slow[t - 1..t + 8]);
+        let mut any = false;
+        for i in 1..9 {
+            let (pf, ps, fi, si) = (f[i - 1], s[i - 1], f[i], s[i]);
+            any |= ((pf < ps) & (fi > si)) | ((ps < pf) & (si > fi));
+        }
+        if any {
+            break;
+        }
+        t += 8;
+    }
+    while t < stop && !cross(fast[t - 1], slow[t - 1], fast[t], slow[t]) {
+        t += 1;
+    }
+    t
+}
+
+/// Bars per block of [`Extremes`].
+const EXT_BLOCK: usize = 16;
+
+/// The lowest and highest close of every block of [`EXT_BLOCK`] bars, for the lowest and
+/// highest close of any range in O(1) plus its two partial blocks.
+#[derive(Debug, Clone)]
+pub struct Extremes {
+    lo: Vec<f64>,
+    hi: Vec<f64>,
+}
+
+impl Extremes {
+    /// The blocks of `close`, or `None` when a close is not finite (the quiet stretches then
+    /// run bar by bar, which finds the liquidation a `NaN` equity causes).
+    pub fn of(close: &[f64]) -> Option<Extremes> {
+        if !close.iter().all(|x| x.is_finite()) {
+            return None;
+        }
+        let lo = close
+            .chunks(EXT_BLOCK)
+            .map(|b| b.iter().fold(f64::INFINITY, |m, &x| m.min(x)))
+            .collect();
+        let hi = close
+            .chunks(EXT_BLOCK)
+            .map(|b| b.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x)))
+            .collect();
+        Some(Extremes { lo, hi })
+    }
+
+    /// The lowest and highest of `close[a..b]` (`close` is the slice the blocks were made of).
+    #[inline(always)]
+    fn range(&self, close: &[f64], a: usize, b: usize) -> (f64, f64) {
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        let head = a.next_multiple_of(EXT_BLOCK).min(b);
+        for &x in &close[a..head] {
+            lo = lo.min(x);
+            hi = hi.max(x);
+        }
+        let mut t = head;
+        while t + EXT_BLOCK <= b {
+            let k = t / EXT_BLOCK;
+            lo = lo.min(self.lo[k]);
+            hi = hi.max(self.hi[k]);
+            t += EXT_BLOCK;
+        }
+        for &x in &close[t..b] {
+            lo = lo.min(x);
+            hi = hi.max(x);
+        }
+        (lo, hi)
+    }
+}
+
 /// Run one combination over `window` with full detail (equity, exposure, trades with
 /// excursions); returns the sink and the fees paid.
 pub fn run_detail(
@@ -670,9 +810,9 @@ pub fn run_detail(
 }
 
 /// Run many combinations over `window` in parallel (groups of combinations over chunks of
-/// bars, [`SmaSim::run`] for each); summaries come back in input order, whatever the thread
-/// count. (The lane kernel [`run_lanes`] gives the same results; it is not used here until
-/// it measures faster than this loop, see docs/bench_results.md.)
+/// bars, [`run_chunks`] with the block extremes of the closes); summaries come back in input
+/// order, whatever the thread count. (The lane kernel [`run_lanes`] gives the same results;
+/// it measures slower than this loop, see docs/bench_results.md.)
 pub fn sweep<'c>(
     bars: &Bars,
     pairs: &[SmaPair<'c>],
@@ -680,50 +820,90 @@ pub fn sweep<'c>(
     window: Range<usize>,
     bucket_ends: &'c [usize],
 ) -> Vec<(SummarySink<'c>, f64)> {
-    sweep_map(bars, pairs, cfg, window, bucket_ends, &|s, fees| (s, fees))
+    sweep_map(bars, pairs, cfg, window, bucket_ends, &|s, fees| {
+        (s.clone(), fees)
+    })
 }
 
-/// [`sweep`], handing each finished summary and its fees to `f` inside the parallel group
-/// (so a group's trades are dropped before the next group's are made); `f`'s results come
-/// back in input order.
+/// [`sweep`], handing each finished summary and its fees to `f` inside the parallel group;
+/// `f`'s results come back in input order. A group's trade buffers are cleared and reused
+/// by the next group of the same rayon job (no fresh pages to fault in and no regrowth for
+/// each combination; freed when the sweep ends).
 pub fn sweep_map<'c, T: Send>(
     bars: &Bars,
     pairs: &[SmaPair<'c>],
     cfg: LeanConfig,
     window: Range<usize>,
     bucket_ends: &'c [usize],
-    f: &(dyn Fn(SummarySink<'c>, f64) -> T + Sync),
+    f: &(dyn Fn(&SummarySink<'c>, f64) -> T + Sync),
 ) -> Vec<T> {
-    pairs
+    let ext = Extremes::of(bars.close());
+    let groups: Vec<Vec<T>> = pairs
         .par_chunks(GROUP)
-        .flat_map_iter(|group| {
-            run_chunks(bars, group, cfg, window.clone(), bucket_ends)
-                .into_iter()
-                .map(|(s, fees)| f(s, fees))
+        .map_init(Vec::new, |pool: &mut Vec<Vec<Trade>>, group| {
+            let done = run_chunks_in(
+                bars,
+                group,
+                cfg,
+                window.clone(),
+                bucket_ends,
+                ext.as_ref(),
+                pool,
+            );
+            let mut out = Vec::with_capacity(done.len());
+            for (s, fees) in done {
+                out.push(f(&s, fees));
+                let mut trades = s.trades;
+                trades.clear();
+                pool.push(trades);
+            }
+            out
         })
-        .collect()
+        .collect();
+    groups.into_iter().flatten().collect()
 }
 
-/// One group of combinations on this thread, each by [`SmaSim::run`] over chunks of bars
-/// (a chunk of the shared columns is read once per group); finished summaries and fees in
-/// input order.
-fn run_chunks<'c>(
+/// One group of combinations on this thread, each by [`SmaSim::run_with`] (the block
+/// extremes `ext` of the closes when given) over chunks of bars (a chunk of the shared
+/// columns is read once per group); finished summaries and fees in input order.
+pub fn run_chunks<'c>(
     bars: &Bars,
     pairs: &[SmaPair<'c>],
     cfg: LeanConfig,
     window: Range<usize>,
     bucket_ends: &'c [usize],
+    ext: Option<&Extremes>,
+) -> Vec<(SummarySink<'c>, f64)> {
+    run_chunks_in(bars, pairs, cfg, window, bucket_ends, ext, &mut Vec::new())
+}
+
+/// [`run_chunks`], the summaries' trade buffers taken from `pool` (empty ones) while it has
+/// some.
+fn run_chunks_in<'c>(
+    bars: &Bars,
+    pairs: &[SmaPair<'c>],
+    cfg: LeanConfig,
+    window: Range<usize>,
+    bucket_ends: &'c [usize],
+    ext: Option<&Extremes>,
+    pool: &mut Vec<Vec<Trade>>,
 ) -> Vec<(SummarySink<'c>, f64)> {
     let c = Cols::of(bars);
     let mut sims: Vec<SmaSim<'c, SummarySink<'c>>> = pairs
         .iter()
-        .map(|p| SmaSim::new(*p, cfg, window.end, SummarySink::new(bucket_ends)))
+        .map(|p| {
+            let mut sink = SummarySink::new(bucket_ends);
+            if let Some(trades) = pool.pop() {
+                sink.trades = trades;
+            }
+            SmaSim::new(*p, cfg, window.end, sink)
+        })
         .collect();
     let mut t0 = window.start;
     while t0 < window.end {
         let t1 = (t0 + CHUNK).min(window.end);
         for sim in &mut sims {
-            sim.run(&c, t0..t1);
+            sim.run_with(&c, ext, t0..t1);
         }
         t0 = t1;
     }

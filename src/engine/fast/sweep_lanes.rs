@@ -17,9 +17,8 @@
 //! lane whose state the vector pass cannot express (an order pending) stays scalar until it
 //! can. Bars before every lane can decide run through [`SmaSim::run`].
 //!
-//! Not yet what `sweep` runs: its first version measured slower than `SmaSim::run` per
-//! combination (docs/bench_results.md); this one (events scanned per run, the scalar lanes
-//! kept in a list) is tested equal to `step` but not yet measured.
+//! Not what `sweep` runs: it measures slower than `SmaSim::run` per combination and than
+//! the extremes kernel `run_chunks` (docs/bench_results.md, session 5).
 
 use super::{Cols, Pending, SmaPair, SmaSim, SummarySink};
 use std::ops::Range;

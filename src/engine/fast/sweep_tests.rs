@@ -281,7 +281,8 @@ fn sweep_run_equals_step_on_every_bar() {
     assert!(bankrupt > 0, "no run went bankrupt");
 }
 
-/// The lane kernel (`run_lanes`) equals `step` on every bar, field for field, for random
+/// The lane kernel (`run_lanes`) and the extremes kernel (`run_chunks`) equal `step` on
+/// every bar, field for field, for random
 /// combinations (columns shared, runs broken and unbroken, long-only, gated), random group
 /// sizes and block sizes (so events fall on block edges and first bars), random windows,
 /// bucket sets and settings, on a random walk and on the soaring series (liquidations).
@@ -357,6 +358,13 @@ fn lane_kernel_equals_step_for_random_params_lanes_and_blocks() {
                 .chunks(group)
                 .flat_map(|g| run_lanes(&bars, g, lc, window.clone(), &buckets, block))
                 .collect();
+            // and the extremes kernel (what `sweep` runs), by the same groups
+            let ext = Extremes::of(bars.close());
+            let by_ext: Vec<_> = pairs
+                .chunks(group)
+                .flat_map(|g| run_chunks(&bars, g, lc, window.clone(), &buckets, ext.as_ref()))
+                .collect();
+            assert_eq!(format!("{by_ext:?}"), format!("{got:?}"), "extremes kernel");
             for (p, got) in pairs.iter().zip(&got) {
                 let mut sim = SmaSim::new(*p, lc, window.end, SummarySink::new(&buckets));
                 for t in window.clone() {
