@@ -28,7 +28,7 @@ pub use margin::{MaintenanceMargin, MarginTier, liquidation_price};
 pub use sim::{SimBroker, SimConfig};
 
 pub use crate::core::order::{ClientOrderId, Instrument, OrderPurpose};
-use crate::core::order::{OrderKind, Side};
+use crate::core::order::{OrderKind, PositionView, Side};
 use crate::data::Bar;
 use crate::risk::{OrderRequest, Protection, RiskApproved, StopLevel};
 
@@ -208,6 +208,45 @@ pub struct Account {
     pub open_orders: usize,
 }
 
+/// The account totals the engine reads on every bar: [`Account`] without the position's
+/// details, so a simulator answers from its fields without building a [`PositionInfo`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Totals {
+    /// Free balance.
+    pub cash: f64,
+    /// Value of the open position (0 when flat).
+    pub position_value: f64,
+    /// `cash + position_value`.
+    pub equity: f64,
+    /// True while a position is open.
+    pub has_position: bool,
+    /// Resting orders (protective ones included).
+    pub open_orders: usize,
+    /// Net funding paid so far.
+    pub funding_paid: f64,
+    /// Orders cancelled by the broker at fill time so far.
+    pub orders_rejected: u64,
+    /// Equity reached zero: trading has stopped.
+    pub bankrupt: bool,
+}
+
+impl Totals {
+    /// The totals of `a`.
+    #[inline]
+    pub fn of(a: &Account) -> Self {
+        Totals {
+            cash: a.cash,
+            position_value: a.position_value,
+            equity: a.equity,
+            has_position: a.position.is_some(),
+            open_orders: a.open_orders,
+            funding_paid: a.funding_paid,
+            orders_rejected: a.orders_rejected,
+            bankrupt: a.bankrupt,
+        }
+    }
+}
+
 /// A resting order.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OpenOrder {
@@ -275,6 +314,34 @@ pub trait Broker {
 
     /// The account at the last poll (cached: no I/O, cannot fail).
     fn account(&self) -> Account;
+
+    /// [`Broker::account`]'s totals (cached: no I/O). The default builds the account; a
+    /// simulator overrides it to read its fields (the engine asks on every bar).
+    #[inline]
+    fn totals(&self) -> Totals {
+        Totals::of(&self.account())
+    }
+
+    /// What a strategy sees of the position at the close of bar `t`, from the account at
+    /// the last poll (cached: no I/O). The default builds it from [`Broker::account`].
+    #[inline]
+    fn position_view(&self, t: usize) -> PositionView {
+        let a = self.account();
+        match &a.position {
+            None => PositionView {
+                equity: a.equity,
+                ..PositionView::default()
+            },
+            Some(p) => PositionView {
+                side: Some(p.side),
+                qty: p.qty,
+                entry_price: p.entry_price,
+                entry_ts_ms: p.entry_ts_ms,
+                bars_held: t.saturating_sub(p.entry_bar),
+                equity: a.equity,
+            },
+        }
+    }
 
     /// Resting orders at the last poll, oldest first (cached: no I/O).
     fn open_orders(&self) -> Vec<OpenOrder>;

@@ -4,7 +4,7 @@
 use super::step::{BarInput, Engine};
 use super::{BacktestConfig, BacktestResult, EngineError, EventKind};
 use crate::broker::{Broker, FillAction};
-use crate::data::Bars;
+use crate::data::{Bar, Bars};
 use crate::strategy::{History, Strategy};
 
 /// Run `strategy` over `bars` on the simulated broker.
@@ -47,17 +47,36 @@ pub fn run_backtest<S: Strategy + ?Sized>(
         ..BacktestResult::default()
     };
     let funding = bars.extra("funding_rate");
-    let input = |t: usize| BarInput {
-        hist: History::new(bars, t),
-        funding_rate: funding.map(|c| c.get(t).copied().unwrap_or(f64::NAN)),
-    };
+    let rate = |t: usize| funding.map(|c| c.get(t).copied().unwrap_or(f64::NAN));
     for t in 0..start {
-        let events = engine.warm_up(strategy, &input(t));
+        let events = engine.warm_up(strategy, &BarInput::new(bars, t));
         collect(events, &mut res);
     }
-    for t in start..end {
-        let events = engine.step(strategy, &input(t))?;
-        collect(events, &mut res);
+    // the columns cut to the traded range and zipped: no per-bar indexing of six columns
+    let cols = ts[start..end]
+        .iter()
+        .zip(&bars.open()[start..end])
+        .zip(&bars.high()[start..end])
+        .zip(&bars.low()[start..end])
+        .zip(&bars.close()[start..end])
+        .zip(&bars.volume()[start..end]);
+    for (t, (((((&ts_ms, &open), &high), &low), &close), &volume)) in (start..end).zip(cols) {
+        let input = BarInput {
+            hist: History::new(bars, t),
+            bar: Bar {
+                ts_ms,
+                open,
+                high,
+                low,
+                close,
+                volume,
+            },
+            funding_rate: rate(t),
+        };
+        let events = engine.step(strategy, &input)?;
+        if !events.is_empty() {
+            collect(events, &mut res);
+        }
         let m = engine.mark();
         res.equity.push(m.equity);
         res.cash.push(m.cash);

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::event::{EngineEvent, EventKind};
 use super::{BacktestConfig, EngineError, Fill, Halt};
-use crate::broker::{Account, Ack, Broker, FillAction, MarketBar, OrderFill, SimBroker};
+use crate::broker::{Ack, Broker, FillAction, MarketBar, OrderFill, SimBroker, Totals};
 use crate::core::order::{
     ClientOrderId, ExitReason, Intent, OrderPurpose, PositionView, Rationale, Sizing, Trade,
 };
@@ -21,12 +21,15 @@ use crate::regime::{RegimeState, RegimeTransition};
 use crate::risk::{Holding, RiskContext, RiskManager};
 use crate::strategy::{History, Strategy};
 
-/// One bar as the engine steps it: the history up to and including it, and its funding
-/// rate (from the data's `funding_rate` column).
+/// One bar as the engine steps it: the history up to and including it, the bar itself,
+/// and its funding rate (from the data's `funding_rate` column).
 #[derive(Debug, Clone, Copy)]
 pub struct BarInput<'a> {
     /// Bars `..=t`; the last one is the bar being stepped.
     pub hist: History<'a>,
+    /// The bar being stepped (`hist.last()`, read once by the caller: a backtest walks the
+    /// columns zipped instead of indexing six of them per bar).
+    pub bar: Bar,
     /// The bar's funding rate: `None` without a funding column, `Some(NaN)` when the
     /// column has no rate at this bar.
     pub funding_rate: Option<f64>,
@@ -38,8 +41,10 @@ impl<'a> BarInput<'a> {
     /// # Panics
     /// If `t >= bars.len()`.
     pub fn new(bars: &'a Bars, t: usize) -> Self {
+        let hist = History::new(bars, t);
         BarInput {
-            hist: History::new(bars, t),
+            hist,
+            bar: hist.last(),
             funding_rate: bars
                 .extra("funding_rate")
                 .map(|c| c.get(t).copied().unwrap_or(f64::NAN)),
@@ -61,12 +66,13 @@ pub struct Mark {
 }
 
 impl Mark {
-    fn of(a: &Account) -> Self {
+    #[inline]
+    fn of(a: &Totals) -> Self {
         Mark {
             equity: a.equity,
             cash: a.cash,
             position_value: a.position_value,
-            exposure: a.position.is_some(),
+            exposure: a.has_position,
         }
     }
 }
@@ -123,7 +129,7 @@ impl Engine<SimBroker> {
                     .close_position(t, bar.ts_ms, bar.close, ExitReason::EndOfData)
         {
             self.handle_fills(vec![fill], t, bar.ts_ms);
-            self.mark = Mark::of(&self.broker.account());
+            self.mark = Mark::of(&self.broker.totals());
             self.mark.exposure = false;
         }
         &self.events
@@ -142,7 +148,7 @@ impl<B: Broker> Engine<B> {
     /// An engine over `broker` with `cfg`'s risk rules, fill mode and leverage. `scope` (a
     /// run or bot id) prefixes every client order id.
     pub fn new(broker: B, cfg: &BacktestConfig, scope: &str) -> Self {
-        let acct = broker.account();
+        let acct = broker.totals();
         Engine {
             cfg: *cfg,
             scope: scope.to_string(),
@@ -182,7 +188,7 @@ impl<B: Broker> Engine<B> {
             return &self.events;
         }
         let t = input.hist.index();
-        let bar = input.hist.last();
+        let bar = input.bar;
         let mb = MarketBar {
             t,
             bar,
@@ -192,7 +198,7 @@ impl<B: Broker> Engine<B> {
             Ok(fills) => self.handle_fills(fills, t, bar.ts_ms),
             Err(e) => self.failed(t, bar.ts_ms, "poll", None, &e),
         }
-        self.mark = Mark::of(&self.broker.account());
+        self.mark = Mark::of(&self.broker.totals());
         &self.events
     }
 
@@ -240,12 +246,11 @@ impl<B: Broker> Engine<B> {
     ) -> &[EngineEvent] {
         self.events.clear();
         let view = PositionView {
-            equity: self.broker.account().equity,
+            equity: self.broker.totals().equity,
             ..PositionView::default()
         };
         let _warm_up = strategy.on_bar(&input.hist, &view);
-        let bar = input.hist.last();
-        self.note_regime(strategy, input.hist.index(), bar.ts_ms);
+        self.note_regime(strategy, input.hist.index(), input.bar.ts_ms);
         &self.events
     }
 
@@ -267,7 +272,7 @@ impl<B: Broker> Engine<B> {
         self.events.clear();
         let hist = &input.hist;
         let t = hist.index();
-        let bar = hist.last();
+        let bar = input.bar;
         let ts_ms = bar.ts_ms;
         self.order_seq = 0;
         if self.stopped {
@@ -286,8 +291,8 @@ impl<B: Broker> Engine<B> {
         if !self.unknown.is_empty() {
             self.reconcile(t, ts_ms);
         }
-        let before = self.broker.account();
-        let busy = before.open_orders > 0 || before.position.is_some();
+        let before = self.broker.totals();
+        let busy = before.open_orders > 0 || before.has_position;
         let fills = match self.broker.poll(&mb) {
             Ok(f) => f,
             Err(e) => {
@@ -299,7 +304,7 @@ impl<B: Broker> Engine<B> {
             if !fills.is_empty() {
                 self.handle_fills(fills, t, ts_ms);
             }
-            let acct = self.broker.account();
+            let acct = self.broker.totals();
             if acct.funding_paid != self.funding_seen {
                 let payment = acct.funding_paid - self.funding_seen;
                 self.push(t, ts_ms, EventKind::Funding { payment });
@@ -317,7 +322,7 @@ impl<B: Broker> Engine<B> {
                 return Ok(&self.events);
             }
             if !self.cfg.risk.is_unmanaged()
-                && acct.position.is_some()
+                && acct.has_position
                 && let Some(p) = self.risk.manage(&bar)
             {
                 self.push(t, ts_ms, EventKind::Protection(Box::new(*p.inner())));
@@ -326,27 +331,28 @@ impl<B: Broker> Engine<B> {
                 }
             }
         }
-        let acct = self.broker.account();
+        let acct = self.broker.totals();
         let equity = acct.equity;
         if self.cfg.risk.daily_loss_limit_frac.is_some() {
             self.risk.on_bar_close(ts_ms, equity);
         }
         self.mark = Mark::of(&acct);
-        let min_order = self.cfg.min_order_cost();
-        if min_order > 0.0 && acct.position.is_none() && acct.open_orders == 0 && equity < min_order
-        {
-            let halt = Halt {
-                t,
-                ts_ms,
-                equity,
-                min_order,
-            };
-            self.halted = Some(halt);
-            self.push(t, ts_ms, EventKind::Halted(halt));
-            return Ok(&self.events);
+        if self.cfg.min_notional > 0.0 && !acct.has_position && acct.open_orders == 0 {
+            let min_order = self.cfg.min_order_cost();
+            if equity < min_order {
+                let halt = Halt {
+                    t,
+                    ts_ms,
+                    equity,
+                    min_order,
+                };
+                self.halted = Some(halt);
+                self.push(t, ts_ms, EventKind::Halted(halt));
+                return Ok(&self.events);
+            }
         }
 
-        let view = position_view(&acct, t);
+        let view = self.broker.position_view(t);
         let intent = strategy.on_bar(hist, &view);
         self.note_regime(strategy, t, ts_ms);
         if matches!(intent, Intent::Hold) {
@@ -401,7 +407,7 @@ impl<B: Broker> Engine<B> {
                 } else {
                     let holding = Holding {
                         cash: acct.cash,
-                        qty: acct.position.map_or(0.0, |p| p.qty),
+                        qty: view.qty,
                         position_value: acct.position_value,
                         leverage: self.cfg.leverage,
                         commission: self.cfg.commission,
@@ -430,12 +436,12 @@ impl<B: Broker> Engine<B> {
                 },
             ),
         }
-        if self.cfg.fill == Fill::Close && self.broker.account().open_orders > 0 {
+        if self.cfg.fill == Fill::Close && self.broker.totals().open_orders > 0 {
             match self.broker.poll_close(&mb) {
                 Ok(fills) => self.handle_fills(fills, t, ts_ms),
                 Err(e) => self.failed(t, ts_ms, "poll", None, &e),
             }
-            self.mark = Mark::of(&self.broker.account());
+            self.mark = Mark::of(&self.broker.totals());
         }
         Ok(&self.events)
     }
@@ -558,24 +564,5 @@ impl<B: Broker + Serialize + serde::de::DeserializeOwned> Engine<B> {
         let engine: Engine<B> = crate::persist::from_value(&saved.engine)?;
         strategy.load_state(&saved.strategy_state)?;
         Ok(engine)
-    }
-}
-
-/// What a strategy sees of the position at the close of bar `t`.
-#[inline]
-fn position_view(a: &Account, t: usize) -> PositionView {
-    match &a.position {
-        None => PositionView {
-            equity: a.equity,
-            ..PositionView::default()
-        },
-        Some(p) => PositionView {
-            side: Some(p.side),
-            qty: p.qty,
-            entry_price: p.entry_price,
-            entry_ts_ms: p.entry_ts_ms,
-            bars_held: t.saturating_sub(p.entry_bar),
-            equity: a.equity,
-        },
     }
 }
