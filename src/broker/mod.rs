@@ -361,6 +361,17 @@ pub trait Broker {
     /// [`BrokerError`] when a venue cannot be reached.
     fn poll(&mut self, bar: &MarketBar) -> Result<Vec<OrderFill>, BrokerError>;
 
+    /// Process bar `bar.t` when nothing can happen on it, and say so: true means this call
+    /// did all that [`Broker::poll`] would have done, and that would have executed nothing
+    /// and changed no funding, rejection or bankruptcy total (the simulator: flat without
+    /// orders, or a held position without orders, protection, liquidation price or
+    /// funding column). False, having changed nothing, when the bar needs `poll`; the
+    /// default, for brokers whose executions arrive from elsewhere.
+    #[inline]
+    fn quiet_poll(&mut self, _bar: &MarketBar) -> bool {
+        false
+    }
+
     /// Fill market orders at the close of the bar (`Fill::Close` mode); venue brokers fill
     /// in real time and need not implement it.
     ///

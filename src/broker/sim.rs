@@ -375,6 +375,22 @@ impl Broker for SimBroker {
         Ok(self.process_bar(bar, t, mb.funding_rate))
     }
 
+    #[inline]
+    fn quiet_poll(&mut self, mb: &MarketBar) -> bool {
+        if self.bankrupt {
+            return false;
+        }
+        let quiet = if self.pos.is_none() {
+            self.orders.is_empty()
+        } else {
+            mb.funding_rate.is_none() && self.hold_bar(&mb.bar, mb.t)
+        };
+        if quiet {
+            self.last_t = mb.t;
+        }
+        quiet
+    }
+
     fn poll_close(&mut self, mb: &MarketBar) -> Result<Vec<OrderFill>, BrokerError> {
         self.last_t = mb.t;
         if self.bankrupt || self.orders.is_empty() {

@@ -73,9 +73,8 @@ pub fn run_backtest<S: Strategy + ?Sized>(
             },
             funding_rate: rate(t),
         };
-        let events = engine.step(strategy, &input)?;
-        if !events.is_empty() {
-            collect(events, &mut res);
+        if !engine.step(strategy, &input)?.is_empty() {
+            collect_owned(engine.drain_events(), &mut res);
         }
         let m = engine.mark();
         res.equity.push(m.equity);
@@ -123,6 +122,24 @@ fn collect(events: &[super::EngineEvent], res: &mut BacktestResult) {
             _ => {}
         }
         if let Some(ev) = e.transcript() {
+            res.events.push(ev);
+        }
+    }
+}
+
+/// [`collect`], moving the events.
+fn collect_owned(events: impl Iterator<Item = super::EngineEvent>, res: &mut BacktestResult) {
+    for e in events {
+        match &e.kind {
+            EventKind::Regime(tr) => res.regime_transitions.push(*tr),
+            EventKind::Fill(f) => {
+                if let FillAction::Close { trade } = f.action {
+                    res.trades.push(trade);
+                }
+            }
+            _ => {}
+        }
+        if let Some(ev) = e.into_transcript() {
             res.events.push(ev);
         }
     }

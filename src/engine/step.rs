@@ -227,6 +227,11 @@ impl<B: Broker> Engine<B> {
         &self.unknown
     }
 
+    /// Move the last step's events out (a backtest keeps them without cloning).
+    pub(super) fn drain_events(&mut self) -> std::vec::Drain<'_, EngineEvent> {
+        self.events.drain(..)
+    }
+
     fn push(&mut self, t: usize, ts_ms: i64, kind: EventKind) {
         self.events.push(EngineEvent {
             seq: self.seq,
@@ -261,19 +266,21 @@ impl<B: Broker> Engine<B> {
     /// [`Fill::Close`]). Returns this step's events; [`Engine::mark`] has the books.
     /// After bankruptcy a step only marks zero.
     ///
+    /// The common bar takes a short path: when [`Broker::quiet_poll`] says nothing can
+    /// happen on it (flat without orders, or a plain held position) the poll, its fill and
+    /// account-change checks are skipped, and only a strategy that wants to act reaches
+    /// risk and the broker. Both paths do the same operations in the same order.
+    ///
     /// # Errors
     /// None today: broker failures become [`EventKind::BrokerFailed`] events. The
     /// `Result` is kept for state errors of future brokers.
+    #[inline]
     pub fn step<S: Strategy + ?Sized>(
         &mut self,
         strategy: &mut S,
         input: &BarInput<'_>,
     ) -> Result<&[EngineEvent], EngineError> {
         self.events.clear();
-        let hist = &input.hist;
-        let t = hist.index();
-        let bar = input.bar;
-        let ts_ms = bar.ts_ms;
         self.order_seq = 0;
         if self.stopped {
             self.mark = Mark::default();
@@ -283,81 +290,133 @@ impl<B: Broker> Engine<B> {
             // flat with no orders: nothing can change; the mark stays
             return Ok(&self.events);
         }
+        let t = input.hist.index();
         let mb = MarketBar {
             t,
-            bar,
+            bar: input.bar,
             funding_rate: input.funding_rate,
         };
         if !self.unknown.is_empty() {
-            self.reconcile(t, ts_ms);
+            self.reconcile(t, mb.bar.ts_ms);
         }
+        if self.broker.quiet_poll(&mb) {
+            // no fills, funding, rejections or bankruptcy: a held position is only managed
+            if !self.cfg.risk.is_unmanaged() && self.broker.totals().has_position {
+                self.manage(t, &mb.bar);
+            }
+        } else if !self.poll_bar(&mb) {
+            return Ok(&self.events);
+        }
+        let acct = self.broker.totals();
+        let equity = acct.equity;
+        if self.cfg.risk.daily_loss_limit_frac.is_some() {
+            self.risk.on_bar_close(mb.bar.ts_ms, equity);
+        }
+        self.mark = Mark::of(&acct);
+        if self.cfg.min_notional > 0.0
+            && !acct.has_position
+            && acct.open_orders == 0
+            && self.halt_if_broke(t, mb.bar.ts_ms, equity)
+        {
+            return Ok(&self.events);
+        }
+        let view = self.broker.position_view(t);
+        let intent = strategy.on_bar(&input.hist, &view);
+        self.note_regime(strategy, t, mb.bar.ts_ms);
+        if !matches!(intent, Intent::Hold) {
+            self.act(strategy, intent, &view, &acct, &mb);
+        }
+        Ok(&self.events)
+    }
+
+    /// The full poll of a bar: the broker's executions, then (when a position or orders
+    /// were there before) the funding, rejections and bankruptcy they caused and the
+    /// managed stops. False when the run went bankrupt.
+    #[inline(never)]
+    fn poll_bar(&mut self, mb: &MarketBar) -> bool {
+        let (t, ts_ms) = (mb.t, mb.bar.ts_ms);
         let before = self.broker.totals();
         let busy = before.open_orders > 0 || before.has_position;
-        let fills = match self.broker.poll(&mb) {
+        let fills = match self.broker.poll(mb) {
             Ok(f) => f,
             Err(e) => {
                 self.failed(t, ts_ms, "poll", None, &e);
                 Vec::new()
             }
         };
-        if busy {
-            if !fills.is_empty() {
-                self.handle_fills(fills, t, ts_ms);
-            }
-            let acct = self.broker.totals();
-            if acct.funding_paid != self.funding_seen {
-                let payment = acct.funding_paid - self.funding_seen;
-                self.push(t, ts_ms, EventKind::Funding { payment });
-                self.funding_seen = acct.funding_paid;
-            }
-            if acct.orders_rejected != self.rejected_seen {
-                let count = acct.orders_rejected - self.rejected_seen;
-                self.push(t, ts_ms, EventKind::OrdersRejected { count });
-                self.rejected_seen = acct.orders_rejected;
-            }
-            if acct.bankrupt {
-                self.push(t, ts_ms, EventKind::Bankrupt);
-                self.stopped = true;
-                self.mark = Mark::default();
-                return Ok(&self.events);
-            }
-            if !self.cfg.risk.is_unmanaged()
-                && acct.has_position
-                && let Some(p) = self.risk.manage(&bar)
-            {
-                self.push(t, ts_ms, EventKind::Protection(Box::new(*p.inner())));
-                if let Err(e) = self.broker.protect(p) {
-                    self.failed(t, ts_ms, "protect", None, &e);
-                }
-            }
+        if !busy {
+            return true;
+        }
+        if !fills.is_empty() {
+            self.handle_fills(fills, t, ts_ms);
         }
         let acct = self.broker.totals();
-        let equity = acct.equity;
-        if self.cfg.risk.daily_loss_limit_frac.is_some() {
-            self.risk.on_bar_close(ts_ms, equity);
+        if acct.funding_paid != self.funding_seen {
+            let payment = acct.funding_paid - self.funding_seen;
+            self.push(t, ts_ms, EventKind::Funding { payment });
+            self.funding_seen = acct.funding_paid;
         }
-        self.mark = Mark::of(&acct);
-        if self.cfg.min_notional > 0.0 && !acct.has_position && acct.open_orders == 0 {
-            let min_order = self.cfg.min_order_cost();
-            if equity < min_order {
-                let halt = Halt {
-                    t,
-                    ts_ms,
-                    equity,
-                    min_order,
-                };
-                self.halted = Some(halt);
-                self.push(t, ts_ms, EventKind::Halted(halt));
-                return Ok(&self.events);
+        if acct.orders_rejected != self.rejected_seen {
+            let count = acct.orders_rejected - self.rejected_seen;
+            self.push(t, ts_ms, EventKind::OrdersRejected { count });
+            self.rejected_seen = acct.orders_rejected;
+        }
+        if acct.bankrupt {
+            self.push(t, ts_ms, EventKind::Bankrupt);
+            self.stopped = true;
+            self.mark = Mark::default();
+            return false;
+        }
+        if !self.cfg.risk.is_unmanaged() && acct.has_position {
+            self.manage(t, &mb.bar);
+        }
+        true
+    }
+
+    /// Risk updates the managed stops of the open position with bar `t`; a change is
+    /// recorded and sent to the broker.
+    #[inline(never)]
+    fn manage(&mut self, t: usize, bar: &Bar) {
+        if let Some(p) = self.risk.manage(bar) {
+            self.push(t, bar.ts_ms, EventKind::Protection(Box::new(*p.inner())));
+            if let Err(e) = self.broker.protect(p) {
+                self.failed(t, bar.ts_ms, "protect", None, &e);
             }
         }
+    }
 
-        let view = self.broker.position_view(t);
-        let intent = strategy.on_bar(hist, &view);
-        self.note_regime(strategy, t, ts_ms);
-        if matches!(intent, Intent::Hold) {
-            return Ok(&self.events);
+    /// Stop trading for good when flat equity cannot pay one minimum order; true then.
+    #[inline(never)]
+    fn halt_if_broke(&mut self, t: usize, ts_ms: i64, equity: f64) -> bool {
+        let min_order = self.cfg.min_order_cost();
+        if equity >= min_order {
+            return false;
         }
+        let halt = Halt {
+            t,
+            ts_ms,
+            equity,
+            min_order,
+        };
+        self.halted = Some(halt);
+        self.push(t, ts_ms, EventKind::Halted(halt));
+        true
+    }
+
+    /// The strategy wants to act at the close of bar `mb.t`: record its decision, pass
+    /// the intent through risk, cancel what a new entry replaces, submit, and with
+    /// [`Fill::Close`] fill at this close.
+    #[inline(never)]
+    fn act<S: Strategy + ?Sized>(
+        &mut self,
+        strategy: &S,
+        intent: Intent,
+        view: &PositionView,
+        acct: &Totals,
+        mb: &MarketBar,
+    ) {
+        let (t, ts_ms, bar) = (mb.t, mb.bar.ts_ms, &mb.bar);
+        let equity = acct.equity;
         let Rationale {
             confidence,
             reasons,
@@ -437,13 +496,12 @@ impl<B: Broker> Engine<B> {
             ),
         }
         if self.cfg.fill == Fill::Close && self.broker.totals().open_orders > 0 {
-            match self.broker.poll_close(&mb) {
+            match self.broker.poll_close(mb) {
                 Ok(fills) => self.handle_fills(fills, t, ts_ms),
                 Err(e) => self.failed(t, ts_ms, "poll", None, &e),
             }
             self.mark = Mark::of(&self.broker.totals());
         }
-        Ok(&self.events)
     }
 
     /// Ask the broker about every order whose acknowledgement was unknown.
