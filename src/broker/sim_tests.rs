@@ -377,10 +377,12 @@ fn cheap_views_agree_with_the_account_in_every_state() {
     b.sync(&bar(H, 101.0, 103.0, 100.0, 102.0), 1).unwrap();
     check_views(&b, 1); // long
     check_views(&b, 7);
-    submit(&mut b, entry(Side::Short, 1.0), 1, 102.0, 1.0);
+    submit(&mut b, entry(Side::Short, 0.5), 1, 102.0, 1.0);
     b.sync(&bar(2 * H, 102.0, 104.0, 101.0, 103.0), 2).unwrap();
+    assert_eq!(b.position().map(|p| p.side), Some(Side::Short));
     check_views(&b, 3); // flipped short
-    b.sync(&bar(3 * H, 150.0, 260.0, 150.0, 250.0), 3).unwrap();
+    // equity ≈ 49.4 + 51 + 0.5 × (102 − 350) < 0 at the close → bankrupt
+    b.sync(&bar(3 * H, 150.0, 400.0, 150.0, 350.0), 3).unwrap();
     assert!(b.is_bankrupt());
     check_views(&b, 3);
 }

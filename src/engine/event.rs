@@ -99,26 +99,19 @@ impl EngineEvent {
     /// broker rejections and bankruptcy; `None` for the others (decisions, submissions,
     /// cancels, regimes, broker failures, reconciliations).
     pub fn transcript(&self) -> Option<Event> {
-        match self.kind {
-            EventKind::Fill(_)
-            | EventKind::Protection(_)
-            | EventKind::Funding { .. }
-            | EventKind::Refused { .. }
-            | EventKind::OrdersRejected { .. }
-            | EventKind::Bankrupt => self.clone().into_transcript(),
-            _ => None,
-        }
-    }
-
-    /// [`EngineEvent::transcript`], consuming the event (no clone of a fill).
-    pub fn into_transcript(self) -> Option<Event> {
         let t = self.t;
-        Some(match self.kind {
-            EventKind::Fill(f) => Event::Fill(f),
-            EventKind::Protection(protection) => Event::Protection { t, protection },
-            EventKind::Funding { payment } => Event::Funding { t, payment },
-            EventKind::Refused { reason } => Event::Refused { t, reason },
-            EventKind::OrdersRejected { count } => Event::OrdersRejected { t, count },
+        Some(match &self.kind {
+            EventKind::Fill(f) => Event::Fill(f.clone()),
+            EventKind::Protection(p) => Event::Protection {
+                t,
+                protection: p.clone(),
+            },
+            EventKind::Funding { payment } => Event::Funding {
+                t,
+                payment: *payment,
+            },
+            EventKind::Refused { reason } => Event::Refused { t, reason: *reason },
+            EventKind::OrdersRejected { count } => Event::OrdersRejected { t, count: *count },
             EventKind::Bankrupt => Event::Bankrupt { t },
             EventKind::Decision { .. }
             | EventKind::Submitted { .. }

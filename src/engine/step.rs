@@ -95,6 +95,10 @@ pub struct Engine<B> {
     mark: Mark,
     #[serde(skip)]
     events: Vec<EngineEvent>,
+    /// Record only what a backtest keeps (see [`Engine::transcript_only`]). Not saved: a
+    /// restored engine records everything.
+    #[serde(skip)]
+    transcript_only: bool,
 }
 
 /// An engine and its strategy's state, as [`Engine::save`] writes them.
@@ -163,8 +167,19 @@ impl<B: Broker> Engine<B> {
             unknown: Vec::new(),
             mark: Mark::of(&acct),
             events: Vec::with_capacity(16),
+            transcript_only: false,
             broker,
         }
+    }
+
+    /// Record only the events a backtest keeps: fills, protections, funding, refusals,
+    /// rejections, bankruptcy, halts, regime changes and broker failures, but no
+    /// `Decision`, `Submitted` or `Cancelled` audit events (so the strategy's rationale is
+    /// not asked for). `seq` numbers the recorded events, without gaps. Everything else
+    /// (orders, fills, books) is unchanged; [`super::run_backtest`] steps such an engine.
+    pub fn transcript_only(mut self) -> Self {
+        self.transcript_only = true;
+        self
     }
 
     /// The broker.
@@ -225,11 +240,6 @@ impl<B: Broker> Engine<B> {
     /// Orders whose acknowledgement was unknown and not yet resolved by `query`.
     pub fn unresolved(&self) -> &[ClientOrderId] {
         &self.unknown
-    }
-
-    /// Move the last step's events out (a backtest keeps them without cloning).
-    pub(super) fn drain_events(&mut self) -> std::vec::Drain<'_, EngineEvent> {
-        self.events.drain(..)
     }
 
     fn push(&mut self, t: usize, ts_ms: i64, kind: EventKind) {
@@ -417,26 +427,29 @@ impl<B: Broker> Engine<B> {
     ) {
         let (t, ts_ms, bar) = (mb.t, mb.bar.ts_ms, &mb.bar);
         let equity = acct.equity;
-        let Rationale {
-            confidence,
-            reasons,
-        } = strategy.rationale();
-        let confidence = confidence.or(match intent {
-            Intent::Enter(e) => match e.sizing {
-                Sizing::Risk { confidence, .. } => Some(confidence),
-                _ => None,
-            },
-            _ => None,
-        });
-        self.push(
-            t,
-            ts_ms,
-            EventKind::Decision {
-                intent,
+        let audit = !self.transcript_only;
+        if audit {
+            let Rationale {
                 confidence,
                 reasons,
-            },
-        );
+            } = strategy.rationale();
+            let confidence = confidence.or(match intent {
+                Intent::Enter(e) => match e.sizing {
+                    Sizing::Risk { confidence, .. } => Some(confidence),
+                    _ => None,
+                },
+                _ => None,
+            });
+            self.push(
+                t,
+                ts_ms,
+                EventKind::Decision {
+                    intent,
+                    confidence,
+                    reasons,
+                },
+            );
+        }
         let ctx = RiskContext {
             t,
             ts_ms,
@@ -456,6 +469,7 @@ impl<B: Broker> Engine<B> {
                             continue;
                         }
                         match self.broker.cancel(&o.id) {
+                            Ok(()) if !audit => {}
                             Ok(()) => self.push(t, ts_ms, EventKind::Cancelled { id: o.id }),
                             Err(e) => self.failed(t, ts_ms, "cancel", Some(o.id), &e),
                         }
@@ -482,7 +496,9 @@ impl<B: Broker> Engine<B> {
                         if matches!(ack, Ack::Unknown { .. }) {
                             self.unknown.push(id.clone());
                         }
-                        self.push(t, ts_ms, EventKind::Submitted { id, purpose, ack });
+                        if audit {
+                            self.push(t, ts_ms, EventKind::Submitted { id, purpose, ack });
+                        }
                     }
                     Err(e) => self.failed(t, ts_ms, "submit", Some(id), &e),
                 }
