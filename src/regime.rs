@@ -13,11 +13,10 @@
 //! When no rule fires (ADX between 20 and 25, or a weak trend with wide bands) the previous
 //! regime is kept at half its confidence; the first regime defaults to sideways.
 
-use std::collections::VecDeque;
 use std::fmt;
 
 use crate::data::Bar;
-use crate::indicators::{Adx, BollingerBands, Indicator, ParamError, Sma, StdDev};
+use crate::indicators::{Adx, BollingerBands, Indicator, ParamError, Sma, StdDev, Window};
 
 /// A market regime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -174,15 +173,57 @@ fn conf(margin: f64) -> f64 {
 #[cfg(test)]
 fn percentile(v: &mut [f64], q: f64) -> f64 {
     v.sort_by(f64::total_cmp);
-    percentile_sorted(v, q)
+    percentile_of(v.len(), q, |i| v[i])
 }
 
-/// [`percentile`] of an already sorted slice (non-empty).
-fn percentile_sorted(v: &[f64], q: f64) -> f64 {
-    let pos = q * (v.len() - 1) as f64;
+/// The percentile `q` of `len` (> 0) sorted values, `at(i)` the `i`-th smallest.
+#[inline]
+fn percentile_of(len: usize, q: f64, at: impl Fn(usize) -> f64) -> f64 {
+    let pos = q * (len - 1) as f64;
     let lo = pos.floor() as usize;
     let hi = pos.ceil() as usize;
-    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+    at(lo) + (at(hi) - at(lo)) * (pos - lo as f64)
+}
+
+/// The integer that orders as [`f64::total_cmp`] orders `x` (the same bit trick), so a
+/// sorted window compares plain integers; [`from_order_key`] undoes it.
+#[inline]
+fn order_key(x: f64) -> i64 {
+    let b = x.to_bits() as i64;
+    b ^ ((((b >> 63) as u64) >> 1) as i64)
+}
+
+/// The float of an [`order_key`] (the transform is its own inverse).
+#[inline]
+fn from_order_key(k: i64) -> f64 {
+    f64::from_bits((k ^ ((((k >> 63) as u64) >> 1) as i64)) as u64)
+}
+
+/// Insert `v` into the sorted `sorted`.
+fn insert_sorted(sorted: &mut Vec<i64>, v: i64) {
+    let i = sorted.partition_point(|&x| x < v);
+    sorted.insert(i, v);
+}
+
+/// Replace one copy of `old` (present) by `new` in the sorted `sorted`: the vector removing
+/// `old` and then inserting `new` gives, with one shift of the values between the two
+/// positions instead of two shifts of the tails.
+fn replace_sorted(sorted: &mut [i64], old: i64, new: i64) {
+    let i = sorted.partition_point(|&x| x < old);
+    let j = sorted.partition_point(|&x| x < new);
+    if i < j {
+        // old < new: the values in between move down one place, `new` goes just below j
+        sorted.copy_within(i + 1..j, i);
+        if let Some(slot) = sorted.get_mut(j - 1) {
+            *slot = new;
+        }
+    } else if i < sorted.len() {
+        // new <= old: the values from j up to old's place move up one place
+        sorted.copy_within(j..i, j + 1);
+        if let Some(slot) = sorted.get_mut(j) {
+            *slot = new;
+        }
+    }
 }
 
 /// Streaming regime detector: feed bars in order with [`RegimeDetector::update`].
@@ -193,13 +234,16 @@ pub struct RegimeDetector {
     ma: Sma,
     bb: BollingerBands,
     vol: StdDev,
-    closes: VecDeque<f64>,
-    vols: VecDeque<f64>,
-    /// `vols` kept sorted (by `total_cmp`), so the percentile costs no sort per bar
-    vols_sorted: Vec<f64>,
+    /// The last `crash_lookback + 1` closes.
+    closes: Window<f64>,
+    /// The last `vol_rank_window` volatilities.
+    vols: Window<f64>,
+    /// The [`order_key`]s of `vols`, sorted (so by `total_cmp`), so the percentile costs
+    /// no sort per bar. Not saved: rebuilt from `vols` when their lengths differ.
+    #[serde(skip)]
+    vols_sorted: Vec<i64>,
     prev_close: Option<f64>,
     current: Option<RegimeState>,
-    transitions: Vec<RegimeTransition>,
 }
 
 impl RegimeDetector {
@@ -243,12 +287,11 @@ impl RegimeDetector {
             ma: Sma::new(cfg.ma_period)?,
             bb: BollingerBands::new(cfg.bb_period, 2.0, 2.0)?,
             vol: StdDev::new(cfg.vol_window, 1.0)?,
-            closes: VecDeque::with_capacity(cfg.crash_lookback + 1),
-            vols: VecDeque::with_capacity(cfg.vol_rank_window + 1),
+            closes: Window::with_capacity(cfg.crash_lookback + 1),
+            vols: Window::with_capacity(cfg.vol_rank_window),
             vols_sorted: Vec::with_capacity(cfg.vol_rank_window + 1),
             prev_close: None,
             current: None,
-            transitions: Vec::new(),
         })
     }
 
@@ -262,17 +305,7 @@ impl RegimeDetector {
         self.current
     }
 
-    /// Every regime change so far (the first regime is not a change).
-    pub fn transitions(&self) -> &[RegimeTransition] {
-        &self.transitions
-    }
-
-    /// Take the recorded changes, leaving none (for saving them in batches).
-    pub fn take_transitions(&mut self) -> Vec<RegimeTransition> {
-        std::mem::take(&mut self.transitions)
-    }
-
-    /// Forget every bar and transition.
+    /// Forget every bar.
     pub fn reset(&mut self) {
         self.adx.reset();
         self.ma.reset();
@@ -283,7 +316,6 @@ impl RegimeDetector {
         self.vols_sorted.clear();
         self.prev_close = None;
         self.current = None;
-        self.transitions.clear();
     }
 
     /// Feed the next bar; `None` until ADX, the moving average, the bands and the crash
@@ -309,38 +341,35 @@ impl RegimeDetector {
         let vol = ret.and_then(|r| self.vol.update_raw(r));
         let mut high_vol = None;
         if let Some(v) = vol {
+            if self.vols_sorted.len() != self.vols.len() {
+                // loaded from a saved state
+                self.vols_sorted = self.vols.iter().map(order_key).collect();
+                self.vols_sorted.sort_unstable();
+            }
             if self.vols.len() == c.vol_rank_window {
-                let p = percentile_sorted(&self.vols_sorted, c.vol_percentile);
+                let sorted = &self.vols_sorted;
+                let at = |i: usize| sorted.get(i).copied().map_or(f64::NAN, from_order_key);
+                let p = percentile_of(sorted.len(), c.vol_percentile, at);
                 if v > p {
                     high_vol = Some(if p > 0.0 { v / p - 1.0 } else { 1.0 });
                 }
-                if let Some(old) = self.vols.pop_front() {
-                    let i = self
-                        .vols_sorted
-                        .partition_point(|x| x.total_cmp(&old).is_lt());
-                    self.vols_sorted.remove(i);
-                }
             }
-            self.vols.push_back(v);
-            let i = self
-                .vols_sorted
-                .partition_point(|x| x.total_cmp(&v).is_lt());
-            self.vols_sorted.insert(i, v);
+            match self.vols.push(v, c.vol_rank_window) {
+                Some(old) => replace_sorted(&mut self.vols_sorted, order_key(old), order_key(v)),
+                None => insert_sorted(&mut self.vols_sorted, order_key(v)),
+            }
         }
-        self.closes.push_back(bar.close);
-        if self.closes.len() > c.crash_lookback + 1 {
-            self.closes.pop_front();
-        }
+        self.closes.push(bar.close, c.crash_lookback + 1);
         let (adx, ma, bb) = (adx?, ma?, bb?);
         if self.closes.len() <= c.crash_lookback {
             return None;
         }
 
-        let first = self.closes.front().copied().unwrap_or(bar.close);
+        let first = self.closes.oldest().unwrap_or(bar.close);
         let ret = bar.close / first - 1.0;
         // the lookback high is only needed when the return already looks like a crash
         let crash_drawdown = || {
-            let high = self.closes.iter().copied().fold(f64::MIN, f64::max);
+            let high = self.closes.iter().fold(f64::MIN, f64::max);
             1.0 - bar.close / high
         };
         let width = if bb.middle > 0.0 {
@@ -396,16 +425,6 @@ impl RegimeDetector {
                 },
             }
         };
-        if let Some(prev) = self.current
-            && prev.regime != state.regime
-        {
-            self.transitions.push(RegimeTransition {
-                ts_ms: bar.ts_ms,
-                from: prev.regime,
-                to: state.regime,
-                confidence: state.confidence,
-            });
-        }
         self.current = Some(state);
         Some(state)
     }
@@ -464,7 +483,7 @@ mod tests {
     }
 
     #[test]
-    fn fifteen_percent_fall_is_crash_and_is_recorded_as_a_transition() {
+    fn fifteen_percent_fall_is_a_crash_after_another_regime() {
         let mut closes: Vec<f64> = (0..120)
             .map(|i| if i % 2 == 0 { 100.0 } else { 100.1 })
             .collect();
@@ -472,12 +491,17 @@ mod tests {
         for k in 1..=10 {
             closes.push(100.0 * (1.0 - 0.015 * k as f64));
         }
-        let (d, out) = run(&bars(&closes, 0.001));
+        let (_, out) = run(&bars(&closes, 0.001));
         let last = out.last().unwrap().unwrap();
         assert_eq!(last.regime, Regime::Crash);
-        let t = d.transitions().last().unwrap();
-        assert_eq!(t.to, Regime::Crash);
-        assert!(t.ts_ms > 0);
+        // a change: the flat market before the fall was not a crash
+        assert!(
+            out[..120]
+                .iter()
+                .flatten()
+                .all(|s| s.regime != Regime::Crash)
+        );
+        assert!(out[..120].iter().flatten().count() > 50);
     }
 
     #[test]
@@ -521,9 +545,10 @@ mod tests {
             };
             price = close;
             d.update(&bar);
-            let mut fresh: Vec<f64> = d.vols.iter().copied().collect();
+            let mut fresh: Vec<f64> = d.vols.iter().collect();
             fresh.sort_by(f64::total_cmp);
-            assert_eq!(fresh, d.vols_sorted, "bar {i}");
+            let kept: Vec<f64> = d.vols_sorted.iter().map(|&k| from_order_key(k)).collect();
+            assert_eq!(fresh, kept, "bar {i}");
         }
     }
 
@@ -534,17 +559,92 @@ mod tests {
         let mut shared = RegimeDetector::new(RegimeConfig::default()).unwrap();
         let mut dmi = Dmi::new(14).unwrap();
         let bars = crate::testutil::random_walk(5_000, 11);
-        let mut seen = 0;
+        let (mut seen, mut changes, mut prev) = (0, 0, None);
         for i in 0..bars.len() {
             let bar = bars.bar(i);
             let a = own.update(&bar);
             let b = shared.update_with_adx(&bar, dmi.update(&bar).map(|d| d.adx));
             assert_eq!(a, b, "bar {i}");
             seen += usize::from(a.is_some());
+            if let Some(s) = a {
+                changes += usize::from(prev.is_some_and(|p| p != s.regime));
+                prev = Some(s.regime);
+            }
         }
         assert!(seen > 4_000);
-        assert!(own.transitions().len() > 10);
-        assert_eq!(own.transitions(), shared.transitions());
+        assert!(changes > 10, "{changes} regime changes");
+    }
+
+    #[test]
+    fn a_saved_state_with_the_old_transitions_list_still_loads() {
+        let mut d = RegimeDetector::new(RegimeConfig::default()).unwrap();
+        let bars = crate::testutil::random_walk(300, 3);
+        for bar in bars.iter().take(200) {
+            d.update(&bar);
+        }
+        let mut v = serde_json::to_value(&d).unwrap();
+        v["transitions"] = serde_json::json!([
+            {"ts_ms": 1, "from": "bull", "to": "bear", "confidence": 0.5}
+        ]);
+        let mut back: RegimeDetector = serde_json::from_value(v).unwrap();
+        for bar in bars.iter().skip(200) {
+            assert_eq!(back.update(&bar), d.update(&bar));
+        }
+    }
+
+    #[test]
+    fn replacing_in_the_sorted_window_equals_remove_then_insert() {
+        // small integers (many ties), signed zeros and both orders of old and new
+        let mut x: u64 = 3;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            match (x >> 60) as u8 {
+                0 => 0.0,
+                1 => -0.0,
+                k => f64::from(k % 7) - 3.0,
+            }
+        };
+        let mut sorted: Vec<f64> = (0..12).map(|_| next()).collect();
+        sorted.sort_by(f64::total_cmp);
+        let mut keys: Vec<i64> = sorted.iter().map(|&v| order_key(v)).collect();
+        for k in 0..2_000 {
+            let old = sorted[(k * 7 + 3) % sorted.len()];
+            let new = next();
+            // by total_cmp on the floats
+            let i = sorted.partition_point(|v| v.total_cmp(&old).is_lt());
+            sorted.remove(i);
+            let j = sorted.partition_point(|v| v.total_cmp(&new).is_lt());
+            sorted.insert(j, new);
+            // by one shift on the keys
+            replace_sorted(&mut keys, order_key(old), order_key(new));
+            let bits = |v: &[f64]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            let back: Vec<f64> = keys.iter().map(|&k| from_order_key(k)).collect();
+            assert_eq!(bits(&back), bits(&sorted), "old {old} new {new}");
+        }
+    }
+
+    #[test]
+    fn order_keys_order_as_total_cmp_and_round_trip() {
+        let xs = [
+            f64::NEG_INFINITY,
+            -1.5,
+            -f64::MIN_POSITIVE,
+            -0.0,
+            0.0,
+            f64::MIN_POSITIVE,
+            2.0,
+            f64::INFINITY,
+            f64::NAN,
+            -f64::NAN,
+        ];
+        for &a in &xs {
+            assert_eq!(from_order_key(order_key(a)).to_bits(), a.to_bits());
+            for &b in &xs {
+                assert_eq!(order_key(a).cmp(&order_key(b)), a.total_cmp(&b), "{a} {b}");
+            }
+        }
     }
 
     #[test]

@@ -10,11 +10,11 @@
 //! five confirmations met; under `min_confirmations` there is no entry and confidence is 0.
 //! Exits: an open position exits on the opposite EMA cross ([`Signal::exits`]).
 
-use std::collections::VecDeque;
-
 use crate::core::order::Side;
 use crate::data::Bar;
-use crate::indicators::{Atr, Dmi, Ema, Indicator, Macd, ParamError, Rsi, VolumeSma};
+use crate::indicators::{
+    Atr, Dmi, DmiValue, Ema, Indicator, Macd, ParamError, Rsi, VolumeSma, Window,
+};
 
 /// Parameters of the technical rule.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -181,6 +181,44 @@ impl Signal {
     }
 }
 
+/// A [`Signal`] without its reasons: what [`TechnicalSignal::update_verdict`] gives, for
+/// callers that act on the decision and never read why (a backtest's strategy), so no
+/// reason list is built on any bar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Verdict {
+    /// The entry direction, or `None` for no entry.
+    pub side: Option<Side>,
+    /// True when the EMAs crossed on this bar.
+    pub exit: bool,
+    /// Direction of this bar's EMA cross (`Long` = up), if any.
+    pub cross: Option<Side>,
+    /// Share of the five confirmations met, in [0, 1]; 0 when there is no entry.
+    pub confidence: f64,
+    /// ATR on this bar (for stops).
+    pub atr: f64,
+}
+
+impl Verdict {
+    /// True when an open position on `side` should exit (the EMAs crossed against it).
+    pub fn exits(&self, side: Side) -> bool {
+        self.exit && self.cross.is_some_and(|c| c != side)
+    }
+}
+
+/// What a trigger bar adds to its [`Verdict`] to give the [`Signal`]'s reasons: the
+/// trigger's reason and the readings the confirmations were judged on.
+#[derive(Debug, Clone, Copy)]
+struct Triggered {
+    side: Side,
+    why: Reason,
+    rsi: f64,
+    dmi: DmiValue,
+    volume: f64,
+    vol_ma: f64,
+    hist: f64,
+    met: usize,
+}
+
 /// The technical rule, one bar at a time.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TechnicalSignal {
@@ -194,7 +232,15 @@ pub struct TechnicalSignal {
     atr: Atr,
     prev_emas: Option<(f64, f64)>,
     /// (close, rsi) of the previous bars, at most `divergence_lookback`.
-    recent: VecDeque<(f64, f64)>,
+    recent: Window<(f64, f64)>,
+    /// The first of the lowest closes in `recent` (as `Iterator::min_by` picks) with its
+    /// age in pushes (0 = newest); `None` when it must be found by a scan (fresh, or
+    /// loaded from a saved state).
+    #[serde(skip)]
+    low: Option<(usize, (f64, f64))>,
+    /// The last of the highest closes in `recent` (as `Iterator::max_by` picks), likewise.
+    #[serde(skip)]
+    high: Option<(usize, (f64, f64))>,
     /// ADX of the last bar fed (not state: recomputed by every update).
     #[serde(skip)]
     last_adx: Option<f64>,
@@ -247,7 +293,9 @@ impl TechnicalSignal {
             macd: Macd::new(cfg.macd_fast, cfg.macd_slow, cfg.macd_signal)?,
             atr: Atr::new(cfg.atr_period)?,
             prev_emas: None,
-            recent: VecDeque::with_capacity(cfg.divergence_lookback + 1),
+            recent: Window::with_capacity(cfg.divergence_lookback),
+            low: None,
+            high: None,
             last_adx: None,
         })
     }
@@ -268,6 +316,8 @@ impl TechnicalSignal {
         self.atr.reset();
         self.prev_emas = None;
         self.recent.clear();
+        self.low = None;
+        self.high = None;
         self.last_adx = None;
     }
 
@@ -277,56 +327,177 @@ impl TechnicalSignal {
         self.last_adx
     }
 
+    /// The first of the lowest closes of `recent` (`is_lt`) or the last of the highest
+    /// (`is_ge`), with its age, by a scan.
+    fn scan_extreme(
+        &self,
+        replaces: impl Fn(std::cmp::Ordering) -> bool,
+    ) -> Option<(usize, (f64, f64))> {
+        let n = self.recent.len();
+        let mut best: Option<(usize, (f64, f64))> = None;
+        for (i, e) in self.recent.iter().enumerate() {
+            if best.is_none_or(|(_, b)| replaces(e.0.total_cmp(&b.0))) {
+                best = Some((n - 1 - i, e));
+            }
+        }
+        best
+    }
+
+    /// Append `(close, rsi)` to `recent` and keep its lowest and highest close current:
+    /// a new value replaces an extreme it beats (ties keep the older low and take the newer
+    /// high, as `min_by` and `max_by` do); an extreme that leaves the window is found again
+    /// by a scan. The same values as scanning the window every bar, in O(1) amortised.
+    #[inline]
+    fn push_recent(&mut self, e: (f64, f64)) {
+        let cap = self.cfg.divergence_lookback;
+        self.recent.push(e, cap);
+        self.low = match self.low {
+            Some((age, v)) if age + 1 < cap => Some(if e.0.total_cmp(&v.0).is_lt() {
+                (0, e)
+            } else {
+                (age + 1, v)
+            }),
+            _ => self.scan_extreme(std::cmp::Ordering::is_lt),
+        };
+        self.high = match self.high {
+            Some((age, v)) if age + 1 < cap => Some(if e.0.total_cmp(&v.0).is_ge() {
+                (0, e)
+            } else {
+                (age + 1, v)
+            }),
+            _ => self.scan_extreme(std::cmp::Ordering::is_ge),
+        };
+    }
+
     /// A divergence of the current close and RSI against the previous bars.
     fn divergence(&self, close: f64, rsi: f64) -> Option<Reason> {
         let c = &self.cfg;
         // Each side needs RSI near its extreme; test that first so the common case (RSI in
-        // the middle band) scans nothing. Same result as scanning both sides every bar.
+        // the middle band) looks at nothing. Same result as scanning both sides every bar.
         let near_oversold = rsi < c.rsi_oversold + 10.0;
         let near_overbought = rsi > c.rsi_overbought - 10.0;
-        if !near_oversold && !near_overbought {
+        if (!near_oversold && !near_overbought) || self.recent.is_empty() {
             return None;
         }
-        let lowest = self
-            .recent
-            .iter()
-            .copied()
-            .min_by(|a, b| a.0.total_cmp(&b.0))?;
-        if near_oversold && close < lowest.0 && rsi > lowest.1 {
-            return Some(Reason::RsiDivergence {
-                side: Side::Long,
-                price: close,
-                prior_price: lowest.0,
-                rsi,
-                prior_rsi: lowest.1,
-            });
+        if near_oversold {
+            let (_, lowest) = self
+                .low
+                .or_else(|| self.scan_extreme(std::cmp::Ordering::is_lt))?;
+            if close < lowest.0 && rsi > lowest.1 {
+                return Some(Reason::RsiDivergence {
+                    side: Side::Long,
+                    price: close,
+                    prior_price: lowest.0,
+                    rsi,
+                    prior_rsi: lowest.1,
+                });
+            }
         }
-        let highest = self
-            .recent
-            .iter()
-            .copied()
-            .max_by(|a, b| a.0.total_cmp(&b.0))?;
-        if near_overbought && close > highest.0 && rsi < highest.1 {
-            return Some(Reason::RsiDivergence {
-                side: Side::Short,
-                price: close,
-                prior_price: highest.0,
-                rsi,
-                prior_rsi: highest.1,
-            });
+        if near_overbought {
+            let (_, highest) = self
+                .high
+                .or_else(|| self.scan_extreme(std::cmp::Ordering::is_ge))?;
+            if close > highest.0 && rsi < highest.1 {
+                return Some(Reason::RsiDivergence {
+                    side: Side::Short,
+                    price: close,
+                    prior_price: highest.0,
+                    rsi,
+                    prior_rsi: highest.1,
+                });
+            }
         }
         None
     }
 
     /// Feed the next bar; `None` until every indicator is warmed up.
     pub fn update(&mut self, bar: &Bar) -> Option<Signal> {
+        let (v, triggered) = self.step(bar)?;
+        let mut signal = Signal {
+            side: v.side,
+            exit: v.exit,
+            cross: v.cross,
+            confidence: v.confidence,
+            atr: v.atr,
+            reasons: Vec::new(),
+        };
+        if let Some(t) = triggered {
+            let confirmations = self.confirmations(&t);
+            signal.reasons.reserve_exact(7);
+            signal.reasons.push(t.why);
+            signal
+                .reasons
+                .extend(confirmations.iter().flatten().copied());
+            if v.side.is_none() {
+                signal.reasons.push(Reason::TooFewConfirmations {
+                    met: t.met,
+                    needed: self.cfg.min_confirmations,
+                });
+            }
+        }
+        Some(signal)
+    }
+
+    /// [`TechnicalSignal::update`] without the reasons: the same decision, with no
+    /// allocation on any bar.
+    #[inline]
+    pub fn update_verdict(&mut self, bar: &Bar) -> Option<Verdict> {
+        self.step(bar).map(|(v, _)| v)
+    }
+
+    /// The five confirmations of a trigger, `None` where one is not met, in the order of
+    /// the reasons.
+    fn confirmations(&self, t: &Triggered) -> [Option<Reason>; 5] {
+        let c = &self.cfg;
+        let (rsi, hist) = (t.rsi, t.hist);
+        let (p, m) = (t.dmi.plus_di, t.dmi.minus_di);
+        let long = t.side == Side::Long;
+        [
+            if long {
+                (rsi < c.rsi_overbought).then_some(Reason::RsiBelowOverbought { rsi })
+            } else {
+                (rsi > c.rsi_oversold).then_some(Reason::RsiAboveOversold { rsi })
+            },
+            (t.dmi.adx > c.adx_threshold).then_some(Reason::AdxStrong { adx: t.dmi.adx }),
+            (t.volume > t.vol_ma).then_some(Reason::VolumeAboveAverage {
+                volume: t.volume,
+                average: t.vol_ma,
+            }),
+            if long {
+                (hist > 0.0).then_some(Reason::MacdHistPositive { hist })
+            } else {
+                (hist < 0.0).then_some(Reason::MacdHistNegative { hist })
+            },
+            if long {
+                (p > m).then_some(Reason::PlusDiAbove {
+                    plus_di: p,
+                    minus_di: m,
+                })
+            } else {
+                (m > p).then_some(Reason::MinusDiAbove {
+                    plus_di: p,
+                    minus_di: m,
+                })
+            },
+        ]
+    }
+
+    /// The rule on the next bar: its verdict, and on a trigger bar what the reasons are
+    /// built from (nothing is allocated here).
+    #[inline]
+    fn step(&mut self, bar: &Bar) -> Option<(Verdict, Option<Triggered>)> {
         let fast = self.fast.update(bar);
         let slow = self.slow.update(bar);
         let rsi = self.rsi.update(bar);
         let dmi = self.dmi.update(bar);
         self.last_adx = dmi.map(|d| d.adx);
         let vol_ma = self.vol_ma.update(bar);
-        let macd = self.macd.update(bar);
+        // one slow EMA for the cross and the MACD when their periods agree (the default)
+        let macd = if self.cfg.ema_slow == self.macd.slow_period() {
+            self.macd.update_with_slow(bar.close, slow)
+        } else {
+            self.macd.update(bar)
+        };
         let atr = self.atr.update(bar);
         let prev = match (fast, slow) {
             (Some(f), Some(s)) => self.prev_emas.replace((f, s)),
@@ -334,10 +505,7 @@ impl TechnicalSignal {
         };
         let divergence = rsi.and_then(|r| self.divergence(bar.close, r));
         if let Some(r) = rsi {
-            if self.recent.len() == self.cfg.divergence_lookback {
-                self.recent.pop_front();
-            }
-            self.recent.push_back((bar.close, r));
+            self.push_recent((bar.close, r));
         }
         let (fast, slow, rsi, dmi, vol_ma, macd, atr, (pf, ps)) =
             (fast?, slow?, rsi?, dmi?, vol_ma?, macd?, atr?, prev?);
@@ -355,64 +523,32 @@ impl TechnicalSignal {
             (None, Some(r @ Reason::RsiDivergence { side, .. })) => Some((side, r)),
             _ => None,
         };
-        let mut signal = Signal {
+        let mut verdict = Verdict {
             side: None,
             exit: cross.is_some(),
             cross,
             confidence: 0.0,
             atr,
-            reasons: Vec::new(),
         };
         let Some((side, why)) = trigger else {
-            return Some(signal);
+            return Some((verdict, None));
         };
-        let c = &self.cfg;
-        let long = side == Side::Long;
-        let candidates = [
-            if long {
-                (rsi < c.rsi_overbought).then_some(Reason::RsiBelowOverbought { rsi })
-            } else {
-                (rsi > c.rsi_oversold).then_some(Reason::RsiAboveOversold { rsi })
-            },
-            (dmi.adx > c.adx_threshold).then_some(Reason::AdxStrong { adx: dmi.adx }),
-            (bar.volume > vol_ma).then_some(Reason::VolumeAboveAverage {
-                volume: bar.volume,
-                average: vol_ma,
-            }),
-            if long {
-                (macd.hist > 0.0).then_some(Reason::MacdHistPositive { hist: macd.hist })
-            } else {
-                (macd.hist < 0.0).then_some(Reason::MacdHistNegative { hist: macd.hist })
-            },
-            {
-                let (p, m) = (dmi.plus_di, dmi.minus_di);
-                let di = Reason::PlusDiAbove {
-                    plus_di: p,
-                    minus_di: m,
-                };
-                if long {
-                    (p > m).then_some(di)
-                } else {
-                    (m > p).then_some(Reason::MinusDiAbove {
-                        plus_di: p,
-                        minus_di: m,
-                    })
-                }
-            },
-        ];
-        signal.reasons.push(why);
-        signal.reasons.extend(candidates.iter().flatten().copied());
-        let met = candidates.iter().flatten().count();
-        if met >= c.min_confirmations {
-            signal.side = Some(side);
-            signal.confidence = met as f64 / 5.0;
-        } else {
-            signal.reasons.push(Reason::TooFewConfirmations {
-                met,
-                needed: c.min_confirmations,
-            });
+        let mut t = Triggered {
+            side,
+            why,
+            rsi,
+            dmi,
+            volume: bar.volume,
+            vol_ma,
+            hist: macd.hist,
+            met: 0,
+        };
+        t.met = self.confirmations(&t).iter().flatten().count();
+        if t.met >= self.cfg.min_confirmations {
+            verdict.side = Some(side);
+            verdict.confidence = t.met as f64 / 5.0;
         }
-        Some(signal)
+        Some((verdict, Some(t)))
     }
 }
 
@@ -510,7 +646,9 @@ mod tests {
     #[test]
     fn bullish_divergence_is_found() {
         let mut s = TechnicalSignal::new(SignalConfig::default()).unwrap();
-        s.recent.extend([(100.0, 20.0), (95.0, 22.0), (98.0, 30.0)]);
+        for e in [(100.0, 20.0), (95.0, 22.0), (98.0, 30.0)] {
+            s.push_recent(e);
+        }
         let r = s.divergence(94.0, 28.0).unwrap();
         assert_eq!(
             r,
@@ -524,6 +662,38 @@ mod tests {
         );
         // RSI far from oversold: no divergence
         assert!(s.divergence(94.0, 50.0).is_none());
+    }
+
+    #[test]
+    fn tracked_extremes_equal_min_by_and_max_by_over_the_window() {
+        // closes on a coarse grid (many ties), lookbacks shorter and longer than the run
+        for lookback in [1, 2, 5, 14] {
+            let mut s = TechnicalSignal::new(SignalConfig {
+                divergence_lookback: lookback,
+                ..SignalConfig::default()
+            })
+            .unwrap();
+            let mut x: u64 = 9;
+            for i in 0..3_000 {
+                x = x
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                let close = f64::from((x >> 59) as u8 % 6);
+                s.push_recent((close, i as f64));
+                let want_low = s.recent.iter().min_by(|a, b| a.0.total_cmp(&b.0));
+                let want_high = s.recent.iter().max_by(|a, b| a.0.total_cmp(&b.0));
+                assert_eq!(s.low.map(|l| l.1), want_low, "lookback {lookback} bar {i}");
+                assert_eq!(
+                    s.high.map(|h| h.1),
+                    want_high,
+                    "lookback {lookback} bar {i}"
+                );
+                // a reloaded state (no tracked extremes) finds the same by a scan
+                let back: TechnicalSignal =
+                    serde_json::from_value(serde_json::to_value(&s).unwrap()).unwrap();
+                assert_eq!(back.divergence(-1.0, 35.0), s.divergence(-1.0, 35.0));
+            }
+        }
     }
 
     #[test]

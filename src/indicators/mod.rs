@@ -191,6 +191,7 @@ mod table;
 mod trend;
 mod volatility;
 mod volume;
+mod window;
 
 pub use extrema::{Max, Min};
 pub use ma::{Ema, Sma, Wma};
@@ -199,6 +200,7 @@ pub use table::standard_table;
 pub use trend::{Adx, Dmi, DmiColumns, DmiValue, Dx, MinusDi, PlusDi};
 pub use volatility::{Atr, BollingerBands, BollingerColumns, BollingerValue, StdDev, TrueRange};
 pub use volume::{Obv, VolumeSma, Vwap};
+pub(crate) use window::Window;
 
 /// Largest period any indicator accepts (TA-Lib's limit).
 pub const MAX_PERIOD: usize = 100_000;

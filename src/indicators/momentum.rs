@@ -375,6 +375,22 @@ impl Macd {
     #[inline]
     pub fn update_raw(&mut self, x: f64) -> Option<MacdValue> {
         let s = self.slow.update_raw(x);
+        self.update_with_slow(x, s)
+    }
+
+    /// The slow period (the larger of the two, as TA-Lib orders them).
+    pub fn slow_period(&self) -> usize {
+        self.slow_period
+    }
+
+    /// [`Macd::update_raw`] with the slow EMA computed elsewhere: `slow` must be what an
+    /// `Ema::new(self.slow_period())` fed every value so far gives (a strategy's own slow
+    /// EMA of the same closes gives it bit for bit), so it is not computed twice. The
+    /// MACD's own slow EMA is then left untouched: use one form or the other for a whole
+    /// run.
+    #[inline]
+    pub fn update_with_slow(&mut self, x: f64, slow: Option<f64>) -> Option<MacdValue> {
+        let s = slow;
         // the fast EMA starts late so that its SMA seed ends on the slow seed's bar
         let f = if self.seen >= self.slow_period - self.fast_period {
             self.fast.update_raw(x)
@@ -636,6 +652,22 @@ impl fmt::Display for Stoch {
 mod tests {
     use super::*;
     use crate::testutil::bars_from_closes;
+
+    #[test]
+    fn macd_with_a_shared_slow_ema_equals_its_own() {
+        // (26, 12) is swapped to (12, 26): the slow period is 26 either way
+        for (fast, slow, signal) in [(12, 26, 9), (26, 12, 9), (3, 5, 1), (4, 4, 2)] {
+            let mut own = Macd::new(fast, slow, signal).unwrap();
+            let mut shared = Macd::new(fast, slow, signal).unwrap();
+            let mut ema = Ema::new(shared.slow_period()).unwrap();
+            let closes = crate::testutil::random_walk(500, 5).close().to_vec();
+            for (i, &x) in closes.iter().enumerate() {
+                let want = own.update_raw(x);
+                let got = shared.update_with_slow(x, ema.update_raw(x));
+                assert_eq!(got, want, "({fast}, {slow}, {signal}) bar {i}");
+            }
+        }
+    }
 
     conformance!(raw rsi_1 => Rsi::new(1));
     conformance!(raw rsi_2 => Rsi::new(2));

@@ -63,6 +63,8 @@ struct SavedDqn {
     kind: String,
     builder: StateBuilder,
     state: Vec<f32>,
+    /// Empty unless the strategy keeps a decision log (older states may carry one).
+    #[serde(default)]
     log: Vec<(usize, u8)>,
 }
 
@@ -74,6 +76,7 @@ pub struct DqnStrategy {
     policy: Policy,
     state: Vec<f32>,
     log: Vec<(usize, u8)>,
+    keep_log: bool,
     id: Option<i64>,
 }
 
@@ -100,6 +103,7 @@ impl DqnStrategy {
             policy: Policy::new(net),
             state: vec![0.0; width],
             log: Vec::new(),
+            keep_log: false,
             id: None,
             spec,
         })
@@ -108,6 +112,14 @@ impl DqnStrategy {
     /// Record the stored model's id (reported in [`Strategy::params`]).
     pub fn with_id(mut self, id: i64) -> Self {
         self.id = Some(id);
+        self
+    }
+
+    /// Keep a log of every decision ([`Self::decisions`]): the training command counts the
+    /// actions of its test window with it. Off by default, so a bot that runs for months does
+    /// not carry a per-bar log in its state file.
+    pub fn with_decision_log(mut self) -> Self {
+        self.keep_log = true;
         self
     }
 
@@ -148,7 +160,7 @@ impl DqnStrategy {
     }
 
     /// `(bar index, action)` of every decision since the last reset (warm-up bars included;
-    /// callers cut to their window).
+    /// callers cut to their window); empty unless built [`Self::with_decision_log`].
     pub fn decisions(&self) -> &[(usize, u8)] {
         &self.log
     }
@@ -169,7 +181,9 @@ impl Strategy for DqnStrategy {
             return Intent::Hold;
         }
         let a = self.policy.act(&self.state);
-        self.log.push((hist.index(), a as u8));
+        if self.keep_log {
+            self.log.push((hist.index(), a as u8));
+        }
         intent_for(self.spec.kind, a, pos, self.spec.leverage)
     }
 

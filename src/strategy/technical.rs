@@ -261,7 +261,7 @@ impl Technical {
     /// The decision of this parameter set (updates its signal and regime detector).
     fn decide(&mut self, hist: &History<'_>, pos: &PositionView) -> Intent {
         let bar = hist.last();
-        let sig = self.signal.update(&bar);
+        let sig = self.signal.update_verdict(&bar);
         // one ADX for the signal and the regime when their periods agree (the default)
         let regime = if self.signal.config().adx_period == self.regime.config().adx_period {
             self.regime.update_with_adx(&bar, self.signal.last_adx())

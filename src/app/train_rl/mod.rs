@@ -521,7 +521,8 @@ pub fn train(
 
     // the test window, once, with the strategy a stored model becomes
     let test_cfg = window_cfg(&engine, bars, &w[2]);
-    let mut model = DqnStrategy::new(spec.clone(), Mlp::from_bytes(&spec.sizes, &weights)?)?;
+    let mut model = DqnStrategy::new(spec.clone(), Mlp::from_bytes(&spec.sizes, &weights)?)?
+        .with_decision_log();
     let test_result = run_backtest(bars, &mut model, &test_cfg)?;
     let test = stats_of(bars, &test_result, engine.cash);
     let test_actions: Vec<(usize, u8)> = model

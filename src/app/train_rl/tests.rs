@@ -51,6 +51,8 @@ fn same_seed_same_weights_and_test_stats_other_seed_other_weights() {
         a.action_counts().values().sum::<u64>() as usize,
         a.test_actions.len()
     );
+    // the test-window model keeps its decision log: every test bar after warm-up acted once
+    assert!(!a.test_actions.is_empty() && a.test_actions.len() <= a.split.test.bars);
 }
 
 #[test]
@@ -78,6 +80,10 @@ fn the_stored_model_reproduces_the_test_window_exactly() {
             "{kind:?}"
         );
         assert_eq!(r.trades, out.test_result.trades);
+        // a strategy built without a decision log keeps none (a bot's state file stays small)
+        assert!(s.decisions().is_empty(), "{kind:?}");
+        let saved = crate::strategy::Strategy::save_state(&s).unwrap();
+        assert_eq!(saved["log"], serde_json::json!([]), "{kind:?}");
     }
 }
 
