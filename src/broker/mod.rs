@@ -28,7 +28,7 @@ pub use margin::{MaintenanceMargin, MarginTier, liquidation_price};
 pub use sim::{SimBroker, SimConfig};
 
 pub use crate::core::order::{ClientOrderId, Instrument, OrderPurpose};
-use crate::core::order::{OrderKind, Side};
+use crate::core::order::{OrderKind, PositionView, Side};
 use crate::data::Bar;
 use crate::risk::{OrderRequest, Protection, RiskApproved, StopLevel};
 
@@ -208,6 +208,45 @@ pub struct Account {
     pub open_orders: usize,
 }
 
+/// The account totals the engine reads on every bar: [`Account`] without the position's
+/// details, so a simulator answers from its fields without building a [`PositionInfo`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Totals {
+    /// Free balance.
+    pub cash: f64,
+    /// Value of the open position (0 when flat).
+    pub position_value: f64,
+    /// `cash + position_value`.
+    pub equity: f64,
+    /// True while a position is open.
+    pub has_position: bool,
+    /// Resting orders (protective ones included).
+    pub open_orders: usize,
+    /// Net funding paid so far.
+    pub funding_paid: f64,
+    /// Orders cancelled by the broker at fill time so far.
+    pub orders_rejected: u64,
+    /// Equity reached zero: trading has stopped.
+    pub bankrupt: bool,
+}
+
+impl Totals {
+    /// The totals of `a`.
+    #[inline]
+    pub fn of(a: &Account) -> Self {
+        Totals {
+            cash: a.cash,
+            position_value: a.position_value,
+            equity: a.equity,
+            has_position: a.position.is_some(),
+            open_orders: a.open_orders,
+            funding_paid: a.funding_paid,
+            orders_rejected: a.orders_rejected,
+            bankrupt: a.bankrupt,
+        }
+    }
+}
+
 /// A resting order.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OpenOrder {
@@ -276,6 +315,34 @@ pub trait Broker {
     /// The account at the last poll (cached: no I/O, cannot fail).
     fn account(&self) -> Account;
 
+    /// [`Broker::account`]'s totals (cached: no I/O). The default builds the account; a
+    /// simulator overrides it to read its fields (the engine asks on every bar).
+    #[inline]
+    fn totals(&self) -> Totals {
+        Totals::of(&self.account())
+    }
+
+    /// What a strategy sees of the position at the close of bar `t`, from the account at
+    /// the last poll (cached: no I/O). The default builds it from [`Broker::account`].
+    #[inline]
+    fn position_view(&self, t: usize) -> PositionView {
+        let a = self.account();
+        match &a.position {
+            None => PositionView {
+                equity: a.equity,
+                ..PositionView::default()
+            },
+            Some(p) => PositionView {
+                side: Some(p.side),
+                qty: p.qty,
+                entry_price: p.entry_price,
+                entry_ts_ms: p.entry_ts_ms,
+                bars_held: t.saturating_sub(p.entry_bar),
+                equity: a.equity,
+            },
+        }
+    }
+
     /// Resting orders at the last poll, oldest first (cached: no I/O).
     fn open_orders(&self) -> Vec<OpenOrder>;
 
@@ -293,6 +360,17 @@ pub trait Broker {
     /// # Errors
     /// [`BrokerError`] when a venue cannot be reached.
     fn poll(&mut self, bar: &MarketBar) -> Result<Vec<OrderFill>, BrokerError>;
+
+    /// Process bar `bar.t` when nothing can happen on it, and say so: true means this call
+    /// did all that [`Broker::poll`] would have done, and that would have executed nothing
+    /// and changed no funding, rejection or bankruptcy total (the simulator: flat without
+    /// orders, or a held position without orders, protection, liquidation price or
+    /// funding column). False, having changed nothing, when the bar needs `poll`; the
+    /// default, for brokers whose executions arrive from elsewhere.
+    #[inline]
+    fn quiet_poll(&mut self, _bar: &MarketBar) -> bool {
+        false
+    }
 
     /// Fill market orders at the close of the bar (`Fill::Close` mode); venue brokers fill
     /// in real time and need not implement it.

@@ -40,7 +40,7 @@
 use super::sim_pos::Pos;
 use super::{
     Account, Ack, Broker, BrokerError, MaintenanceMargin, MarketBar, OpenOrder, OrderFill,
-    OrderStatus, PositionInfo, Snapshot,
+    OrderStatus, PositionInfo, Snapshot, Totals,
 };
 use crate::core::order::{ClientOrderId, ExitReason, Instrument, PositionView, Trade};
 use crate::risk::{OrderRequest, Protection, RiskApproved};
@@ -332,6 +332,25 @@ impl Broker for SimBroker {
         }
     }
 
+    #[inline]
+    fn totals(&self) -> Totals {
+        Totals {
+            cash: self.cash,
+            position_value: self.position_value,
+            equity: self.equity,
+            has_position: self.pos.is_some(),
+            open_orders: self.orders.len(),
+            funding_paid: self.funding_paid,
+            orders_rejected: self.rejected,
+            bankrupt: self.bankrupt,
+        }
+    }
+
+    #[inline]
+    fn position_view(&self, t: usize) -> PositionView {
+        SimBroker::position_view(self, t)
+    }
+
     fn open_orders(&self) -> Vec<OpenOrder> {
         self.orders.clone()
     }
@@ -347,13 +366,29 @@ impl Broker for SimBroker {
     fn poll(&mut self, mb: &MarketBar) -> Result<Vec<OrderFill>, BrokerError> {
         let (bar, t) = (&mb.bar, mb.t);
         self.last_t = t;
-        if mb.funding_rate.is_none() && self.hold_bar(bar, t) {
-            return Ok(Vec::new());
-        }
         if self.bankrupt || (self.pos.is_none() && self.orders.is_empty()) {
             return Ok(Vec::new());
         }
+        if mb.funding_rate.is_none() && self.hold_bar(bar, t) {
+            return Ok(Vec::new());
+        }
         Ok(self.process_bar(bar, t, mb.funding_rate))
+    }
+
+    #[inline]
+    fn quiet_poll(&mut self, mb: &MarketBar) -> bool {
+        if self.bankrupt {
+            return false;
+        }
+        let quiet = if self.pos.is_none() {
+            self.orders.is_empty()
+        } else {
+            mb.funding_rate.is_none() && self.hold_bar(&mb.bar, mb.t)
+        };
+        if quiet {
+            self.last_t = mb.t;
+        }
+        quiet
     }
 
     fn poll_close(&mut self, mb: &MarketBar) -> Result<Vec<OrderFill>, BrokerError> {

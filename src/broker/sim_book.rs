@@ -97,7 +97,9 @@ impl SimBroker {
         true
     }
 
-    /// Process bar `t`: funding at the open, orders, protection, mark at the close.
+    /// Process bar `t`: funding at the open, orders, protection, mark at the close. Kept out
+    /// of line so the common bar ([`Self::hold_bar`]) inlines into the engine's step.
+    #[inline(never)]
     pub(super) fn process_bar(
         &mut self,
         bar: &Bar,

@@ -341,3 +341,48 @@ fn all_cash_sizing_uses_whole_units_net_of_commission() {
     // floor(10 000 / (169.02 × 1.002)) = floor(59.05) = 59
     assert_eq!(f[0].qty, 59.0);
 }
+
+/// The simulator's `totals` and `position_view` (read from its fields, on every engine
+/// step) must say what its `account` says.
+fn check_views(b: &SimBroker, t: usize) {
+    let a = b.account();
+    assert_eq!(Broker::totals(b), super::Totals::of(&a));
+    let v = Broker::position_view(b, t);
+    assert_eq!(v.equity.to_bits(), a.equity.to_bits());
+    match a.position {
+        None => {
+            assert_eq!(v.side, None);
+            assert_eq!(v.qty, 0.0);
+            assert_eq!(v.bars_held, 0);
+        }
+        Some(p) => {
+            assert_eq!(v.side, Some(p.side));
+            assert_eq!(v.qty.to_bits(), p.qty.to_bits());
+            assert_eq!(v.entry_price.to_bits(), p.entry_price.to_bits());
+            assert_eq!(v.entry_ts_ms, p.entry_ts_ms);
+            assert_eq!(v.bars_held, t.saturating_sub(p.entry_bar));
+        }
+    }
+}
+
+#[test]
+fn cheap_views_agree_with_the_account_in_every_state() {
+    let mut b = SimBroker::new(SimConfig {
+        commission: 0.001,
+        ..cfg(100.0)
+    });
+    check_views(&b, 0);
+    submit(&mut b, entry(Side::Long, 0.5), 0, 100.0, 1.0);
+    check_views(&b, 0); // a resting order
+    b.sync(&bar(H, 101.0, 103.0, 100.0, 102.0), 1).unwrap();
+    check_views(&b, 1); // long
+    check_views(&b, 7);
+    submit(&mut b, entry(Side::Short, 0.5), 1, 102.0, 1.0);
+    b.sync(&bar(2 * H, 102.0, 104.0, 101.0, 103.0), 2).unwrap();
+    assert_eq!(b.position().map(|p| p.side), Some(Side::Short));
+    check_views(&b, 3); // flipped short
+    // equity ≈ 49.4 + 51 + 0.5 × (102 − 350) < 0 at the close → bankrupt
+    b.sync(&bar(3 * H, 150.0, 400.0, 150.0, 350.0), 3).unwrap();
+    assert!(b.is_bankrupt());
+    check_views(&b, 3);
+}

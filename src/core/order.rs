@@ -298,6 +298,15 @@ impl ClientOrderId {
         self.len += n as u8;
     }
 
+    /// Append one byte (dropped beyond [`Self::MAX_LEN`]; the callers keep within it).
+    #[inline]
+    fn push_byte(&mut self, b: u8) {
+        if let Some(slot) = self.buf.get_mut(usize::from(self.len)) {
+            *slot = b;
+            self.len += 1;
+        }
+    }
+
     fn as_bytes(&self) -> &[u8] {
         &self.buf[..usize::from(self.len)]
     }
@@ -313,17 +322,17 @@ impl ClientOrderId {
             .filter(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
             .take(12)
         {
-            id.push_bytes(&[b]);
+            id.push_byte(b);
         }
         if id.len == 0 {
-            id.push_bytes(b"x");
+            id.push_byte(b'x');
         }
-        id.push_bytes(b"-");
+        id.push_byte(b'-');
         if ts_ms < 0 {
-            id.push_bytes(b"n");
+            id.push_byte(b'n');
         }
         push_base36(&mut id, ts_ms.unsigned_abs());
-        id.push_bytes(b"-");
+        id.push_byte(b'-');
         // 36^8 > 2.8e12 orders per bar: never reached; the modulo keeps the length bound
         push_base36(&mut id, seq % 2_821_109_907_456);
         id
@@ -359,7 +368,9 @@ fn push_base36(s: &mut ClientOrderId, mut x: u64) {
             break;
         }
     }
-    s.push_bytes(&buf[i..]);
+    for &d in &buf[i..] {
+        s.push_byte(d);
+    }
 }
 
 impl std::fmt::Display for ClientOrderId {

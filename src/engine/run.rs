@@ -4,7 +4,7 @@
 use super::step::{BarInput, Engine};
 use super::{BacktestConfig, BacktestResult, EngineError, EventKind};
 use crate::broker::{Broker, FillAction};
-use crate::data::Bars;
+use crate::data::{Bar, Bars};
 use crate::strategy::{History, Strategy};
 
 /// Run `strategy` over `bars` on the simulated broker.
@@ -34,35 +34,70 @@ pub fn run_backtest<S: Strategy + ?Sized>(
             to: fmt_ts_opt(cfg.to_ts_ms),
         });
     }
-    let mut engine = Engine::backtest(cfg)?;
+    // the result keeps only the transcript: the engine need not record the audit events
+    let mut engine = Engine::backtest(cfg)?.transcript_only();
     strategy.reset();
 
     let n = end - start;
     let mut res = BacktestResult {
         first_bar: start,
-        equity: Vec::with_capacity(n),
-        cash: Vec::with_capacity(n),
-        position_value: Vec::with_capacity(n),
-        exposure: Vec::with_capacity(n),
+        equity: vec![0.0; n],
+        cash: vec![0.0; n],
+        position_value: vec![0.0; n],
+        exposure: vec![false; n],
         ..BacktestResult::default()
     };
     let funding = bars.extra("funding_rate");
-    let input = |t: usize| BarInput {
-        hist: History::new(bars, t),
-        funding_rate: funding.map(|c| c.get(t).copied().unwrap_or(f64::NAN)),
+    let rate = |t: usize| funding.map(|c| c.get(t).copied().unwrap_or(f64::NAN));
+    let mut sink = Sink {
+        events: &mut res.events,
+        trades: &mut res.trades,
+        regime_transitions: &mut res.regime_transitions,
     };
     for t in 0..start {
-        let events = engine.warm_up(strategy, &input(t));
-        collect(events, &mut res);
+        let events = engine.warm_up(strategy, &BarInput::new(bars, t));
+        sink.collect(events);
     }
-    for t in start..end {
-        let events = engine.step(strategy, &input(t))?;
-        collect(events, &mut res);
+    // the columns cut to the traded range and zipped: no per-bar indexing of six columns
+    let cols = ts[start..end]
+        .iter()
+        .zip(&bars.open()[start..end])
+        .zip(&bars.high()[start..end])
+        .zip(&bars.low()[start..end])
+        .zip(&bars.close()[start..end])
+        .zip(&bars.volume()[start..end]);
+    // and the books written in place, one row per bar
+    let books = res
+        .equity
+        .iter_mut()
+        .zip(res.cash.iter_mut())
+        .zip(res.position_value.iter_mut())
+        .zip(res.exposure.iter_mut());
+    for ((t, (((((&ts_ms, &open), &high), &low), &close), &volume)), row) in
+        (start..end).zip(cols).zip(books)
+    {
+        let input = BarInput {
+            hist: History::new(bars, t),
+            bar: Bar {
+                ts_ms,
+                open,
+                high,
+                low,
+                close,
+                volume,
+            },
+            funding_rate: rate(t),
+        };
+        let events = engine.step(strategy, &input)?;
+        if !events.is_empty() {
+            sink.collect(events);
+        }
         let m = engine.mark();
-        res.equity.push(m.equity);
-        res.cash.push(m.cash);
-        res.position_value.push(m.position_value);
-        res.exposure.push(m.exposure);
+        let (((equity, cash), position_value), exposure) = row;
+        *equity = m.equity;
+        *cash = m.cash;
+        *position_value = m.position_value;
+        *exposure = m.exposure;
     }
     res.bankrupt = engine.is_stopped();
     res.halted = engine.halted();
@@ -72,7 +107,7 @@ pub fn run_backtest<S: Strategy + ?Sized>(
         if cfg.close_at_end {
             let events = engine.close_at_end(last, &bar);
             if !events.is_empty() {
-                collect(events, &mut res);
+                sink.collect(events);
                 let m = engine.mark();
                 let i = last - start;
                 res.equity[i] = m.equity;
@@ -81,7 +116,7 @@ pub fn run_backtest<S: Strategy + ?Sized>(
                 res.exposure[i] = m.exposure;
             }
         } else if let Some(trade) = engine.open_trade(last, &bar) {
-            res.trades.push(trade);
+            sink.trades.push(trade);
         }
     }
     let acct = engine.broker().account();
@@ -90,21 +125,30 @@ pub fn run_backtest<S: Strategy + ?Sized>(
     Ok(res)
 }
 
-/// Sort a step's events into the result: the transcript, closed trades, regime changes.
-#[inline]
-fn collect(events: &[super::EngineEvent], res: &mut BacktestResult) {
-    for e in events {
-        match &e.kind {
-            EventKind::Regime(tr) => res.regime_transitions.push(*tr),
-            EventKind::Fill(f) => {
-                if let FillAction::Close { trade } = f.action {
-                    res.trades.push(trade);
+/// Where a backtest's events go: the transcript, closed trades, regime changes (the
+/// result's vectors, borrowed apart from its per-bar books).
+struct Sink<'a> {
+    events: &'a mut Vec<super::Event>,
+    trades: &'a mut Vec<crate::core::order::Trade>,
+    regime_transitions: &'a mut Vec<crate::regime::RegimeTransition>,
+}
+
+impl Sink<'_> {
+    /// Sort a step's events into the result.
+    fn collect(&mut self, events: &[super::EngineEvent]) {
+        for e in events {
+            match &e.kind {
+                EventKind::Regime(tr) => self.regime_transitions.push(*tr),
+                EventKind::Fill(f) => {
+                    if let FillAction::Close { trade } = f.action {
+                        self.trades.push(trade);
+                    }
                 }
+                _ => {}
             }
-            _ => {}
-        }
-        if let Some(ev) = e.transcript() {
-            res.events.push(ev);
+            if let Some(ev) = e.transcript() {
+                self.events.push(ev);
+            }
         }
     }
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::event::{EngineEvent, EventKind};
 use super::{BacktestConfig, EngineError, Fill, Halt};
-use crate::broker::{Account, Ack, Broker, FillAction, MarketBar, OrderFill, SimBroker};
+use crate::broker::{Ack, Broker, FillAction, MarketBar, OrderFill, SimBroker, Totals};
 use crate::core::order::{
     ClientOrderId, ExitReason, Intent, OrderPurpose, PositionView, Rationale, Sizing, Trade,
 };
@@ -21,12 +21,15 @@ use crate::regime::{RegimeState, RegimeTransition};
 use crate::risk::{Holding, RiskContext, RiskManager};
 use crate::strategy::{History, Strategy};
 
-/// One bar as the engine steps it: the history up to and including it, and its funding
-/// rate (from the data's `funding_rate` column).
+/// One bar as the engine steps it: the history up to and including it, the bar itself,
+/// and its funding rate (from the data's `funding_rate` column).
 #[derive(Debug, Clone, Copy)]
 pub struct BarInput<'a> {
     /// Bars `..=t`; the last one is the bar being stepped.
     pub hist: History<'a>,
+    /// The bar being stepped (`hist.last()`, read once by the caller: a backtest walks the
+    /// columns zipped instead of indexing six of them per bar).
+    pub bar: Bar,
     /// The bar's funding rate: `None` without a funding column, `Some(NaN)` when the
     /// column has no rate at this bar.
     pub funding_rate: Option<f64>,
@@ -38,8 +41,10 @@ impl<'a> BarInput<'a> {
     /// # Panics
     /// If `t >= bars.len()`.
     pub fn new(bars: &'a Bars, t: usize) -> Self {
+        let hist = History::new(bars, t);
         BarInput {
-            hist: History::new(bars, t),
+            hist,
+            bar: hist.last(),
             funding_rate: bars
                 .extra("funding_rate")
                 .map(|c| c.get(t).copied().unwrap_or(f64::NAN)),
@@ -61,12 +66,13 @@ pub struct Mark {
 }
 
 impl Mark {
-    fn of(a: &Account) -> Self {
+    #[inline]
+    fn of(a: &Totals) -> Self {
         Mark {
             equity: a.equity,
             cash: a.cash,
             position_value: a.position_value,
-            exposure: a.position.is_some(),
+            exposure: a.has_position,
         }
     }
 }
@@ -89,6 +95,10 @@ pub struct Engine<B> {
     mark: Mark,
     #[serde(skip)]
     events: Vec<EngineEvent>,
+    /// Record only what a backtest keeps (see [`Engine::transcript_only`]). Not saved: a
+    /// restored engine records everything.
+    #[serde(skip)]
+    transcript_only: bool,
 }
 
 /// An engine and its strategy's state, as [`Engine::save`] writes them.
@@ -123,7 +133,7 @@ impl Engine<SimBroker> {
                     .close_position(t, bar.ts_ms, bar.close, ExitReason::EndOfData)
         {
             self.handle_fills(vec![fill], t, bar.ts_ms);
-            self.mark = Mark::of(&self.broker.account());
+            self.mark = Mark::of(&self.broker.totals());
             self.mark.exposure = false;
         }
         &self.events
@@ -142,7 +152,7 @@ impl<B: Broker> Engine<B> {
     /// An engine over `broker` with `cfg`'s risk rules, fill mode and leverage. `scope` (a
     /// run or bot id) prefixes every client order id.
     pub fn new(broker: B, cfg: &BacktestConfig, scope: &str) -> Self {
-        let acct = broker.account();
+        let acct = broker.totals();
         Engine {
             cfg: *cfg,
             scope: scope.to_string(),
@@ -157,8 +167,19 @@ impl<B: Broker> Engine<B> {
             unknown: Vec::new(),
             mark: Mark::of(&acct),
             events: Vec::with_capacity(16),
+            transcript_only: false,
             broker,
         }
+    }
+
+    /// Record only the events a backtest keeps: fills, protections, funding, refusals,
+    /// rejections, bankruptcy, halts, regime changes and broker failures, but no
+    /// `Decision`, `Submitted` or `Cancelled` audit events (so the strategy's rationale is
+    /// not asked for). `seq` numbers the recorded events, without gaps. Everything else
+    /// (orders, fills, books) is unchanged; [`super::run_backtest`] steps such an engine.
+    pub fn transcript_only(mut self) -> Self {
+        self.transcript_only = true;
+        self
     }
 
     /// The broker.
@@ -182,7 +203,7 @@ impl<B: Broker> Engine<B> {
             return &self.events;
         }
         let t = input.hist.index();
-        let bar = input.hist.last();
+        let bar = input.bar;
         let mb = MarketBar {
             t,
             bar,
@@ -192,7 +213,7 @@ impl<B: Broker> Engine<B> {
             Ok(fills) => self.handle_fills(fills, t, bar.ts_ms),
             Err(e) => self.failed(t, bar.ts_ms, "poll", None, &e),
         }
-        self.mark = Mark::of(&self.broker.account());
+        self.mark = Mark::of(&self.broker.totals());
         &self.events
     }
 
@@ -240,12 +261,11 @@ impl<B: Broker> Engine<B> {
     ) -> &[EngineEvent] {
         self.events.clear();
         let view = PositionView {
-            equity: self.broker.account().equity,
+            equity: self.broker.totals().equity,
             ..PositionView::default()
         };
         let _warm_up = strategy.on_bar(&input.hist, &view);
-        let bar = input.hist.last();
-        self.note_regime(strategy, input.hist.index(), bar.ts_ms);
+        self.note_regime(strategy, input.hist.index(), input.bar.ts_ms);
         &self.events
     }
 
@@ -256,19 +276,21 @@ impl<B: Broker> Engine<B> {
     /// [`Fill::Close`]). Returns this step's events; [`Engine::mark`] has the books.
     /// After bankruptcy a step only marks zero.
     ///
+    /// The common bar takes a short path: when [`Broker::quiet_poll`] says nothing can
+    /// happen on it (flat without orders, or a plain held position) the poll, its fill and
+    /// account-change checks are skipped, and only a strategy that wants to act reaches
+    /// risk and the broker. Both paths do the same operations in the same order.
+    ///
     /// # Errors
     /// None today: broker failures become [`EventKind::BrokerFailed`] events. The
     /// `Result` is kept for state errors of future brokers.
+    #[inline]
     pub fn step<S: Strategy + ?Sized>(
         &mut self,
         strategy: &mut S,
         input: &BarInput<'_>,
     ) -> Result<&[EngineEvent], EngineError> {
         self.events.clear();
-        let hist = &input.hist;
-        let t = hist.index();
-        let bar = hist.last();
-        let ts_ms = bar.ts_ms;
         self.order_seq = 0;
         if self.stopped {
             self.mark = Mark::default();
@@ -278,100 +300,156 @@ impl<B: Broker> Engine<B> {
             // flat with no orders: nothing can change; the mark stays
             return Ok(&self.events);
         }
+        let t = input.hist.index();
         let mb = MarketBar {
             t,
-            bar,
+            bar: input.bar,
             funding_rate: input.funding_rate,
         };
         if !self.unknown.is_empty() {
-            self.reconcile(t, ts_ms);
+            self.reconcile(t, mb.bar.ts_ms);
         }
-        let before = self.broker.account();
-        let busy = before.open_orders > 0 || before.position.is_some();
-        let fills = match self.broker.poll(&mb) {
+        if self.broker.quiet_poll(&mb) {
+            // no fills, funding, rejections or bankruptcy: a held position is only managed
+            if !self.cfg.risk.is_unmanaged() && self.broker.totals().has_position {
+                self.manage(t, &mb.bar);
+            }
+        } else if !self.poll_bar(&mb) {
+            return Ok(&self.events);
+        }
+        let acct = self.broker.totals();
+        let equity = acct.equity;
+        if self.cfg.risk.daily_loss_limit_frac.is_some() {
+            self.risk.on_bar_close(mb.bar.ts_ms, equity);
+        }
+        self.mark = Mark::of(&acct);
+        if self.cfg.min_notional > 0.0
+            && !acct.has_position
+            && acct.open_orders == 0
+            && self.halt_if_broke(t, mb.bar.ts_ms, equity)
+        {
+            return Ok(&self.events);
+        }
+        let view = self.broker.position_view(t);
+        let intent = strategy.on_bar(&input.hist, &view);
+        self.note_regime(strategy, t, mb.bar.ts_ms);
+        if !matches!(intent, Intent::Hold) {
+            self.act(strategy, intent, &view, &acct, &mb);
+        }
+        Ok(&self.events)
+    }
+
+    /// The full poll of a bar: the broker's executions, then (when a position or orders
+    /// were there before) the funding, rejections and bankruptcy they caused and the
+    /// managed stops. False when the run went bankrupt.
+    #[inline(never)]
+    fn poll_bar(&mut self, mb: &MarketBar) -> bool {
+        let (t, ts_ms) = (mb.t, mb.bar.ts_ms);
+        let before = self.broker.totals();
+        let busy = before.open_orders > 0 || before.has_position;
+        let fills = match self.broker.poll(mb) {
             Ok(f) => f,
             Err(e) => {
                 self.failed(t, ts_ms, "poll", None, &e);
                 Vec::new()
             }
         };
-        if busy {
-            if !fills.is_empty() {
-                self.handle_fills(fills, t, ts_ms);
-            }
-            let acct = self.broker.account();
-            if acct.funding_paid != self.funding_seen {
-                let payment = acct.funding_paid - self.funding_seen;
-                self.push(t, ts_ms, EventKind::Funding { payment });
-                self.funding_seen = acct.funding_paid;
-            }
-            if acct.orders_rejected != self.rejected_seen {
-                let count = acct.orders_rejected - self.rejected_seen;
-                self.push(t, ts_ms, EventKind::OrdersRejected { count });
-                self.rejected_seen = acct.orders_rejected;
-            }
-            if acct.bankrupt {
-                self.push(t, ts_ms, EventKind::Bankrupt);
-                self.stopped = true;
-                self.mark = Mark::default();
-                return Ok(&self.events);
-            }
-            if !self.cfg.risk.is_unmanaged()
-                && acct.position.is_some()
-                && let Some(p) = self.risk.manage(&bar)
-            {
-                self.push(t, ts_ms, EventKind::Protection(Box::new(*p.inner())));
-                if let Err(e) = self.broker.protect(p) {
-                    self.failed(t, ts_ms, "protect", None, &e);
-                }
-            }
+        if !busy {
+            return true;
         }
-        let acct = self.broker.account();
-        let equity = acct.equity;
-        if self.cfg.risk.daily_loss_limit_frac.is_some() {
-            self.risk.on_bar_close(ts_ms, equity);
+        if !fills.is_empty() {
+            self.handle_fills(fills, t, ts_ms);
         }
-        self.mark = Mark::of(&acct);
-        let min_order = self.cfg.min_order_cost();
-        if min_order > 0.0 && acct.position.is_none() && acct.open_orders == 0 && equity < min_order
-        {
-            let halt = Halt {
-                t,
-                ts_ms,
-                equity,
-                min_order,
-            };
-            self.halted = Some(halt);
-            self.push(t, ts_ms, EventKind::Halted(halt));
-            return Ok(&self.events);
+        let acct = self.broker.totals();
+        if acct.funding_paid != self.funding_seen {
+            let payment = acct.funding_paid - self.funding_seen;
+            self.push(t, ts_ms, EventKind::Funding { payment });
+            self.funding_seen = acct.funding_paid;
         }
+        if acct.orders_rejected != self.rejected_seen {
+            let count = acct.orders_rejected - self.rejected_seen;
+            self.push(t, ts_ms, EventKind::OrdersRejected { count });
+            self.rejected_seen = acct.orders_rejected;
+        }
+        if acct.bankrupt {
+            self.push(t, ts_ms, EventKind::Bankrupt);
+            self.stopped = true;
+            self.mark = Mark::default();
+            return false;
+        }
+        if !self.cfg.risk.is_unmanaged() && acct.has_position {
+            self.manage(t, &mb.bar);
+        }
+        true
+    }
 
-        let view = position_view(&acct, t);
-        let intent = strategy.on_bar(hist, &view);
-        self.note_regime(strategy, t, ts_ms);
-        if matches!(intent, Intent::Hold) {
-            return Ok(&self.events);
+    /// Risk updates the managed stops of the open position with bar `t`; a change is
+    /// recorded and sent to the broker.
+    #[inline(never)]
+    fn manage(&mut self, t: usize, bar: &Bar) {
+        if let Some(p) = self.risk.manage(bar) {
+            self.push(t, bar.ts_ms, EventKind::Protection(Box::new(*p.inner())));
+            if let Err(e) = self.broker.protect(p) {
+                self.failed(t, bar.ts_ms, "protect", None, &e);
+            }
         }
-        let Rationale {
-            confidence,
-            reasons,
-        } = strategy.rationale();
-        let confidence = confidence.or(match intent {
-            Intent::Enter(e) => match e.sizing {
-                Sizing::Risk { confidence, .. } => Some(confidence),
-                _ => None,
-            },
-            _ => None,
-        });
-        self.push(
+    }
+
+    /// Stop trading for good when flat equity cannot pay one minimum order; true then.
+    #[inline(never)]
+    fn halt_if_broke(&mut self, t: usize, ts_ms: i64, equity: f64) -> bool {
+        let min_order = self.cfg.min_order_cost();
+        if equity >= min_order {
+            return false;
+        }
+        let halt = Halt {
             t,
             ts_ms,
-            EventKind::Decision {
-                intent,
+            equity,
+            min_order,
+        };
+        self.halted = Some(halt);
+        self.push(t, ts_ms, EventKind::Halted(halt));
+        true
+    }
+
+    /// The strategy wants to act at the close of bar `mb.t`: record its decision, pass
+    /// the intent through risk, cancel what a new entry replaces, submit, and with
+    /// [`Fill::Close`] fill at this close.
+    #[inline(never)]
+    fn act<S: Strategy + ?Sized>(
+        &mut self,
+        strategy: &S,
+        intent: Intent,
+        view: &PositionView,
+        acct: &Totals,
+        mb: &MarketBar,
+    ) {
+        let (t, ts_ms, bar) = (mb.t, mb.bar.ts_ms, &mb.bar);
+        let equity = acct.equity;
+        let audit = !self.transcript_only;
+        if audit {
+            let Rationale {
                 confidence,
                 reasons,
-            },
-        );
+            } = strategy.rationale();
+            let confidence = confidence.or(match intent {
+                Intent::Enter(e) => match e.sizing {
+                    Sizing::Risk { confidence, .. } => Some(confidence),
+                    _ => None,
+                },
+                _ => None,
+            });
+            self.push(
+                t,
+                ts_ms,
+                EventKind::Decision {
+                    intent,
+                    confidence,
+                    reasons,
+                },
+            );
+        }
         let ctx = RiskContext {
             t,
             ts_ms,
@@ -391,6 +469,7 @@ impl<B: Broker> Engine<B> {
                             continue;
                         }
                         match self.broker.cancel(&o.id) {
+                            Ok(()) if !audit => {}
                             Ok(()) => self.push(t, ts_ms, EventKind::Cancelled { id: o.id }),
                             Err(e) => self.failed(t, ts_ms, "cancel", Some(o.id), &e),
                         }
@@ -401,7 +480,7 @@ impl<B: Broker> Engine<B> {
                 } else {
                     let holding = Holding {
                         cash: acct.cash,
-                        qty: acct.position.map_or(0.0, |p| p.qty),
+                        qty: view.qty,
                         position_value: acct.position_value,
                         leverage: self.cfg.leverage,
                         commission: self.cfg.commission,
@@ -417,7 +496,9 @@ impl<B: Broker> Engine<B> {
                         if matches!(ack, Ack::Unknown { .. }) {
                             self.unknown.push(id.clone());
                         }
-                        self.push(t, ts_ms, EventKind::Submitted { id, purpose, ack });
+                        if audit {
+                            self.push(t, ts_ms, EventKind::Submitted { id, purpose, ack });
+                        }
                     }
                     Err(e) => self.failed(t, ts_ms, "submit", Some(id), &e),
                 }
@@ -430,14 +511,13 @@ impl<B: Broker> Engine<B> {
                 },
             ),
         }
-        if self.cfg.fill == Fill::Close && self.broker.account().open_orders > 0 {
-            match self.broker.poll_close(&mb) {
+        if self.cfg.fill == Fill::Close && self.broker.totals().open_orders > 0 {
+            match self.broker.poll_close(mb) {
                 Ok(fills) => self.handle_fills(fills, t, ts_ms),
                 Err(e) => self.failed(t, ts_ms, "poll", None, &e),
             }
-            self.mark = Mark::of(&self.broker.account());
+            self.mark = Mark::of(&self.broker.totals());
         }
-        Ok(&self.events)
     }
 
     /// Ask the broker about every order whose acknowledgement was unknown.
@@ -558,24 +638,5 @@ impl<B: Broker + Serialize + serde::de::DeserializeOwned> Engine<B> {
         let engine: Engine<B> = crate::persist::from_value(&saved.engine)?;
         strategy.load_state(&saved.strategy_state)?;
         Ok(engine)
-    }
-}
-
-/// What a strategy sees of the position at the close of bar `t`.
-#[inline]
-fn position_view(a: &Account, t: usize) -> PositionView {
-    match &a.position {
-        None => PositionView {
-            equity: a.equity,
-            ..PositionView::default()
-        },
-        Some(p) => PositionView {
-            side: Some(p.side),
-            qty: p.qty,
-            entry_price: p.entry_price,
-            entry_ts_ms: p.entry_ts_ms,
-            bars_held: t.saturating_sub(p.entry_bar),
-            equity: a.equity,
-        },
     }
 }

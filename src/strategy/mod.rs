@@ -30,6 +30,7 @@ impl<'a> History<'a> {
     ///
     /// # Panics
     /// If `t >= bars.len()`.
+    #[inline]
     pub fn new(bars: &'a Bars, t: usize) -> Self {
         assert!(
             t < bars.len(),
@@ -40,6 +41,7 @@ impl<'a> History<'a> {
     }
 
     /// Index of the current bar (= number of earlier bars).
+    #[inline]
     pub fn index(&self) -> usize {
         self.t
     }
@@ -66,6 +68,7 @@ impl<'a> History<'a> {
     }
 
     /// Visible closes.
+    #[inline]
     pub fn close(&self) -> &'a [f64] {
         &self.bars.close()[..=self.t]
     }
