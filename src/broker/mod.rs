@@ -265,6 +265,26 @@ impl OpenOrder {
     }
 }
 
+/// What a strategy sees of `position` at the close of bar `t` with this equity (the one
+/// mapping behind [`Broker::position_view`] and the simulator's own).
+#[inline]
+pub fn position_view_of(position: Option<&PositionInfo>, equity: f64, t: usize) -> PositionView {
+    match position {
+        None => PositionView {
+            equity,
+            ..PositionView::default()
+        },
+        Some(p) => PositionView {
+            side: Some(p.side),
+            qty: p.qty,
+            entry_price: p.entry_price,
+            entry_ts_ms: p.entry_ts_ms,
+            bars_held: t.saturating_sub(p.entry_bar),
+            equity,
+        },
+    }
+}
+
 /// The one broker interface: simulated, testnet and live. See the module doc for the
 /// contract; every method is synchronous.
 pub trait Broker {
@@ -327,20 +347,7 @@ pub trait Broker {
     #[inline]
     fn position_view(&self, t: usize) -> PositionView {
         let a = self.account();
-        match &a.position {
-            None => PositionView {
-                equity: a.equity,
-                ..PositionView::default()
-            },
-            Some(p) => PositionView {
-                side: Some(p.side),
-                qty: p.qty,
-                entry_price: p.entry_price,
-                entry_ts_ms: p.entry_ts_ms,
-                bars_held: t.saturating_sub(p.entry_bar),
-                equity: a.equity,
-            },
-        }
+        position_view_of(a.position.as_ref(), a.equity, t)
     }
 
     /// Resting orders at the last poll, oldest first (cached: no I/O).

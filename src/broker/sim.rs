@@ -201,20 +201,7 @@ impl SimBroker {
     /// What a strategy sees of the position at the close of bar `t`.
     #[inline]
     pub fn position_view(&self, t: usize) -> PositionView {
-        match &self.pos {
-            None => PositionView {
-                equity: self.equity,
-                ..PositionView::default()
-            },
-            Some(p) => PositionView {
-                side: Some(p.side),
-                qty: p.qty,
-                entry_price: p.entry_price,
-                entry_ts_ms: p.entry_ts_ms,
-                bars_held: t.saturating_sub(p.entry_bar),
-                equity: self.equity,
-            },
-        }
+        super::position_view_of(self.pos.as_ref().map(Pos::info).as_ref(), self.equity, t)
     }
 
     /// True once equity reached zero.

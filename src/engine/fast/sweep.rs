@@ -907,6 +907,11 @@ fn run_chunks_in<'c>(
         }
         t0 = t1;
     }
+    finish_all(sims)
+}
+
+/// Finished summaries and fees of a group's simulations, in input order.
+fn finish_all<'c>(sims: Vec<SmaSim<'c, SummarySink<'c>>>) -> Vec<(SummarySink<'c>, f64)> {
     sims.into_iter()
         .map(|mut s| {
             s.sink.finish();
@@ -943,13 +948,7 @@ pub fn run_lanes<'c>(
             sim.run(&c, window.clone());
         }
     }
-    sims.into_iter()
-        .map(|mut s| {
-            s.sink.finish();
-            let fees = s.fees_paid();
-            (s.sink, fees)
-        })
-        .collect()
+    finish_all(sims)
 }
 
 #[path = "sweep_lanes.rs"]
