@@ -573,6 +573,28 @@ pub(super) mod avx {
         }
     }
 
+    /// Columns `o..o + real` of the first `rows` rows of the row-major `src` (rows of
+    /// `stride`) into `pack[..rows * W]`, one zero-padded row of `W` lanes each.
+    #[inline(always)]
+    fn pack_strip<const W: usize>(
+        pack: &mut Vec<f32>,
+        src: &[f32],
+        rows: usize,
+        stride: usize,
+        o: usize,
+        real: usize,
+    ) {
+        if pack.len() < rows * W {
+            pack.resize(rows * W, 0.0);
+        }
+        for (p, r) in pack[..rows * W]
+            .chunks_exact_mut(W)
+            .zip(src.chunks_exact(stride))
+        {
+            copy_pad::<W>(p, &r[o..], real);
+        }
+    }
+
     /// Each row `r` of `acc` (ReLU first when `relu`), its first `real` lanes, into
     /// `y[r * stride + o..]`.
     #[allow(clippy::too_many_arguments, reason = "a block and where it goes")]
@@ -765,15 +787,7 @@ pub(super) mod avx {
     ) {
         let real = W.min(n_out - o);
         // the weight columns o..o + real, one row of W lanes per input
-        if pack.len() < n_in * W {
-            pack.resize(n_in * W, 0.0);
-        }
-        for (p, wr) in pack[..n_in * W]
-            .chunks_exact_mut(W)
-            .zip(w.chunks_exact(n_out))
-        {
-            copy_pad::<W>(p, &wr[o..], real);
-        }
+        pack_strip::<W>(pack, w, n_in, n_out, o, real);
         let mut bb = [0.0f32; W];
         copy_part::<W>(&mut bb, &bias[o..], real);
         let init = vecs::<V>(&bb);
@@ -847,15 +861,7 @@ pub(super) mod avx {
     ) {
         let real = W.min(n_out - o);
         // the deltas of outputs o..o + real, one row of W lanes per sample
-        if pack.len() < b * W {
-            pack.resize(b * W, 0.0);
-        }
-        for (p, dr) in pack[..b * W]
-            .chunks_exact_mut(W)
-            .zip(dz.chunks_exact(n_out))
-        {
-            copy_pad::<W>(p, &dr[o..], real);
-        }
+        pack_strip::<W>(pack, dz, b, n_out, o, real);
         let dp = &pack[..b * W];
         let x = &x[..b * n_in];
         let zero = [s.splat_f32s(0.0); V];
