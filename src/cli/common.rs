@@ -320,3 +320,42 @@ pub fn num(v: f64, digits: usize) -> String {
         "-".to_string()
     }
 }
+
+/// The deflated-Sharpe line of a training summary: DSR and PSR with what they count, or why
+/// there is none (`None` when neither is known).
+pub fn dsr_line(
+    counted: &str,
+    dsr: Option<&crate::optimize::DsrResult>,
+    why_not: Option<&str>,
+) -> Option<String> {
+    match (dsr, why_not) {
+        (Some(d), _) => Some(format!(
+            "Deflated Sharpe ({counted}): DSR {} PSR {}\n",
+            num(d.dsr, 3),
+            num(d.psr, 3)
+        )),
+        (None, Some(why)) => Some(format!("Deflated Sharpe: n/a ({why})\n")),
+        (None, None) => None,
+    }
+}
+
+/// One row of a test-window comparison: name, return %, Sharpe, max drawdown %, trades.
+pub type WindowRow<'a> = (&'a str, f64, f64, f64, String);
+
+/// The "Test window (scored once)" table of a training summary, the name column `width` wide.
+pub fn test_window_table(width: usize, rows: &[WindowRow<'_>]) -> String {
+    let mut s = String::from("\nTest window (scored once):\n");
+    s.push_str(&format!(
+        "{:<width$}{:>12}{:>10}{:>16}{:>8}\n",
+        "strategy", "return [%]", "Sharpe", "max DD [%]", "trades"
+    ));
+    for (name, ret, sharpe, dd, trades) in rows {
+        s.push_str(&format!(
+            "{name:<width$}{:>12}{:>10}{:>16}{trades:>8}\n",
+            num(*ret, 2),
+            num(*sharpe, 3),
+            num(*dd, 2),
+        ));
+    }
+    s
+}

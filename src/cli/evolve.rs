@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::Global;
-use super::common::{DataArgs, EngineArgs, note, num, result};
+use super::common::{
+    DataArgs, EngineArgs, WindowRow, dsr_line, note, num, result, test_window_table,
+};
 use crate::ai::evolver::{GaConfig, GenerationStats};
 use crate::app::Ctx;
 use crate::app::evolve as app;
@@ -181,34 +183,26 @@ fn summary(symbol: &str, o: &app::EvolveOutcome) -> String {
         num(o.train.fitness, 3),
         num(o.validation.fitness, 3)
     ));
-    match (&o.deflated_sharpe, &o.deflated_sharpe_note) {
-        (Some(d), _) => s.push_str(&format!(
-            "Deflated Sharpe (train, {} trials): DSR {} PSR {}\n",
-            o.evaluations,
-            num(d.dsr, 3),
-            num(d.psr, 3)
-        )),
-        (None, Some(why)) => s.push_str(&format!("Deflated Sharpe: n/a ({why})\n")),
-        (None, None) => {}
+    let counted = format!("train, {} trials", o.evaluations);
+    if let Some(line) = dsr_line(
+        &counted,
+        o.deflated_sharpe.as_ref(),
+        o.deflated_sharpe_note.as_deref(),
+    ) {
+        s.push_str(&line);
     }
-    s.push_str("\nTest window (scored once):\n");
-    s.push_str(&format!(
-        "{:<12}{:>12}{:>10}{:>16}{:>8}\n",
-        "strategy", "return [%]", "Sharpe", "max DD [%]", "trades"
-    ));
-    for (name, f) in [
+    let rows: Vec<WindowRow<'_>> = [
         ("evolved", &o.test),
         ("buy & hold", &o.buy_hold),
         ("technical", &o.technical),
-    ] {
-        s.push_str(&format!(
-            "{name:<12}{:>12}{:>10}{:>16}{:>8}\n",
-            num(f.return_pct, 2),
-            num(f.sharpe, 3),
-            num(f.max_drawdown_pct, 2),
-            f.trades.map_or("-".into(), |t| t.to_string())
-        ));
-    }
+    ]
+    .into_iter()
+    .map(|(name, f)| {
+        let trades = f.trades.map_or("-".into(), |t| t.to_string());
+        (name, f.return_pct, f.sharpe, f.max_drawdown_pct, trades)
+    })
+    .collect();
+    s.push_str(&test_window_table(12, &rows));
     s
 }
 

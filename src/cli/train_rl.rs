@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::Global;
-use super::common::{DataArgs, EngineArgs, note, num};
+use super::common::{DataArgs, EngineArgs, WindowRow, dsr_line, note, num, test_window_table};
 use crate::ai::dqn::{AgentKind, DqnConfig};
 use crate::app::Ctx;
 use crate::app::evolve::parse_split;
@@ -291,34 +291,22 @@ fn summary(symbol: &str, o: &app::TrainOutcome, rec: &app::RecordOutcome) -> Str
         o.train_refunds,
         o.test_liquidations()
     ));
-    match (&rec.dsr, &rec.dsr_note) {
-        (Some(d), _) => s.push_str(&format!(
-            "Deflated Sharpe (test, {} validation trials): DSR {} PSR {}\n",
-            rec.trials,
-            num(d.dsr, 3),
-            num(d.psr, 3)
-        )),
-        (None, Some(why)) => s.push_str(&format!("Deflated Sharpe: n/a ({why})\n")),
-        (None, None) => {}
+    let counted = format!("test, {} validation trials", rec.trials);
+    if let Some(line) = dsr_line(&counted, rec.dsr.as_ref(), rec.dsr_note.as_deref()) {
+        s.push_str(&line);
     }
-    s.push_str("\nTest window (scored once):\n");
-    s.push_str(&format!(
-        "{:<14}{:>12}{:>10}{:>16}{:>8}\n",
-        "strategy", "return [%]", "Sharpe", "max DD [%]", "trades"
-    ));
-    for (name, f) in [
+    let rows: Vec<WindowRow<'_>> = [
         (o.spec.kind.name(), &o.test),
         ("buy & hold", &o.buy_hold),
         ("technical", &o.technical),
-    ] {
-        s.push_str(&format!(
-            "{name:<14}{:>12}{:>10}{:>16}{:>8}\n",
-            num(f.return_pct, 2),
-            num(f.sharpe, 3),
-            num(f.max_drawdown_pct, 2),
-            f.trades
-        ));
-    }
+    ]
+    .into_iter()
+    .map(|(name, f)| {
+        let trades = f.trades.to_string();
+        (name, f.return_pct, f.sharpe, f.max_drawdown_pct, trades)
+    })
+    .collect();
+    s.push_str(&test_window_table(14, &rows));
     let acts: Vec<String> = o
         .action_counts()
         .iter()

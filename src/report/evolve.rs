@@ -81,10 +81,6 @@ pub fn render(r: &EvolveReport<'_>) -> String {
                 .map(|c| (format!("{}: Sharpe", c.name), cell(c.sharpe, 2), "")),
         )
         .collect();
-    let cards: Vec<(&str, String, &str)> = cards
-        .iter()
-        .map(|(k, v, c)| (k.as_str(), v.clone(), *c))
-        .collect();
     body.push_str(&page::kpis(&cards));
     let _ = write!(
         body,

@@ -84,15 +84,15 @@ pub fn sign_class(v: f64) -> &'static str {
     }
 }
 
-/// KPI cards: (label, value, CSS class).
-pub fn kpis(cards: &[(&str, String, &str)]) -> String {
+/// KPI cards: (label, value, CSS class); the label borrowed or owned.
+pub fn kpis<L: AsRef<str>>(cards: &[(L, String, &str)]) -> String {
     let mut out = String::from("<div class=\"kpis\">");
     for (label, value, class) in cards {
         let _ = write!(
             out,
             "<div class=\"kpi\"><div class=\"label\">{}</div>\
              <div class=\"value {class}\">{}</div></div>",
-            esc(label),
+            esc(label.as_ref()),
             esc(value)
         );
     }

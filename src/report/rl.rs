@@ -198,10 +198,6 @@ pub fn render(r: &RlReport<'_>) -> String {
             )
         })
         .collect();
-    let cards: Vec<(&str, String, &str)> = cards
-        .iter()
-        .map(|(k, v, c)| (k.as_str(), v.clone(), *c))
-        .collect();
     body.push_str(&page::kpis(&cards));
     let _ = write!(
         body,
