@@ -21,11 +21,13 @@ pub mod margin;
 pub mod sim;
 mod sim_book;
 mod sim_pos;
+mod sim_quiet;
 #[cfg(test)]
 mod sim_tests;
 
 pub use margin::{MaintenanceMargin, MarginTier, liquidation_price};
 pub use sim::{SimBroker, SimConfig};
+pub use sim_quiet::{BookRows, SimQuietGate};
 
 pub use crate::core::order::{ClientOrderId, Instrument, OrderPurpose};
 use crate::core::order::{OrderKind, PositionView, Side};

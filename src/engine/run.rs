@@ -3,8 +3,8 @@
 
 use super::step::{BarInput, Engine};
 use super::{BacktestConfig, BacktestResult, EngineError, EventKind};
-use crate::broker::{Broker, FillAction};
-use crate::data::{Bar, Bars};
+use crate::broker::{BookRows, Broker, FillAction};
+use crate::data::Bars;
 use crate::strategy::{History, Strategy};
 
 /// Run `strategy` over `bars` on the simulated broker.
@@ -58,34 +58,31 @@ pub fn run_backtest<S: Strategy + ?Sized>(
         let events = engine.warm_up(strategy, &BarInput::new(bars, t));
         sink.collect(events);
     }
-    // the columns cut to the traded range and zipped: no per-bar indexing of six columns
-    let cols = ts[start..end]
-        .iter()
-        .zip(&bars.open()[start..end])
-        .zip(&bars.high()[start..end])
-        .zip(&bars.low()[start..end])
-        .zip(&bars.close()[start..end])
-        .zip(&bars.volume()[start..end]);
-    // and the books written in place, one row per bar
-    let books = res
-        .equity
-        .iter_mut()
-        .zip(res.cash.iter_mut())
-        .zip(res.position_value.iter_mut())
-        .zip(res.exposure.iter_mut());
-    for ((t, (((((&ts_ms, &open), &high), &low), &close), &volume)), row) in
-        (start..end).zip(cols).zip(books)
-    {
+    // quiet stretches (docs/DESIGN.md §3): without a funding column, each step is
+    // preceded by a try to book the bars on which the strategy holds in one go
+    let stretches = funding.is_none();
+    let mut t = start;
+    while t < end {
+        if stretches {
+            let i = t - start;
+            let rows = BookRows {
+                equity: res.equity.get_mut(i..).unwrap_or_default(),
+                cash: res.cash.get_mut(i..).unwrap_or_default(),
+                position_value: res.position_value.get_mut(i..).unwrap_or_default(),
+                exposure: res.exposure.get_mut(i..).unwrap_or_default(),
+            };
+            let (k, events) = engine.quiet_stretch(strategy, bars, t, end, rows);
+            if !events.is_empty() {
+                sink.collect(events);
+            }
+            t += k;
+            if t == end {
+                break;
+            }
+        }
         let input = BarInput {
             hist: History::new(bars, t),
-            bar: Bar {
-                ts_ms,
-                open,
-                high,
-                low,
-                close,
-                volume,
-            },
+            bar: bars.bar(t),
             funding_rate: rate(t),
         };
         let events = engine.step(strategy, &input)?;
@@ -93,11 +90,19 @@ pub fn run_backtest<S: Strategy + ?Sized>(
             sink.collect(events);
         }
         let m = engine.mark();
-        let (((equity, cash), position_value), exposure) = row;
-        *equity = m.equity;
-        *cash = m.cash;
-        *position_value = m.position_value;
-        *exposure = m.exposure;
+        let i = t - start;
+        if let (Some(equity), Some(cash), Some(position_value), Some(exposure)) = (
+            res.equity.get_mut(i),
+            res.cash.get_mut(i),
+            res.position_value.get_mut(i),
+            res.exposure.get_mut(i),
+        ) {
+            *equity = m.equity;
+            *cash = m.cash;
+            *position_value = m.position_value;
+            *exposure = m.exposure;
+        }
+        t += 1;
     }
     res.bankrupt = engine.is_stopped();
     res.halted = engine.halted();

@@ -139,6 +139,60 @@ impl Engine<SimBroker> {
         &self.events
     }
 
+    /// Book a quiet stretch from bar `t` (docs/DESIGN.md §3, "Quiet stretches"): when
+    /// nothing but the strategy's decision can change the books from `t` on (not stopped
+    /// or halted, no unresolved orders, no managed stop, no daily loss limit, no minimum
+    /// notional while flat, and the broker quiet: see [`SimBroker::quiet_gate`]), the
+    /// strategy runs ahead with [`Strategy::quiet_bars`] over bars `t..end` while the
+    /// broker books each bar in `rows` (row 0 is bar `t`). Returns how many bars were
+    /// consumed (0: step bar `t`) and the events of the stretch (a regime report at
+    /// most). The caller guarantees there is no funding column. Every consumed bar gets
+    /// the books, broker state and strategy state a [`Engine::step`] would give it.
+    pub fn quiet_stretch<S: Strategy + ?Sized>(
+        &mut self,
+        strategy: &mut S,
+        bars: &Bars,
+        t: usize,
+        end: usize,
+        rows: crate::broker::BookRows<'_>,
+    ) -> (usize, &[EngineEvent]) {
+        self.events.clear();
+        let risk = &self.cfg.risk;
+        if t >= end
+            || end > bars.len()
+            || self.stopped
+            || self.halted.is_some()
+            || !self.unknown.is_empty()
+            || risk.daily_loss_limit_frac.is_some()
+        {
+            return (0, &self.events);
+        }
+        let has_position = self.broker.has_position();
+        if (has_position && !risk.is_unmanaged()) || (!has_position && self.cfg.min_notional > 0.0)
+        {
+            return (0, &self.events);
+        }
+        let close = bars.close();
+        let Some(mut gate) = self.broker.quiet_gate(t, close, rows) else {
+            return (0, &self.events);
+        };
+        let view = self.broker.position_view(t);
+        let k = strategy
+            .quiet_bars(&History::new(bars, end - 1), t, &view, &mut gate)
+            .min(gate.held());
+        if k == 0 {
+            return (0, &self.events);
+        }
+        self.broker
+            .commit_quiet(t, k, bars.high(), bars.low(), close);
+        let last = t + k - 1;
+        let acct = self.broker.totals();
+        self.mark = Mark::of(&acct);
+        self.order_seq = 0;
+        self.note_regime(strategy, last, bars.ts_ms().get(last).copied().unwrap_or(0));
+        (k, &self.events)
+    }
+
     /// The open position as a trade valued at the close of bar `t` ([`ExitReason::Open`]).
     pub fn open_trade(&self, t: usize, bar: &Bar) -> Option<Trade> {
         if self.stopped {

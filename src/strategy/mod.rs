@@ -98,6 +98,14 @@ impl<'a> History<'a> {
     }
 }
 
+/// The engine's side of a quiet stretch ([`Strategy::quiet_bars`]).
+pub trait QuietGate {
+    /// Book bar `t` (the bar after the last one booked) as a held bar on which the
+    /// strategy holds; false, booking nothing, when the bar needs the engine's full step
+    /// (the stretch ends before it).
+    fn hold(&mut self, t: usize) -> bool;
+}
+
 /// A trading strategy: decides at the close of each bar.
 pub trait Strategy {
     /// Name, as `--strategy` spells it.
@@ -139,6 +147,31 @@ pub trait Strategy {
     /// [`StateError::Unsupported`] by default.
     fn save_state(&self) -> Result<serde_json::Value, StateError> {
         Err(StateError::Unsupported(self.name().to_string()))
+    }
+    /// Run ahead over a quiet stretch (docs/DESIGN.md §3, "Quiet stretches"): bars `from`
+    /// to `hist.index()`, on which the engine's books can only change by the mark at the
+    /// close (no orders resting, no managed stop, no funding). For each bar `u` in order:
+    /// stop if [`Strategy::on_bar`] would answer anything but [`Intent::Hold`] at `u`;
+    /// otherwise call `gate.hold(u)` and stop if it says no; otherwise update the state
+    /// exactly as `on_bar` would (same operations, so a later `on_bar` or
+    /// [`Strategy::save_state`] gives the same bits). Returns the number of bars consumed;
+    /// the engine steps the first bar not consumed as usual. Bar `u` may be read only for
+    /// `u`'s own decision: the strategy must not look beyond the bar it is deciding on.
+    ///
+    /// `pos` is the position during the whole stretch (its side, quantity and entry do
+    /// not change; `bars_held` and `equity` are those of the bar before `from`). A strategy
+    /// that tracks a [`Strategy::regime`] must stop before a bar that changes it.
+    ///
+    /// The default consumes nothing (the engine then steps every bar).
+    fn quiet_bars(
+        &mut self,
+        hist: &History<'_>,
+        from: usize,
+        pos: &PositionView,
+        gate: &mut dyn QuietGate,
+    ) -> usize {
+        let _ = (hist, from, pos, gate);
+        0
     }
     /// Replace the state with one [`Strategy::save_state`] wrote.
     ///

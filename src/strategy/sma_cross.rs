@@ -6,7 +6,7 @@
 //! The SMAs are streaming rolling means over closes (compensated running sums), so each
 //! bar costs O(1) whatever the periods.
 
-use super::{History, ParamKind, ParamSpec, ParamValue, Params, Strategy};
+use super::{History, ParamKind, ParamSpec, ParamValue, Params, QuietGate, Strategy};
 use crate::core::order::{Entry, Intent, PositionView, Rationale, Reason, Side};
 use crate::indicators::ParamError;
 use crate::persist::StateError;
@@ -33,6 +33,19 @@ pub const SMA_CROSS_PARAMS: &[ParamSpec] = &[
     },
 ];
 
+/// One Neumaier-compensated addition of `x` to the running sum `sum` with compensation
+/// `comp`.
+#[inline]
+fn neumaier(sum: f64, comp: f64, x: f64) -> (f64, f64) {
+    let t = sum + x;
+    let comp = if sum.abs() >= x.abs() {
+        comp + ((sum - t) + x)
+    } else {
+        comp + ((x - t) + sum)
+    };
+    (t, comp)
+}
+
 /// A streaming simple moving average of closes: a ring buffer and a Neumaier-compensated
 /// running sum (pandas' rolling mean compensates the same way).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -57,13 +70,38 @@ impl RollingMean {
 
     #[inline]
     fn add(&mut self, x: f64) {
-        let t = self.sum + x;
-        if self.sum.abs() >= x.abs() {
-            self.comp += (self.sum - t) + x;
-        } else {
-            self.comp += (x - t) + self.sum;
+        (self.sum, self.comp) = neumaier(self.sum, self.comp, x);
+    }
+
+    /// True once `n` values have been seen (the mean is defined).
+    #[inline]
+    fn is_full(&self) -> bool {
+        self.count == self.buf.len()
+    }
+
+    /// For a full window: the running sums and the mean after feeding `x`, without
+    /// feeding it ([`Self::update`]'s operations, in its order).
+    #[inline]
+    fn peek(&self, x: f64) -> (f64, f64, f64) {
+        let n = self.buf.len();
+        let old = self.buf.get(self.pos).copied().unwrap_or(0.0);
+        let (sum, comp) = neumaier(self.sum, self.comp, -old);
+        let (sum, comp) = neumaier(sum, comp, x);
+        (sum, comp, (sum + comp) / n as f64)
+    }
+
+    /// Feed `x` into a full window whose new sums [`Self::peek`] computed.
+    #[inline]
+    fn commit(&mut self, x: f64, sum: f64, comp: f64) {
+        self.sum = sum;
+        self.comp = comp;
+        if let Some(slot) = self.buf.get_mut(self.pos) {
+            *slot = x;
         }
-        self.sum = t;
+        self.pos += 1;
+        if self.pos == self.buf.len() {
+            self.pos = 0;
+        }
     }
 
     /// Feed `x`; the mean once `n` values have been seen.
@@ -191,6 +229,41 @@ impl Strategy for SmaCross {
         } else {
             Intent::Hold
         }
+    }
+
+    /// Runs both averages ahead until the bar of the next crossover that acts (or the
+    /// gate's refusal); see [`Strategy::quiet_bars`].
+    fn quiet_bars(
+        &mut self,
+        hist: &History<'_>,
+        from: usize,
+        pos: &PositionView,
+        gate: &mut dyn QuietGate,
+    ) -> usize {
+        let (Some((mut pf, mut ps)), true, true) =
+            (self.prev, self.fast.is_full(), self.slow.is_full())
+        else {
+            return 0;
+        };
+        let Some(closes) = hist.close().get(from..) else {
+            return 0;
+        };
+        // a downward cross acts unless long-only and not long (the side holds throughout)
+        let down_acts = !self.long_only || pos.side == Some(Side::Long);
+        let mut k = 0;
+        for (u, &x) in (from..).zip(closes) {
+            let (fsum, fcomp, f) = self.fast.peek(x);
+            let (ssum, scomp, s) = self.slow.peek(x);
+            if (pf < ps && f > s) || (down_acts && ps < pf && s > f) || !gate.hold(u) {
+                break;
+            }
+            self.fast.commit(x, fsum, fcomp);
+            self.slow.commit(x, ssum, scomp);
+            (pf, ps) = (f, s);
+            k += 1;
+        }
+        self.prev = Some((pf, ps));
+        k
     }
 
     fn reset(&mut self) {

@@ -16,6 +16,7 @@ mod default_models;
 mod engine_golden;
 mod engine_min_order;
 mod engine_props;
+mod engine_quiet;
 mod engine_scenario;
 mod engine_split;
 mod engine_stats;

@@ -1,0 +1,202 @@
+//! Quiet stretches (docs/DESIGN.md §3): a backtest whose strategy runs ahead over the bars
+//! on which it holds ([`Strategy::quiet_bars`]) gives bit for bit the result (books,
+//! trades, transcript, fees) and the final strategy state of the same run stepped bar by
+//! bar, for `sma-cross` long/short and long-only, with and without leverage, commission,
+//! slippage, fill at the close, a date range, a minimum notional, close-at-end and a
+//! bankruptcy inside a stretch.
+
+use algolab::core::order::{Intent, PositionView};
+use algolab::data::{Bar, Bars};
+use algolab::engine::{BacktestConfig, Fill, run_backtest};
+use algolab::persist::StateError;
+use algolab::strategy::sma_cross::SmaCross;
+use algolab::strategy::{History, QuietGate, Strategy};
+use proptest::prelude::*;
+
+use crate::engine_props::random_walk;
+
+/// `SmaCross`, either stepped bar by bar (no `quiet_bars`) or running ahead, counting the
+/// bars it consumed in stretches.
+struct Probe {
+    inner: SmaCross,
+    quiet: bool,
+    consumed: usize,
+}
+
+impl Strategy for Probe {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn on_bar(&mut self, hist: &History<'_>, pos: &PositionView) -> Intent {
+        self.inner.on_bar(hist, pos)
+    }
+    fn reset(&mut self) {
+        self.inner.reset();
+    }
+    fn quiet_bars(
+        &mut self,
+        hist: &History<'_>,
+        from: usize,
+        pos: &PositionView,
+        gate: &mut dyn QuietGate,
+    ) -> usize {
+        if !self.quiet {
+            return 0;
+        }
+        let k = self.inner.quiet_bars(hist, from, pos, gate);
+        self.consumed += k;
+        k
+    }
+    fn save_state(&self) -> Result<serde_json::Value, StateError> {
+        self.inner.save_state()
+    }
+}
+
+fn without_funding(bars: &Bars) -> Bars {
+    Bars::from_bars(bars.iter().collect::<Vec<_>>()).unwrap()
+}
+
+/// Runs `cfg` both ways; returns the bars consumed in stretches.
+fn same_both_ways(
+    bars: &Bars,
+    fast: usize,
+    slow: usize,
+    long_only: bool,
+    cfg: &BacktestConfig,
+) -> usize {
+    let mut stepped = Probe {
+        inner: SmaCross::new(fast, slow, long_only).unwrap(),
+        quiet: false,
+        consumed: 0,
+    };
+    let mut quiet = Probe {
+        inner: SmaCross::new(fast, slow, long_only).unwrap(),
+        quiet: true,
+        consumed: 0,
+    };
+    let a = run_backtest(bars, &mut stepped, cfg);
+    let b = run_backtest(bars, &mut quiet, cfg);
+    assert_eq!(
+        a, b,
+        "results differ ({fast}/{slow}, long_only {long_only}, {cfg:?})"
+    );
+    let bits = |r: &algolab::engine::BacktestResult| -> Vec<u64> {
+        r.equity.iter().map(|x| x.to_bits()).collect()
+    };
+    if let (Ok(a), Ok(b)) = (&a, &b) {
+        assert_eq!(bits(a), bits(b));
+    }
+    assert_eq!(
+        stepped.save_state().unwrap(),
+        quiet.save_state().unwrap(),
+        "strategy state differs"
+    );
+    assert_eq!(stepped.consumed, 0);
+    quiet.consumed
+}
+
+fn configs(bars: &Bars) -> Vec<BacktestConfig> {
+    let ts = bars.ts_ms();
+    let base = BacktestConfig::default();
+    vec![
+        base,
+        BacktestConfig {
+            commission: 0.001,
+            slippage: 0.0005,
+            fractional: true,
+            ..base
+        },
+        BacktestConfig {
+            fill: Fill::Close,
+            close_at_end: true,
+            ..base
+        },
+        BacktestConfig {
+            leverage: 3.0,
+            fractional: true,
+            ..base
+        },
+        BacktestConfig {
+            from_ts_ms: Some(ts[ts.len() / 4]),
+            to_ts_ms: Some(ts[ts.len() * 3 / 4]),
+            commission: 0.002,
+            ..base
+        },
+        BacktestConfig {
+            min_notional: 5_000.0,
+            commission: 0.01,
+            fractional: true,
+            ..base
+        },
+    ]
+}
+
+#[test]
+fn stretches_are_taken_and_change_nothing() {
+    let bars = without_funding(&random_walk(3_000, 5, 3_000, 5));
+    let mut consumed = 0;
+    for cfg in configs(&bars) {
+        for long_only in [false, true] {
+            consumed += same_both_ways(&bars, 5, 17, long_only, &cfg);
+        }
+    }
+    // guard against a vacuous check: most bars went through stretches
+    assert!(
+        consumed > 12 * 3_000 / 2,
+        "only {consumed} bars in stretches"
+    );
+}
+
+#[test]
+fn funding_turns_stretches_off() {
+    let bars = random_walk(600, 9, 600, 9);
+    let consumed = same_both_ways(&bars, 3, 10, false, &BacktestConfig::default());
+    assert_eq!(consumed, 0);
+}
+
+fn closes_to_bars(closes: &[f64]) -> Bars {
+    Bars::from_bars(closes.iter().enumerate().map(|(i, &c)| Bar {
+        ts_ms: i as i64 * 3_600_000,
+        open: c,
+        high: c,
+        low: c,
+        close: c,
+        volume: 1.0,
+    }))
+    .unwrap()
+}
+
+#[test]
+fn bankruptcy_inside_a_stretch_is_stepped() {
+    // a slow rise, a crash that crosses the close below its 50-bar mean (a 1× short at
+    // about 105), then a climb that doubles the price while the mean stays far above it:
+    // the held short reaches zero equity inside the stretch that follows its entry
+    let mut closes: Vec<f64> = (0..60).map(|i| 1000.0 + 0.1 * i as f64).collect();
+    closes.extend((0..40).map(|i| 100.0 * 1.05f64.powi(i)));
+    let bars = closes_to_bars(&closes);
+    let cfg = BacktestConfig::default();
+    let consumed = same_both_ways(&bars, 1, 50, false, &cfg);
+    assert!(consumed > 0);
+    let mut s = SmaCross::new(1, 50, false).unwrap();
+    let res = run_backtest(&bars, &mut s, &cfg).unwrap();
+    assert!(res.bankrupt, "the short never went bankrupt");
+    assert_eq!(res.trades.len(), 1, "{:?}", res.trades);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn prop_stretched_run_is_the_stepped_run(
+        seed in any::<u64>(),
+        n in 50usize..600,
+        fast in 1usize..8,
+        extra in 1usize..15,
+        long_only in any::<bool>(),
+        pick in 0usize..6,
+    ) {
+        let bars = without_funding(&random_walk(n, seed, n, seed));
+        let cfg = configs(&bars)[pick];
+        same_both_ways(&bars, fast, fast + extra, long_only, &cfg);
+    }
+}
