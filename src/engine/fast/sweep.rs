@@ -327,6 +327,7 @@ impl<'c, K: Sink> SmaSim<'c, K> {
     }
 
     /// The broker's `close_qty` for the whole position (no liquidation fee).
+    #[inline(always)]
     fn close_all(&mut self, price: f64, t: usize, ts_ms: i64, reason: ExitReason) {
         let Some(p) = self.pos else { return };
         let held = Held {
@@ -363,7 +364,9 @@ impl<'c, K: Sink> SmaSim<'c, K> {
         self.pos = None;
     }
 
-    /// Fill the pending market order at the open of bar `t` (the broker's `execute`).
+    /// Fill the pending market order at the open of bar `t` (the broker's `execute`; inlined
+    /// so that in a sweep it runs in the scans' instruction set).
+    #[inline(always)]
     fn fill(&mut self, c: &Cols<'_>, t: usize) {
         let (open, ts_ms) = (c.open[t], c.ts[t]);
         match std::mem::replace(&mut self.pending, Pending::None) {

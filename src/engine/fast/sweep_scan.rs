@@ -142,7 +142,7 @@ impl Extremes {
 }
 
 /// The AVX2 scans: four bars per vector, compared with ordered quiet predicates (false on
-/// NaN, as Rust's `<` and `>`), one movemask per vector.
+/// NaN, as Rust's `<` and `>`), one movemask per compare.
 #[cfg(target_arch = "x86_64")]
 mod avx {
     use core::arch::x86_64::__m256d;
@@ -159,34 +159,38 @@ mod avx {
         pulp::cast([v[0], v[1], v[2], v[3]])
     }
 
-    /// Bit `i` set when the SMAs cross at bar `t + i` (`i < 4`; `t ≥ 1`).
+    /// Bit `i` of the first mask set when `fast < slow` at bar `t + i`, of the second when
+    /// `fast > slow` (`i < 4`).
     #[inline(always)]
-    fn crossings(s: V3, fast: &[f64], slow: &[f64], t: usize) -> u32 {
+    fn signs(s: V3, fast: &[f64], slow: &[f64], t: usize) -> (u32, u32) {
         let a = &s.avx;
-        let (pf, ps) = (v4(fast, t - 1), v4(slow, t - 1));
         let (f, sl) = (v4(fast, t), v4(slow, t));
-        let up = a._mm256_and_pd(a._mm256_cmp_pd::<LT>(pf, ps), a._mm256_cmp_pd::<GT>(f, sl));
-        let down = a._mm256_and_pd(a._mm256_cmp_pd::<GT>(pf, ps), a._mm256_cmp_pd::<LT>(f, sl));
-        a._mm256_movemask_pd(a._mm256_or_pd(up, down)) as u32
+        let lt = a._mm256_movemask_pd(a._mm256_cmp_pd::<LT>(f, sl)) as u32;
+        let gt = a._mm256_movemask_pd(a._mm256_cmp_pd::<GT>(f, sl)) as u32;
+        (lt, gt)
     }
 
-    /// [`super::Wide::next_cross`] on vectors: eight bars per step, one branch.
+    /// [`super::Wide::next_cross`] on vectors: the signs of eight bars per step (two loads,
+    /// two compares and two movemasks per four bars), each bar's crossing test on its own and
+    /// the previous bar's sign bits (the previous step's last bar carried over), one branch.
     #[inline(always)]
     pub(super) fn next_cross(s: V3, fast: &[f64], slow: &[f64], from: usize, stop: usize) -> usize {
         let mut t = from;
-        while t + 8 <= stop {
-            let m = crossings(s, fast, slow, t) | crossings(s, fast, slow, t + 4) << 4;
-            if m != 0 {
-                return t + m.trailing_zeros() as usize;
+        if t + 8 <= stop {
+            // bit 0: the signs of bar `t − 1`
+            let (pf, ps) = (fast[t - 1], slow[t - 1]);
+            let (mut lt_prev, mut gt_prev) = (u32::from(pf < ps), u32::from(pf > ps));
+            while t + 8 <= stop {
+                let (lt0, gt0) = signs(s, fast, slow, t);
+                let (lt1, gt1) = signs(s, fast, slow, t + 4);
+                let (lt, gt) = (lt0 | lt1 << 4, gt0 | gt1 << 4);
+                let m = ((lt << 1 | lt_prev) & gt) | ((gt << 1 | gt_prev) & lt);
+                if m != 0 {
+                    return t + m.trailing_zeros() as usize;
+                }
+                (lt_prev, gt_prev) = (lt >> 7, gt >> 7);
+                t += 8;
             }
-            t += 8;
-        }
-        if t + 4 <= stop {
-            let m = crossings(s, fast, slow, t);
-            if m != 0 {
-                return t + m.trailing_zeros() as usize;
-            }
-            t += 4;
         }
         while t < stop && !super::cross(fast[t - 1], slow[t - 1], fast[t], slow[t]) {
             t += 1;

@@ -131,18 +131,18 @@ impl TradeFold {
         self.last = Some(key);
         self.n += 1;
         let (p, r) = (t.pnl, t.return_pct / 100.0);
-        if p > 0.0 {
-            self.wins += 1;
-            self.gross_profit += p;
-            self.win_sum += p;
-            self.win_ret += t.return_pct;
-        }
-        if p < 0.0 {
-            self.gross_loss += p;
-            self.loss_sum += p;
-            self.losses += 1;
-            self.loss_ret += t.return_pct;
-        }
+        // without branches (a trade's sign is a coin flip): adding −0 leaves every value
+        // as it is, −0 included, so a loser adds −0 to the winners' sums and the reverse
+        let (win, loss) = (p > 0.0, p < 0.0);
+        let keep = |on: bool, x: f64| if on { x } else { -0.0 };
+        self.wins += usize::from(win);
+        self.gross_profit += keep(win, p);
+        self.win_sum += keep(win, p);
+        self.win_ret += keep(win, t.return_pct);
+        self.gross_loss += keep(loss, p);
+        self.loss_sum += keep(loss, p);
+        self.losses += usize::from(loss);
+        self.loss_ret += keep(loss, t.return_pct);
         self.best = self.best.max(r);
         self.worst = self.worst.min(r);
         self.pnl_sum += p;
