@@ -595,21 +595,25 @@ impl<'c> SmaSim<'c, SummarySink<'c>> {
     fn run_wide(&mut self, c: &Cols<'_>, ext: Option<&Extremes>, wide: Wide, range: Range<usize>) {
         let mut t = range.start;
         while t < range.end {
-            if let (Some(p), Pending::None, false, false) =
-                (self.pos, self.pending, self.bankrupt, self.halted)
-            {
+            if self.pending == Pending::None {
                 let bucket = self
                     .sink
                     .bucket_ends
                     .get(self.sink.next)
                     .copied()
                     .unwrap_or(usize::MAX);
-                let stop = range.end.min(self.end - 1).min(bucket);
-                // no progress: bar `t` liquidates, `step` does it
-                let next = match ext {
-                    _ if t >= stop => t,
-                    Some(x) => self.quiet_ext(c, x, wide, p, t, stop),
-                    None => self.quiet(c, p, t, stop),
+                let next = match self.pos {
+                    Some(p) if !self.bankrupt && !self.halted => {
+                        let stop = range.end.min(self.end - 1).min(bucket);
+                        // no progress: bar `t` liquidates, `step` does it
+                        match ext {
+                            _ if t >= stop => t,
+                            Some(x) => self.quiet_ext(c, x, wide, p, t, stop),
+                            None => self.quiet(c, p, t, stop),
+                        }
+                    }
+                    Some(_) => t,
+                    None => self.idle(wide, t, range.end.min(bucket)),
                 };
                 if next > t {
                     t = next;
@@ -619,6 +623,44 @@ impl<'c> SmaSim<'c, SummarySink<'c>> {
             self.step(c, t);
             t += 1;
         }
+    }
+
+    /// Bars from `from` on while no position is held and nothing is pending (flat, halted
+    /// or bankrupt), before `stop` (a range end or bucket end): the equity does not move,
+    /// so after `SummarySink::bar` on the first bar the books change only by the bar count
+    /// (`peak` and `run_min` already account for that equity). A flat run stops after the
+    /// next crossing of the SMAs (`decide` there may place an entry) and before the last
+    /// bar (`finish_last`); a halted or bankrupt one decides nothing. Returns the first bar
+    /// not processed (`from` when `step` must do bar `from`: a flat run about to halt).
+    #[inline(always)]
+    fn idle(&mut self, wide: Wide, from: usize, stop: usize) -> usize {
+        let (e, flat) = if self.bankrupt {
+            (0.0, false)
+        } else if self.halted {
+            (self.equity, false)
+        } else if self.cfg.min_order_cost > 0.0 && self.equity < self.cfg.min_order_cost {
+            return from;
+        } else {
+            (self.equity, true)
+        };
+        let stop = if flat { stop.min(self.end - 1) } else { stop };
+        if from >= stop {
+            return from;
+        }
+        let pair = self.pair;
+        let first = from.max(pair.slow_n).max(1);
+        let tc = if flat && first < stop {
+            wide.next_cross(pair.fast, pair.slow, first, stop)
+        } else {
+            stop
+        };
+        let end = if tc < stop { tc + 1 } else { stop };
+        self.sink.bar(from, e, false);
+        self.sink.bars += end - from - 1;
+        if tc < stop {
+            self.decide(tc);
+        }
+        end
     }
 
     /// Bars `from..stop` while the position `p` is held and nothing is pending; returns the

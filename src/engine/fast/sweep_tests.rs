@@ -226,8 +226,14 @@ fn sweep_run_equals_step_on_every_bar() {
             fractional: true,
             ..base
         },
+        // cash for one or two units: after a few losses every entry is refused (flat runs
+        // that keep deciding)
+        BacktestConfig {
+            cash: 250.0,
+            ..base
+        },
     ];
-    let mut bankrupt = 0;
+    let (mut bankrupt, mut refused) = (0, 0);
     for bars in [walk, soaring()] {
         let n = bars.len();
         let gate: Vec<bool> = (0..n).map(|i| (i / 997) % 3 != 1).collect();
@@ -273,12 +279,16 @@ fn sweep_run_equals_step_on_every_bar() {
                         assert_eq!(got.0.max_dd.to_bits(), want.0.max_dd.to_bits());
                         assert_eq!(got.0.last.to_bits(), want.0.last.to_bits());
                         bankrupt += usize::from(want.0.last == 0.0);
+                        // flat at the end with money left, and not halted
+                        refused +=
+                            usize::from(sim.pos.is_none() && !sim.halted && want.0.last > 0.0);
                     }
                 }
             }
         }
     }
     assert!(bankrupt > 0, "no run went bankrupt");
+    assert!(refused > 0, "no run ended flat");
 }
 
 /// The lane kernel (`run_lanes`) and the extremes kernel (`run_chunks`, with AVX2 scans
@@ -307,6 +317,12 @@ fn lane_kernel_equals_step_for_random_params_lanes_and_blocks() {
         BacktestConfig {
             min_notional: 9_000.0,
             fractional: true,
+            ..base
+        },
+        // cash for one or two units: after a few losses every entry is refused (flat runs
+        // that keep deciding)
+        BacktestConfig {
+            cash: 250.0,
             ..base
         },
     ];
