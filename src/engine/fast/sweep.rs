@@ -13,7 +13,7 @@
 //! Per bar it allocates nothing; results go to a [`Sink`]: [`DetailSink`] keeps the per-bar
 //! books and trades (with excursions), [`SummarySink`] keeps only what the fast metrics need
 //! (final and peak equity, the deepest drawdown, exposure, the equity at each resampling
-//! bucket's last bar, and the trades without excursions). A sweep runs groups of
+//! bucket's last bar, and the closed trades folded into their statistics, [`TradeFold`]). A sweep runs groups of
 //! combinations over chunks of bars, so each chunk of the shared columns is read from memory
 //! once per group rather than once per combination, and books each quiet stretch (a
 //! position held, nothing pending) in O(1) from the block extremes of the closes
@@ -136,8 +136,8 @@ pub struct SummarySink<'c> {
     pub exposed: usize,
     /// Equity at the last bar of each resampling bucket.
     pub bucket_equity: Vec<f64>,
-    /// Trades (no excursions).
-    pub trades: Vec<Trade>,
+    /// The closed trades, folded as they close ([`TradeFold`]: no trade records).
+    pub trades: TradeFold,
 }
 
 impl<'c> SummarySink<'c> {
@@ -153,7 +153,7 @@ impl<'c> SummarySink<'c> {
             max_dd: 0.0,
             exposed: 0,
             bucket_equity: Vec::with_capacity(bucket_ends.len()),
-            trades: Vec::new(),
+            trades: TradeFold::default(),
         }
     }
 
@@ -192,8 +192,9 @@ impl Sink for SummarySink<'_> {
             self.next += 1;
         }
     }
+    #[inline(always)]
     fn trade(&mut self, trade: Trade) {
-        self.trades.push(trade);
+        self.trades.push(&trade);
     }
 }
 
@@ -326,6 +327,7 @@ impl<'c, K: Sink> SmaSim<'c, K> {
     }
 
     /// The broker's `close_qty` for the whole position (no liquidation fee).
+    #[inline(always)]
     fn close_all(&mut self, price: f64, t: usize, ts_ms: i64, reason: ExitReason) {
         let Some(p) = self.pos else { return };
         let held = Held {
@@ -362,7 +364,9 @@ impl<'c, K: Sink> SmaSim<'c, K> {
         self.pos = None;
     }
 
-    /// Fill the pending market order at the open of bar `t` (the broker's `execute`).
+    /// Fill the pending market order at the open of bar `t` (the broker's `execute`; inlined
+    /// so that in a sweep it runs in the scans' instruction set).
+    #[inline(always)]
     fn fill(&mut self, c: &Cols<'_>, t: usize) {
         let (open, ts_ms) = (c.open[t], c.ts[t]);
         match std::mem::replace(&mut self.pending, Pending::None) {
@@ -583,23 +587,33 @@ impl<'c> SmaSim<'c, SummarySink<'c>> {
     /// the closes `ext` when given ([`SmaSim::quiet_ext`]); the results are `run`'s bit for
     /// bit.
     pub fn run_with(&mut self, c: &Cols<'_>, ext: Option<&Extremes>, range: Range<usize>) {
+        self.run_wide(c, ext, Wide::Baseline, range);
+    }
+
+    /// [`SmaSim::run_with`], the quiet stretches scanned with `wide`'s instructions.
+    #[inline(always)]
+    fn run_wide(&mut self, c: &Cols<'_>, ext: Option<&Extremes>, wide: Wide, range: Range<usize>) {
         let mut t = range.start;
         while t < range.end {
-            if let (Some(p), Pending::None, false, false) =
-                (self.pos, self.pending, self.bankrupt, self.halted)
-            {
+            if self.pending == Pending::None {
                 let bucket = self
                     .sink
                     .bucket_ends
                     .get(self.sink.next)
                     .copied()
                     .unwrap_or(usize::MAX);
-                let stop = range.end.min(self.end - 1).min(bucket);
-                // no progress: bar `t` liquidates, `step` does it
-                let next = match ext {
-                    _ if t >= stop => t,
-                    Some(x) => self.quiet_ext(c, x, p, t, stop),
-                    None => self.quiet(c, p, t, stop),
+                let next = match self.pos {
+                    Some(p) if !self.bankrupt && !self.halted => {
+                        let stop = range.end.min(self.end - 1).min(bucket);
+                        // no progress: bar `t` liquidates, `step` does it
+                        match ext {
+                            _ if t >= stop => t,
+                            Some(x) => self.quiet_ext(c, x, wide, p, t, stop),
+                            None => self.quiet(c, p, t, stop),
+                        }
+                    }
+                    Some(_) => t,
+                    None => self.idle(wide, t, range.end.min(bucket)),
                 };
                 if next > t {
                     t = next;
@@ -609,6 +623,44 @@ impl<'c> SmaSim<'c, SummarySink<'c>> {
             self.step(c, t);
             t += 1;
         }
+    }
+
+    /// Bars from `from` on while no position is held and nothing is pending (flat, halted
+    /// or bankrupt), before `stop` (a range end or bucket end): the equity does not move,
+    /// so after `SummarySink::bar` on the first bar the books change only by the bar count
+    /// (`peak` and `run_min` already account for that equity). A flat run stops after the
+    /// next crossing of the SMAs (`decide` there may place an entry) and before the last
+    /// bar (`finish_last`); a halted or bankrupt one decides nothing. Returns the first bar
+    /// not processed (`from` when `step` must do bar `from`: a flat run about to halt).
+    #[inline(always)]
+    fn idle(&mut self, wide: Wide, from: usize, stop: usize) -> usize {
+        let (e, flat) = if self.bankrupt {
+            (0.0, false)
+        } else if self.halted {
+            (self.equity, false)
+        } else if self.cfg.min_order_cost > 0.0 && self.equity < self.cfg.min_order_cost {
+            return from;
+        } else {
+            (self.equity, true)
+        };
+        let stop = if flat { stop.min(self.end - 1) } else { stop };
+        if from >= stop {
+            return from;
+        }
+        let pair = self.pair;
+        let first = from.max(pair.slow_n).max(1);
+        let tc = if flat && first < stop {
+            wide.next_cross(pair.fast, pair.slow, first, stop)
+        } else {
+            stop
+        };
+        let end = if tc < stop { tc + 1 } else { stop };
+        self.sink.bar(from, e, false);
+        self.sink.bars += end - from - 1;
+        if tc < stop {
+            self.decide(tc);
+        }
+        end
     }
 
     /// Bars `from..stop` while the position `p` is held and nothing is pending; returns the
@@ -663,7 +715,7 @@ impl<'c> SmaSim<'c, SummarySink<'c>> {
 
 impl<'c> SmaSim<'c, SummarySink<'c>> {
     /// [`SmaSim::quiet`] without a per-bar equity: the stretch runs from `from` to the next
-    /// crossing of the two SMAs (found by [`next_cross`]) or `stop`, and while a position
+    /// crossing of the two SMAs (found by [`Wide::next_cross`]) or `stop`, and while a position
     /// is held a bar's equity `cash + (margin + sign·qty·(close − entry))` is a weakly
     /// monotone function of the close (each rounded operation is), so the stretch's lowest
     /// and highest equity are that function of its lowest and highest close (`ext`). When
@@ -677,6 +729,7 @@ impl<'c> SmaSim<'c, SummarySink<'c>> {
         &mut self,
         c: &Cols<'_>,
         ext: &Extremes,
+        wide: Wide,
         p: Pos,
         from: usize,
         stop: usize,
@@ -688,9 +741,9 @@ impl<'c> SmaSim<'c, SummarySink<'c>> {
         let (cash, margin, sign) = (self.cash, p.margin, p.side.sign());
         let (qty, entry) = (p.qty, p.entry_price);
         let equity = |close: f64| cash + (margin + book::unrealized(sign, qty, entry, close));
-        let tc = next_cross(pair.fast, pair.slow, from, stop);
+        let tc = wide.next_cross(pair.fast, pair.slow, from, stop);
         let end = if tc < stop { tc + 1 } else { stop };
-        let (lo, hi) = ext.range(c.close, from, end);
+        let (lo, hi) = wide.range(ext, c.close, from, end);
         let (e_lo, e_hi) = if sign > 0.0 {
             (equity(lo), equity(hi))
         } else {
@@ -712,83 +765,6 @@ impl<'c> SmaSim<'c, SummarySink<'c>> {
             self.decide(tc);
         }
         end
-    }
-}
-
-/// The first bar `t` in `from..stop` where the SMAs cross (`decide`'s test on bars `t − 1`
-/// and `t`), or `stop`; `from ≥ 1`. Scans eight bars at a time without branches.
-#[inline(always)]
-fn next_cross(fast: &[f64], slow: &[f64], from: usize, stop: usize) -> usize {
-    let cross = |pf: f64, ps: f64, f: f64, s: f64| (pf < ps && f > s) || (ps < pf && s > f);
-    let mut t = from;
-    while t + 8 <= stop {
-        let (f, s) = (&fast[t - 1..t + 8], &slow[t - 1..t + 8]);
-        let mut any = false;
-        for i in 1..9 {
-            let (pf, ps, fi, si) = (f[i - 1], s[i - 1], f[i], s[i]);
-            any |= ((pf < ps) & (fi > si)) | ((ps < pf) & (si > fi));
-        }
-        if any {
-            break;
-        }
-        t += 8;
-    }
-    while t < stop && !cross(fast[t - 1], slow[t - 1], fast[t], slow[t]) {
-        t += 1;
-    }
-    t
-}
-
-/// Bars per block of [`Extremes`].
-const EXT_BLOCK: usize = 16;
-
-/// The lowest and highest close of every block of [`EXT_BLOCK`] bars, for the lowest and
-/// highest close of any range in O(1) plus its two partial blocks.
-#[derive(Debug, Clone)]
-pub struct Extremes {
-    lo: Vec<f64>,
-    hi: Vec<f64>,
-}
-
-impl Extremes {
-    /// The blocks of `close`, or `None` when a close is not finite (the quiet stretches then
-    /// run bar by bar, which finds the liquidation a `NaN` equity causes).
-    pub fn of(close: &[f64]) -> Option<Extremes> {
-        if !close.iter().all(|x| x.is_finite()) {
-            return None;
-        }
-        let lo = close
-            .chunks(EXT_BLOCK)
-            .map(|b| b.iter().fold(f64::INFINITY, |m, &x| m.min(x)))
-            .collect();
-        let hi = close
-            .chunks(EXT_BLOCK)
-            .map(|b| b.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x)))
-            .collect();
-        Some(Extremes { lo, hi })
-    }
-
-    /// The lowest and highest of `close[a..b]` (`close` is the slice the blocks were made of).
-    #[inline(always)]
-    fn range(&self, close: &[f64], a: usize, b: usize) -> (f64, f64) {
-        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-        let head = a.next_multiple_of(EXT_BLOCK).min(b);
-        for &x in &close[a..head] {
-            lo = lo.min(x);
-            hi = hi.max(x);
-        }
-        let mut t = head;
-        while t + EXT_BLOCK <= b {
-            let k = t / EXT_BLOCK;
-            lo = lo.min(self.lo[k]);
-            hi = hi.max(self.hi[k]);
-            t += EXT_BLOCK;
-        }
-        for &x in &close[t..b] {
-            lo = lo.min(x);
-            hi = hi.max(x);
-        }
-        (lo, hi)
     }
 }
 
@@ -820,27 +796,27 @@ pub fn sweep<'c>(
     window: Range<usize>,
     bucket_ends: &'c [usize],
 ) -> Vec<(SummarySink<'c>, f64)> {
-    sweep_map(bars, pairs, cfg, window, bucket_ends, &|s, fees| {
+    sweep_map(bars, pairs, cfg, window, bucket_ends, &|_, s, fees| {
         (s.clone(), fees)
     })
 }
 
-/// [`sweep`], handing each finished summary and its fees to `f` inside the parallel group;
-/// `f`'s results come back in input order. A group's trade buffers are cleared and reused
-/// by the next group of the same rayon job (no fresh pages to fault in and no regrowth for
-/// each combination; freed when the sweep ends).
+/// [`sweep`], handing each combination, its finished summary and its fees to `f` inside the
+/// parallel group; `f`'s results come back in input order. A group's PnL buffers
+/// ([`TradeFold::pnls`]) are cleared and reused by the next group of the same rayon job (no
+/// fresh pages to fault in and no regrowth for each combination; freed when the sweep ends).
 pub fn sweep_map<'c, T: Send>(
     bars: &Bars,
     pairs: &[SmaPair<'c>],
     cfg: LeanConfig,
     window: Range<usize>,
     bucket_ends: &'c [usize],
-    f: &(dyn Fn(&SummarySink<'c>, f64) -> T + Sync),
+    f: &(dyn Fn(&SmaPair<'c>, &SummarySink<'c>, f64) -> T + Sync),
 ) -> Vec<T> {
     let ext = Extremes::of(bars.close());
     let groups: Vec<Vec<T>> = pairs
         .par_chunks(GROUP)
-        .map_init(Vec::new, |pool: &mut Vec<Vec<Trade>>, group| {
+        .map_init(Vec::new, |pool: &mut Vec<Vec<f64>>, group| {
             let done = run_chunks_in(
                 bars,
                 group,
@@ -848,14 +824,13 @@ pub fn sweep_map<'c, T: Send>(
                 window.clone(),
                 bucket_ends,
                 ext.as_ref(),
+                Wide::detect(true),
                 pool,
             );
             let mut out = Vec::with_capacity(done.len());
-            for (s, fees) in done {
-                out.push(f(&s, fees));
-                let mut trades = s.trades;
-                trades.clear();
-                pool.push(trades);
+            for (p, (s, fees)) in group.iter().zip(done) {
+                out.push(f(p, &s, fees));
+                pool.push(s.trades.pnls);
             }
             out
         })
@@ -874,11 +849,25 @@ pub fn run_chunks<'c>(
     bucket_ends: &'c [usize],
     ext: Option<&Extremes>,
 ) -> Vec<(SummarySink<'c>, f64)> {
-    run_chunks_in(bars, pairs, cfg, window, bucket_ends, ext, &mut Vec::new())
+    let wide = Wide::detect(true);
+    run_chunks_in(
+        bars,
+        pairs,
+        cfg,
+        window,
+        bucket_ends,
+        ext,
+        wide,
+        &mut Vec::new(),
+    )
 }
 
-/// [`run_chunks`], the summaries' trade buffers taken from `pool` (empty ones) while it has
-/// some.
+/// [`run_chunks`] scanning with `wide`, the summaries' PnL buffers taken from `pool` while
+/// it has some.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "run_chunks' arguments and two buffers"
+)]
 fn run_chunks_in<'c>(
     bars: &Bars,
     pairs: &[SmaPair<'c>],
@@ -886,28 +875,53 @@ fn run_chunks_in<'c>(
     window: Range<usize>,
     bucket_ends: &'c [usize],
     ext: Option<&Extremes>,
-    pool: &mut Vec<Vec<Trade>>,
+    wide: Wide,
+    pool: &mut Vec<Vec<f64>>,
 ) -> Vec<(SummarySink<'c>, f64)> {
     let c = Cols::of(bars);
     let mut sims: Vec<SmaSim<'c, SummarySink<'c>>> = pairs
         .iter()
         .map(|p| {
             let mut sink = SummarySink::new(bucket_ends);
-            if let Some(trades) = pool.pop() {
-                sink.trades = trades;
+            if let Some(pnls) = pool.pop() {
+                sink.trades = TradeFold::with_buffer(pnls);
             }
             SmaSim::new(*p, cfg, window.end, sink)
         })
         .collect();
-    let mut t0 = window.start;
-    while t0 < window.end {
-        let t1 = (t0 + CHUNK).min(window.end);
-        for sim in &mut sims {
-            sim.run_with(&c, ext, t0..t1);
-        }
-        t0 = t1;
-    }
+    wide.run(Chunks {
+        c: &c,
+        sims: &mut sims,
+        ext,
+        wide,
+        window,
+    });
     finish_all(sims)
+}
+
+/// A group's simulations over the window in chunks of [`CHUNK`] bars (run in `wide`'s
+/// instruction set: [`Wide::run`]).
+struct Chunks<'a, 'c> {
+    c: &'a Cols<'a>,
+    sims: &'a mut [SmaSim<'c, SummarySink<'c>>],
+    ext: Option<&'a Extremes>,
+    wide: Wide,
+    window: Range<usize>,
+}
+
+impl pulp::NullaryFnOnce for Chunks<'_, '_> {
+    type Output = ();
+    #[inline(always)]
+    fn call(self) {
+        let mut t0 = self.window.start;
+        while t0 < self.window.end {
+            let t1 = (t0 + CHUNK).min(self.window.end);
+            for sim in self.sims.iter_mut() {
+                sim.run_wide(self.c, self.ext, self.wide, t0..t1);
+            }
+            t0 = t1;
+        }
+    }
 }
 
 /// Finished summaries and fees of a group's simulations, in input order.
@@ -953,6 +967,15 @@ pub fn run_lanes<'c>(
 
 #[path = "sweep_lanes.rs"]
 mod sweep_lanes;
+
+#[path = "sweep_scan.rs"]
+mod sweep_scan;
+pub use sweep_scan::Extremes;
+use sweep_scan::Wide;
+
+#[path = "sweep_trades.rs"]
+mod sweep_trades;
+pub use sweep_trades::TradeFold;
 
 #[cfg(test)]
 #[path = "sweep_tests.rs"]

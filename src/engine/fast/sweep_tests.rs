@@ -226,8 +226,14 @@ fn sweep_run_equals_step_on_every_bar() {
             fractional: true,
             ..base
         },
+        // cash for one or two units: after a few losses every entry is refused (flat runs
+        // that keep deciding)
+        BacktestConfig {
+            cash: 250.0,
+            ..base
+        },
     ];
-    let mut bankrupt = 0;
+    let (mut bankrupt, mut refused) = (0, 0);
     for bars in [walk, soaring()] {
         let n = bars.len();
         let gate: Vec<bool> = (0..n).map(|i| (i / 997) % 3 != 1).collect();
@@ -273,16 +279,21 @@ fn sweep_run_equals_step_on_every_bar() {
                         assert_eq!(got.0.max_dd.to_bits(), want.0.max_dd.to_bits());
                         assert_eq!(got.0.last.to_bits(), want.0.last.to_bits());
                         bankrupt += usize::from(want.0.last == 0.0);
+                        // flat at the end with money left, and not halted
+                        refused +=
+                            usize::from(sim.pos.is_none() && !sim.halted && want.0.last > 0.0);
                     }
                 }
             }
         }
     }
     assert!(bankrupt > 0, "no run went bankrupt");
+    assert!(refused > 0, "no run ended flat");
 }
 
-/// The lane kernel (`run_lanes`) and the extremes kernel (`run_chunks`) equal `step` on
-/// every bar, field for field, for random
+/// The lane kernel (`run_lanes`) and the extremes kernel (`run_chunks`, with AVX2 scans
+/// when the CPU has them and with the portable ones) equal `step` on every bar, field for
+/// field, for random
 /// combinations (columns shared, runs broken and unbroken, long-only, gated), random group
 /// sizes and block sizes (so events fall on block edges and first bars), random windows,
 /// bucket sets and settings, on a random walk and on the soaring series (liquidations).
@@ -306,6 +317,12 @@ fn lane_kernel_equals_step_for_random_params_lanes_and_blocks() {
         BacktestConfig {
             min_notional: 9_000.0,
             fractional: true,
+            ..base
+        },
+        // cash for one or two units: after a few losses every entry is refused (flat runs
+        // that keep deciding)
+        BacktestConfig {
+            cash: 250.0,
             ..base
         },
     ];
@@ -365,6 +382,28 @@ fn lane_kernel_equals_step_for_random_params_lanes_and_blocks() {
                 .flat_map(|g| run_chunks(&bars, g, lc, window.clone(), &buckets, ext.as_ref()))
                 .collect();
             assert_eq!(format!("{by_ext:?}"), format!("{got:?}"), "extremes kernel");
+            // and its portable scans (`run_chunks` takes AVX2 when the CPU has it)
+            let portable: Vec<_> = pairs
+                .chunks(group)
+                .flat_map(|g| {
+                    let (w, b) = (window.clone(), &buckets[..]);
+                    run_chunks_in(
+                        &bars,
+                        g,
+                        lc,
+                        w,
+                        b,
+                        ext.as_ref(),
+                        Wide::Baseline,
+                        &mut Vec::new(),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                format!("{portable:?}"),
+                format!("{got:?}"),
+                "portable scans"
+            );
             for (p, got) in pairs.iter().zip(&got) {
                 let mut sim = SmaSim::new(*p, lc, window.end, SummarySink::new(&buckets));
                 for t in window.clone() {
@@ -381,7 +420,7 @@ fn lane_kernel_equals_step_for_random_params_lanes_and_blocks() {
                     p.long_only
                 );
                 assert_eq!(got.0.max_dd.to_bits(), want.0.max_dd.to_bits());
-                events += want.0.trades.len();
+                events += want.0.trades.n;
                 bankrupt += usize::from(want.0.last == 0.0);
                 halted += usize::from(sim.halted);
             }
