@@ -236,17 +236,17 @@ pub struct SmaPair<'c> {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Pos {
-    side: Side,
-    qty: f64,
-    entry_price: f64,
+pub(crate) struct Pos {
+    pub(crate) side: Side,
+    pub(crate) qty: f64,
+    pub(crate) entry_price: f64,
     entry_bar: usize,
     entry_ts_ms: i64,
-    margin: f64,
+    pub(crate) margin: f64,
     entry_fees: f64,
     funding: f64,
-    min_price: f64,
-    max_price: f64,
+    pub(crate) min_price: f64,
+    pub(crate) max_price: f64,
 }
 
 impl Pos {
@@ -262,7 +262,7 @@ impl Pos {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Pending {
+pub(crate) enum Pending {
     None,
     Enter(Side),
     /// A reduce-only exit; the order's side.
@@ -279,16 +279,16 @@ fn opposite(s: Side) -> Side {
 /// One lean run in progress (state survives between chunks of bars).
 #[derive(Debug, Clone)]
 pub struct SmaSim<'c, K: Sink> {
-    pair: SmaPair<'c>,
-    cfg: LeanConfig,
+    pub(crate) pair: SmaPair<'c>,
+    pub(crate) cfg: LeanConfig,
     end: usize,
-    cash: f64,
-    equity: f64,
+    pub(crate) cash: f64,
+    pub(crate) equity: f64,
     fees_paid: f64,
-    pos: Option<Pos>,
-    pending: Pending,
-    bankrupt: bool,
-    halted: bool,
+    pub(crate) pos: Option<Pos>,
+    pub(crate) pending: Pending,
+    pub(crate) bankrupt: bool,
+    pub(crate) halted: bool,
     /// Where the results went.
     pub sink: K,
 }
@@ -412,7 +412,7 @@ impl<'c, K: Sink> SmaSim<'c, K> {
 
     /// The strategy's decision at the close of bar `t` and risk's approval.
     #[inline(always)]
-    fn decide(&mut self, t: usize) {
+    pub(crate) fn decide(&mut self, t: usize) {
         let pair = &self.pair;
         if t < pair.slow_n {
             return;
@@ -718,7 +718,7 @@ impl<'c> SmaSim<'c, SummarySink<'c>> {
 /// The first bar `t` in `from..stop` where the SMAs cross (`decide`'s test on bars `t − 1`
 /// and `t`), or `stop`; `from ≥ 1`. Scans eight bars at a time without branches.
 #[inline(always)]
-fn next_cross(fast: &[f64], slow: &[f64], from: usize, stop: usize) -> usize {
+pub(crate) fn next_cross(fast: &[f64], slow: &[f64], from: usize, stop: usize) -> usize {
     let cross = |pf: f64, ps: f64, f: f64, s: f64| (pf < ps && f > s) || (ps < pf && s > f);
     let mut t = from;
     while t + 8 <= stop {
