@@ -1,14 +1,15 @@
 //! One `sma-cross` backtest with full detail, as fast as the hardware allows: the two SMA
-//! columns in one pass ([`sma_columns`]) and a run ([`run_detail`]) that books the stretches
-//! between events in tight loops instead of visiting every bar through the step function.
+//! means in one pass ([`SmaPairState`], two lanes of one SSE2 vector), and a run that books
+//! the stretches between events in tight loops instead of visiting every bar through the
+//! step function. [`sma_cross_detail`] computes the means block by block beside the run
+//! (no SMA columns in memory); [`run_detail`] reads given columns (the optimizer's cache).
 //!
-//! Both equal their references bit for bit: [`sma_columns`] gives
-//! [`rolling_mean_column`]'s values (the same compensated sums, the same operations in the
-//! same order, the two periods side by side in the two lanes of one SSE2 vector), and
-//! [`run_detail`] gives [`super::sweep::run_detail`]'s equity, exposure, trades and fees
-//! (hence `run_backtest`'s; the tests compare them on GOOG and on random series, periods
-//! and fees). [`run_detail`] drives the same [`SmaSim`] and calls its `step` on every bar
-//! where something happens (a fill, a liquidation, a halt, the last bar); between them:
+//! Both equal their references bit for bit: the means are [`rolling_mean_column`]'s values
+//! (the same compensated sums, the same operations in the same order), and the runs give
+//! [`super::sweep::run_detail`]'s equity, exposure, trades and fees (hence `run_backtest`'s;
+//! the tests compare them on GOOG and on random series, periods, fees and windows). Both
+//! drive the same [`SmaSim`] and call its `step` on every bar where something happens (a
+//! fill, a liquidation, a halt, the last bar); between them:
 //! - flat with nothing pending: the equity stays what it was, so the stretch up to the next
 //!   crossing of the SMAs (found eight bars at a time, `next_cross`) is a fill of the equity
 //!   and `false` exposure;
@@ -19,44 +20,83 @@
 //!   highest high (excursions) folded over the stretch (positive finite prices, which
 //!   [`Bars`] guarantees, make the fold's order irrelevant).
 //!
-//! The decision at a crossing bar is `SmaSim::decide`, as in the step.
+//! The decision at a crossing bar is `SmaSim::decide`'s; [`sma_cross_detail`], whose means
+//! live only in a block buffer, makes it with [`decide_in`], the same test on the buffer.
 
 use std::ops::Range;
 
-use super::sweep::{DetailSink, LeanConfig, Pending, SmaPair, SmaSim, next_cross};
+use super::sweep::{Cols, DetailSink, LeanConfig, Pending, SmaPair, SmaSim, next_cross};
+use crate::core::order::Side;
 use crate::data::Bars;
 
 pub use crate::strategy::sma_cross::rolling_mean_column;
 
+/// Bars per block of [`sma_cross_detail`] (the block's means stay in L1).
+const BLOCK: usize = 1024;
+
 /// The `fast_n`- and `slow_n`-bar rolling means of `close` in one pass, each equal bit for bit
 /// to [`rolling_mean_column`] with its period (NaN in warm-up).
 pub fn sma_columns(close: &[f64], fast_n: usize, slow_n: usize) -> (Vec<f64>, Vec<f64>) {
-    let ns = [fast_n.max(1), slow_n.max(1)];
     let len = close.len();
     let mut out = (Vec::with_capacity(len), Vec::with_capacity(len));
-    let mut state = [Kahan::default(); 2];
-    let warm = ns[0].max(ns[1]).min(len);
-    // warm-up: each lane adds, and drops its oldest value once its window is full
-    for (t, &x) in close[..warm].iter().enumerate() {
-        for (lane, k) in state.iter_mut().enumerate() {
-            let n = ns[lane];
-            if t >= n {
-                k.add(-close[t - n]);
-            }
-            k.add(x);
-        }
-        let mean = |lane: usize| {
-            if t + 1 >= ns[lane] {
-                state[lane].mean(ns[lane])
-            } else {
-                f64::NAN
-            }
-        };
-        out.0.push(mean(0));
-        out.1.push(mean(1));
-    }
-    steady(close, ns, warm, &mut state, &mut out);
+    SmaPairState::new(fast_n, slow_n).run(close, len, |f, s| {
+        out.0.push(f);
+        out.1.push(s);
+    });
     out
+}
+
+/// Two rolling means of one series advancing together (`RollingMean`'s state, the window
+/// read back from the series instead of a ring).
+#[derive(Debug, Clone, Copy)]
+pub struct SmaPairState {
+    ns: [usize; 2],
+    lanes: [Kahan; 2],
+    /// The next bar.
+    t: usize,
+}
+
+impl SmaPairState {
+    /// Fresh means of `fast_n` and `slow_n` bars (0 counts as 1, as in `rolling_mean_column`).
+    pub fn new(fast_n: usize, slow_n: usize) -> Self {
+        SmaPairState {
+            ns: [fast_n.max(1), slow_n.max(1)],
+            lanes: [Kahan::default(); 2],
+            t: 0,
+        }
+    }
+
+    /// Advance over bars `self.t..end` of `close`, handing each bar's (fast, slow) means
+    /// (NaN in warm-up) to `put`, in order.
+    #[inline(always)]
+    pub fn run(&mut self, close: &[f64], end: usize, mut put: impl FnMut(f64, f64)) {
+        let end = end.min(close.len());
+        let ns = self.ns;
+        // warm-up: each lane adds, and drops its oldest value once its window is full
+        let warm = ns[0].max(ns[1]).min(end);
+        while self.t < warm {
+            let t = self.t;
+            for (lane, k) in self.lanes.iter_mut().enumerate() {
+                if t >= ns[lane] {
+                    k.add(-close[t - ns[lane]]);
+                }
+                k.add(close[t]);
+            }
+            let mean = |lane: usize| {
+                if t + 1 >= ns[lane] {
+                    self.lanes[lane].mean(ns[lane])
+                } else {
+                    f64::NAN
+                }
+            };
+            put(mean(0), mean(1));
+            self.t += 1;
+        }
+        if self.t < end {
+            steady(close, ns, self.t..end, &mut self.lanes, &mut put);
+            self.t = end;
+        }
+    }
 }
 
 /// A compensated (Neumaier) running sum, `RollingMean`'s.
@@ -83,22 +123,21 @@ impl Kahan {
     }
 }
 
-/// Bars `from..` of [`sma_columns`], both windows full: the two lanes in one SSE2 vector.
+/// Bars `range` of [`SmaPairState::run`], both windows full (`range.start ≥` both periods):
+/// the two lanes in one SSE2 vector.
 #[cfg(target_arch = "x86_64")]
+#[inline(always)]
 fn steady(
     close: &[f64],
     ns: [usize; 2],
-    from: usize,
+    range: Range<usize>,
     state: &mut [Kahan; 2],
-    out: &mut (Vec<f64>, Vec<f64>),
+    put: &mut impl FnMut(f64, f64),
 ) {
     use pulp::{f64x2, m64x2, x86::V1};
     let Some(v) = V1::try_new() else {
-        return steady_scalar(close, ns, from, state, out);
+        return steady_scalar(close, ns, range, state, put);
     };
-    if from >= close.len() {
-        return;
-    }
     // one compensated add per lane: `Kahan::add`'s operations, lane by lane
     let add = |s: f64x2, c: f64x2, x: f64x2| {
         let t = v.add_f64x2(s, x);
@@ -112,14 +151,15 @@ fn steady(
     let div = f64x2(ns[0] as f64, ns[1] as f64);
     let mut s = f64x2(state[0].sum, state[1].sum);
     let mut c = f64x2(state[0].comp, state[1].comp);
-    let xs = close[from..].iter();
-    let olds = close[from - ns[0]..].iter().zip(&close[from - ns[1]..]);
+    let xs = close[range.clone()].iter();
+    let olds = close[range.start - ns[0]..]
+        .iter()
+        .zip(&close[range.start - ns[1]..]);
     for (&x, (&of, &os)) in xs.zip(olds) {
         (s, c) = add(s, c, f64x2(-of, -os));
         (s, c) = add(s, c, v.splat_f64x2(x));
         let m = v.div_f64x2(v.add_f64x2(s, c), div);
-        out.0.push(m.0);
-        out.1.push(m.1);
+        put(m.0, m.1);
     }
     state[0] = Kahan {
         sum: s.0,
@@ -133,31 +173,32 @@ fn steady(
 
 /// [`steady`] without SIMD.
 #[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
 fn steady(
     close: &[f64],
     ns: [usize; 2],
-    from: usize,
+    range: Range<usize>,
     state: &mut [Kahan; 2],
-    out: &mut (Vec<f64>, Vec<f64>),
+    put: &mut impl FnMut(f64, f64),
 ) {
-    steady_scalar(close, ns, from, state, out)
+    steady_scalar(close, ns, range, state, put)
 }
 
+#[inline(always)]
 fn steady_scalar(
     close: &[f64],
     ns: [usize; 2],
-    from: usize,
+    range: Range<usize>,
     state: &mut [Kahan; 2],
-    out: &mut (Vec<f64>, Vec<f64>),
+    put: &mut impl FnMut(f64, f64),
 ) {
     let [mut f, mut s] = *state;
-    for t in from..close.len() {
+    for t in range {
         f.add(-close[t - ns[0]]);
         s.add(-close[t - ns[1]]);
         f.add(close[t]);
         s.add(close[t]);
-        out.0.push(f.mean(ns[0]));
-        out.1.push(s.mean(ns[1]));
+        put(f.mean(ns[0]), s.mean(ns[1]));
     }
     *state = [f, s];
 }
@@ -170,92 +211,260 @@ pub fn run_detail(
     cfg: LeanConfig,
     window: Range<usize>,
 ) -> (DetailSink, f64) {
-    let cols = super::sweep::Cols::of(bars);
-    let (close, low, high) = (bars.close(), bars.low(), bars.high());
-    let n = window.len();
-    let sink = DetailSink {
-        equity: Vec::with_capacity(n),
-        exposure: Vec::with_capacity(n),
-        trades: Vec::new(),
+    let mut sim = SmaSim::new(pair, cfg, window.end, detail_sink(window.len()));
+    let view = View {
+        fast: pair.fast,
+        slow: pair.slow,
+        first: 1,
     };
-    let mut sim = SmaSim::new(pair, cfg, window.end, sink);
-    // stretches stop before the last bar (`step` closes or reports the open trade there)
-    let last = window.end.saturating_sub(1);
-    let first_decision = pair.slow_n.max(1);
-    let mut t = window.start;
-    while t < window.end {
-        if t < last && sim.pending == Pending::None && !sim.bankrupt && !sim.halted {
-            let scan = t.max(first_decision);
-            let tc = if scan < last {
-                next_cross(pair.fast, pair.slow, scan, last)
-            } else {
-                last
-            };
-            // bars t..end need nothing but their books; a crossing at `tc` is decided
-            let (end, decide) = if tc < last {
-                (tc + 1, true)
-            } else {
-                (last, false)
-            };
-            let next = match sim.pos {
-                None if !(cfg.min_order_cost > 0.0 && sim.equity < cfg.min_order_cost) => {
-                    let e = sim.equity;
-                    sim.sink.equity.resize(sim.sink.equity.len() + (end - t), e);
-                    sim.sink
-                        .exposure
-                        .resize(sim.sink.exposure.len() + (end - t), false);
-                    end
-                }
-                None => t,
-                Some(mut p) => {
-                    let (cash, margin, sign) = (sim.cash, p.margin, p.side.sign());
-                    let (qty, entry) = (p.qty, p.entry_price);
-                    let eq = &mut sim.sink.equity;
-                    let base = eq.len();
-                    eq.extend(
-                        close[t..end]
-                            .iter()
-                            .map(|&c| cash + (margin + sign * qty * (c - entry))),
-                    );
-                    let stretch = &eq[base..];
-                    let ok = stretch
-                        .iter()
-                        .fold(true, |ok, &e| ok & (e > 0.0) & (e < f64::INFINITY));
-                    let stop = if ok {
-                        end
-                    } else {
-                        // the first bad bar liquidates: `step` books it
-                        let k = stretch
-                            .iter()
-                            .position(|&e| !(e > 0.0 && e < f64::INFINITY))
-                            .unwrap_or(end - t);
-                        eq.truncate(base + k);
-                        t + k
-                    };
-                    if stop > t {
-                        sim.equity = eq[eq.len() - 1];
-                        p.min_price = p.min_price.min(min_of(&low[t..stop]));
-                        p.max_price = p.max_price.max(max_of(&high[t..stop]));
-                        sim.pos = Some(p);
-                        let ex = &mut sim.sink.exposure;
-                        ex.resize(ex.len() + (stop - t), true);
-                    }
-                    stop
-                }
-            };
-            if next > t {
-                if next == end && decide {
-                    sim.decide(tc);
-                }
-                t = next;
-                continue;
-            }
-        }
-        sim.step(&cols, t);
-        t += 1;
+    let run = Run {
+        cols: Cols::of(bars),
+        close: bars.close(),
+        low: bars.low(),
+        high: bars.high(),
+        slow_n: pair.slow_n,
+        long_only: pair.long_only,
+        end: window.end,
+    };
+    run.drive::<false>(&mut sim, view, window);
+    let fees = sim.fees_paid();
+    (sim.sink, fees)
+}
+
+/// One `sma-cross` backtest of `fast_n`/`slow_n` (entries everywhere) over `window` with full
+/// detail, the means computed here block by block beside the run: [`run_detail`] on
+/// [`sma_columns`]' columns, bit for bit, without the columns.
+pub fn sma_cross_detail(
+    bars: &Bars,
+    fast_n: usize,
+    slow_n: usize,
+    long_only: bool,
+    cfg: LeanConfig,
+    window: Range<usize>,
+) -> (DetailSink, f64) {
+    sma_cross_detail_in(bars, fast_n, slow_n, long_only, cfg, window, BLOCK)
+}
+
+/// [`sma_cross_detail`] in blocks of `block` bars (≥ 1; the tests use small ones).
+fn sma_cross_detail_in(
+    bars: &Bars,
+    fast_n: usize,
+    slow_n: usize,
+    long_only: bool,
+    cfg: LeanConfig,
+    window: Range<usize>,
+    block: usize,
+) -> (DetailSink, f64) {
+    let block = block.max(1);
+    let close = bars.close();
+    // the simulator never decides itself (`slow_n` out of reach): `decide_in` does, on the
+    // block's means
+    let pair = SmaPair {
+        fast: &[],
+        slow: &[],
+        slow_n: usize::MAX,
+        long_only,
+        gate: None,
+    };
+    let mut sim = SmaSim::new(pair, cfg, window.end, detail_sink(window.len()));
+    let run = Run {
+        cols: Cols::of(bars),
+        close,
+        low: bars.low(),
+        high: bars.high(),
+        slow_n,
+        long_only,
+        end: window.end,
+    };
+    let mut sma = SmaPairState::new(fast_n, slow_n);
+    let mut prev = (f64::NAN, f64::NAN);
+    sma.run(close, window.start, |f, s| prev = (f, s));
+    let (mut fast, mut slow) = (Vec::with_capacity(block + 1), Vec::with_capacity(block + 1));
+    let mut b0 = window.start;
+    while b0 < window.end {
+        let b1 = (b0 + block).min(window.end);
+        fast.clear();
+        slow.clear();
+        fast.push(prev.0);
+        slow.push(prev.1);
+        sma.run(close, b1, |f, s| {
+            fast.push(f);
+            slow.push(s);
+        });
+        prev = (fast[fast.len() - 1], slow[slow.len() - 1]);
+        let view = View {
+            fast: &fast,
+            slow: &slow,
+            first: b0,
+        };
+        run.drive::<true>(&mut sim, view, b0..b1);
+        b0 = b1;
     }
     let fees = sim.fees_paid();
     (sim.sink, fees)
+}
+
+fn detail_sink(n: usize) -> DetailSink {
+    DetailSink {
+        equity: Vec::with_capacity(n),
+        exposure: Vec::with_capacity(n),
+        trades: Vec::new(),
+    }
+}
+
+/// The means at bars `first − 1 ..`: bar `t`'s at index `t + 1 − first`.
+#[derive(Debug, Clone, Copy)]
+struct View<'a> {
+    fast: &'a [f64],
+    slow: &'a [f64],
+    first: usize,
+}
+
+impl View<'_> {
+    #[inline(always)]
+    fn at(&self, t: usize) -> usize {
+        t + 1 - self.first
+    }
+}
+
+/// What a run reads besides the means.
+#[derive(Debug, Clone, Copy)]
+struct Run<'a> {
+    cols: Cols<'a>,
+    close: &'a [f64],
+    low: &'a [f64],
+    high: &'a [f64],
+    slow_n: usize,
+    long_only: bool,
+    /// The window's end.
+    end: usize,
+}
+
+impl Run<'_> {
+    /// Bars `range` of the run (in order, from where `sim` stands). `OWN`: the decisions are
+    /// [`decide_in`]'s on `view` (the simulator's own are switched off), else `sim`'s.
+    #[inline(always)]
+    fn drive<const OWN: bool>(
+        &self,
+        sim: &mut SmaSim<'_, DetailSink>,
+        view: View<'_>,
+        range: Range<usize>,
+    ) {
+        // stretches stop before the last bar (`step` closes or reports the open trade there)
+        let stop = range.end.min(self.end.saturating_sub(1));
+        let first_decision = self.slow_n.max(1);
+        let cfg = sim.cfg;
+        let mut t = range.start;
+        while t < range.end {
+            if t < stop && sim.pending == Pending::None && !sim.bankrupt && !sim.halted {
+                let scan = t.max(first_decision);
+                let tc = if scan < stop {
+                    let (a, b) = (view.at(scan), view.at(stop));
+                    next_cross(view.fast, view.slow, a, b) + scan - a
+                } else {
+                    stop
+                };
+                // bars t..end need nothing but their books; a crossing at `tc` is decided
+                let end = if tc < stop { tc + 1 } else { stop };
+                let next = match sim.pos {
+                    None if !(cfg.min_order_cost > 0.0 && sim.equity < cfg.min_order_cost) => {
+                        let e = sim.equity;
+                        sim.sink.equity.resize(sim.sink.equity.len() + (end - t), e);
+                        let ex = &mut sim.sink.exposure;
+                        ex.resize(ex.len() + (end - t), false);
+                        end
+                    }
+                    None => t,
+                    Some(_) => self.held(sim, t, end),
+                };
+                if next > t {
+                    if next == end && tc < stop {
+                        if OWN {
+                            self.decide_in(sim, view, tc);
+                        } else {
+                            sim.decide(tc);
+                        }
+                    }
+                    t = next;
+                    continue;
+                }
+            }
+            sim.step(&self.cols, t);
+            // `step` decides on its normal path: not bankrupt, not halted, not the last bar
+            if OWN && !sim.bankrupt && !sim.halted && t + 1 < self.end {
+                self.decide_in(sim, view, t);
+            }
+            t += 1;
+        }
+    }
+
+    /// Bars `t..end` with the position held and nothing pending; returns the first bar not
+    /// booked (a liquidation bar is left to `step`).
+    #[inline(always)]
+    fn held(&self, sim: &mut SmaSim<'_, DetailSink>, t: usize, end: usize) -> usize {
+        let Some(mut p) = sim.pos else { return t };
+        let (cash, margin, sign) = (sim.cash, p.margin, p.side.sign());
+        let (qty, entry) = (p.qty, p.entry_price);
+        let eq = &mut sim.sink.equity;
+        let base = eq.len();
+        eq.extend(
+            self.close[t..end]
+                .iter()
+                .map(|&c| cash + (margin + sign * qty * (c - entry))),
+        );
+        let stretch = &eq[base..];
+        let ok = stretch
+            .iter()
+            .fold(true, |ok, &e| ok & (e > 0.0) & (e < f64::INFINITY));
+        let stop = if ok {
+            end
+        } else {
+            let k = stretch
+                .iter()
+                .position(|&e| !(e > 0.0 && e < f64::INFINITY))
+                .unwrap_or(end - t);
+            eq.truncate(base + k);
+            t + k
+        };
+        if stop > t {
+            sim.equity = eq[eq.len() - 1];
+            p.min_price = p.min_price.min(min_of(&self.low[t..stop]));
+            p.max_price = p.max_price.max(max_of(&self.high[t..stop]));
+            sim.pos = Some(p);
+            let ex = &mut sim.sink.exposure;
+            ex.resize(ex.len() + (stop - t), true);
+        }
+        stop
+    }
+
+    /// `SmaSim::decide` at bar `t` (no gate) on the means in `view`.
+    #[inline(always)]
+    fn decide_in(&self, sim: &mut SmaSim<'_, DetailSink>, view: View<'_>, t: usize) {
+        if t < self.slow_n.max(1) {
+            return;
+        }
+        let i = view.at(t);
+        let (pf, ps) = (view.fast[i - 1], view.slow[i - 1]);
+        let (f, s) = (view.fast[i], view.slow[i]);
+        let side = sim.pos.map(|p| p.side);
+        let enter = if pf < ps && f > s {
+            Side::Long
+        } else if ps < pf && s > f {
+            if !self.long_only {
+                Side::Short
+            } else {
+                if side == Some(Side::Long) {
+                    sim.pending = Pending::Exit(Side::Short);
+                }
+                return;
+            }
+        } else {
+            return;
+        };
+        if side != Some(enter) {
+            sim.pending = Pending::Enter(enter);
+        }
+    }
 }
 
 /// The lowest of `xs` (positive and finite), four running minima at a time.
@@ -264,8 +473,8 @@ fn min_of(xs: &[f64]) -> f64 {
     let mut m = [f64::INFINITY; 4];
     let mut chunks = xs.chunks_exact(4);
     for c in &mut chunks {
-        for i in 0..4 {
-            m[i] = if c[i] < m[i] { c[i] } else { m[i] };
+        for (m, &x) in m.iter_mut().zip(c) {
+            *m = if x < *m { x } else { *m };
         }
     }
     let tail = chunks
@@ -281,8 +490,8 @@ fn max_of(xs: &[f64]) -> f64 {
     let mut m = [f64::NEG_INFINITY; 4];
     let mut chunks = xs.chunks_exact(4);
     for c in &mut chunks {
-        for i in 0..4 {
-            m[i] = if c[i] > m[i] { c[i] } else { m[i] };
+        for (m, &x) in m.iter_mut().zip(c) {
+            *m = if x > *m { x } else { *m };
         }
     }
     let tail = chunks
@@ -290,27 +499,6 @@ fn max_of(xs: &[f64]) -> f64 {
         .iter()
         .fold(f64::NEG_INFINITY, |a, &x| a.max(x));
     m[0].max(m[1]).max(m[2]).max(m[3]).max(tail)
-}
-
-/// One `sma-cross` backtest of `fast_n`/`slow_n` over `window` with full detail, the SMA
-/// columns computed here ([`sma_columns`]); `gate` as in [`SmaPair`].
-pub fn sma_cross_detail(
-    bars: &Bars,
-    fast_n: usize,
-    slow_n: usize,
-    long_only: bool,
-    cfg: LeanConfig,
-    window: Range<usize>,
-) -> (DetailSink, f64) {
-    let (fast, slow) = sma_columns(bars.close(), fast_n, slow_n);
-    let pair = SmaPair {
-        fast: &fast,
-        slow: &slow,
-        slow_n,
-        long_only,
-        gate: None,
-    };
-    run_detail(bars, pair, cfg, window)
 }
 
 #[cfg(test)]
@@ -373,7 +561,22 @@ mod tests {
         }
     }
 
-    /// This run against `sweep::run_detail` and the engine, bit for bit.
+    fn same(a: &(DetailSink, f64), b: &(DetailSink, f64), what: &str) {
+        let (ea, eb) = (bits(&a.0.equity), bits(&b.0.equity));
+        let first = ea.iter().zip(&eb).position(|(x, y)| x != y);
+        assert!(
+            ea.len() == eb.len() && first.is_none(),
+            "{what}: equity differs at {first:?} (lengths {} {})",
+            ea.len(),
+            eb.len()
+        );
+        assert_eq!(a.0.exposure, b.0.exposure, "{what}");
+        assert_eq!(a.0.trades, b.0.trades, "{what}");
+        assert_eq!(a.1.to_bits(), b.1.to_bits(), "{what}");
+    }
+
+    /// The fused run (several block sizes) and the run on columns, with and without an
+    /// entry gate, against `sweep::run_detail` and (ungated) the engine, bit for bit.
     fn check(bars: &Bars, cfg: &BacktestConfig, f: usize, s: usize, long_only: bool) {
         let lc = LeanConfig::from_backtest(cfg, bars).unwrap();
         let ts = bars.ts_ms();
@@ -381,26 +584,43 @@ mod tests {
         let end = cfg
             .to_ts_ms
             .map_or(ts.len(), |x| ts.partition_point(|&t| t <= x));
-        let (d, fees) = sma_cross_detail(bars, f, s, long_only, lc, start..end);
+        let w = start..end;
         let (fast, slow) = sma_columns(bars.close(), f, s);
-        let pair = SmaPair {
-            fast: &fast,
-            slow: &slow,
-            slow_n: s,
-            long_only,
-            gate: None,
-        };
-        let (r, r_fees) = super::super::sweep::run_detail(bars, pair, lc, start..end);
-        assert_eq!(bits(&d.equity), bits(&r.equity), "{f}/{s} {cfg:?}");
-        assert_eq!(d.exposure, r.exposure);
-        assert_eq!(d.trades, r.trades);
-        assert_eq!(fees.to_bits(), r_fees.to_bits());
-        let mut strat = SmaCross::new(f, s, long_only).unwrap();
-        let e = run_backtest(bars, &mut strat, cfg).unwrap();
-        assert_eq!(bits(&d.equity), bits(&e.equity), "{f}/{s} {cfg:?}");
-        assert_eq!(d.exposure, e.exposure);
-        assert_eq!(d.trades, e.trades);
-        assert_eq!(fees.to_bits(), e.fees_paid.to_bits());
+        let gate: Vec<bool> = (0..bars.len()).map(|i| (i / 7 + i / 3) % 3 != 0).collect();
+        for gate in [None, Some(&gate[..])] {
+            let pair = SmaPair {
+                fast: &fast,
+                slow: &slow,
+                slow_n: s,
+                long_only,
+                gate,
+            };
+            let want = super::super::sweep::run_detail(bars, pair, lc, w.clone());
+            same(&run_detail(bars, pair, lc, w.clone()), &want, "columns");
+            if gate.is_some() {
+                continue;
+            }
+            same(
+                &sma_cross_detail(bars, f, s, long_only, lc, w.clone()),
+                &want,
+                "fused",
+            );
+            for block in [1, 5, 64] {
+                let got = sma_cross_detail_in(bars, f, s, long_only, lc, w.clone(), block);
+                same(&got, &want, "fused, small blocks");
+            }
+            let mut strat = SmaCross::new(f, s, long_only).unwrap();
+            let e = run_backtest(bars, &mut strat, cfg).unwrap();
+            let engine = (
+                DetailSink {
+                    equity: e.equity,
+                    exposure: e.exposure,
+                    trades: e.trades,
+                },
+                e.fees_paid,
+            );
+            same(&want, &engine, &format!("engine {f}/{s} {cfg:?}"));
+        }
     }
 
     #[test]
