@@ -10,9 +10,11 @@
 //! timestamps one minute apart from 2020-01-01, volume 1, seed 42.
 //!
 //! Also `technical` with the standard risk rules on the same series (`technical_1m`,
-//! `technical_10m`), and the fast path `engine::fast::sweep` on one combination
-//! (`fast_sma_cross_1m`: both SMA columns computed, then `run_detail`, which keeps the
-//! per-bar equity, exposure and trades with excursions, bit-identical to `run_backtest`).
+//! `technical_10m`), and the fast path `engine::fast::single` on one combination
+//! (`fast_sma_cross_1m`: both SMA columns computed in one pass, then `single::run_detail`,
+//! which keeps the per-bar equity, exposure and trades with excursions, bit-identical to
+//! `run_backtest`), beside the sweep's per-bar loop it replaces
+//! (`fast_sma_cross_sweep_loop_1m`: two column passes and `sweep::run_detail`).
 //!
 //! Run: `cargo bench --bench backtest -- --warm-up-time 1 --measurement-time 3`, or
 //! `ALGOLAB_BENCH_BEST=10 cargo bench --bench backtest` for a best-of-10 table (with the
@@ -153,16 +155,22 @@ fn best_of_table(reps: usize) {
             n as f64 / best / 1e6
         );
         let lc = lean_config(&bars);
-        let mut best = f64::INFINITY;
-        for _ in 0..reps.max(1) {
-            let t0 = cpu_time::ThreadTime::now();
-            trades = fast_sma_cross(&bars, lc);
-            best = best.min(t0.elapsed().as_secs_f64());
+        // the fast path and, beside it in the same process, the sweep's per-bar loop
+        for (label, run) in [
+            ("fast_sma_cross", fast_sma_cross as fn(&Bars, _) -> usize),
+            ("fast_sma_cross_sweep_loop", fast_sma_cross_sweep_loop),
+        ] {
+            let mut best = f64::INFINITY;
+            for _ in 0..reps.max(1) {
+                let t0 = cpu_time::ThreadTime::now();
+                trades = run(&bars, lc);
+                best = best.min(t0.elapsed().as_secs_f64());
+            }
+            println!(
+                "{label}/{n:<10} {:8.1} M bars/s  ({trades} trades)",
+                n as f64 / best / 1e6
+            );
         }
-        println!(
-            "fast_sma_cross/{n:<10} {:8.1} M bars/s  ({trades} trades)",
-            n as f64 / best / 1e6
-        );
     }
 }
 
@@ -186,9 +194,17 @@ fn peak_rss_mib() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
-/// One `sma-cross` 10/20 run on the fast path (`engine::fast::sweep::run_detail`), columns
-/// included; returns the trade count.
+/// One `sma-cross` 10/20 run on the fast path (`engine::fast::single::sma_cross_detail`:
+/// both SMA columns in one pass, then the run), columns included; returns the trade count.
 fn fast_sma_cross(bars: &Bars, lc: algolab::engine::fast::sweep::LeanConfig) -> usize {
+    let (d, _fees) =
+        algolab::engine::fast::single::sma_cross_detail(bars, 10, 20, false, lc, 0..bars.len());
+    black_box(d).trades.len()
+}
+
+/// [`fast_sma_cross`] the previous way: two `rolling_mean_column` passes, then the sweep's
+/// per-bar loop (`engine::fast::sweep::run_detail`).
+fn fast_sma_cross_sweep_loop(bars: &Bars, lc: algolab::engine::fast::sweep::LeanConfig) -> usize {
     use algolab::engine::fast::sweep::{SmaPair, rolling_mean_column, run_detail};
     let fast = rolling_mean_column(bars.close(), 10);
     let slow = rolling_mean_column(bars.close(), 20);
@@ -220,6 +236,9 @@ fn bench_fast(c: &mut Criterion) {
     group.throughput(Throughput::Elements(n as u64));
     group.bench_function("fast_sma_cross_1m", |b| {
         b.iter(|| fast_sma_cross(&bars, lc));
+    });
+    group.bench_function("fast_sma_cross_sweep_loop_1m", |b| {
+        b.iter(|| fast_sma_cross_sweep_loop(&bars, lc));
     });
     group.finish();
 }

@@ -22,6 +22,7 @@ use super::lean::{self, LeanConfig, SmaPair, SummarySink, TradeFold, rolling_mea
 use crate::Error;
 use crate::core::order::{ExitReason, Intent, PositionView, Trade};
 use crate::data::Bars;
+use crate::engine::fast::single;
 use crate::engine::{BacktestConfig, BacktestResult, run_backtest};
 use crate::metrics::annual::annual_figures;
 use crate::metrics::trades::TradeStats;
@@ -402,7 +403,7 @@ impl<'a> Evaluator<'a> {
             pairs
                 .par_iter()
                 .map(|p| {
-                    let (d, fees) = lean::run_detail(self.bars, *p, lc, self.window.clone());
+                    let (d, fees) = single::run_detail(self.bars, *p, lc, self.window.clone());
                     let stats = self.stats_of(&d.equity, &d.exposure, &d.trades, fees);
                     let returns = self.returns_of(&d.equity);
                     self.out_of(&stats, returns)

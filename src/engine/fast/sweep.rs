@@ -237,17 +237,17 @@ pub struct SmaPair<'c> {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Pos {
-    side: Side,
-    qty: f64,
-    entry_price: f64,
+pub(crate) struct Pos {
+    pub(crate) side: Side,
+    pub(crate) qty: f64,
+    pub(crate) entry_price: f64,
     entry_bar: usize,
     entry_ts_ms: i64,
-    margin: f64,
+    pub(crate) margin: f64,
     entry_fees: f64,
     funding: f64,
-    min_price: f64,
-    max_price: f64,
+    pub(crate) min_price: f64,
+    pub(crate) max_price: f64,
 }
 
 impl Pos {
@@ -263,7 +263,7 @@ impl Pos {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Pending {
+pub(crate) enum Pending {
     None,
     Enter(Side),
     /// A reduce-only exit; the order's side.
@@ -280,16 +280,16 @@ fn opposite(s: Side) -> Side {
 /// One lean run in progress (state survives between chunks of bars).
 #[derive(Debug, Clone)]
 pub struct SmaSim<'c, K: Sink> {
-    pair: SmaPair<'c>,
-    cfg: LeanConfig,
+    pub(crate) pair: SmaPair<'c>,
+    pub(crate) cfg: LeanConfig,
     end: usize,
-    cash: f64,
-    equity: f64,
+    pub(crate) cash: f64,
+    pub(crate) equity: f64,
     fees_paid: f64,
-    pos: Option<Pos>,
-    pending: Pending,
-    bankrupt: bool,
-    halted: bool,
+    pub(crate) pos: Option<Pos>,
+    pub(crate) pending: Pending,
+    pub(crate) bankrupt: bool,
+    pub(crate) halted: bool,
     /// Where the results went.
     pub sink: K,
 }
@@ -416,7 +416,7 @@ impl<'c, K: Sink> SmaSim<'c, K> {
 
     /// The strategy's decision at the close of bar `t` and risk's approval.
     #[inline(always)]
-    fn decide(&mut self, t: usize) {
+    pub(crate) fn decide(&mut self, t: usize) {
         let pair = &self.pair;
         if t < pair.slow_n {
             return;
@@ -971,6 +971,7 @@ mod sweep_lanes;
 #[path = "sweep_scan.rs"]
 mod sweep_scan;
 pub use sweep_scan::Extremes;
+pub(crate) use sweep_scan::next_cross;
 use sweep_scan::Wide;
 
 #[path = "sweep_trades.rs"]

@@ -66,9 +66,10 @@ fn cross(pf: f64, ps: f64, f: f64, s: f64) -> bool {
     (pf < ps && f > s) || (ps < pf && s > f)
 }
 
-/// [`Wide::next_cross`], portable: eight bars at a time without branches.
+/// [`Wide::next_cross`], portable: eight bars at a time without branches (also the single
+/// run's scan, `engine::fast::single`).
 #[inline(always)]
-fn next_cross(fast: &[f64], slow: &[f64], from: usize, stop: usize) -> usize {
+pub(crate) fn next_cross(fast: &[f64], slow: &[f64], from: usize, stop: usize) -> usize {
     let mut t = from;
     while t + 8 <= stop {
         let (f, s) = (&fast[t - 1..t + 8], &slow[t - 1..t + 8]);
