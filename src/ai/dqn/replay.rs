@@ -33,6 +33,9 @@ pub struct Batch {
     pub rewards: Vec<f32>,
     /// 1.0 where done.
     pub done: Vec<f32>,
+    /// The buffer slot each transition was drawn from (a slot keeps its transition until
+    /// [`Replay::push`] overwrites it and returns that slot).
+    pub slots: Vec<usize>,
 }
 
 /// The replay buffer. It serialises with its floats bit for bit (a saved `ai` strategy
@@ -90,12 +93,14 @@ impl Replay {
         self.dim
     }
 
-    /// Store a transition (overwriting the oldest when full). Actions above 255 and states
-    /// of another width are programming errors and are ignored.
-    pub fn push(&mut self, t: &Transition<'_>) {
+    /// Store a transition (overwriting the oldest when full) and return the slot it went
+    /// to. Actions above 255 and states of another width are programming errors and are
+    /// ignored (`None`).
+    pub fn push(&mut self, t: &Transition<'_>) -> Option<usize> {
         if t.state.len() != self.dim || t.next_state.len() != self.dim || t.action > 255 {
-            return;
+            return None;
         }
+        let slot = self.head;
         let d = self.dim;
         if self.len < self.cap && self.head == self.len {
             self.states.extend_from_slice(t.state);
@@ -113,6 +118,7 @@ impl Replay {
             self.done[i] = t.done;
         }
         self.head = (self.head + 1) % self.cap;
+        Some(slot)
     }
 
     /// Transition `i` counted from the oldest.
@@ -143,6 +149,7 @@ impl Replay {
         out.actions.resize(b, 0);
         out.rewards.resize(b, 0.0);
         out.done.resize(b, 0.0);
+        out.slots.resize(b, 0);
         for k in 0..b {
             let i = rng.random_range(0..self.len);
             out.states[k * d..(k + 1) * d].copy_from_slice(&self.states[i * d..(i + 1) * d]);
@@ -151,6 +158,7 @@ impl Replay {
             out.actions[k] = usize::from(self.actions[i]);
             out.rewards[k] = self.rewards[i];
             out.done[k] = if self.done[i] { 1.0 } else { 0.0 };
+            out.slots[k] = i;
         }
         true
     }
