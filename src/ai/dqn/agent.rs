@@ -320,7 +320,14 @@ impl DqnAgent {
             return Ok(None);
         }
         let mut batch = std::mem::take(&mut self.batch);
-        self.replay.sample(&mut self.rng, b, &mut batch);
+        // the next states are read only where the target cache misses, unless double DQN
+        // runs the online network over all of them
+        if self.cfg.double {
+            self.replay.sample(&mut self.rng, b, &mut batch);
+        } else {
+            self.replay
+                .sample_without_next(&mut self.rng, b, &mut batch);
+        }
         let a_n = self.n_actions;
         let gamma = self.cfg.gamma as f32;
         // targets y = r + γ (1 − done) Q_target(s', a*)
@@ -332,8 +339,13 @@ impl DqnAgent {
             self.next_actions
                 .extend((0..b).map(|k| argmax(&q_online[k * a_n..(k + 1) * a_n])));
         }
-        self.targets_q
-            .fill(&self.target, &batch, a_n, &mut self.ws_next);
+        self.targets_q.fill(
+            &self.target,
+            &self.replay,
+            &batch.slots,
+            a_n,
+            &mut self.ws_next,
+        );
         for k in 0..b {
             let row = self.targets_q.row(batch.slots[k], a_n);
             let a = if self.cfg.double {
@@ -505,15 +517,16 @@ impl TargetCache {
         self.generation += 1;
     }
 
-    /// Make [`TargetCache::row`] hold the target outputs of every slot of `batch`.
-    fn fill(&mut self, target: &Mlp, batch: &Batch, a_n: usize, ws: &mut Workspace) {
-        let b = batch.slots.len();
-        let d = if b == 0 {
-            0
-        } else {
-            batch.next_states.len() / b
-        };
-        let top = batch.slots.iter().max().map_or(0, |m| m + 1);
+    /// Make [`TargetCache::row`] hold the target outputs of every slot of `slots`.
+    fn fill(
+        &mut self,
+        target: &Mlp,
+        replay: &Replay,
+        slots: &[usize],
+        a_n: usize,
+        ws: &mut Workspace,
+    ) {
+        let top = slots.iter().max().map_or(0, |m| m + 1);
         if self.stamp.len() < top {
             self.stamp.resize(top, 0);
             self.q.resize(top * a_n, 0.0);
@@ -524,12 +537,13 @@ impl TargetCache {
         }
         self.miss.clear();
         self.miss_states.clear();
-        for (k, &slot) in batch.slots.iter().enumerate() {
-            if self.stamp[slot] != self.generation {
+        for &slot in slots {
+            if self.stamp[slot] != self.generation
+                && let Some(next) = replay.next_state_at(slot)
+            {
                 self.stamp[slot] = self.generation;
                 self.miss.push(slot);
-                self.miss_states
-                    .extend_from_slice(&batch.next_states[k * d..(k + 1) * d]);
+                self.miss_states.extend_from_slice(next);
             }
         }
         let m = self.miss.len();

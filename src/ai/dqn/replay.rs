@@ -140,12 +140,28 @@ impl Replay {
 
     /// Sample `b` transitions uniformly with replacement into `out`; `false` when empty.
     pub fn sample(&self, rng: &mut ChaCha8Rng, b: usize, out: &mut Batch) -> bool {
+        self.sample_into(rng, b, out, true)
+    }
+
+    /// [`Replay::sample`] (the same draws) without copying the next states: `out.next_states`
+    /// is left empty, [`Replay::next_state_at`] reads the ones needed.
+    pub fn sample_without_next(&self, rng: &mut ChaCha8Rng, b: usize, out: &mut Batch) -> bool {
+        self.sample_into(rng, b, out, false)
+    }
+
+    /// The next state held in buffer slot `slot` (a [`Batch::slots`] entry).
+    pub fn next_state_at(&self, slot: usize) -> Option<&[f32]> {
+        let d = self.dim;
+        self.next_states.get(slot * d..(slot + 1) * d)
+    }
+
+    fn sample_into(&self, rng: &mut ChaCha8Rng, b: usize, out: &mut Batch, next: bool) -> bool {
         if self.len == 0 {
             return false;
         }
         let d = self.dim;
         out.states.resize(b * d, 0.0);
-        out.next_states.resize(b * d, 0.0);
+        out.next_states.resize(if next { b * d } else { 0 }, 0.0);
         out.actions.resize(b, 0);
         out.rewards.resize(b, 0.0);
         out.done.resize(b, 0.0);
@@ -153,8 +169,10 @@ impl Replay {
         for k in 0..b {
             let i = rng.random_range(0..self.len);
             out.states[k * d..(k + 1) * d].copy_from_slice(&self.states[i * d..(i + 1) * d]);
-            out.next_states[k * d..(k + 1) * d]
-                .copy_from_slice(&self.next_states[i * d..(i + 1) * d]);
+            if next {
+                out.next_states[k * d..(k + 1) * d]
+                    .copy_from_slice(&self.next_states[i * d..(i + 1) * d]);
+            }
             out.actions[k] = usize::from(self.actions[i]);
             out.rewards[k] = self.rewards[i];
             out.done[k] = if self.done[i] { 1.0 } else { 0.0 };
