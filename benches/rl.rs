@@ -27,10 +27,19 @@ use criterion::{Criterion, Throughput, criterion_group};
 
 const STEPS: usize = 5_000;
 
+/// Environment steps per learning and inference run: [`STEPS`], or `ALGOLAB_BENCH_STEPS`
+/// in the best-of mode (a shorter run for `valgrind --tool=callgrind`).
+fn n_steps() -> usize {
+    std::env::var("ALGOLAB_BENCH_STEPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(STEPS)
+}
+
 fn bars() -> Bars {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/BTCUSDT_1h.csv");
     match algolab::data::load(&p) {
-        Ok(b) => b.slice(0..STEPS + 200),
+        Ok(b) => b.slice(0..n_steps() + 200),
         Err(e) => panic!("{}: {e}", p.display()),
     }
 }
@@ -57,7 +66,7 @@ fn spec(kind: AgentKind, bars: &Bars, config: DqnConfig) -> ModelSpec {
 fn config() -> DqnConfig {
     DqnConfig {
         learning_starts: 64,
-        eps_decay_steps: STEPS as u64 / 2,
+        eps_decay_steps: n_steps() as u64 / 2,
         ..DqnConfig::default()
     }
 }
@@ -76,7 +85,7 @@ fn bench_rl(c: &mut Criterion) {
     let bars = bars();
     let mut group = c.benchmark_group("rl");
     group.sample_size(10);
-    group.throughput(Throughput::Elements(STEPS as u64));
+    group.throughput(Throughput::Elements(n_steps() as u64));
     for (kind, label) in [
         (AgentKind::Dqn, "dqn"),
         (AgentKind::LeverageDqn, "leverage"),
@@ -175,13 +184,19 @@ fn best_cpu(reps: usize, mut f: impl FnMut()) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
-/// `ALGOLAB_BENCH_BEST=N`: env steps per second (best of `N`) for each workload.
+/// `ALGOLAB_BENCH_BEST=N`: env steps per second (best of `N`) for each workload;
+/// `ALGOLAB_BENCH_ONLY=dqn` (or `leverage`) runs one agent's workloads only (e.g. under
+/// `valgrind --tool=callgrind`).
 fn best_of(reps: usize) {
     let bars = bars();
+    let only = std::env::var("ALGOLAB_BENCH_ONLY").ok();
     for (kind, label) in [
         (AgentKind::Dqn, "dqn"),
         (AgentKind::LeverageDqn, "leverage"),
     ] {
+        if only.as_deref().is_some_and(|o| o != label) {
+            continue;
+        }
         let spec = spec(kind, &bars, config());
         let cfg = engine(kind, &bars);
         let n_out = *spec.sizes.last().unwrap_or(&3);
@@ -211,19 +226,20 @@ fn best_of(reps: usize) {
         );
         println!(
             "{label}_inference_5k  {:9.0} env steps/s",
-            STEPS as f64 / infer
+            n_steps() as f64 / infer
         );
         let (n_in, n_out) = (kind.features().width(), kind.actions().len());
         let mut agent = DqnAgent::new(config(), n_in, n_out, 1).unwrap_or_else(|e| panic!("{e}"));
         fill(&mut agent, n_in, n_out);
+        let n_grad = (n_steps() / 5).max(1);
         let grad = best_cpu(reps, || {
-            for _ in 0..1_000 {
+            for _ in 0..n_grad {
                 std::hint::black_box(agent.train_step().is_ok());
             }
         });
         println!(
             "grad_step_{label}     {:9.1} µs per gradient step",
-            grad / 1_000.0 * 1e6
+            grad / n_grad as f64 * 1e6
         );
     }
 }

@@ -171,6 +171,7 @@ pub struct DqnAgent {
     d_out: Vec<f32>,
     targets: Vec<f32>,
     next_actions: Vec<usize>,
+    targets_q: TargetCache,
     env_steps: u64,
     grad_steps: u64,
     last_loss: f32,
@@ -218,6 +219,7 @@ impl DqnAgent {
             d_out: vec![0.0; cfg.batch * online.n_out()],
             targets: Vec::with_capacity(cfg.batch),
             next_actions: Vec::with_capacity(cfg.batch),
+            targets_q: TargetCache::default(),
             env_steps: 0,
             grad_steps: 0,
             last_loss: f32::NAN,
@@ -300,7 +302,9 @@ impl DqnAgent {
 
     /// Store a transition.
     pub fn observe(&mut self, t: &Transition<'_>) {
-        self.replay.push(t);
+        if let Some(slot) = self.replay.push(t) {
+            self.targets_q.forget(slot);
+        }
     }
 
     /// One gradient step on a sampled minibatch, once the buffer holds `learning_starts`
@@ -316,7 +320,14 @@ impl DqnAgent {
             return Ok(None);
         }
         let mut batch = std::mem::take(&mut self.batch);
-        self.replay.sample(&mut self.rng, b, &mut batch);
+        // the next states are read only where the target cache misses, unless double DQN
+        // runs the online network over all of them
+        if self.cfg.double {
+            self.replay.sample(&mut self.rng, b, &mut batch);
+        } else {
+            self.replay
+                .sample_without_next(&mut self.rng, b, &mut batch);
+        }
         let a_n = self.n_actions;
         let gamma = self.cfg.gamma as f32;
         // targets y = r + γ (1 − done) Q_target(s', a*)
@@ -328,11 +339,15 @@ impl DqnAgent {
             self.next_actions
                 .extend((0..b).map(|k| argmax(&q_online[k * a_n..(k + 1) * a_n])));
         }
-        let q_next = self
-            .target
-            .forward(&batch.next_states, b, &mut self.ws_next);
+        self.targets_q.fill(
+            &self.target,
+            &self.replay,
+            &batch.slots,
+            a_n,
+            &mut self.ws_next,
+        );
         for k in 0..b {
-            let row = &q_next[k * a_n..(k + 1) * a_n];
+            let row = self.targets_q.row(batch.slots[k], a_n);
             let a = if self.cfg.double {
                 self.next_actions[k]
             } else {
@@ -383,6 +398,7 @@ impl DqnAgent {
     pub fn sync_target(&mut self) {
         // same shapes by construction: the target is a clone of the online network
         let _same_shape = self.target.copy_from(&self.online);
+        self.targets_q.invalidate();
     }
 
     /// Everything the agent has learned and will draw, as data: weights, optimiser moments,
@@ -449,6 +465,100 @@ impl DqnAgent {
         agent.grad_steps = st.grad_steps;
         agent.last_loss = f32::from_bits(st.last_loss_bits);
         Ok(agent)
+    }
+}
+
+/// The target network's outputs for the next states of replay slots, computed once per
+/// target network: between two syncs (100 gradient steps by default) the target network
+/// does not change, so a transition drawn again needs no second forward pass. Only the
+/// slots missing for the current target go through the network, as one smaller batch:
+/// each row's outputs are the same sums in the same order whatever rows run beside it
+/// (`ai::nn` module doc), so every value is the one a full-batch forward gives, bit for
+/// bit. A slot is forgotten when [`Replay::push`] overwrites it, everything when the
+/// target syncs. Scratch, not state: a restored agent starts with an empty cache.
+#[derive(Debug, Clone)]
+struct TargetCache {
+    /// `[slot × actions]` outputs.
+    q: Vec<f32>,
+    /// The target generation each slot's row belongs to (0: none).
+    stamp: Vec<u64>,
+    /// The current target generation (from 1).
+    generation: u64,
+    /// Off in tests that compare with the uncached forward.
+    enabled: bool,
+    /// This step's missing slots and their next states.
+    miss: Vec<usize>,
+    miss_states: Vec<f32>,
+}
+
+impl Default for TargetCache {
+    fn default() -> Self {
+        TargetCache {
+            q: Vec::new(),
+            stamp: Vec::new(),
+            generation: 1,
+            enabled: true,
+            miss: Vec::new(),
+            miss_states: Vec::new(),
+        }
+    }
+}
+
+impl TargetCache {
+    /// Slot `slot` holds a new transition.
+    fn forget(&mut self, slot: usize) {
+        if let Some(s) = self.stamp.get_mut(slot) {
+            *s = 0;
+        }
+    }
+
+    /// The target network changed.
+    fn invalidate(&mut self) {
+        self.generation += 1;
+    }
+
+    /// Make [`TargetCache::row`] hold the target outputs of every slot of `slots`.
+    fn fill(
+        &mut self,
+        target: &Mlp,
+        replay: &Replay,
+        slots: &[usize],
+        a_n: usize,
+        ws: &mut Workspace,
+    ) {
+        let top = slots.iter().max().map_or(0, |m| m + 1);
+        if self.stamp.len() < top {
+            self.stamp.resize(top, 0);
+            self.q.resize(top * a_n, 0.0);
+        }
+        if !self.enabled {
+            // every slot afresh (a slot drawn twice gets the same row twice)
+            self.generation += 1;
+        }
+        self.miss.clear();
+        self.miss_states.clear();
+        for &slot in slots {
+            if self.stamp[slot] != self.generation
+                && let Some(next) = replay.next_state_at(slot)
+            {
+                self.stamp[slot] = self.generation;
+                self.miss.push(slot);
+                self.miss_states.extend_from_slice(next);
+            }
+        }
+        let m = self.miss.len();
+        if m == 0 {
+            return;
+        }
+        let out = target.forward(&self.miss_states, m, ws);
+        for (&slot, row) in self.miss.iter().zip(out.chunks_exact(a_n)) {
+            self.q[slot * a_n..(slot + 1) * a_n].copy_from_slice(row);
+        }
+    }
+
+    /// The target outputs of `slot` (after [`TargetCache::fill`] of a batch holding it).
+    fn row(&self, slot: usize, a_n: usize) -> &[f32] {
+        &self.q[slot * a_n..(slot + 1) * a_n]
     }
 }
 
@@ -638,6 +748,44 @@ mod tests {
             matches!(err, Some(NnError::NotFinite { what: "loss", .. })),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn cached_target_values_train_the_same_weights_as_a_fresh_forward() {
+        // a buffer that wraps (slots overwritten), syncs every 20 steps, rows drawn twice
+        for double in [false, true] {
+            let run = |cache: bool| {
+                let c = DqnConfig {
+                    double,
+                    replay_capacity: 29,
+                    target_sync: 20,
+                    ..cfg()
+                };
+                let mut a = DqnAgent::new(c, 3, 4, 9).unwrap();
+                a.targets_q.enabled = cache;
+                let mut computed = 0;
+                for i in 0..200 {
+                    let s = [(i % 7) as f32 / 3.0, (i % 11) as f32 / 5.0 - 1.0, 0.5];
+                    let n = [(i % 5) as f32 / 2.0, (i % 3) as f32, -0.25];
+                    let act = a.act(&s);
+                    a.observe(&Transition {
+                        state: &s,
+                        action: act,
+                        reward: (i % 9) as f32 / 4.0 - 1.0,
+                        next_state: &n,
+                        done: i % 13 == 0,
+                    });
+                    a.train_step().unwrap();
+                    computed += a.targets_q.miss.len();
+                }
+                (a.online().to_bytes(), a.target().to_bytes(), computed)
+            };
+            let (on, tg, fresh) = run(false);
+            let (on_c, tg_c, cached) = run(true);
+            assert_eq!(on, on_c, "double {double}");
+            assert_eq!(tg, tg_c, "double {double}");
+            assert!(cached < fresh / 2, "{cached} rows computed vs {fresh}");
+        }
     }
 
     #[test]

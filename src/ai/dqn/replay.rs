@@ -33,6 +33,9 @@ pub struct Batch {
     pub rewards: Vec<f32>,
     /// 1.0 where done.
     pub done: Vec<f32>,
+    /// The buffer slot each transition was drawn from (a slot keeps its transition until
+    /// [`Replay::push`] overwrites it and returns that slot).
+    pub slots: Vec<usize>,
 }
 
 /// The replay buffer. It serialises with its floats bit for bit (a saved `ai` strategy
@@ -90,12 +93,14 @@ impl Replay {
         self.dim
     }
 
-    /// Store a transition (overwriting the oldest when full). Actions above 255 and states
-    /// of another width are programming errors and are ignored.
-    pub fn push(&mut self, t: &Transition<'_>) {
+    /// Store a transition (overwriting the oldest when full) and return the slot it went
+    /// to. Actions above 255 and states of another width are programming errors and are
+    /// ignored (`None`).
+    pub fn push(&mut self, t: &Transition<'_>) -> Option<usize> {
         if t.state.len() != self.dim || t.next_state.len() != self.dim || t.action > 255 {
-            return;
+            return None;
         }
+        let slot = self.head;
         let d = self.dim;
         if self.len < self.cap && self.head == self.len {
             self.states.extend_from_slice(t.state);
@@ -113,6 +118,7 @@ impl Replay {
             self.done[i] = t.done;
         }
         self.head = (self.head + 1) % self.cap;
+        Some(slot)
     }
 
     /// Transition `i` counted from the oldest.
@@ -134,23 +140,43 @@ impl Replay {
 
     /// Sample `b` transitions uniformly with replacement into `out`; `false` when empty.
     pub fn sample(&self, rng: &mut ChaCha8Rng, b: usize, out: &mut Batch) -> bool {
+        self.sample_into(rng, b, out, true)
+    }
+
+    /// [`Replay::sample`] (the same draws) without copying the next states: `out.next_states`
+    /// is left empty, [`Replay::next_state_at`] reads the ones needed.
+    pub fn sample_without_next(&self, rng: &mut ChaCha8Rng, b: usize, out: &mut Batch) -> bool {
+        self.sample_into(rng, b, out, false)
+    }
+
+    /// The next state held in buffer slot `slot` (a [`Batch::slots`] entry).
+    pub fn next_state_at(&self, slot: usize) -> Option<&[f32]> {
+        let d = self.dim;
+        self.next_states.get(slot * d..(slot + 1) * d)
+    }
+
+    fn sample_into(&self, rng: &mut ChaCha8Rng, b: usize, out: &mut Batch, next: bool) -> bool {
         if self.len == 0 {
             return false;
         }
         let d = self.dim;
         out.states.resize(b * d, 0.0);
-        out.next_states.resize(b * d, 0.0);
+        out.next_states.resize(if next { b * d } else { 0 }, 0.0);
         out.actions.resize(b, 0);
         out.rewards.resize(b, 0.0);
         out.done.resize(b, 0.0);
+        out.slots.resize(b, 0);
         for k in 0..b {
             let i = rng.random_range(0..self.len);
             out.states[k * d..(k + 1) * d].copy_from_slice(&self.states[i * d..(i + 1) * d]);
-            out.next_states[k * d..(k + 1) * d]
-                .copy_from_slice(&self.next_states[i * d..(i + 1) * d]);
+            if next {
+                out.next_states[k * d..(k + 1) * d]
+                    .copy_from_slice(&self.next_states[i * d..(i + 1) * d]);
+            }
             out.actions[k] = usize::from(self.actions[i]);
             out.rewards[k] = self.rewards[i];
             out.done[k] = if self.done[i] { 1.0 } else { 0.0 };
+            out.slots[k] = i;
         }
         true
     }

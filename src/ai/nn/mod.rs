@@ -360,6 +360,88 @@ impl Kernel for AdamUpdate<'_> {
     }
 }
 
+/// `grad.iter().map(|g| g * g).sum::<f32>()` bit for bit (the clipping norm's one
+/// sequential `f32` sum), without its chain of dependent `f32` additions where it can.
+///
+/// Why that is exact: while the running sum `s` is a positive normal number in the binade
+/// `[2^e, 2^(e+1))`, every `f32` there is a multiple of `u = 2^(e−23)`, so `s = S·u` with an
+/// integer `S < 2^24`. Write a square as `x = (q + f)·u` with the integer `q` and
+/// `0 ≤ f < 1` (exact in `f64`: `x/u` is `x` scaled by a power of two). The exact `s + x`
+/// lies between `(S + q)·u` and `(S + q + 1)·u`; when `S + q + 1 ≤ 2^24` that is still in
+/// the binade, where the correctly rounded sum is `(S + q)·u` for `f < ½` and
+/// `(S + q + 1)·u` for `f > ½` (a tie, `f = ½`, would depend on the parity of `S`). So for
+/// a run of squares with no tie whose integer steps `a = q + [f > ½]` keep `S + Σa` below
+/// `2^24`, the sequential sum is `(S + Σa)·u`, and `Σa` is a sum of integers that `f64`
+/// adds exactly in any order (lanes side by side). A chunk that breaks a condition (a tie,
+/// a change of binade, a sum still zero or subnormal, a NaN or an infinity) is added the
+/// sequential way, which is the definition.
+struct SumOfSquares<'a> {
+    grad: &'a [f32],
+}
+
+impl Kernel for SumOfSquares<'_> {
+    type Output = f32;
+
+    #[inline(always)]
+    fn run<const SB: usize, const OB: usize>(self, _simd: kernels::Wide) -> f32 {
+        // Iterator::sum's start
+        let mut s = -0.0f32;
+        for chunk in self.grad.chunks(64) {
+            if let Some(next) = add_in_binade(s, chunk) {
+                s = next;
+                continue;
+            }
+            for part in chunk.chunks(8) {
+                s = match add_in_binade(s, part) {
+                    Some(next) => next,
+                    None => part.iter().fold(s, |acc, g| acc + g * g),
+                };
+            }
+        }
+        s
+    }
+}
+
+/// `s + c[0]² + c[1]² + …` added one at a time in `f32`, when [`SumOfSquares`]'s
+/// conditions hold for the whole run (`None` otherwise).
+#[inline(always)]
+fn add_in_binade(s: f32, c: &[f32]) -> Option<f32> {
+    if !(s.is_normal() && s > 0.0) {
+        return None;
+    }
+    let biased = (s.to_bits() >> 23) & 0xff;
+    // 1/u = 2^(150 − biased) and u, as f64 powers of two
+    let inv_u = f64::from_bits(u64::from(1023 + 150 - biased) << 52);
+    let u = f64::from_bits(u64::from(1023 + biased - 150) << 52);
+    let big = f64::from(s) * inv_u;
+    let mut steps = [0.0f64; 8];
+    let mut tie = [false; 8];
+    let lanes = c.chunks_exact(8);
+    let rest = lanes.remainder();
+    let one = |k: usize, g: f32, steps: &mut [f64; 8], tie: &mut [bool; 8]| {
+        let x = f64::from(g * g) * inv_u;
+        let q = x.floor();
+        let f = x - q;
+        steps[k] += q + if f > 0.5 { 1.0 } else { 0.0 };
+        tie[k] |= f == 0.5;
+    };
+    for l in lanes {
+        for (k, &g) in l.iter().enumerate() {
+            one(k, g, &mut steps, &mut tie);
+        }
+    }
+    for (k, &g) in rest.iter().enumerate() {
+        one(k, g, &mut steps, &mut tie);
+    }
+    let total = big + steps.iter().sum::<f64>();
+    // below 2^24 (not so for NaN): no binade change; the integer sum is exact below 2^53
+    let stays = total < 16_777_216.0;
+    if tie.iter().any(|t| *t) || !stays {
+        return None;
+    }
+    Some((total * u) as f32)
+}
+
 /// True when the sequential `f32` norm of `grad` is certainly at most `max`, decided from
 /// a fast `f64` sum of squares (sixteen running sums, any order): the `f32` sum of `n`
 /// non-negative rounded squares exceeds the exact sum by at most a factor
@@ -443,7 +525,7 @@ impl Adam {
             && !surely_within(grad, max)
         {
             // the norm's one sequential f32 sum (its bits decide the clipping factor)
-            let norm = grad.iter().map(|g| g * g).sum::<f32>().sqrt();
+            let norm = Path::Detected.run(SumOfSquares { grad }).sqrt();
             if norm > max {
                 let k = max / (norm + 1e-6);
                 for g in grad.iter_mut() {
@@ -770,6 +852,59 @@ mod tests {
         assert!(!surely_within(&[3.0, 4.0], 5.0));
         assert!(!surely_within(&[f32::NAN], 5.0));
         assert!(!surely_within(&[f32::INFINITY], 5.0));
+    }
+
+    #[test]
+    fn the_sum_of_squares_is_the_sequential_f32_sum_bit_for_bit() {
+        let naive = |g: &[f32]| g.iter().map(|g| g * g).sum::<f32>();
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let mut cases: Vec<Vec<f32>> = vec![
+            vec![],
+            vec![0.0; 100],
+            vec![-0.0, 0.0, 1e-30, 1e-23],
+            vec![f32::NAN; 70],
+            vec![1.0, f32::INFINITY, 2.0],
+            // integers: once the sum passes 2^24 the squares of 1 are ties
+            (0..300).map(|i| if i < 2 { 4096.0 } else { 1.0 }).collect(),
+            (0..3000).map(|i| (i % 7) as f32).collect(),
+            // subnormal squares and sums
+            (0..500).map(|i| (i as f32) * 1e-24).collect(),
+        ];
+        for n in [1usize, 7, 8, 63, 64, 65, 200, 15_307] {
+            for spread in [1i32, 8, 40] {
+                cases.push(
+                    (0..n)
+                        .map(|_| {
+                            let m = rng.random::<f32>() * 2.0 - 1.0;
+                            m * 2f32.powi(rng.random_range(-spread..=spread / 4))
+                        })
+                        .collect(),
+                );
+            }
+            // a few numbers with short mantissas (ties are likely)
+            cases.push(
+                (0..n)
+                    .map(|_| rng.random_range(-64i32..64) as f32 / 8.0)
+                    .collect(),
+            );
+        }
+        for (i, g) in cases.iter().enumerate() {
+            let want = naive(g);
+            for path in [Path::Detected, Path::Baseline] {
+                let got = path.run(SumOfSquares { grad: g });
+                assert_eq!(
+                    got.to_bits(),
+                    want.to_bits(),
+                    "case {i} ({path:?}): {got} vs {want}"
+                );
+            }
+        }
+        // the fast way is taken (not only the definition): a chunk that stays in its binade
+        assert!(add_in_binade(1.0, &[1e-4; 64]).is_some());
+        assert_eq!(add_in_binade(1.0, &[0.5, 0.5]), Some(1.5));
+        // 1 + 1 leaves the binade; 2^24 + 1 is a tie
+        assert_eq!(add_in_binade(1.0, &[1.0]), None);
+        assert_eq!(add_in_binade(16_777_216.0, &[1.0]), None);
     }
 
     #[test]
