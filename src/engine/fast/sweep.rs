@@ -385,8 +385,10 @@ impl<'c, K: Sink> SmaSim<'c, K> {
                 let lev = 1.0;
                 let c = self.cfg.commission;
                 let per_unit = book::unit_cost(price, lev, c);
-                let step = if self.cfg.fractional { 0.0 } else { 1.0 };
-                let qty = entry_qty(OrderQty::AllCash, price, self.cash, 0.0, lev, c, step);
+                // whole units: `round_to_step(q, 1)` is `(q / 1).floor() * 1`, i.e. exactly
+                // `q.floor()`, without the division's latency on every entry
+                let q = entry_qty(OrderQty::AllCash, price, self.cash, 0.0, lev, c, 0.0);
+                let qty = if self.cfg.fractional { q } else { q.floor() };
                 if qty.is_nan()
                     || qty <= 0.0
                     || qty * per_unit > self.cash

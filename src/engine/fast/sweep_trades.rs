@@ -116,7 +116,7 @@ impl TradeFold {
     }
 
     /// Fold trade `t` (an open one is only counted).
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, t: &Trade) {
         const DAY: f64 = 86_400_000.0;
         if t.exit_reason == ExitReason::Open {
