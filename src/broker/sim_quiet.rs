@@ -22,31 +22,20 @@ pub struct BookRows<'a> {
     pub exposure: &'a mut [bool],
 }
 
-/// The rows a gate writes, walked together: close, equity, cash, position value, exposure.
-type RowIter<'a> = std::iter::Zip<
-    std::iter::Zip<
-        std::iter::Zip<
-            std::iter::Zip<std::slice::Iter<'a, f64>, std::slice::IterMut<'a, f64>>,
-            std::slice::IterMut<'a, f64>,
-        >,
-        std::slice::IterMut<'a, f64>,
-    >,
-    std::slice::IterMut<'a, bool>,
->;
-
 /// Books bars `from, from + 1, …` as held bars of [`SimBroker`] with nothing else to do
 /// (no orders, no protection, no funding: [`SimBroker::quiet_gate`] checked), refusing
 /// the first bar whose mark would need the full path (equity at or below zero).
 #[derive(Debug)]
 pub struct SimQuietGate<'a> {
-    next: usize,
+    from: usize,
     held: usize,
     /// `Some((sign, qty, entry price, margin))` with a position, `None` flat.
     pos: Option<(f64, f64, f64, f64)>,
     cash: f64,
     /// The flat marks (equity, position value).
     flat: (f64, f64),
-    rows: RowIter<'a>,
+    close: &'a [f64],
+    rows: BookRows<'a>,
 }
 
 impl SimQuietGate<'_> {
@@ -59,10 +48,17 @@ impl SimQuietGate<'_> {
 impl QuietGate for SimQuietGate<'_> {
     #[inline]
     fn hold(&mut self, t: usize) -> bool {
-        if t != self.next {
+        let i = self.held;
+        if t != self.from + i || i >= self.rows.equity.len() {
             return false;
         }
-        let Some(((((close, eq), cash), pv), exp)) = self.rows.next() else {
+        let (Some(close), Some(eq), Some(cash), Some(pv), Some(exp)) = (
+            self.close.get(t),
+            self.rows.equity.get_mut(i),
+            self.rows.cash.get_mut(i),
+            self.rows.position_value.get_mut(i),
+            self.rows.exposure.get_mut(i),
+        ) else {
             return false;
         };
         match self.pos {
@@ -70,8 +66,7 @@ impl QuietGate for SimQuietGate<'_> {
                 let upnl = book::unrealized(sign, qty, entry, *close);
                 let position_value = margin + upnl;
                 let equity = self.cash + position_value;
-                // finite and positive (NaN fails both comparisons)
-                if !(equity > 0.0 && equity < f64::INFINITY) {
+                if !(equity.is_finite() && equity > 0.0) {
                     return false;
                 }
                 *eq = equity;
@@ -85,15 +80,14 @@ impl QuietGate for SimQuietGate<'_> {
             }
         }
         *cash = self.cash;
-        self.next += 1;
         self.held += 1;
         true
     }
 }
 
 impl SimBroker {
-    /// A gate for a quiet stretch from bar `t` of a run whose closes are `close` (all of
-    /// them: `close[t]` is bar `t`'s), writing `rows` (row 0 is bar `t`); `None` when bar `t` is not quiet for the broker: bankrupt,
+    /// A gate for a quiet stretch from bar `t` of a run whose closes are `close`, writing
+    /// `rows` (row 0 is bar `t`); `None` when bar `t` is not quiet for the broker: bankrupt,
     /// orders resting, or a position with a liquidation price, stop, take-profit or legs,
     /// or in its first bar. The caller guarantees there is no funding column.
     pub fn quiet_gate<'a>(
@@ -119,20 +113,13 @@ impl SimBroker {
                 Some((p.side.sign(), p.qty, p.entry_price, p.margin))
             }
         };
-        let rows = close
-            .get(t..)
-            .unwrap_or_default()
-            .iter()
-            .zip(rows.equity.iter_mut())
-            .zip(rows.cash.iter_mut())
-            .zip(rows.position_value.iter_mut())
-            .zip(rows.exposure.iter_mut());
         Some(SimQuietGate {
-            next: t,
+            from: t,
             held: 0,
             pos,
             cash: self.cash,
             flat: (self.equity, self.position_value),
+            close,
             rows,
         })
     }
