@@ -101,7 +101,7 @@ impl EngineEvent {
     pub fn transcript(&self) -> Option<Event> {
         let t = self.t;
         Some(match &self.kind {
-            EventKind::Fill(f) => Event::Fill(f.clone()),
+            EventKind::Fill(f) => Event::Fill(Box::new(f.clone())),
             EventKind::Protection(p) => Event::Protection {
                 t,
                 protection: p.clone(),

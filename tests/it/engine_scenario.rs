@@ -40,7 +40,7 @@ fn ohlc_bars(rows: &[(f64, f64, f64, f64)]) -> Bars {
 
 fn fill_of(e: &Event) -> OrderFill {
     match e {
-        Event::Fill(f) => f.clone(),
+        Event::Fill(f) => (**f).clone(),
         other => panic!("expected a fill, got {other:?}"),
     }
 }
