@@ -577,6 +577,35 @@ mod tests {
         }
     }
 
+    #[test]
+    fn next_flip_finds_the_first_crossing() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for _ in 0..200 {
+            let n = rng.random_range(1..60usize);
+            // runs of one order, so that flips are rare
+            let mut codes = Vec::with_capacity(n);
+            let mut c = 0u8;
+            for _ in 0..n {
+                if rng.random_range(0..6) == 0 {
+                    c = rng.random_range(0..3);
+                }
+                codes.push(c);
+            }
+            for from in 1..n {
+                for stop in from..=n {
+                    let naive = (from..stop)
+                        .find(|&t| codes[t - 1] ^ codes[t] == 3)
+                        .unwrap_or(stop);
+                    assert_eq!(
+                        next_flip(&codes, from, stop),
+                        naive,
+                        "{codes:?} {from} {stop}"
+                    );
+                }
+            }
+        }
+    }
+
     fn same(a: &(DetailSink, f64), b: &(DetailSink, f64), what: &str) {
         let (ea, eb) = (bits(&a.0.equity), bits(&b.0.equity));
         let first = ea.iter().zip(&eb).position(|(x, y)| x != y);
