@@ -20,8 +20,10 @@
 //!   highest high (excursions) folded over the stretch (positive finite prices, which
 //!   [`Bars`] guarantees, make the fold's order irrelevant).
 //!
-//! The decision at a crossing bar is `SmaSim::decide`'s; [`sma_cross_detail`], whose means
-//! live only in a block buffer, makes it with [`decide_in`], the same test on the buffer.
+//! The decision at a crossing bar is `SmaSim::decide`'s; [`sma_cross_detail`] keeps no means
+//! at all, only their order per bar of the block (`order`: one byte, 1 for fast above, 2 for
+//! below), finds crossings as 1 ⇄ 2 flips eight bars per 64-bit word (`next_flip`) and
+//! decides with `Run::decide_in`, the same test on the orders.
 
 use std::ops::Range;
 
@@ -212,11 +214,6 @@ pub fn run_detail(
     window: Range<usize>,
 ) -> (DetailSink, f64) {
     let mut sim = SmaSim::new(pair, cfg, window.end, detail_sink(window.len()));
-    let view = View {
-        fast: pair.fast,
-        slow: pair.slow,
-        first: 1,
-    };
     let run = Run {
         cols: Cols::of(bars),
         close: bars.close(),
@@ -226,7 +223,12 @@ pub fn run_detail(
         long_only: pair.long_only,
         end: window.end,
     };
-    run.drive::<false>(&mut sim, view, window);
+    run.drive::<false>(
+        &mut sim,
+        |from, stop| next_cross(pair.fast, pair.slow, from, stop),
+        |sim, t| sim.decide(t),
+        window,
+    );
     let fees = sim.fees_paid();
     (sim.sink, fees)
 }
@@ -258,7 +260,7 @@ fn sma_cross_detail_in(
     let block = block.max(1);
     let close = bars.close();
     // the simulator never decides itself (`slow_n` out of reach): `decide_in` does, on the
-    // block's means
+    // block's orders
     let pair = SmaPair {
         fast: &[],
         slow: &[],
@@ -277,27 +279,30 @@ fn sma_cross_detail_in(
         end: window.end,
     };
     let mut sma = SmaPairState::new(fast_n, slow_n);
-    let mut prev = (f64::NAN, f64::NAN);
-    sma.run(close, window.start, |f, s| prev = (f, s));
-    let (mut fast, mut slow) = (Vec::with_capacity(block + 1), Vec::with_capacity(block + 1));
+    let mut prev = 0u8;
+    sma.run(close, window.start, |f, s| prev = order(f, s));
+    // the order of the means at bars b0 − 1 .. b1 (index 0: the previous block's last)
+    let mut codes = vec![0u8; block + 1];
     let mut b0 = window.start;
     while b0 < window.end {
         let b1 = (b0 + block).min(window.end);
-        fast.clear();
-        slow.clear();
-        fast.push(prev.0);
-        slow.push(prev.1);
+        codes[0] = prev;
+        let mut k = 1;
         sma.run(close, b1, |f, s| {
-            fast.push(f);
-            slow.push(s);
+            if let Some(c) = codes.get_mut(k) {
+                *c = order(f, s);
+            }
+            k += 1;
         });
-        prev = (fast[fast.len() - 1], slow[slow.len() - 1]);
-        let view = View {
-            fast: &fast,
-            slow: &slow,
-            first: b0,
-        };
-        run.drive::<true>(&mut sim, view, b0..b1);
+        prev = codes[b1 - b0];
+        let c = &codes[..=b1 - b0];
+        let at = |t: usize| t + 1 - b0;
+        run.drive::<true>(
+            &mut sim,
+            |from, stop| next_flip(c, at(from), at(stop)) + from - at(from),
+            |sim, t| run.decide_in(sim, c[at(t) - 1], c[at(t)], t),
+            b0..b1,
+        );
         b0 = b1;
     }
     let fees = sim.fees_paid();
@@ -312,19 +317,37 @@ fn detail_sink(n: usize) -> DetailSink {
     }
 }
 
-/// The means at bars `first − 1 ..`: bar `t`'s at index `t + 1 − first`.
-#[derive(Debug, Clone, Copy)]
-struct View<'a> {
-    fast: &'a [f64],
-    slow: &'a [f64],
-    first: usize,
+/// The order of two means: 1 when `f > s`, 2 when `f < s`, 0 otherwise (equal or `NaN`).
+/// A crossing at `t` (`decide`'s test) is a change between 1 and 2 from `t − 1`, i.e.
+/// `order(t − 1) ^ order(t) == 3`.
+#[inline(always)]
+fn order(f: f64, s: f64) -> u8 {
+    u8::from(f > s) | (u8::from(f < s) << 1)
 }
 
-impl View<'_> {
-    #[inline(always)]
-    fn at(&self, t: usize) -> usize {
-        t + 1 - self.first
+/// The first `t` in `from..stop` (`from ≥ 1`) with `codes[t − 1] ^ codes[t] == 3`, or `stop`:
+/// eight bars per step, as two 64-bit words.
+#[inline(always)]
+fn next_flip(codes: &[u8], from: usize, stop: usize) -> usize {
+    let mut t = from;
+    while t + 8 <= stop {
+        let (Some(a), Some(b)) = (
+            codes[t - 1..].first_chunk::<8>(),
+            codes[t..].first_chunk::<8>(),
+        ) else {
+            break;
+        };
+        let x = u64::from_le_bytes(*a) ^ u64::from_le_bytes(*b);
+        let hit = x & (x >> 1) & 0x0101_0101_0101_0101;
+        if hit != 0 {
+            return t + (hit.trailing_zeros() / 8) as usize;
+        }
+        t += 8;
     }
+    while t < stop && codes[t - 1] ^ codes[t] != 3 {
+        t += 1;
+    }
+    t
 }
 
 /// What a run reads besides the means.
@@ -341,13 +364,16 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// Bars `range` of the run (in order, from where `sim` stands). `OWN`: the decisions are
-    /// [`decide_in`]'s on `view` (the simulator's own are switched off), else `sim`'s.
+    /// Bars `range` of the run (in order, from where `sim` stands). `scan(from, stop)` is the
+    /// first crossing in `from..stop` (or `stop`) and `decide` the decision at a bar; `OWN`:
+    /// `step` does not decide (the simulator's own decisions are switched off), so `decide`
+    /// follows it.
     #[inline(always)]
-    fn drive<const OWN: bool>(
+    fn drive<'c, const OWN: bool>(
         &self,
-        sim: &mut SmaSim<'_, DetailSink>,
-        view: View<'_>,
+        sim: &mut SmaSim<'c, DetailSink>,
+        scan: impl Fn(usize, usize) -> usize,
+        mut decide: impl FnMut(&mut SmaSim<'c, DetailSink>, usize),
         range: Range<usize>,
     ) {
         // stretches stop before the last bar (`step` closes or reports the open trade there)
@@ -357,13 +383,8 @@ impl Run<'_> {
         let mut t = range.start;
         while t < range.end {
             if t < stop && sim.pending == Pending::None && !sim.bankrupt && !sim.halted {
-                let scan = t.max(first_decision);
-                let tc = if scan < stop {
-                    let (a, b) = (view.at(scan), view.at(stop));
-                    next_cross(view.fast, view.slow, a, b) + scan - a
-                } else {
-                    stop
-                };
+                let from = t.max(first_decision);
+                let tc = if from < stop { scan(from, stop) } else { stop };
                 // bars t..end need nothing but their books; a crossing at `tc` is decided
                 let end = if tc < stop { tc + 1 } else { stop };
                 let next = match sim.pos {
@@ -379,11 +400,7 @@ impl Run<'_> {
                 };
                 if next > t {
                     if next == end && tc < stop {
-                        if OWN {
-                            self.decide_in(sim, view, tc);
-                        } else {
-                            sim.decide(tc);
-                        }
+                        decide(sim, tc);
                     }
                     t = next;
                     continue;
@@ -392,7 +409,7 @@ impl Run<'_> {
             sim.step(&self.cols, t);
             // `step` decides on its normal path: not bankrupt, not halted, not the last bar
             if OWN && !sim.bankrupt && !sim.halted && t + 1 < self.end {
-                self.decide_in(sim, view, t);
+                decide(sim, t);
             }
             t += 1;
         }
@@ -437,19 +454,18 @@ impl Run<'_> {
         stop
     }
 
-    /// `SmaSim::decide` at bar `t` (no gate) on the means in `view`.
+    /// `SmaSim::decide` at bar `t` (no gate) from the [`order`]s of the means at `t − 1`
+    /// (`before`) and `t` (`now`).
     #[inline(always)]
-    fn decide_in(&self, sim: &mut SmaSim<'_, DetailSink>, view: View<'_>, t: usize) {
+    fn decide_in(&self, sim: &mut SmaSim<'_, DetailSink>, before: u8, now: u8, t: usize) {
         if t < self.slow_n.max(1) {
             return;
         }
-        let i = view.at(t);
-        let (pf, ps) = (view.fast[i - 1], view.slow[i - 1]);
-        let (f, s) = (view.fast[i], view.slow[i]);
         let side = sim.pos.map(|p| p.side);
-        let enter = if pf < ps && f > s {
+        // `pf < ps && f > s`, and `ps < pf && s > f`
+        let enter = if before == 2 && now == 1 {
             Side::Long
-        } else if ps < pf && s > f {
+        } else if before == 1 && now == 2 {
             if !self.long_only {
                 Side::Short
             } else {
@@ -557,6 +573,35 @@ mod tests {
                 let (a, b) = sma_columns(close, f, s);
                 assert_eq!(bits(&a), bits(&rolling_mean_column(close, f)), "{f}");
                 assert_eq!(bits(&b), bits(&rolling_mean_column(close, s)), "{s}");
+            }
+        }
+    }
+
+    #[test]
+    fn next_flip_finds_the_first_crossing() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for _ in 0..200 {
+            let n = rng.random_range(1..60usize);
+            // runs of one order, so that flips are rare
+            let mut codes = Vec::with_capacity(n);
+            let mut c = 0u8;
+            for _ in 0..n {
+                if rng.random_range(0..6) == 0 {
+                    c = rng.random_range(0..3);
+                }
+                codes.push(c);
+            }
+            for from in 1..n {
+                for stop in from..=n {
+                    let naive = (from..stop)
+                        .find(|&t| codes[t - 1] ^ codes[t] == 3)
+                        .unwrap_or(stop);
+                    assert_eq!(
+                        next_flip(&codes, from, stop),
+                        naive,
+                        "{codes:?} {from} {stop}"
+                    );
+                }
             }
         }
     }
