@@ -973,8 +973,8 @@ mod sweep_lanes;
 #[path = "sweep_scan.rs"]
 mod sweep_scan;
 pub use sweep_scan::Extremes;
-pub(crate) use sweep_scan::next_cross;
 use sweep_scan::Wide;
+pub(crate) use sweep_scan::next_cross;
 
 #[path = "sweep_trades.rs"]
 mod sweep_trades;
