@@ -6,7 +6,7 @@
 //! bankruptcy inside a stretch.
 
 use algolab::core::order::{Intent, PositionView};
-use algolab::data::{Bar, Bars};
+use algolab::data::Bars;
 use algolab::engine::{BacktestConfig, Fill, run_backtest};
 use algolab::persist::StateError;
 use algolab::strategy::sma_cross::SmaCross;
@@ -14,6 +14,7 @@ use algolab::strategy::{History, QuietGate, Strategy};
 use proptest::prelude::*;
 
 use crate::engine_props::random_walk;
+use crate::engine_scenario::flat_bars;
 
 /// `SmaCross`, either stepped bar by bar (no `quiet_bars`) or running ahead, counting the
 /// bars it consumed in stretches.
@@ -154,18 +155,6 @@ fn funding_turns_stretches_off() {
     assert_eq!(consumed, 0);
 }
 
-fn closes_to_bars(closes: &[f64]) -> Bars {
-    Bars::from_bars(closes.iter().enumerate().map(|(i, &c)| Bar {
-        ts_ms: i as i64 * 3_600_000,
-        open: c,
-        high: c,
-        low: c,
-        close: c,
-        volume: 1.0,
-    }))
-    .unwrap()
-}
-
 #[test]
 fn bankruptcy_inside_a_stretch_is_stepped() {
     // a slow rise, a crash that crosses the close below its 50-bar mean (a 1× short at
@@ -173,7 +162,7 @@ fn bankruptcy_inside_a_stretch_is_stepped() {
     // the held short reaches zero equity inside the stretch that follows its entry
     let mut closes: Vec<f64> = (0..60).map(|i| 1000.0 + 0.1 * i as f64).collect();
     closes.extend((0..40).map(|i| 100.0 * 1.05f64.powi(i)));
-    let bars = closes_to_bars(&closes);
+    let bars = flat_bars(&closes);
     let cfg = BacktestConfig::default();
     let consumed = same_both_ways(&bars, 1, 50, false, &cfg);
     assert!(consumed > 0);

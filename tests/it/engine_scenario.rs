@@ -14,7 +14,8 @@ use algolab::strategy::{History, Strategy};
 
 const H: i64 = 3_600_000;
 
-fn flat_bars(closes: &[f64]) -> Bars {
+/// Bars an hour apart with open = high = low = close (also the quiet-stretch tests).
+pub(crate) fn flat_bars(closes: &[f64]) -> Bars {
     Bars::from_bars(closes.iter().enumerate().map(|(i, &c)| Bar {
         ts_ms: i as i64 * H,
         open: c,

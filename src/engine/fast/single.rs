@@ -483,38 +483,33 @@ impl Run<'_> {
     }
 }
 
-/// The lowest of `xs` (positive and finite), four running minima at a time.
+/// `xs` folded by `pick` (a minimum or a maximum: `pick(x, m)` is `x < m` or `x > m`) from
+/// `init`, four running values at a time (prices are positive and finite, so the order of
+/// the fold does not matter).
 #[inline]
-fn min_of(xs: &[f64]) -> f64 {
-    let mut m = [f64::INFINITY; 4];
+fn extreme_of(xs: &[f64], init: f64, pick: impl Fn(f64, f64) -> bool) -> f64 {
+    let better = |m: f64, x: f64| if pick(x, m) { x } else { m };
+    let mut m = [init; 4];
     let mut chunks = xs.chunks_exact(4);
     for c in &mut chunks {
         for (m, &x) in m.iter_mut().zip(c) {
-            *m = if x < *m { x } else { *m };
+            *m = better(*m, x);
         }
     }
-    let tail = chunks
-        .remainder()
-        .iter()
-        .fold(f64::INFINITY, |a, &x| a.min(x));
-    m[0].min(m[1]).min(m[2]).min(m[3]).min(tail)
+    let tail = chunks.remainder().iter().fold(init, |a, &x| better(a, x));
+    better(better(better(better(m[0], m[1]), m[2]), m[3]), tail)
 }
 
-/// The highest of `xs` (positive and finite), four running maxima at a time.
+/// The lowest of `xs` (positive and finite).
+#[inline]
+fn min_of(xs: &[f64]) -> f64 {
+    extreme_of(xs, f64::INFINITY, |x, m| x < m)
+}
+
+/// The highest of `xs` (positive and finite).
 #[inline]
 fn max_of(xs: &[f64]) -> f64 {
-    let mut m = [f64::NEG_INFINITY; 4];
-    let mut chunks = xs.chunks_exact(4);
-    for c in &mut chunks {
-        for (m, &x) in m.iter_mut().zip(c) {
-            *m = if x > *m { x } else { *m };
-        }
-    }
-    let tail = chunks
-        .remainder()
-        .iter()
-        .fold(f64::NEG_INFINITY, |a, &x| a.max(x));
-    m[0].max(m[1]).max(m[2]).max(m[3]).max(tail)
+    extreme_of(xs, f64::NEG_INFINITY, |x, m| x > m)
 }
 
 #[cfg(test)]
@@ -525,16 +520,9 @@ mod tests {
 
     use super::*;
     use crate::data::Bar;
+    use crate::engine::fast::sweep::tests::{cfgs, goog};
     use crate::engine::{BacktestConfig, run_backtest};
     use crate::strategy::sma_cross::SmaCross;
-
-    fn goog() -> Bars {
-        crate::data::load(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/datasets/GOOG.csv"
-        )))
-        .unwrap()
-    }
 
     fn bits(a: &[f64]) -> Vec<u64> {
         a.iter().map(|x| x.to_bits()).collect()
@@ -671,34 +659,7 @@ mod tests {
     #[test]
     fn run_equals_sweep_run_and_engine_on_goog() {
         let bars = goog();
-        let base = BacktestConfig {
-            commission: 0.002,
-            ..BacktestConfig::default()
-        };
-        let cfgs = [
-            base,
-            BacktestConfig::default(),
-            BacktestConfig {
-                slippage: 0.001,
-                close_at_end: true,
-                ..base
-            },
-            BacktestConfig {
-                fractional: true,
-                min_notional: 9_000.0,
-                ..base
-            },
-            BacktestConfig {
-                min_qty: 12.0,
-                ..base
-            },
-            BacktestConfig {
-                from_ts_ms: Some(bars.ts_ms()[700]),
-                to_ts_ms: Some(bars.ts_ms()[1500]),
-                ..base
-            },
-        ];
-        for cfg in &cfgs {
+        for cfg in &cfgs() {
             for (f, s, lo) in [
                 (5, 20, false),
                 (10, 20, false),

@@ -982,4 +982,4 @@ pub use sweep_trades::TradeFold;
 
 #[cfg(test)]
 #[path = "sweep_tests.rs"]
-mod tests;
+pub(crate) mod tests;

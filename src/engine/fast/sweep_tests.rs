@@ -7,7 +7,8 @@ use crate::optimize::Candidate;
 use crate::strategy::sma_cross::SmaCross;
 use crate::strategy::{ParamValue, Params};
 
-fn goog() -> Bars {
+/// The bundled GOOG daily bars (also the single run's tests).
+pub(crate) fn goog() -> Bars {
     crate::data::load(std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/datasets/GOOG.csv"
@@ -15,7 +16,8 @@ fn goog() -> Bars {
     .unwrap()
 }
 
-fn cfgs() -> Vec<BacktestConfig> {
+/// The settings every lean-loop test runs (also the single run's tests).
+pub(crate) fn cfgs() -> Vec<BacktestConfig> {
     let base = BacktestConfig {
         commission: 0.002,
         ..BacktestConfig::default()
