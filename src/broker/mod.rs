@@ -27,7 +27,7 @@ mod sim_tests;
 
 pub use margin::{MaintenanceMargin, MarginTier, liquidation_price};
 pub use sim::{SimBroker, SimConfig};
-pub use sim_quiet::{BookRows, SimQuietGate};
+pub use sim_quiet::{BookRows, QuietColumns, SimQuietGate};
 
 pub use crate::core::order::{ClientOrderId, Instrument, OrderPurpose};
 use crate::core::order::{OrderKind, PositionView, Side};

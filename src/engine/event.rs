@@ -2,7 +2,7 @@
 //! happened on and a run-wide sequence number, and their projection onto the backtest
 //! transcript ([`super::Event`]).
 
-use super::Event;
+use super::{Event, FillEvent};
 use crate::broker::{Ack, OrderFill, OrderStatus};
 use crate::core::order::{ClientOrderId, Intent, OrderPurpose, Reason};
 use crate::regime::RegimeTransition;
@@ -97,11 +97,12 @@ pub struct EngineEvent {
 impl EngineEvent {
     /// The backtest-transcript form of this event: fills, protections, funding, refusals,
     /// broker rejections and bankruptcy; `None` for the others (decisions, submissions,
-    /// cancels, regimes, broker failures, reconciliations).
-    pub fn transcript(&self) -> Option<Event> {
+    /// cancels, regimes, broker failures, reconciliations). `trade` is the index a closing
+    /// fill's trade gets in the result's trades.
+    pub fn transcript(&self, trade: usize) -> Option<Event> {
         let t = self.t;
         Some(match &self.kind {
-            EventKind::Fill(f) => Event::Fill(Box::new(f.clone())),
+            EventKind::Fill(f) => Event::Fill(FillEvent::new(f, trade)),
             EventKind::Protection(p) => Event::Protection {
                 t,
                 protection: p.clone(),

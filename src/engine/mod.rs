@@ -24,8 +24,8 @@ pub use event::{EngineEvent, EventKind};
 pub use run::run_backtest;
 pub use step::{BarInput, Engine, Mark, SavedRun};
 
-use crate::broker::{BrokerError, MaintenanceMargin, OrderFill, SimConfig};
-use crate::core::order::Trade;
+use crate::broker::{BrokerError, FillAction, MaintenanceMargin, OrderFill, SimConfig};
+use crate::core::order::{ExitReason, Side, Trade};
 use crate::risk::{Protection, RefusalReason, RiskConfig};
 
 /// Backtest settings. `Default` is backtesting.py's: 10 000 cash, no commission, fill at
@@ -215,13 +215,90 @@ pub enum EngineError {
     },
 }
 
+/// How a fill changed the position (the transcript's form of [`FillAction`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FillKind {
+    /// Opened a position.
+    Open,
+    /// Added to a position on the same side.
+    Increase,
+    /// Closed all or part of the position, for this reason; the closed part is a trade of
+    /// [`BacktestResult::trades`] ([`FillEvent::trade_index`]).
+    Close(ExitReason),
+}
+
+/// A fill in the backtest transcript: 40 bytes, no heap. The closed trade is not copied
+/// here but referred to by its index in [`BacktestResult::trades`]; the order's client id
+/// and purpose are in the engine's full events ([`EventKind::Fill`]), which a venue reads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FillEvent {
+    /// Bar index of the fill.
+    pub t: usize,
+    /// Quantity in base units.
+    pub qty: f64,
+    /// Fill price, slippage included.
+    pub price: f64,
+    /// Commission (or liquidation fee) charged on this fill.
+    pub fee: f64,
+    /// Buy (`Long`) or sell (`Short`).
+    pub side: Side,
+    /// Open, increase, or close with a reason.
+    pub action: FillKind,
+    /// For a closing fill, the index of its trade in [`BacktestResult::trades`] (`u32`:
+    /// it fits beside the other fields in 40 bytes; `u32::MAX` otherwise).
+    trade: u32,
+}
+
+impl FillEvent {
+    /// The transcript form of `f`; `trade` is the index its closed trade (if any) gets in
+    /// [`BacktestResult::trades`].
+    pub fn new(f: &OrderFill, trade: usize) -> Self {
+        let (action, trade) = match f.action {
+            FillAction::Open => (FillKind::Open, u32::MAX),
+            FillAction::Increase => (FillKind::Increase, u32::MAX),
+            FillAction::Close { trade: closed } => (
+                FillKind::Close(closed.exit_reason),
+                // more than 4 billion trades cannot fit in memory: the fallback is unreachable
+                u32::try_from(trade).unwrap_or(u32::MAX),
+            ),
+        };
+        FillEvent {
+            t: f.t,
+            qty: f.qty,
+            price: f.price,
+            fee: f.fee,
+            side: f.side,
+            action,
+            trade,
+        }
+    }
+
+    /// The exit reason when this fill closed something.
+    pub fn exit_reason(&self) -> Option<ExitReason> {
+        match self.action {
+            FillKind::Close(r) => Some(r),
+            FillKind::Open | FillKind::Increase => None,
+        }
+    }
+
+    /// For a closing fill, the index of the trade it closed in [`BacktestResult::trades`]
+    /// (closing fills and trades are in the same order: the k-th closing fill closed
+    /// `trades[k]`).
+    pub fn trade_index(&self) -> Option<usize> {
+        match self.action {
+            FillKind::Close(_) if self.trade != u32::MAX => usize::try_from(self.trade).ok(),
+            _ => None,
+        }
+    }
+}
+
 /// One entry of the engine's audit transcript.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    /// An order, stop, take-profit or liquidation filled (the closed trade, if any, is also
-    /// in [`BacktestResult::trades`], in the same order). Boxed: a fill is rare and large, and
-    /// inline it made every transcript entry 184 bytes (a 1 M-bar run wrote 38 MB of events).
-    Fill(Box<OrderFill>),
+    /// An order, stop, take-profit or liquidation filled (the closed trade, if any, is in
+    /// [`BacktestResult::trades`] at [`FillEvent::trade_index`]). A compact copy of the
+    /// broker's fill: the transcript of a 1 M-bar run holds ~77 k entries.
+    Fill(FillEvent),
     /// Risk changed the protective orders (stop moved, legs placed), in force from `t + 1`.
     Protection {
         /// Bar whose close decided it.

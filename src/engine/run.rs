@@ -39,12 +39,18 @@ pub fn run_backtest<S: Strategy + ?Sized>(
     strategy.reset();
 
     let n = end - start;
+    // the books get one row per bar, appended in order; the transcript and the trades
+    // are reserved from a guess (an sma-cross 10/20 on a random walk makes one event per
+    // 13 bars and one trade per 46), so most runs never copy them while growing
+    let (events_hint, trades_hint) = (n / 8 + 16, n / 32 + 4);
     let mut res = BacktestResult {
         first_bar: start,
-        equity: vec![0.0; n],
-        cash: vec![0.0; n],
-        position_value: vec![0.0; n],
-        exposure: vec![false; n],
+        equity: Vec::with_capacity(n),
+        cash: Vec::with_capacity(n),
+        position_value: Vec::with_capacity(n),
+        exposure: Vec::with_capacity(n),
+        events: Vec::with_capacity(events_hint.min(RESERVE_CAP)),
+        trades: Vec::with_capacity(trades_hint.min(RESERVE_CAP)),
         ..BacktestResult::default()
     };
     let funding = bars.extra("funding_rate");
@@ -53,6 +59,12 @@ pub fn run_backtest<S: Strategy + ?Sized>(
         events: &mut res.events,
         trades: &mut res.trades,
         regime_transitions: &mut res.regime_transitions,
+    };
+    let mut rows = BookRows {
+        equity: &mut res.equity,
+        cash: &mut res.cash,
+        position_value: &mut res.position_value,
+        exposure: &mut res.exposure,
     };
     for t in 0..start {
         let events = engine.warm_up(strategy, &BarInput::new(bars, t));
@@ -64,14 +76,7 @@ pub fn run_backtest<S: Strategy + ?Sized>(
     let mut t = start;
     while t < end {
         if stretches {
-            let i = t - start;
-            let rows = BookRows {
-                equity: res.equity.get_mut(i..).unwrap_or_default(),
-                cash: res.cash.get_mut(i..).unwrap_or_default(),
-                position_value: res.position_value.get_mut(i..).unwrap_or_default(),
-                exposure: res.exposure.get_mut(i..).unwrap_or_default(),
-            };
-            let (k, events) = engine.quiet_stretch(strategy, bars, t, end, rows);
+            let (k, events) = engine.quiet_stretch(strategy, bars, t, end, rows.reborrow());
             if !events.is_empty() {
                 sink.collect(events);
             }
@@ -90,18 +95,7 @@ pub fn run_backtest<S: Strategy + ?Sized>(
             sink.collect(events);
         }
         let m = engine.mark();
-        let i = t - start;
-        if let (Some(equity), Some(cash), Some(position_value), Some(exposure)) = (
-            res.equity.get_mut(i),
-            res.cash.get_mut(i),
-            res.position_value.get_mut(i),
-            res.exposure.get_mut(i),
-        ) {
-            *equity = m.equity;
-            *cash = m.cash;
-            *position_value = m.position_value;
-            *exposure = m.exposure;
-        }
+        rows.push(m.equity, m.cash, m.position_value, m.exposure);
         t += 1;
     }
     res.bankrupt = engine.is_stopped();
@@ -114,11 +108,8 @@ pub fn run_backtest<S: Strategy + ?Sized>(
             if !events.is_empty() {
                 sink.collect(events);
                 let m = engine.mark();
-                let i = last - start;
-                res.equity[i] = m.equity;
-                res.cash[i] = m.cash;
-                res.position_value[i] = m.position_value;
-                res.exposure[i] = m.exposure;
+                rows.truncate(last - start);
+                rows.push(m.equity, m.cash, m.position_value, m.exposure);
             }
         } else if let Some(trade) = engine.open_trade(last, &bar) {
             sink.trades.push(trade);
@@ -129,6 +120,10 @@ pub fn run_backtest<S: Strategy + ?Sized>(
     res.funding_paid = acct.funding_paid;
     Ok(res)
 }
+
+/// The most entries the transcript and the trades are reserved for up front (beyond,
+/// they grow by doubling).
+const RESERVE_CAP: usize = 1 << 20;
 
 /// Where a backtest's events go: the transcript, closed trades, regime changes (the
 /// result's vectors, borrowed apart from its per-bar books).
@@ -142,6 +137,8 @@ impl Sink<'_> {
     /// Sort a step's events into the result.
     fn collect(&mut self, events: &[super::EngineEvent]) {
         for e in events {
+            // the index a closing fill's trade gets
+            let closed = self.trades.len();
             match &e.kind {
                 EventKind::Regime(tr) => self.regime_transitions.push(*tr),
                 EventKind::Fill(f) => {
@@ -151,7 +148,7 @@ impl Sink<'_> {
                 }
                 _ => {}
             }
-            if let Some(ev) = e.transcript() {
+            if let Some(ev) = e.transcript(closed) {
                 self.events.push(ev);
             }
         }

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use super::event::{EngineEvent, EventKind};
 use super::{BacktestConfig, EngineError, Fill, Halt};
-use crate::broker::{Ack, Broker, FillAction, MarketBar, OrderFill, SimBroker, Totals};
+use crate::broker::{
+    Ack, Broker, FillAction, MarketBar, OrderFill, QuietColumns, SimBroker, Totals,
+};
 use crate::core::order::{
     ClientOrderId, ExitReason, Intent, OrderPurpose, PositionView, Rationale, Sizing, Trade,
 };
@@ -144,10 +146,11 @@ impl Engine<SimBroker> {
     /// or halted, no unresolved orders, no managed stop, no daily loss limit, no minimum
     /// notional while flat, and the broker quiet: see [`SimBroker::quiet_gate`]), the
     /// strategy runs ahead with [`Strategy::quiet_bars`] over bars `t..end` while the
-    /// broker books each bar in `rows` (row 0 is bar `t`). Returns how many bars were
+    /// broker books each bar in `rows`. Returns how many bars were
     /// consumed (0: step bar `t`) and the events of the stretch (a regime report at
     /// most). The caller guarantees there is no funding column. Every consumed bar gets
-    /// the books, broker state and strategy state a [`Engine::step`] would give it.
+    /// the books, broker state and strategy state a [`Engine::step`] would give it; its
+    /// row is appended to `rows`, which hold the bars before `t`.
     pub fn quiet_stretch<S: Strategy + ?Sized>(
         &mut self,
         strategy: &mut S,
@@ -173,13 +176,23 @@ impl Engine<SimBroker> {
             return (0, &self.events);
         }
         let close = bars.close();
-        let Some(mut gate) = self.broker.quiet_gate(t, close, rows) else {
+        let cols = QuietColumns {
+            close: close.get(..end).unwrap_or_default(),
+            ts_ms: bars.ts_ms(),
+            open: bars.open(),
+            high: bars.high(),
+            low: bars.low(),
+            volume: bars.volume(),
+        };
+        let Some(mut gate) = self.broker.quiet_gate(t, cols, rows) else {
             return (0, &self.events);
         };
         let view = self.broker.position_view(t);
         let k = strategy
             .quiet_bars(&History::new(bars, end - 1), t, &view, &mut gate)
             .min(gate.held());
+        gate.keep(k);
+        std::hint::black_box(gate.touched());
         if k == 0 {
             return (0, &self.events);
         }

@@ -33,7 +33,8 @@ use crate::broker::{Broker, FillAction, OrderFill, SimBroker};
 use crate::core::order::{ExitReason, Trade};
 use crate::data::{Bars, fmt_ts};
 use crate::engine::{
-    BacktestConfig, BacktestResult, BarInput, Engine, Event, EventKind, SavedRun, run_backtest,
+    BacktestConfig, BacktestResult, BarInput, Engine, Event, EventKind, FillKind, SavedRun,
+    run_backtest,
 };
 use crate::notify::Event as Note;
 use crate::persist::StateError;
@@ -328,9 +329,9 @@ fn signals_in(result: &BacktestResult, bars: &Bars, plan: &TickPlan) -> Vec<Sign
                 ts_ms: ts[f.t],
                 time: fmt_ts(ts[f.t]),
                 action: match f.action {
-                    FillAction::Open => "open",
-                    FillAction::Increase => "increase",
-                    FillAction::Close { .. } => "close",
+                    FillKind::Open => "open",
+                    FillKind::Increase => "increase",
+                    FillKind::Close(_) => "close",
                 }
                 .into(),
                 side: f.side,

@@ -4,10 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
-use algolab::broker::{FillAction, OrderFill};
 use algolab::core::order::{Entry, ExitReason, Intent, PositionView, Side};
 use algolab::data::{Bar, Bars};
-use algolab::engine::{BacktestConfig, Event, run_backtest};
+use algolab::engine::{BacktestConfig, Event, FillEvent, FillKind, run_backtest};
 use algolab::risk::{Protection, RiskConfig, StopLevel, TpLeg};
 use algolab::strategy::sma_cross::SmaCross;
 use algolab::strategy::{History, Strategy};
@@ -39,9 +38,9 @@ fn ohlc_bars(rows: &[(f64, f64, f64, f64)]) -> Bars {
     .unwrap()
 }
 
-fn fill_of(e: &Event) -> OrderFill {
+fn fill_of(e: &Event) -> FillEvent {
     match e {
-        Event::Fill(f) => (**f).clone(),
+        Event::Fill(f) => *f,
         other => panic!("expected a fill, got {other:?}"),
     }
 }
@@ -108,19 +107,23 @@ fn sma_cross_on_flat_ramp_crash_gives_the_expected_trades_and_transcript() {
         (f0.t, f0.side, f0.qty, f0.price, f0.fee),
         (11, Side::Long, 98.0, 102.0, 0.0)
     );
-    assert_eq!(f0.action, FillAction::Open);
+    assert_eq!(f0.action, FillKind::Open);
+    assert_eq!(f0.trade_index(), None);
     let f1 = fill_of(&res.events[1]);
     assert_eq!(
         (f1.t, f1.side, f1.qty, f1.price),
         (21, Side::Short, 98.0, 100.0)
     );
     assert_eq!(f1.exit_reason(), Some(ExitReason::Flip));
+    // the closing fill refers to its trade instead of carrying a copy
+    assert_eq!(f1.trade_index(), Some(0));
+    assert_eq!(res.trades[0].exit_price, f1.price);
     let f2 = fill_of(&res.events[2]);
     assert_eq!(
         (f2.t, f2.side, f2.qty, f2.price),
         (21, Side::Short, 98.0, 100.0)
     );
-    assert_eq!(f2.action, FillAction::Open);
+    assert_eq!(f2.action, FillKind::Open);
     assert_eq!(res.fees_paid, 0.0);
 }
 
@@ -198,7 +201,7 @@ fn standard_risk_transcript_break_even_partial_then_trailing_exit() {
     let f = fill_of(&ev[0]);
     assert_eq!(
         (f.t, f.qty, f.price, f.action),
-        (3, 25.0, 100.0, FillAction::Open)
+        (3, 25.0, 100.0, FillKind::Open)
     );
     // 2. close of 3: best 100.6 = +0.6 % ≥ 0.5 % → break-even stop 100 × 1.0005; legs at
     //    1R/2R/3R (R = 5) of floor(25/4) = 6 units; no fixed take-profit
@@ -240,6 +243,20 @@ fn standard_risk_transcript_break_even_partial_then_trailing_exit() {
     assert_eq!((f.t, f.qty), (5, 19.0));
     assert!((f.price - 104.9725).abs() < 1e-9);
     assert_eq!(f.exit_reason(), Some(ExitReason::TrailingStop));
+    // each closing fill (the partial one too) refers to its own trade
+    let closes: Vec<usize> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::Fill(f) => f.trade_index(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(closes, [0, 1]);
+    assert_eq!(res.trades[0].exit_reason, ExitReason::PartialTakeProfit);
+    assert_eq!(
+        (res.trades[1].qty, res.trades[1].exit_price),
+        (19.0, f.price)
+    );
 
     // equity: 10 000, 10 000, 10 000, 10 012.5, 10 125 (30 realised + 19·5), then
     // 10 000 + 30 + 19 × 4.9725 = 10 124.4775
