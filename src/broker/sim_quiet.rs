@@ -71,21 +71,21 @@ pub struct QuietColumns<'a> {
     pub volume: &'a [f64],
 }
 
-/// Books bars `from, from + 1, …` as held bars of [`SimBroker`] with nothing else to do
+/// Grants bars `from, from + 1, …` as held bars of [`SimBroker`] with nothing else to do
 /// (no orders, no protection, no funding: [`SimBroker::quiet_gate`] checked), refusing
-/// the first bar whose mark would need the full path (equity at or below zero).
+/// the first bar whose mark would need the full path (equity at or below zero), and then
+/// books the bars the strategy consumed ([`SimQuietGate::book`]). Each booked bar is
+/// `hold_bar`'s mark: the same `unrealized`, position value and equity operations.
 ///
-/// It also reads the other columns one cache line (8 bars) at a time, 16 bars ahead: a
-/// stretch reads only the closes, and the step that ends it reads all six columns of its
-/// bar, which would otherwise miss the cache six times at once on every crossover
-/// (≈ 12 % of a 1 M-bar sma-cross run). A plain load stands in for a prefetch
-/// instruction (the crate forbids `unsafe`).
+/// While granting it also reads the other columns one cache line (8 bars) at a time, 16
+/// bars ahead: a stretch reads only the closes, and the step that ends it reads all six
+/// columns of its bar, which would otherwise miss the cache at once on every crossover.
+/// A plain load stands in for a prefetch instruction (the crate forbids `unsafe`).
 #[derive(Debug)]
 pub struct SimQuietGate<'a> {
     from: usize,
-    held: usize,
-    /// Rows before the stretch.
-    base: usize,
+    /// Bars granted so far.
+    granted: usize,
     /// `Some((sign, qty, entry price, margin))` with a position, `None` flat.
     pos: Option<(f64, f64, f64, f64)>,
     cash: f64,
@@ -98,22 +98,41 @@ pub struct SimQuietGate<'a> {
 }
 
 impl SimQuietGate<'_> {
-    /// Bars booked so far.
+    /// Bars granted so far.
     pub fn held(&self) -> usize {
-        self.held
+        self.granted
     }
 
-    /// Keep the rows of the first `k` booked bars only (a strategy that consumed fewer
-    /// bars than it booked).
-    pub fn keep(&mut self, k: usize) {
-        if k < self.held {
-            self.rows.truncate(self.base + k);
-            self.held = k;
+    /// Append the rows of the first `k` granted bars (`k` is cut to the bars granted) and
+    /// return the folded read-ahead values (meaningless; reading them keeps the loads).
+    pub fn book(mut self, k: usize) -> u64 {
+        let k = k.min(self.granted);
+        let Some(closes) = self.cols.close.get(self.from..self.from + k) else {
+            return self.touched;
+        };
+        let rows = &mut self.rows;
+        match self.pos {
+            Some((sign, qty, entry, margin)) => {
+                let base = rows.position_value.len();
+                rows.position_value.extend(
+                    closes
+                        .iter()
+                        .map(|&c| margin + book::unrealized(sign, qty, entry, c)),
+                );
+                let cash = self.cash;
+                let pv = rows.position_value.get(base..).unwrap_or_default();
+                rows.equity.extend(pv.iter().map(|&pv| cash + pv));
+                rows.exposure.resize(base + k, true);
+            }
+            None => {
+                let base = rows.equity.len();
+                rows.equity.resize(base + k, self.flat.0);
+                rows.position_value.resize(base + k, self.flat.1);
+                rows.exposure.resize(base + k, false);
+            }
         }
-    }
-
-    /// The folded read-ahead values (meaningless; reading it keeps the loads).
-    pub fn touched(&self) -> u64 {
+        let base = rows.cash.len();
+        rows.cash.resize(base + k, self.cash);
         self.touched
     }
 
@@ -132,31 +151,34 @@ impl SimQuietGate<'_> {
 }
 
 impl QuietGate for SimQuietGate<'_> {
-    #[inline]
-    fn hold(&mut self, t: usize) -> bool {
-        if t != self.from + self.held {
-            return false;
+    fn hold(&mut self, from: usize, max: usize) -> usize {
+        if from != self.from + self.granted {
+            return 0;
         }
-        let Some(&close) = self.cols.close.get(t) else {
-            return false;
+        let Some(closes) = self.cols.close.get(from..) else {
+            return 0;
         };
-        if t % 8 == 0 {
+        let closes = closes.get(..max).unwrap_or(closes);
+        let mut t = from.next_multiple_of(8);
+        while t < from + closes.len() {
             self.read_ahead(t + 16);
+            t += 8;
         }
-        match self.pos {
+        let n = match self.pos {
+            None => closes.len(),
             Some((sign, qty, entry, margin)) => {
-                let upnl = book::unrealized(sign, qty, entry, close);
-                let position_value = margin + upnl;
-                let equity = self.cash + position_value;
-                if !(equity.is_finite() && equity > 0.0) {
-                    return false;
-                }
-                self.rows.push(equity, self.cash, position_value, true);
+                let cash = self.cash;
+                closes
+                    .iter()
+                    .position(|&c| {
+                        let equity = cash + (margin + book::unrealized(sign, qty, entry, c));
+                        !(equity.is_finite() && equity > 0.0)
+                    })
+                    .unwrap_or(closes.len())
             }
-            None => self.rows.push(self.flat.0, self.cash, self.flat.1, false),
-        }
-        self.held += 1;
-        true
+        };
+        self.granted += n;
+        n
     }
 }
 
@@ -191,8 +213,7 @@ impl SimBroker {
         };
         Some(SimQuietGate {
             from: t,
-            held: 0,
-            base: rows.equity.len(),
+            granted: 0,
             pos,
             cash: self.cash,
             flat: (self.equity, self.position_value),

@@ -100,10 +100,11 @@ impl<'a> History<'a> {
 
 /// The engine's side of a quiet stretch ([`Strategy::quiet_bars`]).
 pub trait QuietGate {
-    /// Book bar `t` (the bar after the last one booked) as a held bar on which the
-    /// strategy holds; false, booking nothing, when the bar needs the engine's full step
-    /// (the stretch ends before it).
-    fn hold(&mut self, t: usize) -> bool;
+    /// Grant up to `max` bars from `from` (the bar after the last one granted) as held
+    /// bars: returns how many, fewer (0 included) when a bar needs the engine's full step
+    /// (the stretch must end before it). A strategy asks for a chunk of bars at a time and
+    /// may consume fewer than granted; the engine books only the bars it consumed.
+    fn hold(&mut self, from: usize, max: usize) -> usize;
 }
 
 /// A trading strategy: decides at the close of each bar.
@@ -151,9 +152,10 @@ pub trait Strategy {
     /// Run ahead over a quiet stretch (docs/DESIGN.md §3, "Quiet stretches"): bars `from`
     /// to `hist.index()`, on which the engine's books can only change by the mark at the
     /// close (no orders resting, no managed stop, no funding). For each bar `u` in order:
-    /// stop if [`Strategy::on_bar`] would answer anything but [`Intent::Hold`] at `u`;
-    /// otherwise call `gate.hold(u)` and stop if it says no; otherwise update the state
-    /// exactly as `on_bar` would (same operations, so a later `on_bar` or
+    /// stop if the gate has not granted `u` (ask `gate.hold(u, m)` for the next `m` bars
+    /// when the last grant is used up; stop when it grants none); stop if
+    /// [`Strategy::on_bar`] would answer anything but [`Intent::Hold`] at `u`; otherwise
+    /// update the state exactly as `on_bar` would (same operations, so a later `on_bar` or
     /// [`Strategy::save_state`] gives the same bits). Returns the number of bars consumed;
     /// the engine steps the first bar not consumed as usual. Bar `u` may be read only for
     /// `u`'s own decision: the strategy must not look beyond the bar it is deciding on.

@@ -79,31 +79,6 @@ impl RollingMean {
         self.count == self.buf.len()
     }
 
-    /// For a full window: the running sums and the mean after feeding `x`, without
-    /// feeding it ([`Self::update`]'s operations, in its order).
-    #[inline]
-    fn peek(&self, x: f64) -> (f64, f64, f64) {
-        let n = self.buf.len();
-        let old = self.buf.get(self.pos).copied().unwrap_or(0.0);
-        let (sum, comp) = neumaier(self.sum, self.comp, -old);
-        let (sum, comp) = neumaier(sum, comp, x);
-        (sum, comp, (sum + comp) / n as f64)
-    }
-
-    /// Feed `x` into a full window whose new sums [`Self::peek`] computed.
-    #[inline]
-    fn commit(&mut self, x: f64, sum: f64, comp: f64) {
-        self.sum = sum;
-        self.comp = comp;
-        if let Some(slot) = self.buf.get_mut(self.pos) {
-            *slot = x;
-        }
-        self.pos += 1;
-        if self.pos == self.buf.len() {
-            self.pos = 0;
-        }
-    }
-
     /// Feed `x`; the mean once `n` values have been seen.
     #[inline]
     fn update(&mut self, x: f64) -> Option<f64> {
@@ -123,6 +98,28 @@ impl RollingMean {
         (self.count == n).then(|| (self.sum + self.comp) / n as f64)
     }
 
+    /// A full window's state in locals for a tight loop, and the fields to write it back
+    /// to (see [`SmaCross::quiet_bars`]).
+    #[inline]
+    fn cursor(&mut self) -> (Cursor<'_>, &mut usize, &mut f64, &mut f64) {
+        let RollingMean {
+            buf,
+            pos,
+            sum,
+            comp,
+            ..
+        } = self;
+        let n = buf.len() as f64;
+        let cursor = Cursor {
+            buf: buf.as_mut_slice(),
+            pos: *pos,
+            sum: *sum,
+            comp: *comp,
+            n,
+        };
+        (cursor, pos, sum, comp)
+    }
+
     fn reset(&mut self) {
         self.buf.iter_mut().for_each(|v| *v = 0.0);
         self.pos = 0;
@@ -131,6 +128,48 @@ impl RollingMean {
         self.comp = 0.0;
     }
 }
+
+/// A full [`RollingMean`] held in locals while a quiet stretch runs ahead: [`Self::peek`]
+/// computes the sums and the mean after feeding `x` without feeding it and
+/// [`Self::commit`] feeds it ([`RollingMean::update`]'s operations, in its order). The
+/// sums and the position are not fields behind `&mut self`, so the loop keeps them in
+/// registers.
+struct Cursor<'a> {
+    buf: &'a mut [f64],
+    pos: usize,
+    sum: f64,
+    comp: f64,
+    /// The window length as a float.
+    n: f64,
+}
+
+impl Cursor<'_> {
+    /// The running sums and the mean after feeding `x`, without feeding it.
+    #[inline(always)]
+    fn peek(&self, x: f64) -> (f64, f64, f64) {
+        let old = self.buf.get(self.pos).copied().unwrap_or(0.0);
+        let (sum, comp) = neumaier(self.sum, self.comp, -old);
+        let (sum, comp) = neumaier(sum, comp, x);
+        (sum, comp, (sum + comp) / self.n)
+    }
+
+    /// Feed `x`, whose new sums [`Self::peek`] computed.
+    #[inline(always)]
+    fn commit(&mut self, x: f64, sum: f64, comp: f64) {
+        self.sum = sum;
+        self.comp = comp;
+        if let Some(slot) = self.buf.get_mut(self.pos) {
+            *slot = x;
+        }
+        self.pos += 1;
+        if self.pos == self.buf.len() {
+            self.pos = 0;
+        }
+    }
+}
+
+/// Bars a quiet stretch asks the gate for at a time.
+const QUIET_CHUNK: usize = 64;
 
 /// The `n`-bar rolling mean of `close` exactly as [`SmaCross`] computes it bar by bar (same
 /// compensated sums, same rounding), NaN for the first `n − 1` bars. Optimizers compute a
@@ -250,20 +289,38 @@ impl Strategy for SmaCross {
         };
         // a downward cross acts unless long-only and not long (the side holds throughout)
         let down_acts = !self.long_only || pos.side == Some(Side::Long);
-        let mut k = 0;
-        for (u, &x) in (from..).zip(closes) {
-            let (fsum, fcomp, f) = self.fast.peek(x);
-            let (ssum, scomp, s) = self.slow.peek(x);
-            if (pf < ps && f > s) || (down_acts && ps < pf && s > f) || !gate.hold(u) {
-                break;
+        let (mut fast, fast_pos, fast_sum, fast_comp) = self.fast.cursor();
+        let (mut slow, slow_pos, slow_sum, slow_comp) = self.slow.cursor();
+        let mut u = from;
+        let mut granted = from;
+        'stretch: loop {
+            if u == granted {
+                let max = closes.len().saturating_sub(u - from).min(QUIET_CHUNK);
+                let got = if max == 0 { 0 } else { gate.hold(u, max) };
+                if got == 0 {
+                    break;
+                }
+                granted = u + got.min(max);
             }
-            self.fast.commit(x, fsum, fcomp);
-            self.slow.commit(x, ssum, scomp);
-            (pf, ps) = (f, s);
-            k += 1;
+            let Some(chunk) = closes.get(u - from..granted - from) else {
+                break;
+            };
+            for &x in chunk {
+                let (fsum, fcomp, f) = fast.peek(x);
+                let (ssum, scomp, s) = slow.peek(x);
+                if (pf < ps && f > s) || (down_acts && ps < pf && s > f) {
+                    break 'stretch;
+                }
+                fast.commit(x, fsum, fcomp);
+                slow.commit(x, ssum, scomp);
+                (pf, ps) = (f, s);
+                u += 1;
+            }
         }
+        (*fast_pos, *fast_sum, *fast_comp) = (fast.pos, fast.sum, fast.comp);
+        (*slow_pos, *slow_sum, *slow_comp) = (slow.pos, slow.sum, slow.comp);
         self.prev = Some((pf, ps));
-        k
+        u - from
     }
 
     fn reset(&mut self) {
