@@ -168,7 +168,12 @@ impl Cursor<'_> {
     }
 }
 
-/// Bars a quiet stretch asks the gate for at a time.
+/// Bars a quiet stretch asks the gate for first; each further ask doubles, up to
+/// [`QUIET_CHUNK`] (most stretches are short: the gate's checks of bars granted but not
+/// consumed are wasted).
+const QUIET_FIRST_CHUNK: usize = 16;
+
+/// The most bars a quiet stretch asks the gate for at a time.
 const QUIET_CHUNK: usize = 64;
 
 /// The `n`-bar rolling mean of `close` exactly as [`SmaCross`] computes it bar by bar (same
@@ -293,9 +298,11 @@ impl Strategy for SmaCross {
         let (mut slow, slow_pos, slow_sum, slow_comp) = self.slow.cursor();
         let mut u = from;
         let mut granted = from;
+        let mut ask = QUIET_FIRST_CHUNK;
         'stretch: loop {
             if u == granted {
-                let max = closes.len().saturating_sub(u - from).min(QUIET_CHUNK);
+                let max = closes.len().saturating_sub(u - from).min(ask);
+                ask = (ask * 2).min(QUIET_CHUNK);
                 let got = if max == 0 { 0 } else { gate.hold(u, max) };
                 if got == 0 {
                     break;
