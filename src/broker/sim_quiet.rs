@@ -168,13 +168,25 @@ impl QuietGate for SimQuietGate<'_> {
             None => closes.len(),
             Some((sign, qty, entry, margin)) => {
                 let cash = self.cash;
-                closes
-                    .iter()
-                    .position(|&c| {
-                        let equity = cash + (margin + book::unrealized(sign, qty, entry, c));
-                        !(equity.is_finite() && equity > 0.0)
-                    })
-                    .unwrap_or(closes.len())
+                let sound = |c: f64| {
+                    let equity = cash + (margin + book::unrealized(sign, qty, entry, c));
+                    equity.is_finite() && equity > 0.0
+                };
+                // the mark is monotone in the close (each rounded operation is), so when
+                // the chunk's lowest and highest closes give a sound mark, every close
+                // between does: one check per chunk instead of one per bar
+                let (lo, hi, nan) = closes.iter().fold(
+                    (f64::INFINITY, f64::NEG_INFINITY, false),
+                    |(lo, hi, nan), &c| (lo.min(c), hi.max(c), nan | c.is_nan()),
+                );
+                if !nan && sound(lo) && sound(hi) {
+                    closes.len()
+                } else {
+                    closes
+                        .iter()
+                        .position(|&c| !sound(c))
+                        .unwrap_or(closes.len())
+                }
             }
         };
         self.granted += n;
