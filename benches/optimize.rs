@@ -183,7 +183,7 @@ fn kernel_compare(n: usize, reps: usize) {
         for _ in 0..reps.max(1) {
             let t0 = cpu_time::ThreadTime::now();
             check = 0.0;
-            let ext = Extremes::of(bars.close());
+            let ext = Extremes::of(bars.close()).map(|x| x.with_opens(bars.open()));
             for group in pairs.chunks(GROUP) {
                 for (s, _) in run_chunks(&bars, group, lc, 0..n, &buckets, ext.as_ref()) {
                     check += s.last;

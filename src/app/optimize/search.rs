@@ -94,8 +94,13 @@ pub struct SearchOut {
 /// Asks for a point not evaluated yet before a sampler's space counts as exhausted.
 pub(super) const REPEAT_ASKS: usize = 64;
 
-/// Grid batch size: large enough to keep every core busy on the lean loop.
+/// Grid batch size: large enough to keep every core busy.
 const GRID_BATCH: usize = 1024;
+
+/// Grid batch size on the lean loop (`engine::fast::sweep`): a whole grid of a few thousand
+/// combinations is one sweep, so the threads meet once at its end instead of once per
+/// batch (each meeting waits for the slowest thread's last group).
+const LEAN_GRID_BATCH: usize = 8192;
 
 /// Whether a trial can win: enough trades and a finite-or-+∞ value.
 pub fn eligible(t: &Trial, min_trades: usize) -> bool {
@@ -218,7 +223,12 @@ fn grid(
     let mut it = cands.into_iter();
     while out.trials.len() < limit {
         let first = out.trials.len();
-        let n = GRID_BATCH.min(limit - first);
+        let batch = if ev.is_lean() {
+            LEAN_GRID_BATCH
+        } else {
+            GRID_BATCH
+        };
+        let n = batch.min(limit - first);
         let chunk: Vec<Candidate> = it.by_ref().take(n).collect();
         let (t, r, fresh) = run_batch(ev, spec, &stored, first, chunk, &|_| true);
         obs.record(scope, &fresh)?;

@@ -20,6 +20,7 @@
 //! ([`Extremes`], [`SmaSim::run_with`]).
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
@@ -615,7 +616,7 @@ impl<'c> SmaSim<'c, SummarySink<'c>> {
                         }
                     }
                     Some(_) => t,
-                    None => self.idle(wide, t, range.end.min(bucket)),
+                    None => self.idle(c, ext, wide, t, range.end.min(bucket)),
                 };
                 if next > t {
                     t = next;
@@ -634,8 +635,22 @@ impl<'c> SmaSim<'c, SummarySink<'c>> {
     /// next crossing of the SMAs (`decide` there may place an entry) and before the last
     /// bar (`finish_last`); a halted or bankrupt one decides nothing. Returns the first bar
     /// not processed (`from` when `step` must do bar `from`: a flat run about to halt).
+    ///
+    /// A flat run priced out of every entry (whole units, [`SmaSim::fill_bound`]) until the
+    /// open falls below the bound at some bar `u` (found from the block minima of the opens
+    /// in `ext`) decides nothing before bar `u − 1` either: every entry it would place there
+    /// fills at an open at or above the bound and is refused, which changes no state (the
+    /// pending order is dropped, the equity stays `cash + 0`), so those bars book like a
+    /// halted run's.
     #[inline(always)]
-    fn idle(&mut self, wide: Wide, from: usize, stop: usize) -> usize {
+    fn idle(
+        &mut self,
+        c: &Cols<'_>,
+        ext: Option<&Extremes>,
+        wide: Wide,
+        from: usize,
+        stop: usize,
+    ) -> usize {
         let (e, flat) = if self.bankrupt {
             (0.0, false)
         } else if self.halted {
@@ -648,6 +663,18 @@ impl<'c> SmaSim<'c, SummarySink<'c>> {
         let stop = if flat { stop.min(self.end - 1) } else { stop };
         if from >= stop {
             return from;
+        }
+        if flat
+            && let Some(x) = ext
+            && let Some(bound) = self.fill_bound()
+        {
+            // the first bar whose open may fill an entry (decided one bar earlier)
+            let u = x.first_open_below(c.open, bound, from + 1, stop + 1);
+            if u - 1 > from {
+                self.sink.bar(from, e, false);
+                self.sink.bars += u - 1 - from - 1;
+                return u - 1;
+            }
         }
         let pair = self.pair;
         let first = from.max(pair.slow_n).max(1);
@@ -663,6 +690,30 @@ impl<'c> SmaSim<'c, SummarySink<'c>> {
             self.decide(tc);
         }
         end
+    }
+
+    /// An open at or above which a flat run's entry is refused, on either side: whole units,
+    /// and the entry at the bound's lower slipped price (the lowest price an entry at an open
+    /// at or above the bound can fill at: slippage and each rounded operation are monotone)
+    /// floors to no unit; the quantity, `cash·(1 − ε) / (price + price·commission)`, only
+    /// falls as the price rises (commission ≥ 0). `None` when that cannot be shown (fractional
+    /// quantities, a settings value out of range, or the check fails at the guessed bound).
+    #[inline]
+    fn fill_bound(&self) -> Option<f64> {
+        let (cfg, cash) = (&self.cfg, self.cash);
+        let ok = !cfg.fractional
+            && (0.0..1.0).contains(&cfg.slippage)
+            && cfg.commission >= 0.0
+            && cash.is_finite()
+            && cash > 0.0;
+        if !ok {
+            return None;
+        }
+        // a price above the cash buys no whole unit; the margin covers the rounding
+        let bound = cash / (1.0 - cfg.slippage) * (1.0 + 1e-9);
+        let low = self.slipped(true, bound).min(self.slipped(false, bound));
+        let q = entry_qty(OrderQty::AllCash, low, cash, 0.0, 1.0, cfg.commission, 0.0);
+        (bound.is_finite() && low > 0.0 && q.floor() <= 0.0).then_some(bound)
     }
 
     /// Bars `from..stop` while the position `p` is held and nothing is pending; returns the
@@ -804,9 +855,14 @@ pub fn sweep<'c>(
 }
 
 /// [`sweep`], handing each combination, its finished summary and its fees to `f` inside the
-/// parallel group; `f`'s results come back in input order. A group's PnL buffers
-/// ([`TradeFold::pnls`]) are cleared and reused by the next group of the same rayon job (no
+/// parallel group; `f`'s results come back in input order. The combinations are cut into
+/// consecutive groups ([`units`]: [`GROUP`] at most, shorter toward the end) that the threads
+/// take from one queue in input order, so a thread that finishes early takes the next group
+/// instead of waiting for another thread's long one, and the last groups are short. A
+/// thread's PnL buffers ([`TradeFold::pnls`]) are cleared and reused by its next group (no
 /// fresh pages to fault in and no regrowth for each combination; freed when the sweep ends).
+/// Each combination's result depends on nothing but its own inputs, so the grouping and
+/// the thread count change no result.
 pub fn sweep_map<'c, T: Send>(
     bars: &Bars,
     pairs: &[SmaPair<'c>],
@@ -815,29 +871,64 @@ pub fn sweep_map<'c, T: Send>(
     bucket_ends: &'c [usize],
     f: &(dyn Fn(&SmaPair<'c>, &SummarySink<'c>, f64) -> T + Sync),
 ) -> Vec<T> {
-    let ext = Extremes::of(bars.close());
-    let groups: Vec<Vec<T>> = pairs
-        .par_chunks(GROUP)
-        .map_init(Vec::new, |pool: &mut Vec<Vec<f64>>, group| {
-            let done = run_chunks_in(
-                bars,
-                group,
-                cfg,
-                window.clone(),
-                bucket_ends,
-                ext.as_ref(),
-                Wide::detect(true),
-                pool,
-            );
-            let mut out = Vec::with_capacity(done.len());
-            for (p, (s, fees)) in group.iter().zip(done) {
-                out.push(f(p, &s, fees));
-                pool.push(s.trades.pnls);
+    let ext = Extremes::of(bars.close()).map(|x| x.with_opens(bars.open()));
+    let threads = rayon::current_num_threads().max(1);
+    let units = units(pairs.len(), threads);
+    let next = AtomicUsize::new(0);
+    let wide = Wide::detect(true);
+    let done: Vec<Vec<(usize, Vec<T>)>> = (0..threads)
+        .into_par_iter()
+        .map(|_| {
+            let mut pool: Vec<Vec<f64>> = Vec::new();
+            let mut mine = Vec::new();
+            while let Some(unit) = units.get(next.fetch_add(1, Ordering::Relaxed)) {
+                let group = &pairs[unit.clone()];
+                let sums = run_chunks_in(
+                    bars,
+                    group,
+                    cfg,
+                    window.clone(),
+                    bucket_ends,
+                    ext.as_ref(),
+                    wide,
+                    &mut pool,
+                );
+                let mut out = Vec::with_capacity(sums.len());
+                for (p, (s, fees)) in group.iter().zip(sums) {
+                    out.push(f(p, &s, fees));
+                    pool.push(s.trades.pnls);
+                }
+                mine.push((unit.start, out));
             }
-            out
+            mine
         })
         .collect();
-    groups.into_iter().flatten().collect()
+    let mut parts: Vec<(usize, Vec<T>)> = done.into_iter().flatten().collect();
+    parts.sort_unstable_by_key(|(start, _)| *start);
+    parts.into_iter().flat_map(|(_, out)| out).collect()
+}
+
+/// The smallest group [`units`] cuts (unless fewer combinations are left).
+const MIN_UNIT: usize = 32;
+
+/// Consecutive groups covering `0..n` for `threads` threads: each a quarter of what is left
+/// per thread, between [`MIN_UNIT`] and [`GROUP`] (a remainder under [`MIN_UNIT`] joins the
+/// last group), so a queue of them ends with short groups and the threads finish together.
+pub fn units(n: usize, threads: usize) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut a = 0;
+    while a < n {
+        let rest = n - a;
+        let mut size = (rest / (4 * threads.max(1)))
+            .clamp(MIN_UNIT, GROUP)
+            .min(rest);
+        if rest - size < MIN_UNIT {
+            size = rest;
+        }
+        out.push(a..a + size);
+        a += size;
+    }
+    out
 }
 
 /// One group of combinations on this thread, each by [`SmaSim::run_with`] (the block

@@ -98,6 +98,8 @@ const EXT_BLOCK: usize = 16;
 pub struct Extremes {
     lo: Vec<f64>,
     hi: Vec<f64>,
+    /// The lowest open of every block ([`Extremes::with_opens`]; empty without).
+    open_lo: Vec<f64>,
 }
 
 impl Extremes {
@@ -115,7 +117,49 @@ impl Extremes {
             .chunks(EXT_BLOCK)
             .map(|b| b.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x)))
             .collect();
-        Some(Extremes { lo, hi })
+        Some(Extremes {
+            lo,
+            hi,
+            open_lo: Vec::new(),
+        })
+    }
+
+    /// The same, with the lowest open of every block for [`Extremes::first_open_below`]
+    /// (the idle stretches of a run priced out of its entries); `open` is the bars' opens
+    /// (a `NaN` open is skipped by the minimum: an entry at it is refused anyway).
+    pub fn with_opens(mut self, open: &[f64]) -> Extremes {
+        self.open_lo = open
+            .chunks(EXT_BLOCK)
+            .map(|b| b.iter().fold(f64::INFINITY, |m, &x| m.min(x)))
+            .collect();
+        self
+    }
+
+    /// The first bar in `a..b` whose open is below `bound`, or `b`; `a` (nothing known) when
+    /// the block minima were not made ([`Extremes::with_opens`]).
+    #[inline]
+    pub(super) fn first_open_below(&self, open: &[f64], bound: f64, a: usize, b: usize) -> usize {
+        if self.open_lo.is_empty() {
+            return a.min(b);
+        }
+        let head = a.next_multiple_of(EXT_BLOCK).min(b);
+        let mut t = a;
+        while t < head {
+            if open[t] < bound {
+                return t;
+            }
+            t += 1;
+        }
+        while t + EXT_BLOCK <= b && self.open_lo[t / EXT_BLOCK] >= bound {
+            t += EXT_BLOCK;
+        }
+        while t < b {
+            if open[t] < bound {
+                return t;
+            }
+            t += 1;
+        }
+        b
     }
 
     /// The lowest and highest of `close[a..b]` (`close` is the slice the blocks were made of).

@@ -235,7 +235,7 @@ fn sweep_run_equals_step_on_every_bar() {
             ..base
         },
     ];
-    let (mut bankrupt, mut refused) = (0, 0);
+    let (mut bankrupt, mut refused, mut priced_out) = (0, 0, 0);
     for bars in [walk, soaring()] {
         let n = bars.len();
         let gate: Vec<bool> = (0..n).map(|i| (i / 997) % 3 != 1).collect();
@@ -268,6 +268,15 @@ fn sweep_run_equals_step_on_every_bar() {
                     for (p, got) in pairs.iter().zip(&swept) {
                         let mut sim = SmaSim::new(*p, lc, window.end, SummarySink::new(buckets));
                         for t in window.clone() {
+                            // a flat bar whose next open is at or above the run's fill bound
+                            // (the sweep skips its decision: `SmaSim::idle`)
+                            let flat = sim.pos.is_none() && sim.pending == Pending::None;
+                            priced_out += usize::from(
+                                flat && !sim.halted
+                                    && !sim.bankrupt
+                                    && t + 1 < window.end
+                                    && sim.fill_bound().is_some_and(|b| c.open[t + 1] >= b),
+                            );
                             sim.step(&c, t);
                         }
                         sim.sink.finish();
@@ -291,6 +300,66 @@ fn sweep_run_equals_step_on_every_bar() {
     }
     assert!(bankrupt > 0, "no run went bankrupt");
     assert!(refused > 0, "no run ended flat");
+    assert!(priced_out > 1_000, "too few priced-out bars: {priced_out}");
+}
+
+/// A sweep's groups ([`units`]) cover the combinations in order, none longer than `GROUP`,
+/// the last ones short; its results do not depend on the thread count.
+#[test]
+fn sweep_groups_cover_in_order_and_thread_count_changes_nothing() {
+    for threads in 1..5 {
+        for n in [0, 1, 31, 32, 33, 255, 256, 257, 1_000, 4_950, 20_000] {
+            let u = units(n, threads);
+            assert_eq!(u.first().map_or(0, |r| r.start), 0);
+            assert_eq!(u.last().map_or(0, |r| r.end), n);
+            assert!(u.windows(2).all(|w| w[0].end == w[1].start));
+            assert!(u.iter().all(|r| !r.is_empty() && r.len() <= GROUP));
+            assert!(
+                u.windows(2)
+                    .all(|w| w[0].len() >= w[1].len() || w[1].end == n)
+            );
+            if n >= 4 * GROUP * threads {
+                assert!(u.last().is_some_and(|r| r.len() < 2 * MIN_UNIT));
+            }
+        }
+    }
+    let bars = crate::data::lcg_walk(4_000, 9).unwrap();
+    let cols: Vec<Vec<f64>> = (0..=30)
+        .map(|p| rolling_mean_column(bars.close(), p))
+        .collect();
+    let cfg = BacktestConfig {
+        cash: 300.0,
+        ..BacktestConfig::default()
+    };
+    let lc = LeanConfig::from_backtest(&cfg, &bars).unwrap();
+    let mut pairs = Vec::new();
+    for f in 1..30 {
+        for s in f + 1..=30 {
+            pairs.push(SmaPair {
+                fast: &cols[f],
+                slow: &cols[s],
+                slow_n: s,
+                long_only: (f + s) % 5 == 0,
+                gate: None,
+            });
+        }
+    }
+    let buckets: Vec<usize> = (0..4_000).filter(|i| (i + 1) % 100 == 0).collect();
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| sweep(&bars, &pairs, lc, 0..4_000, &buckets))
+    };
+    let one = format!("{:?}", run(1));
+    assert_eq!(one, format!("{:?}", run(3)));
+    // and equal to each combination on its own
+    let each: Vec<_> = pairs
+        .iter()
+        .flat_map(|p| sweep(&bars, std::slice::from_ref(p), lc, 0..4_000, &buckets))
+        .collect();
+    assert_eq!(one, format!("{each:?}"));
 }
 
 /// The lane kernel (`run_lanes`) and the extremes kernel (`run_chunks`, with AVX2 scans
@@ -378,7 +447,10 @@ fn lane_kernel_equals_step_for_random_params_lanes_and_blocks() {
                 .flat_map(|g| run_lanes(&bars, g, lc, window.clone(), &buckets, block))
                 .collect();
             // and the extremes kernel (what `sweep` runs), by the same groups
-            let ext = Extremes::of(bars.close());
+            // with the opens' block minima (priced-out runs skip their decisions) and, for the
+            // portable scans below, without
+            let bare = Extremes::of(bars.close());
+            let ext = bare.clone().map(|x| x.with_opens(bars.open()));
             let by_ext: Vec<_> = pairs
                 .chunks(group)
                 .flat_map(|g| run_chunks(&bars, g, lc, window.clone(), &buckets, ext.as_ref()))
@@ -395,7 +467,7 @@ fn lane_kernel_equals_step_for_random_params_lanes_and_blocks() {
                         lc,
                         w,
                         b,
-                        ext.as_ref(),
+                        bare.as_ref(),
                         Wide::Baseline,
                         &mut Vec::new(),
                     )
@@ -431,4 +503,29 @@ fn lane_kernel_equals_step_for_random_params_lanes_and_blocks() {
     assert!(events > 1_000, "too few trades: {events}");
     assert!(bankrupt > 0, "no run went bankrupt");
     assert!(halted > 0, "no run halted");
+}
+
+/// `Extremes::first_open_below` finds the first open below the bound, as a plain scan does.
+#[test]
+fn first_open_below_equals_a_scan() {
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let bars = crate::data::lcg_walk(3_000, 5).unwrap();
+    let mut open = bars.open().to_vec();
+    open[100] = f64::NAN;
+    let close = bars.close();
+    let ext = Extremes::of(close).unwrap().with_opens(&open);
+    let bare = Extremes::of(close).unwrap();
+    for _ in 0..2_000 {
+        let a = rng.random_range(0..3_000);
+        let b = rng.random_range(a..=3_000);
+        let bound = rng.random_range(80.0..120.0);
+        let want = (a..b).find(|&t| open[t] < bound).unwrap_or(b);
+        assert_eq!(
+            ext.first_open_below(&open, bound, a, b),
+            want,
+            "{a}..{b} {bound}"
+        );
+        assert_eq!(bare.first_open_below(&open, bound, a, b), a);
+    }
 }
