@@ -199,74 +199,30 @@ fn from_order_key(k: i64) -> f64 {
     f64::from_bits((k ^ ((((k >> 63) as u64) >> 1) as i64)) as u64)
 }
 
-/// The largest values of a full sliding window, sorted, so a high percentile of the window
-/// costs neither a sort nor a sorted copy of the whole window: the percentile reads ranks
-/// `lo` and `lo + 1` only, and only values from rank `lo` up are kept here.
-///
-/// Values are ordered as `(order_key, arrival number)`, so equal values are distinct and
-/// the kept set is exactly the window's `k` largest by [`f64::total_cmp`] (ties broken by
-/// age, which does not change the values at any rank). Per bar: when the leaving value is
-/// not kept (most bars), one comparison, and an insertion into the `k` kept values when
-/// the new value ranks among them; when it is kept, one scan of the window for the
-/// largest value not kept.
-#[derive(Debug, Clone, Default)]
-struct TopRanks {
-    /// The kept `(order_key, arrival)` pairs, ascending.
-    top: Vec<(i64, u64)>,
-    /// The arrival number of the next value.
-    seq: u64,
+/// Insert `v` into the sorted `sorted`.
+fn insert_sorted(sorted: &mut Vec<i64>, v: i64) {
+    let i = sorted.partition_point(|&x| x < v);
+    sorted.insert(i, v);
 }
 
-impl TopRanks {
-    /// Keep the `k` largest of `window` (oldest first), numbering them by arrival.
-    fn rebuild(&mut self, window: impl Iterator<Item = f64>, k: usize) {
-        let mut all: Vec<(i64, u64)> = window
-            .enumerate()
-            .map(|(i, v)| (order_key(v), i as u64))
-            .collect();
-        self.seq = all.len() as u64;
-        all.sort_unstable();
-        self.top = all.split_off(all.len().saturating_sub(k));
-    }
-
-    /// `new` entered the window of `w` values and `old` (its oldest) left; `window` is the
-    /// window after the change, oldest first.
-    fn replace(&mut self, old: f64, new: f64, w: usize, window: impl Iterator<Item = f64>) {
-        let new_p = (order_key(new), self.seq);
-        let old_p = (order_key(old), self.seq.wrapping_sub(w as u64));
-        let first = self.seq.wrapping_sub(w as u64 - 1);
-        self.seq += 1;
-        let Some(&min) = self.top.first() else {
-            return;
-        };
-        if old_p >= min {
-            // the leaving value was kept: the larger of the new value and the largest value
-            // not kept takes its place
-            let i = self.top.partition_point(|&p| p < old_p);
-            self.top.remove(i);
-            let bound = self.top.first().copied();
-            let mut best = new_p;
-            for (j, v) in window.enumerate() {
-                let p = (order_key(v), first.wrapping_add(j as u64));
-                if p > best && bound.is_none_or(|b| p < b) {
-                    best = p;
-                }
-            }
-            let j = self.top.partition_point(|&p| p < best);
-            self.top.insert(j, best);
-        } else if new_p > min {
-            // the new value is kept; the smallest kept one no longer is
-            self.top.remove(0);
-            let j = self.top.partition_point(|&p| p < new_p);
-            self.top.insert(j, new_p);
+/// Replace one copy of `old` (present) by `new` in the sorted `sorted`: the vector removing
+/// `old` and then inserting `new` gives, with one shift of the values between the two
+/// positions instead of two shifts of the tails.
+fn replace_sorted(sorted: &mut [i64], old: i64, new: i64) {
+    let i = sorted.partition_point(|&x| x < old);
+    let j = sorted.partition_point(|&x| x < new);
+    if i < j {
+        // old < new: the values in between move down one place, `new` goes just below j
+        sorted.copy_within(i + 1..j, i);
+        if let Some(slot) = sorted.get_mut(j - 1) {
+            *slot = new;
         }
-    }
-
-    /// The `i`-th smallest kept value (`NaN` past the end).
-    fn at(&self, i: usize) -> f64 {
-        self.top
-            .get(i)
-            .map_or(f64::NAN, |&(k, _)| from_order_key(k))
+    } else if i < sorted.len() {
+        // new <= old: the values from j up to old's place move up one place
+        sorted.copy_within(j..i, j + 1);
+        if let Some(slot) = sorted.get_mut(j) {
+            *slot = new;
+        }
     }
 }
 
@@ -282,10 +238,10 @@ pub struct RegimeDetector {
     closes: Window<f64>,
     /// The last `vol_rank_window` volatilities.
     vols: Window<f64>,
-    /// The values of `vols` from the percentile's lower rank up, sorted. Not saved: rebuilt
-    /// from `vols` when it does not hold them.
+    /// The [`order_key`]s of `vols`, sorted (so by `total_cmp`), so the percentile costs
+    /// no sort per bar. Not saved: rebuilt from `vols` when their lengths differ.
     #[serde(skip)]
-    vols_top: TopRanks,
+    vols_sorted: Vec<i64>,
     prev_close: Option<f64>,
     current: Option<RegimeState>,
 }
@@ -333,7 +289,7 @@ impl RegimeDetector {
             vol: StdDev::new(cfg.vol_window, 1.0)?,
             closes: Window::with_capacity(cfg.crash_lookback + 1),
             vols: Window::with_capacity(cfg.vol_rank_window),
-            vols_top: TopRanks::default(),
+            vols_sorted: Vec::with_capacity(cfg.vol_rank_window + 1),
             prev_close: None,
             current: None,
         })
@@ -357,7 +313,7 @@ impl RegimeDetector {
         self.vol.reset();
         self.closes.clear();
         self.vols.clear();
-        self.vols_top = TopRanks::default();
+        self.vols_sorted.clear();
         self.prev_close = None;
         self.current = None;
     }
@@ -385,24 +341,22 @@ impl RegimeDetector {
         let vol = ret.and_then(|r| self.vol.update_raw(r));
         let mut high_vol = None;
         if let Some(v) = vol {
-            let w = c.vol_rank_window;
-            // the percentile reads ranks lo and lo + 1 (numpy's linear interpolation)
-            let lo = (c.vol_percentile * (w - 1) as f64).floor() as usize;
-            if self.vols.len() == w {
-                if self.vols_top.top.len() != w - lo {
-                    // the window just filled, or the detector was loaded from a saved state
-                    self.vols_top.rebuild(self.vols.iter(), w - lo);
-                }
-                let top = &self.vols_top;
-                let p = percentile_of(w, c.vol_percentile, |i| top.at(i - lo));
+            if self.vols_sorted.len() != self.vols.len() {
+                // loaded from a saved state
+                self.vols_sorted = self.vols.iter().map(order_key).collect();
+                self.vols_sorted.sort_unstable();
+            }
+            if self.vols.len() == c.vol_rank_window {
+                let sorted = &self.vols_sorted;
+                let at = |i: usize| sorted.get(i).copied().map_or(f64::NAN, from_order_key);
+                let p = percentile_of(sorted.len(), c.vol_percentile, at);
                 if v > p {
                     high_vol = Some(if p > 0.0 { v / p - 1.0 } else { 1.0 });
                 }
             }
-            if let Some(old) = self.vols.push(v, w)
-                && self.vols_top.top.len() == w - lo
-            {
-                self.vols_top.replace(old, v, w, self.vols.iter());
+            match self.vols.push(v, c.vol_rank_window) {
+                Some(old) => replace_sorted(&mut self.vols_sorted, order_key(old), order_key(v)),
+                None => insert_sorted(&mut self.vols_sorted, order_key(v)),
             }
         }
         self.closes.push(bar.close, c.crash_lookback + 1);
@@ -571,47 +525,30 @@ mod tests {
     }
 
     #[test]
-    fn kept_top_ranks_equal_sorting_the_window_every_bar() {
-        // small integers (many ties), signed zeros and NaN, several windows and percentiles
-        let mut x: u64 = 3;
-        let mut next = || {
+    fn sorted_window_percentile_equals_sorting_every_bar() {
+        let mut d = RegimeDetector::new(RegimeConfig::default()).unwrap();
+        let mut price = 100.0;
+        let mut x: u64 = 7;
+        for i in 0..2_000 {
             x = x
                 .wrapping_mul(6_364_136_223_846_793_005)
                 .wrapping_add(1_442_695_040_888_963_407);
-            match (x >> 59) as u8 {
-                0 => 0.0,
-                1 => -0.0,
-                2 => f64::NAN,
-                k => f64::from(k % 9) - 3.0,
-            }
-        };
-        for (w, q) in [(100, 0.9), (10, 0.5), (7, 1.0), (5, 0.0), (2, 0.9)] {
-            let lo = (q * (w - 1) as f64).floor() as usize;
-            let mut win = Window::with_capacity(w);
-            let mut top = TopRanks::default();
-            for bar in 0..3_000 {
-                if win.len() == w {
-                    if top.top.len() != w - lo {
-                        top.rebuild(win.iter(), w - lo);
-                    }
-                    let mut sorted: Vec<f64> = win.iter().collect();
-                    sorted.sort_by(f64::total_cmp);
-                    let bits = |v: f64| v.to_bits();
-                    for (r, &want) in sorted.iter().enumerate().skip(lo) {
-                        let at = format!("w {w} q {q} bar {bar} rank {r}");
-                        assert_eq!(bits(top.at(r - lo)), bits(want), "{at}");
-                    }
-                    let want = percentile_of(w, q, |i| sorted[i]);
-                    let got = percentile_of(w, q, |i| top.at(i - lo));
-                    assert_eq!(bits(got), bits(want));
-                }
-                let v = next();
-                if let Some(old) = win.push(v, w)
-                    && top.top.len() == w - lo
-                {
-                    top.replace(old, v, w, win.iter());
-                }
-            }
+            let u = (x >> 11) as f64 / 9_007_199_254_740_992.0;
+            let close = price * (1.0 + 0.04 * (u - 0.5));
+            let bar = Bar {
+                ts_ms: i,
+                open: price,
+                high: price.max(close) * 1.001,
+                low: price.min(close) * 0.999,
+                close,
+                volume: 1.0,
+            };
+            price = close;
+            d.update(&bar);
+            let mut fresh: Vec<f64> = d.vols.iter().collect();
+            fresh.sort_by(f64::total_cmp);
+            let kept: Vec<f64> = d.vols_sorted.iter().map(|&k| from_order_key(k)).collect();
+            assert_eq!(fresh, kept, "bar {i}");
         }
     }
 
@@ -652,6 +589,39 @@ mod tests {
         let mut back: RegimeDetector = serde_json::from_value(v).unwrap();
         for bar in bars.iter().skip(200) {
             assert_eq!(back.update(&bar), d.update(&bar));
+        }
+    }
+
+    #[test]
+    fn replacing_in_the_sorted_window_equals_remove_then_insert() {
+        // small integers (many ties), signed zeros and both orders of old and new
+        let mut x: u64 = 3;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            match (x >> 60) as u8 {
+                0 => 0.0,
+                1 => -0.0,
+                k => f64::from(k % 7) - 3.0,
+            }
+        };
+        let mut sorted: Vec<f64> = (0..12).map(|_| next()).collect();
+        sorted.sort_by(f64::total_cmp);
+        let mut keys: Vec<i64> = sorted.iter().map(|&v| order_key(v)).collect();
+        for k in 0..2_000 {
+            let old = sorted[(k * 7 + 3) % sorted.len()];
+            let new = next();
+            // by total_cmp on the floats
+            let i = sorted.partition_point(|v| v.total_cmp(&old).is_lt());
+            sorted.remove(i);
+            let j = sorted.partition_point(|v| v.total_cmp(&new).is_lt());
+            sorted.insert(j, new);
+            // by one shift on the keys
+            replace_sorted(&mut keys, order_key(old), order_key(new));
+            let bits = |v: &[f64]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            let back: Vec<f64> = keys.iter().map(|&k| from_order_key(k)).collect();
+            assert_eq!(bits(&back), bits(&sorted), "old {old} new {new}");
         }
     }
 
