@@ -174,12 +174,46 @@ where
     g.finish();
 }
 
+/// The blocked deviation kernels (BBANDS, STDDEV) against `update_raw`, bit for bit, in
+/// this optimised build (the unit tests prove it in the test build; vector code differs).
+fn check_deviation_kernels(bars: &Bars) {
+    let xs = bars.close();
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let mk_bb = || BollingerBands::new(20, 2.0, 2.0).unwrap_or_else(|e| panic!("{e}"));
+    let cols = mk_bb().columns(xs);
+    let mut bb = mk_bb();
+    let (mut u, mut m, mut l) = (Vec::new(), Vec::new(), Vec::new());
+    for &x in xs {
+        let v = bb.update_raw(x);
+        u.push(v.map_or(f64::NAN, |v| v.upper));
+        m.push(v.map_or(f64::NAN, |v| v.middle));
+        l.push(v.map_or(f64::NAN, |v| v.lower));
+    }
+    assert!(
+        bits(&cols.upper) == bits(&u)
+            && bits(&cols.middle) == bits(&m)
+            && bits(&cols.lower) == bits(&l),
+        "BBANDS kernel != stream"
+    );
+    let mk_sd = || StdDev::new(20, 1.0).unwrap_or_else(|e| panic!("{e}"));
+    let mut sd = mk_sd();
+    let want: Vec<f64> = xs
+        .iter()
+        .map(|&x| sd.update_raw(x).unwrap_or(f64::NAN))
+        .collect();
+    assert!(
+        bits(&batch_raw(&mut mk_sd(), xs)) == bits(&want),
+        "STDDEV kernel != stream"
+    );
+}
+
 fn indicators(c: &mut Criterion) {
     let sizes: Vec<usize> = std::env::var("ALGOLAB_BENCH_SIZES")
         .ok()
         .map(|s| s.split(',').filter_map(|t| t.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![1_000_000, 10_000_000]);
     let sets: Vec<Bars> = sizes.iter().map(|&n| lcg_walk(n, 42)).collect();
+    sets.iter().for_each(check_deviation_kernels);
     let s = &sets;
     macro_rules! b {
         ($ctor:expr) => {

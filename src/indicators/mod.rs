@@ -183,6 +183,7 @@ raw_input!(
 #[macro_use]
 pub(crate) mod conformance;
 
+mod deviation;
 mod extrema;
 mod kernels;
 mod ma;

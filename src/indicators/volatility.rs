@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use super::deviation::{self, Isa};
 use super::{
     BatchValues, Indicator, ParamError, RollingSum, check_mult, check_period, kernels,
     stream_values,
@@ -242,21 +243,21 @@ impl VarCore {
         Some(self.recentre())
     }
 
-    /// `f(variance)` of every full window of `xs` into `out` (`NaN` before) by the batch
-    /// kernel (from fresh), leaving the state pushing every value would; `false` (and
-    /// nothing done) when not fresh.
-    pub(crate) fn batch(&mut self, xs: &[f64], out: &mut [f64], f: impl Fn(f64) -> f64) -> bool {
+    /// `sqrt(variance) · nbdev` of every full window of `xs` (`NaN` before) by the
+    /// blocked kernel (from fresh), leaving the state pushing every value would; `None`
+    /// (and nothing done) when not fresh.
+    fn batch_sd(&mut self, xs: &[f64], nbdev: f64) -> Option<Vec<f64>> {
         if self.count != 0 {
-            return false;
+            return None;
         }
-        let end = kernels::var(xs, self.period, self.inv_n, out, f);
+        let (out, end) = deviation::stddev(xs, self.period, self.inv_n, nbdev, Isa::detect());
         self.restore(xs, end);
-        true
+        Some(out)
     }
 
     /// From fresh, the state after pushing every value of `xs`, whose batch kernel ended
     /// in `end`.
-    fn restore(&mut self, xs: &[f64], end: kernels::VarEnd) {
+    fn restore(&mut self, xs: &[f64], end: deviation::VarEnd) {
         self.pos = super::ring_restore(&mut self.buf, xs);
         self.count = end.count;
         self.shift = end.shift;
@@ -381,12 +382,10 @@ impl Indicator for StdDev {
 
 impl super::BatchRaw for StdDev {
     fn raw_values(&mut self, xs: &[f64]) -> Vec<f64> {
-        let mut out = kernels::column(xs.len());
-        let nbdev = self.nbdev;
-        if self.mv.var.batch(xs, &mut out, |v| v.sqrt() * nbdev) {
-            return out;
+        match self.mv.var.batch_sd(xs, self.nbdev) {
+            Some(out) => out,
+            None => super::stream_raw(self, xs),
         }
-        super::stream_raw(self, xs)
     }
 }
 
@@ -461,22 +460,27 @@ pub struct BollingerColumns {
 
 impl BollingerBands {
     /// The bands over `xs` as columns: `update_raw` on every value, bit for bit, by the
-    /// one-pass kernel `kernels::bbands` from a fresh indicator (else the loop);
-    /// the indicator is left as streaming would leave it.
+    /// blocked kernel `deviation::bbands` from a fresh indicator (else the loop); the
+    /// indicator is left as streaming would leave it.
     pub fn columns(&mut self, xs: &[f64]) -> BollingerColumns {
-        let mut c = BollingerColumns::default();
+        self.columns_in(xs, Isa::detect())
+    }
+
+    /// [`BollingerBands::columns`] with the kernel in instruction set `isa`.
+    fn columns_in(&mut self, xs: &[f64], isa: Isa) -> BollingerColumns {
         if self.mv.sums.is_fresh() && self.mv.var.count == 0 {
-            let n = xs.len();
-            c.upper = kernels::column(n);
-            c.middle = kernels::column(n);
-            c.lower = kernels::column(n);
-            let out = (&mut c.upper[..], &mut c.middle[..], &mut c.lower[..]);
             let nbdev = (self.nbdev_up, self.nbdev_dn);
-            let (s, end) = kernels::bbands(xs, self.mv.period, nbdev, out);
+            let ((upper, middle, lower), s, end) =
+                deviation::bbands(xs, self.mv.period, nbdev, isa);
             self.mv.sums.restore(xs, s);
             self.mv.var.restore(xs, end);
-            return c;
+            return BollingerColumns {
+                upper,
+                middle,
+                lower,
+            };
         }
+        let mut c = BollingerColumns::default();
         for &x in xs {
             let v = self.update_raw(x);
             c.upper.push(v.map_or(f64::NAN, |v| v.upper));
@@ -548,6 +552,36 @@ mod tests {
             ..bar(h, l, c)
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn bands_continue_streaming_after_a_batch_in_either_instruction_set() {
+        // a walk long enough for several blocks and the countdown's re-centring
+        let xs: Vec<f64> = crate::testutil::random_walk(3000, 9).close().to_vec();
+        let mut whole = BollingerBands::new(20, 2.0, 1.0).unwrap();
+        let want: Vec<_> = xs.iter().map(|&x| whole.update_raw(x)).collect();
+        for isa in [Isa::Portable, Isa::detect()] {
+            for k in [0, 19, 20, 700, 2999] {
+                let mut bb = BollingerBands::new(20, 2.0, 1.0).unwrap();
+                let c = bb.columns_in(&xs[..k], isa);
+                let got: Vec<_> = (0..k)
+                    .map(|i| (c.upper[i], c.middle[i], c.lower[i]))
+                    .chain(xs[k..].iter().map(|&x| {
+                        let v = bb.update_raw(x);
+                        v.map_or((f64::NAN, f64::NAN, f64::NAN), |v| {
+                            (v.upper, v.middle, v.lower)
+                        })
+                    }))
+                    .collect();
+                for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                    let w = w.map_or((f64::NAN, f64::NAN, f64::NAN), |v| {
+                        (v.upper, v.middle, v.lower)
+                    });
+                    let bits = |t: (f64, f64, f64)| (t.0.to_bits(), t.1.to_bits(), t.2.to_bits());
+                    assert_eq!(bits(*g), bits(w), "{isa:?}, batch of {k}, bar {i}");
+                }
+            }
+        }
     }
 
     #[test]
