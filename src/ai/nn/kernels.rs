@@ -309,6 +309,12 @@ pub(super) fn dense_grad_params<const SB: usize, const OB: usize>(
             gw[i * n_out + o] = acc;
         }
     }
+    grad_bias(dz, gb, n_out);
+}
+
+/// `gb[o] = Σ_s dz[s][o]` (samples ascending from `+0`).
+#[inline(always)]
+pub(super) fn grad_bias(dz: &[f32], gb: &mut [f32], n_out: usize) {
     gb.fill(0.0);
     for dr in dz.chunks_exact(n_out) {
         for (g, d) in gb.iter_mut().zip(dr) {
@@ -316,6 +322,78 @@ pub(super) fn dense_grad_params<const SB: usize, const OB: usize>(
         }
     }
 }
+
+/// [`dense_forward`] skipping the zero inputs of each row (the ReLU zeros of a hidden
+/// layer's input), when that is exact and pays: returns `false`, with nothing written to
+/// `out`, when the layer must run dense.
+///
+/// Why skipping is exact: a skipped term is `0·w`, which is `±0` for a finite `w`
+/// (`weights_finite` says every weight of the network is finite). A running sum that
+/// starts from a value other than `−0` never becomes `−0` (in round-to-nearest a sum is
+/// `−0` only when both addends are), and adding `±0` to a number other than `−0` leaves it
+/// unchanged, so each output is the dense sum bit for bit as long as no bias is `−0`
+/// (checked here; training never makes one, a loaded model might). Only with AVX2, when at
+/// most [`SPARSE_DENSITY`] of the inputs are non-zero; `idx` is the scratch for the rows'
+/// lists of non-zero inputs.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "one dense layer's operands")]
+pub(super) fn sparse_forward(
+    simd: Wide,
+    x: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    out: &mut [f32],
+    n_in: usize,
+    n_out: usize,
+    relu: bool,
+    pack: &mut Vec<f32>,
+    idx: &mut Vec<u32>,
+    weights_finite: bool,
+) -> bool {
+    if !weights_finite || bias.iter().any(|b| b.to_bits() == NEG_ZERO) {
+        return false;
+    }
+    match simd.avx() {
+        #[cfg(target_arch = "x86_64")]
+        Some(v3) => avx::sparse_forward(v3, x, w, bias, out, n_in, n_out, relu, pack, idx),
+        _ => false,
+    }
+}
+
+/// The weight half of [`dense_grad_params`] (`gW` only, not `gb`) skipping, for each
+/// input, the samples where it is zero: exact when every delta is finite (checked here),
+/// by the argument of [`sparse_forward`] (these sums start from `+0`). Returns `false`,
+/// with nothing written, when the layer must run dense.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "one dense layer's operands")]
+pub(super) fn sparse_grad_weights(
+    simd: Wide,
+    x: &[f32],
+    dz: &[f32],
+    gw: &mut [f32],
+    n_in: usize,
+    n_out: usize,
+    b: usize,
+    pack: &mut Vec<f32>,
+    idx: &mut Vec<u32>,
+) -> bool {
+    match simd.avx() {
+        #[cfg(target_arch = "x86_64")]
+        Some(v3) => {
+            let dz = &dz[..b * n_out];
+            dz.iter().all(|d| d.is_finite())
+                && avx::sparse_grad_weights(v3, &x[..b * n_in], dz, gw, n_in, n_out, b, pack, idx)
+        }
+        _ => false,
+    }
+}
+
+/// The bits of `−0.0`.
+const NEG_ZERO: u32 = 0x8000_0000;
+
+/// The largest share of non-zero inputs at which the sparse kernels run (above it the
+/// dense blocked kernels are faster: a sparse term costs about one load more).
+const SPARSE_DENSITY: (usize, usize) = (4, 5);
 
 /// `dx[s][i] = (Σ_o dz[s][o]·W[i][o]) · [x[s][i] > 0]` for the first `b` samples, in the
 /// [`LANES`]-strided order of the module doc (`w` is `W`, `[n_in × n_out]`). Two samples
@@ -687,6 +765,201 @@ pub(super) mod avx {
             }
         }
         acc
+    }
+
+    /// `init + Σ_j a[j·astride + aoff] · b[j·bstride + boff..][..8V]` over the indices `j`
+    /// of `list` (ascending): one row of a sparse product.
+    #[allow(clippy::too_many_arguments, reason = "two strided operands")]
+    #[inline(always)]
+    fn gather<const V: usize>(
+        s: V3,
+        init: [f32x8; V],
+        list: &[u32],
+        a: &[f32],
+        astride: usize,
+        aoff: usize,
+        b: &[f32],
+        bstride: usize,
+        boff: usize,
+    ) -> [f32x8; V] {
+        let mut acc = init;
+        for &j in list {
+            let j = j as usize;
+            let xv = s.splat_f32s(a[j * astride + aoff]);
+            let row = &b[j * bstride + boff..j * bstride + boff + 8 * V];
+            for (k, av) in acc.iter_mut().enumerate() {
+                *av = mac(s, *av, xv, v8(&row[8 * k..]));
+            }
+        }
+        acc
+    }
+
+    /// The widths of the output chunks of the sparse kernels: `(V, padded)` for the chunk
+    /// starting `rem` outputs before the end (up to 64 outputs per chunk; the last chunk of
+    /// a width that is not a multiple of 8 runs zero-padded).
+    #[inline(always)]
+    fn chunk(rem: usize) -> (usize, bool) {
+        match rem {
+            64.. => (8, false),
+            32..=63 => (4, false),
+            16..=31 => (2, false),
+            9..=15 => (2, true),
+            8 => (1, false),
+            _ => (1, true),
+        }
+    }
+
+    /// The positions `k` of the non-zero `v[k·stride]` for `k < list.len()`, ascending, into
+    /// `list`; returns how many.
+    #[inline(always)]
+    fn nonzeros(v: &[f32], stride: usize, list: &mut [u32]) -> usize {
+        let mut n = 0;
+        for k in 0..list.len() {
+            // n ≤ k: in bounds; written every time, kept when non-zero (no branch)
+            list[n] = k as u32;
+            n += usize::from(v[k * stride] != 0.0);
+        }
+        n
+    }
+
+    /// [`super::sparse_forward`] on AVX2.
+    #[allow(clippy::too_many_arguments, reason = "one dense layer's operands")]
+    #[inline(always)]
+    pub(super) fn sparse_forward(
+        s: V3,
+        x: &[f32],
+        w: &[f32],
+        bias: &[f32],
+        out: &mut [f32],
+        n_in: usize,
+        n_out: usize,
+        relu: bool,
+        pack: &mut Vec<f32>,
+        idx: &mut Vec<u32>,
+    ) -> bool {
+        let rows = x.len() / n_in;
+        // per row: its count, then its list of non-zero inputs
+        let per = n_in + 1;
+        if idx.len() < rows * per {
+            idx.resize(rows * per, 0);
+        }
+        let mut total = 0;
+        for (xr, li) in x.chunks_exact(n_in).zip(idx.chunks_exact_mut(per)) {
+            let (c, list) = li.split_at_mut(1);
+            let n = nonzeros(xr, 1, &mut list[..n_in]);
+            c[0] = n as u32;
+            total += n;
+        }
+        let (num, den) = super::SPARSE_DENSITY;
+        if total * den > rows * n_in * num {
+            return false;
+        }
+        let idx = &idx[..rows * per];
+        let mut o = 0;
+        while o < n_out {
+            let rem = n_out - o;
+            macro_rules! go {
+                ($v:literal, $w:literal, $padded:expr) => {{
+                    let real = rem.min($w);
+                    let mut bb = [0.0f32; $w];
+                    copy_part::<$w>(&mut bb, &bias[o..], real);
+                    let init = vecs::<$v>(&bb);
+                    let (b, bstride, boff) = if $padded {
+                        pack_strip::<$w>(pack, w, n_in, n_out, o, real);
+                        (&pack[..n_in * $w], $w, 0)
+                    } else {
+                        (w, n_out, o)
+                    };
+                    for ((xr, li), yr) in x
+                        .chunks_exact(n_in)
+                        .zip(idx.chunks_exact(per))
+                        .zip(out.chunks_exact_mut(n_out))
+                    {
+                        let list = &li[1..1 + li[0] as usize];
+                        let acc = gather::<$v>(s, init, list, xr, 1, 0, b, bstride, boff);
+                        store::<1, $v, $w>(s, &[acc], yr, 0, o, real, relu);
+                    }
+                    o += real;
+                }};
+            }
+            match chunk(rem) {
+                (8, _) => go!(8, 64, false),
+                (4, _) => go!(4, 32, false),
+                (2, false) => go!(2, 16, false),
+                (2, true) => go!(2, 16, true),
+                (1, false) => go!(1, 8, false),
+                _ => go!(1, 8, true),
+            }
+        }
+        true
+    }
+
+    /// [`super::sparse_grad_weights`] on AVX2 (`dz` finite, `x` and `dz` of `b` samples).
+    #[allow(clippy::too_many_arguments, reason = "one dense layer's operands")]
+    #[inline(always)]
+    pub(super) fn sparse_grad_weights(
+        s: V3,
+        x: &[f32],
+        dz: &[f32],
+        gw: &mut [f32],
+        n_in: usize,
+        n_out: usize,
+        b: usize,
+        pack: &mut Vec<f32>,
+        idx: &mut Vec<u32>,
+    ) -> bool {
+        // per input: its count, then its list of samples where it is non-zero
+        let per = b + 1;
+        if idx.len() < n_in * per {
+            idx.resize(n_in * per, 0);
+        }
+        let mut total = 0;
+        for (i, li) in idx.chunks_exact_mut(per).take(n_in).enumerate() {
+            let (c, list) = li.split_at_mut(1);
+            let n = nonzeros(&x[i..], n_in, &mut list[..b]);
+            c[0] = n as u32;
+            total += n;
+        }
+        let (num, den) = super::SPARSE_DENSITY;
+        if total * den > b * n_in * num {
+            return false;
+        }
+        let idx = &idx[..n_in * per];
+        let zero = s.splat_f32s(0.0);
+        let mut o = 0;
+        while o < n_out {
+            let rem = n_out - o;
+            macro_rules! go {
+                ($v:literal, $w:literal, $padded:expr) => {{
+                    let real = rem.min($w);
+                    let (d, bstride, boff) = if $padded {
+                        pack_strip::<$w>(pack, dz, b, n_out, o, real);
+                        (&pack[..b * $w], $w, 0)
+                    } else {
+                        (dz, n_out, o)
+                    };
+                    for (i, (li, gr)) in idx
+                        .chunks_exact(per)
+                        .zip(gw.chunks_exact_mut(n_out))
+                        .enumerate()
+                    {
+                        let list = &li[1..1 + li[0] as usize];
+                        let acc = gather::<$v>(s, [zero; $v], list, x, n_in, i, d, bstride, boff);
+                        store::<1, $v, $w>(s, &[acc], gr, 0, o, real, false);
+                    }
+                    o += real;
+                }};
+            }
+            match chunk(rem) {
+                (8, _) => go!(8, 64, false),
+                (4, _) => go!(4, 32, false),
+                (2, false) => go!(2, 16, false),
+                (2, true) => go!(2, 16, true),
+                (1, false) => go!(1, 8, false),
+                _ => go!(1, 8, true),
+            }
+        }
+        true
     }
 
     /// Rows per register block of the forward pass and inputs per block of the weight
