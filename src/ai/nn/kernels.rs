@@ -809,72 +809,17 @@ pub(super) mod avx {
         }
     }
 
-    /// For each 8-bit mask, the positions of its set bits (ascending), then zeros.
-    const LEFT_PACK: [[u32; 8]; 256] = {
-        let mut t = [[0u32; 8]; 256];
-        let mut m = 0;
-        while m < 256 {
-            let (mut n, mut k) = (0, 0);
-            while k < 8 {
-                if (m >> k) & 1 == 1 {
-                    t[m][n] = k as u32;
-                    n += 1;
-                }
-                k += 1;
-            }
-            m += 1;
-        }
-        t
-    };
-
-    /// The positions `k` of the non-zero `v[k]` (NaN counts as non-zero, as in `v != 0`),
-    /// ascending, into `list` (at least `v.len()` long); returns how many. Eight at a time:
-    /// a compare, its sign mask, and that mask's positions from [`LEFT_PACK`] stored whole
-    /// (the slots past the count are scratch).
+    /// The positions `k` of the non-zero `v[k·stride]` for `k < list.len()`, ascending, into
+    /// `list`; returns how many.
     #[inline(always)]
-    fn nonzeros(s: V3, v: &[f32], list: &mut [u32]) -> usize {
-        use core::arch::x86_64::_CMP_NEQ_UQ;
-        let z = s.avx._mm256_setzero_ps();
+    fn nonzeros(v: &[f32], stride: usize, list: &mut [u32]) -> usize {
         let mut n = 0;
-        let groups = v.chunks_exact(8);
-        let done = v.len() / 8 * 8;
-        let rest = groups.remainder();
-        for (g, c) in groups.enumerate() {
-            let ne = s.avx._mm256_cmp_ps::<_CMP_NEQ_UQ>(pulp::cast(v8(c)), z);
-            let m = (s.avx._mm256_movemask_ps(ne) & 0xff) as usize;
-            let base = (8 * g) as u32;
-            let at: [u32; 8] = core::array::from_fn(|k| LEFT_PACK[m][k] + base);
-            // n ≤ 8g, so n + 8 ≤ v.len() ≤ list.len()
-            list[n..n + 8].copy_from_slice(&at);
-            n += m.count_ones() as usize;
-        }
-        for (k, &x) in rest.iter().enumerate() {
-            list[n] = (done + k) as u32;
-            n += usize::from(x != 0.0);
+        for k in 0..list.len() {
+            // n ≤ k: in bounds; written every time, kept when non-zero (no branch)
+            list[n] = k as u32;
+            n += usize::from(v[k * stride] != 0.0);
         }
         n
-    }
-
-    /// `dst = srcᵀ` for `src` of `[rows × cols]` (8 × 8 tiles in registers, the edges one
-    /// at a time).
-    #[inline(always)]
-    fn transpose_into(s: V3, src: &[f32], dst: &mut [f32], rows: usize, cols: usize) {
-        let (r8, c8) = (rows / 8 * 8, cols / 8 * 8);
-        for r0 in (0..r8).step_by(8) {
-            for c0 in (0..c8).step_by(8) {
-                let t = transpose8(s, &src[r0 * cols..], cols, c0);
-                for (d, v) in t.iter().enumerate() {
-                    let at = (c0 + d) * rows + r0;
-                    dst[at..at + 8].copy_from_slice(&lanes(*v));
-                }
-            }
-        }
-        for r in 0..rows {
-            let from = if r < r8 { c8 } else { 0 };
-            for c in from..cols {
-                dst[c * rows + r] = src[r * cols + c];
-            }
-        }
     }
 
     /// [`super::sparse_forward`] on AVX2.
@@ -901,7 +846,7 @@ pub(super) mod avx {
         let mut total = 0;
         for (xr, li) in x.chunks_exact(n_in).zip(idx.chunks_exact_mut(per)) {
             let (c, list) = li.split_at_mut(1);
-            let n = nonzeros(s, xr, &mut list[..n_in]);
+            let n = nonzeros(xr, 1, &mut list[..n_in]);
             c[0] = n as u32;
             total += n;
         }
@@ -963,22 +908,15 @@ pub(super) mod avx {
         pack: &mut Vec<f32>,
         idx: &mut Vec<u32>,
     ) -> bool {
-        // x transposed (one row of b samples per input), then a padded panel of deltas
-        let panel_at = n_in * b;
-        if pack.len() < panel_at + b * 16 {
-            pack.resize(panel_at + b * 16, 0.0);
-        }
-        let (xt, panel) = pack.split_at_mut(panel_at);
-        transpose_into(s, x, xt, b, n_in);
         // per input: its count, then its list of samples where it is non-zero
         let per = b + 1;
         if idx.len() < n_in * per {
             idx.resize(n_in * per, 0);
         }
         let mut total = 0;
-        for (xr, li) in xt.chunks_exact(b).zip(idx.chunks_exact_mut(per)) {
+        for (i, li) in idx.chunks_exact_mut(per).take(n_in).enumerate() {
             let (c, list) = li.split_at_mut(1);
-            let n = nonzeros(s, xr, &mut list[..b]);
+            let n = nonzeros(&x[i..], n_in, &mut list[..b]);
             c[0] = n as u32;
             total += n;
         }
@@ -986,7 +924,7 @@ pub(super) mod avx {
         if total * den > b * n_in * num {
             return false;
         }
-        let (xt, idx) = (&*xt, &idx[..n_in * per]);
+        let idx = &idx[..n_in * per];
         let zero = s.splat_f32s(0.0);
         let mut o = 0;
         while o < n_out {
@@ -995,20 +933,18 @@ pub(super) mod avx {
                 ($v:literal, $w:literal, $padded:expr) => {{
                     let real = rem.min($w);
                     let (d, bstride, boff) = if $padded {
-                        for (p, r) in panel.chunks_exact_mut($w).zip(dz.chunks_exact(n_out)) {
-                            copy_pad::<$w>(p, &r[o..], real);
-                        }
-                        (&panel[..b * $w], $w, 0)
+                        pack_strip::<$w>(pack, dz, b, n_out, o, real);
+                        (&pack[..b * $w], $w, 0)
                     } else {
                         (dz, n_out, o)
                     };
-                    for ((xr, li), gr) in xt
-                        .chunks_exact(b)
-                        .zip(idx.chunks_exact(per))
+                    for (i, (li, gr)) in idx
+                        .chunks_exact(per)
                         .zip(gw.chunks_exact_mut(n_out))
+                        .enumerate()
                     {
                         let list = &li[1..1 + li[0] as usize];
-                        let acc = gather::<$v>(s, [zero; $v], list, xr, 1, 0, d, bstride, boff);
+                        let acc = gather::<$v>(s, [zero; $v], list, x, n_in, i, d, bstride, boff);
                         store::<1, $v, $w>(s, &[acc], gr, 0, o, real, false);
                     }
                     o += real;
