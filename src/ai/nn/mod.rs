@@ -58,9 +58,6 @@ pub struct Mlp {
     /// (weights offset, bias offset) of each layer in `params`.
     offsets: Vec<(usize, usize)>,
     params: Vec<f32>,
-    /// Every parameter finite (the sparse kernels' condition; kept by every change to
-    /// `params`).
-    finite: bool,
 }
 
 impl Mlp {
@@ -98,7 +95,6 @@ impl Mlp {
             sizes: sizes.to_vec(),
             offsets,
             params: vec![0.0; at],
-            finite: true,
         })
     }
 
@@ -136,7 +132,6 @@ impl Mlp {
             return Err(NnError::Sizes(other.sizes.clone()));
         }
         self.params.copy_from_slice(&other.params);
-        self.finite = other.finite;
         Ok(())
     }
 
@@ -161,7 +156,6 @@ impl Mlp {
         for (p, c) in m.params.iter_mut().zip(bytes.chunks_exact(4)) {
             *p = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
         }
-        m.finite = m.params.iter().all(|p| p.is_finite());
         Ok(m)
     }
 
@@ -185,7 +179,6 @@ impl Mlp {
             net: self,
             acts: &mut ws.acts,
             pack: &mut ws.pack,
-            idx: &mut ws.idx,
             b,
         });
         &ws.acts[self.layers()][..b * self.n_out()]
@@ -202,7 +195,6 @@ impl Mlp {
             acts: &ws.acts,
             delta: &mut ws.delta,
             pack: &mut ws.pack,
-            idx: &mut ws.idx,
             grad,
             b,
         });
@@ -214,7 +206,6 @@ struct Forward<'a> {
     net: &'a Mlp,
     acts: &'a mut [Vec<f32>],
     pack: &'a mut Vec<f32>,
-    idx: &'a mut Vec<u32>,
     b: usize,
 }
 
@@ -235,13 +226,7 @@ impl Kernel for Forward<'_> {
             let inp = &head[l][..b * n_in];
             let out = &mut tail[0][..b * n_out];
             let relu = l != last;
-            let (pack, idx) = (&mut *self.pack, &mut *self.idx);
-            let sparse = kernels::sparse_forward(
-                simd, inp, w, bias, out, n_in, n_out, relu, pack, idx, net.finite,
-            );
-            if !sparse {
-                kernels::dense_forward::<SB, OB>(simd, inp, w, bias, out, n_in, n_out, relu, pack);
-            }
+            kernels::dense_forward::<SB, OB>(simd, inp, w, bias, out, n_in, n_out, relu, self.pack);
         }
     }
 }
@@ -252,7 +237,6 @@ struct Backward<'a> {
     acts: &'a [Vec<f32>],
     delta: &'a mut [Vec<f32>],
     pack: &'a mut Vec<f32>,
-    idx: &'a mut Vec<u32>,
     grad: &'a mut [f32],
     b: usize,
 }
@@ -272,12 +256,7 @@ impl Kernel for Backward<'_> {
             let (dh, dt) = self.delta.split_at_mut(l + 1);
             let dz = &dt[0][..b * n_out];
             let x = &self.acts[l][..b * n_in];
-            let (pack, idx) = (&mut *self.pack, &mut *self.idx);
-            if kernels::sparse_grad_weights(simd, x, dz, gw, n_in, n_out, b, pack, idx) {
-                kernels::grad_bias(dz, gb, n_out);
-            } else {
-                kernels::dense_grad_params::<SB, OB>(simd, x, dz, gw, gb, n_in, n_out, b, pack);
-            }
+            kernels::dense_grad_params::<SB, OB>(simd, x, dz, gw, gb, n_in, n_out, b, self.pack);
             if l > 0 {
                 // dLoss/dInput, masked by the ReLU that produced the input
                 let dx = &mut dh[l][..b * n_in];
@@ -296,8 +275,6 @@ pub struct Workspace {
     /// The kernels' packed operands (a block of weight columns, a layer's weights in the
     /// input gradient's order, …).
     pack: Vec<f32>,
-    /// The sparse kernels' lists of non-zero inputs.
-    idx: Vec<u32>,
     batch: usize,
     path: Path,
 }
@@ -308,7 +285,6 @@ impl Default for Workspace {
             acts: Vec::new(),
             delta: Vec::new(),
             pack: Vec::new(),
-            idx: Vec::new(),
             batch: 0,
             path: Path::Detected,
         }
@@ -573,7 +549,6 @@ impl Adam {
             bc2_sqrt,
             eps: self.eps,
         });
-        net.finite = finite;
         if finite {
             Ok(())
         } else {
@@ -748,129 +723,60 @@ mod tests {
             let x: Vec<f32> = (0..b * sizes[0])
                 .map(|i| ((i * 13 % 29) as f32 - 14.0) / 7.0)
                 .collect();
-            assert_plain_sums(&net, &x, b, path, |i| ((i % 7) as f32 - 3.0) / 5.0);
-        }
-    }
-
-    #[test]
-    fn sparse_kernels_skip_zeros_only_where_that_is_exact() {
-        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-        // mostly dead hidden units and mostly zero inputs (the sparse kernels run), on a
-        // batch and on one row
-        let sizes = [35, 128, 64, 32, 11];
-        let mut dead = Mlp::new(&sizes, 5).unwrap();
-        for l in 0..dead.layers() {
-            let (_, bo) = dead.offsets[l];
-            for p in &mut dead.params[bo..bo + sizes[l + 1]] {
-                *p -= 0.2;
-            }
-        }
-        for b in [64, 9, 1] {
-            let x: Vec<f32> = (0..b * 35)
-                .map(|i| {
-                    if i % 3 == 0 {
-                        (i % 11) as f32 / 5.0 - 1.0
-                    } else {
-                        0.0
-                    }
-                })
-                .collect();
-            for path in [Path::Detected, Path::Baseline] {
-                assert_plain_sums(&dead, &x, b, path, |i| ((i % 7) as f32 - 3.0) / 5.0);
-            }
-        }
-        // a −0 bias (the plain sum turns it into +0 when a zero input meets a positive
-        // weight), a non-finite weight (0·∞ is NaN) and an infinite delta: dense sums
-        let mut raw = Mlp::new(&[4, 3], 2).unwrap();
-        for p in &mut raw.params {
-            *p = p.abs();
-        }
-        raw.params[12] = -0.0;
-        let neg_zero_bias = Mlp::from_bytes(&[4, 3], &raw.to_bytes()).unwrap();
-        raw.params[12] = 0.5;
-        raw.params[5] = f32::INFINITY;
-        let inf_weight = Mlp::from_bytes(&[4, 3], &raw.to_bytes()).unwrap();
-        assert!(neg_zero_bias.finite && !inf_weight.finite);
-        let b = 8;
-        let x: Vec<f32> = (0..b * 4)
-            .map(|i| if i % 5 == 0 { 1.5 } else { 0.0 })
-            .collect();
-        for path in [Path::Detected, Path::Baseline] {
             let mut ws = Workspace::on_path(path);
-            let y = neg_zero_bias.forward(&x, b, &mut ws).to_vec();
+            let y = net.forward(&x, b, &mut ws).to_vec();
+            let acts = naive_forward(&net, &x, b);
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
             assert_eq!(
-                y[12].to_bits(),
-                0.0f32.to_bits(),
-                "an all-zero row's −0 bias"
+                bits(&y),
+                bits(&acts[net.layers()]),
+                "{sizes:?} {path:?} forward"
             );
-            assert_eq!(bits(&y), bits(&naive_forward(&neg_zero_bias, &x, b)[1]));
-            let y = inf_weight.forward(&x, b, &mut ws).to_vec();
-            assert!(y.iter().any(|v| v.is_nan()));
-            assert_eq!(bits(&y), bits(&naive_forward(&inf_weight, &x, b)[1]));
-            assert_plain_sums(&neg_zero_bias, &x, b, path, |i| {
-                if i == 4 { f32::INFINITY } else { 0.25 }
-            });
-        }
-    }
-
-    /// `net`'s forward and backward on the batch `x` of `b` rows (the output's delta
-    /// `d(i)`) equal [`naive_forward`], the plain weight and bias gradient sums and
-    /// [`one_at_a_time_grad_input`] bit for bit.
-    fn assert_plain_sums(net: &Mlp, x: &[f32], b: usize, path: Path, d: impl Fn(usize) -> f32) {
-        let sizes = net.sizes().to_vec();
-        let mut ws = Workspace::on_path(path);
-        let y = net.forward(x, b, &mut ws).to_vec();
-        let acts = naive_forward(net, x, b);
-        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-        assert_eq!(
-            bits(&y),
-            bits(&acts[net.layers()]),
-            "{sizes:?} {path:?} forward"
-        );
-        let d: Vec<f32> = (0..y.len()).map(d).collect();
-        let mut grad = vec![0.0; net.params().len()];
-        net.backward(&d, b, &mut ws, &mut grad);
-        // every layer's weight gradient from the plain sum over samples of its input
-        // and its output's delta (kept in the workspace)
-        for l in 0..net.layers() {
-            let (n_in, n_out) = (sizes[l], sizes[l + 1]);
-            let (wo, _) = net.offsets[l];
-            assert_eq!(
-                bits(&ws.acts[l][..b * n_in]),
-                bits(&acts[l]),
-                "layer {l} input"
-            );
-            let dz = &ws.delta[l + 1][..b * n_out];
-            if l > 0 {
-                let w = &net.params[wo..wo + n_in * n_out];
-                let want = one_at_a_time_grad_input(dz, w, &acts[l], n_in, n_out, b);
+            let d: Vec<f32> = (0..y.len()).map(|i| ((i % 7) as f32 - 3.0) / 5.0).collect();
+            let mut grad = vec![0.0; net.params().len()];
+            net.backward(&d, b, &mut ws, &mut grad);
+            // every layer's weight gradient from the plain sum over samples of its input
+            // and its output's delta (kept in the workspace)
+            for l in 0..net.layers() {
+                let (n_in, n_out) = (sizes[l], sizes[l + 1]);
+                let (wo, _) = net.offsets[l];
                 assert_eq!(
-                    bits(&ws.delta[l][..b * n_in]),
-                    bits(&want),
-                    "{sizes:?} dx{l}"
+                    bits(&ws.acts[l][..b * n_in]),
+                    bits(&acts[l]),
+                    "layer {l} input"
                 );
-            }
-            for i in 0..n_in {
+                let dz = &ws.delta[l + 1][..b * n_out];
+                if l > 0 {
+                    let w = &net.params[wo..wo + n_in * n_out];
+                    let want = one_at_a_time_grad_input(dz, w, &acts[l], n_in, n_out, b);
+                    assert_eq!(
+                        bits(&ws.delta[l][..b * n_in]),
+                        bits(&want),
+                        "{sizes:?} dx{l}"
+                    );
+                }
+                for i in 0..n_in {
+                    for o in 0..n_out {
+                        let mut acc = 0.0f32;
+                        for s in 0..b {
+                            acc += acts[l][s * n_in + i] * dz[s * n_out + o];
+                        }
+                        let got = grad[wo + i * n_out + o];
+                        assert_eq!(acc.to_bits(), got.to_bits(), "{sizes:?} gW{l}[{i}][{o}]");
+                    }
+                }
+                let (_, bo) = net.offsets[l];
                 for o in 0..n_out {
                     let mut acc = 0.0f32;
                     for s in 0..b {
-                        acc += acts[l][s * n_in + i] * dz[s * n_out + o];
+                        acc += dz[s * n_out + o];
                     }
-                    let got = grad[wo + i * n_out + o];
-                    assert_eq!(acc.to_bits(), got.to_bits(), "{sizes:?} gW{l}[{i}][{o}]");
+                    assert_eq!(
+                        acc.to_bits(),
+                        grad[bo + o].to_bits(),
+                        "{sizes:?} gb{l}[{o}]"
+                    );
                 }
-            }
-            let (_, bo) = net.offsets[l];
-            for o in 0..n_out {
-                let mut acc = 0.0f32;
-                for s in 0..b {
-                    acc += dz[s * n_out + o];
-                }
-                assert_eq!(
-                    acc.to_bits(),
-                    grad[bo + o].to_bits(),
-                    "{sizes:?} gb{l}[{o}]"
-                );
             }
         }
     }
