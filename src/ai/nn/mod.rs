@@ -813,14 +813,20 @@ mod tests {
                 }
                 let mut ws = Workspace::on_path(path);
                 let y = net.forward(&x, b, &mut ws).to_vec();
-                assert!(y.iter().all(|&v| v == fused), "{path:?} {n_in}→{n_out}: {y:?}");
+                assert!(
+                    y.iter().all(|&v| v == fused),
+                    "{path:?} {n_in}→{n_out}: {y:?}"
+                );
                 // the weight gradient's chain: x·dz + 0 with dz = h for one sample
                 let mut d = vec![0.0f32; b * n_out];
                 d[..n_out].fill(h);
                 let mut grad = vec![0.0; net.params().len()];
                 net.backward(&d, b, &mut ws, &mut grad);
                 let want = h.mul_add(h, 0.0);
-                assert!(grad[wo..wo + n_out].iter().all(|&g| g == want), "{path:?} gW");
+                assert!(
+                    grad[wo..wo + n_out].iter().all(|&g| g == want),
+                    "{path:?} gW"
+                );
             }
             // the input gradient's chain: a hidden layer of 16 units (bias 1, so ReLU keeps
             // them) into 19 outputs (a full block of 16 and a partial one), weights h,
