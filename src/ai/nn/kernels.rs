@@ -3,18 +3,24 @@
 //! time when the CPU has it, for AVX2 (8 lanes) through `pulp`'s safe dispatch (the crate
 //! forbids `unsafe`; pulp enters the `#[target_feature]` context for us).
 //!
-//! Bit-identity across the two paths and across machines: every output is one sum whose
-//! order is fixed by the source (the compiler vectorises across independent outputs, never
-//! inside a sum, and it never contracts a multiply and an add into an FMA), so the block
-//! sizes change which sums run side by side, not the order inside any one sum:
+//! Bit-identity across the two paths and across machines: every output is one chain of
+//! fused multiply-adds (`acc ← fma(x, w, acc)`: one rounding per term) whose order is fixed
+//! by the source (the compiler vectorises across independent outputs, never inside a
+//! chain), so the block sizes change which chains run side by side, not the order inside
+//! any one chain. The AVX2 path uses `vfmadd` (pulp's V3 level requires FMA); the baseline
+//! path uses `f32::mul_add`, which is correctly rounded on every machine (an `fma`
+//! instruction where the compilation has one, else the C library's `fmaf`, exact in
+//! software), so both paths and every CPU give the same bits:
 //!
-//! - forward: `out[s][o] = bias[o] + x[s][0]·W[0][o] + x[s][1]·W[1][o] + …` (inputs ascending);
-//! - weight gradient: `gW[i][o] = 0 + x[0][i]·dz[0][o] + x[1][i]·dz[1][o] + …` (samples
-//!   ascending), `gb[o]` the same sum of `dz`;
+//! - forward: `out[s][o] = fma(x[s][n−1], W[n−1][o], … fma(x[s][0], W[0][o], bias[o]))`
+//!   (inputs ascending);
+//! - weight gradient: `gW[i][o]` the chain over samples ascending from `+0` of
+//!   `x[s][i]·dz[s][o]`; `gb[o]` the plain sum of `dz` (samples ascending);
 //! - input gradient: `dx[s][i] = Σ_o dz[s][o]·W[i][o]` in [`LANES`]-strided order: lane `k`
-//!   sums the outputs `o ≡ k (mod 16)` below the last full block of 16 (from `0`), the
-//!   lanes are added first to last (from `−0`, as `Iterator::sum`), then the outputs of the
-//!   last partial block in order; times the ReLU mask of the input.
+//!   is the chain over the outputs `o ≡ k (mod 16)` below the last full block of 16 (from
+//!   `0`), the lanes are added first to last (plain additions from `−0`, as
+//!   `Iterator::sum`), then the outputs of the last partial block are chained on in order;
+//!   times the ReLU mask of the input.
 //!
 //! The unit tests in `super` compare both paths with the plain definitions bit for bit.
 
@@ -156,7 +162,7 @@ pub(super) fn dense_forward<const SB: usize, const OB: usize>(
                         for (r, a) in acc.iter_mut().enumerate() {
                             let xi = xg[r * n_in + i];
                             for k in 0..OB {
-                                a[k] += xi * wr[k];
+                                a[k] = xi.mul_add(wr[k], a[k]);
                             }
                         }
                     }
@@ -185,7 +191,7 @@ pub(super) fn dense_forward<const SB: usize, const OB: usize>(
             for (&xi, wrow) in xr.iter().zip(w.chunks_exact(n_out)) {
                 if let Some(wr) = arr::<OB>(wrow, o) {
                     for k in 0..OB {
-                        acc[k] += xi * wr[k];
+                        acc[k] = xi.mul_add(wr[k], acc[k]);
                     }
                 }
             }
@@ -211,7 +217,7 @@ fn forward_tail(
     for o in from..n_out {
         let mut acc = bias[o];
         for (i, &xi) in xr.iter().enumerate() {
-            acc += xi * w[i * n_out + o];
+            acc = xi.mul_add(w[i * n_out + o], acc);
         }
         yr[o] = if relu { self::relu(acc) } else { acc };
     }
@@ -254,7 +260,7 @@ pub(super) fn dense_grad_params<const SB: usize, const OB: usize>(
                         };
                         for (a, &xi) in acc.iter_mut().zip(xs) {
                             for k in 0..OB {
-                                a[k] += xi * dr[k];
+                                a[k] = xi.mul_add(dr[k], a[k]);
                             }
                         }
                     }
@@ -278,7 +284,7 @@ pub(super) fn dense_grad_params<const SB: usize, const OB: usize>(
                 };
                 let xi = xr[i];
                 for k in 0..8 {
-                    acc[k] += xi * dr[k];
+                    acc[k] = xi.mul_add(dr[k], acc[k]);
                 }
             }
             gw[i * n_out + o..i * n_out + o + 8].copy_from_slice(&acc);
@@ -294,7 +300,7 @@ pub(super) fn dense_grad_params<const SB: usize, const OB: usize>(
                 let Some(xs) = arr::<8>(xr, i) else { continue };
                 let d = dr[o];
                 for k in 0..8 {
-                    acc[k] += xs[k] * d;
+                    acc[k] = xs[k].mul_add(d, acc[k]);
                 }
             }
             for (k, a) in acc.iter().enumerate() {
@@ -304,7 +310,7 @@ pub(super) fn dense_grad_params<const SB: usize, const OB: usize>(
         for i in in_blocks..n_in {
             let mut acc = 0.0f32;
             for (xr, dr) in x.chunks_exact(n_in).zip(dz.chunks_exact(n_out)) {
-                acc += xr[i] * dr[o];
+                acc = xr[i].mul_add(dr[o], acc);
             }
             gw[i * n_out + o] = acc;
         }
@@ -368,8 +374,8 @@ pub(super) fn dense_grad_input<const IB: usize>(
                             let Some(c) = col(o, i) else { continue };
                             let (a0, a1) = (d0[o], d1[o]);
                             for j in 0..IB {
-                                p0[j] += a0 * c[j];
-                                p1[j] += a1 * c[j];
+                                p0[j] = a0.mul_add(c[j], p0[j]);
+                                p1[j] = a1.mul_add(c[j], p1[j]);
                             }
                         }
                         for j in 0..IB {
@@ -381,8 +387,8 @@ pub(super) fn dense_grad_input<const IB: usize>(
                         let Some(c) = col(o, i) else { continue };
                         let (a0, a1) = (d0[o], d1[o]);
                         for j in 0..IB {
-                            t0[j] += a0 * c[j];
-                            t1[j] += a1 * c[j];
+                            t0[j] = a0.mul_add(c[j], t0[j]);
+                            t1[j] = a1.mul_add(c[j], t1[j]);
                         }
                     }
                     for (r, t) in [t0, t1].iter().enumerate() {
@@ -418,12 +424,12 @@ fn dot_strided(d: &[f32], w: impl Fn(usize) -> f32, full: usize) -> f32 {
     let mut acc = [0.0f32; LANES];
     for (c, a) in acc.iter_mut().enumerate() {
         for o in (c..full).step_by(LANES) {
-            *a += d[o] * w(o);
+            *a = d[o].mul_add(w(o), *a);
         }
     }
     let mut sum = acc.iter().sum::<f32>();
     for (o, &dv) in d.iter().enumerate().skip(full) {
-        sum += dv * w(o);
+        sum = dv.mul_add(w(o), sum);
     }
     sum
 }
@@ -438,9 +444,9 @@ fn transpose(w: &[f32], wt: &mut [f32], n_in: usize, n_out: usize) {
     }
 }
 
-/// The AVX2 kernels (x86-64 v3): the same sums as the generic kernels above, written with
-/// explicit 8-lane vectors (a multiply, then an add: never an FMA), so each output is the
-/// same sum in the same order.
+/// The AVX2 kernels (x86-64 v3): the same chains as the generic kernels above, written
+/// with explicit 8-lane vectors (`vfmadd`, one rounding, as `f32::mul_add`), so each output
+/// is the same chain in the same order.
 ///
 /// Register-blocked micro-kernels: [`block`] keeps `R` rows × `8V` outputs of accumulators
 /// in ymm registers, so one load of a weight vector serves `R` rows and one broadcast of
@@ -466,10 +472,10 @@ pub(super) mod avx {
         pulp::cast(v)
     }
 
-    /// Multiply, then add: two roundings, as the scalar `a + x * w`.
+    /// `a + x·w` with one rounding (`vfmadd`), as the scalar `x.mul_add(w, a)`.
     #[inline(always)]
     fn mac(s: V3, a: f32x8, x: f32x8, w: f32x8) -> f32x8 {
-        s.add_f32s(a, s.mul_f32s(x, w))
+        s.mul_add_f32s(x, w, a)
     }
 
     /// `max(v, 0)` lane by lane as `vmaxps` computes it (`v > 0 ? v : +0`), the same as

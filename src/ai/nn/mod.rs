@@ -324,7 +324,10 @@ impl Workspace {
 }
 
 /// Adam's element-wise update (one pass; every element on its own, so the vector width
-/// does not change a bit); returns whether every parameter stayed finite.
+/// does not change a bit); returns whether every parameter stayed finite. The moments
+/// are fused multiply-adds (`f32::mul_add`: one rounding, the same on every machine) and
+/// the denominator `√v̂ + ε` is `fma(√v, 1/√(1 − β₂ᵗ), ε)` (a multiply by the bias
+/// correction's reciprocal instead of a division: one division per parameter is left).
 struct AdamUpdate<'a> {
     params: &'a mut [f32],
     grad: &'a [f32],
@@ -333,7 +336,8 @@ struct AdamUpdate<'a> {
     b1: f32,
     b2: f32,
     step: f32,
-    bc2_sqrt: f32,
+    /// `1 / √(1 − β₂ᵗ)`.
+    inv_bc2_sqrt: f32,
     eps: f32,
 }
 
@@ -342,7 +346,8 @@ impl Kernel for AdamUpdate<'_> {
 
     #[inline(always)]
     fn run<const SB: usize, const OB: usize>(self, _simd: kernels::Wide) -> bool {
-        let (b1, b2, step, bc2_sqrt, eps) = (self.b1, self.b2, self.step, self.bc2_sqrt, self.eps);
+        let (b1, b2, step, inv_bc2_sqrt, eps) =
+            (self.b1, self.b2, self.step, self.inv_bc2_sqrt, self.eps);
         let mut finite = true;
         for (((p, g), m), v) in self
             .params
@@ -351,9 +356,9 @@ impl Kernel for AdamUpdate<'_> {
             .zip(self.m.iter_mut())
             .zip(self.v.iter_mut())
         {
-            *m = b1 * *m + (1.0 - b1) * g;
-            *v = b2 * *v + (1.0 - b2) * g * g;
-            *p -= step * *m / ((*v).sqrt() / bc2_sqrt + eps);
+            *m = b1.mul_add(*m, (1.0 - b1) * g);
+            *v = b2.mul_add(*v, (1.0 - b2) * g * g);
+            *p -= step * *m / (*v).sqrt().mul_add(inv_bc2_sqrt, eps);
             finite &= p.is_finite();
         }
         finite
@@ -537,7 +542,7 @@ impl Adam {
         let bc1 = 1.0 - b1.powi(self.t.min(i32::MAX as u64) as i32);
         let bc2 = 1.0 - b2.powi(self.t.min(i32::MAX as u64) as i32);
         let step = self.lr / bc1;
-        let bc2_sqrt = bc2.sqrt();
+        let inv_bc2_sqrt = 1.0 / bc2.sqrt();
         let finite = Path::Detected.run(AdamUpdate {
             params: &mut net.params,
             grad,
@@ -546,7 +551,7 @@ impl Adam {
             b1,
             b2,
             step,
-            bc2_sqrt,
+            inv_bc2_sqrt,
             eps: self.eps,
         });
         if finite {
@@ -640,7 +645,8 @@ mod tests {
     }
 
     /// The plain definitions, one output at a time, in the order the kernels promise:
-    /// `bias + Σ_i x·w` (i ascending) forward, `Σ_s x·dz` (s ascending) for the weights.
+    /// `bias + Σ_i x·w` (i ascending) forward, `Σ_s x·dz` (s ascending) for the weights,
+    /// each term added by one fused multiply-add.
     fn naive_forward(net: &Mlp, x: &[f32], b: usize) -> Vec<Vec<f32>> {
         let mut acts = vec![x[..b * net.n_in()].to_vec()];
         for l in 0..net.layers() {
@@ -652,7 +658,7 @@ mod tests {
                 for o in 0..n_out {
                     let mut acc = net.params[bo + o];
                     for i in 0..n_in {
-                        acc += inp[s * n_in + i] * net.params[wo + i * n_out + o];
+                        acc = inp[s * n_in + i].mul_add(net.params[wo + i * n_out + o], acc);
                     }
                     y[s * n_out + o] = if l + 1 < net.layers() {
                         if acc > 0.0 { acc } else { 0.0 }
@@ -690,12 +696,12 @@ mod tests {
                     .zip(wr[..blocks].chunks_exact(LANES))
                 {
                     for k in 0..LANES {
-                        acc[k] += dc[k] * wc[k];
+                        acc[k] = dc[k].mul_add(wc[k], acc[k]);
                     }
                 }
                 let mut sum = acc.iter().sum::<f32>();
                 for o in blocks..n_out {
-                    sum += dr[o] * wr[o];
+                    sum = dr[o].mul_add(wr[o], sum);
                 }
                 dx[s * n_in + i] = sum;
             }
@@ -714,6 +720,12 @@ mod tests {
             (vec![5, 20, 9, 3], 6),
             (vec![7, 40, 17, 24, 9], 5),
             (vec![18, 128, 64, 32, 3], 1),
+            // the leverage shapes at batch 1 and 64, and single layers 35 → 11 / 11 → 35
+            (vec![35, 128, 64, 32, 11], 1),
+            (vec![35, 11], 64),
+            (vec![35, 11], 1),
+            (vec![11, 35, 11], 3),
+            (vec![35, 17, 33, 11], 64),
         ];
         for ((sizes, b), path) in shapes
             .iter()
@@ -759,7 +771,7 @@ mod tests {
                     for o in 0..n_out {
                         let mut acc = 0.0f32;
                         for s in 0..b {
-                            acc += acts[l][s * n_in + i] * dz[s * n_out + o];
+                            acc = acts[l][s * n_in + i].mul_add(dz[s * n_out + o], acc);
                         }
                         let got = grad[wo + i * n_out + o];
                         assert_eq!(acc.to_bits(), got.to_bits(), "{sizes:?} gW{l}[{i}][{o}]");
@@ -781,6 +793,68 @@ mod tests {
         }
     }
 
+    #[test]
+    fn every_path_fuses_the_multiply_and_the_add() {
+        // x = w = 1 + 2⁻¹²: x·w = 1 + 2⁻¹¹ + 2⁻²⁴ needs 25 bits; rounded first (a tie, to
+        // even) it loses the 2⁻²⁴, fused with the bias −1 it keeps it
+        let h = 1.0 + 2f32.powi(-12);
+        let fused = 2f32.powi(-11) + 2f32.powi(-24);
+        assert_ne!(h * h - 1.0, fused);
+        for path in [Path::Detected, Path::Baseline] {
+            for (n_in, n_out, b) in [(1, 1, 1), (1, 16, 1), (6, 16, 64), (35, 11, 7)] {
+                // input 0 is h, the rest 0; W[0][·] = h, bias −1: every output is h·h − 1
+                let mut net = Mlp::zeros(&[n_in, n_out]).unwrap();
+                let (wo, bo) = net.offsets[0];
+                net.params[wo..wo + n_out].fill(h);
+                net.params[bo..bo + n_out].fill(-1.0);
+                let mut x = vec![0.0f32; b * n_in];
+                for r in x.chunks_exact_mut(n_in) {
+                    r[0] = h;
+                }
+                let mut ws = Workspace::on_path(path);
+                let y = net.forward(&x, b, &mut ws).to_vec();
+                assert!(
+                    y.iter().all(|&v| v == fused),
+                    "{path:?} {n_in}→{n_out}: {y:?}"
+                );
+                // the weight gradient's chain: x·dz + 0 with dz = h for one sample
+                let mut d = vec![0.0f32; b * n_out];
+                d[..n_out].fill(h);
+                let mut grad = vec![0.0; net.params().len()];
+                net.backward(&d, b, &mut ws, &mut grad);
+                let want = h.mul_add(h, 0.0);
+                assert!(
+                    grad[wo..wo + n_out].iter().all(|&g| g == want),
+                    "{path:?} gW"
+                );
+            }
+            // the input gradient's chain: a hidden layer of 16 units (bias 1, so ReLU keeps
+            // them) into 19 outputs (a full block of 16 and a partial one), weights h,
+            // deltas −1 on output 0 and h on output 18: the lanes sum to −h, then the tail
+            // chains on fma(h, h, −h) = 2⁻¹² + 2⁻²⁴ (unfused: 2⁻¹²)
+            let mut net = Mlp::zeros(&[2, 16, 19]).unwrap();
+            let (wo, _) = net.offsets[1];
+            net.params[wo..wo + 16 * 19].fill(h);
+            let (_, bo0) = net.offsets[0];
+            net.params[bo0..bo0 + 16].fill(1.0);
+            let mut ws = Workspace::on_path(path);
+            net.forward(&[0.0, 0.0], 1, &mut ws);
+            let mut d = vec![0.0f32; 19];
+            d[0] = -1.0;
+            d[18] = h;
+            let mut grad = vec![0.0; net.params().len()];
+            net.backward(&d, 1, &mut ws, &mut grad);
+            let want = h.mul_add(h, -h);
+            assert_ne!(h * h - h, want);
+            // layer 0's bias gradient is that dx (one sample)
+            assert!(
+                grad[bo0..bo0 + 16].iter().all(|&g| g == want),
+                "{path:?} dx: {:?} vs {want}",
+                &grad[bo0..bo0 + 16]
+            );
+        }
+    }
+
     /// Adam's step as first written: the clipping norm always from the sequential sum.
     fn plain_adam_step(adam: &mut Adam, net: &mut Mlp, grad: &mut [f32]) {
         adam.t += 1;
@@ -797,7 +871,7 @@ mod tests {
         let bc1 = 1.0 - b1.powi(adam.t as i32);
         let bc2 = 1.0 - b2.powi(adam.t as i32);
         let step = adam.lr / bc1;
-        let bc2_sqrt = bc2.sqrt();
+        let inv_bc2_sqrt = 1.0 / bc2.sqrt();
         for (((p, g), m), v) in net
             .params
             .iter_mut()
@@ -805,9 +879,9 @@ mod tests {
             .zip(adam.m.iter_mut())
             .zip(adam.v.iter_mut())
         {
-            *m = b1 * *m + (1.0 - b1) * g;
-            *v = b2 * *v + (1.0 - b2) * g * g;
-            *p -= step * *m / ((*v).sqrt() / bc2_sqrt + adam.eps);
+            *m = b1.mul_add(*m, (1.0 - b1) * g);
+            *v = b2.mul_add(*v, (1.0 - b2) * g * g);
+            *p -= step * *m / (*v).sqrt().mul_add(inv_bc2_sqrt, adam.eps);
         }
     }
 
