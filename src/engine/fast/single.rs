@@ -28,8 +28,10 @@
 use std::ops::Range;
 
 use super::sweep::{Cols, DetailSink, LeanConfig, Pending, SmaPair, SmaSim, next_cross};
-use crate::core::order::Side;
+use crate::broker::book;
+use crate::core::order::{Side, Trade};
 use crate::data::Bars;
+use crate::risk::{OrderQty, entry_qty};
 
 pub use crate::strategy::sma_cross::rolling_mean_column;
 
@@ -225,6 +227,13 @@ fn order_words(
         let pairs = chunk.chunks_exact(2);
         let tail = pairs.remainder();
         match isa {
+            #[cfg(target_arch = "x86_64")]
+            Wide::Avx2(v3) if chunk.len() == WORD => {
+                // a whole word: a loop of known length (unrolled)
+                for i in 0..WORD / 2 {
+                    w |= u64::from(avx::orders2(v3, &chunk[2 * i..2 * i + 2], div)) << (4 * i);
+                }
+            }
             Wide::Baseline => {
                 for (i, u) in chunk.iter().enumerate() {
                     w |= u64::from(order(u[0] / div[0], u[1] / div[1])) << (2 * i);
@@ -267,6 +276,7 @@ pub fn run_detail(
     let run = Run {
         isa: Wide::Baseline,
         cols: Cols::of(bars),
+        open: bars.open(),
         close: bars.close(),
         low: bars.low(),
         high: bars.high(),
@@ -295,15 +305,14 @@ pub fn sma_cross_detail(
     cfg: LeanConfig,
     window: Range<usize>,
 ) -> (DetailSink, f64) {
-    sma_cross_detail_in(bars, fast_n, slow_n, long_only, cfg, window, BLOCK, true)
+    sma_cross_detail_in(bars, [fast_n, slow_n], long_only, cfg, window, BLOCK, true)
 }
 
 /// [`sma_cross_detail`] in blocks of `block` bars (≥ 1; the tests use small ones), with AVX2
 /// where the CPU has it and `wide`.
 fn sma_cross_detail_in(
     bars: &Bars,
-    fast_n: usize,
-    slow_n: usize,
+    ns: [usize; 2],
     long_only: bool,
     cfg: LeanConfig,
     window: Range<usize>,
@@ -311,7 +320,7 @@ fn sma_cross_detail_in(
     wide: bool,
 ) -> (DetailSink, f64) {
     let isa = Wide::detect(wide);
-    isa.run(|| fused(isa, bars, [fast_n, slow_n], long_only, cfg, window, block))
+    isa.run(|| fused(isa, bars, ns, long_only, cfg, window, block))
 }
 
 /// The body of [`sma_cross_detail_in`], in `isa`'s context. Per block: the chain of both
@@ -342,6 +351,7 @@ fn fused(
     let run = Run {
         isa,
         cols: Cols::of(bars),
+        open: bars.open(),
         close,
         low: bars.low(),
         high: bars.high(),
@@ -361,6 +371,7 @@ fn fused(
         sma.sums_into(isa, close, &mut sums[..k]);
         prev = order_words(isa, &sums[..k], div, prev, &mut codes, &mut flips);
     }
+    let mut seen = 0;
     let mut b0 = window.start;
     while b0 < window.end {
         let b1 = (b0 + block).min(window.end);
@@ -368,6 +379,13 @@ fn fused(
         sma.sums_into(isa, close, &mut sums[..n]);
         let before = prev;
         prev = order_words(isa, &sums[..n], div, prev, &mut codes, &mut flips);
+        reserve_trades(
+            &mut sim.sink.trades,
+            &flips[..n.div_ceil(WORD)],
+            &mut seen,
+            b1 - window.start,
+            window.end - b1,
+        );
         let (c, f) = (&codes[..], &flips[..]);
         // the order at bar `t` of the block, `before` at `b0 − 1`
         let code = |t: usize| {
@@ -383,6 +401,26 @@ fn fused(
     }
     let fees = sim.fees_paid();
     (sim.sink, fees)
+}
+
+/// Room in `trades` for a block with the flips `flips` (each closes at most one trade, plus
+/// one liquidation or end): when short, for the rest of the window too (`left` bars after
+/// the block, at the rate of flips seen in the `done` bars so far), so the vector grows a
+/// few times per run instead of doubling from empty (every doubling copies it).
+#[inline(always)]
+fn reserve_trades(
+    trades: &mut Vec<Trade>,
+    flips: &[u64],
+    seen: &mut usize,
+    done: usize,
+    left: usize,
+) {
+    let now = flips.iter().map(|w| w.count_ones() as usize).sum::<usize>() + 2;
+    *seen += now;
+    if trades.capacity() - trades.len() < now {
+        let rest = (*seen).saturating_mul(left) / done.max(1);
+        trades.reserve_exact(now.saturating_add(rest));
+    }
 }
 
 fn detail_sink(n: usize) -> DetailSink {
@@ -433,6 +471,7 @@ fn next_flip(flips: &[u64], from: usize, stop: usize) -> usize {
 struct Run<'a> {
     isa: Wide,
     cols: Cols<'a>,
+    open: &'a [f64],
     close: &'a [f64],
     low: &'a [f64],
     high: &'a [f64],
@@ -461,6 +500,10 @@ impl Run<'_> {
         let cfg = sim.cfg;
         let mut t = range.start;
         while t < range.end {
+            if t < stop && sim.pending != Pending::None && self.fills_nothing(sim, t) {
+                // `step` would book bar `t` as a flat bar: let the stretch below do it
+                sim.pending = Pending::None;
+            }
             if t < stop && sim.pending == Pending::None && !sim.bankrupt && !sim.halted {
                 let from = t.max(first_decision);
                 let tc = if from < stop { scan(from, stop) } else { stop };
@@ -469,7 +512,7 @@ impl Run<'_> {
                 let next = match sim.pos {
                     None if !(cfg.min_order_cost > 0.0 && sim.equity < cfg.min_order_cost) => {
                         let e = sim.equity;
-                        sim.sink.equity.resize(sim.sink.equity.len() + (end - t), e);
+                        sim.sink.equity.extend(std::iter::repeat_n(e, end - t));
                         let ex = &mut sim.sink.exposure;
                         ex.resize(ex.len() + (end - t), false);
                         end
@@ -494,6 +537,44 @@ impl Run<'_> {
         }
     }
 
+    /// Whether the pending order's fill at the open of bar `t` (`t` not the last bar) leaves a
+    /// flat run flat and changes nothing but the order: an exit with nothing to close, or an
+    /// entry `SmaSim::fill` refuses (its price, size and tests) while the books stay
+    /// `cash + 0.0`, positive and finite. `step` then books `t` as any flat bar.
+    #[inline(always)]
+    fn fills_nothing(&self, sim: &SmaSim<'_, DetailSink>, t: usize) -> bool {
+        let e = sim.equity;
+        if sim.pos.is_some()
+            || sim.bankrupt
+            || sim.halted
+            || (sim.cash + 0.0).to_bits() != e.to_bits()
+            || !(e.is_finite() && e > 0.0)
+        {
+            return false;
+        }
+        let side = match sim.pending {
+            Pending::None => return false,
+            Pending::Exit(_) => return true,
+            Pending::Enter(side) => side,
+        };
+        let cfg = &sim.cfg;
+        let open = self.open[t];
+        let price = if side == Side::Long {
+            open * (1.0 + cfg.slippage)
+        } else {
+            open * (1.0 - cfg.slippage)
+        };
+        let (lev, c, cash) = (1.0, cfg.commission, sim.cash);
+        let per_unit = book::unit_cost(price, lev, c);
+        let q = entry_qty(OrderQty::AllCash, price, cash, 0.0, lev, c, 0.0);
+        let qty = if cfg.fractional { q } else { q.floor() };
+        qty.is_nan()
+            || qty <= 0.0
+            || qty * per_unit > cash
+            || qty < cfg.min_qty
+            || qty * price < cfg.min_notional
+    }
+
     /// Bars `t..end` with the position held and nothing pending; returns the first bar not
     /// booked (a liquidation bar is left to `step`).
     #[inline(always)]
@@ -505,11 +586,10 @@ impl Run<'_> {
         let base = eq.len();
         // `sign * qty * (c - entry)` is `(sign * qty) * (c - entry)`
         let k = sign * qty;
-        eq.extend(
-            self.close[t..end]
-                .iter()
-                .map(|&c| cash + (margin + k * (c - entry))),
-        );
+        eq.resize(base + (end - t), 0.0);
+        for (e, &c) in eq[base..].iter_mut().zip(&self.close[t..end]) {
+            *e = cash + (margin + k * (c - entry));
+        }
         let stretch = &eq[base..];
         let stop = if positive_finite(self.isa, stretch) {
             end
@@ -905,7 +985,7 @@ mod tests {
             for block in [1, 5, 31, 64, 100] {
                 for wide in [false, true] {
                     let got =
-                        sma_cross_detail_in(bars, f, s, long_only, lc, w.clone(), block, wide);
+                        sma_cross_detail_in(bars, [f, s], long_only, lc, w.clone(), block, wide);
                     same(
                         &got,
                         &want,
@@ -957,6 +1037,23 @@ mod tests {
                 .any(|t| t.exit_reason == crate::core::order::ExitReason::Liquidation)
         });
         assert!(liquidated);
+    }
+
+    #[test]
+    fn refused_entries_book_flat_bars_like_the_engine() {
+        // a draining run (2/3 on a choppy walk with fees) ends up unable to buy a unit, and
+        // a minimum notional near the cash refuses some entries from the start
+        let bars = walk(3000, 21, 0.05, 1500, 1.0);
+        for (commission, min_notional) in [(0.01, 0.0), (0.0, 9_000.0), (0.002, 9_990.0)] {
+            let cfg = BacktestConfig {
+                commission,
+                min_notional,
+                ..BacktestConfig::default()
+            };
+            for (f, s, lo) in [(2, 3, false), (3, 7, true), (5, 9, false)] {
+                check(&bars, &cfg, f, s, lo);
+            }
+        }
     }
 
     proptest! {
