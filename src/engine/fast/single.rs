@@ -28,13 +28,56 @@
 use std::ops::Range;
 
 use super::sweep::{Cols, DetailSink, LeanConfig, Pending, SmaPair, SmaSim, next_cross};
-use crate::core::order::Side;
+use crate::broker::book;
+use crate::core::order::{Side, Trade};
 use crate::data::Bars;
+use crate::risk::{OrderQty, entry_qty};
 
 pub use crate::strategy::sma_cross::rolling_mean_column;
 
-/// Bars per block of [`sma_cross_detail`] (the block's means stay in L1).
-const BLOCK: usize = 1024;
+/// Bars per block of [`sma_cross_detail`] (the block's sums, the order words and the
+/// block's prices stay in L1).
+const BLOCK: usize = 512;
+
+/// Bars per order word: two bits per bar ([`order`]).
+const WORD: usize = 32;
+
+/// Per bar, both lanes' `sum + comp` (the means times their periods; NaN for a lane in
+/// warm-up): a mean is this divided by its period, [`Kahan::mean`]'s operations.
+type Sums = [f64; 2];
+
+/// The instruction set the kernels run with (as the sweep's scans choose theirs).
+#[derive(Debug, Clone, Copy)]
+enum Wide {
+    /// Portable code.
+    Baseline,
+    /// AVX2 vectors (x86-64 v3); only constructed when the CPU has them.
+    #[cfg(target_arch = "x86_64")]
+    Avx2(pulp::x86::V3),
+}
+
+impl Wide {
+    /// AVX2 when the CPU has it and `allowed`, else the portable code.
+    fn detect(allowed: bool) -> Wide {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(v3) = pulp::x86::V3::try_new().filter(|_| allowed) {
+            return Wide::Avx2(v3);
+        }
+        let _ = allowed;
+        Wide::Baseline
+    }
+
+    /// Run `op` in this instruction set's context (AVX2's `#[target_feature]` for
+    /// [`Wide::Avx2`], so the kernels inline into `op` as vector code).
+    #[inline(always)]
+    fn run<R>(self, op: impl pulp::NullaryFnOnce<Output = R>) -> R {
+        match self {
+            Wide::Baseline => op.call(),
+            #[cfg(target_arch = "x86_64")]
+            Wide::Avx2(v3) => v3.vectorize(op),
+        }
+    }
+}
 
 /// The `fast_n`- and `slow_n`-bar rolling means of `close` in one pass, each equal bit for bit
 /// to [`rolling_mean_column`] with its period (NaN in warm-up).
@@ -70,32 +113,57 @@ impl SmaPairState {
 
     /// Advance over bars `self.t..end` of `close`, handing each bar's (fast, slow) means
     /// (NaN in warm-up) to `put`, in order.
-    #[inline(always)]
     pub fn run(&mut self, close: &[f64], end: usize, mut put: impl FnMut(f64, f64)) {
         let end = end.min(close.len());
+        let div = self.ns.map(|n| n as f64);
+        let mut buf = [[0.0; 2]; 64];
+        Wide::detect(true).run(|| {
+            while self.t < end {
+                let k = (end - self.t).min(buf.len());
+                self.sums_into(Wide::detect(true), close, &mut buf[..k]);
+                for u in &buf[..k] {
+                    put(u[0] / div[0], u[1] / div[1]);
+                }
+            }
+        });
+    }
+
+    /// Advance over the next `out.len()` bars of `close` (all of them exist), writing each
+    /// bar's [`Sums`] to `out`.
+    #[inline(always)]
+    fn sums_into(&mut self, isa: Wide, close: &[f64], out: &mut [Sums]) {
         let ns = self.ns;
+        let end = self.t + out.len();
         // warm-up: each lane adds, and drops its oldest value once its window is full
         let warm = ns[0].max(ns[1]).min(end);
+        let mut k = 0;
         while self.t < warm {
             let t = self.t;
-            for (lane, k) in self.lanes.iter_mut().enumerate() {
+            for (lane, s) in self.lanes.iter_mut().enumerate() {
                 if t >= ns[lane] {
-                    k.add(-close[t - ns[lane]]);
+                    s.add(-close[t - ns[lane]]);
                 }
-                k.add(close[t]);
+                s.add(close[t]);
             }
-            let mean = |lane: usize| {
+            let u = |lane: usize| {
+                let s = self.lanes[lane];
                 if t + 1 >= ns[lane] {
-                    self.lanes[lane].mean(ns[lane])
+                    s.sum + s.comp
                 } else {
                     f64::NAN
                 }
             };
-            put(mean(0), mean(1));
+            out[k] = [u(0), u(1)];
+            k += 1;
             self.t += 1;
         }
         if self.t < end {
-            steady(close, ns, self.t..end, &mut self.lanes, &mut put);
+            let range = self.t..end;
+            match isa {
+                Wide::Baseline => steady_scalar(close, ns, range, &mut self.lanes, &mut out[k..]),
+                #[cfg(target_arch = "x86_64")]
+                Wide::Avx2(v3) => avx::steady(v3, close, ns, range, &mut self.lanes, &mut out[k..]),
+            }
             self.t = end;
         }
     }
@@ -118,93 +186,84 @@ impl Kahan {
         self.comp += (a - t) + b;
         self.sum = t;
     }
-
-    #[inline(always)]
-    fn mean(&self, n: usize) -> f64 {
-        (self.sum + self.comp) / n as f64
-    }
 }
 
-/// Bars `range` of [`SmaPairState::run`], both windows full (`range.start ≥` both periods):
-/// the two lanes in one SSE2 vector.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn steady(
-    close: &[f64],
-    ns: [usize; 2],
-    range: Range<usize>,
-    state: &mut [Kahan; 2],
-    put: &mut impl FnMut(f64, f64),
-) {
-    use pulp::{f64x2, m64x2, x86::V1};
-    let Some(v) = V1::try_new() else {
-        return steady_scalar(close, ns, range, state, put);
-    };
-    // one compensated add per lane: `Kahan::add`'s operations, lane by lane
-    let add = |s: f64x2, c: f64x2, x: f64x2| {
-        let t = v.add_f64x2(s, x);
-        let big: m64x2 = v.cmp_ge_f64x2(v.abs_f64x2(s), v.abs_f64x2(x));
-        // a = big ? s : x, b = big ? x : s, by bits (the other operand is s ^ x ^ a)
-        let d = v.xor_f64x2(s, x);
-        let a = v.xor_f64x2(x, v.and_f64x2(d, pulp::cast(big)));
-        let b = v.xor_f64x2(a, d);
-        (t, v.add_f64x2(c, v.add_f64x2(v.sub_f64x2(a, t), b)))
-    };
-    let div = f64x2(ns[0] as f64, ns[1] as f64);
-    let mut s = f64x2(state[0].sum, state[1].sum);
-    let mut c = f64x2(state[0].comp, state[1].comp);
-    let xs = close[range.clone()].iter();
-    let olds = close[range.start - ns[0]..]
-        .iter()
-        .zip(&close[range.start - ns[1]..]);
-    for (&x, (&of, &os)) in xs.zip(olds) {
-        (s, c) = add(s, c, f64x2(-of, -os));
-        (s, c) = add(s, c, v.splat_f64x2(x));
-        let m = v.div_f64x2(v.add_f64x2(s, c), div);
-        put(m.0, m.1);
-    }
-    state[0] = Kahan {
-        sum: s.0,
-        comp: c.0,
-    };
-    state[1] = Kahan {
-        sum: s.1,
-        comp: c.1,
-    };
-}
-
-/// [`steady`] without SIMD.
-#[cfg(not(target_arch = "x86_64"))]
-#[inline(always)]
-fn steady(
-    close: &[f64],
-    ns: [usize; 2],
-    range: Range<usize>,
-    state: &mut [Kahan; 2],
-    put: &mut impl FnMut(f64, f64),
-) {
-    steady_scalar(close, ns, range, state, put)
-}
-
+/// Bars `range` of [`SmaPairState::sums_into`], both windows full (`range.start ≥` both
+/// periods), lane by lane.
 #[inline(always)]
 fn steady_scalar(
     close: &[f64],
     ns: [usize; 2],
     range: Range<usize>,
     state: &mut [Kahan; 2],
-    put: &mut impl FnMut(f64, f64),
+    out: &mut [Sums],
 ) {
     let [mut f, mut s] = *state;
-    for t in range {
+    for (t, o) in range.zip(out) {
         f.add(-close[t - ns[0]]);
         s.add(-close[t - ns[1]]);
         f.add(close[t]);
         s.add(close[t]);
-        put(f.mean(ns[0]), s.mean(ns[1]));
+        *o = [f.sum + f.comp, s.sum + s.comp];
     }
     *state = [f, s];
 }
 
+/// The order words of a block from its [`Sums`] (`sums[i]` is bar `b0 + i`): bits `2i`,
+/// `2i + 1` of word `i / WORD` hold [`order`] of bar `b0 + i`'s means, and the same bits of
+/// `flips` are `01` where that bar's order flips between 1 and 2 from the bar before (`prev`
+/// is the order of bar `b0 − 1`). Returns the last bar's order.
+#[inline(always)]
+fn order_words(
+    isa: Wide,
+    sums: &[Sums],
+    div: [f64; 2],
+    prev: u8,
+    codes: &mut [u64],
+    flips: &mut [u64],
+) -> u8 {
+    for (chunk, code) in sums.chunks(WORD).zip(codes.iter_mut()) {
+        let mut w = 0u64;
+        let pairs = chunk.chunks_exact(2);
+        let tail = pairs.remainder();
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            Wide::Avx2(v3) if chunk.len() == WORD => {
+                // a whole word: a loop of known length (unrolled)
+                for i in 0..WORD / 2 {
+                    w |= u64::from(avx::orders2(v3, &chunk[2 * i..2 * i + 2], div)) << (4 * i);
+                }
+            }
+            Wide::Baseline => {
+                for (i, u) in chunk.iter().enumerate() {
+                    w |= u64::from(order(u[0] / div[0], u[1] / div[1])) << (2 * i);
+                }
+            }
+            #[cfg(target_arch = "x86_64")]
+            Wide::Avx2(v3) => {
+                for (i, p) in pairs.enumerate() {
+                    w |= u64::from(avx::orders2(v3, p, div)) << (4 * i);
+                }
+                if let [u] = tail {
+                    w |= u64::from(order(u[0] / div[0], u[1] / div[1])) << (2 * (chunk.len() - 1));
+                }
+            }
+        }
+        *code = w;
+    }
+    // flips: a bar's order against the one before (the previous word's last, or `prev`)
+    let words = sums.len().div_ceil(WORD);
+    let mut before = u64::from(prev);
+    for (w, f) in codes[..words].iter().zip(flips.iter_mut()) {
+        let x = w ^ (w << 2 | before);
+        *f = x & (x >> 1) & 0x5555_5555_5555_5555;
+        before = w >> 62;
+    }
+    match sums.len() {
+        0 => prev,
+        n => code_at(codes, n - 1),
+    }
+}
 /// One `sma-cross` run of `pair` over `window` with full detail (equity, exposure, trades with
 /// excursions) and the fees paid: [`super::sweep::run_detail`]'s results bit for bit.
 pub fn run_detail(
@@ -215,7 +274,9 @@ pub fn run_detail(
 ) -> (DetailSink, f64) {
     let mut sim = SmaSim::new(pair, cfg, window.end, detail_sink(window.len()));
     let run = Run {
+        isa: Wide::Baseline,
         cols: Cols::of(bars),
+        open: bars.open(),
         close: bars.close(),
         low: bars.low(),
         high: bars.high(),
@@ -244,14 +305,32 @@ pub fn sma_cross_detail(
     cfg: LeanConfig,
     window: Range<usize>,
 ) -> (DetailSink, f64) {
-    sma_cross_detail_in(bars, fast_n, slow_n, long_only, cfg, window, BLOCK)
+    sma_cross_detail_in(bars, [fast_n, slow_n], long_only, cfg, window, BLOCK, true)
 }
 
-/// [`sma_cross_detail`] in blocks of `block` bars (≥ 1; the tests use small ones).
+/// [`sma_cross_detail`] in blocks of `block` bars (≥ 1; the tests use small ones), with AVX2
+/// where the CPU has it and `wide`.
 fn sma_cross_detail_in(
     bars: &Bars,
-    fast_n: usize,
-    slow_n: usize,
+    ns: [usize; 2],
+    long_only: bool,
+    cfg: LeanConfig,
+    window: Range<usize>,
+    block: usize,
+    wide: bool,
+) -> (DetailSink, f64) {
+    let isa = Wide::detect(wide);
+    isa.run(|| fused(isa, bars, ns, long_only, cfg, window, block))
+}
+
+/// The body of [`sma_cross_detail_in`], in `isa`'s context. Per block: the chain of both
+/// compensated sums alone in one loop ([`SmaPairState::sums_into`], into a block buffer),
+/// then the means' orders and their flips as bit words ([`order_words`]), then the run.
+#[inline(always)]
+fn fused(
+    isa: Wide,
+    bars: &Bars,
+    ns: [usize; 2],
     long_only: bool,
     cfg: LeanConfig,
     window: Range<usize>,
@@ -270,43 +349,78 @@ fn sma_cross_detail_in(
     };
     let mut sim = SmaSim::new(pair, cfg, window.end, detail_sink(window.len()));
     let run = Run {
+        isa,
         cols: Cols::of(bars),
+        open: bars.open(),
         close,
         low: bars.low(),
         high: bars.high(),
-        slow_n,
+        slow_n: ns[1],
         long_only,
         end: window.end,
     };
-    let mut sma = SmaPairState::new(fast_n, slow_n);
+    let mut sma = SmaPairState::new(ns[0], ns[1]);
+    let div = sma.ns.map(|n| n as f64);
+    let mut sums = vec![[0.0; 2]; block];
+    let words = block.div_ceil(WORD);
+    let (mut codes, mut flips) = (vec![0u64; words], vec![0u64; words]);
+    // bars before the window: only the last one's order matters
     let mut prev = 0u8;
-    sma.run(close, window.start, |f, s| prev = order(f, s));
-    // the order of the means at bars b0 − 1 .. b1 (index 0: the previous block's last)
-    let mut codes = vec![0u8; block + 1];
+    while sma.t < window.start {
+        let k = (window.start - sma.t).min(block);
+        sma.sums_into(isa, close, &mut sums[..k]);
+        prev = order_words(isa, &sums[..k], div, prev, &mut codes, &mut flips);
+    }
+    let mut seen = 0;
     let mut b0 = window.start;
     while b0 < window.end {
         let b1 = (b0 + block).min(window.end);
-        codes[0] = prev;
-        let mut k = 1;
-        sma.run(close, b1, |f, s| {
-            if let Some(c) = codes.get_mut(k) {
-                *c = order(f, s);
-            }
-            k += 1;
-        });
-        prev = codes[b1 - b0];
-        let c = &codes[..=b1 - b0];
-        let at = |t: usize| t + 1 - b0;
+        let n = b1 - b0;
+        sma.sums_into(isa, close, &mut sums[..n]);
+        let before = prev;
+        prev = order_words(isa, &sums[..n], div, prev, &mut codes, &mut flips);
+        reserve_trades(
+            &mut sim.sink.trades,
+            &flips[..n.div_ceil(WORD)],
+            &mut seen,
+            b1 - window.start,
+            window.end - b1,
+        );
+        let (c, f) = (&codes[..], &flips[..]);
+        // the order at bar `t` of the block, `before` at `b0 − 1`
+        let code = |t: usize| {
+            if t < b0 { before } else { code_at(c, t - b0) }
+        };
         run.drive::<true>(
             &mut sim,
-            |from, stop| next_flip(c, at(from), at(stop)) + from - at(from),
-            |sim, t| run.decide_in(sim, c[at(t) - 1], c[at(t)], t),
+            |from, stop| b0 + next_flip(f, from - b0, stop - b0),
+            |sim, t| run.decide_in(sim, code(t - 1), code(t), t),
             b0..b1,
         );
         b0 = b1;
     }
     let fees = sim.fees_paid();
     (sim.sink, fees)
+}
+
+/// Room in `trades` for a block with the flips `flips` (each closes at most one trade, plus
+/// one liquidation or end): when short, for the rest of the window too (`left` bars after
+/// the block, at the rate of flips seen in the `done` bars so far), so the vector grows a
+/// few times per run instead of doubling from empty (every doubling copies it).
+#[inline(always)]
+fn reserve_trades(
+    trades: &mut Vec<Trade>,
+    flips: &[u64],
+    seen: &mut usize,
+    done: usize,
+    left: usize,
+) {
+    let now = flips.iter().map(|w| w.count_ones() as usize).sum::<usize>() + 2;
+    *seen += now;
+    if trades.capacity() - trades.len() < now {
+        let rest = (*seen).saturating_mul(left) / done.max(1);
+        trades.reserve_exact(now.saturating_add(rest));
+    }
 }
 
 fn detail_sink(n: usize) -> DetailSink {
@@ -325,35 +439,39 @@ fn order(f: f64, s: f64) -> u8 {
     u8::from(f > s) | (u8::from(f < s) << 1)
 }
 
-/// The first `t` in `from..stop` (`from ≥ 1`) with `codes[t − 1] ^ codes[t] == 3`, or `stop`:
-/// eight bars per step, as two 64-bit words.
+/// The [`order`] of bar `i` in the words of [`order_words`].
 #[inline(always)]
-fn next_flip(codes: &[u8], from: usize, stop: usize) -> usize {
-    let mut t = from;
-    while t + 8 <= stop {
-        let (Some(a), Some(b)) = (
-            codes[t - 1..].first_chunk::<8>(),
-            codes[t..].first_chunk::<8>(),
-        ) else {
-            break;
-        };
-        let x = u64::from_le_bytes(*a) ^ u64::from_le_bytes(*b);
-        let hit = x & (x >> 1) & 0x0101_0101_0101_0101;
-        if hit != 0 {
-            return t + (hit.trailing_zeros() / 8) as usize;
+fn code_at(codes: &[u64], i: usize) -> u8 {
+    ((codes[i / WORD] >> (2 * (i % WORD))) & 3) as u8
+}
+
+/// The first bar `i` in `from..stop` whose bit pair in `flips` ([`order_words`]) is set, or
+/// `stop`: one word (32 bars) per step.
+#[inline(always)]
+fn next_flip(flips: &[u64], from: usize, stop: usize) -> usize {
+    if from >= stop {
+        return stop;
+    }
+    let mut k = from / WORD;
+    let mut w = flips[k] & (u64::MAX << (2 * (from % WORD)));
+    loop {
+        if w != 0 {
+            return (k * WORD + (w.trailing_zeros() / 2) as usize).min(stop);
         }
-        t += 8;
+        k += 1;
+        if k * WORD >= stop {
+            return stop;
+        }
+        w = flips[k];
     }
-    while t < stop && codes[t - 1] ^ codes[t] != 3 {
-        t += 1;
-    }
-    t
 }
 
 /// What a run reads besides the means.
 #[derive(Debug, Clone, Copy)]
 struct Run<'a> {
+    isa: Wide,
     cols: Cols<'a>,
+    open: &'a [f64],
     close: &'a [f64],
     low: &'a [f64],
     high: &'a [f64],
@@ -382,6 +500,10 @@ impl Run<'_> {
         let cfg = sim.cfg;
         let mut t = range.start;
         while t < range.end {
+            if t < stop && sim.pending != Pending::None && self.fills_nothing(sim, t) {
+                // `step` would book bar `t` as a flat bar: let the stretch below do it
+                sim.pending = Pending::None;
+            }
             if t < stop && sim.pending == Pending::None && !sim.bankrupt && !sim.halted {
                 let from = t.max(first_decision);
                 let tc = if from < stop { scan(from, stop) } else { stop };
@@ -390,7 +512,7 @@ impl Run<'_> {
                 let next = match sim.pos {
                     None if !(cfg.min_order_cost > 0.0 && sim.equity < cfg.min_order_cost) => {
                         let e = sim.equity;
-                        sim.sink.equity.resize(sim.sink.equity.len() + (end - t), e);
+                        sim.sink.equity.extend(std::iter::repeat_n(e, end - t));
                         let ex = &mut sim.sink.exposure;
                         ex.resize(ex.len() + (end - t), false);
                         end
@@ -415,6 +537,44 @@ impl Run<'_> {
         }
     }
 
+    /// Whether the pending order's fill at the open of bar `t` (`t` not the last bar) leaves a
+    /// flat run flat and changes nothing but the order: an exit with nothing to close, or an
+    /// entry `SmaSim::fill` refuses (its price, size and tests) while the books stay
+    /// `cash + 0.0`, positive and finite. `step` then books `t` as any flat bar.
+    #[inline(always)]
+    fn fills_nothing(&self, sim: &SmaSim<'_, DetailSink>, t: usize) -> bool {
+        let e = sim.equity;
+        if sim.pos.is_some()
+            || sim.bankrupt
+            || sim.halted
+            || (sim.cash + 0.0).to_bits() != e.to_bits()
+            || !(e.is_finite() && e > 0.0)
+        {
+            return false;
+        }
+        let side = match sim.pending {
+            Pending::None => return false,
+            Pending::Exit(_) => return true,
+            Pending::Enter(side) => side,
+        };
+        let cfg = &sim.cfg;
+        let open = self.open[t];
+        let price = if side == Side::Long {
+            open * (1.0 + cfg.slippage)
+        } else {
+            open * (1.0 - cfg.slippage)
+        };
+        let (lev, c, cash) = (1.0, cfg.commission, sim.cash);
+        let per_unit = book::unit_cost(price, lev, c);
+        let q = entry_qty(OrderQty::AllCash, price, cash, 0.0, lev, c, 0.0);
+        let qty = if cfg.fractional { q } else { q.floor() };
+        qty.is_nan()
+            || qty <= 0.0
+            || qty * per_unit > cash
+            || qty < cfg.min_qty
+            || qty * price < cfg.min_notional
+    }
+
     /// Bars `t..end` with the position held and nothing pending; returns the first bar not
     /// booked (a liquidation bar is left to `step`).
     #[inline(always)]
@@ -424,16 +584,14 @@ impl Run<'_> {
         let (qty, entry) = (p.qty, p.entry_price);
         let eq = &mut sim.sink.equity;
         let base = eq.len();
-        eq.extend(
-            self.close[t..end]
-                .iter()
-                .map(|&c| cash + (margin + sign * qty * (c - entry))),
-        );
+        // `sign * qty * (c - entry)` is `(sign * qty) * (c - entry)`
+        let k = sign * qty;
+        eq.resize(base + (end - t), 0.0);
+        for (e, &c) in eq[base..].iter_mut().zip(&self.close[t..end]) {
+            *e = cash + (margin + k * (c - entry));
+        }
         let stretch = &eq[base..];
-        let ok = stretch
-            .iter()
-            .fold(true, |ok, &e| ok & (e > 0.0) & (e < f64::INFINITY));
-        let stop = if ok {
+        let stop = if positive_finite(self.isa, stretch) {
             end
         } else {
             let k = stretch
@@ -483,6 +641,21 @@ impl Run<'_> {
     }
 }
 
+/// Whether every value of `xs` is positive and finite (the equity check of `step`).
+#[inline(always)]
+fn positive_finite(isa: Wide, xs: &[f64]) -> bool {
+    let ok = |e: f64| e > 0.0 && e < f64::INFINITY;
+    match isa {
+        Wide::Baseline => xs.iter().all(|&e| ok(e)),
+        #[cfg(target_arch = "x86_64")]
+        Wide::Avx2(v3) => {
+            let quads = xs.chunks_exact(4);
+            let tail = quads.remainder();
+            avx::positive_finite(v3, quads) && tail.iter().all(|&e| ok(e))
+        }
+    }
+}
+
 /// `xs` folded by `pick` (a minimum or a maximum: `pick(x, m)` is `x < m` or `x > m`) from
 /// `init`, four running values at a time (prices are positive and finite, so the order of
 /// the fold does not matter).
@@ -510,6 +683,97 @@ fn min_of(xs: &[f64]) -> f64 {
 #[inline]
 fn max_of(xs: &[f64]) -> f64 {
     extreme_of(xs, f64::NEG_INFINITY, |x, m| x > m)
+}
+
+/// The AVX2 (x86-64 v3) kernels, entered through `pulp`'s safe dispatch (the crate forbids
+/// `unsafe`): the same operations as the portable code, lane by lane.
+#[cfg(target_arch = "x86_64")]
+mod avx {
+    use core::arch::x86_64::{__m128d, __m256d};
+    use std::ops::Range;
+    use std::slice::ChunksExact;
+
+    use pulp::x86::V3;
+
+    use super::{Kahan, Sums};
+
+    /// `_CMP_GT_OQ` and `_CMP_LT_OQ` (false on NaN, as Rust's `>` and `<`).
+    const GT: i32 = 0x1e;
+    const LT: i32 = 0x11;
+
+    /// [`super::steady_scalar`] with both lanes in one vector: per bar the two dependent
+    /// compensated adds of each lane (drop the oldest value, add the newest), nothing else
+    /// but the store of `sum + comp`.
+    #[inline(always)]
+    pub(super) fn steady(
+        v: V3,
+        close: &[f64],
+        ns: [usize; 2],
+        range: Range<usize>,
+        state: &mut [Kahan; 2],
+        out: &mut [Sums],
+    ) {
+        let (x2, x41) = (&v.sse2, &v.sse4_1);
+        let sign = x2._mm_set1_pd(-0.0);
+        // `Kahan::add`: `t = s + x`; `big = |s| >= |x|` (false on NaN, as `>=`);
+        // `comp += ((big ? s : x) - t) + (big ? x : s)`
+        let add = |s: __m128d, c: __m128d, x: __m128d| {
+            let t = x2._mm_add_pd(s, x);
+            let big = x2._mm_cmpge_pd(x2._mm_andnot_pd(sign, s), x2._mm_andnot_pd(sign, x));
+            let a = x41._mm_blendv_pd(x, s, big);
+            let b = x41._mm_blendv_pd(s, x, big);
+            (t, x2._mm_add_pd(c, x2._mm_add_pd(x2._mm_sub_pd(a, t), b)))
+        };
+        let mut s: __m128d = pulp::cast([state[0].sum, state[1].sum]);
+        let mut c: __m128d = pulp::cast([state[0].comp, state[1].comp]);
+        let xs = close[range.clone()].iter();
+        let olds = close[range.start - ns[0]..]
+            .iter()
+            .zip(&close[range.start - ns[1]..]);
+        for ((&x, (&of, &os)), o) in xs.zip(olds).zip(out) {
+            (s, c) = add(s, c, pulp::cast([-of, -os]));
+            (s, c) = add(s, c, x2._mm_set1_pd(x));
+            *o = pulp::cast(x2._mm_add_pd(s, c));
+        }
+        let (s, c): (Sums, Sums) = (pulp::cast(s), pulp::cast(c));
+        state[0] = Kahan {
+            sum: s[0],
+            comp: c[0],
+        };
+        state[1] = Kahan {
+            sum: s[1],
+            comp: c[1],
+        };
+    }
+
+    /// The [`super::order`]s of two bars' sums (`p[0]`, `p[1]`) as four bits: each bar's
+    /// means (sums over `div`) compared both ways at once against their swapped selves.
+    #[inline(always)]
+    pub(super) fn orders2(v: V3, p: &[Sums], div: [f64; 2]) -> u32 {
+        let a = &v.avx;
+        let u: __m256d = pulp::cast([p[0][0], p[0][1], p[1][0], p[1][1]]);
+        let m = a._mm256_div_pd(u, pulp::cast([div[0], div[1], div[0], div[1]]));
+        // lanes (f0 > s0, s0 > f0, f1 > s1, s1 > f1): bits 1 for f > s, 2 for f < s
+        let swapped = a._mm256_permute_pd::<0b0101>(m);
+        a._mm256_movemask_pd(a._mm256_cmp_pd::<GT>(m, swapped)) as u32
+    }
+
+    /// Whether every value of the quads is positive and finite.
+    #[inline(always)]
+    pub(super) fn positive_finite(v: V3, quads: ChunksExact<'_, f64>) -> bool {
+        let a = &v.avx;
+        let (zero, inf) = (a._mm256_set1_pd(0.0), a._mm256_set1_pd(f64::INFINITY));
+        let mut ok: __m256d = a._mm256_cmp_pd::<LT>(zero, inf);
+        for q in quads {
+            let e: __m256d = pulp::cast([q[0], q[1], q[2], q[3]]);
+            let good = a._mm256_and_pd(
+                a._mm256_cmp_pd::<GT>(e, zero),
+                a._mm256_cmp_pd::<LT>(e, inf),
+            );
+            ok = a._mm256_and_pd(ok, good);
+        }
+        a._mm256_movemask_pd(ok) == 0b1111
+    }
 }
 
 #[cfg(test)]
@@ -565,30 +829,110 @@ mod tests {
         }
     }
 
+    /// Both instruction sets (AVX2 only where the CPU has it).
+    fn isas() -> [Wide; 2] {
+        [Wide::Baseline, Wide::detect(true)]
+    }
+
     #[test]
-    fn next_flip_finds_the_first_crossing() {
+    fn order_words_and_next_flip_follow_the_per_bar_tests() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
-        for _ in 0..200 {
-            let n = rng.random_range(1..60usize);
-            // runs of one order, so that flips are rare
-            let mut codes = Vec::with_capacity(n);
-            let mut c = 0u8;
+        // few distinct values, so that ties (order 0) and NaN (warm-up) occur
+        let vals = [f64::NAN, 1.0, 2.0, 3.0, 6.0];
+        for round in 0..300 {
+            let n = rng.random_range(1..100usize);
+            let div = [[1.0, 1.0], [2.0, 3.0], [3.0, 2.0]][round % 3];
+            // runs of one value, so that flips are rare
+            let mut sums = Vec::with_capacity(n);
+            let mut u = [1.0, 2.0];
             for _ in 0..n {
-                if rng.random_range(0..6) == 0 {
-                    c = rng.random_range(0..3);
+                if rng.random_range(0..5) == 0 {
+                    u = [
+                        vals[rng.random_range(0..vals.len())],
+                        vals[rng.random_range(0..vals.len())],
+                    ];
                 }
-                codes.push(c);
+                sums.push(u);
             }
-            for from in 1..n {
-                for stop in from..=n {
-                    let naive = (from..stop)
-                        .find(|&t| codes[t - 1] ^ codes[t] == 3)
-                        .unwrap_or(stop);
-                    assert_eq!(
-                        next_flip(&codes, from, stop),
-                        naive,
-                        "{codes:?} {from} {stop}"
-                    );
+            let prev: u8 = rng.random_range(0..3);
+            let mut naive = vec![prev];
+            naive.extend(sums.iter().map(|u| order(u[0] / div[0], u[1] / div[1])));
+            for isa in isas() {
+                let words = n.div_ceil(WORD);
+                let (mut codes, mut flips) = (vec![0u64; words], vec![!0u64; words]);
+                let last = isa.run(|| order_words(isa, &sums, div, prev, &mut codes, &mut flips));
+                assert_eq!(last, naive[n], "{isa:?}");
+                for i in 0..n {
+                    assert_eq!(code_at(&codes, i), naive[i + 1], "{isa:?} {i}");
+                }
+                for from in 0..n {
+                    for stop in from..=n {
+                        let want = (from..stop)
+                            .find(|&i| naive[i] ^ naive[i + 1] == 3)
+                            .unwrap_or(stop);
+                        assert_eq!(
+                            next_flip(&flips, from, stop),
+                            want,
+                            "{isa:?} {naive:?} {from} {stop}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sums_equal_rolling_means_on_any_values() {
+        // negative values, zeros, huge magnitudes and non-finite values: `Kahan::add`'s
+        // branch both ways, and NaN from the first non-finite value on
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let pick = [
+            0.0,
+            -0.0,
+            1e300,
+            -1e300,
+            3.5,
+            -2.25,
+            1e-300,
+            f64::INFINITY,
+            f64::NAN,
+        ];
+        for round in 0..60 {
+            let n = rng.random_range(0..300usize);
+            let close: Vec<f64> = (0..n)
+                .map(|i| {
+                    if round % 2 == 0 && i % 37 == 36 {
+                        pick[rng.random_range(0..pick.len())]
+                    } else {
+                        rng.random_range(-1e6..1e6) * if i % 11 == 0 { 1e12 } else { 1.0 }
+                    }
+                })
+                .collect();
+            let (f, s) = (rng.random_range(1..12), rng.random_range(1..40));
+            let want = [
+                rolling_mean_column(&close, f),
+                rolling_mean_column(&close, s),
+            ];
+            let eq = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+            for isa in isas() {
+                let mut st = SmaPairState::new(f, s);
+                let mut sums = vec![[0.0; 2]; n];
+                // in uneven pieces, as blocks
+                let mut at = 0;
+                while at < n {
+                    let k = (n - at).min(rng.random_range(1..50));
+                    isa.run(|| st.sums_into(isa, &close, &mut sums[at..at + k]));
+                    at += k;
+                }
+                for (t, u) in sums.iter().enumerate() {
+                    for lane in 0..2 {
+                        let m = u[lane] / [f, s][lane] as f64;
+                        assert!(
+                            eq(m, want[lane][t]),
+                            "{isa:?} {t} {lane} {m} {}",
+                            want[lane][t]
+                        );
+                    }
                 }
             }
         }
@@ -638,9 +982,16 @@ mod tests {
                 &want,
                 "fused",
             );
-            for block in [1, 5, 64] {
-                let got = sma_cross_detail_in(bars, f, s, long_only, lc, w.clone(), block);
-                same(&got, &want, "fused, small blocks");
+            for block in [1, 5, 31, 64, 100] {
+                for wide in [false, true] {
+                    let got =
+                        sma_cross_detail_in(bars, [f, s], long_only, lc, w.clone(), block, wide);
+                    same(
+                        &got,
+                        &want,
+                        &format!("fused, blocks of {block}, wide {wide}"),
+                    );
+                }
             }
             let mut strat = SmaCross::new(f, s, long_only).unwrap();
             let e = run_backtest(bars, &mut strat, cfg).unwrap();
@@ -686,6 +1037,23 @@ mod tests {
                 .any(|t| t.exit_reason == crate::core::order::ExitReason::Liquidation)
         });
         assert!(liquidated);
+    }
+
+    #[test]
+    fn refused_entries_book_flat_bars_like_the_engine() {
+        // a draining run (2/3 on a choppy walk with fees) ends up unable to buy a unit, and
+        // a minimum notional near the cash refuses some entries from the start
+        let bars = walk(3000, 21, 0.05, 1500, 1.0);
+        for (commission, min_notional) in [(0.01, 0.0), (0.0, 9_000.0), (0.002, 9_990.0)] {
+            let cfg = BacktestConfig {
+                commission,
+                min_notional,
+                ..BacktestConfig::default()
+            };
+            for (f, s, lo) in [(2, 3, false), (3, 7, true), (5, 9, false)] {
+                check(&bars, &cfg, f, s, lo);
+            }
+        }
     }
 
     proptest! {
