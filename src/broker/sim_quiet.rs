@@ -175,7 +175,10 @@ impl QuietGate for SimQuietGate<'_> {
                 // the mark is monotone in the close (each rounded operation is), so when
                 // the chunk's lowest and highest closes give a sound mark, every close
                 // between does: one check per chunk instead of one per bar
-                let (lo, hi, nan) = extremes(closes);
+                let (lo, hi, nan) = closes.iter().fold(
+                    (f64::INFINITY, f64::NEG_INFINITY, false),
+                    |(lo, hi, nan), &c| (lo.min(c), hi.max(c), nan | c.is_nan()),
+                );
                 if !nan && sound(lo) && sound(hi) {
                     closes.len()
                 } else {
@@ -189,36 +192,6 @@ impl QuietGate for SimQuietGate<'_> {
         self.granted += n;
         n
     }
-}
-
-/// The lowest and highest of `closes` (infinities when empty) and whether one is NaN
-/// (the extremes then ignore it). Four lanes, with comparisons that map onto vector
-/// minimum and maximum instructions: `f64::min`'s NaN handling and one dependent
-/// chain made the fold a bottleneck of the gate. [`SimBroker::commit_quiet`] folds the
-/// lows and highs of the consumed bars with it too.
-#[inline]
-fn extremes(closes: &[f64]) -> (f64, f64, bool) {
-    let mut lo = [f64::INFINITY; 4];
-    let mut hi = [f64::NEG_INFINITY; 4];
-    let mut nan = [false; 4];
-    let mut quads = closes.chunks_exact(4);
-    for q in &mut quads {
-        for i in 0..4 {
-            let c = q[i];
-            lo[i] = if c < lo[i] { c } else { lo[i] };
-            hi[i] = if c > hi[i] { c } else { hi[i] };
-            nan[i] |= c.is_nan();
-        }
-    }
-    for (i, &c) in quads.remainder().iter().enumerate() {
-        lo[i] = if c < lo[i] { c } else { lo[i] };
-        hi[i] = if c > hi[i] { c } else { hi[i] };
-        nan[i] |= c.is_nan();
-    }
-    let pick = |a: f64, b: f64, lower: bool| if (a < b) == lower { a } else { b };
-    let lo = pick(pick(lo[0], lo[1], true), pick(lo[2], lo[3], true), true);
-    let hi = pick(pick(hi[0], hi[1], false), pick(hi[2], hi[3], false), false);
-    (lo, hi, nan.iter().any(|&x| x))
 }
 
 impl SimBroker {
@@ -279,41 +252,14 @@ impl SimBroker {
         ) else {
             return;
         };
-        // `hold_bar`'s `min(low)` and `max(high)` per bar, folded in lanes: the extremes
-        // are exact, and a NaN is skipped by both
-        let (lowest, _, _) = extremes(low);
-        let (_, highest, _) = extremes(high);
-        p.min_price = p.min_price.min(lowest);
-        p.max_price = p.max_price.max(highest);
+        for (&h, &l) in high.iter().zip(low) {
+            p.min_price = p.min_price.min(l);
+            p.max_price = p.max_price.max(h);
+        }
         let upnl = book::unrealized(p.side.sign(), p.qty, p.entry_price, close);
         let position_value = p.margin + upnl;
         p.upnl = upnl;
         self.position_value = position_value;
         self.equity = self.cash + position_value;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::extremes;
-
-    /// The four-lane extremes equal a plain fold for every length up to 70 and every
-    /// position of a NaN.
-    #[test]
-    fn extremes_equal_a_plain_fold() {
-        let closes: Vec<f64> = (0..70u32)
-            .map(|i| 100.0 + f64::from((i * 37) % 23) - f64::from(i % 5) * 0.25)
-            .collect();
-        for len in 0..closes.len() {
-            let c = &closes[..len];
-            let lo = c.iter().fold(f64::INFINITY, |a, &b| a.min(b));
-            let hi = c.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
-            assert_eq!(extremes(c), (lo, hi, false), "{len}");
-            for at in 0..len {
-                let mut with_nan = c.to_vec();
-                with_nan[at] = f64::NAN;
-                assert!(extremes(&with_nan).2, "{len} {at}");
-            }
-        }
     }
 }

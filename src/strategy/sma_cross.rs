@@ -116,7 +116,6 @@ impl RollingMean {
             sum: *sum,
             comp: *comp,
             n,
-            inv: 1.0 / n,
         };
         (cursor, pos, sum, comp)
     }
@@ -131,9 +130,10 @@ impl RollingMean {
 }
 
 /// A full [`RollingMean`] held in locals while a quiet stretch runs ahead: [`Self::peek`]
-/// computes the sums after feeding `x` without feeding it and [`Self::commit`] feeds it
-/// ([`RollingMean::update`]'s operations, in its order). The sums and the position are
-/// not fields behind `&mut self`, so the loop keeps them in registers.
+/// computes the sums and the mean after feeding `x` without feeding it and
+/// [`Self::commit`] feeds it ([`RollingMean::update`]'s operations, in its order). The
+/// sums and the position are not fields behind `&mut self`, so the loop keeps them in
+/// registers.
 struct Cursor<'a> {
     buf: &'a mut [f64],
     pos: usize,
@@ -141,24 +141,16 @@ struct Cursor<'a> {
     comp: f64,
     /// The window length as a float.
     n: f64,
-    /// `1 / n`, rounded: see [`mean_order`].
-    inv: f64,
 }
 
 impl Cursor<'_> {
-    /// The running sums after feeding `x`, without feeding it; the mean is their sum
-    /// divided by `n` ([`RollingMean::update`]).
+    /// The running sums and the mean after feeding `x`, without feeding it.
     #[inline(always)]
-    fn peek(&self, x: f64) -> (f64, f64) {
+    fn peek(&self, x: f64) -> (f64, f64, f64) {
         let old = self.buf.get(self.pos).copied().unwrap_or(0.0);
         let (sum, comp) = neumaier(self.sum, self.comp, -old);
-        neumaier(sum, comp, x)
-    }
-
-    /// The mean of the window as fed so far.
-    #[inline]
-    fn mean(&self) -> f64 {
-        (self.sum + self.comp) / self.n
+        let (sum, comp) = neumaier(sum, comp, x);
+        (sum, comp, (sum + comp) / self.n)
     }
 
     /// Feed `x`, whose new sums [`Self::peek`] computed.
@@ -175,58 +167,6 @@ impl Cursor<'_> {
         }
     }
 }
-
-/// How two means compare: `f < s`, `f > s`, or neither (equal, or a NaN).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum MeanOrder {
-    Less,
-    Greater,
-    Neither,
-}
-
-impl MeanOrder {
-    #[inline(always)]
-    fn of(f: f64, s: f64) -> Self {
-        if f < s {
-            MeanOrder::Less
-        } else if f > s {
-            MeanOrder::Greater
-        } else {
-            MeanOrder::Neither
-        }
-    }
-}
-
-/// The order of the means `fsum / fn_` and `ssum / sn` (the quotients as rounded, which
-/// is what [`RollingMean::update`] returns) without dividing when the products by the
-/// rounded reciprocals `finv` and `sinv` already decide it: each product is within
-/// 3.01 ulp of its rounded quotient (two roundings for the product, one for the
-/// quotient), so a gap between the products wider than 2⁻⁴⁸ (32 ulp) of their
-/// magnitudes has the sign of the gap between the quotients, and they differ. Anything
-/// else (a narrow gap, NaN, infinities, values near the subnormal range) divides. Two
-/// divisions per bar were a third of a quiet stretch's cycles.
-#[inline(always)]
-fn mean_order(fsum: f64, fn_: f64, finv: f64, ssum: f64, sn: f64, sinv: f64) -> MeanOrder {
-    let (fa, sa) = (fsum * finv, ssum * sinv);
-    let scale = fa.abs() + sa.abs();
-    let gap = fa - sa;
-    if gap.abs() > scale * MEAN_GAP && scale > MEAN_TINY {
-        if gap > 0.0 {
-            MeanOrder::Greater
-        } else {
-            MeanOrder::Less
-        }
-    } else {
-        MeanOrder::of(fsum / fn_, ssum / sn)
-    }
-}
-
-/// See [`mean_order`]: 2⁻⁴⁸.
-const MEAN_GAP: f64 = 1.0 / (1u64 << 48) as f64;
-
-/// See [`mean_order`]: about 2⁻⁹⁶⁰, far above the subnormal range (a product's absolute
-/// error from underflow is at most 2⁻¹⁰⁷⁴ per rounding, far below 2⁻⁴⁸ of this).
-const MEAN_TINY: f64 = 1.0e-289;
 
 /// Bars a quiet stretch asks the gate for first; each further ask doubles, up to
 /// [`QUIET_CHUNK`] (most stretches are short: the gate's checks of bars granted but not
@@ -359,7 +299,6 @@ impl Strategy for SmaCross {
         let mut u = from;
         let mut granted = from;
         let mut ask = QUIET_FIRST_CHUNK;
-        let mut prev = MeanOrder::of(pf, ps);
         'stretch: loop {
             if u == granted {
                 let max = closes.len().saturating_sub(u - from).min(ask);
@@ -374,25 +313,16 @@ impl Strategy for SmaCross {
                 break;
             };
             for &x in chunk {
-                let (fsum, fcomp) = fast.peek(x);
-                let (ssum, scomp) = slow.peek(x);
-                // `on_bar`'s test on the means (fsum + fcomp) / n, compared without
-                // dividing where possible (see `mean_order`)
-                let order = mean_order(fsum + fcomp, fast.n, fast.inv, ssum + scomp, slow.n, slow.inv);
-                if (prev == MeanOrder::Less && order == MeanOrder::Greater)
-                    || (down_acts && prev == MeanOrder::Greater && order == MeanOrder::Less)
-                {
+                let (fsum, fcomp, f) = fast.peek(x);
+                let (ssum, scomp, s) = slow.peek(x);
+                if (pf < ps && f > s) || (down_acts && ps < pf && s > f) {
                     break 'stretch;
                 }
                 fast.commit(x, fsum, fcomp);
                 slow.commit(x, ssum, scomp);
-                prev = order;
+                (pf, ps) = (f, s);
                 u += 1;
             }
-        }
-        if u > from {
-            // the means of the last consumed bar, as `on_bar` computes them
-            (pf, ps) = (fast.mean(), slow.mean());
         }
         (*fast_pos, *fast_sum, *fast_comp) = (fast.pos, fast.sum, fast.comp);
         (*slow_pos, *slow_sum, *slow_comp) = (slow.pos, slow.sum, slow.comp);
@@ -517,62 +447,5 @@ mod tests {
         .unwrap();
         let e = SmaCross::from_params(&p).unwrap_err();
         assert!(e.to_string().contains("slow = 20"), "{e}");
-    }
-
-    /// The division-free comparison of two means agrees with comparing the quotients on
-    /// random sums, on sums one to a few ulps either side of a tie, and on NaN,
-    /// infinities, zeros and subnormal values.
-    #[test]
-    fn mean_order_equals_comparing_the_quotients() {
-        use rand::{RngExt, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        let check = |a: f64, n: f64, b: f64, m: f64| {
-            let got = mean_order(a, n, 1.0 / n, b, m, 1.0 / m);
-            assert_eq!(got, MeanOrder::of(a / n, b / m), "{a:e}/{n} vs {b:e}/{m}");
-        };
-        let (mut decided, mut ties) = (0, 0);
-        for _ in 0..200_000 {
-            let n = rng.random_range(1..1000) as f64;
-            let m = rng.random_range(1..5000) as f64;
-            let a = rng.random_range(1e-3..1e7) * if rng.random_bool(0.1) { -1.0 } else { 1.0 };
-            // b near the tie a / n = b / m, shifted by a few ulps
-            let tie = a / n * m;
-            let ulps = rng.random_range(-6i64..=6);
-            let b = f64::from_bits(tie.to_bits().wrapping_add_signed(ulps));
-            check(a, n, b, m);
-            check(b, m, a, n);
-            let far = rng.random_range(-1e7..1e7);
-            check(a, n, far, m);
-            if (a / n) == (b / m) {
-                ties += 1;
-            }
-            let (fa, sa) = (a * (1.0 / n), far * (1.0 / m));
-            if (fa - sa).abs() > (fa.abs() + sa.abs()) * MEAN_GAP {
-                decided += 1;
-            }
-        }
-        // both branches ran: exact ties went through the quotients, most far pairs not
-        assert!(ties > 1_000 && decided > 150_000, "{ties} {decided}");
-        let specials = [
-            0.0,
-            -0.0,
-            f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::MIN_POSITIVE,
-            5e-324,
-            1e-300,
-            -1e-300,
-            f64::MAX,
-            -f64::MAX,
-            1.0,
-        ];
-        for &a in &specials {
-            for &b in &specials {
-                for (n, m) in [(1.0, 1.0), (10.0, 20.0), (3.0, 7.0)] {
-                    check(a, n, b, m);
-                }
-            }
-        }
     }
 }
