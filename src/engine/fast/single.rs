@@ -27,6 +27,7 @@
 
 use std::ops::Range;
 
+use super::Wide;
 use super::sweep::{Cols, DetailSink, LeanConfig, Pending, SmaPair, SmaSim, next_cross};
 use crate::broker::book;
 use crate::core::order::{Side, Trade};
@@ -45,39 +46,6 @@ const WORD: usize = 32;
 /// Per bar, both lanes' `sum + comp` (the means times their periods; NaN for a lane in
 /// warm-up): a mean is this divided by its period, [`Kahan::mean`]'s operations.
 type Sums = [f64; 2];
-
-/// The instruction set the kernels run with (as the sweep's scans choose theirs).
-#[derive(Debug, Clone, Copy)]
-enum Wide {
-    /// Portable code.
-    Baseline,
-    /// AVX2 vectors (x86-64 v3); only constructed when the CPU has them.
-    #[cfg(target_arch = "x86_64")]
-    Avx2(pulp::x86::V3),
-}
-
-impl Wide {
-    /// AVX2 when the CPU has it and `allowed`, else the portable code.
-    fn detect(allowed: bool) -> Wide {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(v3) = pulp::x86::V3::try_new().filter(|_| allowed) {
-            return Wide::Avx2(v3);
-        }
-        let _ = allowed;
-        Wide::Baseline
-    }
-
-    /// Run `op` in this instruction set's context (AVX2's `#[target_feature]` for
-    /// [`Wide::Avx2`], so the kernels inline into `op` as vector code).
-    #[inline(always)]
-    fn run<R>(self, op: impl pulp::NullaryFnOnce<Output = R>) -> R {
-        match self {
-            Wide::Baseline => op.call(),
-            #[cfg(target_arch = "x86_64")]
-            Wide::Avx2(v3) => v3.vectorize(op),
-        }
-    }
-}
 
 /// The `fast_n`- and `slow_n`-bar rolling means of `close` in one pass, each equal bit for bit
 /// to [`rolling_mean_column`] with its period (NaN in warm-up).

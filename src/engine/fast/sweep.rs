@@ -1063,8 +1063,8 @@ mod sweep_lanes;
 
 #[path = "sweep_scan.rs"]
 mod sweep_scan;
+use super::Wide;
 pub use sweep_scan::Extremes;
-use sweep_scan::Wide;
 pub(crate) use sweep_scan::next_cross;
 
 #[path = "sweep_trades.rs"]

@@ -6,38 +6,9 @@
 //! same bar and the same extremes (a minimum or maximum of finite values is exact in any
 //! order); the sweep tests run the kernel both ways.
 
-/// The instruction set a sweep kernel scans with.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Wide {
-    /// Portable code.
-    Baseline,
-    /// AVX2 vectors (x86-64 v3); only constructed when the CPU has them.
-    #[cfg(target_arch = "x86_64")]
-    Avx2(pulp::x86::V3),
-}
+use super::super::Wide;
 
 impl Wide {
-    /// AVX2 when the CPU has it and `allowed`, else the portable code.
-    pub(super) fn detect(allowed: bool) -> Wide {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(v3) = pulp::x86::V3::try_new().filter(|_| allowed) {
-            return Wide::Avx2(v3);
-        }
-        let _ = allowed;
-        Wide::Baseline
-    }
-
-    /// Run `op` in this instruction set's context (AVX2's `#[target_feature]` for
-    /// [`Wide::Avx2`], so the scans inline into `op`'s loop as vector code).
-    #[inline(always)]
-    pub(super) fn run<R>(self, op: impl pulp::NullaryFnOnce<Output = R>) -> R {
-        match self {
-            Wide::Baseline => op.call(),
-            #[cfg(target_arch = "x86_64")]
-            Wide::Avx2(v3) => v3.vectorize(op),
-        }
-    }
-
     /// The first bar `t` in `from..stop` where the SMAs cross (`decide`'s test on bars
     /// `t − 1` and `t`), or `stop`; `from ≥ 1`.
     #[inline(always)]
