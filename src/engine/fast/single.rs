@@ -29,10 +29,8 @@ use std::ops::Range;
 
 use super::Wide;
 use super::sweep::{Cols, DetailSink, LeanConfig, Pending, SmaPair, SmaSim, next_cross};
-use crate::broker::book;
 use crate::core::order::{Side, Trade};
 use crate::data::Bars;
-use crate::risk::{OrderQty, entry_qty};
 
 pub use crate::strategy::sma_cross::rolling_mean_column;
 
@@ -525,22 +523,8 @@ impl Run<'_> {
             Pending::Exit(_) => return true,
             Pending::Enter(side) => side,
         };
-        let cfg = &sim.cfg;
-        let open = self.open[t];
-        let price = if side == Side::Long {
-            open * (1.0 + cfg.slippage)
-        } else {
-            open * (1.0 - cfg.slippage)
-        };
-        let (lev, c, cash) = (1.0, cfg.commission, sim.cash);
-        let per_unit = book::unit_cost(price, lev, c);
-        let q = entry_qty(OrderQty::AllCash, price, cash, 0.0, lev, c, 0.0);
-        let qty = if cfg.fractional { q } else { q.floor() };
-        qty.is_nan()
-            || qty <= 0.0
-            || qty * per_unit > cash
-            || qty < cfg.min_qty
-            || qty * price < cfg.min_notional
+        let price = sim.slipped(side == Side::Long, self.open[t]);
+        sim.entry_qty(price, sim.cash).is_none()
     }
 
     /// Bars `t..end` with the position held and nothing pending; returns the first bar not

@@ -319,11 +319,34 @@ impl<'c, K: Sink> SmaSim<'c, K> {
     }
 
     #[inline]
-    fn slipped(&self, is_buy: bool, price: f64) -> f64 {
+    pub(crate) fn slipped(&self, is_buy: bool, price: f64) -> f64 {
         if is_buy {
             price * (1.0 + self.cfg.slippage)
         } else {
             price * (1.0 - self.cfg.slippage)
+        }
+    }
+
+    /// The quantity an all-cash entry at `price` buys with `cash` (leverage 1), or `None` when
+    /// the broker refuses it (not a positive number, more than the cash, under the minimum
+    /// quantity or notional). `fill` books it; `single`'s flat-run test asks it too.
+    #[inline(always)]
+    pub(crate) fn entry_qty(&self, price: f64, cash: f64) -> Option<f64> {
+        let (lev, c) = (1.0, self.cfg.commission);
+        let per_unit = book::unit_cost(price, lev, c);
+        // whole units: `round_to_step(q, 1)` is `(q / 1).floor() * 1`, i.e. exactly
+        // `q.floor()`, without the division's latency on every entry
+        let q = entry_qty(OrderQty::AllCash, price, cash, 0.0, lev, c, 0.0);
+        let qty = if self.cfg.fractional { q } else { q.floor() };
+        if qty.is_nan()
+            || qty <= 0.0
+            || qty * per_unit > cash
+            || qty < self.cfg.min_qty
+            || qty * price < self.cfg.min_notional
+        {
+            None
+        } else {
+            Some(qty)
         }
     }
 
@@ -383,22 +406,10 @@ impl<'c, K: Sink> SmaSim<'c, K> {
                 if self.pos.is_some_and(|p| p.side != side) {
                     self.close_all(price, t, ts_ms, ExitReason::Flip);
                 }
-                let lev = 1.0;
-                let c = self.cfg.commission;
-                let per_unit = book::unit_cost(price, lev, c);
-                // whole units: `round_to_step(q, 1)` is `(q / 1).floor() * 1`, i.e. exactly
-                // `q.floor()`, without the division's latency on every entry
-                let q = entry_qty(OrderQty::AllCash, price, self.cash, 0.0, lev, c, 0.0);
-                let qty = if self.cfg.fractional { q } else { q.floor() };
-                if qty.is_nan()
-                    || qty <= 0.0
-                    || qty * per_unit > self.cash
-                    || qty < self.cfg.min_qty
-                    || qty * price < self.cfg.min_notional
-                {
+                let Some(qty) = self.entry_qty(price, self.cash) else {
                     return;
-                }
-                let (margin, fee) = book::open_cost(qty, price, lev, c);
+                };
+                let (margin, fee) = book::open_cost(qty, price, 1.0, self.cfg.commission);
                 self.cash -= margin + fee;
                 self.fees_paid += fee;
                 self.pos = Some(Pos {
