@@ -69,16 +69,17 @@ pub(crate) struct VarEnd {
     pub(crate) countdown: usize,
 }
 
-/// The running sums of `VarCore` while a kernel runs (kept in registers: plain values,
-/// never borrowed across a call).
+/// The running sums of `VarCore` (kept in registers while a kernel runs: plain values,
+/// never borrowed across a call). `VarCore::push` steps them too, through the same
+/// [`VarSums::step_on`], so the streaming path and the kernels share one arithmetic.
 #[derive(Clone, Copy)]
-struct VarSums {
-    p: usize,
-    inv_n: f64,
-    shift: f64,
-    s1: f64,
-    s2: f64,
-    countdown: usize,
+pub(crate) struct VarSums {
+    pub(crate) p: usize,
+    pub(crate) inv_n: f64,
+    pub(crate) shift: f64,
+    pub(crate) s1: f64,
+    pub(crate) s2: f64,
+    pub(crate) countdown: usize,
 }
 
 impl VarSums {
@@ -102,10 +103,26 @@ impl VarSums {
         }
     }
 
-    /// Bar `i` (`i >= p - 1`, `x = xs[i]`, `oldest = xs[i + 1 - p]`): the variance of the
-    /// window ending at `i`, then `oldest` leaves the sums, as `VarCore::push` does.
+    /// Bar `i` (`i >= p - 1`, `x = xs[i]`, `oldest = xs[i + 1 - p]`) of a column: the
+    /// variance of the window ending at `i`, then `oldest` leaves the sums.
     #[inline(always)]
     fn step(&mut self, xs: &[f64], i: usize, x: f64, oldest: f64) -> f64 {
+        let p = self.p;
+        self.step_on(x, oldest, || {
+            (xs.get(i + 1 - p..=i).unwrap_or_default(), &[])
+        })
+    }
+
+    /// `x` joins a full window whose oldest value is `oldest`: the window's variance, then
+    /// `oldest` leaves the sums; `window` gives the window (oldest first, in two parts, as
+    /// a ring holds it) for the rare re-centring.
+    #[inline(always)]
+    pub(crate) fn step_on<'a>(
+        &mut self,
+        x: f64,
+        oldest: f64,
+        window: impl FnOnce() -> (&'a [f64], &'a [f64]),
+    ) -> f64 {
         let inv_n = self.inv_n;
         let y = x - self.shift;
         self.s1 += y;
@@ -125,8 +142,8 @@ impl VarSums {
             self.s1 -= t;
             return var;
         }
-        let window = xs.get(i + 1 - self.p..=i).unwrap_or_default();
-        let (shift, s1, s2, var) = recentre_on(window, oldest, inv_n);
+        let (older, newer) = window();
+        let (shift, s1, s2, var) = recentre_on(older, newer, oldest, inv_n);
         (self.shift, self.s1, self.s2) = (shift, s1, s2);
         self.countdown = 32 * self.p;
         var
@@ -144,17 +161,17 @@ impl VarSums {
     }
 }
 
-/// `VarCore::recentre` on `window` (oldest first): the new shift, both sums with `oldest`
-/// already taken out, and the window's variance.
+/// Re-centre on the window `older` then `newer` (oldest first): the new shift (the window
+/// mean), both sums with `oldest` already taken out, and the window's variance.
 #[inline(never)]
-fn recentre_on(window: &[f64], oldest: f64, inv_n: f64) -> (f64, f64, f64, f64) {
+fn recentre_on(older: &[f64], newer: &[f64], oldest: f64, inv_n: f64) -> (f64, f64, f64, f64) {
     let mut sum = 0.0;
-    for &w in window {
+    for &w in older.iter().chain(newer) {
         sum += w;
     }
     let shift = sum * inv_n;
     let (mut s1, mut s2) = (0.0, 0.0);
-    for &w in window {
+    for &w in older.iter().chain(newer) {
         let y = w - shift;
         s1 += y;
         s2 += y * y;
@@ -171,7 +188,7 @@ fn recentre_on(window: &[f64], oldest: f64, inv_n: f64) -> (f64, f64, f64, f64) 
 
 /// A column of `n` values, allocated once; the kernels append to it.
 fn column(n: usize) -> Vec<f64> {
-    Vec::with_capacity(n)
+    Vec::with_capacity(super::kernels::capacity(n))
 }
 
 /// The stack buffers of one block, indexed by bar within the block.
@@ -552,7 +569,7 @@ fn var_block<const SUM: bool, F: Finish>(
         };
         let bar = i + r;
         let window = xs.get(bar + 1 - p..=bar).unwrap_or_default();
-        let (shift, s1, s2, var) = recentre_on(window, xs[bar + 1 - p], inv_n);
+        let (shift, s1, s2, var) = recentre_on(window, &[], xs[bar + 1 - p], inv_n);
         (sums.shift, sums.s1, sums.s2) = (shift, s1, s2);
         sums.countdown = 32 * p;
         b.var[r] = var;

@@ -8,7 +8,8 @@
 //! and differs in the last bit at most). `±DI = 100·S(±DM)/S(TR)`, `DX = 100·|-DI - +DI|/(-DI + +DI)`,
 //! ADX seeded by the mean of the first n DX values, then `(ADX·(n-1) + DX)·(1/n)`. TA-Lib's
 //! zero guards (`|v| < 1e-8`) are kept: a zero TR sum gives DI 0, a zero DI sum leaves DX at
-//! its previous value and ADX unchanged.
+//! its previous value and ADX unchanged. [`PlusDi`] and [`MinusDi`] skip DX and ADX (neither
+//! feeds a DI), streaming and batch alike: no DX division and no ADX recurrence a bar.
 
 use std::fmt;
 
@@ -84,16 +85,18 @@ impl DmCore {
         *self = DmCore::new(self.period);
     }
 
+    /// One bar; `DX`: also DX and ADX (else `dx` is 0 and `adx` `None`, and their state
+    /// stays untouched: +DI and -DI alone need neither).
     #[inline]
-    fn update(&mut self, bar: &Bar) -> Option<DmStep> {
-        self.step(bar.high, bar.low, bar.close)
+    fn update<const DX: bool>(&mut self, bar: &Bar) -> Option<DmStep> {
+        self.step::<DX>(bar.high, bar.low, bar.close)
     }
 
     /// The batch kernel: `update` on every bar, run on a local copy of the state (kept in
     /// registers, reading the three columns directly), `pick` giving each output; the
     /// state is stored back at the end. Works from any state.
     #[inline]
-    fn columns<const K: usize>(
+    fn columns<const K: usize, const DX: bool>(
         &mut self,
         bars: &Bars,
         pick: impl Fn(Option<DmStep>) -> [f64; K],
@@ -104,11 +107,11 @@ impl DmCore {
         let cols = bars.high().iter().zip(bars.low()).zip(bars.close());
         if let [only] = out.as_mut_slice() {
             for (o, ((&h, &l), &c)) in only.iter_mut().zip(cols) {
-                *o = pick(core.step(h, l, c))[0];
+                *o = pick(core.step::<DX>(h, l, c))[0];
             }
         } else {
             for (i, ((&h, &l), &c)) in cols.enumerate() {
-                let v = pick(core.step(h, l, c));
+                let v = pick(core.step::<DX>(h, l, c));
                 for (o, v) in out.iter_mut().zip(v) {
                     if let Some(slot) = o.get_mut(i) {
                         *slot = v;
@@ -121,7 +124,7 @@ impl DmCore {
     }
 
     #[inline]
-    fn step(&mut self, high: f64, low: f64, close: f64) -> Option<DmStep> {
+    fn step<const DX: bool>(&mut self, high: f64, low: f64, close: f64) -> Option<DmStep> {
         if self.count == 0 {
             self.prev_high = high;
             self.prev_low = low;
@@ -162,11 +165,19 @@ impl DmCore {
             let minus_di = 100.0 * (self.minus_dm / self.tr);
             let plus_di = 100.0 * (self.plus_dm / self.tr);
             let sum = minus_di + plus_di;
-            if !ta_is_zero(sum) {
+            if DX && !ta_is_zero(sum) {
                 dx_now = Some(100.0 * ((minus_di - plus_di).abs() / sum));
             }
             (plus_di, minus_di)
         };
+        if !DX {
+            return Some(DmStep {
+                plus_di,
+                minus_di,
+                dx: 0.0,
+                adx: None,
+            });
+        }
         // talib.DX: 0 on its first bar when undefined, else the previous value
         if let Some(dx) = dx_now {
             self.dx_last = dx;
@@ -198,7 +209,7 @@ impl DmCore {
 }
 
 macro_rules! dm_indicator {
-    ($(#[$meta:meta])* $name:ident, $label:literal, $lookback:expr, $out:ty, |$s:ident| $pick:expr) => {
+    ($(#[$meta:meta])* $name:ident, $label:literal, $dx:literal, $lookback:expr, $out:ty, |$s:ident| $pick:expr) => {
         $(#[$meta])*
         #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
         pub struct $name {
@@ -220,7 +231,7 @@ macro_rules! dm_indicator {
             type Output = $out;
             #[inline]
             fn update(&mut self, bar: &Bar) -> Option<$out> {
-                let $s = self.core.update(bar)?;
+                let $s = self.core.update::<$dx>(bar)?;
                 $pick
             }
             fn lookback(&self) -> usize {
@@ -245,7 +256,7 @@ dm_indicator!(
     /// Seed: plain sums over bars 1..n-1. Lookback `n`. Matches `talib.PLUS_DI(high, low, close, n)`.
     #[doc(alias = "PLUS_DI")]
     #[doc(alias = "PlusDirectionalIndicator")]
-    PlusDi, "PLUS_DI", |n: usize| n, f64, |s| Some(s.plus_di)
+    PlusDi, "PLUS_DI", false, |n: usize| n, f64, |s| Some(s.plus_di)
 );
 
 dm_indicator!(
@@ -253,7 +264,7 @@ dm_indicator!(
     /// Seed: plain sums over bars 1..n-1. Lookback `n`. Matches `talib.MINUS_DI(high, low, close, n)`.
     #[doc(alias = "MINUS_DI")]
     #[doc(alias = "MinusDirectionalIndicator")]
-    MinusDi, "MINUS_DI", |n: usize| n, f64, |s| Some(s.minus_di)
+    MinusDi, "MINUS_DI", false, |n: usize| n, f64, |s| Some(s.minus_di)
 );
 
 dm_indicator!(
@@ -262,7 +273,7 @@ dm_indicator!(
     /// Lookback `n`. Matches `talib.DX(high, low, close, n)`.
     #[doc(alias = "DX")]
     #[doc(alias = "DirectionalMovementIndex")]
-    Dx, "DX", |n: usize| n, f64, |s| Some(s.dx)
+    Dx, "DX", true, |n: usize| n, f64, |s| Some(s.dx)
 );
 
 dm_indicator!(
@@ -271,7 +282,7 @@ dm_indicator!(
     /// Matches `talib.ADX(high, low, close, n)`.
     #[doc(alias = "ADX")]
     #[doc(alias = "AverageDirectionalIndex")]
-    Adx, "ADX", |n: usize| 2 * n - 1, f64, |s| s.adx
+    Adx, "ADX", true, |n: usize| 2 * n - 1, f64, |s| s.adx
 );
 
 dm_indicator!(
@@ -280,7 +291,7 @@ dm_indicator!(
     /// comes when the ADX is ready: lookback `2n - 1`.
     #[doc(alias = "DMI")]
     #[doc(alias = "DirectionalMovementSystem")]
-    Dmi, "DMI", |n: usize| 2 * n - 1, DmiValue, |s| {
+    Dmi, "DMI", true, |n: usize| 2 * n - 1, DmiValue, |s| {
         s.adx.map(|adx| DmiValue {
             plus_di: s.plus_di,
             minus_di: s.minus_di,
@@ -291,10 +302,10 @@ dm_indicator!(
 );
 
 macro_rules! dm_values {
-    ($($name:ident => |$s:ident| $pick:expr),+) => {$(
+    ($($name:ident, $dx:literal => |$s:ident| $pick:expr),+) => {$(
         impl BatchValues for $name {
             fn values(&mut self, bars: &Bars) -> Vec<f64> {
-                let [out] = self.core.columns(bars, |s| {
+                let [out] = self.core.columns::<1, $dx>(bars, |s| {
                     [s.and_then(|$s| $pick).unwrap_or(f64::NAN)]
                 });
                 out
@@ -304,10 +315,10 @@ macro_rules! dm_values {
 }
 
 dm_values!(
-    PlusDi => |s| Some(s.plus_di),
-    MinusDi => |s| Some(s.minus_di),
-    Dx => |s| Some(s.dx),
-    Adx => |s| s.adx
+    PlusDi, false => |s| Some(s.plus_di),
+    MinusDi, false => |s| Some(s.minus_di),
+    Dx, true => |s| Some(s.dx),
+    Adx, true => |s| s.adx
 );
 
 /// The directional movement system as four columns (`NaN` for warm-up), TA-Lib's shapes.
@@ -327,7 +338,7 @@ impl Dmi {
     /// +DI, -DI, DX and ADX over `bars` as columns: `update` on every bar, bit for bit,
     /// by the batch kernel (from any state, which it leaves as streaming would).
     pub fn columns(&mut self, bars: &Bars) -> DmiColumns {
-        let [plus_di, minus_di, dx, adx] = self.core.columns(bars, |s| match s {
+        let [plus_di, minus_di, dx, adx] = self.core.columns::<4, true>(bars, |s| match s {
             Some(DmStep {
                 plus_di,
                 minus_di,

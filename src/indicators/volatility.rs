@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::deviation::{self, Isa};
+use super::deviation::{self, Isa, VarSums};
 use super::{
     BatchValues, Indicator, ParamError, RollingSum, check_mult, check_period, kernels,
     stream_values,
@@ -222,25 +222,19 @@ impl VarCore {
         self.count = n;
         // the window is buf[pos..] then buf[..pos]; its oldest value is buf[pos]
         let oldest = self.buf[self.pos];
-        let y = x - self.shift;
-        self.s1 += y;
-        let m = self.inv_n * self.s1;
-        self.s2 += y * y;
-        let var = self.inv_n * self.s2 - m * m;
-        let t = oldest - self.shift;
-        let tt = t * t;
-        self.s2 -= tt;
-        let recentre = if self.inv_n * self.s2 * 1e-6 > var || tt > self.s2 * 1e6 {
-            true
-        } else {
-            self.countdown -= 1;
-            self.countdown == 0
+        let mut sums = VarSums {
+            p: n,
+            inv_n: self.inv_n,
+            shift: self.shift,
+            s1: self.s1,
+            s2: self.s2,
+            countdown: self.countdown,
         };
-        if !recentre {
-            self.s1 -= t;
-            return Some(var);
-        }
-        Some(self.recentre())
+        let (newer, older) = self.buf.split_at(self.pos);
+        let var = sums.step_on(x, oldest, || (older, newer));
+        (self.shift, self.s1, self.s2) = (sums.shift, sums.s1, sums.s2);
+        self.countdown = sums.countdown;
+        Some(var)
     }
 
     /// `sqrt(variance) · nbdev` of every full window of `xs` (`NaN` before) by the
@@ -264,33 +258,6 @@ impl VarCore {
         self.s1 = end.s1;
         self.s2 = end.s2;
         self.countdown = end.countdown;
-    }
-
-    /// Re-centre on the window mean and recompute both sums; returns the window variance.
-    fn recentre(&mut self) -> f64 {
-        let (newer, older) = self.buf.split_at(self.pos);
-        let mut sum = 0.0;
-        for &w in older.iter().chain(newer) {
-            sum += w;
-        }
-        self.shift = sum * self.inv_n;
-        let (mut s1, mut s2) = (0.0, 0.0);
-        for &w in older.iter().chain(newer) {
-            let y = w - self.shift;
-            s1 += y;
-            s2 += y * y;
-        }
-        let m = self.inv_n * s1;
-        let v = self.inv_n * s2;
-        let mut var = v - m * m;
-        if var < v * 1e-12 {
-            var = 0.0;
-        }
-        let t = self.buf[self.pos] - self.shift;
-        self.s1 = s1 - t;
-        self.s2 = s2 - t * t;
-        self.countdown = 32 * self.period;
-        var
     }
 }
 
