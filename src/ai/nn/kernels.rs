@@ -69,6 +69,15 @@ pub(super) struct Wide {
 }
 
 impl Wide {
+    /// The baseline path's value (no AVX2), for tests of the helpers that take one.
+    #[cfg(test)]
+    pub(super) fn baseline() -> Wide {
+        Wide {
+            #[cfg(target_arch = "x86_64")]
+            v3: None,
+        }
+    }
+
     /// AVX2, when this compilation has it.
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
@@ -444,6 +453,39 @@ fn transpose(w: &[f32], wt: &mut [f32], n_in: usize, n_out: usize) {
     }
 }
 
+/// `(Σ a_k, bad)` over the squares of `c`, for the exact sum of squares of `super`:
+/// `x_k = fl32(c_k²)·inv_u` (exact: a scaling by a power of two), `a_k` the integer
+/// nearest to it, and `bad` when some `x_k` lies exactly halfway between two integers (a
+/// tie, which the caller cannot add this way). `x + 2⁵² − 2⁵²` rounds an `x` in `[0, 2⁵²)`
+/// to the nearest integer (ties to even; a tie shows as `|x − r| = ½`); a larger `x`, `∞`
+/// or NaN gives a sum the caller rejects (it leaves the binade). The integers add exactly.
+#[inline(always)]
+pub(super) fn binade_steps(simd: Wide, c: &[f32], inv_u: f64) -> (f64, bool) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(v3) = simd.avx() {
+        return avx::binade_steps(v3, c, inv_u);
+    }
+    let _ = simd;
+    binade_steps_f64(c, inv_u)
+}
+
+/// [`binade_steps`] one square at a time in `f64`.
+#[inline(always)]
+fn binade_steps_f64(c: &[f32], inv_u: f64) -> (f64, bool) {
+    let mut steps = [0.0f64; 8];
+    let mut tie = false;
+    for (k, &g) in c.iter().enumerate() {
+        let x = f64::from(g * g) * inv_u;
+        let r = (x + MAGIC) - MAGIC;
+        steps[k % 8] += r;
+        tie |= (x - r).abs() == 0.5;
+    }
+    (steps.iter().sum(), tie)
+}
+
+/// 2⁵²: adding and subtracting it rounds a smaller non-negative `f64` to an integer.
+const MAGIC: f64 = 4_503_599_627_370_496.0;
+
 /// The AVX2 kernels (x86-64 v3): the same chains as the generic kernels above, written
 /// with explicit 8-lane vectors (`vfmadd`, one rounding, as `f32::mul_add`), so each output
 /// is the same chain in the same order.
@@ -717,10 +759,18 @@ pub(super) mod avx {
         let rows = x.len() / n_in;
         if rows < R {
             // a few rows (acting on one state): packing the weights would cost as much as
-            // the sums, so read each weight row where it is
+            // the sums, so read each weight row where it is; up to 64 outputs a pass, so
+            // that eight independent chains hide the multiply-add's latency
             let mut o = 0;
             while o < n_out {
-                if n_out - o >= 16 {
+                let left = n_out - o;
+                if left >= 64 {
+                    forward_direct::<8, 64>(s, x, w, bias, out, n_in, n_out, o, relu);
+                    o += 64;
+                } else if left >= 32 {
+                    forward_direct::<4, 32>(s, x, w, bias, out, n_in, n_out, o, relu);
+                    o += 32;
+                } else if left > 8 {
                     forward_direct::<2, 16>(s, x, w, bias, out, n_in, n_out, o, relu);
                     o += 16;
                 } else {
@@ -764,9 +814,13 @@ pub(super) mod avx {
         for (xr, yr) in x.chunks_exact(n_in).zip(out.chunks_exact_mut(n_out)) {
             let mut acc = [init];
             for (&xi, wr) in xr.iter().zip(w.chunks_exact(n_out)) {
-                let mut lanes_w = [0.0f32; W];
-                copy_pad::<W>(&mut lanes_w, &wr[o..], real);
-                let wv = vecs::<V>(&lanes_w);
+                let wv = if real == W {
+                    vecs::<V>(&wr[o..])
+                } else {
+                    let mut lanes_w = [0.0f32; W];
+                    copy_pad::<W>(&mut lanes_w, &wr[o..], real);
+                    vecs::<V>(&lanes_w)
+                };
                 let xv = s.splat_f32s(xi);
                 for (av, &wl) in acc[0].iter_mut().zip(&wv) {
                     *av = mac(s, *av, xv, wl);
@@ -792,7 +846,8 @@ pub(super) mod avx {
         pack: &mut Vec<f32>,
     ) {
         let real = W.min(n_out - o);
-        // the weight columns o..o + real, one row of W lanes per input
+        // the weight columns o..o + real, one row of W lanes per input (contiguous: read in
+        // place, rows `n_out` apart, the columns of a wide layer fall into a few cache sets)
         pack_strip::<W>(pack, w, n_in, n_out, o, real);
         let mut bb = [0.0f32; W];
         copy_part::<W>(&mut bb, &bias[o..], real);
@@ -1035,5 +1090,49 @@ pub(super) mod avx {
                 }
             }
         }
+    }
+
+    /// [`super::binade_steps`] eight squares at a time in `f32`: `x = c²·(1/u)` is exact in
+    /// `f32` too while `1/u` is a normal `f32` (a product that overflows is `∞`, one that
+    /// underflows is far below ½ and rounds to 0 either way), `x + 2²³ − 2²³` rounds an `x`
+    /// below 2²³ to the nearest integer (ties to even, flagged), `x − r` is exact
+    /// (Sterbenz), and the integers add in `i32` lanes (below 2³¹ for 1 024 squares a pass).
+    /// An `x` of 2²³ or more (or NaN) is flagged too: with it the sum leaves the binade.
+    #[inline(always)]
+    pub(super) fn binade_steps(s: V3, c: &[f32], inv_u: f64) -> (f64, bool) {
+        use core::arch::x86_64::{__m256, __m256i};
+        if inv_u > f64::from(f32::MAX) {
+            return super::binade_steps_f64(c, inv_u);
+        }
+        let a = &s.avx;
+        let scale: __m256 = pulp::cast([inv_u as f32; 8]);
+        let magic: __m256 = pulp::cast([8_388_608.0f32; 8]);
+        let half: __m256 = pulp::cast([0.5f32; 8]);
+        let sign: __m256 = pulp::cast([-0.0f32; 8]);
+        let mut bad: __m256 = pulp::cast([0.0f32; 8]);
+        let mut sum = 0.0f64;
+        for pass in c.chunks(1024) {
+            let mut acc: __m256i = pulp::cast([0i32; 8]);
+            let eights = pass.chunks_exact(8);
+            let rest = eights.remainder();
+            for ch in eights {
+                let g: __m256 = pulp::cast(v8(ch));
+                let x = a._mm256_mul_ps(a._mm256_mul_ps(g, g), scale);
+                let r = a._mm256_sub_ps(a._mm256_add_ps(x, magic), magic);
+                acc = s.avx2._mm256_add_epi32(acc, a._mm256_cvttps_epi32(r));
+                let d = a._mm256_andnot_ps(sign, a._mm256_sub_ps(x, r));
+                let tie = a._mm256_cmp_ps::<{ core::arch::x86_64::_CMP_EQ_OQ }>(d, half);
+                let big = a._mm256_cmp_ps::<{ core::arch::x86_64::_CMP_NLT_UQ }>(x, magic);
+                bad = a._mm256_or_ps(bad, a._mm256_or_ps(tie, big));
+            }
+            let lanes8: [i32; 8] = pulp::cast(acc);
+            sum += lanes8.iter().map(|&v| f64::from(v)).sum::<f64>();
+            let (more, tie) = super::binade_steps_f64(rest, inv_u);
+            sum += more;
+            if tie {
+                return (sum, true);
+            }
+        }
+        (sum, a._mm256_movemask_ps(bad) != 0)
     }
 }
