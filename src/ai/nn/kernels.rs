@@ -483,6 +483,34 @@ fn binade_steps_f64(c: &[f32], inv_u: f64) -> (f64, bool) {
     (steps.iter().sum(), tie)
 }
 
+/// `(t, m)`: a fast sum of the squares of `g` for a bound on their exact sum, and the
+/// most `f32` rounding steps any part of `t` went through. With AVX2: 32 running `f32` sums
+/// of fused multiply-adds `acc ← fma(g, g, acc)` (each step one rounding: relative error
+/// at most `2⁻²⁴`, or `2⁻¹⁵⁰` absolute below the normal range), `m = ⌈n/32⌉`, the lanes
+/// and the last squares added in `f64`. Otherwise sixteen `f64` sums of `f64` squares
+/// (exact to far better than any margin the caller uses) and `m = 0`.
+#[inline(always)]
+pub(super) fn lane_squares(simd: Wide, g: &[f32]) -> (f64, usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(v3) = simd.avx() {
+        return avx::lane_squares(v3, g);
+    }
+    let _ = simd;
+    let mut acc = [0.0f64; 16];
+    let chunks = g.chunks_exact(16);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += f64::from(v) * f64::from(v);
+        }
+    }
+    let mut sum: f64 = acc.iter().sum();
+    for &v in rest {
+        sum += f64::from(v) * f64::from(v);
+    }
+    (sum, 0)
+}
+
 /// 2⁵²: adding and subtracting it rounds a smaller non-negative `f64` to an integer.
 const MAGIC: f64 = 4_503_599_627_370_496.0;
 
@@ -949,8 +977,8 @@ pub(super) mod avx {
         }
     }
 
-    /// [`super::dense_grad_input`] for pairs of samples and inputs in blocks of 16, from
-    /// `W` (`[n_in × n_out]`); returns (samples, inputs) covered.
+    /// [`super::dense_grad_input`] for every sample and the inputs in blocks of 16, from `W`
+    /// (`[n_in × n_out]`); returns (samples, inputs) covered.
     #[inline(always)]
     #[allow(clippy::too_many_arguments, reason = "one dense layer's operands")]
     pub(super) fn grad_input(
@@ -967,7 +995,6 @@ pub(super) mod avx {
         let lanes_n = super::LANES;
         let full = n_out / lanes_n * lanes_n;
         let iblocks = n_in / 16 * 16;
-        let pairs = b / 2 * 2;
         // per block of 16 inputs, the weights in the order the sums take them: lane k's
         // outputs k, k + 16, …, then the outputs past the last full block; 16 inputs each
         let j = full / lanes_n;
@@ -1009,21 +1036,38 @@ pub(super) mod avx {
         }
         let wp = &*wp;
         let dp = &dz[..b * n_out];
+        // three samples side by side (each panel vector serves three), then the one or two
+        // left
+        let triples = b / 3 * 3;
+        macro_rules! rows {
+            ($j:literal) => {{
+                grad_input_rows::<$j, 3>(s, dp, wp, x, dx, n_in, n_out, 0, triples, iblocks);
+                match b - triples {
+                    2 => {
+                        grad_input_rows::<$j, 2>(s, dp, wp, x, dx, n_in, n_out, triples, b, iblocks)
+                    }
+                    1 => {
+                        grad_input_rows::<$j, 1>(s, dp, wp, x, dx, n_in, n_out, triples, b, iblocks)
+                    }
+                    _ => {}
+                }
+            }};
+        }
         match j {
-            0 => grad_input_pairs::<0>(s, dp, wp, x, dx, n_in, n_out, pairs, iblocks),
-            1 => grad_input_pairs::<1>(s, dp, wp, x, dx, n_in, n_out, pairs, iblocks),
-            2 => grad_input_pairs::<2>(s, dp, wp, x, dx, n_in, n_out, pairs, iblocks),
-            3 => grad_input_pairs::<3>(s, dp, wp, x, dx, n_in, n_out, pairs, iblocks),
-            4 => grad_input_pairs::<4>(s, dp, wp, x, dx, n_in, n_out, pairs, iblocks),
+            0 => rows!(0),
+            1 => rows!(1),
+            2 => rows!(2),
+            3 => rows!(3),
+            4 => rows!(4),
             _ => return (0, 0),
         }
-        (pairs, iblocks)
+        (b, iblocks)
     }
 
-    /// The pairs of samples × blocks of 16 inputs, with `J` outputs per lane.
+    /// Samples `from..to` (groups of `N`) × blocks of 16 inputs, with `J` outputs per lane.
     #[inline(always)]
     #[allow(clippy::too_many_arguments, reason = "one dense layer's operands")]
-    fn grad_input_pairs<const J: usize>(
+    fn grad_input_rows<const J: usize, const N: usize>(
         s: V3,
         dp: &[f32],
         wp: &[f32],
@@ -1031,39 +1075,39 @@ pub(super) mod avx {
         dx: &mut [f32],
         n_in: usize,
         n_out: usize,
-        pairs: usize,
+        from: usize,
+        to: usize,
         iblocks: usize,
     ) {
         const L: usize = super::LANES;
         let full = J * L;
         let start = s.splat_f32s(if J == 0 { 0.0 } else { -0.0 });
         let zero = s.splat_f32s(0.0);
-        for ((d2, x2), dx2) in dp[..pairs * n_out]
-            .chunks_exact(2 * n_out)
-            .zip(x[..pairs * n_in].chunks_exact(2 * n_in))
-            .zip(dx[..pairs * n_in].chunks_exact_mut(2 * n_in))
+        for ((dn, xn), dxn) in dp[from * n_out..to * n_out]
+            .chunks_exact(N * n_out)
+            .zip(x[from * n_in..to * n_in].chunks_exact(N * n_in))
+            .zip(dx[from * n_in..to * n_in].chunks_exact_mut(N * n_in))
         {
-            let (da, db) = d2.split_at(n_out);
-            let (da_f, da_t) = da.split_at(full);
-            let (db_f, db_t) = db.split_at(full);
+            // each sample's deltas: the lanes' outputs, then the outputs past them
+            let d_f: [&[f32]; N] = core::array::from_fn(|r| &dn[r * n_out..r * n_out + full]);
+            let d_t: [&[f32]; N] = core::array::from_fn(|r| &dn[r * n_out + full..(r + 1) * n_out]);
             for (ib, panel) in wp.chunks_exact(16 * n_out).take(iblocks / 16).enumerate() {
                 let (pf, pt) = panel.split_at(16 * full);
-                let mut t = [[start; 2]; 2];
+                let mut t = [[start; 2]; N];
                 if J > 0 {
                     // lane k's outputs k, k + 16, …: its J weight rows are consecutive in
                     // the panel, its deltas 16 apart in the sample's row
-                    let (da_f, db_f) = (&da_f[..L * J], &db_f[..L * J]);
                     for (k, ck) in (0..L).zip(pf.chunks_exact(16 * J)) {
-                        let mut p = [[zero; 2]; 2];
+                        let mut p = [[zero; 2]; N];
                         for jj in 0..J {
                             let c0 = v8(&ck[16 * jj..]);
                             let c1 = v8(&ck[16 * jj + 8..]);
                             let o = k + L * jj;
-                            let (va, vb) = (s.splat_f32s(da_f[o]), s.splat_f32s(db_f[o]));
-                            p[0][0] = mac(s, p[0][0], va, c0);
-                            p[0][1] = mac(s, p[0][1], va, c1);
-                            p[1][0] = mac(s, p[1][0], vb, c0);
-                            p[1][1] = mac(s, p[1][1], vb, c1);
+                            for (pr, dr) in p.iter_mut().zip(&d_f) {
+                                let v = s.splat_f32s(dr[o]);
+                                pr[0] = mac(s, pr[0], v, c0);
+                                pr[1] = mac(s, pr[1], v, c1);
+                            }
                         }
                         for (tr, pr) in t.iter_mut().zip(&p) {
                             tr[0] = s.add_f32s(tr[0], pr[0]);
@@ -1071,21 +1115,21 @@ pub(super) mod avx {
                         }
                     }
                 }
-                for ((c, &a0), &a1) in pt.chunks_exact(16).zip(da_t).zip(db_t) {
+                for (q, c) in pt.chunks_exact(16).enumerate() {
                     let c0 = v8(c);
                     let c1 = v8(&c[8..]);
-                    let (va, vb) = (s.splat_f32s(a0), s.splat_f32s(a1));
-                    t[0][0] = mac(s, t[0][0], va, c0);
-                    t[0][1] = mac(s, t[0][1], va, c1);
-                    t[1][0] = mac(s, t[1][0], vb, c0);
-                    t[1][1] = mac(s, t[1][1], vb, c1);
+                    for (tr, dr) in t.iter_mut().zip(&d_t) {
+                        let v = s.splat_f32s(dr[q]);
+                        tr[0] = mac(s, tr[0], v, c0);
+                        tr[1] = mac(s, tr[1], v, c1);
+                    }
                 }
                 let i = ib * 16;
                 for (r, tr) in t.iter().enumerate() {
                     for (h, &v) in tr.iter().enumerate() {
                         let at = r * n_in + i + 8 * h;
-                        let kept = relu_mask(s, v, v8(&x2[at..]));
-                        dx2[at..at + 8].copy_from_slice(&lanes(kept));
+                        let kept = relu_mask(s, v, v8(&xn[at..]));
+                        dxn[at..at + 8].copy_from_slice(&lanes(kept));
                     }
                 }
             }
@@ -1134,5 +1178,29 @@ pub(super) mod avx {
             }
         }
         (sum, a._mm256_movemask_ps(bad) != 0)
+    }
+
+    /// [`super::lane_squares`] in four vectors of eight `f32` running sums.
+    #[inline(always)]
+    pub(super) fn lane_squares(s: V3, g: &[f32]) -> (f64, usize) {
+        let zero = s.splat_f32s(0.0);
+        let mut acc = [zero; 4];
+        let chunks = g.chunks_exact(32);
+        let rest = chunks.remainder();
+        let steps = chunks.len();
+        for c in chunks {
+            for (k, a) in acc.iter_mut().enumerate() {
+                let v = v8(&c[8 * k..]);
+                *a = mac(s, *a, v, v);
+            }
+        }
+        let mut sum = 0.0f64;
+        for a in acc {
+            sum += lanes(a).iter().map(|&v| f64::from(v)).sum::<f64>();
+        }
+        for &v in rest {
+            sum += f64::from(v) * f64::from(v);
+        }
+        (sum, steps)
     }
 }

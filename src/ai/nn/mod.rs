@@ -475,36 +475,44 @@ fn add_in_binade(simd: kernels::Wide, s: f32, c: &[f32]) -> Option<f32> {
 }
 
 /// True when the sequential `f32` norm of `grad` is certainly at most `max`, decided from
-/// a fast `f64` sum of squares (sixteen running sums, any order): the `f32` sum of `n`
-/// non-negative rounded squares exceeds the exact sum by at most a factor
-/// `(1 + u)^(n + 1)` (`u = 2⁻²⁴`) plus twice the underflow of each square (≤ 2⁻¹⁴⁹), so when
-/// the exact sum is below `max²` with that margin the `f32` norm cannot exceed `max` and
-/// no clipping happens. Otherwise (or for a non-finite gradient) the caller computes the
-/// norm exactly, so the shortcut never changes a bit; it saves the serial `f32` sum on
-/// nearly every step (DQN gradients are far below SB3's clip of 10).
-fn surely_within(grad: &[f32], max: f32) -> bool {
-    let mut acc = [0.0f64; 16];
-    let chunks = grad.chunks_exact(16);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for (a, &g) in acc.iter_mut().zip(c) {
-            *a += f64::from(g) * f64::from(g);
+/// a fast sum of squares `t` (`kernels::lane_squares`: running sums side by side, any
+/// order). With `u = 2⁻²⁴`: the `f32` sum of `n` non-negative rounded squares exceeds the
+/// exact sum `E` by at most a factor `(1 + u)^(n + 1)` plus twice the underflow of each
+/// square (≤ 2⁻¹⁴⁹); and `E ≤ (t + n·2⁻¹⁵⁰)·(1 + u)^m` when each part of `t` went through
+/// at most `m` roundings in `f32`. So when that bound is below `max²` the `f32` norm cannot
+/// exceed `max` and no clipping happens. Otherwise (or for a non-finite gradient) the
+/// caller computes the norm exactly, so the shortcut never changes a bit; it saves the
+/// serial `f32` sum on nearly every step of a gradient below the clip.
+struct SurelyWithin<'a> {
+    grad: &'a [f32],
+    max: f32,
+}
+
+impl Kernel for SurelyWithin<'_> {
+    type Output = bool;
+
+    #[inline(always)]
+    fn run<const SB: usize, const OB: usize>(self, simd: kernels::Wide) -> bool {
+        let (t, m) = kernels::lane_squares(simd, self.grad);
+        let n = self.grad.len() as f64;
+        // (1 + u)^k ≤ 1 + 2ku while ku < 1/2; the f64 additions are exact to far better
+        // than the last factor
+        let u = f64::from(f32::EPSILON) / 2.0;
+        let m = m as f64;
+        if (n + 1.0) * u >= 0.25 || m * u >= 0.25 {
+            return false;
         }
+        let exact = (t + n * 2f64.powi(-150)) * (1.0 + 2.0 * m * u);
+        let bound = exact * (1.0 + 2.0 * (n + 1.0) * u) * (1.0 + 1e-9) + 2.0 * n * 2f64.powi(-149);
+        let max = self.max;
+        let max2 = f64::from(max) * f64::from(max);
+        t.is_finite() && max.is_finite() && bound < max2 * (1.0 - 1e-6)
     }
-    let mut sum: f64 = acc.iter().sum();
-    for &g in rest {
-        sum += f64::from(g) * f64::from(g);
-    }
-    let n = grad.len() as f64;
-    // (1 + u)^(n + 1) ≤ 1 + 2(n + 1)u while (n + 1)u < 1/2; the f64 sum itself is exact
-    // to far better than this margin
-    let u = f64::from(f32::EPSILON) / 2.0;
-    if (n + 1.0) * u >= 0.25 {
-        return false;
-    }
-    let bound = sum * (1.0 + 2.0 * (n + 1.0) * u) * (1.0 + 1e-9) + 2.0 * n * 2f64.powi(-149);
-    let max2 = f64::from(max) * f64::from(max);
-    sum.is_finite() && max.is_finite() && bound < max2 * (1.0 - 1e-6)
+}
+
+/// [`SurelyWithin`] on the best path the CPU has.
+fn surely_within(grad: &[f32], max: f32) -> bool {
+    Path::Detected.run(SurelyWithin { grad, max })
 }
 
 /// The Adam optimiser (Kingma & Ba 2015) with PyTorch's defaults (β₁ 0.9, β₂ 0.999,
