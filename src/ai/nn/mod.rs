@@ -957,6 +957,36 @@ mod tests {
             assert_eq!(fast.to_bytes(), plain.to_bytes(), "step {step}");
         }
         assert!(clipped > 10 && clipped < 50, "{clipped} clipped steps");
+        // the bound on both paths: never "within" when the sequential norm is over the
+        // clip, and "within" well below it (norms 10·(1 ± 10⁻³) and 9.9)
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for path in [Path::Detected, Path::Baseline] {
+            let mut said_within = 0;
+            for case in 0..400u32 {
+                let len = [1usize, 31, 32, 33, 1000, 15_307][case as usize % 6];
+                let raw: Vec<f64> = (0..len)
+                    .map(|_| f64::from(rng.random::<f32>()) - 0.5)
+                    .collect();
+                let norm = raw.iter().map(|g| g * g).sum::<f64>().sqrt();
+                let target = if case % 5 == 0 {
+                    9.9
+                } else {
+                    10.0 * (1.0 + 1e-3 * (f64::from(case % 41) / 20.0 - 1.0))
+                };
+                let g: Vec<f32> = raw.iter().map(|v| (v * target / norm) as f32).collect();
+                let seq = g.iter().map(|g| g * g).sum::<f32>().sqrt();
+                let within = path.run(SurelyWithin {
+                    grad: &g,
+                    max: 10.0,
+                });
+                assert!(!within || seq <= 10.0, "{path:?} case {case}: {seq}");
+                if case % 5 == 0 {
+                    assert!(within, "{path:?} case {case}: {seq}");
+                }
+                said_within += usize::from(within);
+            }
+            assert!(said_within > 80, "{path:?}: {said_within}");
+        }
         assert!(surely_within(&[3.0, 4.0], 5.1));
         assert!(!surely_within(&[3.0, 4.0], 5.0));
         assert!(!surely_within(&[f32::NAN], 5.0));
