@@ -381,7 +381,7 @@ impl DqnAgent {
         self.online
             .backward(&self.d_out, b, &mut self.ws, &mut self.grad);
         self.adam
-            .step(&mut self.online, &mut self.grad)
+            .step(&mut self.online, &self.grad)
             .map_err(|_| NnError::NotFinite {
                 what: "weight",
                 step,

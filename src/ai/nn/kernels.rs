@@ -69,6 +69,15 @@ pub(super) struct Wide {
 }
 
 impl Wide {
+    /// The baseline path's value (no AVX2), for tests of the helpers that take one.
+    #[cfg(test)]
+    pub(super) fn baseline() -> Wide {
+        Wide {
+            #[cfg(target_arch = "x86_64")]
+            v3: None,
+        }
+    }
+
     /// AVX2, when this compilation has it.
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
@@ -444,6 +453,67 @@ fn transpose(w: &[f32], wt: &mut [f32], n_in: usize, n_out: usize) {
     }
 }
 
+/// `(Σ a_k, bad)` over the squares of `c`, for the exact sum of squares of `super`:
+/// `x_k = fl32(c_k²)·inv_u` (exact: a scaling by a power of two), `a_k` the integer
+/// nearest to it, and `bad` when some `x_k` lies exactly halfway between two integers (a
+/// tie, which the caller cannot add this way). `x + 2⁵² − 2⁵²` rounds an `x` in `[0, 2⁵²)`
+/// to the nearest integer (ties to even; a tie shows as `|x − r| = ½`); a larger `x`, `∞`
+/// or NaN gives a sum the caller rejects (it leaves the binade). The integers add exactly.
+#[inline(always)]
+pub(super) fn binade_steps(simd: Wide, c: &[f32], inv_u: f64) -> (f64, bool) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(v3) = simd.avx() {
+        return avx::binade_steps(v3, c, inv_u);
+    }
+    let _ = simd;
+    binade_steps_f64(c, inv_u)
+}
+
+/// [`binade_steps`] one square at a time in `f64`.
+#[inline(always)]
+fn binade_steps_f64(c: &[f32], inv_u: f64) -> (f64, bool) {
+    let mut steps = [0.0f64; 8];
+    let mut tie = false;
+    for (k, &g) in c.iter().enumerate() {
+        let x = f64::from(g * g) * inv_u;
+        let r = (x + MAGIC) - MAGIC;
+        steps[k % 8] += r;
+        tie |= (x - r).abs() == 0.5;
+    }
+    (steps.iter().sum(), tie)
+}
+
+/// `(t, m)`: a fast sum of the squares of `g` for a bound on their exact sum, and the
+/// most `f32` rounding steps any part of `t` went through. With AVX2: 32 running `f32` sums
+/// of fused multiply-adds `acc ← fma(g, g, acc)` (each step one rounding: relative error
+/// at most `2⁻²⁴`, or `2⁻¹⁵⁰` absolute below the normal range), `m = ⌈n/32⌉`, the lanes
+/// and the last squares added in `f64`. Otherwise sixteen `f64` sums of `f64` squares
+/// (exact to far better than any margin the caller uses) and `m = 0`.
+#[inline(always)]
+pub(super) fn lane_squares(simd: Wide, g: &[f32]) -> (f64, usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(v3) = simd.avx() {
+        return avx::lane_squares(v3, g);
+    }
+    let _ = simd;
+    let mut acc = [0.0f64; 16];
+    let chunks = g.chunks_exact(16);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += f64::from(v) * f64::from(v);
+        }
+    }
+    let mut sum: f64 = acc.iter().sum();
+    for &v in rest {
+        sum += f64::from(v) * f64::from(v);
+    }
+    (sum, 0)
+}
+
+/// 2⁵²: adding and subtracting it rounds a smaller non-negative `f64` to an integer.
+const MAGIC: f64 = 4_503_599_627_370_496.0;
+
 /// The AVX2 kernels (x86-64 v3): the same chains as the generic kernels above, written
 /// with explicit 8-lane vectors (`vfmadd`, one rounding, as `f32::mul_add`), so each output
 /// is the same chain in the same order.
@@ -717,10 +787,18 @@ pub(super) mod avx {
         let rows = x.len() / n_in;
         if rows < R {
             // a few rows (acting on one state): packing the weights would cost as much as
-            // the sums, so read each weight row where it is
+            // the sums, so read each weight row where it is; up to 64 outputs a pass, so
+            // that eight independent chains hide the multiply-add's latency
             let mut o = 0;
             while o < n_out {
-                if n_out - o >= 16 {
+                let left = n_out - o;
+                if left >= 64 {
+                    forward_direct::<8, 64>(s, x, w, bias, out, n_in, n_out, o, relu);
+                    o += 64;
+                } else if left >= 32 {
+                    forward_direct::<4, 32>(s, x, w, bias, out, n_in, n_out, o, relu);
+                    o += 32;
+                } else if left > 8 {
                     forward_direct::<2, 16>(s, x, w, bias, out, n_in, n_out, o, relu);
                     o += 16;
                 } else {
@@ -764,9 +842,13 @@ pub(super) mod avx {
         for (xr, yr) in x.chunks_exact(n_in).zip(out.chunks_exact_mut(n_out)) {
             let mut acc = [init];
             for (&xi, wr) in xr.iter().zip(w.chunks_exact(n_out)) {
-                let mut lanes_w = [0.0f32; W];
-                copy_pad::<W>(&mut lanes_w, &wr[o..], real);
-                let wv = vecs::<V>(&lanes_w);
+                let wv = if real == W {
+                    vecs::<V>(&wr[o..])
+                } else {
+                    let mut lanes_w = [0.0f32; W];
+                    copy_pad::<W>(&mut lanes_w, &wr[o..], real);
+                    vecs::<V>(&lanes_w)
+                };
                 let xv = s.splat_f32s(xi);
                 for (av, &wl) in acc[0].iter_mut().zip(&wv) {
                     *av = mac(s, *av, xv, wl);
@@ -792,7 +874,8 @@ pub(super) mod avx {
         pack: &mut Vec<f32>,
     ) {
         let real = W.min(n_out - o);
-        // the weight columns o..o + real, one row of W lanes per input
+        // the weight columns o..o + real, one row of W lanes per input (contiguous: read in
+        // place, rows `n_out` apart, the columns of a wide layer fall into a few cache sets)
         pack_strip::<W>(pack, w, n_in, n_out, o, real);
         let mut bb = [0.0f32; W];
         copy_part::<W>(&mut bb, &bias[o..], real);
@@ -894,8 +977,8 @@ pub(super) mod avx {
         }
     }
 
-    /// [`super::dense_grad_input`] for pairs of samples and inputs in blocks of 16, from
-    /// `W` (`[n_in × n_out]`); returns (samples, inputs) covered.
+    /// [`super::dense_grad_input`] for every sample and the inputs in blocks of 16, from `W`
+    /// (`[n_in × n_out]`); returns (samples, inputs) covered.
     #[inline(always)]
     #[allow(clippy::too_many_arguments, reason = "one dense layer's operands")]
     pub(super) fn grad_input(
@@ -912,7 +995,6 @@ pub(super) mod avx {
         let lanes_n = super::LANES;
         let full = n_out / lanes_n * lanes_n;
         let iblocks = n_in / 16 * 16;
-        let pairs = b / 2 * 2;
         // per block of 16 inputs, the weights in the order the sums take them: lane k's
         // outputs k, k + 16, …, then the outputs past the last full block; 16 inputs each
         let j = full / lanes_n;
@@ -954,21 +1036,38 @@ pub(super) mod avx {
         }
         let wp = &*wp;
         let dp = &dz[..b * n_out];
+        // three samples side by side (each panel vector serves three), then the one or two
+        // left
+        let triples = b / 3 * 3;
+        macro_rules! rows {
+            ($j:literal) => {{
+                grad_input_rows::<$j, 3>(s, dp, wp, x, dx, n_in, n_out, 0, triples, iblocks);
+                match b - triples {
+                    2 => {
+                        grad_input_rows::<$j, 2>(s, dp, wp, x, dx, n_in, n_out, triples, b, iblocks)
+                    }
+                    1 => {
+                        grad_input_rows::<$j, 1>(s, dp, wp, x, dx, n_in, n_out, triples, b, iblocks)
+                    }
+                    _ => {}
+                }
+            }};
+        }
         match j {
-            0 => grad_input_pairs::<0>(s, dp, wp, x, dx, n_in, n_out, pairs, iblocks),
-            1 => grad_input_pairs::<1>(s, dp, wp, x, dx, n_in, n_out, pairs, iblocks),
-            2 => grad_input_pairs::<2>(s, dp, wp, x, dx, n_in, n_out, pairs, iblocks),
-            3 => grad_input_pairs::<3>(s, dp, wp, x, dx, n_in, n_out, pairs, iblocks),
-            4 => grad_input_pairs::<4>(s, dp, wp, x, dx, n_in, n_out, pairs, iblocks),
+            0 => rows!(0),
+            1 => rows!(1),
+            2 => rows!(2),
+            3 => rows!(3),
+            4 => rows!(4),
             _ => return (0, 0),
         }
-        (pairs, iblocks)
+        (b, iblocks)
     }
 
-    /// The pairs of samples × blocks of 16 inputs, with `J` outputs per lane.
+    /// Samples `from..to` (groups of `N`) × blocks of 16 inputs, with `J` outputs per lane.
     #[inline(always)]
     #[allow(clippy::too_many_arguments, reason = "one dense layer's operands")]
-    fn grad_input_pairs<const J: usize>(
+    fn grad_input_rows<const J: usize, const N: usize>(
         s: V3,
         dp: &[f32],
         wp: &[f32],
@@ -976,39 +1075,39 @@ pub(super) mod avx {
         dx: &mut [f32],
         n_in: usize,
         n_out: usize,
-        pairs: usize,
+        from: usize,
+        to: usize,
         iblocks: usize,
     ) {
         const L: usize = super::LANES;
         let full = J * L;
         let start = s.splat_f32s(if J == 0 { 0.0 } else { -0.0 });
         let zero = s.splat_f32s(0.0);
-        for ((d2, x2), dx2) in dp[..pairs * n_out]
-            .chunks_exact(2 * n_out)
-            .zip(x[..pairs * n_in].chunks_exact(2 * n_in))
-            .zip(dx[..pairs * n_in].chunks_exact_mut(2 * n_in))
+        for ((dn, xn), dxn) in dp[from * n_out..to * n_out]
+            .chunks_exact(N * n_out)
+            .zip(x[from * n_in..to * n_in].chunks_exact(N * n_in))
+            .zip(dx[from * n_in..to * n_in].chunks_exact_mut(N * n_in))
         {
-            let (da, db) = d2.split_at(n_out);
-            let (da_f, da_t) = da.split_at(full);
-            let (db_f, db_t) = db.split_at(full);
+            // each sample's deltas: the lanes' outputs, then the outputs past them
+            let d_f: [&[f32]; N] = core::array::from_fn(|r| &dn[r * n_out..r * n_out + full]);
+            let d_t: [&[f32]; N] = core::array::from_fn(|r| &dn[r * n_out + full..(r + 1) * n_out]);
             for (ib, panel) in wp.chunks_exact(16 * n_out).take(iblocks / 16).enumerate() {
                 let (pf, pt) = panel.split_at(16 * full);
-                let mut t = [[start; 2]; 2];
+                let mut t = [[start; 2]; N];
                 if J > 0 {
                     // lane k's outputs k, k + 16, …: its J weight rows are consecutive in
                     // the panel, its deltas 16 apart in the sample's row
-                    let (da_f, db_f) = (&da_f[..L * J], &db_f[..L * J]);
                     for (k, ck) in (0..L).zip(pf.chunks_exact(16 * J)) {
-                        let mut p = [[zero; 2]; 2];
+                        let mut p = [[zero; 2]; N];
                         for jj in 0..J {
                             let c0 = v8(&ck[16 * jj..]);
                             let c1 = v8(&ck[16 * jj + 8..]);
                             let o = k + L * jj;
-                            let (va, vb) = (s.splat_f32s(da_f[o]), s.splat_f32s(db_f[o]));
-                            p[0][0] = mac(s, p[0][0], va, c0);
-                            p[0][1] = mac(s, p[0][1], va, c1);
-                            p[1][0] = mac(s, p[1][0], vb, c0);
-                            p[1][1] = mac(s, p[1][1], vb, c1);
+                            for (pr, dr) in p.iter_mut().zip(&d_f) {
+                                let v = s.splat_f32s(dr[o]);
+                                pr[0] = mac(s, pr[0], v, c0);
+                                pr[1] = mac(s, pr[1], v, c1);
+                            }
                         }
                         for (tr, pr) in t.iter_mut().zip(&p) {
                             tr[0] = s.add_f32s(tr[0], pr[0]);
@@ -1016,24 +1115,92 @@ pub(super) mod avx {
                         }
                     }
                 }
-                for ((c, &a0), &a1) in pt.chunks_exact(16).zip(da_t).zip(db_t) {
+                for (q, c) in pt.chunks_exact(16).enumerate() {
                     let c0 = v8(c);
                     let c1 = v8(&c[8..]);
-                    let (va, vb) = (s.splat_f32s(a0), s.splat_f32s(a1));
-                    t[0][0] = mac(s, t[0][0], va, c0);
-                    t[0][1] = mac(s, t[0][1], va, c1);
-                    t[1][0] = mac(s, t[1][0], vb, c0);
-                    t[1][1] = mac(s, t[1][1], vb, c1);
+                    for (tr, dr) in t.iter_mut().zip(&d_t) {
+                        let v = s.splat_f32s(dr[q]);
+                        tr[0] = mac(s, tr[0], v, c0);
+                        tr[1] = mac(s, tr[1], v, c1);
+                    }
                 }
                 let i = ib * 16;
                 for (r, tr) in t.iter().enumerate() {
                     for (h, &v) in tr.iter().enumerate() {
                         let at = r * n_in + i + 8 * h;
-                        let kept = relu_mask(s, v, v8(&x2[at..]));
-                        dx2[at..at + 8].copy_from_slice(&lanes(kept));
+                        let kept = relu_mask(s, v, v8(&xn[at..]));
+                        dxn[at..at + 8].copy_from_slice(&lanes(kept));
                     }
                 }
             }
         }
+    }
+
+    /// [`super::binade_steps`] eight squares at a time in `f32`: `x = c²·(1/u)` is exact in
+    /// `f32` too while `1/u` is a normal `f32` (a product that overflows is `∞`, one that
+    /// underflows is far below ½ and rounds to 0 either way), `x + 2²³ − 2²³` rounds an `x`
+    /// below 2²³ to the nearest integer (ties to even, flagged), `x − r` is exact
+    /// (Sterbenz), and the integers add in `i32` lanes (below 2³¹ for 1 024 squares a pass).
+    /// An `x` of 2²³ or more (or NaN) is flagged too: with it the sum leaves the binade.
+    #[inline(always)]
+    pub(super) fn binade_steps(s: V3, c: &[f32], inv_u: f64) -> (f64, bool) {
+        use core::arch::x86_64::{__m256, __m256i};
+        if inv_u > f64::from(f32::MAX) {
+            return super::binade_steps_f64(c, inv_u);
+        }
+        let a = &s.avx;
+        let scale: __m256 = pulp::cast([inv_u as f32; 8]);
+        let magic: __m256 = pulp::cast([8_388_608.0f32; 8]);
+        let half: __m256 = pulp::cast([0.5f32; 8]);
+        let sign: __m256 = pulp::cast([-0.0f32; 8]);
+        let mut bad: __m256 = pulp::cast([0.0f32; 8]);
+        let mut sum = 0.0f64;
+        for pass in c.chunks(1024) {
+            let mut acc: __m256i = pulp::cast([0i32; 8]);
+            let eights = pass.chunks_exact(8);
+            let rest = eights.remainder();
+            for ch in eights {
+                let g: __m256 = pulp::cast(v8(ch));
+                let x = a._mm256_mul_ps(a._mm256_mul_ps(g, g), scale);
+                let r = a._mm256_sub_ps(a._mm256_add_ps(x, magic), magic);
+                acc = s.avx2._mm256_add_epi32(acc, a._mm256_cvttps_epi32(r));
+                let d = a._mm256_andnot_ps(sign, a._mm256_sub_ps(x, r));
+                let tie = a._mm256_cmp_ps::<{ core::arch::x86_64::_CMP_EQ_OQ }>(d, half);
+                let big = a._mm256_cmp_ps::<{ core::arch::x86_64::_CMP_NLT_UQ }>(x, magic);
+                bad = a._mm256_or_ps(bad, a._mm256_or_ps(tie, big));
+            }
+            let lanes8: [i32; 8] = pulp::cast(acc);
+            sum += lanes8.iter().map(|&v| f64::from(v)).sum::<f64>();
+            let (more, tie) = super::binade_steps_f64(rest, inv_u);
+            sum += more;
+            if tie {
+                return (sum, true);
+            }
+        }
+        (sum, a._mm256_movemask_ps(bad) != 0)
+    }
+
+    /// [`super::lane_squares`] in four vectors of eight `f32` running sums.
+    #[inline(always)]
+    pub(super) fn lane_squares(s: V3, g: &[f32]) -> (f64, usize) {
+        let zero = s.splat_f32s(0.0);
+        let mut acc = [zero; 4];
+        let chunks = g.chunks_exact(32);
+        let rest = chunks.remainder();
+        let steps = chunks.len();
+        for c in chunks {
+            for (k, a) in acc.iter_mut().enumerate() {
+                let v = v8(&c[8 * k..]);
+                *a = mac(s, *a, v, v);
+            }
+        }
+        let mut sum = 0.0f64;
+        for a in acc {
+            sum += lanes(a).iter().map(|&v| f64::from(v)).sum::<f64>();
+        }
+        for &v in rest {
+            sum += f64::from(v) * f64::from(v);
+        }
+        (sum, steps)
     }
 }

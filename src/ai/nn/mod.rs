@@ -328,9 +328,13 @@ impl Workspace {
 /// are fused multiply-adds (`f32::mul_add`: one rounding, the same on every machine) and
 /// the denominator `√v̂ + ε` is `fma(√v, 1/√(1 − β₂ᵗ), ε)` (a multiply by the bias
 /// correction's reciprocal instead of a division: one division per parameter is left).
+/// The gradient's clipping factor is applied here, element by element (`g·k`, the same
+/// product a separate pass would store; `k = 1` leaves every `g` as it is).
 struct AdamUpdate<'a> {
     params: &'a mut [f32],
     grad: &'a [f32],
+    /// The clipping factor (1 when the gradient is not clipped).
+    clip: f32,
     m: &'a mut [f32],
     v: &'a mut [f32],
     b1: f32,
@@ -346,8 +350,14 @@ impl Kernel for AdamUpdate<'_> {
 
     #[inline(always)]
     fn run<const SB: usize, const OB: usize>(self, _simd: kernels::Wide) -> bool {
-        let (b1, b2, step, inv_bc2_sqrt, eps) =
-            (self.b1, self.b2, self.step, self.inv_bc2_sqrt, self.eps);
+        let (b1, b2, step, inv_bc2_sqrt, eps, clip) = (
+            self.b1,
+            self.b2,
+            self.step,
+            self.inv_bc2_sqrt,
+            self.eps,
+            self.clip,
+        );
         let mut finite = true;
         for (((p, g), m), v) in self
             .params
@@ -356,6 +366,7 @@ impl Kernel for AdamUpdate<'_> {
             .zip(self.m.iter_mut())
             .zip(self.v.iter_mut())
         {
+            let g = g * clip;
             *m = b1.mul_add(*m, (1.0 - b1) * g);
             *v = b2.mul_add(*v, (1.0 - b2) * g * g);
             *p -= step * *m / (*v).sqrt().mul_add(inv_bc2_sqrt, eps);
@@ -377,9 +388,13 @@ impl Kernel for AdamUpdate<'_> {
 /// `(S + q + 1)·u` for `f > ½` (a tie, `f = ½`, would depend on the parity of `S`). So for
 /// a run of squares with no tie whose integer steps `a = q + [f > ½]` keep `S + Σa` below
 /// `2^24`, the sequential sum is `(S + Σa)·u`, and `Σa` is a sum of integers that `f64`
-/// adds exactly in any order (lanes side by side). A chunk that breaks a condition (a tie,
-/// a change of binade, a sum still zero or subnormal, a NaN or an infinity) is added the
-/// sequential way, which is the definition.
+/// adds exactly in any order (lanes side by side; `kernels::binade_steps` finds the `a`
+/// of eight squares at a time). The binade, hence `u`, stays the same as long as the sum
+/// stays in it, so runs of squares (64, doubling up to 1 024 while they fit, back to 64
+/// when one does not) go in with nothing carried between them but the integer `S`. A run
+/// of 64 that breaks a condition (a tie, a change of binade, a sum still zero or
+/// subnormal, a NaN or an infinity) goes in eight squares at a time, and eight that break
+/// one are added the sequential way, which is the definition.
 struct SumOfSquares<'a> {
     grad: &'a [f32],
 }
@@ -388,96 +403,116 @@ impl Kernel for SumOfSquares<'_> {
     type Output = f32;
 
     #[inline(always)]
-    fn run<const SB: usize, const OB: usize>(self, _simd: kernels::Wide) -> f32 {
+    fn run<const SB: usize, const OB: usize>(self, simd: kernels::Wide) -> f32 {
         // Iterator::sum's start
         let mut s = -0.0f32;
-        for chunk in self.grad.chunks(64) {
-            if let Some(next) = add_in_binade(s, chunk) {
-                s = next;
-                continue;
+        let mut rest = self.grad;
+        while !rest.is_empty() {
+            if s.is_normal() && s > 0.0 {
+                let (inv_u, u) = grid(s);
+                let mut total = f64::from(s) * inv_u;
+                let mut len = 64;
+                while !rest.is_empty() {
+                    let run = &rest[..len.min(rest.len())];
+                    let (steps, bad) = kernels::binade_steps(simd, run, inv_u);
+                    let next = total + steps;
+                    // below 2^24 (not so for NaN): no binade change
+                    let stays = next < 16_777_216.0;
+                    if bad || !stays {
+                        if len == 64 {
+                            break;
+                        }
+                        len = 64;
+                        continue;
+                    }
+                    total = next;
+                    rest = &rest[run.len()..];
+                    len = (2 * len).min(1024);
+                }
+                // an integer below 2^24 times a power of two: exact in f32
+                s = (total * u) as f32;
             }
+            let chunk = &rest[..rest.len().min(64)];
             for part in chunk.chunks(8) {
-                s = match add_in_binade(s, part) {
+                s = match add_in_binade(simd, s, part) {
                     Some(next) => next,
                     None => part.iter().fold(s, |acc, g| acc + g * g),
                 };
             }
+            rest = &rest[chunk.len()..];
         }
         s
     }
 }
 
+/// `(1/u, u)` for the grid `u = 2^(e−23)` of the binade `[2^e, 2^(e+1))` holding the
+/// positive normal `s`, as `f64` powers of two.
+#[inline(always)]
+fn grid(s: f32) -> (f64, f64) {
+    let biased = (s.to_bits() >> 23) & 0xff;
+    (
+        f64::from_bits(u64::from(1023 + 150 - biased) << 52),
+        f64::from_bits(u64::from(1023 + biased - 150) << 52),
+    )
+}
+
 /// `s + c[0]² + c[1]² + …` added one at a time in `f32`, when [`SumOfSquares`]'s
 /// conditions hold for the whole run (`None` otherwise).
 #[inline(always)]
-fn add_in_binade(s: f32, c: &[f32]) -> Option<f32> {
+fn add_in_binade(simd: kernels::Wide, s: f32, c: &[f32]) -> Option<f32> {
     if !(s.is_normal() && s > 0.0) {
         return None;
     }
-    let biased = (s.to_bits() >> 23) & 0xff;
-    // 1/u = 2^(150 − biased) and u, as f64 powers of two
-    let inv_u = f64::from_bits(u64::from(1023 + 150 - biased) << 52);
-    let u = f64::from_bits(u64::from(1023 + biased - 150) << 52);
-    let big = f64::from(s) * inv_u;
-    let mut steps = [0.0f64; 8];
-    let mut tie = [false; 8];
-    let lanes = c.chunks_exact(8);
-    let rest = lanes.remainder();
-    let one = |k: usize, g: f32, steps: &mut [f64; 8], tie: &mut [bool; 8]| {
-        let x = f64::from(g * g) * inv_u;
-        let q = x.floor();
-        let f = x - q;
-        steps[k] += q + if f > 0.5 { 1.0 } else { 0.0 };
-        tie[k] |= f == 0.5;
-    };
-    for l in lanes {
-        for (k, &g) in l.iter().enumerate() {
-            one(k, g, &mut steps, &mut tie);
-        }
-    }
-    for (k, &g) in rest.iter().enumerate() {
-        one(k, g, &mut steps, &mut tie);
-    }
-    let total = big + steps.iter().sum::<f64>();
+    let (inv_u, u) = grid(s);
+    let (steps, bad) = kernels::binade_steps(simd, c, inv_u);
+    let total = f64::from(s) * inv_u + steps;
     // below 2^24 (not so for NaN): no binade change; the integer sum is exact below 2^53
     let stays = total < 16_777_216.0;
-    if tie.iter().any(|t| *t) || !stays {
+    if bad || !stays {
         return None;
     }
     Some((total * u) as f32)
 }
 
 /// True when the sequential `f32` norm of `grad` is certainly at most `max`, decided from
-/// a fast `f64` sum of squares (sixteen running sums, any order): the `f32` sum of `n`
-/// non-negative rounded squares exceeds the exact sum by at most a factor
-/// `(1 + u)^(n + 1)` (`u = 2⁻²⁴`) plus twice the underflow of each square (≤ 2⁻¹⁴⁹), so when
-/// the exact sum is below `max²` with that margin the `f32` norm cannot exceed `max` and
-/// no clipping happens. Otherwise (or for a non-finite gradient) the caller computes the
-/// norm exactly, so the shortcut never changes a bit; it saves the serial `f32` sum on
-/// nearly every step (DQN gradients are far below SB3's clip of 10).
-fn surely_within(grad: &[f32], max: f32) -> bool {
-    let mut acc = [0.0f64; 16];
-    let chunks = grad.chunks_exact(16);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for (a, &g) in acc.iter_mut().zip(c) {
-            *a += f64::from(g) * f64::from(g);
+/// a fast sum of squares `t` (`kernels::lane_squares`: running sums side by side, any
+/// order). With `u = 2⁻²⁴`: the `f32` sum of `n` non-negative rounded squares exceeds the
+/// exact sum `E` by at most a factor `(1 + u)^(n + 1)` plus twice the underflow of each
+/// square (≤ 2⁻¹⁴⁹); and `E ≤ (t + n·2⁻¹⁵⁰)·(1 + u)^m` when each part of `t` went through
+/// at most `m` roundings in `f32`. So when that bound is below `max²` the `f32` norm cannot
+/// exceed `max` and no clipping happens. Otherwise (or for a non-finite gradient) the
+/// caller computes the norm exactly, so the shortcut never changes a bit; it saves the
+/// serial `f32` sum on nearly every step of a gradient below the clip.
+struct SurelyWithin<'a> {
+    grad: &'a [f32],
+    max: f32,
+}
+
+impl Kernel for SurelyWithin<'_> {
+    type Output = bool;
+
+    #[inline(always)]
+    fn run<const SB: usize, const OB: usize>(self, simd: kernels::Wide) -> bool {
+        let (t, m) = kernels::lane_squares(simd, self.grad);
+        let n = self.grad.len() as f64;
+        // (1 + u)^k ≤ 1 + 2ku while ku < 1/2; the f64 additions are exact to far better
+        // than the last factor
+        let u = f64::from(f32::EPSILON) / 2.0;
+        let m = m as f64;
+        if (n + 1.0) * u >= 0.25 || m * u >= 0.25 {
+            return false;
         }
+        let exact = (t + n * 2f64.powi(-150)) * (1.0 + 2.0 * m * u);
+        let bound = exact * (1.0 + 2.0 * (n + 1.0) * u) * (1.0 + 1e-9) + 2.0 * n * 2f64.powi(-149);
+        let max = self.max;
+        let max2 = f64::from(max) * f64::from(max);
+        t.is_finite() && max.is_finite() && bound < max2 * (1.0 - 1e-6)
     }
-    let mut sum: f64 = acc.iter().sum();
-    for &g in rest {
-        sum += f64::from(g) * f64::from(g);
-    }
-    let n = grad.len() as f64;
-    // (1 + u)^(n + 1) ≤ 1 + 2(n + 1)u while (n + 1)u < 1/2; the f64 sum itself is exact
-    // to far better than this margin
-    let u = f64::from(f32::EPSILON) / 2.0;
-    if (n + 1.0) * u >= 0.25 {
-        return false;
-    }
-    let bound = sum * (1.0 + 2.0 * (n + 1.0) * u) * (1.0 + 1e-9) + 2.0 * n * 2f64.powi(-149);
-    let max2 = f64::from(max) * f64::from(max);
-    sum.is_finite() && max.is_finite() && bound < max2 * (1.0 - 1e-6)
+}
+
+/// [`SurelyWithin`] on the best path the CPU has.
+fn surely_within(grad: &[f32], max: f32) -> bool {
+    Path::Detected.run(SurelyWithin { grad, max })
 }
 
 /// The Adam optimiser (Kingma & Ba 2015) with PyTorch's defaults (β₁ 0.9, β₂ 0.999,
@@ -519,23 +554,22 @@ impl Adam {
         self.t
     }
 
-    /// Apply one update to `net` from `grad` (layout of [`Mlp::params`]).
+    /// Apply one update to `net` from `grad` (layout of [`Mlp::params`]; clipped, when its
+    /// norm is over [`Adam::max_grad_norm`], inside the update: `grad` is only read).
     ///
     /// # Errors
     /// [`NnError::NotFinite`] (`weight`, naming the step) when a parameter becomes
     /// non-finite; the network is left as updated, so callers must discard it.
-    pub fn step(&mut self, net: &mut Mlp, grad: &mut [f32]) -> Result<(), NnError> {
+    pub fn step(&mut self, net: &mut Mlp, grad: &[f32]) -> Result<(), NnError> {
         self.t += 1;
+        let mut clip = 1.0f32;
         if let Some(max) = self.max_grad_norm
             && !surely_within(grad, max)
         {
             // the norm's one sequential f32 sum (its bits decide the clipping factor)
             let norm = Path::Detected.run(SumOfSquares { grad }).sqrt();
             if norm > max {
-                let k = max / (norm + 1e-6);
-                for g in grad.iter_mut() {
-                    *g *= k;
-                }
+                clip = max / (norm + 1e-6);
             }
         }
         let (b1, b2) = (self.beta1, self.beta2);
@@ -546,6 +580,7 @@ impl Adam {
         let finite = Path::Detected.run(AdamUpdate {
             params: &mut net.params,
             grad,
+            clip,
             m: &mut self.m,
             v: &mut self.v,
             b1,
@@ -909,23 +944,57 @@ mod tests {
                 .map(|g| f64::from(*g).powi(2))
                 .sum::<f64>()
                 .sqrt();
-            let mut g1: Vec<f32> = raw
+            let g1: Vec<f32> = raw
                 .iter()
                 .map(|g| (f64::from(*g) * f64::from(scale) / norm) as f32)
                 .collect();
             let mut g2 = g1.clone();
             let exact = g1.iter().map(|g| g * g).sum::<f32>().sqrt();
             clipped += usize::from(exact > 10.0);
-            fast.step(&mut net, &mut g1).unwrap();
+            fast.step(&mut net, &g1).unwrap();
             plain_adam_step(&mut plain, &mut net2, &mut g2);
             assert_eq!(net.to_bytes(), net2.to_bytes(), "step {step}");
             assert_eq!(fast.to_bytes(), plain.to_bytes(), "step {step}");
         }
         assert!(clipped > 10 && clipped < 50, "{clipped} clipped steps");
+        // the bound on both paths: never "within" when the sequential norm is over the
+        // clip, and "within" well below it (norms 10·(1 ± 10⁻³) and 9.9)
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for path in [Path::Detected, Path::Baseline] {
+            let mut said_within = 0;
+            for case in 0..400u32 {
+                let len = [1usize, 31, 32, 33, 1000, 15_307][case as usize % 6];
+                let raw: Vec<f64> = (0..len)
+                    .map(|_| f64::from(rng.random::<f32>()) - 0.5)
+                    .collect();
+                let norm = raw.iter().map(|g| g * g).sum::<f64>().sqrt();
+                let target = if case % 5 == 0 {
+                    9.9
+                } else {
+                    10.0 * (1.0 + 1e-3 * (f64::from(case % 41) / 20.0 - 1.0))
+                };
+                let g: Vec<f32> = raw.iter().map(|v| (v * target / norm) as f32).collect();
+                let seq = g.iter().map(|g| g * g).sum::<f32>().sqrt();
+                let within = path.run(SurelyWithin {
+                    grad: &g,
+                    max: 10.0,
+                });
+                assert!(!within || seq <= 10.0, "{path:?} case {case}: {seq}");
+                if case % 5 == 0 {
+                    assert!(within, "{path:?} case {case}: {seq}");
+                }
+                said_within += usize::from(within);
+            }
+            assert!(said_within > 80, "{path:?}: {said_within}");
+        }
         assert!(surely_within(&[3.0, 4.0], 5.1));
         assert!(!surely_within(&[3.0, 4.0], 5.0));
         assert!(!surely_within(&[f32::NAN], 5.0));
         assert!(!surely_within(&[f32::INFINITY], 5.0));
+    }
+
+    fn wide() -> kernels::Wide {
+        kernels::Wide::baseline()
     }
 
     #[test]
@@ -962,6 +1031,27 @@ mod tests {
                     .collect(),
             );
         }
+        // long runs: a large first square, then thousands that fit on its grid (the runs
+        // grow to 1 024), with a tie, a jump out of the binade, an ∞ or a NaN deep inside
+        // 64² = 4096 (grid u = 2⁻¹¹), (3·2⁻⁷)² = 1.125u rounds to u: an odd multiple of u,
+        // so a tie (2⁻⁶)² = u/2 rounds up (to even), where the integer steps would not
+        let long = |at: usize, v: f32| {
+            let mut g: Vec<f32> = (0..5000)
+                .map(|i| match i {
+                    0 => 64.0,
+                    1 => 3.0 * 2f32.powi(-7),
+                    _ => 1e-3 * (1.0 + (i % 97) as f32 / 97.0),
+                })
+                .collect();
+            g[at] = v;
+            g
+        };
+        cases.push(long(2, 1e-3));
+        cases.push(long(3000, 2f32.powi(-6)));
+        cases.push(long(2500, 100.0));
+        cases.push(long(4000, f32::INFINITY));
+        cases.push(long(1500, f32::NAN));
+        cases.push(long(4999, 2f32.powi(-6)));
         for (i, g) in cases.iter().enumerate() {
             let want = naive(g);
             for path in [Path::Detected, Path::Baseline] {
@@ -974,11 +1064,11 @@ mod tests {
             }
         }
         // the fast way is taken (not only the definition): a chunk that stays in its binade
-        assert!(add_in_binade(1.0, &[1e-4; 64]).is_some());
-        assert_eq!(add_in_binade(1.0, &[0.5, 0.5]), Some(1.5));
+        assert!(add_in_binade(wide(), 1.0, &[1e-4; 64]).is_some());
+        assert_eq!(add_in_binade(wide(), 1.0, &[0.5, 0.5]), Some(1.5));
         // 1 + 1 leaves the binade; 2^24 + 1 is a tie
-        assert_eq!(add_in_binade(1.0, &[1.0]), None);
-        assert_eq!(add_in_binade(16_777_216.0, &[1.0]), None);
+        assert_eq!(add_in_binade(wide(), 1.0, &[1.0]), None);
+        assert_eq!(add_in_binade(wide(), 16_777_216.0, &[1.0]), None);
     }
 
     #[test]
@@ -1008,7 +1098,7 @@ mod tests {
                 let y = net.forward(&x, 16, &mut ws).to_vec();
                 let d: Vec<f32> = y.iter().zip(&t).map(|(a, b)| (a - b) / 16.0).collect();
                 net.backward(&d, 16, &mut ws, &mut grad);
-                adam.step(&mut net, &mut grad).unwrap();
+                adam.step(&mut net, &grad).unwrap();
             }
             (first, loss(&net, &x, 16, &t), net)
         };
@@ -1031,8 +1121,8 @@ mod tests {
         assert!(Mlp::new(&[3, 0, 1], 1).is_err());
         let mut adam = Adam::new(net.params().len(), 0.1);
         let mut net2 = net.clone();
-        let mut g = vec![0.5; net.params().len()];
-        adam.step(&mut net2, &mut g).unwrap();
+        let g = vec![0.5; net.params().len()];
+        adam.step(&mut net2, &g).unwrap();
         let mut other = Adam::new(net.params().len(), 0.1);
         other.restore(&adam.to_bytes()).unwrap();
         assert_eq!(other, adam);
@@ -1042,9 +1132,9 @@ mod tests {
     fn a_non_finite_update_names_its_step() {
         let mut net = Mlp::new(&[2, 2], 1).unwrap();
         let mut adam = Adam::new(net.params().len(), 0.1);
-        let mut g = vec![f32::NAN; net.params().len()];
+        let g = vec![f32::NAN; net.params().len()];
         assert_eq!(
-            adam.step(&mut net, &mut g),
+            adam.step(&mut net, &g),
             Err(NnError::NotFinite {
                 what: "weight",
                 step: 1
