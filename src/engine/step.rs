@@ -15,7 +15,8 @@ use crate::broker::{
     Ack, Broker, FillAction, MarketBar, OrderFill, QuietColumns, SimBroker, Totals,
 };
 use crate::core::order::{
-    ClientOrderId, ExitReason, Intent, OrderPurpose, PositionView, Rationale, Sizing, Trade,
+    ClientOrderId, ExitReason, IdScope, Intent, OrderPurpose, PositionView, Rationale, Sizing,
+    Trade,
 };
 use crate::data::{Bar, Bars};
 use crate::persist::StateError;
@@ -84,6 +85,10 @@ impl Mark {
 pub struct Engine<B> {
     cfg: BacktestConfig,
     scope: String,
+    /// `scope` filtered for client ids, made on the first order (not saved: it follows
+    /// from `scope`).
+    #[serde(skip)]
+    id_scope: Option<IdScope>,
     broker: B,
     risk: RiskManager,
     seq: u64,
@@ -222,6 +227,7 @@ impl<B: Broker> Engine<B> {
         Engine {
             cfg: *cfg,
             scope: scope.to_string(),
+            id_scope: None,
             risk: RiskManager::new(cfg.risk, cfg.fractional),
             seq: 0,
             order_seq: 0,
@@ -554,13 +560,16 @@ impl<B: Broker> Engine<B> {
                     self.risk
                         .resolve_units(order, bar.close, &holding, self.broker.instrument())
                 };
-                let id = ClientOrderId::derive(&self.scope, ts_ms, self.order_seq);
+                let scope = *self
+                    .id_scope
+                    .get_or_insert_with(|| IdScope::new(&self.scope));
+                let id = scope.id(ts_ms, self.order_seq);
                 self.order_seq += 1;
                 let purpose = order.inner().purpose;
                 match self.broker.submit(&id, &order) {
                     Ok(ack) => {
                         if matches!(ack, Ack::Unknown { .. }) {
-                            self.unknown.push(id.clone());
+                            self.unknown.push(id);
                         }
                         if audit {
                             self.push(t, ts_ms, EventKind::Submitted { id, purpose, ack });
