@@ -820,7 +820,7 @@ impl BinanceBroker {
                 self.stop = None;
             }
             out.push(OrderFill {
-                order: order.clone(),
+                order,
                 t,
                 ts_ms,
                 side,
@@ -890,9 +890,7 @@ impl Broker for BinanceBroker {
                     .get(id)
                     .is_some_and(|k| k.request.purpose == OrderPurpose::Protective))
         {
-            let r =
-                c.rt.block_on(c.trader.query_algo(id))
-                    .map_err(to_broker)?;
+            let r = c.rt.block_on(c.trader.query_algo(id)).map_err(to_broker)?;
             return Ok(match r {
                 None => OrderStatus::NotFound,
                 Some(a) if a.is_open() => OrderStatus::Open { filled_qty: 0.0 },
@@ -925,7 +923,7 @@ impl Broker for BinanceBroker {
         if self.cancel_id(id.text().as_str())? {
             Ok(())
         } else {
-            Err(BrokerError::UnknownOrder(id.clone()))
+            Err(BrokerError::UnknownOrder(*id))
         }
     }
 
