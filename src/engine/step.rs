@@ -162,7 +162,7 @@ impl Engine<SimBroker> {
         bars: &Bars,
         t: usize,
         end: usize,
-        rows: crate::broker::BookRows<'_>,
+        rows: &mut crate::broker::BookRows,
     ) -> (usize, &[EngineEvent]) {
         self.events.clear();
         let risk = &self.cfg.risk;
@@ -601,7 +601,7 @@ impl<B: Broker> Engine<B> {
             match self.broker.query(&id) {
                 Ok(status) => self.push(t, ts_ms, EventKind::Reconciled { id, status }),
                 Err(e) => {
-                    self.failed(t, ts_ms, "query", Some(id.clone()), &e);
+                    self.failed(t, ts_ms, "query", Some(id), &e);
                     self.unknown.push(id);
                 }
             }

@@ -498,8 +498,7 @@ impl Strategy for SmaCross {
         pos: &PositionView,
         gate: &mut dyn QuietGate,
     ) -> usize {
-        let (Some(prev), true, true) = (self.prev, self.fast.is_full(), self.slow.is_full())
-        else {
+        let (Some(prev), true, true) = (self.prev, self.fast.is_full(), self.slow.is_full()) else {
             return 0;
         };
         let Some(closes) = hist.close().get(from..) else {
