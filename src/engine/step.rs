@@ -102,6 +102,10 @@ pub struct Engine<B> {
     mark: Mark,
     #[serde(skip)]
     events: Vec<EngineEvent>,
+    /// The first bar whose columns the quiet stretches have not read ahead yet (a cache
+    /// hint, see [`crate::broker::SimQuietGate`]; not saved).
+    #[serde(skip)]
+    ahead: usize,
     /// Record only what a backtest keeps (see [`Engine::transcript_only`]). Not saved: a
     /// restored engine records everything.
     #[serde(skip)]
@@ -188,6 +192,7 @@ impl Engine<SimBroker> {
             high: bars.high(),
             low: bars.low(),
             volume: bars.volume(),
+            ahead: self.ahead,
         };
         let Some(mut gate) = self.broker.quiet_gate(t, cols, rows) else {
             return (0, &self.events);
@@ -196,6 +201,7 @@ impl Engine<SimBroker> {
         let k = strategy
             .quiet_bars(&History::new(bars, end - 1), t, &view, &mut gate)
             .min(gate.held());
+        self.ahead = gate.ahead();
         std::hint::black_box(gate.book(k));
         if k == 0 {
             return (0, &self.events);
@@ -239,6 +245,7 @@ impl<B: Broker> Engine<B> {
             unknown: Vec::new(),
             mark: Mark::of(&acct),
             events: Vec::with_capacity(16),
+            ahead: 0,
             transcript_only: false,
             broker,
         }
