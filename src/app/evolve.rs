@@ -439,7 +439,7 @@ pub fn run_evolve(
     let bh_result = BacktestResult {
         first_bar: w.test.start,
         exposure: vec![true; bh_equity.len()],
-        equity: bh_equity.clone(),
+        equity: bh_equity.clone().into(),
         ..BacktestResult::default()
     };
     let buy_hold_fig = figures(bars, &bh_result, s.engine.cash, false);
@@ -459,9 +459,9 @@ pub fn run_evolve(
         train,
         validation,
         test_equity: [
-            test_result.equity.clone(),
+            test_result.equity.to_vec(),
             bh_equity,
-            tech_result.equity.clone(),
+            tech_result.equity.to_vec(),
         ],
         test,
         buy_hold: buy_hold_fig,

@@ -18,6 +18,7 @@
 
 pub mod book;
 pub mod margin;
+mod rows;
 pub mod sim;
 mod sim_book;
 mod sim_pos;
@@ -26,8 +27,9 @@ mod sim_quiet;
 mod sim_tests;
 
 pub use margin::{MaintenanceMargin, MarginTier, liquidation_price};
+pub use rows::{BookRows, Series};
 pub use sim::{SimBroker, SimConfig};
-pub use sim_quiet::{BookRows, QuietColumns, SimQuietGate};
+pub use sim_quiet::{QuietColumns, SimQuietGate};
 
 pub use crate::core::order::{ClientOrderId, Instrument, OrderPurpose};
 use crate::core::order::{OrderKind, PositionView, Side};

@@ -267,7 +267,7 @@ impl Broker for SimBroker {
         order: &RiskApproved<OrderRequest>,
     ) -> Result<Ack, BrokerError> {
         self.orders.push(OpenOrder {
-            id: id.clone(),
+            id: *id,
             submitted_t: self.last_t,
             request: *order.inner(),
         });
@@ -290,7 +290,7 @@ impl Broker for SimBroker {
                 self.orders.remove(i);
                 Ok(())
             }
-            None => Err(BrokerError::UnknownOrder(id.clone())),
+            None => Err(BrokerError::UnknownOrder(*id)),
         }
     }
 

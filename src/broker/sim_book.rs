@@ -298,7 +298,7 @@ impl SimBroker {
             && p.side != req.side
         {
             let mut f = self.close_qty(p.qty, price, t, ts_ms, ExitReason::Flip, None);
-            f.order = Some(id.clone());
+            f.order = Some(id);
             fills.push(f);
         }
         let lev = self.cfg.leverage;

@@ -211,18 +211,177 @@ impl OrderPurpose {
 /// [`ClientOrderId::derive`] makes it deterministic: the same run or bot, bar and intent
 /// always give the same id.
 ///
-/// Stored inline (at most 36 ASCII bytes), so deriving, cloning and dropping an id never
-/// touches the heap: the engine makes one per order on the backtest's hot path.
-#[derive(Clone, serde::Serialize, serde::Deserialize)]
+/// `Copy` and never on the heap. A derived id keeps its parts (scope prefix, bar time,
+/// sequence) and is spelt out only when asked ([`ClientOrderId::text`], `Display`, serde,
+/// comparisons): the engine derives one per order on the backtest's hot path, where the
+/// simulator never reads it as text. Equality, ordering and hashing are those of the text,
+/// so a derived id equals the same text parsed with [`ClientOrderId::new`].
+#[derive(Clone, Copy, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct ClientOrderId {
+pub struct ClientOrderId(IdRepr);
+
+/// How a [`ClientOrderId`] is held.
+#[derive(Clone, Copy)]
+enum IdRepr {
+    /// Checked text ([`ClientOrderId::new`]).
+    Text(IdText),
+    /// [`ClientOrderId::derive`]'s parts; the text is `{scope}-{ts}-{seq}`.
+    Derived {
+        /// The scope's allowed characters, 1 to [`IdScope::MAX_LEN`] of them.
+        scope: IdScope,
+        /// Open time of the bar (UTC ms).
+        ts_ms: i64,
+        /// The order's sequence number on the bar, already cut below 36⁸.
+        seq: u64,
+    },
+}
+
+/// A client order id's text in a stack buffer ([`ClientOrderId::text`]): at most
+/// [`ClientOrderId::MAX_LEN`] ASCII bytes.
+#[derive(Clone, Copy)]
+pub struct IdText {
     len: u8,
     buf: [u8; ClientOrderId::MAX_LEN],
 }
 
+impl IdText {
+    fn empty() -> Self {
+        IdText {
+            len: 0,
+            buf: [0; ClientOrderId::MAX_LEN],
+        }
+    }
+
+    /// Append bytes (the callers keep within [`ClientOrderId::MAX_LEN`]; extra bytes are
+    /// dropped).
+    #[inline]
+    fn push_bytes(&mut self, b: &[u8]) {
+        let at = usize::from(self.len);
+        let n = b.len().min(ClientOrderId::MAX_LEN - at);
+        if let (Some(dst), Some(src)) = (self.buf.get_mut(at..at + n), b.get(..n)) {
+            dst.copy_from_slice(src);
+            self.len += n as u8;
+        }
+    }
+
+    /// Append one byte (dropped beyond [`ClientOrderId::MAX_LEN`]; the callers keep
+    /// within it).
+    #[inline]
+    fn push_byte(&mut self, b: u8) {
+        if let Some(slot) = self.buf.get_mut(usize::from(self.len)) {
+            *slot = b;
+            self.len += 1;
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..usize::from(self.len)).unwrap_or_default()
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // only ASCII bytes are ever stored
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+}
+
+impl std::ops::Deref for IdText {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Display for IdText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for IdText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+/// The prefix [`ClientOrderId::derive`] takes from a run or bot id: its first
+/// [`IdScope::MAX_LEN`] characters of `[A-Za-z0-9_-]` (others dropped), `x` when none is
+/// left. An engine filters its scope once and derives every order's id from it
+/// ([`IdScope::id`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct IdScope {
+    len: u8,
+    buf: [u8; IdScope::MAX_LEN],
+}
+
+impl IdScope {
+    /// The most characters of the scope an id keeps.
+    pub const MAX_LEN: usize = 12;
+
+    /// The prefix of `scope`.
+    pub fn new(scope: &str) -> Self {
+        let mut s = IdScope {
+            len: 0,
+            buf: [0; Self::MAX_LEN],
+        };
+        let allowed = scope
+            .bytes()
+            .filter(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_');
+        for (slot, b) in s.buf.iter_mut().zip(allowed) {
+            *slot = b;
+            s.len += 1;
+        }
+        if s.len == 0 {
+            s.buf[0] = b'x';
+            s.len = 1;
+        }
+        s
+    }
+
+    /// The id of the `seq`-th order decided on the bar opening at `ts_ms` under this
+    /// scope: [`ClientOrderId::derive`] without filtering the scope again. Nothing is
+    /// formatted here.
+    #[inline]
+    pub fn id(self, ts_ms: i64, seq: u64) -> ClientOrderId {
+        // 36^8 > 2.8e12 orders per bar: never reached; the modulo keeps the length bound
+        ClientOrderId(IdRepr::Derived {
+            scope: self,
+            ts_ms,
+            seq: seq % 2_821_109_907_456,
+        })
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..usize::from(self.len)).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for IdScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("IdScope")
+            .field(&String::from_utf8_lossy(self.as_bytes()))
+            .finish()
+    }
+}
+
 impl PartialEq for ClientOrderId {
     fn eq(&self, other: &Self) -> bool {
-        self.as_bytes() == other.as_bytes()
+        match (&self.0, &other.0) {
+            // the same parts spell the same text (different parts may too: compare text)
+            (
+                IdRepr::Derived {
+                    scope: a,
+                    ts_ms: ta,
+                    seq: sa,
+                },
+                IdRepr::Derived {
+                    scope: b,
+                    ts_ms: tb,
+                    seq: sb,
+                },
+            ) if a == b && ta == tb && sa == sb => true,
+            _ => self.text().as_bytes() == other.text().as_bytes(),
+        }
     }
 }
 
@@ -230,7 +389,7 @@ impl Eq for ClientOrderId {}
 
 impl std::hash::Hash for ClientOrderId {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
+        self.text().as_str().hash(state);
     }
 }
 
@@ -242,14 +401,14 @@ impl PartialOrd for ClientOrderId {
 
 impl Ord for ClientOrderId {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_bytes().cmp(other.as_bytes())
+        self.text().as_bytes().cmp(other.text().as_bytes())
     }
 }
 
 impl std::fmt::Debug for ClientOrderId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("ClientOrderId")
-            .field(&self.as_str())
+            .field(&self.text().as_str())
             .finish()
     }
 }
@@ -274,94 +433,49 @@ impl ClientOrderId {
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if ok {
-            let mut id = ClientOrderId::empty();
-            id.push_bytes(s.as_bytes());
-            Ok(id)
+            let mut text = IdText::empty();
+            text.push_bytes(s.as_bytes());
+            Ok(ClientOrderId(IdRepr::Text(text)))
         } else {
             Err(BadClientOrderId(s))
         }
-    }
-
-    fn empty() -> Self {
-        ClientOrderId {
-            len: 0,
-            buf: [0; Self::MAX_LEN],
-        }
-    }
-
-    /// Append bytes (the callers keep within [`Self::MAX_LEN`]; extra bytes are dropped).
-    #[inline]
-    fn push_bytes(&mut self, b: &[u8]) {
-        let at = usize::from(self.len);
-        let n = b.len().min(Self::MAX_LEN - at);
-        self.buf[at..at + n].copy_from_slice(&b[..n]);
-        self.len += n as u8;
-    }
-
-    /// Append one byte (dropped beyond [`Self::MAX_LEN`]; the callers keep within it).
-    #[inline]
-    fn push_byte(&mut self, b: u8) {
-        if let Some(slot) = self.buf.get_mut(usize::from(self.len)) {
-            *slot = b;
-            self.len += 1;
-        }
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        &self.buf[..usize::from(self.len)]
     }
 
     /// The id of the `seq`-th order decided on the bar opening at `ts_ms` by run or bot
     /// `scope`: `{scope}-{ts}-{seq}` with the scope cut to its first 12 allowed characters
     /// (others dropped; `x` when none is left) and the time and sequence in base 36 (a
     /// negative time gets an `n` prefix). At most 12 + 1 + 14 + 1 + 8 = 36 characters.
+    /// Keeps the parts; the text is spelt out when read ([`IdScope::id`]).
     pub fn derive(scope: &str, ts_ms: i64, seq: u64) -> Self {
-        let mut id = ClientOrderId::empty();
-        for b in scope
-            .bytes()
-            .filter(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
-            .take(12)
-        {
-            id.push_byte(b);
-        }
-        if id.len == 0 {
-            id.push_byte(b'x');
-        }
-        id.push_byte(b'-');
-        if ts_ms < 0 {
-            id.push_byte(b'n');
-        }
-        push_base36(&mut id, ts_ms.unsigned_abs());
-        id.push_byte(b'-');
-        // 36^8 > 2.8e12 orders per bar: never reached; the modulo keeps the length bound
-        push_base36(&mut id, seq % 2_821_109_907_456);
-        id
+        IdScope::new(scope).id(ts_ms, seq)
     }
 
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        // only ASCII bytes are ever stored
-        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    /// The id as text, in a stack buffer.
+    pub fn text(&self) -> IdText {
+        match self.0 {
+            IdRepr::Text(text) => text,
+            IdRepr::Derived { scope, ts_ms, seq } => {
+                let mut text = IdText::empty();
+                text.push_bytes(scope.as_bytes());
+                text.push_byte(b'-');
+                if ts_ms < 0 {
+                    text.push_byte(b'n');
+                }
+                push_base36(&mut text, ts_ms.unsigned_abs());
+                text.push_byte(b'-');
+                push_base36(&mut text, seq);
+                text
+            }
+        }
     }
 }
 
-/// `qty` rounded down to a multiple of `step` (unchanged for `step <= 0`); a step of 1 gives
-/// exactly `qty.floor()`.
-#[inline]
-pub fn round_to_step(qty: f64, step: f64) -> f64 {
-    if step > 0.0 {
-        (qty / step).floor() * step
-    } else {
-        qty
-    }
-}
-
-fn push_base36(s: &mut ClientOrderId, mut x: u64) {
+fn push_base36(s: &mut IdText, mut x: u64) {
     const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
     let mut buf = [0u8; 13];
     let mut i = buf.len();
     // 64-bit divisions only while needed (a bar time in ms takes two), then 32-bit ones;
-    // the digits are appended at once (one derive per order on the backtest's hot path)
+    // the digits are appended at once
     while x > u64::from(u32::MAX) {
         i -= 1;
         buf[i] = DIGITS[(x % 36) as usize];
@@ -381,7 +495,7 @@ fn push_base36(s: &mut ClientOrderId, mut x: u64) {
 
 impl std::fmt::Display for ClientOrderId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(self.text().as_str())
     }
 }
 
@@ -394,7 +508,18 @@ impl TryFrom<String> for ClientOrderId {
 
 impl From<ClientOrderId> for String {
     fn from(id: ClientOrderId) -> String {
-        id.as_str().to_string()
+        id.text().as_str().to_string()
+    }
+}
+
+/// `qty` rounded down to a multiple of `step` (unchanged for `step <= 0`); a step of 1 gives
+/// exactly `qty.floor()`.
+#[inline]
+pub fn round_to_step(qty: f64, step: f64) -> f64 {
+    if step > 0.0 {
+        (qty / step).floor() * step
+    } else {
+        qty
     }
 }
 
@@ -559,7 +684,7 @@ mod tests {
             1_700_000_000_000,
             u64::MAX / 3,
         ] {
-            let mut id = ClientOrderId::empty();
+            let mut id = IdText::empty();
             push_base36(&mut id, x);
             assert_eq!(id.as_str(), plain(x), "{x}");
         }
@@ -568,7 +693,7 @@ mod tests {
     #[test]
     fn derived_client_ids_are_valid_deterministic_and_distinct() {
         let a = ClientOrderId::derive("bot 7/btc:usdt", 1_700_000_000_000, 3);
-        assert_eq!(a.as_str(), "bot7btcusdt-loyw3v28-3");
+        assert_eq!(a.text().as_str(), "bot7btcusdt-loyw3v28-3");
         assert_eq!(
             a,
             ClientOrderId::derive("bot 7/btc:usdt", 1_700_000_000_000, 3)
@@ -578,9 +703,9 @@ mod tests {
             ClientOrderId::derive("bot 7/btc:usdt", 1_700_000_000_000, 4)
         );
         let long = ClientOrderId::derive(&"r".repeat(99), -i64::MAX, u64::MAX);
-        assert!(long.as_str().len() <= ClientOrderId::MAX_LEN, "{long}");
-        assert!(ClientOrderId::new(long.as_str()).is_ok());
-        assert_eq!(ClientOrderId::derive("", 0, 0).as_str(), "x-0-0");
+        assert!(long.text().len() <= ClientOrderId::MAX_LEN, "{long}");
+        assert!(ClientOrderId::new(long.text().as_str()).is_ok());
+        assert_eq!(ClientOrderId::derive("", 0, 0).text().as_str(), "x-0-0");
         assert!(ClientOrderId::new("a b").is_err());
         assert!(ClientOrderId::new("").is_err());
         assert!(ClientOrderId::new("a".repeat(37)).is_err());

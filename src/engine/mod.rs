@@ -18,6 +18,7 @@ pub mod fast;
 mod run;
 mod step;
 
+pub use crate::broker::Series;
 pub use crate::broker::sim::Fill;
 pub use crate::core::order::{Rationale, Reason};
 pub use event::{EngineEvent, EventKind};
@@ -340,11 +341,11 @@ pub struct BacktestResult {
     /// Index of the first traded bar (`from_ts_ms`); the vectors below start there.
     pub first_bar: usize,
     /// Equity at each bar's close.
-    pub equity: Vec<f64>,
+    pub equity: Series,
     /// Free cash at each bar's close.
-    pub cash: Vec<f64>,
+    pub cash: Series,
     /// Position value (isolated margin + unrealized PnL) at each bar's close.
-    pub position_value: Vec<f64>,
+    pub position_value: Series,
     /// Whether a position is open at each bar's close.
     pub exposure: Vec<bool>,
     /// Closed trades in exit order; a position still open at the end comes last with

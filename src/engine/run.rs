@@ -39,16 +39,12 @@ pub fn run_backtest<S: Strategy + ?Sized>(
     strategy.reset();
 
     let n = end - start;
-    // the books get one row per bar, appended in order; the transcript and the trades
-    // are reserved from a guess (an sma-cross 10/20 on a random walk makes one event per
-    // 13 bars and one trade per 46), so most runs never copy them while growing
+    // the transcript and the trades are reserved from a guess (an sma-cross 10/20 on a
+    // random walk makes one event per 13 bars and one trade per 46), so most runs never
+    // copy them while growing
     let (events_hint, trades_hint) = (n / 8 + 16, n / 32 + 4);
     let mut res = BacktestResult {
         first_bar: start,
-        equity: Vec::with_capacity(n),
-        cash: Vec::with_capacity(n),
-        position_value: Vec::with_capacity(n),
-        exposure: Vec::with_capacity(n),
         events: Vec::with_capacity(events_hint.min(RESERVE_CAP)),
         trades: Vec::with_capacity(trades_hint.min(RESERVE_CAP)),
         ..BacktestResult::default()
@@ -60,12 +56,8 @@ pub fn run_backtest<S: Strategy + ?Sized>(
         trades: &mut res.trades,
         regime_transitions: &mut res.regime_transitions,
     };
-    let mut rows = BookRows {
-        equity: &mut res.equity,
-        cash: &mut res.cash,
-        position_value: &mut res.position_value,
-        exposure: &mut res.exposure,
-    };
+    // the books: one row per bar, in one buffer sized once (see `BookRows`)
+    let mut rows = BookRows::with_capacity(n);
     for t in 0..start {
         let events = engine.warm_up(strategy, &BarInput::new(bars, t));
         sink.collect(events);
@@ -76,7 +68,7 @@ pub fn run_backtest<S: Strategy + ?Sized>(
     let mut t = start;
     while t < end {
         if stretches {
-            let (k, events) = engine.quiet_stretch(strategy, bars, t, end, rows.reborrow());
+            let (k, events) = engine.quiet_stretch(strategy, bars, t, end, &mut rows);
             if !events.is_empty() {
                 sink.collect(events);
             }
@@ -115,6 +107,7 @@ pub fn run_backtest<S: Strategy + ?Sized>(
             sink.trades.push(trade);
         }
     }
+    (res.equity, res.cash, res.position_value, res.exposure) = rows.finish();
     let acct = engine.broker().account();
     res.fees_paid = acct.fees_paid;
     res.funding_paid = acct.funding_paid;

@@ -15,7 +15,8 @@ use crate::broker::{
     Ack, Broker, FillAction, MarketBar, OrderFill, QuietColumns, SimBroker, Totals,
 };
 use crate::core::order::{
-    ClientOrderId, ExitReason, Intent, OrderPurpose, PositionView, Rationale, Sizing, Trade,
+    ClientOrderId, ExitReason, IdScope, Intent, OrderPurpose, PositionView, Rationale, Sizing,
+    Trade,
 };
 use crate::data::{Bar, Bars};
 use crate::persist::StateError;
@@ -84,6 +85,10 @@ impl Mark {
 pub struct Engine<B> {
     cfg: BacktestConfig,
     scope: String,
+    /// `scope` filtered for client ids, made on the first order (not saved: it follows
+    /// from `scope`).
+    #[serde(skip)]
+    id_scope: Option<IdScope>,
     broker: B,
     risk: RiskManager,
     seq: u64,
@@ -97,6 +102,10 @@ pub struct Engine<B> {
     mark: Mark,
     #[serde(skip)]
     events: Vec<EngineEvent>,
+    /// The first bar whose columns the quiet stretches have not read ahead yet (a cache
+    /// hint, see [`crate::broker::SimQuietGate`]; not saved).
+    #[serde(skip)]
+    ahead: usize,
     /// Record only what a backtest keeps (see [`Engine::transcript_only`]). Not saved: a
     /// restored engine records everything.
     #[serde(skip)]
@@ -157,7 +166,7 @@ impl Engine<SimBroker> {
         bars: &Bars,
         t: usize,
         end: usize,
-        rows: crate::broker::BookRows<'_>,
+        rows: &mut crate::broker::BookRows,
     ) -> (usize, &[EngineEvent]) {
         self.events.clear();
         let risk = &self.cfg.risk;
@@ -183,6 +192,7 @@ impl Engine<SimBroker> {
             high: bars.high(),
             low: bars.low(),
             volume: bars.volume(),
+            ahead: self.ahead,
         };
         let Some(mut gate) = self.broker.quiet_gate(t, cols, rows) else {
             return (0, &self.events);
@@ -191,6 +201,7 @@ impl Engine<SimBroker> {
         let k = strategy
             .quiet_bars(&History::new(bars, end - 1), t, &view, &mut gate)
             .min(gate.held());
+        self.ahead = gate.ahead();
         std::hint::black_box(gate.book(k));
         if k == 0 {
             return (0, &self.events);
@@ -222,6 +233,7 @@ impl<B: Broker> Engine<B> {
         Engine {
             cfg: *cfg,
             scope: scope.to_string(),
+            id_scope: None,
             risk: RiskManager::new(cfg.risk, cfg.fractional),
             seq: 0,
             order_seq: 0,
@@ -233,6 +245,7 @@ impl<B: Broker> Engine<B> {
             unknown: Vec::new(),
             mark: Mark::of(&acct),
             events: Vec::with_capacity(16),
+            ahead: 0,
             transcript_only: false,
             broker,
         }
@@ -554,13 +567,16 @@ impl<B: Broker> Engine<B> {
                     self.risk
                         .resolve_units(order, bar.close, &holding, self.broker.instrument())
                 };
-                let id = ClientOrderId::derive(&self.scope, ts_ms, self.order_seq);
+                let scope = *self
+                    .id_scope
+                    .get_or_insert_with(|| IdScope::new(&self.scope));
+                let id = scope.id(ts_ms, self.order_seq);
                 self.order_seq += 1;
                 let purpose = order.inner().purpose;
                 match self.broker.submit(&id, &order) {
                     Ok(ack) => {
                         if matches!(ack, Ack::Unknown { .. }) {
-                            self.unknown.push(id.clone());
+                            self.unknown.push(id);
                         }
                         if audit {
                             self.push(t, ts_ms, EventKind::Submitted { id, purpose, ack });
@@ -592,7 +608,7 @@ impl<B: Broker> Engine<B> {
             match self.broker.query(&id) {
                 Ok(status) => self.push(t, ts_ms, EventKind::Reconciled { id, status }),
                 Err(e) => {
-                    self.failed(t, ts_ms, "query", Some(id.clone()), &e);
+                    self.failed(t, ts_ms, "query", Some(id), &e);
                     self.unknown.push(id);
                 }
             }

@@ -98,10 +98,10 @@ impl RollingMean {
         (self.count == n).then(|| (self.sum + self.comp) / n as f64)
     }
 
-    /// A full window's state in locals for a tight loop, and the fields to write it back
-    /// to (see [`SmaCross::quiet_bars`]).
+    /// The ring, its position and the running sums, for a quiet stretch to hold in locals
+    /// and write back (see [`SmaCross::quiet_bars`]).
     #[inline]
-    fn cursor(&mut self) -> (Cursor<'_>, &mut usize, &mut f64, &mut f64) {
+    fn parts(&mut self) -> (&mut [f64], &mut usize, &mut f64, &mut f64) {
         let RollingMean {
             buf,
             pos,
@@ -109,15 +109,7 @@ impl RollingMean {
             comp,
             ..
         } = self;
-        let n = buf.len() as f64;
-        let cursor = Cursor {
-            buf: buf.as_mut_slice(),
-            pos: *pos,
-            sum: *sum,
-            comp: *comp,
-            n,
-        };
-        (cursor, pos, sum, comp)
+        (buf.as_mut_slice(), pos, sum, comp)
     }
 
     fn reset(&mut self) {
@@ -129,11 +121,23 @@ impl RollingMean {
     }
 }
 
-/// A full [`RollingMean`] held in locals while a quiet stretch runs ahead: [`Self::peek`]
-/// computes the sums and the mean after feeding `x` without feeding it and
-/// [`Self::commit`] feeds it ([`RollingMean::update`]'s operations, in its order). The
-/// sums and the position are not fields behind `&mut self`, so the loop keeps them in
-/// registers.
+/// Both [`RollingMean`]s of a [`SmaCross`] held in locals while a quiet stretch runs
+/// ahead: [`MeanPair::peek`] computes the sums and the two means after feeding `x` without
+/// feeding it, [`MeanPair::commit`] feeds it ([`RollingMean::update`]'s operations, in its
+/// order, for each average), [`MeanPair::finish`] writes the state back. The sums and
+/// positions are not fields behind `&mut self`, so the loop keeps them in registers.
+trait MeanPair {
+    /// The new running sums of both averages.
+    type Sums: Copy;
+    /// The sums and the (fast, slow) means after feeding `x`, without feeding it.
+    fn peek(&self, x: f64) -> (Self::Sums, f64, f64);
+    /// Feed `x`, whose new sums [`MeanPair::peek`] computed.
+    fn commit(&mut self, x: f64, sums: Self::Sums);
+    /// Write the state back to the averages.
+    fn finish(self);
+}
+
+/// One average's window in locals (the portable [`MeanPair`] holds two).
 struct Cursor<'a> {
     buf: &'a mut [f64],
     pos: usize,
@@ -141,9 +145,23 @@ struct Cursor<'a> {
     comp: f64,
     /// The window length as a float.
     n: f64,
+    /// Where the position and sums go back.
+    back: (&'a mut usize, &'a mut f64, &'a mut f64),
 }
 
-impl Cursor<'_> {
+impl<'a> Cursor<'a> {
+    fn new(m: &'a mut RollingMean) -> Self {
+        let (buf, pos, sum, comp) = m.parts();
+        Cursor {
+            n: buf.len() as f64,
+            buf,
+            pos: *pos,
+            sum: *sum,
+            comp: *comp,
+            back: (pos, sum, comp),
+        }
+    }
+
     /// The running sums and the mean after feeding `x`, without feeding it.
     #[inline(always)]
     fn peek(&self, x: f64) -> (f64, f64, f64) {
@@ -166,6 +184,202 @@ impl Cursor<'_> {
             self.pos = 0;
         }
     }
+
+    fn finish(self) {
+        let (pos, sum, comp) = self.back;
+        (*pos, *sum, *comp) = (self.pos, self.sum, self.comp);
+    }
+}
+
+/// The portable [`MeanPair`]: two scalar cursors.
+struct ScalarPair<'a> {
+    fast: Cursor<'a>,
+    slow: Cursor<'a>,
+}
+
+impl MeanPair for ScalarPair<'_> {
+    type Sums = [f64; 4];
+
+    #[inline(always)]
+    fn peek(&self, x: f64) -> ([f64; 4], f64, f64) {
+        let (fs, fc, f) = self.fast.peek(x);
+        let (ss, sc, s) = self.slow.peek(x);
+        ([fs, fc, ss, sc], f, s)
+    }
+
+    #[inline(always)]
+    fn commit(&mut self, x: f64, [fs, fc, ss, sc]: [f64; 4]) {
+        self.fast.commit(x, fs, fc);
+        self.slow.commit(x, ss, sc);
+    }
+
+    fn finish(self) {
+        self.fast.finish();
+        self.slow.finish();
+    }
+}
+
+/// The x86-64 [`MeanPair`]: both averages in the two lanes of one SSE2 vector (lane 0
+/// fast, lane 1 slow), so each bar takes one vector operation where the portable pair
+/// takes two scalar ones, and one division for both means. Each lane does exactly the
+/// scalar operations (`neumaier`'s branch becomes a lane mask: `|sum| >= |x|`, false on
+/// NaN as `>=`), so the bits are the same. The intrinsics go through `pulp`'s SSE2 token
+/// (the crate forbids `unsafe`; SSE2 is part of x86-64, so the check always passes).
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use core::arch::x86_64::__m128d;
+
+    use pulp::core_arch::x86::Sse2;
+
+    use super::{MeanPair, RollingMean};
+
+    /// See the module doc.
+    pub(super) struct Sse2Pair<'a> {
+        x2: Sse2,
+        fast: &'a mut [f64],
+        slow: &'a mut [f64],
+        fpos: usize,
+        spos: usize,
+        sum: __m128d,
+        comp: __m128d,
+        /// The window lengths as floats.
+        n: __m128d,
+        /// `-0.0` in both lanes: the sign bit.
+        sign: __m128d,
+        back: [(&'a mut usize, &'a mut f64, &'a mut f64); 2],
+    }
+
+    impl<'a> Sse2Pair<'a> {
+        /// Both averages in one pair; `None` without SSE2 (never on x86-64).
+        pub(super) fn new(fast: &'a mut RollingMean, slow: &'a mut RollingMean) -> Option<Self> {
+            let x2 = Sse2::try_new()?;
+            let (fbuf, fpos, fsum, fcomp) = fast.parts();
+            let (sbuf, spos, ssum, scomp) = slow.parts();
+            Some(Sse2Pair {
+                x2,
+                n: x2._mm_set_pd(sbuf.len() as f64, fbuf.len() as f64),
+                fast: fbuf,
+                slow: sbuf,
+                fpos: *fpos,
+                spos: *spos,
+                sum: x2._mm_set_pd(*ssum, *fsum),
+                comp: x2._mm_set_pd(*scomp, *fcomp),
+                sign: x2._mm_set1_pd(-0.0),
+                back: [(fpos, fsum, fcomp), (spos, ssum, scomp)],
+            })
+        }
+
+        /// `neumaier` in both lanes: `t = s + x`; `big = |s| >= |x|`;
+        /// `comp + (((big ? s : x) - t) + (big ? x : s))`.
+        #[inline(always)]
+        fn add(&self, s: __m128d, c: __m128d, x: __m128d) -> (__m128d, __m128d) {
+            let x2 = self.x2;
+            let t = x2._mm_add_pd(s, x);
+            let big = x2._mm_cmpge_pd(
+                x2._mm_andnot_pd(self.sign, s),
+                x2._mm_andnot_pd(self.sign, x),
+            );
+            let a = x2._mm_or_pd(x2._mm_and_pd(big, s), x2._mm_andnot_pd(big, x));
+            let b = x2._mm_or_pd(x2._mm_and_pd(big, x), x2._mm_andnot_pd(big, s));
+            (t, x2._mm_add_pd(c, x2._mm_add_pd(x2._mm_sub_pd(a, t), b)))
+        }
+
+        /// Lane 0 and lane 1 of `v`.
+        #[inline(always)]
+        fn lanes(&self, v: __m128d) -> (f64, f64) {
+            let x2 = self.x2;
+            (
+                x2._mm_cvtsd_f64(v),
+                x2._mm_cvtsd_f64(x2._mm_unpackhi_pd(v, v)),
+            )
+        }
+    }
+
+    impl MeanPair for Sse2Pair<'_> {
+        type Sums = (__m128d, __m128d);
+
+        #[inline(always)]
+        fn peek(&self, x: f64) -> ((__m128d, __m128d), f64, f64) {
+            let x2 = self.x2;
+            let of = self.fast.get(self.fpos).copied().unwrap_or(0.0);
+            let os = self.slow.get(self.spos).copied().unwrap_or(0.0);
+            // RollingMean::update: drop the oldest value (add its negation), add x
+            let old = x2._mm_xor_pd(x2._mm_set_pd(os, of), self.sign);
+            let (s, c) = self.add(self.sum, self.comp, old);
+            let (s, c) = self.add(s, c, x2._mm_set1_pd(x));
+            let (f, sl) = self.lanes(x2._mm_div_pd(x2._mm_add_pd(s, c), self.n));
+            ((s, c), f, sl)
+        }
+
+        #[inline(always)]
+        fn commit(&mut self, x: f64, (s, c): (__m128d, __m128d)) {
+            self.sum = s;
+            self.comp = c;
+            if let Some(slot) = self.fast.get_mut(self.fpos) {
+                *slot = x;
+            }
+            if let Some(slot) = self.slow.get_mut(self.spos) {
+                *slot = x;
+            }
+            self.fpos += 1;
+            if self.fpos == self.fast.len() {
+                self.fpos = 0;
+            }
+            self.spos += 1;
+            if self.spos == self.slow.len() {
+                self.spos = 0;
+            }
+        }
+
+        fn finish(self) {
+            let (sums, comps) = (self.lanes(self.sum), self.lanes(self.comp));
+            let [(fpos, fsum, fcomp), (spos, ssum, scomp)] = self.back;
+            (*fpos, *fsum, *fcomp) = (self.fpos, sums.0, comps.0);
+            (*spos, *ssum, *scomp) = (self.spos, sums.1, comps.1);
+        }
+    }
+}
+
+/// Run a quiet stretch over `closes` (bar `from` first) with `pair`: ask the gate for
+/// chunks of bars and feed both averages until the bar of the next crossover that acts
+/// (not fed) or the gate's refusal. Returns the bars consumed and the last means.
+#[inline(always)]
+fn run_ahead<P: MeanPair>(
+    mut pair: P,
+    (mut pf, mut ps): (f64, f64),
+    closes: &[f64],
+    from: usize,
+    down_acts: bool,
+    gate: &mut dyn QuietGate,
+) -> (usize, (f64, f64)) {
+    let mut u = from;
+    let mut granted = from;
+    let mut ask = QUIET_FIRST_CHUNK;
+    'stretch: loop {
+        if u == granted {
+            let max = closes.len().saturating_sub(u - from).min(ask);
+            ask = (ask * 2).min(QUIET_CHUNK);
+            let got = if max == 0 { 0 } else { gate.hold(u, max) };
+            if got == 0 {
+                break;
+            }
+            granted = u + got.min(max);
+        }
+        let Some(chunk) = closes.get(u - from..granted - from) else {
+            break;
+        };
+        for &x in chunk {
+            let (sums, f, s) = pair.peek(x);
+            if (pf < ps && f > s) || (down_acts && ps < pf && s > f) {
+                break 'stretch;
+            }
+            pair.commit(x, sums);
+            (pf, ps) = (f, s);
+            u += 1;
+        }
+    }
+    pair.finish();
+    (u - from, (pf, ps))
 }
 
 /// Bars a quiet stretch asks the gate for first; each further ask doubles, up to
@@ -284,9 +498,7 @@ impl Strategy for SmaCross {
         pos: &PositionView,
         gate: &mut dyn QuietGate,
     ) -> usize {
-        let (Some((mut pf, mut ps)), true, true) =
-            (self.prev, self.fast.is_full(), self.slow.is_full())
-        else {
+        let (Some(prev), true, true) = (self.prev, self.fast.is_full(), self.slow.is_full()) else {
             return 0;
         };
         let Some(closes) = hist.close().get(from..) else {
@@ -294,40 +506,19 @@ impl Strategy for SmaCross {
         };
         // a downward cross acts unless long-only and not long (the side holds throughout)
         let down_acts = !self.long_only || pos.side == Some(Side::Long);
-        let (mut fast, fast_pos, fast_sum, fast_comp) = self.fast.cursor();
-        let (mut slow, slow_pos, slow_sum, slow_comp) = self.slow.cursor();
-        let mut u = from;
-        let mut granted = from;
-        let mut ask = QUIET_FIRST_CHUNK;
-        'stretch: loop {
-            if u == granted {
-                let max = closes.len().saturating_sub(u - from).min(ask);
-                ask = (ask * 2).min(QUIET_CHUNK);
-                let got = if max == 0 { 0 } else { gate.hold(u, max) };
-                if got == 0 {
-                    break;
-                }
-                granted = u + got.min(max);
-            }
-            let Some(chunk) = closes.get(u - from..granted - from) else {
-                break;
-            };
-            for &x in chunk {
-                let (fsum, fcomp, f) = fast.peek(x);
-                let (ssum, scomp, s) = slow.peek(x);
-                if (pf < ps && f > s) || (down_acts && ps < pf && s > f) {
-                    break 'stretch;
-                }
-                fast.commit(x, fsum, fcomp);
-                slow.commit(x, ssum, scomp);
-                (pf, ps) = (f, s);
-                u += 1;
-            }
+        #[cfg(target_arch = "x86_64")]
+        if let Some(pair) = sse2::Sse2Pair::new(&mut self.fast, &mut self.slow) {
+            let (k, prev) = run_ahead(pair, prev, closes, from, down_acts, gate);
+            self.prev = Some(prev);
+            return k;
         }
-        (*fast_pos, *fast_sum, *fast_comp) = (fast.pos, fast.sum, fast.comp);
-        (*slow_pos, *slow_sum, *slow_comp) = (slow.pos, slow.sum, slow.comp);
-        self.prev = Some((pf, ps));
-        u - from
+        let pair = ScalarPair {
+            fast: Cursor::new(&mut self.fast),
+            slow: Cursor::new(&mut self.slow),
+        };
+        let (k, prev) = run_ahead(pair, prev, closes, from, down_acts, gate);
+        self.prev = Some(prev);
+        k
     }
 
     fn reset(&mut self) {
@@ -403,6 +594,134 @@ mod tests {
         (0..b.len())
             .map(|t| s.on_bar(&History::new(&b, t), &PositionView::default()))
             .collect()
+    }
+
+    /// Grants every bar asked for.
+    struct Open;
+
+    impl QuietGate for Open {
+        fn hold(&mut self, _from: usize, max: usize) -> usize {
+            max
+        }
+    }
+
+    fn mean_bits(m: &RollingMean) -> (Vec<u64>, usize, usize, u64, u64) {
+        (
+            m.buf.iter().map(|x| x.to_bits()).collect(),
+            m.pos,
+            m.count,
+            m.sum.to_bits(),
+            m.comp.to_bits(),
+        )
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn sse2_pair_equals_the_scalar_pair_bit_for_bit_on_awkward_closes() {
+        use rand::{RngExt, SeedableRng};
+        let special = [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            -0.0,
+            f64::MIN_POSITIVE / 4.0,
+            1e300,
+            -1e300,
+            1e-300,
+            1.0 + f64::EPSILON,
+        ];
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        for case in 0..400 {
+            let fast_n = rng.random_range(1..8usize);
+            let slow_n = fast_n + rng.random_range(1..25usize);
+            let len = rng.random_range(slow_n + 1..slow_n + 120);
+            let mut x: f64 = 100.0;
+            let closes: Vec<f64> = (0..len)
+                .map(|_| {
+                    if rng.random_range(0..20) == 0 {
+                        special[rng.random_range(0..special.len())]
+                    } else {
+                        x += rng.random_range(-3.0..3.0);
+                        if case % 3 == 0 { x.round() } else { x }
+                    }
+                })
+                .collect();
+            // warm both averages up on a prefix, then run the rest ahead both ways
+            let warm = rng.random_range(slow_n..len);
+            // (fed like on_bar, without bars: these closes are no valid bars)
+            let mut a = SmaCross::new(fast_n, slow_n, case % 2 == 0).unwrap();
+            for &x in &closes[..warm] {
+                if let (Some(f), Some(s)) = (a.fast.update(x), a.slow.update(x)) {
+                    a.prev = Some((f, s));
+                }
+            }
+            let Some(prev) = a.prev else { continue };
+            let mut s = a.clone();
+            let down_acts = case % 4 != 1;
+            let rest = &closes[warm..];
+            let (kv, pv) = run_ahead(
+                sse2::Sse2Pair::new(&mut a.fast, &mut a.slow).unwrap(),
+                prev,
+                rest,
+                warm,
+                down_acts,
+                &mut Open,
+            );
+            let scalar = ScalarPair {
+                fast: Cursor::new(&mut s.fast),
+                slow: Cursor::new(&mut s.slow),
+            };
+            let (ks, ps) = run_ahead(scalar, prev, rest, warm, down_acts, &mut Open);
+            assert_eq!(kv, ks, "case {case}");
+            assert_eq!(
+                (pv.0.to_bits(), pv.1.to_bits()),
+                (ps.0.to_bits(), ps.1.to_bits()),
+                "case {case}"
+            );
+            assert_eq!(mean_bits(&a.fast), mean_bits(&s.fast), "case {case}");
+            assert_eq!(mean_bits(&a.slow), mean_bits(&s.slow), "case {case}");
+        }
+    }
+
+    #[test]
+    fn quiet_bars_equal_stepping_bar_by_bar() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let mut x = 50.0;
+        let closes: Vec<f64> = (0..3_000)
+            .map(|_| {
+                x += rng.random_range(-1.0..1.0);
+                x
+            })
+            .collect();
+        let b = bars(&closes);
+        let mut stepped = SmaCross::new(4, 9, false).unwrap();
+        let mut quiet = stepped.clone();
+        let view = PositionView::default();
+        let mut t = 0;
+        while t < b.len() {
+            let k = quiet.quiet_bars(&History::new(&b, b.len() - 1), t, &view, &mut Open);
+            for u in t..t + k {
+                assert_eq!(
+                    stepped.on_bar(&History::new(&b, u), &view),
+                    Intent::Hold,
+                    "bar {u}"
+                );
+            }
+            t += k;
+            if t < b.len() {
+                stepped.on_bar(&History::new(&b, t), &view);
+                quiet.on_bar(&History::new(&b, t), &view);
+                t += 1;
+            }
+            assert_eq!(mean_bits(&quiet.fast), mean_bits(&stepped.fast), "bar {t}");
+            assert_eq!(mean_bits(&quiet.slow), mean_bits(&stepped.slow), "bar {t}");
+            assert_eq!(
+                quiet.prev.map(|(f, s)| (f.to_bits(), s.to_bits())),
+                stepped.prev.map(|(f, s)| (f.to_bits(), s.to_bits()))
+            );
+        }
     }
 
     #[test]

@@ -398,7 +398,7 @@ pub fn optimize_with(
             params,
             stats: run.stats,
             first_bar: run.result.first_bar,
-            equity: run.result.equity,
+            equity: run.result.equity.to_vec(),
         });
     }
     if let Some(wf) = spec.walk_forward {

@@ -245,11 +245,11 @@ pub fn walk_forward(
                 metric,
             )?;
             let run = ev_test.full(&params)?;
-            segments.push(run.result.equity.clone());
+            segments.push(run.result.equity.to_vec());
             fo.in_sample = b.metrics;
             fo.params = Some(params);
             fo.out_of_sample = Some(run.stats);
-            fo.oos_equity = run.result.equity;
+            fo.oos_equity = run.result.equity.to_vec();
         }
         out.push(fo);
     }

@@ -545,7 +545,7 @@ pub fn train(
     let bh_result = BacktestResult {
         first_bar: w[2].start,
         exposure: vec![true; bh_equity.len()],
-        equity: bh_equity.clone(),
+        equity: bh_equity.clone().into(),
         ..BacktestResult::default()
     };
     let buy_hold_stats = stats_of(bars, &bh_result, engine.cash);
@@ -586,7 +586,7 @@ pub fn train(
         buy_hold: buy_hold_stats,
         buy_hold_equity: bh_equity,
         technical,
-        technical_equity: tech_result.equity,
+        technical_equity: tech_result.equity.to_vec(),
         train_liquidations,
         train_refunds,
         env_steps,

@@ -949,7 +949,7 @@ mod tests {
             let e = run_backtest(bars, &mut strat, cfg).unwrap();
             let engine = (
                 DetailSink {
-                    equity: e.equity,
+                    equity: e.equity.to_vec(),
                     exposure: e.exposure,
                     trades: e.trades,
                 },

@@ -748,7 +748,7 @@ impl BinanceBroker {
         if let Some(k) = self.known.get_mut(id) {
             k.open = false;
         }
-        self.open.retain(|o| o.id.as_str() != id);
+        self.open.retain(|o| o.id.text().as_str() != id);
         self.account.open_orders = self.open.len();
         Ok(r == Cancelled::Done)
     }
@@ -820,7 +820,7 @@ impl BinanceBroker {
                 self.stop = None;
             }
             out.push(OrderFill {
-                order: order.clone(),
+                order,
                 t,
                 ts_ms,
                 side,
@@ -875,22 +875,22 @@ impl Broker for BinanceBroker {
             .map(|k| k.submitted_t)
             .max()
             .unwrap_or(0);
-        self.place(id.as_str(), order.inner(), t)
+        self.place(id.text().as_str(), order.inner(), t)
     }
 
     fn query(&mut self, id: &ClientOrderId) -> Result<OrderStatus, BrokerError> {
+        let text = id.text();
+        let id = text.as_str();
         let c = self.conn().map_err(to_broker)?;
-        let algo = self.known.get(id.as_str()).is_some_and(|k| k.algo);
+        let algo = self.known.get(id).is_some_and(|k| k.algo);
         if algo
             || (self.market == Market::UsdM
                 && self
                     .known
-                    .get(id.as_str())
+                    .get(id)
                     .is_some_and(|k| k.request.purpose == OrderPurpose::Protective))
         {
-            let r =
-                c.rt.block_on(c.trader.query_algo(id.as_str()))
-                    .map_err(to_broker)?;
+            let r = c.rt.block_on(c.trader.query_algo(id)).map_err(to_broker)?;
             return Ok(match r {
                 None => OrderStatus::NotFound,
                 Some(a) if a.is_open() => OrderStatus::Open { filled_qty: 0.0 },
@@ -899,12 +899,12 @@ impl Broker for BinanceBroker {
             });
         }
         let r =
-            c.rt.block_on(c.trader.query(&self.symbol, id.as_str()))
+            c.rt.block_on(c.trader.query(&self.symbol, id))
                 .map_err(to_broker)?;
         Ok(match r {
             None => OrderStatus::NotFound,
             Some(o) => {
-                if let Some(k) = self.known.get_mut(id.as_str()) {
+                if let Some(k) = self.known.get_mut(id) {
                     k.order_id = Some(o.order_id);
                     k.open = o.status.is_open();
                 }
@@ -920,10 +920,10 @@ impl Broker for BinanceBroker {
     }
 
     fn cancel(&mut self, id: &ClientOrderId) -> Result<(), BrokerError> {
-        if self.cancel_id(id.as_str())? {
+        if self.cancel_id(id.text().as_str())? {
             Ok(())
         } else {
-            Err(BrokerError::UnknownOrder(id.clone()))
+            Err(BrokerError::UnknownOrder(*id))
         }
     }
 
