@@ -143,7 +143,14 @@ impl VarSums {
             return var;
         }
         let (older, newer) = window();
-        let (shift, s1, s2, var) = recentre_on(older, newer, oldest, inv_n);
+        self.recentre(older, newer, oldest)
+    }
+
+    /// Re-centre on the window `older` then `newer` (oldest first; `oldest` leaves it): new
+    /// shift and sums ([`recentre_on`]) and a fresh countdown; returns the window's variance.
+    #[inline(always)]
+    fn recentre(&mut self, older: &[f64], newer: &[f64], oldest: f64) -> f64 {
+        let (shift, s1, s2, var) = recentre_on(older, newer, oldest, self.inv_n);
         (self.shift, self.s1, self.s2) = (shift, s1, s2);
         self.countdown = 32 * self.p;
         var
@@ -569,10 +576,7 @@ fn var_block<const SUM: bool, F: Finish>(
         };
         let bar = i + r;
         let window = xs.get(bar + 1 - p..=bar).unwrap_or_default();
-        let (shift, s1, s2, var) = recentre_on(window, &[], xs[bar + 1 - p], inv_n);
-        (sums.shift, sums.s1, sums.s2) = (shift, s1, s2);
-        sums.countdown = 32 * p;
-        b.var[r] = var;
+        b.var[r] = sums.recentre(window, &[], xs[bar + 1 - p]);
         if SUM {
             *s = b.sum[r];
         }
