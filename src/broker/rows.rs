@@ -139,7 +139,20 @@ impl BookRows {
     /// Append one row.
     #[inline]
     pub fn push(&mut self, equity: f64, cash: f64, position_value: f64, exposure: bool) {
-        self.append_with(1, exposure, |e, c, p| {
+        self.repeat(1, equity, cash, position_value, exposure);
+    }
+
+    /// Append `k` equal rows.
+    #[inline]
+    pub fn repeat(
+        &mut self,
+        k: usize,
+        equity: f64,
+        cash: f64,
+        position_value: f64,
+        exposure: bool,
+    ) {
+        self.append_with(k, exposure, |e, c, p| {
             e.fill(equity);
             c.fill(cash);
             p.fill(position_value);
@@ -147,7 +160,8 @@ impl BookRows {
     }
 
     /// Append `k` rows with exposure `exposed`: `write` gets the new rows of equity, cash
-    /// and position value (zeroed) to fill.
+    /// and position value to fill, every value (zeroed in a fresh buffer, but rows dropped
+    /// by [`BookRows::truncate`] keep their old values).
     #[inline]
     pub fn append_with(
         &mut self,

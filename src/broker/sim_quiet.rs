@@ -101,11 +101,7 @@ impl SimQuietGate<'_> {
             }
             None => {
                 let (equity, position_value) = self.flat;
-                self.rows.append_with(k, false, |e, c, p| {
-                    e.fill(equity);
-                    c.fill(cash);
-                    p.fill(position_value);
-                });
+                self.rows.repeat(k, equity, cash, position_value, false);
             }
         }
         self.touched
