@@ -105,9 +105,15 @@ fn bench_technical(c: &mut Criterion) {
 
 /// `ALGOLAB_BENCH_BEST=N`: print the best of `N` runs per size instead of running criterion
 /// (a shared, loaded machine disturbs the best run least), timed by the thread's CPU time
-/// (the runs are single-threaded); `ALGOLAB_BENCH_SIZES` picks sizes.
+/// (the runs are single-threaded); `ALGOLAB_BENCH_SIZES` picks sizes and
+/// `ALGOLAB_BENCH_ONLY` rows (comma-separated names: `sma_cross`, `technical`,
+/// `fast_sma_cross`, `fast_sma_cross_sweep_loop`; all when unset).
 fn best_of_table(reps: usize) {
     let cfg = BacktestConfig::default();
+    let only: Option<Vec<String>> = std::env::var("ALGOLAB_BENCH_ONLY")
+        .ok()
+        .map(|s| s.split(',').map(|t| t.trim().to_string()).collect());
+    let wanted = |row: &str| only.as_ref().is_none_or(|o| o.iter().any(|r| r == row));
     let sizes: Vec<usize> = std::env::var("ALGOLAB_BENCH_SIZES")
         .ok()
         .map(|s| s.split(',').filter_map(|t| t.trim().parse().ok()).collect())
@@ -117,7 +123,7 @@ fn best_of_table(reps: usize) {
         let mut best = f64::INFINITY;
         let mut trades = 0;
         reset_peak_rss();
-        for _ in 0..reps.max(1) {
+        for _ in 0..if wanted("sma_cross") { reps.max(1) } else { 0 } {
             let t0 = cpu_time::ThreadTime::now();
             let mut s = match SmaCross::new(10, 20, false) {
                 Ok(s) => s,
@@ -129,16 +135,18 @@ fn best_of_table(reps: usize) {
             }
             best = best.min(t0.elapsed().as_secs_f64());
         }
-        println!(
-            "sma_cross/{n:<10} {:8.1} M bars/s  ({trades} trades; peak RSS {:.0} MiB with the \
+        if wanted("sma_cross") {
+            println!(
+                "sma_cross/{n:<10} {:8.1} M bars/s  ({trades} trades; peak RSS {:.0} MiB with the \
              bars' {:.0} MiB)",
-            n as f64 / best / 1e6,
-            peak_rss_mib(),
-            (n * 48) as f64 / 1_048_576.0
-        );
+                n as f64 / best / 1e6,
+                peak_rss_mib(),
+                (n * 48) as f64 / 1_048_576.0
+            );
+        }
         let (cfg_t, params) = technical_setup();
         let mut best = f64::INFINITY;
-        for _ in 0..reps.max(1) {
+        for _ in 0..if wanted("technical") { reps.max(1) } else { 0 } {
             let t0 = cpu_time::ThreadTime::now();
             let mut s = match algolab::strategy::technical::Technical::new(&params) {
                 Ok(s) => s,
@@ -150,16 +158,21 @@ fn best_of_table(reps: usize) {
             }
             best = best.min(t0.elapsed().as_secs_f64());
         }
-        println!(
-            "technical/{n:<10} {:8.1} M bars/s  ({trades} trades)",
-            n as f64 / best / 1e6
-        );
+        if wanted("technical") {
+            println!(
+                "technical/{n:<10} {:8.1} M bars/s  ({trades} trades)",
+                n as f64 / best / 1e6
+            );
+        }
         let lc = lean_config(&bars);
         // the fast path and, beside it in the same process, the sweep's per-bar loop
         for (label, run) in [
             ("fast_sma_cross", fast_sma_cross as fn(&Bars, _) -> usize),
             ("fast_sma_cross_sweep_loop", fast_sma_cross_sweep_loop),
         ] {
+            if !wanted(label) {
+                continue;
+            }
             let mut best = f64::INFINITY;
             for _ in 0..reps.max(1) {
                 let t0 = cpu_time::ThreadTime::now();

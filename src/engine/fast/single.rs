@@ -217,17 +217,57 @@ fn order_words(
         }
         *code = w;
     }
-    // flips: a bar's order against the one before (the previous word's last, or `prev`)
-    let words = sums.len().div_ceil(WORD);
+    flip_words(codes, sums.len(), prev, flips)
+}
+
+/// The flips of `n` bars' order words `codes` ([`order_words`]' layout; `prev` is the order
+/// of the bar before the first) into `flips`; returns the last bar's order (`prev` when
+/// `n` is 0).
+#[inline(always)]
+fn flip_words(codes: &[u64], n: usize, prev: u8, flips: &mut [u64]) -> u8 {
+    // a bar's order against the one before (the previous word's last, or `prev`)
+    let words = n.div_ceil(WORD);
     let mut before = u64::from(prev);
     for (w, f) in codes[..words].iter().zip(flips.iter_mut()) {
         let x = w ^ (w << 2 | before);
         *f = x & (x >> 1) & 0x5555_5555_5555_5555;
         before = w >> 62;
     }
-    match sums.len() {
+    match n {
         0 => prev,
         n => code_at(codes, n - 1),
+    }
+}
+
+/// The order words and flips of the next `sums.len()` bars of `sma` over `close` (none
+/// negative: [`Bars`]' closes), as [`SmaPairState::sums_into`] then [`order_words`]: with
+/// AVX2 and both windows full in one loop that stores no sums
+/// ([`avx::steady_codes`]), else through the block buffer `sums`. Returns the last bar's
+/// order.
+#[inline(always)]
+fn block_codes(
+    isa: Wide,
+    sma: &mut SmaPairState,
+    close: &[f64],
+    sums: &mut [Sums],
+    prev: u8,
+    codes: &mut [u64],
+    flips: &mut [u64],
+) -> u8 {
+    let n = sums.len();
+    let div = sma.ns.map(|k| k as f64);
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        Wide::Avx2(v3) if sma.t >= sma.ns[0].max(sma.ns[1]) => {
+            let range = sma.t..sma.t + n;
+            avx::steady_codes(v3, close, sma.ns, range, &mut sma.lanes, div, codes);
+            sma.t += n;
+            flip_words(codes, n, prev, flips)
+        }
+        _ => {
+            sma.sums_into(isa, close, sums);
+            order_words(isa, sums, div, prev, codes, flips)
+        }
     }
 }
 /// One `sma-cross` run of `pair` over `window` with full detail (equity, exposure, trades with
@@ -250,12 +290,7 @@ pub fn run_detail(
         long_only: pair.long_only,
         end: window.end,
     };
-    run.drive::<false>(
-        &mut sim,
-        |from, stop| next_cross(pair.fast, pair.slow, from, stop),
-        |sim, t| sim.decide(t),
-        window,
-    );
+    run.drive::<false>(&mut sim, &Columns(pair), window);
     let fees = sim.fees_paid();
     (sim.sink, fees)
 }
@@ -286,7 +321,37 @@ fn sma_cross_detail_in(
     wide: bool,
 ) -> (DetailSink, f64) {
     let isa = Wide::detect(wide);
-    isa.run(|| fused(isa, bars, ns, long_only, cfg, window, block))
+    isa.run(Fused {
+        isa,
+        bars,
+        ns,
+        long_only,
+        cfg,
+        window,
+        block,
+    })
+}
+
+/// [`fused`]'s arguments, called in `isa`'s context: an `#[inline(always)]` call, so that
+/// the body compiles inside the AVX2 context whatever its size (a closure may be left out of
+/// line, and its intrinsics become calls).
+struct Fused<'a> {
+    isa: Wide,
+    bars: &'a Bars,
+    ns: [usize; 2],
+    long_only: bool,
+    cfg: LeanConfig,
+    window: Range<usize>,
+    block: usize,
+}
+
+impl pulp::NullaryFnOnce for Fused<'_> {
+    type Output = (DetailSink, f64);
+    #[inline(always)]
+    fn call(self) -> Self::Output {
+        let f = self;
+        fused(f.isa, f.bars, f.ns, f.long_only, f.cfg, f.window, f.block)
+    }
 }
 
 /// The body of [`sma_cross_detail_in`], in `isa`'s context. Per block: the chain of both
@@ -326,7 +391,6 @@ fn fused(
         end: window.end,
     };
     let mut sma = SmaPairState::new(ns[0], ns[1]);
-    let div = sma.ns.map(|n| n as f64);
     let mut sums = vec![[0.0; 2]; block];
     let words = block.div_ceil(WORD);
     let (mut codes, mut flips) = (vec![0u64; words], vec![0u64; words]);
@@ -334,17 +398,31 @@ fn fused(
     let mut prev = 0u8;
     while sma.t < window.start {
         let k = (window.start - sma.t).min(block);
-        sma.sums_into(isa, close, &mut sums[..k]);
-        prev = order_words(isa, &sums[..k], div, prev, &mut codes, &mut flips);
+        prev = block_codes(
+            isa,
+            &mut sma,
+            close,
+            &mut sums[..k],
+            prev,
+            &mut codes,
+            &mut flips,
+        );
     }
     let mut seen = 0;
     let mut b0 = window.start;
     while b0 < window.end {
         let b1 = (b0 + block).min(window.end);
         let n = b1 - b0;
-        sma.sums_into(isa, close, &mut sums[..n]);
         let before = prev;
-        prev = order_words(isa, &sums[..n], div, prev, &mut codes, &mut flips);
+        prev = block_codes(
+            isa,
+            &mut sma,
+            close,
+            &mut sums[..n],
+            prev,
+            &mut codes,
+            &mut flips,
+        );
         reserve_trades(
             &mut sim.sink.trades,
             &flips[..n.div_ceil(WORD)],
@@ -352,17 +430,14 @@ fn fused(
             b1 - window.start,
             window.end - b1,
         );
-        let (c, f) = (&codes[..], &flips[..]);
-        // the order at bar `t` of the block, `before` at `b0 − 1`
-        let code = |t: usize| {
-            if t < b0 { before } else { code_at(c, t - b0) }
+        let signals = Codes {
+            run: &run,
+            codes: &codes,
+            flips: &flips,
+            b0,
+            before,
         };
-        run.drive::<true>(
-            &mut sim,
-            |from, stop| b0 + next_flip(f, from - b0, stop - b0),
-            |sim, t| run.decide_in(sim, code(t - 1), code(t), t),
-            b0..b1,
-        );
+        run.drive::<true>(&mut sim, &signals, b0..b1);
         b0 = b1;
     }
     let fees = sim.fees_paid();
@@ -432,6 +507,61 @@ fn next_flip(flips: &[u64], from: usize, stop: usize) -> usize {
     }
 }
 
+/// Where a run's crossings come from: the first one in `from..stop` (or `stop`), and the
+/// decision at a bar. Methods rather than closures, so that they inline into
+/// [`Run::drive`]'s loop whatever its size.
+trait Signals<'c> {
+    fn scan(&self, from: usize, stop: usize) -> usize;
+    fn decide(&self, sim: &mut SmaSim<'c, DetailSink>, t: usize);
+}
+
+/// The SMA columns of [`run_detail`]: `next_cross` and `SmaSim::decide`.
+struct Columns<'c>(SmaPair<'c>);
+
+impl<'c> Signals<'c> for Columns<'c> {
+    #[inline(always)]
+    fn scan(&self, from: usize, stop: usize) -> usize {
+        next_cross(self.0.fast, self.0.slow, from, stop)
+    }
+    #[inline(always)]
+    fn decide(&self, sim: &mut SmaSim<'c, DetailSink>, t: usize) {
+        sim.decide(t);
+    }
+}
+
+/// One block's order words and flips ([`order_words`]) of [`fused`], from bar `b0`;
+/// `before` is the order at `b0 − 1`.
+struct Codes<'a> {
+    run: &'a Run<'a>,
+    codes: &'a [u64],
+    flips: &'a [u64],
+    b0: usize,
+    before: u8,
+}
+
+impl Codes<'_> {
+    /// The order at bar `t` (`b0 − 1` or in the block).
+    #[inline(always)]
+    fn code(&self, t: usize) -> u8 {
+        if t < self.b0 {
+            self.before
+        } else {
+            code_at(self.codes, t - self.b0)
+        }
+    }
+}
+
+impl<'c> Signals<'c> for Codes<'_> {
+    #[inline(always)]
+    fn scan(&self, from: usize, stop: usize) -> usize {
+        self.b0 + next_flip(self.flips, from - self.b0, stop - self.b0)
+    }
+    #[inline(always)]
+    fn decide(&self, sim: &mut SmaSim<'c, DetailSink>, t: usize) {
+        self.run.decide_in(sim, self.code(t - 1), self.code(t), t);
+    }
+}
+
 /// What a run reads besides the means.
 #[derive(Debug, Clone, Copy)]
 struct Run<'a> {
@@ -448,16 +578,14 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// Bars `range` of the run (in order, from where `sim` stands). `scan(from, stop)` is the
-    /// first crossing in `from..stop` (or `stop`) and `decide` the decision at a bar; `OWN`:
-    /// `step` does not decide (the simulator's own decisions are switched off), so `decide`
-    /// follows it.
+    /// Bars `range` of the run (in order, from where `sim` stands), crossings from `sig`;
+    /// `OWN`: `step` does not decide (the simulator's own decisions are switched off), so
+    /// `sig.decide` follows it.
     #[inline(always)]
     fn drive<'c, const OWN: bool>(
         &self,
         sim: &mut SmaSim<'c, DetailSink>,
-        scan: impl Fn(usize, usize) -> usize,
-        mut decide: impl FnMut(&mut SmaSim<'c, DetailSink>, usize),
+        sig: &impl Signals<'c>,
         range: Range<usize>,
     ) {
         // stretches stop before the last bar (`step` closes or reports the open trade there)
@@ -466,13 +594,17 @@ impl Run<'_> {
         let cfg = sim.cfg;
         let mut t = range.start;
         while t < range.end {
-            if t < stop && sim.pending != Pending::None && self.fills_nothing(sim, t) {
+            if t < stop && !matches!(sim.pending, Pending::None) && self.fills_nothing(sim, t) {
                 // `step` would book bar `t` as a flat bar: let the stretch below do it
                 sim.pending = Pending::None;
             }
-            if t < stop && sim.pending == Pending::None && !sim.bankrupt && !sim.halted {
+            if t < stop && matches!(sim.pending, Pending::None) && !sim.bankrupt && !sim.halted {
                 let from = t.max(first_decision);
-                let tc = if from < stop { scan(from, stop) } else { stop };
+                let tc = if from < stop {
+                    sig.scan(from, stop)
+                } else {
+                    stop
+                };
                 // bars t..end need nothing but their books; a crossing at `tc` is decided
                 let end = if tc < stop { tc + 1 } else { stop };
                 let next = match sim.pos {
@@ -488,7 +620,7 @@ impl Run<'_> {
                 };
                 if next > t {
                     if next == end && tc < stop {
-                        decide(sim, tc);
+                        sig.decide(sim, tc);
                     }
                     t = next;
                     continue;
@@ -497,7 +629,7 @@ impl Run<'_> {
             sim.step(&self.cols, t);
             // `step` decides on its normal path: not bankrupt, not halted, not the last bar
             if OWN && !sim.bankrupt && !sim.halted && t + 1 < self.end {
-                decide(sim, t);
+                sig.decide(sim, t);
             }
             t += 1;
         }
@@ -538,10 +670,11 @@ impl Run<'_> {
         let base = eq.len();
         // `sign * qty * (c - entry)` is `(sign * qty) * (c - entry)`
         let k = sign * qty;
-        eq.resize(base + (end - t), 0.0);
-        for (e, &c) in eq[base..].iter_mut().zip(&self.close[t..end]) {
-            *e = cash + (margin + k * (c - entry));
-        }
+        eq.extend(
+            self.close[t..end]
+                .iter()
+                .map(|&c| cash + (margin + k * (c - entry))),
+        );
         let stretch = &eq[base..];
         let stop = if positive_finite(self.isa, stretch) {
             end
@@ -647,7 +780,7 @@ mod avx {
 
     use pulp::x86::V3;
 
-    use super::{Kahan, Sums};
+    use super::{Kahan, Sums, WORD};
 
     /// `_CMP_GT_OQ` and `_CMP_LT_OQ` (false on NaN, as Rust's `>` and `<`).
     const GT: i32 = 0x1e;
@@ -686,6 +819,99 @@ mod avx {
             (s, c) = add(s, c, pulp::cast([-of, -os]));
             (s, c) = add(s, c, x2._mm_set1_pd(x));
             *o = pulp::cast(x2._mm_add_pd(s, c));
+        }
+        let (s, c): (Sums, Sums) = (pulp::cast(s), pulp::cast(c));
+        state[0] = Kahan {
+            sum: s[0],
+            comp: c[0],
+        };
+        state[1] = Kahan {
+            sum: s[1],
+            comp: c[1],
+        };
+    }
+
+    /// [`steady`] and [`super::order_words`]' codes in one loop, for closes none of which is
+    /// negative (NaN, infinities, zeros of either sign and subnormals allowed; [`Bars`]'
+    /// are positive and finite): bits `2i`, `2i + 1` of `codes[i / WORD]` get the
+    /// [`super::order`] of bar `range.start + i`'s means (its sums over `div`), and no sums
+    /// are stored. With no negative value `|x|` and `x` compare alike against `|s|` (`-0`
+    /// equals `0`, NaN compares false either way), so `Kahan::add`'s `|x|` is the loaded
+    /// value itself (`old` for `x = -old`); the rest are [`steady`]'s operations, and the
+    /// orders are [`orders2`]'s (two bars per divide) or the same per bar.
+    ///
+    /// [`Bars`]: crate::data::Bars
+    #[inline(always)]
+    pub(super) fn steady_codes(
+        v: V3,
+        close: &[f64],
+        ns: [usize; 2],
+        range: Range<usize>,
+        state: &mut [Kahan; 2],
+        div: [f64; 2],
+        codes: &mut [u64],
+    ) {
+        let (x2, x41, a) = (&v.sse2, &v.sse4_1, &v.avx);
+        let sign = x2._mm_set1_pd(-0.0);
+        let d1: __m128d = pulp::cast(div);
+        let d2 = a._mm256_set_m128d(d1, d1);
+        // `Kahan::add` with `|x|` given
+        let add = |s: __m128d, c: __m128d, x: __m128d, ax: __m128d| {
+            let t = x2._mm_add_pd(s, x);
+            let big = x2._mm_cmpge_pd(x2._mm_andnot_pd(sign, s), ax);
+            let a = x41._mm_blendv_pd(x, s, big);
+            let b = x41._mm_blendv_pd(s, x, big);
+            (t, x2._mm_add_pd(c, x2._mm_add_pd(x2._mm_sub_pd(a, t), b)))
+        };
+        // one bar: drop the oldest values (`old`), add the newest (`x`); `sum + comp`
+        let bar = |s: __m128d, c: __m128d, of: f64, os: f64, x: f64| {
+            let old: __m128d = pulp::cast([of, os]);
+            let (s, c) = add(s, c, x2._mm_xor_pd(old, sign), old);
+            let x = x2._mm_set1_pd(x);
+            let (s, c) = add(s, c, x, x);
+            (s, c, x2._mm_add_pd(s, c))
+        };
+        let mut s: __m128d = pulp::cast([state[0].sum, state[1].sum]);
+        let mut c: __m128d = pulp::cast([state[0].comp, state[1].comp]);
+        let (start, end) = (range.start, range.end);
+        let now = &close[range];
+        let olds = (
+            &close[start - ns[0]..end - ns[0]],
+            &close[start - ns[1]..end - ns[1]],
+        );
+        let words = now
+            .chunks(WORD)
+            .zip(olds.0.chunks(WORD).zip(olds.1.chunks(WORD)));
+        for ((xs, (ofs, oss)), code) in words.zip(codes.iter_mut()) {
+            let mut w = 0u64;
+            if let (Ok(xs), Ok(ofs), Ok(oss)) = (
+                <&[f64; WORD]>::try_from(xs),
+                <&[f64; WORD]>::try_from(ofs),
+                <&[f64; WORD]>::try_from(oss),
+            ) {
+                // a whole word, two bars per divide (a loop of known length, unrolled)
+                for i in 0..WORD / 2 {
+                    let (j, k) = (2 * i, 2 * i + 1);
+                    let u0;
+                    let u1;
+                    (s, c, u0) = bar(s, c, ofs[j], oss[j], xs[j]);
+                    (s, c, u1) = bar(s, c, ofs[k], oss[k], xs[k]);
+                    let m = a._mm256_div_pd(a._mm256_set_m128d(u1, u0), d2);
+                    let swapped = a._mm256_permute_pd::<0b0101>(m);
+                    let bits = a._mm256_movemask_pd(a._mm256_cmp_pd::<GT>(m, swapped));
+                    w |= u64::from(bits as u32) << (4 * i);
+                }
+            } else {
+                for (i, ((&x, &of), &os)) in xs.iter().zip(ofs).zip(oss).enumerate() {
+                    let u;
+                    (s, c, u) = bar(s, c, of, os, x);
+                    let m = x2._mm_div_pd(u, d1);
+                    let swapped = a._mm_permute_pd::<0b01>(m);
+                    let bits = x2._mm_movemask_pd(x2._mm_cmpgt_pd(m, swapped));
+                    w |= u64::from(bits as u32) << (2 * i);
+                }
+            }
+            *code = w;
         }
         let (s, c): (Sums, Sums) = (pulp::cast(s), pulp::cast(c));
         state[0] = Kahan {
@@ -890,6 +1116,90 @@ mod tests {
         }
     }
 
+    #[test]
+    fn steady_codes_equal_sums_then_order_words_on_non_negative_values() {
+        // no negative value, but NaN, infinities, zeros of both signs, subnormals and
+        // magnitudes whose sums overflow; lengths around the word and block sizes
+        let Wide::Avx2(v3) = Wide::detect(true) else {
+            return;
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(17);
+        let pick = [
+            0.0,
+            -0.0,
+            f64::MIN_POSITIVE / 8.0,
+            5e-324,
+            1e300,
+            f64::MAX,
+            3.5,
+            f64::INFINITY,
+            f64::NAN,
+        ];
+        let lens = [0, 1, 2, 31, 32, 33, 63, 64, 65, 100, 511, 512, 513];
+        for round in 0..120 {
+            let n = lens[round % lens.len()];
+            let (f, sl) = (rng.random_range(1..12), rng.random_range(1..40));
+            let warm = f.max(sl) + rng.random_range(0..5);
+            let close: Vec<f64> = (0..warm + n)
+                .map(|i| {
+                    if round % 3 == 0 && i % 29 == 28 {
+                        pick[rng.random_range(0..pick.len())]
+                    } else if round % 3 == 1 {
+                        // ties: few distinct values
+                        [1.0, 2.0, 4.0][rng.random_range(0..3)]
+                    } else {
+                        rng.random_range(0.0..1e6) * if i % 13 == 0 { 1e12 } else { 1.0 }
+                    }
+                })
+                .collect();
+            let mut st = SmaPairState::new(f, sl);
+            let mut pre = vec![[0.0; 2]; warm];
+            st.sums_into(Wide::Baseline, &close, &mut pre);
+            let div = st.ns.map(|k| k as f64);
+            // the reference: sums, then order words
+            let mut a = st;
+            let mut sums = vec![[0.0; 2]; n];
+            a.sums_into(Wide::Baseline, &close, &mut sums);
+            let words = n.div_ceil(WORD);
+            let (mut want, mut flips) = (vec![0u64; words], vec![0u64; words]);
+            order_words(Wide::Baseline, &sums, div, 0, &mut want, &mut flips);
+            let mut b = st;
+            let mut got = vec![!0u64; words];
+            Wide::Avx2(v3).run(|| {
+                avx::steady_codes(
+                    v3,
+                    &close,
+                    b.ns,
+                    warm..warm + n,
+                    &mut b.lanes,
+                    div,
+                    &mut got,
+                )
+            });
+            assert_eq!(got, want, "round {round}, {n} bars, {f}/{sl}");
+            // the states carry on alike (NaN payloads aside)
+            for lane in 0..2 {
+                let (x, y) = (a.lanes[lane], b.lanes[lane]);
+                let eq = |p: f64, q: f64| p.to_bits() == q.to_bits() || (p.is_nan() && q.is_nan());
+                assert!(
+                    eq(x.sum, y.sum) && eq(x.comp, y.comp),
+                    "round {round} lane {lane}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn fused_equals_the_engine_around_word_and_block_sizes() {
+        let cfg = BacktestConfig::default();
+        for n in [1, 2, 3, 31, 32, 33, 511, 512, 513, 1025] {
+            let bars = walk(n, 40 + n as u64, 0.02, n / 2, 1.0);
+            for (f, s) in [(2, 3), (5, 9), (10, 20)] {
+                check(&bars, &cfg, f, s, false);
+            }
+        }
+    }
+
     fn same(a: &(DetailSink, f64), b: &(DetailSink, f64), what: &str) {
         let (ea, eb) = (bits(&a.0.equity), bits(&b.0.equity));
         let first = ea.iter().zip(&eb).position(|(x, y)| x != y);
@@ -934,7 +1244,7 @@ mod tests {
                 &want,
                 "fused",
             );
-            for block in [1, 5, 31, 64, 100] {
+            for block in [1, 5, 31, 32, 33, 64, 100] {
                 for wide in [false, true] {
                     let got =
                         sma_cross_detail_in(bars, [f, s], long_only, lc, w.clone(), block, wide);
