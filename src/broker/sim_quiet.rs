@@ -154,10 +154,19 @@ impl QuietGate for SimQuietGate<'_> {
                 };
                 // the mark is monotone in the close (each rounded operation is), so when
                 // the chunk's lowest and highest closes give a sound mark, every close
-                // between does: one check per chunk instead of one per bar
+                // between does: one check per chunk instead of one per bar. Without a NaN
+                // the compares give `f64::min`/`max`'s values (one `minsd`/`maxsd` each
+                // instead of their NaN handling; ±0 give the same mark); with one the
+                // chunk is checked bar by bar.
                 let (lo, hi, nan) = closes.iter().fold(
                     (f64::INFINITY, f64::NEG_INFINITY, false),
-                    |(lo, hi, nan), &c| (lo.min(c), hi.max(c), nan | c.is_nan()),
+                    |(lo, hi, nan), &c| {
+                        (
+                            if c < lo { c } else { lo },
+                            if c > hi { c } else { hi },
+                            nan | c.is_nan(),
+                        )
+                    },
                 );
                 if !nan && sound(lo) && sound(hi) {
                     closes.len()
