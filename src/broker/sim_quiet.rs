@@ -189,6 +189,7 @@ impl SimBroker {
     /// broker: bankrupt, orders resting, or a position with a liquidation price, stop,
     /// take-profit or legs, or in its first bar. The caller guarantees there is no
     /// funding column.
+    #[inline]
     pub fn quiet_gate<'a>(
         &self,
         t: usize,
