@@ -286,8 +286,11 @@ mod sse2 {
     fn add(x2: Sse2, sign: __m128d, s: __m128d, c: __m128d, x: __m128d) -> (__m128d, __m128d) {
         let t = x2._mm_add_pd(s, x);
         let big = x2._mm_cmpge_pd(x2._mm_andnot_pd(sign, s), x2._mm_andnot_pd(sign, x));
-        let a = x2._mm_or_pd(x2._mm_and_pd(big, s), x2._mm_andnot_pd(big, x));
-        let b = x2._mm_or_pd(x2._mm_and_pd(big, x), x2._mm_andnot_pd(big, s));
+        // the selects, bitwise: with d = s ^ x, `big ? s : x` is x ^ (big & d) and the
+        // other operand that ^ d (four logical operations instead of six)
+        let d = x2._mm_xor_pd(s, x);
+        let a = x2._mm_xor_pd(x, x2._mm_and_pd(big, d));
+        let b = x2._mm_xor_pd(a, d);
         (t, x2._mm_add_pd(c, x2._mm_add_pd(x2._mm_sub_pd(a, t), b)))
     }
 
@@ -370,17 +373,21 @@ mod sse2 {
     /// `from + k`.
     fn advance(m: &mut RollingMean, all: &[f64], from: usize, k: usize) {
         let n = m.buf.len();
-        let first = from + k.saturating_sub(n);
-        let start = m.pos + (first - from);
-        for (j, &x) in all
-            .get(first..from + k)
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
-            if let Some(slot) = m.buf.get_mut((start + j) % n) {
-                *slot = x;
-            }
+        if n == 0 || k == 0 {
+            return;
+        }
+        // the last min(k, n) closes fed go to the slots from `pos + k − min(k, n)` on,
+        // wrapping once
+        let last = k.min(n);
+        let fed = all.get(from + k - last..from + k).unwrap_or_default();
+        let start = (m.pos + (k - last)) % n;
+        let (to_end, wrapped) = fed.split_at((n - start).min(fed.len()));
+        let (before, after) = m.buf.split_at_mut(start);
+        for (slot, &x) in after.iter_mut().zip(to_end) {
+            *slot = x;
+        }
+        for (slot, &x) in before.iter_mut().zip(wrapped) {
+            *slot = x;
         }
         m.pos = (m.pos + k) % n;
     }
