@@ -380,7 +380,7 @@ mod sse2 {
         // wrapping once
         let last = k.min(n);
         let fed = all.get(from + k - last..from + k).unwrap_or_default();
-        let start = (m.pos + (k - last)) % n;
+        let start = wrap(m.pos + (k - last), n);
         let (to_end, wrapped) = fed.split_at((n - start).min(fed.len()));
         let (before, after) = m.buf.split_at_mut(start);
         for (slot, &x) in after.iter_mut().zip(to_end) {
@@ -389,7 +389,20 @@ mod sse2 {
         for (slot, &x) in before.iter_mut().zip(wrapped) {
             *slot = x;
         }
-        m.pos = (m.pos + k) % n;
+        m.pos = wrap(m.pos + k, n);
+    }
+
+    /// `i % n` for `n > 0`, without the division when `i < 2n` (most stretches are
+    /// shorter than the slow window; an integer division costs tens of cycles).
+    #[inline]
+    fn wrap(i: usize, n: usize) -> usize {
+        if i < n {
+            i
+        } else if i - n < n {
+            i - n
+        } else {
+            i % n
+        }
     }
 
     /// [`super::run_ahead`] for windows that hold the tail of the closes (checked:
