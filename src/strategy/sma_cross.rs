@@ -231,7 +231,7 @@ mod sse2 {
 
     use pulp::core_arch::x86::Sse2;
 
-    use super::{MeanPair, QuietGate, RollingMean};
+    use super::{MeanPair, RollingMean};
 
     /// See the module doc.
     pub(super) struct Sse2Pair<'a> {
@@ -269,38 +269,33 @@ mod sse2 {
             })
         }
 
+        /// `neumaier` in both lanes: `t = s + x`; `big = |s| >= |x|`;
+        /// `comp + (((big ? s : x) - t) + (big ? x : s))`.
         #[inline(always)]
         fn add(&self, s: __m128d, c: __m128d, x: __m128d) -> (__m128d, __m128d) {
-            add(self.x2, self.sign, s, c, x)
+            let x2 = self.x2;
+            let t = x2._mm_add_pd(s, x);
+            let big = x2._mm_cmpge_pd(
+                x2._mm_andnot_pd(self.sign, s),
+                x2._mm_andnot_pd(self.sign, x),
+            );
+            // the selects, bitwise: with d = s ^ x, `big ? s : x` is x ^ (big & d) and the
+            // other operand that ^ d (four logical operations instead of six)
+            let d = x2._mm_xor_pd(s, x);
+            let a = x2._mm_xor_pd(x, x2._mm_and_pd(big, d));
+            let b = x2._mm_xor_pd(a, d);
+            (t, x2._mm_add_pd(c, x2._mm_add_pd(x2._mm_sub_pd(a, t), b)))
         }
 
+        /// Lane 0 and lane 1 of `v`.
         #[inline(always)]
         fn lanes(&self, v: __m128d) -> (f64, f64) {
-            lanes(self.x2, v)
+            let x2 = self.x2;
+            (
+                x2._mm_cvtsd_f64(v),
+                x2._mm_cvtsd_f64(x2._mm_unpackhi_pd(v, v)),
+            )
         }
-    }
-
-    /// `neumaier` in both lanes: `t = s + x`; `big = |s| >= |x|`;
-    /// `comp + (((big ? s : x) - t) + (big ? x : s))` (`sign`: `-0.0` in both lanes).
-    #[inline(always)]
-    fn add(x2: Sse2, sign: __m128d, s: __m128d, c: __m128d, x: __m128d) -> (__m128d, __m128d) {
-        let t = x2._mm_add_pd(s, x);
-        let big = x2._mm_cmpge_pd(x2._mm_andnot_pd(sign, s), x2._mm_andnot_pd(sign, x));
-        // the selects, bitwise: with d = s ^ x, `big ? s : x` is x ^ (big & d) and the
-        // other operand that ^ d (four logical operations instead of six)
-        let d = x2._mm_xor_pd(s, x);
-        let a = x2._mm_xor_pd(x, x2._mm_and_pd(big, d));
-        let b = x2._mm_xor_pd(a, d);
-        (t, x2._mm_add_pd(c, x2._mm_add_pd(x2._mm_sub_pd(a, t), b)))
-    }
-
-    /// Lane 0 and lane 1 of `v`.
-    #[inline(always)]
-    fn lanes(x2: Sse2, v: __m128d) -> (f64, f64) {
-        (
-            x2._mm_cvtsd_f64(v),
-            x2._mm_cvtsd_f64(x2._mm_unpackhi_pd(v, v)),
-        )
     }
 
     impl MeanPair for Sse2Pair<'_> {
@@ -345,139 +340,6 @@ mod sse2 {
             (*fpos, *fsum, *fcomp) = (self.fpos, sums.0, comps.0);
             (*spos, *ssum, *scomp) = (self.spos, sums.1, comps.1);
         }
-    }
-
-    /// True when the full window `m` holds exactly the `n` closes before bar `from`
-    /// (`all[from − n..from]`, oldest at `m.pos`), bit for bit.
-    fn is_tail(m: &RollingMean, all: &[f64], from: usize) -> bool {
-        let n = m.buf.len();
-        let (Some(start), true) = (from.checked_sub(n), m.count == n && m.pos < n) else {
-            return false;
-        };
-        let Some(tail) = all.get(start..from) else {
-            return false;
-        };
-        let (newer, older) = m.buf.split_at(m.pos);
-        let (t_older, t_newer) = tail.split_at(n - m.pos);
-        let same = |a: &[f64], b: &[f64]| {
-            a.iter()
-                .zip(b)
-                .fold(0u64, |acc, (x, y)| acc | (x.to_bits() ^ y.to_bits()))
-                == 0
-        };
-        same(older, t_older) && same(newer, t_newer)
-    }
-
-    /// Feed `all[from..from + k]` (already fed by the stretch through its sums) to the
-    /// ring of `m`, which held the tail before `from`: the ring then holds the tail before
-    /// `from + k`.
-    fn advance(m: &mut RollingMean, all: &[f64], from: usize, k: usize) {
-        let n = m.buf.len();
-        if n == 0 || k == 0 {
-            return;
-        }
-        // the last min(k, n) closes fed go to the slots from `pos + k − min(k, n)` on,
-        // wrapping once
-        let last = k.min(n);
-        let fed = all.get(from + k - last..from + k).unwrap_or_default();
-        let start = wrap(m.pos + (k - last), n);
-        let (to_end, wrapped) = fed.split_at((n - start).min(fed.len()));
-        let (before, after) = m.buf.split_at_mut(start);
-        for (slot, &x) in after.iter_mut().zip(to_end) {
-            *slot = x;
-        }
-        for (slot, &x) in before.iter_mut().zip(wrapped) {
-            *slot = x;
-        }
-        m.pos = wrap(m.pos + k, n);
-    }
-
-    /// `i % n` for `n > 0`, without the division when `i < 2n` (most stretches are
-    /// shorter than the slow window; an integer division costs tens of cycles).
-    #[inline]
-    fn wrap(i: usize, n: usize) -> usize {
-        if i < n {
-            i
-        } else if i - n < n {
-            i - n
-        } else {
-            i % n
-        }
-    }
-
-    /// [`super::run_ahead`] for windows that hold the tail of the closes (checked:
-    /// `None` otherwise, and nothing changes): the value each window drops at bar `u` is
-    /// then `all[u − n]`, read from the closes instead of the rings, and the rings are
-    /// written once at the end ([`advance`]). The sums run in the two lanes as in
-    /// [`Sse2Pair`] (the same operations, so the same bits), and the crossover test is
-    /// vector compares: lane 0 of `means > swapped means` is `fast > slow`, lane 1 `slow >
-    /// fast`; an up cross is the previous bar's lane 1 and this bar's lane 0, a down cross
-    /// the other way round (`<` and `>` are false on NaN in both forms).
-    pub(super) fn run_ahead_tail(
-        fast: &mut RollingMean,
-        slow: &mut RollingMean,
-        (pf, ps): (f64, f64),
-        all: &[f64],
-        from: usize,
-        down_acts: bool,
-        gate: &mut dyn QuietGate,
-    ) -> Option<(usize, (f64, f64))> {
-        if !(is_tail(fast, all, from) && is_tail(slow, all, from)) {
-            return None;
-        }
-        let x2 = Sse2::try_new()?;
-        let (nf, ns) = (fast.buf.len(), slow.buf.len());
-        let n = x2._mm_set_pd(ns as f64, nf as f64);
-        let sign = x2._mm_set1_pd(-0.0);
-        let mut sum = x2._mm_set_pd(slow.sum, fast.sum);
-        let mut comp = x2._mm_set_pd(slow.comp, fast.comp);
-        // the last means and `means > swapped means` for them
-        let mut pm = x2._mm_set_pd(ps, pf);
-        let mut pgt = x2._mm_cmpgt_pd(pm, x2._mm_shuffle_pd::<1>(pm, pm));
-        let acts = if down_acts { 3 } else { 1 };
-        let end = all.len();
-        let mut u = from;
-        let mut granted = from;
-        let mut ask = super::QUIET_FIRST_CHUNK;
-        'stretch: loop {
-            if u == granted {
-                let max = (end - u).min(ask);
-                ask = (ask * 2).min(super::QUIET_CHUNK);
-                let got = if max == 0 { 0 } else { gate.hold(u, max) };
-                if got == 0 {
-                    break;
-                }
-                granted = u + got.min(max);
-            }
-            let (Some(xs), Some(fo), Some(so)) = (
-                all.get(u..granted),
-                all.get(u - nf..granted - nf),
-                all.get(u - ns..granted - ns),
-            ) else {
-                break;
-            };
-            for ((&x, &of), &os) in xs.iter().zip(fo).zip(so) {
-                // RollingMean::update: drop the oldest value (add its negation), add x
-                let old = x2._mm_xor_pd(x2._mm_set_pd(os, of), sign);
-                let (s, c) = add(x2, sign, sum, comp, old);
-                let (s, c) = add(x2, sign, s, c, x2._mm_set1_pd(x));
-                let m = x2._mm_div_pd(x2._mm_add_pd(s, c), n);
-                let gt = x2._mm_cmpgt_pd(m, x2._mm_shuffle_pd::<1>(m, m));
-                let cross = x2._mm_and_pd(x2._mm_shuffle_pd::<1>(pgt, pgt), gt);
-                if x2._mm_movemask_pd(cross) & acts != 0 {
-                    break 'stretch;
-                }
-                (sum, comp, pm, pgt) = (s, c, m, gt);
-                u += 1;
-            }
-        }
-        let k = u - from;
-        let (sums, comps) = (lanes(x2, sum), lanes(x2, comp));
-        (fast.sum, fast.comp) = (sums.0, comps.0);
-        (slow.sum, slow.comp) = (sums.1, comps.1);
-        advance(fast, all, from, k);
-        advance(slow, all, from, k);
-        Some((k, lanes(x2, pm)))
     }
 }
 
@@ -647,19 +509,6 @@ impl Strategy for SmaCross {
         };
         // a downward cross acts unless long-only and not long (the side holds throughout)
         let down_acts = !self.long_only || pos.side == Some(Side::Long);
-        #[cfg(target_arch = "x86_64")]
-        if let Some((k, prev)) = sse2::run_ahead_tail(
-            &mut self.fast,
-            &mut self.slow,
-            prev,
-            hist.close(),
-            from,
-            down_acts,
-            gate,
-        ) {
-            self.prev = Some(prev);
-            return k;
-        }
         #[cfg(target_arch = "x86_64")]
         if let Some(pair) = sse2::Sse2Pair::new(&mut self.fast, &mut self.slow) {
             let (k, prev) = run_ahead(pair, prev, closes, from, down_acts, gate);
@@ -836,156 +685,6 @@ mod tests {
             assert_eq!(mean_bits(&a.fast), mean_bits(&s.fast), "case {case}");
             assert_eq!(mean_bits(&a.slow), mean_bits(&s.slow), "case {case}");
         }
-    }
-
-    /// Grants bars up to (not including) bar `self.0`.
-    struct Until(usize);
-
-    impl QuietGate for Until {
-        fn hold(&mut self, from: usize, max: usize) -> usize {
-            max.min(self.0.saturating_sub(from))
-        }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[test]
-    fn tail_stretch_equals_the_ring_pair_bit_for_bit_on_awkward_closes() {
-        use rand::{RngExt, SeedableRng};
-        let special = [
-            f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            0.0,
-            -0.0,
-            f64::MIN_POSITIVE / 4.0,
-            f64::MIN_POSITIVE,
-            1e300,
-            -1e300,
-            1e-300,
-            1.0 + f64::EPSILON,
-        ];
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
-        for case in 0..600 {
-            let fast_n = rng.random_range(1..8usize);
-            let slow_n = fast_n + rng.random_range(1..25usize);
-            let len = rng.random_range(slow_n + 1..slow_n + 150);
-            let mut x: f64 = 100.0;
-            let closes: Vec<f64> = (0..len)
-                .map(|_| {
-                    if rng.random_range(0..15) == 0 {
-                        special[rng.random_range(0..special.len())]
-                    } else {
-                        x += rng.random_range(-3.0..3.0);
-                        if case % 3 == 0 { x.round() } else { x }
-                    }
-                })
-                .collect();
-            let warm = rng.random_range(slow_n..len);
-            let mut a = SmaCross::new(fast_n, slow_n, case % 2 == 0).unwrap();
-            for &x in &closes[..warm] {
-                if let (Some(f), Some(s)) = (a.fast.update(x), a.slow.update(x)) {
-                    a.prev = Some((f, s));
-                }
-            }
-            let Some(prev) = a.prev else { continue };
-            let mut ring = a.clone();
-            let down_acts = case % 4 != 1;
-            // the gate refuses from a random bar on (or never), so stretches end both ways
-            let limit = if case % 5 == 0 {
-                usize::MAX
-            } else {
-                rng.random_range(warm..len + 1)
-            };
-            let (kt, pt) = sse2::run_ahead_tail(
-                &mut a.fast,
-                &mut a.slow,
-                prev,
-                &closes,
-                warm,
-                down_acts,
-                &mut Until(limit),
-            )
-            .unwrap();
-            let (kr, pr) = run_ahead(
-                sse2::Sse2Pair::new(&mut ring.fast, &mut ring.slow).unwrap(),
-                prev,
-                &closes[warm..],
-                warm,
-                down_acts,
-                &mut Until(limit),
-            );
-            assert_eq!(kt, kr, "case {case}");
-            assert_eq!(
-                (pt.0.to_bits(), pt.1.to_bits()),
-                (pr.0.to_bits(), pr.1.to_bits()),
-                "case {case}"
-            );
-            assert_eq!(mean_bits(&a.fast), mean_bits(&ring.fast), "case {case}");
-            assert_eq!(mean_bits(&a.slow), mean_bits(&ring.slow), "case {case}");
-        }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[test]
-    fn tail_stretch_declines_windows_that_are_not_the_closes_tail() {
-        let closes: Vec<f64> = (0..40).map(|i| 100.0 + (i % 7) as f64).collect();
-        let mut s = SmaCross::new(3, 5, false).unwrap();
-        for &x in &closes[..20] {
-            s.fast.update(x);
-            s.slow.update(x);
-        }
-        let before = (mean_bits(&s.fast), mean_bits(&s.slow));
-        // the windows hold closes[15..20], not the 5 closes before bar 21 or bar 4
-        for from in [21, 4, 0] {
-            let got = sse2::run_ahead_tail(
-                &mut s.fast,
-                &mut s.slow,
-                (1.0, 2.0),
-                &closes,
-                from,
-                false,
-                &mut Open,
-            );
-            assert!(got.is_none(), "from {from}");
-        }
-        assert_eq!((mean_bits(&s.fast), mean_bits(&s.slow)), before);
-        // a window that differs only in the sign of a zero is not the tail either
-        let mut z = closes.clone();
-        z[18] = 0.0;
-        let mut s = SmaCross::new(3, 5, false).unwrap();
-        for &x in &z[..20] {
-            s.fast.update(x);
-            s.slow.update(x);
-        }
-        z[18] = -0.0;
-        let got = sse2::run_ahead_tail(
-            &mut s.fast,
-            &mut s.slow,
-            (1.0, 2.0),
-            &z,
-            20,
-            false,
-            &mut Open,
-        );
-        assert!(got.is_none());
-        // an empty range (from at the end) consumes nothing and keeps the windows
-        let mut s = SmaCross::new(3, 5, false).unwrap();
-        for &x in &closes {
-            s.fast.update(x);
-            s.slow.update(x);
-        }
-        let kept = (mean_bits(&s.fast), mean_bits(&s.slow));
-        let got = sse2::run_ahead_tail(
-            &mut s.fast,
-            &mut s.slow,
-            (1.0, 2.0),
-            &closes,
-            closes.len(),
-            false,
-            &mut Open,
-        );
-        assert_eq!(got.map(|(k, _)| k), Some(0));
-        assert_eq!((mean_bits(&s.fast), mean_bits(&s.slow)), kept);
     }
 
     #[test]
