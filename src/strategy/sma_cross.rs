@@ -79,8 +79,9 @@ impl RollingMean {
         self.count == self.buf.len()
     }
 
-    /// Feed `x`; the mean once `n` values have been seen.
-    #[inline]
+    /// Feed `x`; the mean once `n` values have been seen. Always inlined: a stepped bar
+    /// calls it twice, and as a call it cost ≈ 4 % of a 1 M-bar run (session 10).
+    #[inline(always)]
     fn update(&mut self, x: f64) -> Option<f64> {
         let n = self.buf.len();
         if self.count == n {
