@@ -8,27 +8,29 @@
 use super::book;
 use super::rows::BookRows;
 use super::sim::SimBroker;
+use crate::data::Bars;
 use crate::strategy::QuietGate;
 
 /// The columns a quiet stretch reads: the closes (the marks), and the other columns of
-/// the bars, which the gate reads ahead (see [`SimQuietGate`]).
+/// the bars, which the gate reads ahead (see [`SimQuietGate`]). Three words, so the gate
+/// that holds them stays small enough to move without a `memcpy` call.
 #[derive(Debug, Clone, Copy)]
 pub struct QuietColumns<'a> {
-    /// Closes, cut at the end of the stretch's range (the gate books no bar beyond).
-    pub close: &'a [f64],
-    /// Open times.
-    pub ts_ms: &'a [i64],
-    /// Opens.
-    pub open: &'a [f64],
-    /// Highs.
-    pub high: &'a [f64],
-    /// Lows.
-    pub low: &'a [f64],
-    /// Volumes.
-    pub volume: &'a [f64],
+    /// The bars.
+    pub bars: &'a Bars,
+    /// The end of the stretch's range (the gate books no bar at or beyond it).
+    pub end: usize,
     /// The first bar whose other columns no earlier stretch has read ahead (the engine
     /// keeps it from one stretch to the next: [`SimQuietGate::ahead`]).
     pub ahead: usize,
+}
+
+impl<'a> QuietColumns<'a> {
+    /// The closes, cut at the end of the range.
+    #[inline]
+    fn close(&self) -> &'a [f64] {
+        self.bars.close().get(..self.end).unwrap_or_default()
+    }
 }
 
 /// Bars the gate reads ahead beyond the bars it grants (plus [`READ_AHEAD_LEAD`]) each
@@ -84,7 +86,7 @@ impl SimQuietGate<'_> {
     /// return the folded read-ahead values (meaningless; reading them keeps the loads).
     pub fn book(self, k: usize) -> u64 {
         let k = k.min(self.granted);
-        let Some(closes) = self.cols.close.get(self.from..self.from + k) else {
+        let Some(closes) = self.cols.close().get(self.from..self.from + k) else {
             return self.touched;
         };
         let cash = self.cash;
@@ -110,14 +112,14 @@ impl SimQuietGate<'_> {
     /// Read one value of each of the other columns at bar `t` (see the type's doc).
     #[inline]
     fn read_ahead(&mut self, t: usize) {
-        let c = &self.cols;
+        let c = self.cols.bars;
         let bits = |x: Option<&f64>| x.map_or(0, |v| v.to_bits());
-        let ts = c.ts_ms.get(t).map_or(0, |&v| v as u64);
+        let ts = c.ts_ms().get(t).map_or(0, |&v| v as u64);
         self.touched ^= ts
-            ^ bits(c.open.get(t))
-            ^ bits(c.high.get(t))
-            ^ bits(c.low.get(t))
-            ^ bits(c.volume.get(t));
+            ^ bits(c.open().get(t))
+            ^ bits(c.high().get(t))
+            ^ bits(c.low().get(t))
+            ^ bits(c.volume().get(t));
     }
 }
 
@@ -126,7 +128,7 @@ impl QuietGate for SimQuietGate<'_> {
         if from != self.from + self.granted {
             return 0;
         }
-        let Some(closes) = self.cols.close.get(from..) else {
+        let Some(closes) = self.cols.close().get(from..) else {
             return 0;
         };
         let closes = closes.get(..max).unwrap_or(closes);
@@ -154,10 +156,19 @@ impl QuietGate for SimQuietGate<'_> {
                 };
                 // the mark is monotone in the close (each rounded operation is), so when
                 // the chunk's lowest and highest closes give a sound mark, every close
-                // between does: one check per chunk instead of one per bar
+                // between does: one check per chunk instead of one per bar. Without a NaN
+                // the compares give `f64::min`/`max`'s values (one `minsd`/`maxsd` each
+                // instead of their NaN handling; ±0 give the same mark); with one the
+                // chunk is checked bar by bar.
                 let (lo, hi, nan) = closes.iter().fold(
                     (f64::INFINITY, f64::NEG_INFINITY, false),
-                    |(lo, hi, nan), &c| (lo.min(c), hi.max(c), nan | c.is_nan()),
+                    |(lo, hi, nan), &c| {
+                        (
+                            if c < lo { c } else { lo },
+                            if c > hi { c } else { hi },
+                            nan | c.is_nan(),
+                        )
+                    },
                 );
                 if !nan && sound(lo) && sound(hi) {
                     closes.len()
@@ -180,6 +191,7 @@ impl SimBroker {
     /// broker: bankrupt, orders resting, or a position with a liquidation price, stop,
     /// take-profit or legs, or in its first bar. The caller guarantees there is no
     /// funding column.
+    #[inline]
     pub fn quiet_gate<'a>(
         &self,
         t: usize,

@@ -236,36 +236,34 @@ enum IdRepr {
     },
 }
 
-/// A client order id's text in a stack buffer ([`ClientOrderId::text`]): at most
-/// [`ClientOrderId::MAX_LEN`] ASCII bytes.
-#[derive(Clone, Copy)]
-pub struct IdText {
+/// At most `N` ASCII bytes in a stack buffer: the shape of both [`IdText`] and
+/// [`IdScope`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct AsciiBuf<const N: usize> {
     len: u8,
-    buf: [u8; ClientOrderId::MAX_LEN],
+    buf: [u8; N],
 }
 
-impl IdText {
-    fn empty() -> Self {
-        IdText {
+impl<const N: usize> AsciiBuf<N> {
+    const fn empty() -> Self {
+        AsciiBuf {
             len: 0,
-            buf: [0; ClientOrderId::MAX_LEN],
+            buf: [0; N],
         }
     }
 
-    /// Append bytes (the callers keep within [`ClientOrderId::MAX_LEN`]; extra bytes are
-    /// dropped).
+    /// Append bytes (the callers keep within `N`; extra bytes are dropped).
     #[inline]
     fn push_bytes(&mut self, b: &[u8]) {
         let at = usize::from(self.len);
-        let n = b.len().min(ClientOrderId::MAX_LEN - at);
+        let n = b.len().min(N.saturating_sub(at));
         if let (Some(dst), Some(src)) = (self.buf.get_mut(at..at + n), b.get(..n)) {
             dst.copy_from_slice(src);
             self.len += n as u8;
         }
     }
 
-    /// Append one byte (dropped beyond [`ClientOrderId::MAX_LEN`]; the callers keep
-    /// within it).
+    /// Append one byte (dropped beyond `N`; the callers keep within it).
     #[inline]
     fn push_byte(&mut self, b: u8) {
         if let Some(slot) = self.buf.get_mut(usize::from(self.len)) {
@@ -276,6 +274,35 @@ impl IdText {
 
     fn as_bytes(&self) -> &[u8] {
         self.buf.get(..usize::from(self.len)).unwrap_or_default()
+    }
+}
+
+/// A client order id's text in a stack buffer ([`ClientOrderId::text`]): at most
+/// [`ClientOrderId::MAX_LEN`] ASCII bytes.
+#[derive(Clone, Copy)]
+pub struct IdText(AsciiBuf<{ ClientOrderId::MAX_LEN }>);
+
+impl IdText {
+    fn empty() -> Self {
+        IdText(AsciiBuf::empty())
+    }
+
+    /// Append bytes (the callers keep within [`ClientOrderId::MAX_LEN`]; extra bytes are
+    /// dropped).
+    #[inline]
+    fn push_bytes(&mut self, b: &[u8]) {
+        self.0.push_bytes(b);
+    }
+
+    /// Append one byte (dropped beyond [`ClientOrderId::MAX_LEN`]; the callers keep
+    /// within it).
+    #[inline]
+    fn push_byte(&mut self, b: u8) {
+        self.0.push_byte(b);
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
     }
 
     /// The text.
@@ -309,10 +336,7 @@ impl std::fmt::Debug for IdText {
 /// left. An engine filters its scope once and derives every order's id from it
 /// ([`IdScope::id`]).
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct IdScope {
-    len: u8,
-    buf: [u8; IdScope::MAX_LEN],
-}
+pub struct IdScope(AsciiBuf<{ IdScope::MAX_LEN }>);
 
 impl IdScope {
     /// The most characters of the scope an id keeps.
@@ -320,22 +344,17 @@ impl IdScope {
 
     /// The prefix of `scope`.
     pub fn new(scope: &str) -> Self {
-        let mut s = IdScope {
-            len: 0,
-            buf: [0; Self::MAX_LEN],
-        };
+        let mut s = AsciiBuf::empty();
         let allowed = scope
             .bytes()
             .filter(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_');
-        for (slot, b) in s.buf.iter_mut().zip(allowed) {
-            *slot = b;
-            s.len += 1;
+        for b in allowed.take(Self::MAX_LEN) {
+            s.push_byte(b);
         }
         if s.len == 0 {
-            s.buf[0] = b'x';
-            s.len = 1;
+            s.push_byte(b'x');
         }
-        s
+        IdScope(s)
     }
 
     /// The id of the `seq`-th order decided on the bar opening at `ts_ms` under this
@@ -352,7 +371,7 @@ impl IdScope {
     }
 
     fn as_bytes(&self) -> &[u8] {
-        self.buf.get(..usize::from(self.len)).unwrap_or_default()
+        self.0.as_bytes()
     }
 }
 

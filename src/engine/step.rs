@@ -184,14 +184,9 @@ impl Engine<SimBroker> {
         {
             return (0, &self.events);
         }
-        let close = bars.close();
         let cols = QuietColumns {
-            close: close.get(..end).unwrap_or_default(),
-            ts_ms: bars.ts_ms(),
-            open: bars.open(),
-            high: bars.high(),
-            low: bars.low(),
-            volume: bars.volume(),
+            bars,
+            end,
             ahead: self.ahead,
         };
         let Some(mut gate) = self.broker.quiet_gate(t, cols, rows) else {
@@ -207,7 +202,7 @@ impl Engine<SimBroker> {
             return (0, &self.events);
         }
         self.broker
-            .commit_quiet(t, k, bars.high(), bars.low(), close);
+            .commit_quiet(t, k, bars.high(), bars.low(), bars.close());
         let last = t + k - 1;
         let acct = self.broker.totals();
         self.mark = Mark::of(&acct);

@@ -79,8 +79,9 @@ impl RollingMean {
         self.count == self.buf.len()
     }
 
-    /// Feed `x`; the mean once `n` values have been seen.
-    #[inline]
+    /// Feed `x`; the mean once `n` values have been seen. Always inlined: a stepped bar
+    /// calls it twice, and as a call it cost ≈ 4 % of a 1 M-bar run (session 10).
+    #[inline(always)]
     fn update(&mut self, x: f64) -> Option<f64> {
         let n = self.buf.len();
         if self.count == n {
@@ -279,8 +280,11 @@ mod sse2 {
                 x2._mm_andnot_pd(self.sign, s),
                 x2._mm_andnot_pd(self.sign, x),
             );
-            let a = x2._mm_or_pd(x2._mm_and_pd(big, s), x2._mm_andnot_pd(big, x));
-            let b = x2._mm_or_pd(x2._mm_and_pd(big, x), x2._mm_andnot_pd(big, s));
+            // the selects, bitwise: with d = s ^ x, `big ? s : x` is x ^ (big & d) and the
+            // other operand that ^ d (four logical operations instead of six)
+            let d = x2._mm_xor_pd(s, x);
+            let a = x2._mm_xor_pd(x, x2._mm_and_pd(big, d));
+            let b = x2._mm_xor_pd(a, d);
             (t, x2._mm_add_pd(c, x2._mm_add_pd(x2._mm_sub_pd(a, t), b)))
         }
 
