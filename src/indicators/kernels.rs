@@ -13,10 +13,28 @@
 
 use super::ta_is_zero;
 
-// Every kernel writes into a zero-initialised output of the input's length (`vec![0.0; n]`
-// costs no pass: fresh pages come zeroed) with a plain loop over slices: its state stays in
-// registers. (Pushing, or a closure that captures the state by reference, kept the
-// recurrence's state in memory, adding a store-to-load round trip to every step.)
+// Every kernel appends its values to `out` (an output column, usually empty, from
+// [`column`]: allocated once, never zero-filled; zero-filling it first, `vec![0.0; n]`,
+// costs nothing for fresh pages but a whole pass when the allocator reuses a freed block,
+// as glibc's default settings do after the first large free). Three ways, each with the
+// recurrence's state in registers and no capacity check per value:
+// - `extend` over the input slices zipped and mapped (one reserve for the whole run), where
+//   that loop is inlined into the kernel (SMA, EMA, ATR, TRANGE, ROC/MOM, OBV's blocks);
+// - `extend` by a closure without state (the extremes: both passes of a chunk first go to
+//   buffers, then one elementwise `more` per bar is appended), which costs nothing more if
+//   the compiler keeps its loop out of line;
+// - blocks of [`OUT_BLOCK`] values computed by a plain loop into a stack buffer, then
+//   appended by `extend_from_slice` (a copy out of L1; RSI, MACD's three columns; WMA and
+//   the DMI step run each block in a function of their own, `#[inline(never)]`, so that
+//   no call sits beside the loop and their state stays in registers).
+// An `extend` with state whose loop the compiler keeps out of line (`Map::fold`, as it did
+// for RSI, WMA and the DMI step in builds of session 10) holds the captured state in
+// memory: a store and a load on the chain of every bar (RSI 0.6×, WMA 0.3× of the zeroed
+// kernel). `push` in a plain loop, tried for all of these, was as slow in place (0.4–0.8×),
+// although a stand-alone copy of the RSI and WMA loops compiled tight.
+
+/// Values per stack block of the kernels that append block by block.
+const OUT_BLOCK: usize = 256;
 
 /// Wilder's true range: `max(high - low, |prev_close - high|, |prev_close - low|)`.
 #[inline]
@@ -33,14 +51,11 @@ pub(crate) fn true_range(high: f64, low: f64, prev_close: f64) -> f64 {
     greatest
 }
 
-/// A zero-initialised output column of `n` values, with the capacity of [`capacity`].
+/// An empty output column with room for `n` values, the capacity of [`capacity`].
 #[inline]
 pub(crate) fn column(n: usize) -> Vec<f64> {
-    let mut out = vec![0.0; capacity(n)];
-    out.truncate(n);
-    out
+    Vec::with_capacity(capacity(n))
 }
-
 /// Bytes of an x86-64 (and 4 KiB-page aarch64) transparent huge page.
 const HUGE_PAGE: usize = 2 << 20;
 
@@ -80,19 +95,17 @@ pub(crate) fn capacity(n: usize) -> usize {
     }
 }
 
-/// Fill `out[..k]` (clamped) with `NaN`, the warm-up slots.
+/// Append `k` `NaN`s to `out`, the warm-up slots.
 #[inline]
-fn warm_up(out: &mut [f64], k: usize) {
-    let k = k.min(out.len());
-    if let Some(head) = out.get_mut(..k) {
-        head.fill(f64::NAN);
-    }
+fn warm_up(out: &mut Vec<f64>, k: usize) {
+    out.extend(std::iter::repeat_n(f64::NAN, k));
 }
 
-/// [`super::RollingSum`] over `xs` from fresh into `out` (as long as `xs`): `NaN` for the
-/// first `p - 1` slots, then `sum of the window / div`. Returns the running sum it ends with.
+/// [`super::RollingSum`] over `xs` from fresh, appended to `out` (`xs.len()` values): `NaN`
+/// for the first `p - 1`, then `sum of the window / div`. Returns the running sum it ends
+/// with.
 #[inline]
-pub(crate) fn rolling_mean(xs: &[f64], p: usize, div: f64, out: &mut [f64]) -> f64 {
+pub(crate) fn rolling_mean(xs: &[f64], p: usize, div: f64, out: &mut Vec<f64>) -> f64 {
     let warm = xs.len().min(p);
     let mut s = 0.0;
     for &x in &xs[..warm] {
@@ -103,22 +116,22 @@ pub(crate) fn rolling_mean(xs: &[f64], p: usize, div: f64, out: &mut [f64]) -> f
         return s;
     }
     warm_up(out, p - 1);
-    out[p - 1] = s / div;
+    out.push(s / div);
     // the value leaving the window is read from the input, `p` slots back
-    for ((o, &x), &old) in out[p..].iter_mut().zip(&xs[p..]).zip(xs) {
+    out.extend(xs[p..].iter().zip(xs).map(|(&x, &old)| {
         s = (s - old) + x;
-        *o = s / div;
-    }
+        s / div
+    }));
     s
 }
 
 /// The end state of an EMA run: values seen (capped at the period), seed sum, value.
 pub(crate) type EmaEnd = (usize, f64, f64);
 
-/// [`super::Ema`] over `xs` from fresh into `out`: seed by the mean of the first `p`, then
-/// `((x - ema)·k) + ema`.
+/// [`super::Ema`] over `xs` from fresh, appended to `out` (`xs.len()` values): seed by the
+/// mean of the first `p`, then `((x - ema)·k) + ema`.
 #[inline]
-pub(crate) fn ema(xs: &[f64], p: usize, k: f64, out: &mut [f64]) -> EmaEnd {
+pub(crate) fn ema(xs: &[f64], p: usize, k: f64, out: &mut Vec<f64>) -> EmaEnd {
     let warm = xs.len().min(p);
     let mut seed_sum = 0.0;
     for &x in &xs[..warm] {
@@ -130,11 +143,11 @@ pub(crate) fn ema(xs: &[f64], p: usize, k: f64, out: &mut [f64]) -> EmaEnd {
     }
     warm_up(out, p - 1);
     let mut v = seed_sum / p as f64;
-    out[p - 1] = v;
-    for (o, &x) in out[p..].iter_mut().zip(&xs[p..]) {
+    out.push(v);
+    out.extend(xs[p..].iter().map(|&x| {
         v = ((x - v) * k) + v;
-        *o = v;
-    }
+        v
+    }));
     (p, seed_sum, v)
 }
 
@@ -144,14 +157,15 @@ pub(crate) type EmaSpec = (usize, f64);
 /// [`super::Macd`] over `xs` from fresh in one pass: the slow EMA, the fast EMA (fed from
 /// bar `slow - fast`, so that both seeds end on bar `slow - 1`), their difference and the
 /// signal EMA over it, each the operations of `Ema::update_raw` in the order
-/// `Macd::update_raw` runs them. `out` = (macd, signal, hist) columns as long as `xs`, `NaN`
-/// for the first `slow + signal - 2` slots. Needs `fast <= slow` and one output at least;
-/// `None` (nothing written) otherwise. Returns the end states of (slow, fast, signal).
+/// `Macd::update_raw` runs them. Appends `xs.len()` values to each of `out` = (macd,
+/// signal, hist), `NaN` for the first `slow + signal - 2`. Needs `fast <= slow` and one
+/// output at least; `None` (nothing appended) otherwise. Returns the end states of (slow,
+/// fast, signal).
 #[inline]
 pub(crate) fn macd(
     xs: &[f64],
     specs: [EmaSpec; 3],
-    out: (&mut [f64], &mut [f64], &mut [f64]),
+    out: (&mut Vec<f64>, &mut Vec<f64>, &mut Vec<f64>),
 ) -> Option<[EmaEnd; 3]> {
     let [(ps, ks), (pf, kf), (pg, kg)] = specs;
     if pf == 0 || pf > ps || pg == 0 {
@@ -184,21 +198,26 @@ pub(crate) fn macd(
     warm_up(mo, lb);
     warm_up(so, lb);
     warm_up(ho, lb);
-    mo[lb] = m;
-    so[lb] = gv;
-    ho[lb] = m - gv;
-    let outs = mo[lb + 1..]
-        .iter_mut()
-        .zip(&mut so[lb + 1..])
-        .zip(&mut ho[lb + 1..]);
-    for (((mo, so), ho), &x) in outs.zip(&xs[lb + 1..]) {
-        sv = ((x - sv) * ks) + sv;
-        fv = ((x - fv) * kf) + fv;
-        m = fv - sv;
-        gv = ((m - gv) * kg) + gv;
-        *mo = m;
-        *so = gv;
-        *ho = m - gv;
+    mo.push(m);
+    so.push(gv);
+    ho.push(m - gv);
+    let mut buf = [[0.0; OUT_BLOCK]; 3];
+    for chunk in xs[lb + 1..].chunks(OUT_BLOCK) {
+        let [bm, bs, bh] = &mut buf;
+        let slots = bm.iter_mut().zip(bs.iter_mut()).zip(bh.iter_mut());
+        for (((bm, bs), bh), &x) in slots.zip(chunk) {
+            sv = ((x - sv) * ks) + sv;
+            fv = ((x - fv) * kf) + fv;
+            let m = fv - sv;
+            gv = ((m - gv) * kg) + gv;
+            *bm = m;
+            *bs = gv;
+            *bh = m - gv;
+        }
+        let k = chunk.len();
+        mo.extend_from_slice(&buf[0][..k]);
+        so.extend_from_slice(&buf[1][..k]);
+        ho.extend_from_slice(&buf[2][..k]);
     }
     Some([(ps, ssum, sv), (pf, fsum, fv), (pg, gsum, gv)])
 }
@@ -206,12 +225,12 @@ pub(crate) fn macd(
 /// The end state of a WMA run: values counted, `period_sub`, `period_sum`, `trailing`.
 pub(crate) type WmaEnd = (usize, f64, f64, f64);
 
-/// [`super::Wma`] (period `p >= 2`) over `xs` from fresh into `out`, TA-Lib's `TA_WMA`
-/// recurrence.
+/// [`super::Wma`] (period `p >= 2`) over `xs` from fresh, appended to `out` (`xs.len()`
+/// values), TA-Lib's `TA_WMA` recurrence.
 #[inline]
-pub(crate) fn wma(xs: &[f64], p: usize, out: &mut [f64]) -> WmaEnd {
+pub(crate) fn wma(xs: &[f64], p: usize, out: &mut Vec<f64>) -> WmaEnd {
     let warm = xs.len().min(p.saturating_sub(1));
-    let (mut sub, mut sum, mut trailing) = (0.0, 0.0, 0.0);
+    let (mut sub, mut sum, trailing) = (0.0, 0.0, 0.0);
     for (i, &x) in xs[..warm].iter().enumerate() {
         sub += x;
         sum += x * (i + 1) as f64;
@@ -220,15 +239,37 @@ pub(crate) fn wma(xs: &[f64], p: usize, out: &mut [f64]) -> WmaEnd {
     let pf = p as f64;
     let divider = ((p * (p + 1)) >> 1) as f64;
     // bar `i` (from `p - 1`) sets `trailing` to `xs[i + 1 - p]`, which leaves at bar `i + 1`
-    for ((o, &x), &next_trailing) in out[warm..].iter_mut().zip(&xs[warm..]).zip(xs) {
+    let mut state = (sub, sum, trailing);
+    let mut buf = [0.0; OUT_BLOCK];
+    for (now, next) in xs[warm..].chunks(OUT_BLOCK).zip(xs.chunks(OUT_BLOCK)) {
+        let block = &mut buf[..now.len()];
+        wma_block(&mut state, (now, next), (pf, divider), block);
+        out.extend_from_slice(block);
+    }
+    let (sub, sum, trailing) = state;
+    (warm, sub, sum, trailing)
+}
+
+/// [`wma`]'s recurrence over one block into `buf` (as long as `now`): bar `j` takes
+/// `now[j]` and sets `trailing` to `next[j]`. A function of its own, so that its loop has no
+/// call beside it (the block's copy is the caller's): the state stays in registers.
+#[inline(never)]
+fn wma_block(
+    state: &mut (f64, f64, f64),
+    (now, next): (&[f64], &[f64]),
+    (pf, divider): (f64, f64),
+    buf: &mut [f64],
+) {
+    let (mut sub, mut sum, mut trailing) = *state;
+    for ((b, &x), &next_trailing) in buf.iter_mut().zip(now).zip(next) {
         sub += x;
         sub -= trailing;
         sum += x * pf;
         trailing = next_trailing;
-        *o = sum / divider;
+        *b = sum / divider;
         sum -= sub;
     }
-    (warm, sub, sum, trailing)
+    *state = (sub, sum, trailing);
 }
 
 /// The end state of an RSI run: changes counted (capped at the period), gain, loss.
@@ -245,10 +286,10 @@ pub(crate) fn rsi_value(gain: f64, loss: f64) -> f64 {
     }
 }
 
-/// [`super::Rsi`] over `xs` (non-empty) from fresh into `out`: Wilder's smoothing by `keep`
-/// and `inv_n`.
+/// [`super::Rsi`] over `xs` (non-empty) from fresh, appended to `out` (`xs.len()` values):
+/// Wilder's smoothing by `keep` and `inv_n`.
 #[inline]
-pub(crate) fn rsi(xs: &[f64], p: usize, keep: f64, inv_n: f64, out: &mut [f64]) -> RsiEnd {
+pub(crate) fn rsi(xs: &[f64], p: usize, keep: f64, inv_n: f64, out: &mut Vec<f64>) -> RsiEnd {
     let changes = xs.len().saturating_sub(1);
     let warm = changes.min(p);
     let (mut gain, mut loss) = (0.0, 0.0);
@@ -266,27 +307,31 @@ pub(crate) fn rsi(xs: &[f64], p: usize, keep: f64, inv_n: f64, out: &mut [f64]) 
     let n = p as f64;
     loss /= n;
     gain /= n;
-    out[p] = rsi_value(gain, loss);
-    for ((o, &x), &prev) in out[p + 1..].iter_mut().zip(&xs[p + 1..]).zip(&xs[p..]) {
-        let d = x - prev;
-        let (g, l) = (d.max(0.0), (-d).max(0.0));
-        loss = (loss * keep + l) * inv_n;
-        gain = (gain * keep + g) * inv_n;
-        *o = rsi_value(gain, loss);
+    out.push(rsi_value(gain, loss));
+    let mut buf = [0.0; OUT_BLOCK];
+    // chunk `i` of both: `(xs[j + 1], xs[j])` pairs, a close and the one before it
+    let chunks = xs[p + 1..].chunks(OUT_BLOCK).zip(xs[p..].chunks(OUT_BLOCK));
+    for (now, before) in chunks {
+        for ((b, &x), &prev) in buf.iter_mut().zip(now).zip(before) {
+            let d = x - prev;
+            let (g, l) = (d.max(0.0), (-d).max(0.0));
+            loss = (loss * keep + l) * inv_n;
+            gain = (gain * keep + g) * inv_n;
+            *b = rsi_value(gain, loss);
+        }
+        out.extend_from_slice(&buf[..now.len()]);
     }
     (p, gain, loss)
 }
 
-/// `f(x_t, x_{t-p})` from slot `p` on, `NaN` before (the shape of `Roc` and `Mom`).
+/// `f(x_t, x_{t-p})` from slot `p` on, `NaN` before (the shape of `Roc` and `Mom`),
+/// appended to `out` (`xs.len()` values).
 #[inline]
-pub(crate) fn lagged(xs: &[f64], p: usize, out: &mut [f64], f: impl Fn(f64, f64) -> f64) {
+pub(crate) fn lagged(xs: &[f64], p: usize, out: &mut Vec<f64>, f: impl Fn(f64, f64) -> f64) {
     let warm = xs.len().min(p);
     warm_up(out, warm);
-    for ((o, &x), &old) in out[warm..].iter_mut().zip(&xs[warm..]).zip(xs) {
-        *o = f(x, old);
-    }
+    out.extend(xs[warm..].iter().zip(xs).map(|(&x, &old)| f(x, old)));
 }
-
 /// TA-Lib's rolling extreme in progress over a column: the extreme and the index it came
 /// from. A value at least as extreme replaces it (`!beats(ext, x)`, as `Extreme::push`);
 /// when it leaves the window, the window is rescanned, oldest first, strictly more extreme
@@ -333,9 +378,10 @@ impl<const IS_MAX: bool> Rolling<IS_MAX> {
     }
 }
 
-/// The rolling extreme of `Extreme<IS_MAX>` (period `p >= 1`) over `xs` from fresh into
-/// `out`: the values and the end state of TA-Lib's loop ([`extreme_exact`]). Returns the
-/// extreme and the index it came from (`(0.0, 0)` while never full).
+/// The rolling extreme of `Extreme<IS_MAX>` (period `p >= 1`) over `xs` from fresh,
+/// appended to `out` (`xs.len()` values): the values and the end state of TA-Lib's loop
+/// ([`extreme_exact`]). Returns the extreme and the index it came from (`(0.0, 0)` while
+/// never full).
 ///
 /// When no value is zero or `NaN`, values that compare equal are the same bits, so the
 /// extreme of a window is one value whichever order compares it: then the blocked kernel
@@ -344,17 +390,26 @@ impl<const IS_MAX: bool> Rolling<IS_MAX> {
 /// the loop's state is known: that value and its index). Otherwise, or when no such bar is
 /// near the end, TA-Lib's loop runs over everything.
 #[inline]
-pub(crate) fn extreme<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut [f64]) -> (f64, usize) {
+pub(crate) fn extreme<const IS_MAX: bool>(
+    xs: &[f64],
+    p: usize,
+    out: &mut Vec<f64>,
+) -> (f64, usize) {
     if p == 0 || xs.len() < p {
         warm_up(out, xs.len());
         return (0.0, 0);
     }
     warm_up(out, p - 1);
-    if p > 1
-        && extreme_blocks::<IS_MAX>(xs, p, out)
-        && let Some(end) = extreme_replay::<IS_MAX>(xs, p, out)
-    {
-        return end;
+    let base = out.len();
+    if p > 1 {
+        if extreme_blocks::<IS_MAX>(xs, p, out)
+            && let Some(end) = out
+                .get(base..)
+                .and_then(|vals| extreme_replay::<IS_MAX>(xs, p, vals))
+        {
+            return end;
+        }
+        out.truncate(base);
     }
     extreme_exact::<IS_MAX>(xs, p, out)
 }
@@ -372,14 +427,17 @@ fn more<const IS_MAX: bool>(a: f64, b: f64) -> f64 {
 
 /// Van Herk / Gil-Werman: cut `xs` into blocks of `p` (from index 0); the extreme of the
 /// window `j..=i` is the more extreme of the suffix extreme of `j`'s block from `j` and the
-/// prefix extreme of `i`'s block up to `i` (one block when `j` starts a block). Writes
-/// `out[p - 1..]` (needs `2 <= p <= xs.len()`), three compares a bar, no branch on the data.
-/// Returns `false` when some value is zero or `NaN` (then `out` is not the answer).
-fn extreme_blocks<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut [f64]) -> bool {
+/// prefix extreme of `i`'s block up to `i` (one block when `j` starts a block). Appends the
+/// values of bars `p - 1..` to `out` (needs `2 <= p <= xs.len()`), three compares a bar, no
+/// branch on the data. Returns `false` when some value is zero or `NaN` (then what it
+/// appended is not the answer).
+fn extreme_blocks<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut Vec<f64>) -> bool {
     let n = xs.len();
     let chunk = p * (EXTREME_CHUNK / p).max(1);
     // suf[g + p - c0]: the suffix extreme of global index g, for g in c0 - p..c1
     let mut suf = vec![0.0; chunk + p];
+    // pre[g - c0]: the prefix extreme of global index g (from its block's start)
+    let mut pre = vec![0.0; chunk];
     let mut ok = true;
     let mut c0 = 0;
     while c0 < n {
@@ -398,20 +456,24 @@ fn extreme_blocks<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut [f64]) -> 
         let mut b = c0;
         if b == 0 {
             // the first block: only its last bar has a full window, the whole block
-            out[p - 1] = suf[p];
+            out.push(suf[p]);
             b = p;
         }
+        let from = b;
         while b < c1 {
             let e = (b + p).min(c1);
             let mut m = xs[b];
-            // the window ending at i starts at i + 1 - p, whose suffix sits at i + 1 - c0
-            let bars = out[b..e].iter_mut().zip(&xs[b..e]);
-            for ((o, &x), &s) in bars.zip(&suf[b + 1 - c0..e + 1 - c0]) {
+            for (o, &x) in pre[b - c0..e - c0].iter_mut().zip(&xs[b..e]) {
                 m = more::<IS_MAX>(x, m);
-                *o = more::<IS_MAX>(s, m);
+                *o = m;
             }
             b = e;
         }
+        // the window ending at i starts at i + 1 - p, whose suffix sits at i + 1 - c0
+        let bars = pre[from - c0..c1 - c0]
+            .iter()
+            .zip(&suf[from + 1 - c0..c1 + 1 - c0]);
+        out.extend(bars.map(|(&m, &s)| more::<IS_MAX>(s, m)));
         if c1 - c0 == chunk {
             suf.copy_within(chunk..chunk + p, 0);
         }
@@ -420,14 +482,14 @@ fn extreme_blocks<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut [f64]) -> 
     ok
 }
 
-/// The end state of TA-Lib's loop after `xs` (`p <= xs.len()`, `out` its values): replayed
-/// from the last bar, at most four windows back, whose window holds its extreme once;
-/// `None` when there is none.
-fn extreme_replay<const IS_MAX: bool>(xs: &[f64], p: usize, out: &[f64]) -> Option<(f64, usize)> {
+/// The end state of TA-Lib's loop after `xs` (`p <= xs.len()`, `vals` its values from bar
+/// `p - 1` on): replayed from the last bar, at most four windows back, whose window holds
+/// its extreme once; `None` when there is none.
+fn extreme_replay<const IS_MAX: bool>(xs: &[f64], p: usize, vals: &[f64]) -> Option<(f64, usize)> {
     let n = xs.len();
     let lowest = (p - 1).max(n.saturating_sub(4 * p));
     for t0 in (lowest..n).rev() {
-        let m = out[t0];
+        let m = *vals.get(t0 + 1 - p)?;
         let trailing = t0 + 1 - p;
         let mut count = 0;
         let mut at = 0;
@@ -451,13 +513,20 @@ fn extreme_replay<const IS_MAX: bool>(xs: &[f64], p: usize, out: &[f64]) -> Opti
     None
 }
 
-/// TA-Lib's loop over `xs` (`1 <= p <= xs.len()`) into `out[p - 1..]`: the same rescan when
-/// the extreme leaves the window, the same tie rule otherwise; returns its end state.
-fn extreme_exact<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut [f64]) -> (f64, usize) {
+/// TA-Lib's loop over `xs` (`1 <= p <= xs.len()`), the values of bars `p - 1..` appended to
+/// `out`: the same rescan when the extreme leaves the window, the same tie rule otherwise;
+/// returns its end state.
+fn extreme_exact<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut Vec<f64>) -> (f64, usize) {
     let mut r = Rolling::<IS_MAX>::rescan(xs, 0, p - 1);
-    out[p - 1] = r.ext;
-    for (j, (o, &x)) in out[p..].iter_mut().zip(&xs[p..]).enumerate() {
-        *o = r.step(xs, x, j + 1, p + j);
+    out.push(r.ext);
+    let mut buf = [0.0; OUT_BLOCK];
+    let mut today = p;
+    for chunk in xs[p..].chunks(OUT_BLOCK) {
+        for (b, &x) in buf.iter_mut().zip(chunk) {
+            *b = r.step(xs, x, today + 1 - p, today);
+            today += 1;
+        }
+        out.extend_from_slice(&buf[..chunk.len()]);
     }
     (r.ext, r.ext_t)
 }
@@ -466,23 +535,32 @@ fn extreme_exact<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut [f64]) -> (
 /// the indices they came from (`None` while never full).
 pub(crate) type FastKEnd = Option<((f64, usize), (f64, usize))>;
 
-/// `Stoch`'s fast %K from fresh into `out`: the highest high and the lowest low over `p`
-/// bars (the rolling extremes of [`extreme`], the highs' into `out` first), then
+/// `Stoch`'s fast %K from fresh, appended to `out` (`high.len()` values): the highest high
+/// and the lowest low over `p` bars (the rolling extremes of [`extreme`], the highs' into
+/// `out`, the lows' into `scratch`, which is cleared first), then
 /// `(close - lowest) / ((highest - lowest) / 100)` (0 when the range is 0) in place, `NaN`
-/// for the first `p - 1` slots.
+/// for the first `p - 1` slots. (`scratch` lets the caller lend a column it fills later,
+/// rather than a third column being allocated and freed.)
 #[inline]
-pub(crate) fn fast_k(cols: (&[f64], &[f64], &[f64]), p: usize, out: &mut [f64]) -> FastKEnd {
+pub(crate) fn fast_k(
+    cols: (&[f64], &[f64], &[f64]),
+    p: usize,
+    out: &mut Vec<f64>,
+    scratch: &mut Vec<f64>,
+) -> FastKEnd {
     let (high, low, close) = cols;
     let n = high.len();
     if p == 0 || n < p {
         warm_up(out, n);
         return None;
     }
+    let base = out.len();
     let hh = extreme::<true>(high, p, out);
-    let mut lowest = column(n);
-    let ll = extreme::<false>(low, p, &mut lowest);
+    scratch.clear();
+    let ll = extreme::<false>(low, p, scratch);
+    let lowest = &scratch[..];
     let bars = lowest[p - 1..].iter().zip(&close[p - 1..]);
-    for (o, (&lowest, &close)) in out[p - 1..].iter_mut().zip(bars) {
+    for (o, (&lowest, &close)) in out[base + p - 1..].iter_mut().zip(bars) {
         let highest = *o;
         let diff = (highest - lowest) / 100.0;
         *o = if diff != 0.0 {
@@ -494,35 +572,30 @@ pub(crate) fn fast_k(cols: (&[f64], &[f64], &[f64]), p: usize, out: &mut [f64]) 
     Some((hh, ll))
 }
 
-/// Wilder's true range of every bar against the previous close into `out`; `NaN` for the
-/// first bar.
+/// Wilder's true range of every bar against the previous close, appended to `out`
+/// (`high.len()` values); `NaN` for the first bar.
 #[inline]
-pub(crate) fn true_ranges(high: &[f64], low: &[f64], close: &[f64], out: &mut [f64]) {
+pub(crate) fn true_ranges(high: &[f64], low: &[f64], close: &[f64], out: &mut Vec<f64>) {
     if high.is_empty() {
         return;
     }
-    out[0] = f64::NAN;
-    for (((o, &h), &l), &prev) in out[1..]
-        .iter_mut()
-        .zip(&high[1..])
-        .zip(&low[1..])
-        .zip(close)
-    {
-        *o = true_range(h, l, prev);
-    }
+    out.push(f64::NAN);
+    let bars = high[1..].iter().zip(&low[1..]).zip(close);
+    out.extend(bars.map(|((&h, &l), &prev)| true_range(h, l, prev)));
 }
 
 /// The end state of an ATR run: true ranges counted (capped at the period), value.
 pub(crate) type AtrEnd = (usize, f64);
 
-/// [`super::Atr`] over non-empty columns from fresh into `out`.
+/// [`super::Atr`] over non-empty columns from fresh, appended to `out` (`high.len()`
+/// values).
 #[inline]
 pub(crate) fn atr(
     cols: (&[f64], &[f64], &[f64]),
     p: usize,
     keep: f64,
     inv_n: f64,
-    out: &mut [f64],
+    out: &mut Vec<f64>,
 ) -> AtrEnd {
     let (high, low, close) = cols;
     let trs = high.len() - 1;
@@ -537,12 +610,12 @@ pub(crate) fn atr(
     }
     warm_up(out, p);
     value /= p as f64;
-    out[p] = value;
+    out.push(value);
     let bars = high[p + 1..].iter().zip(&low[p + 1..]).zip(&close[p..]);
-    for (o, ((&h, &l), &prev)) in out[p + 1..].iter_mut().zip(bars) {
+    out.extend(bars.map(|((&h, &l), &prev)| {
         value = (value * keep + true_range(h, l, prev)) * inv_n;
-        *o = value;
-    }
+        value
+    }));
     (p, value)
 }
 
@@ -563,31 +636,32 @@ fn obv_step(close: f64, prev: f64, v: f64) -> f64 {
     f64::from_bits(((v.to_bits() ^ flip) & keep) | (flip & !keep))
 }
 
-/// On-balance volume over non-empty columns from fresh into `out`; returns the last value.
+/// On-balance volume over non-empty columns from fresh, appended to `out` (`close.len()`
+/// values); returns the last value.
 ///
 /// In blocks of [`OBV_BLOCK`] bars: the signed volumes first (no dependency between bars,
 /// selects in vector lanes), then the running sum over them in place. Branching on the
 /// close per bar, as TA-Lib's loop does, mispredicts about every other bar of a random
 /// walk (≈ 15 cycles each); the running sum alone is one add a bar.
 #[inline]
-pub(crate) fn obv(close: &[f64], volume: &[f64], out: &mut [f64]) -> f64 {
+pub(crate) fn obv(close: &[f64], volume: &[f64], out: &mut Vec<f64>) -> f64 {
     let mut value = volume[0];
-    out[0] = value;
-    let n = out.len().min(close.len()).min(volume.len());
+    out.push(value);
+    let n = close.len().min(volume.len());
     let mut start = 1;
     while start < n {
         let end = (start + OBV_BLOCK).min(n);
-        let block = &mut out[start..end];
+        let at = out.len();
         let bars = close[start..end]
             .iter()
             .zip(&close[start - 1..end - 1])
             .zip(&volume[start..end]);
-        for (o, ((&c, &prev), &v)) in block.iter_mut().zip(bars) {
-            *o = obv_step(c, prev, v);
-        }
-        for o in block.iter_mut() {
-            value += *o;
-            *o = value;
+        out.extend(bars.map(|((&c, &prev), &v)| obv_step(c, prev, v)));
+        if let Some(block) = out.get_mut(at..) {
+            for o in block {
+                value += *o;
+                *o = value;
+            }
         }
         start = end;
     }
@@ -671,8 +745,7 @@ mod tests {
         }
         assert_eq!(capacity(usize::MAX), usize::MAX);
         let col = column(1_000_000);
-        assert_eq!(col.len(), 1_000_000);
+        assert!(col.is_empty());
         assert!(col.capacity() >= capacity(1_000_000));
-        assert!(col.iter().all(|&x| x.to_bits() == 0));
     }
 }
