@@ -13,25 +13,27 @@
 
 use super::ta_is_zero;
 
-// Every kernel appends its values to `out` (an output column, usually empty, from
+// Most kernels append their values to `out` (an output column, usually empty, from
 // [`column`]: allocated once, never zero-filled; zero-filling it first, `vec![0.0; n]`,
 // costs nothing for fresh pages but a whole pass when the allocator reuses a freed block,
-// as glibc's default settings do after the first large free). Three ways, each with the
-// recurrence's state in registers and no capacity check per value:
+// as glibc's default settings do after the first large free), with the recurrence's state
+// in registers and no capacity check per value:
 // - `extend` over the input slices zipped and mapped (one reserve for the whole run), where
 //   that loop is inlined into the kernel (SMA, EMA, ATR, TRANGE, ROC/MOM, OBV's blocks);
-// - `extend` by a closure without state (the extremes: both passes of a chunk first go to
-//   buffers, then one elementwise `more` per bar is appended), which costs nothing more if
-//   the compiler keeps its loop out of line;
 // - blocks of [`OUT_BLOCK`] values computed by a plain loop into a stack buffer, then
-//   appended by `extend_from_slice` (a copy out of L1; RSI, MACD's three columns; WMA and
-//   the DMI step run each block in a function of their own, `#[inline(never)]`, so that
-//   no call sits beside the loop and their state stays in registers).
-// An `extend` with state whose loop the compiler keeps out of line (`Map::fold`, as it did
-// for RSI, WMA and the DMI step in builds of session 10) holds the captured state in
-// memory: a store and a load on the chain of every bar (RSI 0.6×, WMA 0.3× of the zeroed
-// kernel). `push` in a plain loop, tried for all of these, was as slow in place (0.4–0.8×),
-// although a stand-alone copy of the RSI and WMA loops compiled tight.
+//   appended by `extend_from_slice` (a copy out of L1): RSI, and WMA with its block loop in
+//   a function of its own (`#[inline(never)]`, so that no call sits beside the loop).
+// MACD, the DMI step and the rolling extremes still write in place into a zero-filled
+// column ([`zeroed`]): for them every appending form tried (session 10) was slower than
+// the zeroed column, with fresh pages (MACD, DMI, MAX 0.6–0.85×) and for MAX with a reused
+// block as well (the copy through a buffer costs more than the `memset`); MACD's and the
+// DMI's 3–4 columns are trimmed from the heap and faulted in again every call under
+// glibc's default settings anyway, and fresh heap pages are not cleared by `calloc`.
+// What did not work: an `extend` with state whose loop the compiler keeps out of line
+// (`Map::fold`, as it did for RSI, WMA and the DMI step in some builds) holds the captured
+// state in memory, a store and a load on every bar's chain (RSI 0.6×, WMA 0.3× of the
+// zeroed kernel); `push` in a plain loop, inlined or in a function of its own, was
+// 0.4–0.9× (MACD 0.6× with fresh pages).
 
 /// Values per stack block of the kernels that append block by block.
 const OUT_BLOCK: usize = 256;
@@ -55,6 +57,15 @@ pub(crate) fn true_range(high: f64, low: f64, prev_close: f64) -> f64 {
 #[inline]
 pub(crate) fn column(n: usize) -> Vec<f64> {
     Vec::with_capacity(capacity(n))
+}
+
+/// A zero-filled output column of `n` values, the capacity of [`capacity`], for the kernels
+/// that write in place (MACD, the DMI step, the extremes; see the note above).
+#[inline]
+pub(crate) fn zeroed(n: usize) -> Vec<f64> {
+    let mut out = vec![0.0; capacity(n)];
+    out.truncate(n);
+    out
 }
 /// Bytes of an x86-64 (and 4 KiB-page aarch64) transparent huge page.
 const HUGE_PAGE: usize = 2 << 20;
@@ -99,6 +110,15 @@ pub(crate) fn capacity(n: usize) -> usize {
 #[inline]
 fn warm_up(out: &mut Vec<f64>, k: usize) {
     out.extend(std::iter::repeat_n(f64::NAN, k));
+}
+
+/// Fill `out[..k]` (clamped) with `NaN`, the warm-up slots of a kernel that writes in place.
+#[inline]
+fn warm_up_slots(out: &mut [f64], k: usize) {
+    let k = k.min(out.len());
+    if let Some(head) = out.get_mut(..k) {
+        head.fill(f64::NAN);
+    }
 }
 
 /// [`super::RollingSum`] over `xs` from fresh, appended to `out` (`xs.len()` values): `NaN`
@@ -157,15 +177,14 @@ pub(crate) type EmaSpec = (usize, f64);
 /// [`super::Macd`] over `xs` from fresh in one pass: the slow EMA, the fast EMA (fed from
 /// bar `slow - fast`, so that both seeds end on bar `slow - 1`), their difference and the
 /// signal EMA over it, each the operations of `Ema::update_raw` in the order
-/// `Macd::update_raw` runs them. Appends `xs.len()` values to each of `out` = (macd,
-/// signal, hist), `NaN` for the first `slow + signal - 2`. Needs `fast <= slow` and one
-/// output at least; `None` (nothing appended) otherwise. Returns the end states of (slow,
-/// fast, signal).
+/// `Macd::update_raw` runs them. `out` = (macd, signal, hist) columns as long as `xs`, `NaN`
+/// for the first `slow + signal - 2` slots. Needs `fast <= slow` and one output at least;
+/// `None` (nothing written) otherwise. Returns the end states of (slow, fast, signal).
 #[inline]
 pub(crate) fn macd(
     xs: &[f64],
     specs: [EmaSpec; 3],
-    out: (&mut Vec<f64>, &mut Vec<f64>, &mut Vec<f64>),
+    out: (&mut [f64], &mut [f64], &mut [f64]),
 ) -> Option<[EmaEnd; 3]> {
     let [(ps, ks), (pf, kf), (pg, kg)] = specs;
     if pf == 0 || pf > ps || pg == 0 {
@@ -195,29 +214,24 @@ pub(crate) fn macd(
         gsum += m;
     }
     let mut gv = gsum / pg as f64;
-    warm_up(mo, lb);
-    warm_up(so, lb);
-    warm_up(ho, lb);
-    mo.push(m);
-    so.push(gv);
-    ho.push(m - gv);
-    let mut buf = [[0.0; OUT_BLOCK]; 3];
-    for chunk in xs[lb + 1..].chunks(OUT_BLOCK) {
-        let [bm, bs, bh] = &mut buf;
-        let slots = bm.iter_mut().zip(bs.iter_mut()).zip(bh.iter_mut());
-        for (((bm, bs), bh), &x) in slots.zip(chunk) {
-            sv = ((x - sv) * ks) + sv;
-            fv = ((x - fv) * kf) + fv;
-            let m = fv - sv;
-            gv = ((m - gv) * kg) + gv;
-            *bm = m;
-            *bs = gv;
-            *bh = m - gv;
-        }
-        let k = chunk.len();
-        mo.extend_from_slice(&buf[0][..k]);
-        so.extend_from_slice(&buf[1][..k]);
-        ho.extend_from_slice(&buf[2][..k]);
+    warm_up_slots(mo, lb);
+    warm_up_slots(so, lb);
+    warm_up_slots(ho, lb);
+    mo[lb] = m;
+    so[lb] = gv;
+    ho[lb] = m - gv;
+    let outs = mo[lb + 1..]
+        .iter_mut()
+        .zip(&mut so[lb + 1..])
+        .zip(&mut ho[lb + 1..]);
+    for (((mo, so), ho), &x) in outs.zip(&xs[lb + 1..]) {
+        sv = ((x - sv) * ks) + sv;
+        fv = ((x - fv) * kf) + fv;
+        m = fv - sv;
+        gv = ((m - gv) * kg) + gv;
+        *mo = m;
+        *so = gv;
+        *ho = m - gv;
     }
     Some([(ps, ssum, sv), (pf, fsum, fv), (pg, gsum, gv)])
 }
@@ -378,10 +392,9 @@ impl<const IS_MAX: bool> Rolling<IS_MAX> {
     }
 }
 
-/// The rolling extreme of `Extreme<IS_MAX>` (period `p >= 1`) over `xs` from fresh,
-/// appended to `out` (`xs.len()` values): the values and the end state of TA-Lib's loop
-/// ([`extreme_exact`]). Returns the extreme and the index it came from (`(0.0, 0)` while
-/// never full).
+/// The rolling extreme of `Extreme<IS_MAX>` (period `p >= 1`) over `xs` from fresh into
+/// `out`: the values and the end state of TA-Lib's loop ([`extreme_exact`]). Returns the
+/// extreme and the index it came from (`(0.0, 0)` while never full).
 ///
 /// When no value is zero or `NaN`, values that compare equal are the same bits, so the
 /// extreme of a window is one value whichever order compares it: then the blocked kernel
@@ -390,26 +403,17 @@ impl<const IS_MAX: bool> Rolling<IS_MAX> {
 /// the loop's state is known: that value and its index). Otherwise, or when no such bar is
 /// near the end, TA-Lib's loop runs over everything.
 #[inline]
-pub(crate) fn extreme<const IS_MAX: bool>(
-    xs: &[f64],
-    p: usize,
-    out: &mut Vec<f64>,
-) -> (f64, usize) {
+pub(crate) fn extreme<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut [f64]) -> (f64, usize) {
     if p == 0 || xs.len() < p {
-        warm_up(out, xs.len());
+        warm_up_slots(out, xs.len());
         return (0.0, 0);
     }
-    warm_up(out, p - 1);
-    let base = out.len();
-    if p > 1 {
-        if extreme_blocks::<IS_MAX>(xs, p, out)
-            && let Some(end) = out
-                .get(base..)
-                .and_then(|vals| extreme_replay::<IS_MAX>(xs, p, vals))
-        {
-            return end;
-        }
-        out.truncate(base);
+    warm_up_slots(out, p - 1);
+    if p > 1
+        && extreme_blocks::<IS_MAX>(xs, p, out)
+        && let Some(end) = extreme_replay::<IS_MAX>(xs, p, out)
+    {
+        return end;
     }
     extreme_exact::<IS_MAX>(xs, p, out)
 }
@@ -427,17 +431,14 @@ fn more<const IS_MAX: bool>(a: f64, b: f64) -> f64 {
 
 /// Van Herk / Gil-Werman: cut `xs` into blocks of `p` (from index 0); the extreme of the
 /// window `j..=i` is the more extreme of the suffix extreme of `j`'s block from `j` and the
-/// prefix extreme of `i`'s block up to `i` (one block when `j` starts a block). Appends the
-/// values of bars `p - 1..` to `out` (needs `2 <= p <= xs.len()`), three compares a bar, no
-/// branch on the data. Returns `false` when some value is zero or `NaN` (then what it
-/// appended is not the answer).
-fn extreme_blocks<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut Vec<f64>) -> bool {
+/// prefix extreme of `i`'s block up to `i` (one block when `j` starts a block). Writes
+/// `out[p - 1..]` (needs `2 <= p <= xs.len()`), three compares a bar, no branch on the data.
+/// Returns `false` when some value is zero or `NaN` (then `out` is not the answer).
+fn extreme_blocks<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut [f64]) -> bool {
     let n = xs.len();
     let chunk = p * (EXTREME_CHUNK / p).max(1);
     // suf[g + p - c0]: the suffix extreme of global index g, for g in c0 - p..c1
     let mut suf = vec![0.0; chunk + p];
-    // pre[g - c0]: the prefix extreme of global index g (from its block's start)
-    let mut pre = vec![0.0; chunk];
     let mut ok = true;
     let mut c0 = 0;
     while c0 < n {
@@ -456,24 +457,20 @@ fn extreme_blocks<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut Vec<f64>) 
         let mut b = c0;
         if b == 0 {
             // the first block: only its last bar has a full window, the whole block
-            out.push(suf[p]);
+            out[p - 1] = suf[p];
             b = p;
         }
-        let from = b;
         while b < c1 {
             let e = (b + p).min(c1);
             let mut m = xs[b];
-            for (o, &x) in pre[b - c0..e - c0].iter_mut().zip(&xs[b..e]) {
+            // the window ending at i starts at i + 1 - p, whose suffix sits at i + 1 - c0
+            let bars = out[b..e].iter_mut().zip(&xs[b..e]);
+            for ((o, &x), &s) in bars.zip(&suf[b + 1 - c0..e + 1 - c0]) {
                 m = more::<IS_MAX>(x, m);
-                *o = m;
+                *o = more::<IS_MAX>(s, m);
             }
             b = e;
         }
-        // the window ending at i starts at i + 1 - p, whose suffix sits at i + 1 - c0
-        let bars = pre[from - c0..c1 - c0]
-            .iter()
-            .zip(&suf[from + 1 - c0..c1 + 1 - c0]);
-        out.extend(bars.map(|(&m, &s)| more::<IS_MAX>(s, m)));
         if c1 - c0 == chunk {
             suf.copy_within(chunk..chunk + p, 0);
         }
@@ -482,14 +479,14 @@ fn extreme_blocks<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut Vec<f64>) 
     ok
 }
 
-/// The end state of TA-Lib's loop after `xs` (`p <= xs.len()`, `vals` its values from bar
-/// `p - 1` on): replayed from the last bar, at most four windows back, whose window holds
-/// its extreme once; `None` when there is none.
-fn extreme_replay<const IS_MAX: bool>(xs: &[f64], p: usize, vals: &[f64]) -> Option<(f64, usize)> {
+/// The end state of TA-Lib's loop after `xs` (`p <= xs.len()`, `out` its values): replayed
+/// from the last bar, at most four windows back, whose window holds its extreme once;
+/// `None` when there is none.
+fn extreme_replay<const IS_MAX: bool>(xs: &[f64], p: usize, out: &[f64]) -> Option<(f64, usize)> {
     let n = xs.len();
     let lowest = (p - 1).max(n.saturating_sub(4 * p));
     for t0 in (lowest..n).rev() {
-        let m = *vals.get(t0 + 1 - p)?;
+        let m = out[t0];
         let trailing = t0 + 1 - p;
         let mut count = 0;
         let mut at = 0;
@@ -513,20 +510,13 @@ fn extreme_replay<const IS_MAX: bool>(xs: &[f64], p: usize, vals: &[f64]) -> Opt
     None
 }
 
-/// TA-Lib's loop over `xs` (`1 <= p <= xs.len()`), the values of bars `p - 1..` appended to
-/// `out`: the same rescan when the extreme leaves the window, the same tie rule otherwise;
-/// returns its end state.
-fn extreme_exact<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut Vec<f64>) -> (f64, usize) {
+/// TA-Lib's loop over `xs` (`1 <= p <= xs.len()`) into `out[p - 1..]`: the same rescan when
+/// the extreme leaves the window, the same tie rule otherwise; returns its end state.
+fn extreme_exact<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut [f64]) -> (f64, usize) {
     let mut r = Rolling::<IS_MAX>::rescan(xs, 0, p - 1);
-    out.push(r.ext);
-    let mut buf = [0.0; OUT_BLOCK];
-    let mut today = p;
-    for chunk in xs[p..].chunks(OUT_BLOCK) {
-        for (b, &x) in buf.iter_mut().zip(chunk) {
-            *b = r.step(xs, x, today + 1 - p, today);
-            today += 1;
-        }
-        out.extend_from_slice(&buf[..chunk.len()]);
+    out[p - 1] = r.ext;
+    for (j, (o, &x)) in out[p..].iter_mut().zip(&xs[p..]).enumerate() {
+        *o = r.step(xs, x, j + 1, p + j);
     }
     (r.ext, r.ext_t)
 }
@@ -535,9 +525,9 @@ fn extreme_exact<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut Vec<f64>) -
 /// the indices they came from (`None` while never full).
 pub(crate) type FastKEnd = Option<((f64, usize), (f64, usize))>;
 
-/// `Stoch`'s fast %K from fresh, appended to `out` (`high.len()` values): the highest high
-/// and the lowest low over `p` bars (the rolling extremes of [`extreme`], the highs' into
-/// `out`, the lows' into `scratch`, which is cleared first), then
+/// `Stoch`'s fast %K from fresh into `out` (as long as the columns): the highest high and
+/// the lowest low over `p` bars (the rolling extremes of [`extreme`], the highs' into
+/// `out`, the lows' into `scratch`, as long), then
 /// `(close - lowest) / ((highest - lowest) / 100)` (0 when the range is 0) in place, `NaN`
 /// for the first `p - 1` slots. (`scratch` lets the caller lend a column it fills later,
 /// rather than a third column being allocated and freed.)
@@ -545,22 +535,20 @@ pub(crate) type FastKEnd = Option<((f64, usize), (f64, usize))>;
 pub(crate) fn fast_k(
     cols: (&[f64], &[f64], &[f64]),
     p: usize,
-    out: &mut Vec<f64>,
-    scratch: &mut Vec<f64>,
+    out: &mut [f64],
+    scratch: &mut [f64],
 ) -> FastKEnd {
     let (high, low, close) = cols;
     let n = high.len();
     if p == 0 || n < p {
-        warm_up(out, n);
+        warm_up_slots(out, n);
         return None;
     }
-    let base = out.len();
     let hh = extreme::<true>(high, p, out);
-    scratch.clear();
     let ll = extreme::<false>(low, p, scratch);
-    let lowest = &scratch[..];
+    let lowest = &*scratch;
     let bars = lowest[p - 1..].iter().zip(&close[p - 1..]);
-    for (o, (&lowest, &close)) in out[base + p - 1..].iter_mut().zip(bars) {
+    for (o, (&lowest, &close)) in out[p - 1..].iter_mut().zip(bars) {
         let highest = *o;
         let diff = (highest - lowest) / 100.0;
         *o = if diff != 0.0 {

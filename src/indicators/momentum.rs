@@ -428,10 +428,11 @@ impl Macd {
         let mut c = MacdColumns::default();
         if self.seen == 0 {
             let n = xs.len();
+            // the fused kernel writes in place (see `kernels`: zero-filled columns)
             let (mut macd, mut signal, mut hist) =
-                (kernels::column(n), kernels::column(n), kernels::column(n));
+                (kernels::zeroed(n), kernels::zeroed(n), kernels::zeroed(n));
             let specs = [self.slow.spec(), self.fast.spec(), self.signal.spec()];
-            let out = (&mut macd, &mut signal, &mut hist);
+            let out = (&mut macd[..], &mut signal[..], &mut hist[..]);
             if let Some([s, f, g]) = kernels::macd(xs, specs, out) {
                 // one fused pass (the usual case: at least one output)
                 self.slow.restore(s);
@@ -448,6 +449,9 @@ impl Macd {
             // `update_raw` feeds them (the slots before are overwritten below: `lag` and
             // `first` are at most the lookback)
             let lag = self.slow_period - self.fast_period;
+            for col in [&mut macd, &mut signal, &mut hist] {
+                col.clear();
+            }
             self.slow.kernel_into(xs, &mut hist);
             macd.resize(lag.min(n), f64::NAN);
             if let Some(x) = xs.get(lag..) {
@@ -584,11 +588,12 @@ impl Stoch {
             return c;
         }
         let n = bars.len();
-        let (mut k, mut d) = (kernels::column(n), kernels::column(n));
+        let (mut k, mut d) = (kernels::zeroed(n), kernels::zeroed(n));
         let first = self.fastk - 1;
-        // fast %K into `d` (scratch) with `k` lent for the lows' extreme, slow %K into `k`,
-        // then slow %D over it into `d` (cut back to where it starts): no third column; the
-        // slots before each start are overwritten below (both are at most the lookback)
+        // fast %K into `d` (scratch, in place) with `k` lent for the lows' extreme, slow %K
+        // appended to `k` (cleared), then slow %D over it appended to `d` (cut back to where
+        // it starts): no third column; the slots before each start are overwritten below
+        // (both are at most the lookback)
         let cols = (bars.high(), bars.low(), bars.close());
         let end = kernels::fast_k(cols, self.fastk, &mut d, &mut k);
         k.clear();

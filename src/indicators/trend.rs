@@ -30,9 +30,6 @@ pub struct DmiValue {
     pub adx: f64,
 }
 
-/// Bars per block of the batch kernel ([`DmCore::columns`]).
-const DM_BLOCK: usize = 256;
-
 /// What the shared core gives each bar once the Wilder sums are ready (bar `n` on).
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 struct DmStep {
@@ -106,44 +103,24 @@ impl DmCore {
     ) -> [Vec<f64>; K] {
         let mut core = self.clone();
         let n = bars.len();
-        let mut out: [Vec<f64>; K] = std::array::from_fn(|_| super::kernels::column(n));
-        // blocks of bars into stack buffers, appended block by block (the columns are not
-        // zero-filled first; see `kernels`)
-        let mut buf = [[0.0; DM_BLOCK]; K];
-        let (high, low, close) = (bars.high(), bars.low(), bars.close());
-        let chunks = high
-            .chunks(DM_BLOCK)
-            .zip(low.chunks(DM_BLOCK))
-            .zip(close.chunks(DM_BLOCK));
-        for ((hs, ls), cs) in chunks {
-            core.block::<K, DX>((hs, ls, cs), &pick, &mut buf);
-            for (o, b) in out.iter_mut().zip(&buf) {
-                o.extend_from_slice(&b[..hs.len()]);
+        let mut out: [Vec<f64>; K] = std::array::from_fn(|_| super::kernels::zeroed(n));
+        let cols = bars.high().iter().zip(bars.low()).zip(bars.close());
+        if let [only] = out.as_mut_slice() {
+            for (o, ((&h, &l), &c)) in only.iter_mut().zip(cols) {
+                *o = pick(core.step::<DX>(h, l, c))[0];
+            }
+        } else {
+            for (i, ((&h, &l), &c)) in cols.enumerate() {
+                let v = pick(core.step::<DX>(h, l, c));
+                for (o, v) in out.iter_mut().zip(v) {
+                    if let Some(slot) = o.get_mut(i) {
+                        *slot = v;
+                    }
+                }
             }
         }
         *self = core;
         out
-    }
-
-    /// [`DmCore::columns`]' loop over one block of bars (at most [`DM_BLOCK`]) into `buf`:
-    /// a function of its own, so that the loop has no call beside it (the blocks' copies
-    /// are the caller's) and the state, a local copy, stays in registers.
-    #[inline(never)]
-    fn block<const K: usize, const DX: bool>(
-        &mut self,
-        (high, low, close): (&[f64], &[f64], &[f64]),
-        pick: &impl Fn(Option<DmStep>) -> [f64; K],
-        buf: &mut [[f64; DM_BLOCK]; K],
-    ) {
-        let mut core = self.clone();
-        let bars = high.iter().zip(low).zip(close);
-        for (j, ((&h, &l), &c)) in (0..DM_BLOCK).zip(bars) {
-            let v = pick(core.step::<DX>(h, l, c));
-            for (b, v) in buf.iter_mut().zip(v) {
-                b[j] = v;
-            }
-        }
-        *self = core;
     }
 
     #[inline]
