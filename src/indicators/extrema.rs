@@ -97,7 +97,7 @@ impl<const IS_MAX: bool> Extreme<IS_MAX> {
         if self.t != 0 {
             return None;
         }
-        let mut out = kernels::column(xs.len());
+        let mut out = kernels::zeroed(xs.len());
         (self.ext, self.ext_t) = kernels::extreme::<IS_MAX>(xs, self.buf.len(), &mut out);
         self.pos = ring_restore(&mut self.buf, xs);
         self.t = xs.len();

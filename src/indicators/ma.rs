@@ -228,9 +228,9 @@ impl fmt::Display for Wma {
 }
 
 impl Sma {
-    /// The batch kernel into `out` (as long as `xs`) from a fresh SMA, leaving the state
-    /// streaming would; `false` (nothing done) when not fresh.
-    pub(crate) fn kernel_into(&mut self, xs: &[f64], out: &mut [f64]) -> bool {
+    /// The batch kernel from a fresh SMA, its `xs.len()` values appended to `out`, leaving
+    /// the state streaming would; `false` (nothing done) when not fresh.
+    pub(crate) fn kernel_into(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
         if !self.sum.is_fresh() {
             return false;
         }
@@ -241,9 +241,9 @@ impl Sma {
 }
 
 impl Ema {
-    /// The batch kernel into `out` (as long as `xs`) from a fresh EMA, leaving the state
-    /// streaming would; `false` (nothing done) when not fresh.
-    pub(crate) fn kernel_into(&mut self, xs: &[f64], out: &mut [f64]) -> bool {
+    /// The batch kernel from a fresh EMA, its `xs.len()` values appended to `out`, leaving
+    /// the state streaming would; `false` (nothing done) when not fresh.
+    pub(crate) fn kernel_into(&mut self, xs: &[f64], out: &mut Vec<f64>) -> bool {
         if self.count != 0 {
             return false;
         }

@@ -428,8 +428,9 @@ impl Macd {
         let mut c = MacdColumns::default();
         if self.seen == 0 {
             let n = xs.len();
+            // the fused kernel writes in place (see `kernels`: zero-filled columns)
             let (mut macd, mut signal, mut hist) =
-                (kernels::column(n), kernels::column(n), kernels::column(n));
+                (kernels::zeroed(n), kernels::zeroed(n), kernels::zeroed(n));
             let specs = [self.slow.spec(), self.fast.spec(), self.signal.spec()];
             let out = (&mut macd[..], &mut signal[..], &mut hist[..]);
             if let Some([s, f, g]) = kernels::macd(xs, specs, out) {
@@ -443,23 +444,26 @@ impl Macd {
                 c.hist = hist;
                 return c;
             }
-            // the slow EMA into `hist` (scratch), the fast one from bar `lag` into `macd`, so
-            // that its SMA seed ends on the slow seed's bar, as `update_raw` feeds them
+            // nothing appended: the slow EMA into `hist` (scratch), the fast one from bar
+            // `lag` into `macd`, so that its SMA seed ends on the slow seed's bar, as
+            // `update_raw` feeds them (the slots before are overwritten below: `lag` and
+            // `first` are at most the lookback)
             let lag = self.slow_period - self.fast_period;
+            for col in [&mut macd, &mut signal, &mut hist] {
+                col.clear();
+            }
             self.slow.kernel_into(xs, &mut hist);
-            if let (Some(x), Some(o)) = (xs.get(lag..), macd.get_mut(lag..)) {
-                self.fast.kernel_into(x, o);
+            macd.resize(lag.min(n), f64::NAN);
+            if let Some(x) = xs.get(lag..) {
+                self.fast.kernel_into(x, &mut macd);
             }
             let first = self.slow_period - 1;
-            if let (Some(m), Some(s), Some(sig)) = (
-                macd.get_mut(first..),
-                hist.get(first..),
-                signal.get_mut(first..),
-            ) {
+            signal.resize(first.min(n), f64::NAN);
+            if let (Some(m), Some(s)) = (macd.get_mut(first..), hist.get(first..)) {
                 for (m, &s) in m.iter_mut().zip(s) {
                     *m -= s;
                 }
-                self.signal.kernel_into(m, sig);
+                self.signal.kernel_into(m, &mut signal);
             }
             let lb = self.lookback().min(n);
             for ((h, &m), &s) in hist.iter_mut().zip(&macd).zip(&signal).skip(lb) {
@@ -584,21 +588,26 @@ impl Stoch {
             return c;
         }
         let n = bars.len();
-        let (mut k, mut d) = (kernels::column(n), kernels::column(n));
+        let (mut k, mut d) = (kernels::zeroed(n), kernels::zeroed(n));
         let first = self.fastk - 1;
-        // fast %K into `d` (scratch) in one pass with both extremes, slow %K into `k`, then
-        // slow %D over it into `d`
+        // fast %K into `d` (scratch, in place) with `k` lent for the lows' extreme, slow %K
+        // appended to `k` (cleared), then slow %D over it appended to `d` (cut back to where
+        // it starts): no third column; the slots before each start are overwritten below
+        // (both are at most the lookback)
         let cols = (bars.high(), bars.low(), bars.close());
-        let end = kernels::fast_k(cols, self.fastk, &mut d);
+        let end = kernels::fast_k(cols, self.fastk, &mut d, &mut k);
+        k.clear();
         let ((h, h_t), (l, l_t)) = end.unwrap_or(((0.0, 0), (0.0, 0)));
         self.hh.restore(bars.high(), (h, h_t));
         self.ll.restore(bars.low(), (l, l_t));
-        if let (Some(fast_k), Some(out)) = (d.get(first..), k.get_mut(first..)) {
-            self.slowk.kernel_into(fast_k, out);
+        k.resize(first.min(n), f64::NAN);
+        if let Some(fast_k) = d.get(first..) {
+            self.slowk.kernel_into(fast_k, &mut k);
         }
         let kfirst = first + self.slowk_period - 1;
-        if let (Some(slow_k), Some(out)) = (k.get(kfirst..), d.get_mut(kfirst..)) {
-            self.slowd.kernel_into(slow_k, out);
+        if let Some(slow_k) = k.get(kfirst..) {
+            d.truncate(kfirst);
+            self.slowd.kernel_into(slow_k, &mut d);
         }
         let lb = self.lookback().min(n);
         k[..lb].fill(f64::NAN);

@@ -103,7 +103,7 @@ impl DmCore {
     ) -> [Vec<f64>; K] {
         let mut core = self.clone();
         let n = bars.len();
-        let mut out: [Vec<f64>; K] = std::array::from_fn(|_| super::kernels::column(n));
+        let mut out: [Vec<f64>; K] = std::array::from_fn(|_| super::kernels::zeroed(n));
         let cols = bars.high().iter().zip(bars.low()).zip(bars.close());
         if let [only] = out.as_mut_slice() {
             for (o, ((&h, &l), &c)) in only.iter_mut().zip(cols) {
