@@ -67,6 +67,7 @@ pub(crate) fn zeroed(n: usize) -> Vec<f64> {
     out.truncate(n);
     out
 }
+
 /// Bytes of an x86-64 (and 4 KiB-page aarch64) transparent huge page.
 const HUGE_PAGE: usize = 2 << 20;
 
