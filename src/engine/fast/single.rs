@@ -786,6 +786,47 @@ mod avx {
     const GT: i32 = 0x1e;
     const LT: i32 = 0x11;
 
+    /// `Kahan::add` in both lanes, `ax = |x|` given: `t = s + x`; `big = |s| >= |x|` (false
+    /// on NaN, as `>=`); `comp += ((big ? s : x) - t) + (big ? x : s)`. `sign` is `-0.0`.
+    #[inline(always)]
+    fn add(
+        v: V3,
+        sign: __m128d,
+        (s, c): (__m128d, __m128d),
+        x: __m128d,
+        ax: __m128d,
+    ) -> (__m128d, __m128d) {
+        let (x2, x41) = (&v.sse2, &v.sse4_1);
+        let t = x2._mm_add_pd(s, x);
+        let big = x2._mm_cmpge_pd(x2._mm_andnot_pd(sign, s), ax);
+        let a = x41._mm_blendv_pd(x, s, big);
+        let b = x41._mm_blendv_pd(s, x, big);
+        (t, x2._mm_add_pd(c, x2._mm_add_pd(x2._mm_sub_pd(a, t), b)))
+    }
+
+    /// Both lanes' sums and compensations of `state`.
+    #[inline(always)]
+    fn load(state: &[Kahan; 2]) -> (__m128d, __m128d) {
+        (
+            pulp::cast([state[0].sum, state[1].sum]),
+            pulp::cast([state[0].comp, state[1].comp]),
+        )
+    }
+
+    /// [`load`] undone: the lanes back into `state`.
+    #[inline(always)]
+    fn store(state: &mut [Kahan; 2], (s, c): (__m128d, __m128d)) {
+        let (s, c): (Sums, Sums) = (pulp::cast(s), pulp::cast(c));
+        state[0] = Kahan {
+            sum: s[0],
+            comp: c[0],
+        };
+        state[1] = Kahan {
+            sum: s[1],
+            comp: c[1],
+        };
+    }
+
     /// [`super::steady_scalar`] with both lanes in one vector: per bar the two dependent
     /// compensated adds of each lane (drop the oldest value, add the newest), nothing else
     /// but the store of `sum + comp`.
@@ -798,37 +839,21 @@ mod avx {
         state: &mut [Kahan; 2],
         out: &mut [Sums],
     ) {
-        let (x2, x41) = (&v.sse2, &v.sse4_1);
+        let x2 = &v.sse2;
         let sign = x2._mm_set1_pd(-0.0);
-        // `Kahan::add`: `t = s + x`; `big = |s| >= |x|` (false on NaN, as `>=`);
-        // `comp += ((big ? s : x) - t) + (big ? x : s)`
-        let add = |s: __m128d, c: __m128d, x: __m128d| {
-            let t = x2._mm_add_pd(s, x);
-            let big = x2._mm_cmpge_pd(x2._mm_andnot_pd(sign, s), x2._mm_andnot_pd(sign, x));
-            let a = x41._mm_blendv_pd(x, s, big);
-            let b = x41._mm_blendv_pd(s, x, big);
-            (t, x2._mm_add_pd(c, x2._mm_add_pd(x2._mm_sub_pd(a, t), b)))
-        };
-        let mut s: __m128d = pulp::cast([state[0].sum, state[1].sum]);
-        let mut c: __m128d = pulp::cast([state[0].comp, state[1].comp]);
+        // `Kahan::add` with `|x|` computed
+        let add_x = |sc, x| add(v, sign, sc, x, x2._mm_andnot_pd(sign, x));
+        let mut sc = load(state);
         let xs = close[range.clone()].iter();
         let olds = close[range.start - ns[0]..]
             .iter()
             .zip(&close[range.start - ns[1]..]);
         for ((&x, (&of, &os)), o) in xs.zip(olds).zip(out) {
-            (s, c) = add(s, c, pulp::cast([-of, -os]));
-            (s, c) = add(s, c, x2._mm_set1_pd(x));
-            *o = pulp::cast(x2._mm_add_pd(s, c));
+            sc = add_x(sc, pulp::cast([-of, -os]));
+            sc = add_x(sc, x2._mm_set1_pd(x));
+            *o = pulp::cast(x2._mm_add_pd(sc.0, sc.1));
         }
-        let (s, c): (Sums, Sums) = (pulp::cast(s), pulp::cast(c));
-        state[0] = Kahan {
-            sum: s[0],
-            comp: c[0],
-        };
-        state[1] = Kahan {
-            sum: s[1],
-            comp: c[1],
-        };
+        store(state, sc);
     }
 
     /// [`steady`] and [`super::order_words`]' codes in one loop, for closes none of which is
@@ -851,28 +876,19 @@ mod avx {
         div: [f64; 2],
         codes: &mut [u64],
     ) {
-        let (x2, x41, a) = (&v.sse2, &v.sse4_1, &v.avx);
+        let (x2, a) = (&v.sse2, &v.avx);
         let sign = x2._mm_set1_pd(-0.0);
         let d1: __m128d = pulp::cast(div);
         let d2 = a._mm256_set_m128d(d1, d1);
-        // `Kahan::add` with `|x|` given
-        let add = |s: __m128d, c: __m128d, x: __m128d, ax: __m128d| {
-            let t = x2._mm_add_pd(s, x);
-            let big = x2._mm_cmpge_pd(x2._mm_andnot_pd(sign, s), ax);
-            let a = x41._mm_blendv_pd(x, s, big);
-            let b = x41._mm_blendv_pd(s, x, big);
-            (t, x2._mm_add_pd(c, x2._mm_add_pd(x2._mm_sub_pd(a, t), b)))
-        };
         // one bar: drop the oldest values (`old`), add the newest (`x`); `sum + comp`
         let bar = |s: __m128d, c: __m128d, of: f64, os: f64, x: f64| {
             let old: __m128d = pulp::cast([of, os]);
-            let (s, c) = add(s, c, x2._mm_xor_pd(old, sign), old);
+            let (s, c) = add(v, sign, (s, c), x2._mm_xor_pd(old, sign), old);
             let x = x2._mm_set1_pd(x);
-            let (s, c) = add(s, c, x, x);
+            let (s, c) = add(v, sign, (s, c), x, x);
             (s, c, x2._mm_add_pd(s, c))
         };
-        let mut s: __m128d = pulp::cast([state[0].sum, state[1].sum]);
-        let mut c: __m128d = pulp::cast([state[0].comp, state[1].comp]);
+        let (mut s, mut c) = load(state);
         let (start, end) = (range.start, range.end);
         let now = &close[range];
         let olds = (
@@ -913,15 +929,7 @@ mod avx {
             }
             *code = w;
         }
-        let (s, c): (Sums, Sums) = (pulp::cast(s), pulp::cast(c));
-        state[0] = Kahan {
-            sum: s[0],
-            comp: c[0],
-        };
-        state[1] = Kahan {
-            sum: s[1],
-            comp: c[1],
-        };
+        store(state, (s, c));
     }
 
     /// The [`super::order`]s of two bars' sums (`p[0]`, `p[1]`) as four bits: each bar's
