@@ -4,7 +4,7 @@
 use super::step::{BarInput, Engine};
 use super::{BacktestConfig, BacktestResult, EngineError, EventKind};
 use crate::broker::{BookRows, Broker, FillAction};
-use crate::data::{Bar, Bars};
+use crate::data::Bars;
 use crate::strategy::{History, Strategy};
 
 /// Run `strategy` over `bars` on the simulated broker.
@@ -65,25 +65,6 @@ pub fn run_backtest<S: Strategy + ?Sized>(
     // quiet stretches (docs/DESIGN.md §3): without a funding column, each step is
     // preceded by a try to book the bars on which the strategy holds in one go
     let stretches = funding.is_none();
-    // bar `t` read from the columns here (`Bars::bar` is a call per step otherwise)
-    let (ts_ms, open, high, low, close, volume) = (
-        bars.ts_ms(),
-        bars.open(),
-        bars.high(),
-        bars.low(),
-        bars.close(),
-        bars.volume(),
-    );
-    let bar_at = |t: usize| -> Option<Bar> {
-        Some(Bar {
-            ts_ms: *ts_ms.get(t)?,
-            open: *open.get(t)?,
-            high: *high.get(t)?,
-            low: *low.get(t)?,
-            close: *close.get(t)?,
-            volume: *volume.get(t)?,
-        })
-    };
     let mut t = start;
     while t < end {
         if stretches {
@@ -96,11 +77,9 @@ pub fn run_backtest<S: Strategy + ?Sized>(
                 break;
             }
         }
-        // t < end <= the column length: a bar is always there
-        let Some(bar) = bar_at(t) else { break };
         let input = BarInput {
             hist: History::new(bars, t),
-            bar,
+            bar: bars.bar(t),
             funding_rate: rate(t),
         };
         let events = engine.step(strategy, &input)?;
