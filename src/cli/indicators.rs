@@ -50,8 +50,8 @@ pub fn run(args: IndicatorsArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
                 ))
                 .into());
             }
-            crate::store::atomic_write(path, reply.csv.as_bytes())
-                .with_context(|| format!("writing {}", path.display()))?;
+            // the error names the path already
+            crate::store::atomic_write(path, reply.csv.as_bytes()).context("writing --out")?;
             if g.json {
                 println!(
                     "{}",

@@ -30,6 +30,8 @@ pub fn run(_args: StrategiesArgs, g: Global, ctx: &Ctx) -> anyhow::Result<()> {
         let _ = writeln!(h, "{}", s.name);
         for p in &s.params {
             let range = match (p.min, p.max) {
+                // an unbounded integer (i64::MAX) would print as 9223372036854776000
+                (Some(a), Some(b)) if b >= 9_007_199_254_740_992.0 => format!("{a} or more"),
                 (Some(a), Some(b)) => format!("{a} to {b}"),
                 _ => "true|false".to_string(),
             };

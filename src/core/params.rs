@@ -179,11 +179,7 @@ impl Params {
                     .iter()
                     .map(|s| format!("{} ({})", s.name, s.kind.allowed()))
                     .collect();
-                ParamError::new(
-                    "param",
-                    k,
-                    &format!("unknown key; allowed: {}", names.join(", ")),
-                )
+                ParamError::new("param", k, &format!("one of the keys {}", names.join(", ")))
             })?;
             out.insert(k.clone(), spec.parse(v)?);
         }

@@ -24,7 +24,7 @@ fn unknown(name: &str) -> ParamError {
     ParamError::new(
         "strategy",
         name,
-        &format!("unknown strategy; known: {}", STRATEGY_NAMES.join(", ")),
+        &format!("one of {}", STRATEGY_NAMES.join(", ")),
     )
 }
 

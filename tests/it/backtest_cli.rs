@@ -134,11 +134,11 @@ fn bad_usage_and_bad_input_exit_2_with_one_line() {
         ),
         (
             &["backtest", "--symbol", "GOOG", "--param", "speed=3"],
-            "allowed: fast",
+            "param = speed: must be one of the keys fast",
         ),
         (
             &["backtest", "--symbol", "GOOG", "--strategy", "magic"],
-            "known: sma-cross",
+            "strategy = magic: must be one of sma-cross, technical",
         ),
         (
             &[
