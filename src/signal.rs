@@ -483,8 +483,10 @@ impl TechnicalSignal {
     }
 
     /// The rule on the next bar: its verdict, and on a trigger bar what the reasons are
-    /// built from (nothing is allocated here).
-    #[inline]
+    /// built from (nothing is allocated here). Always inlined: returned through memory, its
+    /// result was copied out with wide loads that waited on the narrow stores (a
+    /// store-to-load forwarding stall per bar).
+    #[inline(always)]
     fn step(&mut self, bar: &Bar) -> Option<(Verdict, Option<Triggered>)> {
         let fast = self.fast.update(bar);
         let slow = self.slow.update(bar);

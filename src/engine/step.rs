@@ -152,8 +152,10 @@ impl Engine<SimBroker> {
 
     /// Book a quiet stretch from bar `t` (docs/DESIGN.md §3, "Quiet stretches"): when
     /// nothing but the strategy's decision can change the books from `t` on (not stopped
-    /// or halted, no unresolved orders, no managed stop, no daily loss limit, no minimum
-    /// notional while flat, and the broker quiet: see [`SimBroker::quiet_gate`]), the
+    /// or halted, no unresolved orders, no managed stop and no daily loss limit while
+    /// positioned, no minimum notional while flat, and the broker quiet: see
+    /// [`SimBroker::quiet_gate`]; a flat stretch feeds the daily loss limit each bar's
+    /// close at the unchanged equity, as the steps would), the
     /// strategy runs ahead with [`Strategy::quiet_bars`] over bars `t..end` while the
     /// broker books each bar in `rows`. Returns how many bars were
     /// consumed (0: step bar `t`) and the events of the stretch (a regime report at
@@ -175,12 +177,15 @@ impl Engine<SimBroker> {
             || self.stopped
             || self.halted.is_some()
             || !self.unknown.is_empty()
-            || risk.daily_loss_limit_frac.is_some()
         {
             return (0, &self.events);
         }
+        // the daily loss limit reads each bar's closing equity: a stretch takes it only
+        // while flat, where that equity is the one before the stretch
+        let daily_limit = risk.daily_loss_limit_frac.is_some();
         let has_position = self.broker.has_position();
-        if (has_position && !risk.is_unmanaged()) || (!has_position && self.cfg.min_notional > 0.0)
+        if (has_position && (!risk.is_unmanaged() || daily_limit))
+            || (!has_position && self.cfg.min_notional > 0.0)
         {
             return (0, &self.events);
         }
@@ -205,6 +210,11 @@ impl Engine<SimBroker> {
             .commit_quiet(t, k, bars.high(), bars.low(), bars.close());
         let last = t + k - 1;
         let acct = self.broker.totals();
+        if daily_limit {
+            for &ts_ms in bars.ts_ms().get(t..=last).unwrap_or_default() {
+                self.risk.on_bar_close(ts_ms, acct.equity);
+            }
+        }
         self.mark = Mark::of(&acct);
         self.order_seq = 0;
         self.note_regime(strategy, last, bars.ts_ms().get(last).copied().unwrap_or(0));

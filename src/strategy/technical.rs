@@ -10,9 +10,9 @@
 
 use crate::core::order::{Entry, Intent, OrderKind, PositionView, Side, Sizing};
 use crate::indicators::ParamError;
-use crate::regime::{RegimeConfig, RegimeDetector};
-use crate::signal::{SignalConfig, TechnicalSignal};
-use crate::strategy::{History, ParamKind, ParamSpec, ParamValue, Params, Strategy};
+use crate::regime::{RegimeConfig, RegimeDetector, RegimeState};
+use crate::signal::{SignalConfig, TechnicalSignal, Verdict};
+use crate::strategy::{History, ParamKind, ParamSpec, ParamValue, Params, QuietGate, Strategy};
 
 /// Stop multiple used when `atr_stop_mult` is 0 and the regime is not known yet.
 const FALLBACK_STOP_ATR: f64 = 2.0;
@@ -120,7 +120,36 @@ pub struct Technical {
     allow_short: bool,
     /// Per-regime parameter sets (see [`Technical::with_regime_params`]).
     variants: Vec<(crate::regime::Regime, Technical)>,
+    /// The bar [`Strategy::quiet_bars`] stopped at after updating the state with it (its
+    /// decision is not `Hold`, or it changes the regime): the engine steps that bar next,
+    /// and [`Strategy::on_bar`] answers from this instead of updating again. Not saved
+    /// ([`Strategy::save_state`] refuses while it is set).
+    #[serde(skip)]
+    pending: Option<Pending>,
 }
+
+/// What one bar's update gave [`Technical::decide`]: everything its intent is built from
+/// besides the position.
+#[derive(Debug, Clone, Copy)]
+struct Observed {
+    sig: Option<Verdict>,
+    regime: Option<RegimeState>,
+    close: f64,
+}
+
+/// A bar decided ahead by [`Strategy::quiet_bars`] (see `Technical::pending`).
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    /// Its index.
+    t: usize,
+    /// The regime before it (what [`Strategy::regime`] reports until it is stepped).
+    before: Option<RegimeState>,
+    /// Its update.
+    seen: Observed,
+}
+
+/// Bars asked of the quiet gate at a time.
+const QUIET_CHUNK: usize = 256;
 
 impl Technical {
     /// Build from resolved parameters (see [`TECHNICAL_PARAMS`]; missing ones take their
@@ -161,6 +190,7 @@ impl Technical {
             allow_short: p.bool_or("allow_short", true),
             params: full,
             variants: Vec::new(),
+            pending: None,
         })
     }
 
@@ -215,11 +245,20 @@ impl Strategy for Technical {
         .unwrap_or(0)
     }
 
-    fn regime(&self) -> Option<crate::regime::RegimeState> {
-        self.regime.current()
+    fn regime(&self) -> Option<RegimeState> {
+        match &self.pending {
+            Some(p) => p.before,
+            None => self.regime.current(),
+        }
     }
 
     fn save_state(&self) -> Result<serde_json::Value, crate::persist::StateError> {
+        if self.pending.is_some() {
+            // the state already holds a bar the engine has not stepped
+            return Err(crate::persist::StateError::Unsupported(
+                "technical (between a quiet stretch and the bar it stopped at)".to_string(),
+            ));
+        }
         crate::persist::to_value(self)
     }
 
@@ -229,6 +268,12 @@ impl Strategy for Technical {
     }
 
     fn on_bar(&mut self, hist: &History<'_>, pos: &PositionView) -> Intent {
+        if let Some(p) = self.pending.take()
+            && p.t == hist.index()
+        {
+            // updated by `quiet_bars` already (only without variants)
+            return self.intent(&p.seen, pos);
+        }
         let own = self.decide(hist, pos);
         if self.variants.is_empty() {
             return own;
@@ -244,7 +289,76 @@ impl Strategy for Technical {
         chosen.unwrap_or(own)
     }
 
+    /// Runs the indicators ahead over bars that hold and keep the regime (without
+    /// per-regime variants; with them nothing is consumed). The bar it stops at has been
+    /// fed already: it is kept in `pending` for the engine's step of it.
+    fn quiet_bars(
+        &mut self,
+        hist: &History<'_>,
+        from: usize,
+        pos: &PositionView,
+        gate: &mut dyn QuietGate,
+    ) -> usize {
+        if !self.variants.is_empty() || self.pending.is_some() {
+            return 0;
+        }
+        let end = hist.index() + 1;
+        // the columns, read here (the bar built in registers: a `Bar` returned through
+        // memory by `History::bar` and copied stalled store-to-load forwarding)
+        let cols = (
+            hist.ts_ms(),
+            hist.open(),
+            hist.high(),
+            hist.low(),
+            hist.close(),
+            hist.volume(),
+        );
+        let mut granted = from;
+        let mut u = from;
+        while u < end {
+            if u == granted {
+                let g = gate.hold(u, QUIET_CHUNK.min(end - u));
+                if g == 0 {
+                    break;
+                }
+                granted = u + g;
+            }
+            let (ts, open, high, low, close, volume) = cols;
+            let (Some(&ts_ms), Some(&open), Some(&high), Some(&low), Some(&close), Some(&volume)) = (
+                ts.get(u),
+                open.get(u),
+                high.get(u),
+                low.get(u),
+                close.get(u),
+                volume.get(u),
+            ) else {
+                break;
+            };
+            let bar = crate::data::Bar {
+                ts_ms,
+                open,
+                high,
+                low,
+                close,
+                volume,
+            };
+            let before = self.regime.current();
+            let seen = self.observe(&bar);
+            let changes_regime = match (before, self.regime.current()) {
+                (Some(b), Some(a)) => a.regime != b.regime,
+                _ => false,
+            };
+            if changes_regime || !matches!(self.intent(&seen, pos), Intent::Hold) {
+                self.pending = Some(Pending { t: u, before, seen });
+                break;
+            }
+            u += 1;
+        }
+        u - from
+    }
+
     fn reset(&mut self) {
+        self.pending = None;
         self.signal.reset();
         self.regime.reset();
         for (_, v) in &mut self.variants {
@@ -259,15 +373,33 @@ impl Strategy for Technical {
 
 impl Technical {
     /// The decision of this parameter set (updates its signal and regime detector).
+    #[inline]
     fn decide(&mut self, hist: &History<'_>, pos: &PositionView) -> Intent {
-        let bar = hist.last();
-        let sig = self.signal.update_verdict(&bar);
+        let seen = self.observe(&hist.last());
+        self.intent(&seen, pos)
+    }
+
+    /// Feed `bar` to the signal and the regime detector.
+    #[inline]
+    fn observe(&mut self, bar: &crate::data::Bar) -> Observed {
+        let sig = self.signal.update_verdict(bar);
         // one ADX for the signal and the regime when their periods agree (the default)
         let regime = if self.signal.config().adx_period == self.regime.config().adx_period {
-            self.regime.update_with_adx(&bar, self.signal.last_adx())
+            self.regime.update_with_adx(bar, self.signal.last_adx())
         } else {
-            self.regime.update(&bar)
+            self.regime.update(bar)
         };
+        Observed {
+            sig,
+            regime,
+            close: bar.close,
+        }
+    }
+
+    /// The intent of an update at position `pos`.
+    #[inline]
+    fn intent(&self, seen: &Observed, pos: &PositionView) -> Intent {
+        let Observed { sig, regime, close } = *seen;
         let Some(sig) = sig else {
             return Intent::Hold;
         };
@@ -297,9 +429,9 @@ impl Technical {
                 regime_mult: regime.map_or(1.0, |r| r.regime.size_mult()),
             },
             kind: OrderKind::Market,
-            stop: Some(bar.close - sign * risk),
+            stop: Some(close - sign * risk),
             take_profit: (self.take_profit_r > 0.0)
-                .then_some(bar.close + sign * self.take_profit_r * risk),
+                .then_some(close + sign * self.take_profit_r * risk),
             atr: Some(sig.atr),
         })
     }
@@ -434,6 +566,154 @@ mod tests {
         assert_eq!(s.name(), "technical");
         assert_eq!(s.params().usize_or("ema_slow", 0), 26);
         assert!(s.params().bool_or("allow_short", false));
+    }
+
+    /// Grants `chunk` bars at a time, none from `stop` on.
+    struct Chunks {
+        chunk: usize,
+        stop: usize,
+    }
+
+    impl QuietGate for Chunks {
+        fn hold(&mut self, from: usize, max: usize) -> usize {
+            max.min(self.chunk).min(self.stop.saturating_sub(from))
+        }
+    }
+
+    /// Random-walk bars with varying volume, hourly (days change inside stretches).
+    fn walk(n: usize, seed: u64) -> Bars {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut p = 100.0_f64;
+        Bars::from_bars((0..n).map(|i| {
+            let open = p * (1.0 + 0.004 * (rng.random::<f64>() - 0.5));
+            let close = open * (1.0 + 0.03 * (rng.random::<f64>() - 0.5));
+            p = close;
+            crate::data::Bar {
+                ts_ms: i as i64 * 3_600_000,
+                open,
+                high: open.max(close) * (1.0 + 0.01 * rng.random::<f64>()),
+                low: open.min(close) * (1.0 - 0.01 * rng.random::<f64>()),
+                close,
+                volume: 100.0 + 900.0 * rng.random::<f64>(),
+            }
+        }))
+        .unwrap()
+    }
+
+    /// `quiet_bars` then `on_bar` at the bar it stopped at, against `on_bar` on every bar:
+    /// the same intents, regimes and saved states after every step.
+    fn quiet_equals_stepping(s: &Technical, bars: &Bars, pos: PositionView, chunk: usize) {
+        let mut stepped = s.clone();
+        let mut quiet = s.clone();
+        let last = History::new(bars, bars.len() - 1);
+        let (mut t, mut consumed, mut acted) = (0, 0, 0);
+        while t < bars.len() {
+            let before = quiet.regime();
+            let mut gate = Chunks {
+                chunk,
+                stop: if t % 7 == 3 { t + 5 } else { usize::MAX },
+            };
+            let k = quiet.quiet_bars(&last, t, &pos, &mut gate);
+            for u in t..t + k {
+                assert_eq!(
+                    stepped.on_bar(&History::new(bars, u), &pos),
+                    Intent::Hold,
+                    "bar {u}"
+                );
+                if let Some(b) = before {
+                    assert_eq!(
+                        stepped.regime().map(|r| r.regime),
+                        Some(b.regime),
+                        "bar {u}"
+                    );
+                }
+            }
+            consumed += k;
+            t += k;
+            if k > 0 {
+                assert_eq!(quiet.regime(), stepped.regime(), "bar {t}");
+            }
+            if t < bars.len() {
+                let h = History::new(bars, t);
+                let a = stepped.on_bar(&h, &pos);
+                assert_eq!(quiet.on_bar(&h, &pos), a, "bar {t}");
+                acted += usize::from(a != Intent::Hold);
+                assert_eq!(quiet.regime(), stepped.regime(), "bar {t}");
+                t += 1;
+            }
+            assert_eq!(
+                quiet.save_state().unwrap(),
+                stepped.save_state().unwrap(),
+                "bar {t}"
+            );
+        }
+        if s.variants.is_empty() {
+            assert!(consumed > bars.len() / 2, "only {consumed} bars consumed");
+            assert!(bars.len() < 400 || acted > 0, "no bar acted");
+        } else {
+            assert_eq!(consumed, 0);
+        }
+    }
+
+    #[test]
+    fn quiet_bars_equal_stepping_bar_by_bar() {
+        use crate::regime::Regime;
+        let base = kv(&[("min_confirmations", "2")]);
+        let plain = Technical::new(&base).unwrap();
+        let long = PositionView {
+            side: Some(Side::Long),
+            qty: 1.0,
+            ..PositionView::default()
+        };
+        for (seed, n) in [(1, 3_000), (2, 400), (3, 60), (4, 1)] {
+            let bars = walk(n, seed);
+            for chunk in [1, 3, 256] {
+                for pos in [PositionView::default(), long] {
+                    quiet_equals_stepping(&plain, &bars, pos, chunk);
+                }
+            }
+        }
+        let bars = walk(1_500, 9);
+        let other = Technical::new(&kv(&[("adx_period", "10"), ("allow_short", "false")])).unwrap();
+        quiet_equals_stepping(&other, &bars, PositionView::default(), 256);
+        let with_variants = Technical::new(&base)
+            .unwrap()
+            .with_regime_params(vec![(Regime::Bull, kv(&[("ema_fast", "5")]))])
+            .unwrap();
+        quiet_equals_stepping(&with_variants, &bars, PositionView::default(), 256);
+    }
+
+    #[test]
+    fn a_bar_decided_ahead_refuses_to_save_until_stepped_or_reset() {
+        let bars = decline_then_rally(3000.0);
+        let mut s = Technical::new(&Params::default()).unwrap();
+        let last = History::new(&bars, bars.len() - 1);
+        let pos = PositionView::default();
+        let k = s.quiet_bars(
+            &last,
+            0,
+            &pos,
+            &mut Chunks {
+                chunk: 8,
+                stop: usize::MAX,
+            },
+        );
+        assert!(k < bars.len(), "the rally enters");
+        assert!(s.save_state().is_err());
+        s.on_bar(&History::new(&bars, k), &pos);
+        assert!(s.save_state().is_ok());
+        s.quiet_bars(
+            &last,
+            k + 1,
+            &pos,
+            &mut Chunks {
+                chunk: 8,
+                stop: usize::MAX,
+            },
+        );
+        s.reset();
+        assert!(s.save_state().is_ok());
     }
 
     #[test]

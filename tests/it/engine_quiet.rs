@@ -3,28 +3,33 @@
 //! trades, transcript, fees) and the final strategy state of the same run stepped bar by
 //! bar, for `sma-cross` long/short and long-only, with and without leverage, commission,
 //! slippage, fill at the close, a date range, a minimum notional, close-at-end and a
-//! bankruptcy inside a stretch.
+//! bankruptcy inside a stretch; and for `technical` (regime events, the daily loss limit
+//! while flat) under the standard and the plain risk rules.
 
 use algolab::core::order::{Intent, PositionView};
 use algolab::data::Bars;
 use algolab::engine::{BacktestConfig, Fill, run_backtest};
 use algolab::persist::StateError;
+use algolab::regime::Regime;
+use algolab::risk::RiskConfig;
+use algolab::strategy::Params;
 use algolab::strategy::sma_cross::SmaCross;
+use algolab::strategy::technical::{TECHNICAL_PARAMS, Technical};
 use algolab::strategy::{History, QuietGate, Strategy};
 use proptest::prelude::*;
 
 use crate::engine_props::random_walk;
 use crate::engine_scenario::flat_bars;
 
-/// `SmaCross`, either stepped bar by bar (no `quiet_bars`) or running ahead, counting the
-/// bars it consumed in stretches.
-struct Probe {
-    inner: SmaCross,
+/// A strategy (`SmaCross`, `Technical`), either stepped bar by bar (no `quiet_bars`) or
+/// running ahead, counting the bars it consumed in stretches.
+struct Probe<S> {
+    inner: S,
     quiet: bool,
     consumed: usize,
 }
 
-impl Strategy for Probe {
+impl<S: Strategy> Strategy for Probe<S> {
     fn name(&self) -> &str {
         self.inner.name()
     }
@@ -33,6 +38,9 @@ impl Strategy for Probe {
     }
     fn reset(&mut self) {
         self.inner.reset();
+    }
+    fn regime(&self) -> Option<algolab::regime::RegimeState> {
+        self.inner.regime()
     }
     fn quiet_bars(
         &mut self,
@@ -65,22 +73,35 @@ fn same_both_ways(
     long_only: bool,
     cfg: &BacktestConfig,
 ) -> usize {
+    let s = SmaCross::new(fast, slow, long_only).unwrap();
+    same_both_ways_with(
+        bars,
+        &s,
+        cfg,
+        &format!("{fast}/{slow}, long_only {long_only}"),
+    )
+}
+
+/// Runs `s` under `cfg` both ways; returns the bars consumed in stretches.
+fn same_both_ways_with<S: Strategy + Clone>(
+    bars: &Bars,
+    s: &S,
+    cfg: &BacktestConfig,
+    what: &str,
+) -> usize {
     let mut stepped = Probe {
-        inner: SmaCross::new(fast, slow, long_only).unwrap(),
+        inner: s.clone(),
         quiet: false,
         consumed: 0,
     };
     let mut quiet = Probe {
-        inner: SmaCross::new(fast, slow, long_only).unwrap(),
+        inner: s.clone(),
         quiet: true,
         consumed: 0,
     };
     let a = run_backtest(bars, &mut stepped, cfg);
     let b = run_backtest(bars, &mut quiet, cfg);
-    assert_eq!(
-        a, b,
-        "results differ ({fast}/{slow}, long_only {long_only}, {cfg:?})"
-    );
+    assert_eq!(a, b, "results differ ({what}, {cfg:?})");
     let bits = |r: &algolab::engine::BacktestResult| -> Vec<u64> {
         r.equity.iter().map(|x| x.to_bits()).collect()
     };
@@ -187,5 +208,120 @@ proptest! {
         let bars = without_funding(&random_walk(n, seed, n, seed));
         let cfg = configs(&bars)[pick];
         same_both_ways(&bars, fast, fast + extra, long_only, &cfg);
+    }
+}
+
+/// Random-walk bars an hour apart with varying volume (so every confirmation of
+/// `technical` can be met) and no funding column.
+fn varied_walk(n: usize, seed: u64) -> Bars {
+    let walk = random_walk(n, seed, n, seed);
+    let mut x = seed | 1;
+    Bars::from_bars(walk.iter().map(|mut b| {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        b.volume = 1.0 + (x >> 40) as f64 / (1u64 << 24) as f64;
+        b
+    }))
+    .unwrap()
+}
+
+/// `technical` built from `pairs`, with per-regime parameters when `variants`.
+fn technical(pairs: &[(&str, &str)], variants: bool) -> Technical {
+    let kv = |pairs: &[(&str, &str)]| {
+        let kv: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Params::resolve(TECHNICAL_PARAMS, &kv).unwrap()
+    };
+    let s = Technical::new(&kv(pairs)).unwrap();
+    if !variants {
+        return s;
+    }
+    s.with_regime_params(vec![
+        (
+            Regime::Bull,
+            kv(&[("ema_fast", "5"), ("min_confirmations", "1")]),
+        ),
+        (Regime::Sideways, kv(&[("take_profit_r", "0")])),
+    ])
+    .unwrap()
+}
+
+/// The `technical` configurations: the bench's (standard risk rules, commission,
+/// fractional), with leverage, with plain risk and fill at the close, with a date range.
+fn technical_configs(bars: &Bars) -> Vec<BacktestConfig> {
+    let ts = bars.ts_ms();
+    let standard = BacktestConfig {
+        commission: 0.001,
+        fractional: true,
+        risk: RiskConfig::standard(),
+        ..BacktestConfig::default()
+    };
+    vec![
+        standard,
+        BacktestConfig {
+            leverage: 5.0,
+            ..standard
+        },
+        BacktestConfig {
+            fill: Fill::Close,
+            close_at_end: true,
+            ..BacktestConfig::default()
+        },
+        BacktestConfig {
+            from_ts_ms: Some(ts[ts.len() / 3]),
+            risk: RiskConfig {
+                daily_loss_limit_frac: Some(0.005),
+                ..RiskConfig::standard()
+            },
+            ..standard
+        },
+    ]
+}
+
+#[test]
+fn technical_stretches_are_taken_and_change_nothing() {
+    let bars = varied_walk(3_000, 11);
+    let mut consumed = 0;
+    let mut transitions = 0;
+    for cfg in technical_configs(&bars) {
+        for pairs in [
+            &[][..],
+            &[("min_confirmations", "1"), ("allow_short", "false")],
+        ] {
+            let s = technical(pairs, false);
+            consumed += same_both_ways_with(&bars, &s, &cfg, &format!("{pairs:?}"));
+            let r = run_backtest(&bars, &mut s.clone(), &cfg).unwrap();
+            transitions += r.regime_transitions.len();
+            assert!(!r.trades.is_empty(), "no trade: {cfg:?} {pairs:?}");
+        }
+        let v = technical(&[], true);
+        assert_eq!(same_both_ways_with(&bars, &v, &cfg, "variants"), 0);
+    }
+    assert!(transitions > 8 * 10, "only {transitions} regime changes");
+    assert!(
+        consumed > 8 * 3_000 / 3,
+        "only {consumed} bars in stretches"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    #[test]
+    fn prop_technical_stretched_run_is_the_stepped_run(
+        seed in any::<u64>(),
+        n in 1usize..800,
+        confirmations in 0usize..4,
+        pick in 0usize..4,
+        variants in any::<bool>(),
+    ) {
+        let bars = varied_walk(n, seed);
+        let cfg = technical_configs(&bars)[pick];
+        let c = confirmations.to_string();
+        let s = technical(&[("min_confirmations", c.as_str())], variants);
+        same_both_ways_with(&bars, &s, &cfg, "prop");
     }
 }
