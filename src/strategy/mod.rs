@@ -164,6 +164,12 @@ pub trait Strategy {
     /// not change; `bars_held` and `equity` are those of the bar before `from`). A strategy
     /// that tracks a [`Strategy::regime`] must stop before a bar that changes it.
     ///
+    /// A strategy whose indicators cannot be peeked may feed the bar it stops at (not
+    /// counted as consumed) if its [`Strategy::on_bar`] for that bar then answers from
+    /// what it kept instead of feeding the bar again, [`Strategy::regime`] reports the
+    /// regime before that bar until then, and [`Strategy::save_state`] refuses in between
+    /// (`technical` does this; the engine steps that bar right after the stretch).
+    ///
     /// The default consumes nothing (the engine then steps every bar).
     fn quiet_bars(
         &mut self,
