@@ -249,8 +249,15 @@ impl SimBroker {
                     )
                 }
             };
-            let o = self.orders.remove(i);
-            self.execute(o.id, &req, price, t, bar.ts_ms, active_from, fills);
+            // the last order (the common one) is popped: `remove` would move the orders
+            // after it with a `memmove` call even when there are none
+            let id = if i + 1 == self.orders.len() {
+                self.orders.pop().map(|o| o.id)
+            } else {
+                Some(self.orders.remove(i).id)
+            };
+            let Some(id) = id else { break };
+            self.execute(id, &req, price, t, bar.ts_ms, active_from, fills);
             if self.bankrupt {
                 return;
             }
