@@ -8,8 +8,8 @@
 //! three 8 MB books (trim threshold 16 MB) every run's ≈ 33 MB of results was trimmed
 //! from the heap when dropped and faulted in again, page by page, by the next run.
 //!
-//! When the last [`Series`] of a run's books is dropped, the buffer is kept as the
-//! thread's spare (one at most) and the next [`BookRows::with_capacity`] on that thread
+//! When the last [`Series`] of a run's books is dropped, the buffer (up to 32 MiB, see
+//! `SPARE_MAX_VALUES`) is kept as the thread's spare (one at most) and the next [`BookRows::with_capacity`] on that thread
 //! takes it over when it fits (at least the rows asked for, at most twice as many),
 //! without zeroing it: a fresh `vec![0.0; 3n]` is `calloc`, whose pages come zeroed from
 //! the kernel the first time but which must `memset` a block reused from the heap (24 MB
@@ -34,9 +34,14 @@ struct Books {
     recycle: bool,
 }
 
+/// The largest buffer kept as a spare: glibc's largest mmap threshold (32 MiB, 1.4 M rows).
+/// A larger zeroed block is always a fresh mapping, whose pages need no `memset`, so
+/// keeping one would only hold memory after its run.
+const SPARE_MAX_VALUES: usize = (32 << 20) / std::mem::size_of::<f64>();
+
 impl Drop for Books {
     fn drop(&mut self) {
-        if self.recycle {
+        if self.recycle && self.values.len() <= SPARE_MAX_VALUES {
             let values = std::mem::take(&mut self.values);
             // during the thread's teardown the spare is gone and the buffer is freed
             let _ = SPARE.try_with(|spare| spare.set(values));
@@ -336,6 +341,11 @@ mod tests {
         assert!(SPARE.with(|s| s.take().is_empty()));
         // a `Series` made from a `Vec` is not kept
         drop(Series::from(vec![1.0; 30]));
+        assert!(SPARE.with(|s| s.take().is_empty()));
+        // nor books above 32 MiB (a fresh mapping needs no clearing)
+        let mut big = BookRows::with_capacity(SPARE_MAX_VALUES / 3 + 1);
+        big.push(1.0, 2.0, 3.0, false);
+        drop(big.finish());
         assert!(SPARE.with(|s| s.take().is_empty()));
     }
 }
