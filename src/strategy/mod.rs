@@ -63,6 +63,7 @@ impl<'a> History<'a> {
     }
 
     /// Visible bar `i` (`i <= t`), or `None` beyond the current bar.
+    #[inline]
     pub fn bar(&self, i: usize) -> Option<Bar> {
         (i <= self.t).then(|| self.bars.bar(i))
     }

@@ -303,16 +303,6 @@ impl Strategy for Technical {
             return 0;
         }
         let end = hist.index() + 1;
-        // the columns, read here (the bar built in registers: a `Bar` returned through
-        // memory by `History::bar` and copied stalled store-to-load forwarding)
-        let cols = (
-            hist.ts_ms(),
-            hist.open(),
-            hist.high(),
-            hist.low(),
-            hist.close(),
-            hist.volume(),
-        );
         let mut granted = from;
         let mut u = from;
         while u < end {
@@ -323,24 +313,8 @@ impl Strategy for Technical {
                 }
                 granted = u + g;
             }
-            let (ts, open, high, low, close, volume) = cols;
-            let (Some(&ts_ms), Some(&open), Some(&high), Some(&low), Some(&close), Some(&volume)) = (
-                ts.get(u),
-                open.get(u),
-                high.get(u),
-                low.get(u),
-                close.get(u),
-                volume.get(u),
-            ) else {
+            let Some(bar) = hist.bar(u) else {
                 break;
-            };
-            let bar = crate::data::Bar {
-                ts_ms,
-                open,
-                high,
-                low,
-                close,
-                volume,
             };
             let before = self.regime.current();
             let seen = self.observe(&bar);
