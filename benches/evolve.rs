@@ -17,6 +17,10 @@ use algolab::data::Bars;
 use algolab::engine::BacktestConfig;
 use criterion::{Criterion, Throughput, criterion_group};
 
+// the `algolab` binary's allocator (src/main.rs), so the figures are the shipped program's
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The shared LCG random walk ([`algolab::data::lcg_walk`]).
 fn lcg_walk(n: usize, seed: u64) -> Bars {
     match algolab::data::lcg_walk(n, seed) {

@@ -26,6 +26,10 @@ use algolab::indicators::{
 };
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
+// the `algolab` binary's allocator (src/main.rs), so the figures are the shipped program's
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Knuth's MMIX LCG; `next_f64` = the top 53 bits as a fraction in [0, 1).
 struct Lcg(u64);
 

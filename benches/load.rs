@@ -18,6 +18,10 @@ use std::time::Duration;
 use algolab::data::{SynthSpec, read_csv, read_parquet, synth, write_csv, write_parquet};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
+// the `algolab` binary's allocator (src/main.rs), so the figures are the shipped program's
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn load(c: &mut Criterion) {
     let n: usize = std::env::var("ALGOLAB_BENCH_BARS")
         .ok()

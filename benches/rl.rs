@@ -25,6 +25,10 @@ use algolab::features::{Normaliser, market_rows};
 use algolab::strategy::dqn::{DqnStrategy, Learner};
 use criterion::{Criterion, Throughput, criterion_group};
 
+// the `algolab` binary's allocator (src/main.rs), so the figures are the shipped program's
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const STEPS: usize = 5_000;
 
 /// Environment steps per learning and inference run: [`STEPS`], or `ALGOLAB_BENCH_STEPS`
