@@ -17,6 +17,9 @@
 #            faults, but not zeroed either), and freeing more than twice that size at the
 #            top of the heap trims it, so the next call faults the pages in again;
 #   both     (the default) the two settings alternated round by round, both tables.
+# Since session 12 our bench binary, like the `algolab` binary, allocates with mimalloc
+# (benches/indicators.rs), which reads no glibc tunables: the setting then changes only
+# TA-Lib's side (how numpy's output arrays are allocated and faulted in).
 # Usage: scripts/bench_indicators.sh [N]   (N bars, default 1000000; env ROUNDS=3 REPS=10,
 # MALLOC=both|tuned|default, INDICATORS_BIN)
 set -euo pipefail
