@@ -150,8 +150,9 @@ pub(crate) fn rolling_mean(xs: &[f64], p: usize, div: f64, out: &mut Vec<f64>) -
 pub(crate) type EmaEnd = (usize, f64, f64);
 
 /// [`super::Ema`] over `xs` from fresh, appended to `out` (`xs.len()` values): seed by the
-/// mean of the first `p`, then `((x - ema)·k) + ema`.
-#[inline]
+/// mean of the first `p`, then `fma(x - ema, k, ema)`. Run it in an
+/// [`super::deviation::Isa`] context, where `mul_add` is one instruction.
+#[inline(always)]
 pub(crate) fn ema(xs: &[f64], p: usize, k: f64, out: &mut Vec<f64>) -> EmaEnd {
     let warm = xs.len().min(p);
     let mut seed_sum = 0.0;
@@ -166,7 +167,7 @@ pub(crate) fn ema(xs: &[f64], p: usize, k: f64, out: &mut Vec<f64>) -> EmaEnd {
     let mut v = seed_sum / p as f64;
     out.push(v);
     out.extend(xs[p..].iter().map(|&x| {
-        v = ((x - v) * k) + v;
+        v = (x - v).mul_add(k, v);
         v
     }));
     (p, seed_sum, v)
@@ -178,10 +179,11 @@ pub(crate) type EmaSpec = (usize, f64);
 /// [`super::Macd`] over `xs` from fresh in one pass: the slow EMA, the fast EMA (fed from
 /// bar `slow - fast`, so that both seeds end on bar `slow - 1`), their difference and the
 /// signal EMA over it, each the operations of `Ema::update_raw` in the order
-/// `Macd::update_raw` runs them. `out` = (macd, signal, hist) columns as long as `xs`, `NaN`
-/// for the first `slow + signal - 2` slots. Needs `fast <= slow` and one output at least;
-/// `None` (nothing written) otherwise. Returns the end states of (slow, fast, signal).
-#[inline]
+/// `Macd::update_raw` runs them (`fma(x - ema, k, ema)`: run it in an
+/// [`super::deviation::Isa`] context). `out` = (macd, signal, hist) columns as long as `xs`,
+/// `NaN` for the first `slow + signal - 2` slots. Needs `fast <= slow` and one output at
+/// least; `None` (nothing written) otherwise. Returns the end states of (slow, fast, signal).
+#[inline(always)]
 pub(crate) fn macd(
     xs: &[f64],
     specs: [EmaSpec; 3],
@@ -209,8 +211,8 @@ pub(crate) fn macd(
     let mut gsum = 0.0;
     gsum += m;
     for &x in &xs[ps..=lb] {
-        sv = ((x - sv) * ks) + sv;
-        fv = ((x - fv) * kf) + fv;
+        sv = (x - sv).mul_add(ks, sv);
+        fv = (x - fv).mul_add(kf, fv);
         m = fv - sv;
         gsum += m;
     }
@@ -226,10 +228,10 @@ pub(crate) fn macd(
         .zip(&mut so[lb + 1..])
         .zip(&mut ho[lb + 1..]);
     for (((mo, so), ho), &x) in outs.zip(&xs[lb + 1..]) {
-        sv = ((x - sv) * ks) + sv;
-        fv = ((x - fv) * kf) + fv;
+        sv = (x - sv).mul_add(ks, sv);
+        fv = (x - fv).mul_add(kf, fv);
         m = fv - sv;
-        gv = ((m - gv) * kg) + gv;
+        gv = (m - gv).mul_add(kg, gv);
         *mo = m;
         *so = gv;
         *ho = m - gv;
@@ -577,13 +579,15 @@ pub(crate) fn true_ranges(high: &[f64], low: &[f64], close: &[f64], out: &mut Ve
 pub(crate) type AtrEnd = (usize, f64);
 
 /// [`super::Atr`] over non-empty columns from fresh, appended to `out` (`high.len()`
-/// values).
-#[inline]
+/// values): the seed, then `fma(value, decay, tr·gain)` (`decay = (p-1)/p`,
+/// `gain = 1 - decay`). Run it in an [`super::deviation::Isa`] context, where `mul_add` is
+/// one instruction.
+#[inline(always)]
 pub(crate) fn atr(
     cols: (&[f64], &[f64], &[f64]),
     p: usize,
-    keep: f64,
-    inv_n: f64,
+    decay: f64,
+    gain: f64,
     out: &mut Vec<f64>,
 ) -> AtrEnd {
     let (high, low, close) = cols;
@@ -602,7 +606,7 @@ pub(crate) fn atr(
     out.push(value);
     let bars = high[p + 1..].iter().zip(&low[p + 1..]).zip(&close[p..]);
     out.extend(bars.map(|((&h, &l), &prev)| {
-        value = (value * keep + true_range(h, l, prev)) * inv_n;
+        value = value.mul_add(decay, true_range(h, l, prev) * gain);
         value
     }));
     (p, value)

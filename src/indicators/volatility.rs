@@ -78,17 +78,18 @@ impl BatchValues for TrueRange {
 
 /// Average true range, Wilder's smoothing.
 ///
-/// Seed: the SMA of the first `n` true ranges (bars 1..=n); then
-/// `ATR_t = (ATR_{t-1}·(n-1) + TR_t)·(1/n)` (TA-Lib divides by `n`;
-/// the reciprocal keeps the division off the bar-to-bar chain, at most a last-bit difference). Lookback `n`. Matches `talib.ATR(high, low, close, n)`.
+/// Seed: the SMA of the first `n` true ranges (bars 1..=n); then, with `c = (n-1)/n`,
+/// `ATR_t = fma(ATR_{t-1}, c, TR_t·(1-c))`: one fused multiply-add on the bar-to-bar chain,
+/// TA-Lib 0.8.1's own form (its FMA build, the one it runs on a CPU with FMA), so the values
+/// equal `talib.ATR(high, low, close, n)` bit for bit there. Lookback `n`.
 #[doc(alias = "ATR")]
 #[doc(alias = "AverageTrueRange")]
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Atr {
     period: usize,
-    /// `period - 1` and `1 / period`, for the smoothing step.
-    keep: f64,
-    inv_n: f64,
+    /// `c = (period - 1) / period` and `1 - c`, for the smoothing step.
+    decay: f64,
+    gain: f64,
     tr: TrueRange,
     count: usize,
     value: f64,
@@ -101,10 +102,11 @@ impl Atr {
     /// [`ParamError`] when `period` is 0 or above [`super::MAX_PERIOD`].
     pub fn new(period: usize) -> Result<Self, ParamError> {
         let period = check_period("period", period, 1)?;
+        let decay = (period - 1) as f64 / period as f64;
         Ok(Atr {
             period,
-            keep: (period - 1) as f64,
-            inv_n: 1.0 / period as f64,
+            decay,
+            gain: 1.0 - decay,
             tr: TrueRange::default(),
             count: 0,
             value: 0.0,
@@ -126,7 +128,7 @@ impl Indicator for Atr {
             self.value /= self.period as f64;
             return Some(self.value);
         }
-        self.value = (self.value * self.keep + tr) * self.inv_n;
+        self.value = self.value.mul_add(self.decay, tr * self.gain);
         Some(self.value)
     }
     fn lookback(&self) -> usize {
@@ -152,7 +154,9 @@ impl BatchValues for Atr {
         }
         let mut out = kernels::column(bars.len());
         let cols = (bars.high(), bars.low(), bars.close());
-        (self.count, self.value) = kernels::atr(cols, self.period, self.keep, self.inv_n, &mut out);
+        let (p, decay, gain) = (self.period, self.decay, self.gain);
+        (self.count, self.value) =
+            Isa::detect().run(|| kernels::atr(cols, p, decay, gain, &mut out));
         self.tr.has_prev = true;
         self.tr.prev_close = bars.close().last().copied().unwrap_or(0.0);
         out
@@ -375,9 +379,10 @@ pub struct BollingerValue {
 
 /// Bollinger bands on the SMA of the close with the population standard deviation.
 ///
-/// `middle = SMA_n`, `σ` as [`StdDev`], `upper = middle + nbdev_up·σ`,
+/// `middle = SMA_n`, `σ` as [`StdDev`], `upper = middle + nbdev_up·σ` (one fused
+/// multiply-add when `nbdev_up != nbdev_dn`, as TA-Lib 0.8.1's FMA build computes it),
 /// `lower = middle - nbdev_dn·σ`. No seed. Lookback `n - 1`. Matches
-/// `talib.BBANDS(close, n, nbdev_up, nbdev_dn, matype=0)`.
+/// `talib.BBANDS(close, n, nbdev_up, nbdev_dn, matype=0)` bit for bit.
 #[doc(alias = "BBANDS")]
 #[doc(alias = "Bollinger")]
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -406,8 +411,9 @@ impl BollingerBands {
     #[inline]
     pub fn update_raw(&mut self, x: f64) -> Option<BollingerValue> {
         let (middle, sd) = self.mv.push(x)?;
+        let fused = self.nbdev_up != self.nbdev_dn;
         Some(BollingerValue {
-            upper: middle + sd * self.nbdev_up,
+            upper: deviation::upper_band(middle, sd, self.nbdev_up, fused),
             middle,
             lower: middle - sd * self.nbdev_dn,
         })
@@ -547,6 +553,29 @@ mod tests {
                     let bits = |t: (f64, f64, f64)| (t.0.to_bits(), t.1.to_bits(), t.2.to_bits());
                     assert_eq!(bits(*g), bits(w), "{isa:?}, batch of {k}, bar {i}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn atr_kernel_equals_the_stream_in_either_instruction_set() {
+        // the portable kernel's `mul_add` is the C library's `fma`, AVX2's one instruction;
+        // both round once, so both give the stream's bits
+        let walk = crate::testutil::random_walk(3000, 5);
+        let cols = (walk.high(), walk.low(), walk.close());
+        for p in [1, 2, 14, 30] {
+            let mut a = Atr::new(p).unwrap();
+            let want: Vec<u64> = walk
+                .iter()
+                .map(|b| a.update(&b).map_or(f64::NAN, |v| v).to_bits())
+                .collect();
+            let (decay, gain) = (a.decay, a.gain);
+            for isa in [Isa::Portable, Isa::detect()] {
+                let mut out = kernels::column(walk.len());
+                let end = isa.run(|| kernels::atr(cols, p, decay, gain, &mut out));
+                let got: Vec<u64> = out.iter().map(|v| v.to_bits()).collect();
+                assert_eq!(got, want, "{isa:?}, period {p}");
+                assert_eq!((end.0, end.1.to_bits()), (a.count, a.value.to_bits()));
             }
         }
     }
