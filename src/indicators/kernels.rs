@@ -19,10 +19,12 @@ use super::ta_is_zero;
 // as glibc's default settings do after the first large free), with the recurrence's state
 // in registers and no capacity check per value:
 // - `extend` over the input slices zipped and mapped (one reserve for the whole run), where
-//   that loop is inlined into the kernel (SMA, EMA, ATR, TRANGE, ROC/MOM, OBV's blocks);
+//   that loop is inlined into the kernel (SMA, TRANGE, ROC/MOM, OBV's blocks);
 // - blocks of [`OUT_BLOCK`] values computed by a plain loop into a stack buffer, then
-//   appended by `extend_from_slice` (a copy out of L1): RSI, and WMA with its block loop in
-//   a function of its own (`#[inline(never)]`, so that no call sits beside the loop).
+//   appended by `extend_from_slice` (a copy out of L1): RSI, EMA and ATR (session 12: they
+//   run in `pulp`'s AVX2+FMA context, and the `extend` loop, `Map::fold`, stayed out of it,
+//   with `mul_add` a call to `fma` on the chain), and WMA with its block loop in a function
+//   of its own (`#[inline(never)]`, so that no call sits beside the loop).
 // MACD, the DMI step and the rolling extremes still write in place into a zero-filled
 // column ([`zeroed`]): for them every appending form tried (session 10) was slower than
 // the zeroed column, with fresh pages (MACD, DMI, MAX 0.6–0.85×) and for MAX with a reused
@@ -166,10 +168,18 @@ pub(crate) fn ema(xs: &[f64], p: usize, k: f64, out: &mut Vec<f64>) -> EmaEnd {
     warm_up(out, p - 1);
     let mut v = seed_sum / p as f64;
     out.push(v);
-    out.extend(xs[p..].iter().map(|&x| {
-        v = (x - v).mul_add(k, v);
-        v
-    }));
+    // in blocks through a stack buffer: an `extend` over a mapped iterator leaves its loop
+    // (`Map::fold`) out of line, outside the caller's AVX2+FMA context, where `mul_add` is
+    // a call
+    let mut buf = [0.0; OUT_BLOCK];
+    for now in xs[p..].chunks(OUT_BLOCK) {
+        let block = &mut buf[..now.len()];
+        for (b, &x) in block.iter_mut().zip(now) {
+            v = (x - v).mul_add(k, v);
+            *b = v;
+        }
+        out.extend_from_slice(block);
+    }
     (p, seed_sum, v)
 }
 
@@ -604,11 +614,20 @@ pub(crate) fn atr(
     warm_up(out, p);
     value /= p as f64;
     out.push(value);
-    let bars = high[p + 1..].iter().zip(&low[p + 1..]).zip(&close[p..]);
-    out.extend(bars.map(|((&h, &l), &prev)| {
-        value = value.mul_add(decay, true_range(h, l, prev) * gain);
-        value
-    }));
+    // in blocks through a stack buffer, as `ema`
+    let mut buf = [0.0; OUT_BLOCK];
+    let chunks = high[p + 1..]
+        .chunks(OUT_BLOCK)
+        .zip(low[p + 1..].chunks(OUT_BLOCK))
+        .zip(close[p..].chunks(OUT_BLOCK));
+    for ((hs, ls), cs) in chunks {
+        let block = &mut buf[..hs.len()];
+        for (((b, &h), &l), &prev) in block.iter_mut().zip(hs).zip(ls).zip(cs) {
+            value = value.mul_add(decay, true_range(h, l, prev) * gain);
+            *b = value;
+        }
+        out.extend_from_slice(block);
+    }
     (p, value)
 }
 
