@@ -21,10 +21,10 @@ use super::ta_is_zero;
 // - `extend` over the input slices zipped and mapped (one reserve for the whole run), where
 //   that loop is inlined into the kernel (SMA, TRANGE, ROC/MOM, OBV's blocks);
 // - blocks of [`OUT_BLOCK`] values computed by a plain loop into a stack buffer, then
-//   appended by `extend_from_slice` (a copy out of L1): RSI, EMA and ATR (session 12: they
-//   run in `pulp`'s AVX2+FMA context, and the `extend` loop, `Map::fold`, stayed out of it,
-//   with `mul_add` a call to `fma` on the chain), and WMA with its block loop in a function
-//   of its own (`#[inline(never)]`, so that no call sits beside the loop).
+//   appended by `extend_from_slice` (a copy out of L1): RSI, EMA and ATR (session 12, when
+//   they moved into `pulp`'s AVX2+FMA context: a plain loop, nothing left out of line
+//   outside the context), and WMA with its block loop in a function of its own
+//   (`#[inline(never)]`, so that no call sits beside the loop).
 // MACD, the DMI step and the rolling extremes still write in place into a zero-filled
 // column ([`zeroed`]): for them every appending form tried (session 10) was slower than
 // the zeroed column, with fresh pages (MACD, DMI, MAX 0.6–0.85×) and for MAX with a reused
@@ -168,9 +168,8 @@ pub(crate) fn ema(xs: &[f64], p: usize, k: f64, out: &mut Vec<f64>) -> EmaEnd {
     warm_up(out, p - 1);
     let mut v = seed_sum / p as f64;
     out.push(v);
-    // in blocks through a stack buffer: an `extend` over a mapped iterator leaves its loop
-    // (`Map::fold`) out of line, outside the caller's AVX2+FMA context, where `mul_add` is
-    // a call
+    // in blocks through a stack buffer: a plain loop, so that nothing of it can be left out
+    // of line outside the caller's AVX2+FMA context (where `mul_add` would be a call)
     let mut buf = [0.0; OUT_BLOCK];
     for now in xs[p..].chunks(OUT_BLOCK) {
         let block = &mut buf[..now.len()];
@@ -181,6 +180,25 @@ pub(crate) fn ema(xs: &[f64], p: usize, k: f64, out: &mut Vec<f64>) -> EmaEnd {
         out.extend_from_slice(block);
     }
     (p, seed_sum, v)
+}
+
+/// [`ema`] as an operation for [`super::deviation::Isa::run`]: its `call` is
+/// `#[inline(always)]`, so the kernel is compiled inside the instruction set's context. (A
+/// closure that borrows its output is called through a `FnOnce` shim, which the compiler
+/// kept out of line, outside the context, with `mul_add` a call to `fma`.)
+pub(crate) struct EmaRun<'a> {
+    pub(crate) xs: &'a [f64],
+    pub(crate) p: usize,
+    pub(crate) k: f64,
+    pub(crate) out: &'a mut Vec<f64>,
+}
+
+impl pulp::NullaryFnOnce for EmaRun<'_> {
+    type Output = EmaEnd;
+    #[inline(always)]
+    fn call(self) -> EmaEnd {
+        ema(self.xs, self.p, self.k, self.out)
+    }
 }
 
 /// One of MACD's averages: its period and smoothing factor `k`.
@@ -629,6 +647,23 @@ pub(crate) fn atr(
         out.extend_from_slice(block);
     }
     (p, value)
+}
+
+/// [`atr`] as an operation for [`super::deviation::Isa::run`], as [`EmaRun`].
+pub(crate) struct AtrRun<'a> {
+    pub(crate) cols: (&'a [f64], &'a [f64], &'a [f64]),
+    pub(crate) p: usize,
+    pub(crate) decay: f64,
+    pub(crate) gain: f64,
+    pub(crate) out: &'a mut Vec<f64>,
+}
+
+impl pulp::NullaryFnOnce for AtrRun<'_> {
+    type Output = AtrEnd;
+    #[inline(always)]
+    fn call(self) -> AtrEnd {
+        atr(self.cols, self.p, self.decay, self.gain, self.out)
+    }
 }
 
 /// Bars per block of [`obv`]: its signed volumes stay in L1.

@@ -250,7 +250,8 @@ impl Ema {
             return false;
         }
         let (p, k) = (self.period, self.k);
-        (self.count, self.seed_sum, self.value) = Isa::detect().run(|| kernels::ema(xs, p, k, out));
+        let run = kernels::EmaRun { xs, p, k, out };
+        (self.count, self.seed_sum, self.value) = Isa::detect().run(run);
         true
     }
 }
@@ -287,8 +288,13 @@ impl BatchRaw for Ema {
         }
         let mut out = kernels::column(xs.len());
         let (p, k) = (self.period, self.k);
-        (self.count, self.seed_sum, self.value) =
-            Isa::detect().run(|| kernels::ema(xs, p, k, &mut out));
+        let run = kernels::EmaRun {
+            xs,
+            p,
+            k,
+            out: &mut out,
+        };
+        (self.count, self.seed_sum, self.value) = Isa::detect().run(run);
         out
     }
 }

@@ -155,8 +155,14 @@ impl BatchValues for Atr {
         let mut out = kernels::column(bars.len());
         let cols = (bars.high(), bars.low(), bars.close());
         let (p, decay, gain) = (self.period, self.decay, self.gain);
-        (self.count, self.value) =
-            Isa::detect().run(|| kernels::atr(cols, p, decay, gain, &mut out));
+        let run = kernels::AtrRun {
+            cols,
+            p,
+            decay,
+            gain,
+            out: &mut out,
+        };
+        (self.count, self.value) = Isa::detect().run(run);
         self.tr.has_prev = true;
         self.tr.prev_close = bars.close().last().copied().unwrap_or(0.0);
         out
