@@ -84,15 +84,41 @@ impl BatchValues for TrueRange {
 /// equal `talib.ATR(high, low, close, n)` bit for bit there. Lookback `n`.
 #[doc(alias = "ATR")]
 #[doc(alias = "AverageTrueRange")]
+///
+/// Saved state (serde): the period, the true range's state, the count and the value; the
+/// smoothing constants are derived from the period when a state is loaded, so a state saved
+/// before session 12 (which also held `keep` and `inv_n`) loads too.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "AtrState")]
 pub struct Atr {
     period: usize,
     /// `c = (period - 1) / period` and `1 - c`, for the smoothing step.
+    #[serde(skip_serializing)]
     decay: f64,
+    #[serde(skip_serializing)]
     gain: f64,
     tr: TrueRange,
     count: usize,
     value: f64,
+}
+
+/// What a saved [`Atr`] holds (unknown fields, such as the `keep` and `inv_n` of older
+/// states, are ignored).
+#[derive(serde::Deserialize)]
+struct AtrState {
+    period: usize,
+    tr: TrueRange,
+    count: usize,
+    value: f64,
+}
+
+impl TryFrom<AtrState> for Atr {
+    type Error = ParamError;
+    fn try_from(s: AtrState) -> Result<Self, ParamError> {
+        let mut atr = Atr::new(s.period)?;
+        (atr.tr, atr.count, atr.value) = (s.tr, s.count, s.value);
+        Ok(atr)
+    }
 }
 
 impl Atr {
@@ -500,6 +526,38 @@ mod tests {
     use crate::indicators::batch;
 
     conformance!(values trange => TrueRange::new());
+
+    /// A saved ATR loads from the period, with or without the constants older states held
+    /// (`keep`, `inv_n`), and continues exactly as the one that was saved.
+    #[test]
+    fn atr_state_loads_from_the_period_old_fields_ignored() {
+        let bs = bars(&[
+            (10.0, 9.0, 9.5),
+            (11.0, 9.5, 10.5),
+            (10.8, 10.0, 10.2),
+            (10.9, 9.8, 10.0),
+            (11.2, 10.1, 11.0),
+            (11.5, 10.7, 11.1),
+        ]);
+        let mut a = Atr::new(3).unwrap();
+        for i in 0..4 {
+            a.update(&bs.bar(i));
+        }
+        let mut v = serde_json::to_value(&a).unwrap();
+        assert!(v.get("decay").is_none() && v.get("gain").is_none());
+        let mut b: Atr = serde_json::from_value(v.clone()).unwrap();
+        v["keep"] = serde_json::json!(2.0);
+        v["inv_n"] = serde_json::json!(1.0 / 3.0);
+        let mut c: Atr = serde_json::from_value(v.clone()).unwrap();
+        for i in 4..6 {
+            let want = a.update(&bs.bar(i)).unwrap().to_bits();
+            assert_eq!(b.update(&bs.bar(i)).unwrap().to_bits(), want);
+            assert_eq!(c.update(&bs.bar(i)).unwrap().to_bits(), want);
+        }
+        v["period"] = serde_json::json!(0);
+        assert!(serde_json::from_value::<Atr>(v).is_err());
+    }
+
     conformance!(values atr_1 => Atr::new(1));
     conformance!(values atr_14 => Atr::new(14));
     conformance!(values atr_30 => Atr::new(30));
