@@ -41,9 +41,10 @@ impl Isa {
         Isa::Portable
     }
 
-    /// Run `op` in this instruction set's context.
+    /// Run `op` in this instruction set's context (under AVX2, `f64::mul_add` inside it is
+    /// one `vfmadd` instruction; in the portable code, a call to the C library's `fma`).
     #[inline(always)]
-    fn run<R>(self, op: impl pulp::NullaryFnOnce<Output = R>) -> R {
+    pub(crate) fn run<R>(self, op: impl pulp::NullaryFnOnce<Output = R>) -> R {
         match self {
             Isa::Portable => portable(op),
             #[cfg(target_arch = "x86_64")]
@@ -279,13 +280,28 @@ impl Finish for Deviation {
     }
 }
 
-/// [`BollingerBands`](super::BollingerBands): `middle = sum / p`, `middle ± sd·nbdev`
-/// (upper, middle, lower).
+/// TA-Lib's upper Bollinger band: `fma(sd, up, middle)` when the two multiples differ (what
+/// its FMA build computes there), `middle + sd·up` rounded twice when they are equal (there it
+/// adds and subtracts one product `sd·nbdev`). The lower band is `middle - sd·dn`, never
+/// fused, in both of its builds.
+#[inline(always)]
+pub(crate) fn upper_band(middle: f64, sd: f64, up: f64, fused: bool) -> f64 {
+    if fused {
+        sd.mul_add(up, middle)
+    } else {
+        middle + sd * up
+    }
+}
+
+/// [`BollingerBands`](super::BollingerBands): `middle = sum / p`, the bands of
+/// [`upper_band`] and `middle - sd·dn` (upper, middle, lower).
 #[derive(Clone, Copy)]
 struct Bands3 {
     div: f64,
     up: f64,
     dn: f64,
+    /// `up != dn`: the upper band is one fused multiply-add.
+    fused: bool,
 }
 
 impl Finish for Bands3 {
@@ -293,7 +309,7 @@ impl Finish for Bands3 {
     fn bar(self, b: &Block, out: &mut Out, k: usize) {
         let m = b.sum[k] / self.div;
         let sd = b.var[k].sqrt();
-        out[0][k] = m + sd * self.up;
+        out[0][k] = upper_band(m, sd, self.up, self.fused);
         out[1][k] = m;
         out[2][k] = m - sd * self.dn;
     }
@@ -303,9 +319,14 @@ impl Finish for Bands3 {
         let a = v3.avx;
         let m = a._mm256_div_pd(load4(&b.sum, k), a._mm256_set1_pd(self.div));
         let sd = a._mm256_sqrt_pd(load4(&b.var, k));
-        let up = a._mm256_mul_pd(sd, a._mm256_set1_pd(self.up));
+        let up = a._mm256_set1_pd(self.up);
+        let upper = if self.fused {
+            v3.fma._mm256_fmadd_pd(sd, up, m)
+        } else {
+            a._mm256_add_pd(m, a._mm256_mul_pd(sd, up))
+        };
         let dn = a._mm256_mul_pd(sd, a._mm256_set1_pd(self.dn));
-        store4(&mut out[0], k, a._mm256_add_pd(m, up));
+        store4(&mut out[0], k, upper);
         store4(&mut out[1], k, m);
         store4(&mut out[2], k, a._mm256_sub_pd(m, dn));
     }
@@ -675,8 +696,8 @@ pub(crate) fn stddev(xs: &[f64], p: usize, inv_n: f64, nbdev: f64, isa: Isa) -> 
 pub(crate) type Bands = (Vec<f64>, Vec<f64>, Vec<f64>);
 
 /// [`BollingerBands`](super::BollingerBands) (period `p >= 1`) over `xs` from fresh: the
-/// rolling sum of `RollingSum` (divisor `p`), the deviation of [`stddev`], then
-/// `mean ± sd·nbdev`, each as `update_raw` computes it; `NaN` for the first `p - 1` slots.
+/// rolling sum of `RollingSum` (divisor `p`), the deviation of [`stddev`], then the bands
+/// ([`upper_band`], `mean - sd·dn`), each as `update_raw` computes it; `NaN` for the first `p - 1` slots.
 /// Returns the columns, the running sum and the variance's end state.
 pub(crate) fn bbands(xs: &[f64], p: usize, nbdev: (f64, f64), isa: Isa) -> (Bands, f64, VarEnd) {
     let (up, dn) = nbdev;
@@ -702,10 +723,11 @@ pub(crate) fn bbands(xs: &[f64], p: usize, nbdev: (f64, f64), isa: Isa) -> (Band
     s += x;
     let var = sums.step(xs, p - 1, x, first);
     let (m, sd) = (s / div, var.sqrt());
-    upper.push(m + sd * up);
+    let fused = up != dn;
+    upper.push(upper_band(m, sd, up, fused));
     middle.push(m);
     lower.push(m - sd * dn);
-    let fin = Bands3 { div, up, dn };
+    let fin = Bands3 { div, up, dn, fused };
     run_blocks::<true, _>(isa, xs, (&mut sums, &mut s), fin, |o, len| {
         upper.extend_from_slice(&o[0][..len]);
         middle.extend_from_slice(&o[1][..len]);

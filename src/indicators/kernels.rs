@@ -19,10 +19,12 @@ use super::ta_is_zero;
 // as glibc's default settings do after the first large free), with the recurrence's state
 // in registers and no capacity check per value:
 // - `extend` over the input slices zipped and mapped (one reserve for the whole run), where
-//   that loop is inlined into the kernel (SMA, EMA, ATR, TRANGE, ROC/MOM, OBV's blocks);
+//   that loop is inlined into the kernel (SMA, TRANGE, ROC/MOM, OBV's blocks);
 // - blocks of [`OUT_BLOCK`] values computed by a plain loop into a stack buffer, then
-//   appended by `extend_from_slice` (a copy out of L1): RSI, and WMA with its block loop in
-//   a function of its own (`#[inline(never)]`, so that no call sits beside the loop).
+//   appended by `extend_from_slice` (a copy out of L1): RSI, EMA and ATR (session 12, when
+//   they moved into `pulp`'s AVX2+FMA context: a plain loop, nothing left out of line
+//   outside the context), and WMA with its block loop in a function of its own
+//   (`#[inline(never)]`, so that no call sits beside the loop).
 // MACD, the DMI step and the rolling extremes still write in place into a zero-filled
 // column ([`zeroed`]): for them every appending form tried (session 10) was slower than
 // the zeroed column, with fresh pages (MACD, DMI, MAX 0.6–0.85×) and for MAX with a reused
@@ -150,8 +152,9 @@ pub(crate) fn rolling_mean(xs: &[f64], p: usize, div: f64, out: &mut Vec<f64>) -
 pub(crate) type EmaEnd = (usize, f64, f64);
 
 /// [`super::Ema`] over `xs` from fresh, appended to `out` (`xs.len()` values): seed by the
-/// mean of the first `p`, then `((x - ema)·k) + ema`.
-#[inline]
+/// mean of the first `p`, then `fma(x - ema, k, ema)`. Run it in an
+/// [`super::deviation::Isa`] context, where `mul_add` is one instruction.
+#[inline(always)]
 pub(crate) fn ema(xs: &[f64], p: usize, k: f64, out: &mut Vec<f64>) -> EmaEnd {
     let warm = xs.len().min(p);
     let mut seed_sum = 0.0;
@@ -165,11 +168,37 @@ pub(crate) fn ema(xs: &[f64], p: usize, k: f64, out: &mut Vec<f64>) -> EmaEnd {
     warm_up(out, p - 1);
     let mut v = seed_sum / p as f64;
     out.push(v);
-    out.extend(xs[p..].iter().map(|&x| {
-        v = ((x - v) * k) + v;
-        v
-    }));
+    // in blocks through a stack buffer: a plain loop, so that nothing of it can be left out
+    // of line outside the caller's AVX2+FMA context (where `mul_add` would be a call)
+    let mut buf = [0.0; OUT_BLOCK];
+    for now in xs[p..].chunks(OUT_BLOCK) {
+        let block = &mut buf[..now.len()];
+        for (b, &x) in block.iter_mut().zip(now) {
+            v = (x - v).mul_add(k, v);
+            *b = v;
+        }
+        out.extend_from_slice(block);
+    }
     (p, seed_sum, v)
+}
+
+/// [`ema`] as an operation for [`super::deviation::Isa::run`]: its `call` is
+/// `#[inline(always)]`, so the kernel is compiled inside the instruction set's context. (A
+/// closure that borrows its output is called through a `FnOnce` shim, which the compiler
+/// kept out of line, outside the context, with `mul_add` a call to `fma`.)
+pub(crate) struct EmaRun<'a> {
+    pub(crate) xs: &'a [f64],
+    pub(crate) p: usize,
+    pub(crate) k: f64,
+    pub(crate) out: &'a mut Vec<f64>,
+}
+
+impl pulp::NullaryFnOnce for EmaRun<'_> {
+    type Output = EmaEnd;
+    #[inline(always)]
+    fn call(self) -> EmaEnd {
+        ema(self.xs, self.p, self.k, self.out)
+    }
 }
 
 /// One of MACD's averages: its period and smoothing factor `k`.
@@ -178,10 +207,11 @@ pub(crate) type EmaSpec = (usize, f64);
 /// [`super::Macd`] over `xs` from fresh in one pass: the slow EMA, the fast EMA (fed from
 /// bar `slow - fast`, so that both seeds end on bar `slow - 1`), their difference and the
 /// signal EMA over it, each the operations of `Ema::update_raw` in the order
-/// `Macd::update_raw` runs them. `out` = (macd, signal, hist) columns as long as `xs`, `NaN`
-/// for the first `slow + signal - 2` slots. Needs `fast <= slow` and one output at least;
-/// `None` (nothing written) otherwise. Returns the end states of (slow, fast, signal).
-#[inline]
+/// `Macd::update_raw` runs them (`fma(x - ema, k, ema)`: run it in an
+/// [`super::deviation::Isa`] context). `out` = (macd, signal, hist) columns as long as `xs`,
+/// `NaN` for the first `slow + signal - 2` slots. Needs `fast <= slow` and one output at
+/// least; `None` (nothing written) otherwise. Returns the end states of (slow, fast, signal).
+#[inline(always)]
 pub(crate) fn macd(
     xs: &[f64],
     specs: [EmaSpec; 3],
@@ -209,8 +239,8 @@ pub(crate) fn macd(
     let mut gsum = 0.0;
     gsum += m;
     for &x in &xs[ps..=lb] {
-        sv = ((x - sv) * ks) + sv;
-        fv = ((x - fv) * kf) + fv;
+        sv = (x - sv).mul_add(ks, sv);
+        fv = (x - fv).mul_add(kf, fv);
         m = fv - sv;
         gsum += m;
     }
@@ -226,10 +256,10 @@ pub(crate) fn macd(
         .zip(&mut so[lb + 1..])
         .zip(&mut ho[lb + 1..]);
     for (((mo, so), ho), &x) in outs.zip(&xs[lb + 1..]) {
-        sv = ((x - sv) * ks) + sv;
-        fv = ((x - fv) * kf) + fv;
+        sv = (x - sv).mul_add(ks, sv);
+        fv = (x - fv).mul_add(kf, fv);
         m = fv - sv;
-        gv = ((m - gv) * kg) + gv;
+        gv = (m - gv).mul_add(kg, gv);
         *mo = m;
         *so = gv;
         *ho = m - gv;
@@ -577,13 +607,15 @@ pub(crate) fn true_ranges(high: &[f64], low: &[f64], close: &[f64], out: &mut Ve
 pub(crate) type AtrEnd = (usize, f64);
 
 /// [`super::Atr`] over non-empty columns from fresh, appended to `out` (`high.len()`
-/// values).
-#[inline]
+/// values): the seed, then `fma(value, decay, tr·gain)` (`decay = (p-1)/p`,
+/// `gain = 1 - decay`). Run it in an [`super::deviation::Isa`] context, where `mul_add` is
+/// one instruction.
+#[inline(always)]
 pub(crate) fn atr(
     cols: (&[f64], &[f64], &[f64]),
     p: usize,
-    keep: f64,
-    inv_n: f64,
+    decay: f64,
+    gain: f64,
     out: &mut Vec<f64>,
 ) -> AtrEnd {
     let (high, low, close) = cols;
@@ -600,12 +632,38 @@ pub(crate) fn atr(
     warm_up(out, p);
     value /= p as f64;
     out.push(value);
-    let bars = high[p + 1..].iter().zip(&low[p + 1..]).zip(&close[p..]);
-    out.extend(bars.map(|((&h, &l), &prev)| {
-        value = (value * keep + true_range(h, l, prev)) * inv_n;
-        value
-    }));
+    // in blocks through a stack buffer, as `ema`
+    let mut buf = [0.0; OUT_BLOCK];
+    let chunks = high[p + 1..]
+        .chunks(OUT_BLOCK)
+        .zip(low[p + 1..].chunks(OUT_BLOCK))
+        .zip(close[p..].chunks(OUT_BLOCK));
+    for ((hs, ls), cs) in chunks {
+        let block = &mut buf[..hs.len()];
+        for (((b, &h), &l), &prev) in block.iter_mut().zip(hs).zip(ls).zip(cs) {
+            value = value.mul_add(decay, true_range(h, l, prev) * gain);
+            *b = value;
+        }
+        out.extend_from_slice(block);
+    }
     (p, value)
+}
+
+/// [`atr`] as an operation for [`super::deviation::Isa::run`], as [`EmaRun`].
+pub(crate) struct AtrRun<'a> {
+    pub(crate) cols: (&'a [f64], &'a [f64], &'a [f64]),
+    pub(crate) p: usize,
+    pub(crate) decay: f64,
+    pub(crate) gain: f64,
+    pub(crate) out: &'a mut Vec<f64>,
+}
+
+impl pulp::NullaryFnOnce for AtrRun<'_> {
+    type Output = AtrEnd;
+    #[inline(always)]
+    fn call(self) -> AtrEnd {
+        atr(self.cols, self.p, self.decay, self.gain, self.out)
+    }
 }
 
 /// Bars per block of [`obv`]: its signed volumes stay in L1.

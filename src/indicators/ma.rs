@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use super::deviation::Isa;
 use super::{
     BatchRaw, Indicator, ParamError, RollingSum, check_period, kernels, ring_restore, stream_raw,
 };
@@ -67,9 +68,10 @@ impl fmt::Display for Sma {
 
 /// Exponential moving average of the close.
 ///
-/// `k = 2 / (n + 1)`, `EMA_t = (x_t - EMA_{t-1}) * k + EMA_{t-1}`. Seed: the SMA of the first
-/// `n` values is the first output (TA-Lib's default compatibility). Lookback `n - 1`.
-/// Matches `talib.EMA(close, n)`.
+/// `k = 2 / (n + 1)`, `EMA_t = fma(x_t - EMA_{t-1}, k, EMA_{t-1})` (one rounding for the
+/// product and the sum: TA-Lib 0.8.1's FMA build, the one it runs on a CPU with FMA). Seed:
+/// the SMA of the first `n` values is the first output (TA-Lib's default compatibility).
+/// Lookback `n - 1`. Matches `talib.EMA(close, n)` bit for bit.
 #[doc(alias = "EMA")]
 #[doc(alias = "ExponentialMovingAverage")]
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -109,7 +111,7 @@ impl Ema {
             self.value = self.seed_sum / self.period as f64;
             return Some(self.value);
         }
-        self.value = ((x - self.value) * self.k) + self.value;
+        self.value = (x - self.value).mul_add(self.k, self.value);
         Some(self.value)
     }
 }
@@ -247,7 +249,9 @@ impl Ema {
         if self.count != 0 {
             return false;
         }
-        (self.count, self.seed_sum, self.value) = kernels::ema(xs, self.period, self.k, out);
+        let (p, k) = (self.period, self.k);
+        let run = kernels::EmaRun { xs, p, k, out };
+        (self.count, self.seed_sum, self.value) = Isa::detect().run(run);
         true
     }
 }
@@ -283,7 +287,14 @@ impl BatchRaw for Ema {
             return stream_raw(self, xs);
         }
         let mut out = kernels::column(xs.len());
-        (self.count, self.seed_sum, self.value) = kernels::ema(xs, self.period, self.k, &mut out);
+        let (p, k) = (self.period, self.k);
+        let run = kernels::EmaRun {
+            xs,
+            p,
+            k,
+            out: &mut out,
+        };
+        (self.count, self.seed_sum, self.value) = Isa::detect().run(run);
         out
     }
 }

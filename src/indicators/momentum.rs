@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use super::deviation::Isa;
 use super::extrema::Extreme;
 use super::ma::{Ema, Sma};
 use super::{
@@ -433,7 +434,9 @@ impl Macd {
                 (kernels::zeroed(n), kernels::zeroed(n), kernels::zeroed(n));
             let specs = [self.slow.spec(), self.fast.spec(), self.signal.spec()];
             let out = (&mut macd[..], &mut signal[..], &mut hist[..]);
-            if let Some([s, f, g]) = kernels::macd(xs, specs, out) {
+            // `out` moves into the closure, which is then `FnOnce` alone: no shim, its body
+            // is inlined into the AVX2+FMA context (see `kernels::EmaRun`)
+            if let Some([s, f, g]) = Isa::detect().run(|| kernels::macd(xs, specs, out)) {
                 // one fused pass (the usual case: at least one output)
                 self.slow.restore(s);
                 self.fast.restore(f);

@@ -78,20 +78,47 @@ impl BatchValues for TrueRange {
 
 /// Average true range, Wilder's smoothing.
 ///
-/// Seed: the SMA of the first `n` true ranges (bars 1..=n); then
-/// `ATR_t = (ATR_{t-1}·(n-1) + TR_t)·(1/n)` (TA-Lib divides by `n`;
-/// the reciprocal keeps the division off the bar-to-bar chain, at most a last-bit difference). Lookback `n`. Matches `talib.ATR(high, low, close, n)`.
+/// Seed: the SMA of the first `n` true ranges (bars 1..=n); then, with `c = (n-1)/n`,
+/// `ATR_t = fma(ATR_{t-1}, c, TR_t·(1-c))`: one fused multiply-add on the bar-to-bar chain,
+/// TA-Lib 0.8.1's own form (its FMA build, the one it runs on a CPU with FMA), so the values
+/// equal `talib.ATR(high, low, close, n)` bit for bit there. Lookback `n`.
 #[doc(alias = "ATR")]
 #[doc(alias = "AverageTrueRange")]
+///
+/// Saved state (serde): the period, the true range's state, the count and the value; the
+/// smoothing constants are derived from the period when a state is loaded, so a state saved
+/// before session 12 (which also held `keep` and `inv_n`) loads too.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "AtrState")]
 pub struct Atr {
     period: usize,
-    /// `period - 1` and `1 / period`, for the smoothing step.
-    keep: f64,
-    inv_n: f64,
+    /// `c = (period - 1) / period` and `1 - c`, for the smoothing step.
+    #[serde(skip_serializing)]
+    decay: f64,
+    #[serde(skip_serializing)]
+    gain: f64,
     tr: TrueRange,
     count: usize,
     value: f64,
+}
+
+/// What a saved [`Atr`] holds (unknown fields, such as the `keep` and `inv_n` of older
+/// states, are ignored).
+#[derive(serde::Deserialize)]
+struct AtrState {
+    period: usize,
+    tr: TrueRange,
+    count: usize,
+    value: f64,
+}
+
+impl TryFrom<AtrState> for Atr {
+    type Error = ParamError;
+    fn try_from(s: AtrState) -> Result<Self, ParamError> {
+        let mut atr = Atr::new(s.period)?;
+        (atr.tr, atr.count, atr.value) = (s.tr, s.count, s.value);
+        Ok(atr)
+    }
 }
 
 impl Atr {
@@ -101,10 +128,11 @@ impl Atr {
     /// [`ParamError`] when `period` is 0 or above [`super::MAX_PERIOD`].
     pub fn new(period: usize) -> Result<Self, ParamError> {
         let period = check_period("period", period, 1)?;
+        let decay = (period - 1) as f64 / period as f64;
         Ok(Atr {
             period,
-            keep: (period - 1) as f64,
-            inv_n: 1.0 / period as f64,
+            decay,
+            gain: 1.0 - decay,
             tr: TrueRange::default(),
             count: 0,
             value: 0.0,
@@ -126,7 +154,7 @@ impl Indicator for Atr {
             self.value /= self.period as f64;
             return Some(self.value);
         }
-        self.value = (self.value * self.keep + tr) * self.inv_n;
+        self.value = self.value.mul_add(self.decay, tr * self.gain);
         Some(self.value)
     }
     fn lookback(&self) -> usize {
@@ -152,7 +180,15 @@ impl BatchValues for Atr {
         }
         let mut out = kernels::column(bars.len());
         let cols = (bars.high(), bars.low(), bars.close());
-        (self.count, self.value) = kernels::atr(cols, self.period, self.keep, self.inv_n, &mut out);
+        let (p, decay, gain) = (self.period, self.decay, self.gain);
+        let run = kernels::AtrRun {
+            cols,
+            p,
+            decay,
+            gain,
+            out: &mut out,
+        };
+        (self.count, self.value) = Isa::detect().run(run);
         self.tr.has_prev = true;
         self.tr.prev_close = bars.close().last().copied().unwrap_or(0.0);
         out
@@ -375,9 +411,10 @@ pub struct BollingerValue {
 
 /// Bollinger bands on the SMA of the close with the population standard deviation.
 ///
-/// `middle = SMA_n`, `σ` as [`StdDev`], `upper = middle + nbdev_up·σ`,
+/// `middle = SMA_n`, `σ` as [`StdDev`], `upper = middle + nbdev_up·σ` (one fused
+/// multiply-add when `nbdev_up != nbdev_dn`, as TA-Lib 0.8.1's FMA build computes it),
 /// `lower = middle - nbdev_dn·σ`. No seed. Lookback `n - 1`. Matches
-/// `talib.BBANDS(close, n, nbdev_up, nbdev_dn, matype=0)`.
+/// `talib.BBANDS(close, n, nbdev_up, nbdev_dn, matype=0)` bit for bit.
 #[doc(alias = "BBANDS")]
 #[doc(alias = "Bollinger")]
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -406,8 +443,9 @@ impl BollingerBands {
     #[inline]
     pub fn update_raw(&mut self, x: f64) -> Option<BollingerValue> {
         let (middle, sd) = self.mv.push(x)?;
+        let fused = self.nbdev_up != self.nbdev_dn;
         Some(BollingerValue {
-            upper: middle + sd * self.nbdev_up,
+            upper: deviation::upper_band(middle, sd, self.nbdev_up, fused),
             middle,
             lower: middle - sd * self.nbdev_dn,
         })
@@ -488,6 +526,38 @@ mod tests {
     use crate::indicators::batch;
 
     conformance!(values trange => TrueRange::new());
+
+    /// A saved ATR loads from the period, with or without the constants older states held
+    /// (`keep`, `inv_n`), and continues exactly as the one that was saved.
+    #[test]
+    fn atr_state_loads_from_the_period_old_fields_ignored() {
+        let bs = bars(&[
+            (10.0, 9.0, 9.5),
+            (11.0, 9.5, 10.5),
+            (10.8, 10.0, 10.2),
+            (10.9, 9.8, 10.0),
+            (11.2, 10.1, 11.0),
+            (11.5, 10.7, 11.1),
+        ]);
+        let mut a = Atr::new(3).unwrap();
+        for i in 0..4 {
+            a.update(&bs.bar(i));
+        }
+        let mut v = serde_json::to_value(&a).unwrap();
+        assert!(v.get("decay").is_none() && v.get("gain").is_none());
+        let mut b: Atr = serde_json::from_value(v.clone()).unwrap();
+        v["keep"] = serde_json::json!(2.0);
+        v["inv_n"] = serde_json::json!(1.0 / 3.0);
+        let mut c: Atr = serde_json::from_value(v.clone()).unwrap();
+        for i in 4..6 {
+            let want = a.update(&bs.bar(i)).unwrap().to_bits();
+            assert_eq!(b.update(&bs.bar(i)).unwrap().to_bits(), want);
+            assert_eq!(c.update(&bs.bar(i)).unwrap().to_bits(), want);
+        }
+        v["period"] = serde_json::json!(0);
+        assert!(serde_json::from_value::<Atr>(v).is_err());
+    }
+
     conformance!(values atr_1 => Atr::new(1));
     conformance!(values atr_14 => Atr::new(14));
     conformance!(values atr_30 => Atr::new(30));
@@ -547,6 +617,29 @@ mod tests {
                     let bits = |t: (f64, f64, f64)| (t.0.to_bits(), t.1.to_bits(), t.2.to_bits());
                     assert_eq!(bits(*g), bits(w), "{isa:?}, batch of {k}, bar {i}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn atr_kernel_equals_the_stream_in_either_instruction_set() {
+        // the portable kernel's `mul_add` is the C library's `fma`, AVX2's one instruction;
+        // both round once, so both give the stream's bits
+        let walk = crate::testutil::random_walk(3000, 5);
+        let cols = (walk.high(), walk.low(), walk.close());
+        for p in [1, 2, 14, 30] {
+            let mut a = Atr::new(p).unwrap();
+            let want: Vec<u64> = walk
+                .iter()
+                .map(|b| a.update(&b).map_or(f64::NAN, |v| v).to_bits())
+                .collect();
+            let (decay, gain) = (a.decay, a.gain);
+            for isa in [Isa::Portable, Isa::detect()] {
+                let mut out = kernels::column(walk.len());
+                let end = isa.run(|| kernels::atr(cols, p, decay, gain, &mut out));
+                let got: Vec<u64> = out.iter().map(|v| v.to_bits()).collect();
+                assert_eq!(got, want, "{isa:?}, period {p}");
+                assert_eq!((end.0, end.1.to_bits()), (a.count, a.value.to_bits()));
             }
         }
     }
