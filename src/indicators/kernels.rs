@@ -204,6 +204,24 @@ impl pulp::NullaryFnOnce for EmaRun<'_> {
 /// One of MACD's averages: its period and smoothing factor `k`.
 pub(crate) type EmaSpec = (usize, f64);
 
+/// [`macd`] as an operation for [`super::deviation::Isa::run`], as [`EmaRun`] (a closure
+/// that took its outputs by value was inlined in one build and left out of line, with
+/// `mul_add` a call to `fma` on the chains, in another: the struct's `call` is always
+/// inlined).
+pub(crate) struct MacdRun<'a> {
+    pub(crate) xs: &'a [f64],
+    pub(crate) specs: [EmaSpec; 3],
+    pub(crate) out: (&'a mut [f64], &'a mut [f64], &'a mut [f64]),
+}
+
+impl pulp::NullaryFnOnce for MacdRun<'_> {
+    type Output = Option<[EmaEnd; 3]>;
+    #[inline(always)]
+    fn call(self) -> Option<[EmaEnd; 3]> {
+        macd(self.xs, self.specs, self.out)
+    }
+}
+
 /// [`super::Macd`] over `xs` from fresh in one pass: the slow EMA, the fast EMA (fed from
 /// bar `slow - fast`, so that both seeds end on bar `slow - 1`), their difference and the
 /// signal EMA over it, each the operations of `Ema::update_raw` in the order

@@ -434,9 +434,10 @@ impl Macd {
                 (kernels::zeroed(n), kernels::zeroed(n), kernels::zeroed(n));
             let specs = [self.slow.spec(), self.fast.spec(), self.signal.spec()];
             let out = (&mut macd[..], &mut signal[..], &mut hist[..]);
-            // `out` moves into the closure, which is then `FnOnce` alone: no shim, its body
-            // is inlined into the AVX2+FMA context (see `kernels::EmaRun`)
-            if let Some([s, f, g]) = Isa::detect().run(|| kernels::macd(xs, specs, out)) {
+            // a struct whose `call` is always inlined into the AVX2+FMA context (see
+            // `kernels::MacdRun`)
+            let run = kernels::MacdRun { xs, specs, out };
+            if let Some([s, f, g]) = Isa::detect().run(run) {
                 // one fused pass (the usual case: at least one output)
                 self.slow.restore(s);
                 self.fast.restore(f);
