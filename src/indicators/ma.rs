@@ -273,10 +273,8 @@ impl BatchRaw for Sma {
         if !self.sum.is_fresh() {
             return stream_raw(self, xs);
         }
-        let n = self.period as f64;
         let mut out = kernels::column(xs.len());
-        let s = kernels::rolling_mean(xs, self.period, n, &mut out);
-        self.sum.restore(xs, s);
+        self.kernel_into(xs, &mut out);
         out
     }
 }
@@ -287,14 +285,7 @@ impl BatchRaw for Ema {
             return stream_raw(self, xs);
         }
         let mut out = kernels::column(xs.len());
-        let (p, k) = (self.period, self.k);
-        let run = kernels::EmaRun {
-            xs,
-            p,
-            k,
-            out: &mut out,
-        };
-        (self.count, self.seed_sum, self.value) = Isa::detect().run(run);
+        self.kernel_into(xs, &mut out);
         out
     }
 }
