@@ -249,14 +249,14 @@ impl SimBroker {
                     )
                 }
             };
-            // the last order (the common one) is popped: `remove` would move the orders
-            // after it with a `memmove` call even when there are none
-            let id = if i + 1 == self.orders.len() {
-                self.orders.pop().map(|o| o.id)
+            let id = self.orders[i].id;
+            // the last order (the common one) is truncated away: `remove` would move the
+            // orders after it with a `memmove` call even when there are none
+            if i + 1 == self.orders.len() {
+                self.orders.truncate(i);
             } else {
-                Some(self.orders.remove(i).id)
-            };
-            let Some(id) = id else { break };
+                self.orders.remove(i);
+            }
             self.execute(id, &req, price, t, bar.ts_ms, active_from, fills);
             if self.bankrupt {
                 return;
