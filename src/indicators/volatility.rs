@@ -653,7 +653,7 @@ mod tests {
 
     #[test]
     fn atr_seeds_with_mean_tr_then_wilder() {
-        // TRs: bar1 = 2, bar2 = 4, bar3 = 1 (n = 2): seed 3, then (3·1 + 1)/2 = 2
+        // TRs: bar1 = 2, bar2 = 4, bar3 = 1 (n = 2): seed 3, then fma(3, 1/2, 1·(1 − 1/2)) = 2
         let b = bars(&[
             (11.0, 9.0, 10.0),
             (11.0, 9.0, 10.0),
