@@ -97,7 +97,7 @@ impl<const IS_MAX: bool> Extreme<IS_MAX> {
         if self.t != 0 {
             return None;
         }
-        let mut out = kernels::zeroed(xs.len());
+        let mut out = kernels::column(xs.len());
         (self.ext, self.ext_t) = kernels::extreme::<IS_MAX>(xs, self.buf.len(), &mut out);
         self.pos = ring_restore(&mut self.buf, xs);
         self.t = xs.len();
@@ -287,7 +287,7 @@ mod tests {
         assert_eq!(bits(&got), bits(&want), "MIN({p}) over {} values", xs.len());
     }
 
-    /// The blocked kernel across chunk edges, with ties (prices on a coarse tick, so equal
+    /// The blocked kernels across block and chunk edges, with ties (prices on a coarse tick, so equal
     /// extremes are common and the end state depends on which one TA-Lib's loop holds), and
     /// TA-Lib's loop where signed zeros or `NaN` make equal-comparing values differ.
     #[test]
@@ -302,7 +302,11 @@ mod tests {
         let mut nan = fine.clone();
         nan[5_000] = f64::NAN;
         for xs in [&fine, &coarse, &flat, &zeros, &nan] {
-            for p in [1, 2, 3, 7, 30, 64, 4_096, 5_000] {
+            // both kernels (the doubling up to 256, the blocks beyond), powers of two and
+            // their neighbours (where the doubling's two halves meet or coincide)
+            for p in [
+                1, 2, 3, 7, 16, 17, 30, 31, 64, 255, 256, 257, 1_000, 4_096, 5_000,
+            ] {
                 batch_equals_stream(xs, p);
             }
         }

@@ -25,10 +25,12 @@ use super::ta_is_zero;
 //   they moved into `pulp`'s AVX2+FMA context: a plain loop, nothing left out of line
 //   outside the context), and WMA with its block loop in a function of its own
 //   (`#[inline(never)]`, so that no call sits beside the loop).
-// MACD, the DMI step and the rolling extremes still write in place into a zero-filled
+// MACD and the DMI step still write in place into a zero-filled
 // column ([`zeroed`]): for them every appending form tried (session 10) was slower than
 // the zeroed column, with fresh pages (MACD, DMI, MAX 0.6–0.85×) and for MAX with a reused
-// block as well (the copy through a buffer costs more than the `memset`); MACD's and the
+// block as well (the copy through a buffer costs more than the `memset`). The rolling
+// extremes append since session 13 (the doubling kernel's blocks by `extend`: the
+// `memset` had become a sixth of MAX's time under mimalloc, which reuses the block); MACD's and the
 // DMI's 3–4 columns are trimmed from the heap and faulted in again every call under
 // glibc's default settings anyway, and fresh heap pages are not cleared by `calloc`.
 // What did not work: an `extend` with state whose loop the compiler keeps out of line
@@ -441,30 +443,160 @@ impl<const IS_MAX: bool> Rolling<IS_MAX> {
     }
 }
 
-/// The rolling extreme of `Extreme<IS_MAX>` (period `p >= 1`) over `xs` from fresh into
-/// `out`: the values and the end state of TA-Lib's loop ([`extreme_exact`]). Returns the
-/// extreme and the index it came from (`(0.0, 0)` while never full).
+/// The rolling extreme of `Extreme<IS_MAX>` (period `p >= 1`) over `xs` from fresh,
+/// appended to `out` (`xs.len()` values, `NaN` for the first `p - 1`): the values and the end
+/// state of TA-Lib's loop ([`extreme_exact`]). Returns the extreme and the index it came
+/// from (`(0.0, 0)` while never full).
 ///
 /// When no value is zero or `NaN`, values that compare equal are the same bits, so the
-/// extreme of a window is one value whichever order compares it: then the blocked kernel
-/// [`extreme_blocks`] (no branches, no rescans) gives the values, and the end state comes
+/// extreme of a window is one value whichever order compares it: then a kernel without
+/// branches or rescans gives the values ([`extreme_doubling`] in SIMD lanes up to
+/// [`DOUBLING_MAX_PERIOD`], [`extreme_blocks`] beyond), and the end state comes
 /// from TA-Lib's loop replayed from the last bar whose window holds its extreme once (there
 /// the loop's state is known: that value and its index). Otherwise, or when no such bar is
 /// near the end, TA-Lib's loop runs over everything.
+///
+/// The output is appended, not written into a zero-filled column: zeroing 8 MB first cost
+/// MAX a sixth of its time.
 #[inline]
-pub(crate) fn extreme<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut [f64]) -> (f64, usize) {
+pub(crate) fn extreme<const IS_MAX: bool>(
+    xs: &[f64],
+    p: usize,
+    out: &mut Vec<f64>,
+) -> (f64, usize) {
     if p == 0 || xs.len() < p {
-        warm_up_slots(out, xs.len());
+        warm_up(out, xs.len());
         return (0.0, 0);
     }
-    warm_up_slots(out, p - 1);
-    if p > 1
-        && extreme_blocks::<IS_MAX>(xs, p, out)
-        && let Some(end) = extreme_replay::<IS_MAX>(xs, p, out)
-    {
+    let base = out.len();
+    warm_up(out, p - 1);
+    let values = if p == 1 {
+        false
+    } else if p <= DOUBLING_MAX_PERIOD {
+        super::deviation::Isa::detect().run(DoublingRun::<IS_MAX> {
+            xs,
+            p,
+            out: &mut *out,
+        })
+    } else {
+        extreme_blocks::<IS_MAX>(xs, p, out)
+    };
+    if values && let Some(end) = extreme_replay::<IS_MAX>(xs, p, &out[base..]) {
         return end;
     }
+    out.truncate(base + p - 1);
     extreme_exact::<IS_MAX>(xs, p, out)
+}
+
+/// The longest period [`extreme_doubling`] serves; longer ones take [`extreme_blocks`]
+/// (the doubling makes ⌈log₂ p⌉ passes, the blocks three compares a bar whatever `p`).
+const DOUBLING_MAX_PERIOD: usize = 256;
+
+/// Output bars per block of [`extreme_doubling`]: its two level buffers (with the block's
+/// `p - 1` bars of history) stay in the L1 cache.
+const DOUBLING_BLOCK: usize = 1024;
+
+/// [`extreme_doubling`] as an operation for [`super::deviation::Isa::run`] (a struct with
+/// an always-inlined `call`, so that the loops are compiled in the instruction set's
+/// context: four lanes under AVX2).
+struct DoublingRun<'a, const IS_MAX: bool> {
+    xs: &'a [f64],
+    p: usize,
+    out: &'a mut Vec<f64>,
+}
+
+impl<const IS_MAX: bool> pulp::NullaryFnOnce for DoublingRun<'_, IS_MAX> {
+    type Output = bool;
+    #[inline(always)]
+    fn call(self) -> bool {
+        extreme_doubling::<IS_MAX>(self.xs, self.p, self.out)
+    }
+}
+
+/// The rolling extreme by doubling (a sparse table built per block): with `top` the
+/// largest power of two `<= p`, level `k` holds the extreme of the `2^k` values from each
+/// index, made from level `k - 1` by one compare per slot; the window of `p` values from
+/// `s` is then the more extreme of the `top`-value extremes from `s` and from
+/// `s + p - top`. Every pass is a plain loop over two slices (no data-dependent branch, no
+/// chain from bar to bar), so it runs in SIMD lanes. Appends the `xs.len() - p + 1` full
+/// windows' extremes to `out` (needs `2 <= p <= xs.len()`). Returns `false`, with nothing
+/// appended, when some value is zero or `NaN`: otherwise values that compare equal are the
+/// same bits, and the order of the compares cannot change a window's extreme.
+#[inline(always)]
+fn extreme_doubling<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut Vec<f64>) -> bool {
+    let n = xs.len();
+    let start = out.len();
+    let top = 1usize << (usize::BITS - 1 - p.leading_zeros());
+    let (shift, doublings) = (p - top, top.trailing_zeros());
+    let mut a = vec![0.0; DOUBLING_BLOCK + p - 1];
+    let mut b = vec![0.0; DOUBLING_BLOCK + p - 1];
+    let mut j = p - 1;
+    while j < n {
+        let e = (j + DOUBLING_BLOCK).min(n);
+        // the block's windows start at j + 1 - p ..= e - p: its values are xs[j + 1 - p..e];
+        // the first pass reads them from the column, two doublings a pass where it can
+        let src = &xs[j + 1 - p..e];
+        // the 0-or-NaN check (`|x| > 0` fails exactly for those) as a count, a compare and
+        // an add per lane, block by block (the block is then in cache for the first pass)
+        let sound: u64 = src.iter().map(|&x| u64::from(x.abs() > 0.0)).sum();
+        if sound != src.len() as u64 {
+            out.truncate(start);
+            return false;
+        }
+        let (mut cur, mut next) = (&mut a, &mut b);
+        let (mut len, mut w, mut left) = if doublings >= 2 {
+            (doubling_pass::<IS_MAX, true>(src, 1, cur), 4, doublings - 2)
+        } else {
+            (
+                doubling_pass::<IS_MAX, false>(src, 1, cur),
+                2,
+                doublings - 1,
+            )
+        };
+        while left > 0 {
+            let lvl = &cur[..len];
+            if left >= 2 {
+                len = doubling_pass::<IS_MAX, true>(lvl, w, next);
+                (w, left) = (w * 4, left - 2);
+            } else {
+                len = doubling_pass::<IS_MAX, false>(lvl, w, next);
+                (w, left) = (w * 2, left - 1);
+            }
+            (cur, next) = (next, cur);
+        }
+        let lvl = &cur[..len];
+        let windows = lvl[..e - j].iter().zip(&lvl[shift..]);
+        out.extend(windows.map(|(&x, &y)| more::<IS_MAX>(x, y)));
+        j = e;
+    }
+    true
+}
+
+/// One pass of [`extreme_doubling`]: from `src`, the extremes of the windows of `w` values
+/// from each index, into `dst` those of `2w` values (`QUAD`: `4w`, two doublings in one
+/// pass: fewer stores); returns how many (`src.len() - w`, or `- 3w`).
+#[inline(always)]
+fn doubling_pass<const IS_MAX: bool, const QUAD: bool>(
+    src: &[f64],
+    w: usize,
+    dst: &mut [f64],
+) -> usize {
+    let len = src.len() - if QUAD { 3 * w } else { w };
+    let dst = &mut dst[..len];
+    if QUAD {
+        let halves = src
+            .iter()
+            .zip(&src[w..])
+            .zip(src[2 * w..].iter().zip(&src[3 * w..]));
+        for (d, ((&x0, &x1), (&x2, &x3))) in dst.iter_mut().zip(halves) {
+            *d = more::<IS_MAX>(more::<IS_MAX>(x0, x1), more::<IS_MAX>(x2, x3));
+        }
+    } else {
+        for (d, (&x0, &x1)) in dst.iter_mut().zip(src.iter().zip(&src[w..])) {
+            *d = more::<IS_MAX>(x0, x1);
+        }
+    }
+    len
 }
 
 /// Bars per chunk of [`extreme_blocks`] (rounded down to a multiple of the period): the
@@ -480,10 +612,11 @@ fn more<const IS_MAX: bool>(a: f64, b: f64) -> f64 {
 
 /// Van Herk / Gil-Werman: cut `xs` into blocks of `p` (from index 0); the extreme of the
 /// window `j..=i` is the more extreme of the suffix extreme of `j`'s block from `j` and the
-/// prefix extreme of `i`'s block up to `i` (one block when `j` starts a block). Writes
-/// `out[p - 1..]` (needs `2 <= p <= xs.len()`), three compares a bar, no branch on the data.
-/// Returns `false` when some value is zero or `NaN` (then `out` is not the answer).
-fn extreme_blocks<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut [f64]) -> bool {
+/// prefix extreme of `i`'s block up to `i` (one block when `j` starts a block). Appends the
+/// `xs.len() - p + 1` full windows' extremes to `out` (needs `2 <= p <= xs.len()`), three
+/// compares a bar, no branch on the data. Returns `false` when some value is zero or `NaN`
+/// (then what it appended is not the answer).
+fn extreme_blocks<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut Vec<f64>) -> bool {
     let n = xs.len();
     let chunk = p * (EXTREME_CHUNK / p).max(1);
     // suf[g + p - c0]: the suffix extreme of global index g, for g in c0 - p..c1
@@ -506,18 +639,18 @@ fn extreme_blocks<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut [f64]) -> 
         let mut b = c0;
         if b == 0 {
             // the first block: only its last bar has a full window, the whole block
-            out[p - 1] = suf[p];
+            out.push(suf[p]);
             b = p;
         }
         while b < c1 {
             let e = (b + p).min(c1);
             let mut m = xs[b];
             // the window ending at i starts at i + 1 - p, whose suffix sits at i + 1 - c0
-            let bars = out[b..e].iter_mut().zip(&xs[b..e]);
-            for ((o, &x), &s) in bars.zip(&suf[b + 1 - c0..e + 1 - c0]) {
+            let bars = xs[b..e].iter().zip(&suf[b + 1 - c0..e + 1 - c0]);
+            out.extend(bars.map(|(&x, &s)| {
                 m = more::<IS_MAX>(x, m);
-                *o = more::<IS_MAX>(s, m);
-            }
+                more::<IS_MAX>(s, m)
+            }));
             b = e;
         }
         if c1 - c0 == chunk {
@@ -559,14 +692,14 @@ fn extreme_replay<const IS_MAX: bool>(xs: &[f64], p: usize, out: &[f64]) -> Opti
     None
 }
 
-/// TA-Lib's loop over `xs` (`1 <= p <= xs.len()`) into `out[p - 1..]`: the same rescan when
-/// the extreme leaves the window, the same tie rule otherwise; returns its end state.
-fn extreme_exact<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut [f64]) -> (f64, usize) {
+/// TA-Lib's loop over `xs` (`1 <= p <= xs.len()`), its `xs.len() - p + 1` values appended to
+/// `out`: the same rescan when the extreme leaves the window, the same tie rule otherwise;
+/// returns its end state.
+fn extreme_exact<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut Vec<f64>) -> (f64, usize) {
     let mut r = Rolling::<IS_MAX>::rescan(xs, 0, p - 1);
-    out[p - 1] = r.ext;
-    for (j, (o, &x)) in out[p..].iter_mut().zip(&xs[p..]).enumerate() {
-        *o = r.step(xs, x, j + 1, p + j);
-    }
+    out.push(r.ext);
+    let bars = xs[p..].iter().enumerate();
+    out.extend(bars.map(|(j, &x)| r.step(xs, x, j + 1, p + j)));
     (r.ext, r.ext_t)
 }
 
@@ -574,9 +707,9 @@ fn extreme_exact<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut [f64]) -> (
 /// the indices they came from (`None` while never full).
 pub(crate) type FastKEnd = Option<((f64, usize), (f64, usize))>;
 
-/// `Stoch`'s fast %K from fresh into `out` (as long as the columns): the highest high and
-/// the lowest low over `p` bars (the rolling extremes of [`extreme`], the highs' into
-/// `out`, the lows' into `scratch`, as long), then
+/// `Stoch`'s fast %K from fresh, appended to the empty `out` (as long as the columns): the
+/// highest high and the lowest low over `p` bars (the rolling extremes of [`extreme`], the
+/// highs' into `out`, the lows' into the empty `scratch`, as long), then
 /// `(close - lowest) / ((highest - lowest) / 100)` (0 when the range is 0) in place, `NaN`
 /// for the first `p - 1` slots. (`scratch` lets the caller lend a column it fills later,
 /// rather than a third column being allocated and freed.)
@@ -584,18 +717,20 @@ pub(crate) type FastKEnd = Option<((f64, usize), (f64, usize))>;
 pub(crate) fn fast_k(
     cols: (&[f64], &[f64], &[f64]),
     p: usize,
-    out: &mut [f64],
-    scratch: &mut [f64],
+    out: &mut Vec<f64>,
+    scratch: &mut Vec<f64>,
 ) -> FastKEnd {
     let (high, low, close) = cols;
     let n = high.len();
+    out.clear();
+    scratch.clear();
     if p == 0 || n < p {
-        warm_up_slots(out, n);
+        warm_up(out, n);
         return None;
     }
     let hh = extreme::<true>(high, p, out);
     let ll = extreme::<false>(low, p, scratch);
-    let lowest = &*scratch;
+    let lowest = &**scratch;
     let bars = lowest[p - 1..].iter().zip(&close[p - 1..]);
     for (o, (&lowest, &close)) in out[p - 1..].iter_mut().zip(bars) {
         let highest = *o;

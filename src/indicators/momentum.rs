@@ -592,7 +592,7 @@ impl Stoch {
             return c;
         }
         let n = bars.len();
-        let (mut k, mut d) = (kernels::zeroed(n), kernels::zeroed(n));
+        let (mut k, mut d) = (kernels::column(n), kernels::column(n));
         let first = self.fastk - 1;
         // fast %K into `d` (scratch, in place) with `k` lent for the lows' extreme, slow %K
         // appended to `k` (cleared), then slow %D over it appended to `d` (cut back to where
