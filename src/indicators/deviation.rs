@@ -16,49 +16,11 @@
 //! bits. Each output column is allocated once at its final length and appended to block by
 //! block: no zeroing pass, no column-sized temporaries.
 
+pub(crate) use super::kernels::Isa;
+
 /// Bars per block: the two blocks' stack buffers (5 values a bar each) and the outputs stay
 /// in L1, and a block's stores to the columns drain while the next block's chain runs.
 pub(crate) const BLOCK: usize = 64;
-
-/// The instruction set a blocked kernel runs in. Both give the same bits (see the module
-/// doc); the choice only changes the speed.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Isa {
-    /// Baseline code (SSE2 lanes on x86-64).
-    Portable,
-    /// AVX2 (x86-64-v3), entered through `pulp`'s safe `#[target_feature]` dispatch.
-    #[cfg(target_arch = "x86_64")]
-    Avx2(pulp::x86::V3),
-}
-
-impl Isa {
-    /// AVX2 when this CPU has it, else the portable code.
-    pub(crate) fn detect() -> Isa {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(v3) = pulp::x86::V3::try_new() {
-            return Isa::Avx2(v3);
-        }
-        Isa::Portable
-    }
-
-    /// Run `op` in this instruction set's context (under AVX2, `f64::mul_add` inside it is
-    /// one `vfmadd` instruction; in the portable code, a call to the C library's `fma`).
-    #[inline(always)]
-    pub(crate) fn run<R>(self, op: impl pulp::NullaryFnOnce<Output = R>) -> R {
-        match self {
-            Isa::Portable => portable(op),
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2(v3) => v3.vectorize(op),
-        }
-    }
-}
-
-/// `op` in a function of its own, as `pulp` runs it for AVX2: the loops inside keep their
-/// state in registers whatever calls the caller's loop makes.
-#[inline(never)]
-fn portable<R>(op: impl pulp::NullaryFnOnce<Output = R>) -> R {
-    op.call()
-}
 
 /// The end state of a rolling-variance run (the fields of `VarCore` besides its ring).
 #[derive(Debug, Clone, Copy)]

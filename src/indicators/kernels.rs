@@ -39,6 +39,46 @@ use super::ta_is_zero;
 // zeroed kernel); `push` in a plain loop, inlined or in a function of its own, was
 // 0.4–0.9× (MACD 0.6× with fresh pages).
 
+/// The instruction set a kernel runs in. Both give the same bits (see the kernels' docs,
+/// e.g. [`super::deviation`]); the choice only changes the speed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Isa {
+    /// Baseline code (SSE2 lanes on x86-64).
+    Portable,
+    /// AVX2 (x86-64-v3), entered through `pulp`'s safe `#[target_feature]` dispatch.
+    #[cfg(target_arch = "x86_64")]
+    Avx2(pulp::x86::V3),
+}
+
+impl Isa {
+    /// AVX2 when this CPU has it, else the portable code.
+    pub(crate) fn detect() -> Isa {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(v3) = pulp::x86::V3::try_new() {
+            return Isa::Avx2(v3);
+        }
+        Isa::Portable
+    }
+
+    /// Run `op` in this instruction set's context (under AVX2, `f64::mul_add` inside it is
+    /// one `vfmadd` instruction; in the portable code, a call to the C library's `fma`).
+    #[inline(always)]
+    pub(crate) fn run<R>(self, op: impl pulp::NullaryFnOnce<Output = R>) -> R {
+        match self {
+            Isa::Portable => portable(op),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2(v3) => v3.vectorize(op),
+        }
+    }
+}
+
+/// `op` in a function of its own, as `pulp` runs it for AVX2: the loops inside keep their
+/// state in registers whatever calls the caller's loop makes.
+#[inline(never)]
+fn portable<R>(op: impl pulp::NullaryFnOnce<Output = R>) -> R {
+    op.call()
+}
+
 /// Values per stack block of the kernels that append block by block.
 const OUT_BLOCK: usize = 256;
 
@@ -155,7 +195,7 @@ pub(crate) type EmaEnd = (usize, f64, f64);
 
 /// [`super::Ema`] over `xs` from fresh, appended to `out` (`xs.len()` values): seed by the
 /// mean of the first `p`, then `fma(x - ema, k, ema)`. Run it in an
-/// [`super::deviation::Isa`] context, where `mul_add` is one instruction.
+/// [`Isa`] context, where `mul_add` is one instruction.
 #[inline(always)]
 pub(crate) fn ema(xs: &[f64], p: usize, k: f64, out: &mut Vec<f64>) -> EmaEnd {
     let warm = xs.len().min(p);
@@ -184,7 +224,7 @@ pub(crate) fn ema(xs: &[f64], p: usize, k: f64, out: &mut Vec<f64>) -> EmaEnd {
     (p, seed_sum, v)
 }
 
-/// [`ema`] as an operation for [`super::deviation::Isa::run`]: its `call` is
+/// [`ema`] as an operation for [`Isa::run`]: its `call` is
 /// `#[inline(always)]`, so the kernel is compiled inside the instruction set's context. (A
 /// closure that borrows its output is called through a `FnOnce` shim, which the compiler
 /// kept out of line, outside the context, with `mul_add` a call to `fma`.)
@@ -206,7 +246,7 @@ impl pulp::NullaryFnOnce for EmaRun<'_> {
 /// One of MACD's averages: its period and smoothing factor `k`.
 pub(crate) type EmaSpec = (usize, f64);
 
-/// [`macd`] as an operation for [`super::deviation::Isa::run`], as [`EmaRun`] (a closure
+/// [`macd`] as an operation for [`Isa::run`], as [`EmaRun`] (a closure
 /// that took its outputs by value was inlined in one build and left out of line, with
 /// `mul_add` a call to `fma` on the chains, in another: the struct's `call` is always
 /// inlined).
@@ -228,7 +268,7 @@ impl pulp::NullaryFnOnce for MacdRun<'_> {
 /// bar `slow - fast`, so that both seeds end on bar `slow - 1`), their difference and the
 /// signal EMA over it, each the operations of `Ema::update_raw` in the order
 /// `Macd::update_raw` runs them (`fma(x - ema, k, ema)`: run it in an
-/// [`super::deviation::Isa`] context). `out` = (macd, signal, hist) columns as long as `xs`,
+/// [`Isa`] context). `out` = (macd, signal, hist) columns as long as `xs`,
 /// `NaN` for the first `slow + signal - 2` slots. Needs `fast <= slow` and one output at
 /// least; `None` (nothing written) otherwise. Returns the end states of (slow, fast, signal).
 #[inline(always)]
@@ -473,7 +513,7 @@ pub(crate) fn extreme<const IS_MAX: bool>(
     let values = if p == 1 {
         false
     } else if p <= DOUBLING_MAX_PERIOD {
-        super::deviation::Isa::detect().run(DoublingRun::<IS_MAX> {
+        Isa::detect().run(DoublingRun::<IS_MAX> {
             xs,
             p,
             out: &mut *out,
@@ -496,7 +536,7 @@ const DOUBLING_MAX_PERIOD: usize = 256;
 /// `p - 1` bars of history) stay in the L1 cache.
 const DOUBLING_BLOCK: usize = 1024;
 
-/// [`extreme_doubling`] as an operation for [`super::deviation::Isa::run`] (a struct with
+/// [`extreme_doubling`] as an operation for [`Isa::run`] (a struct with
 /// an always-inlined `call`, so that the loops are compiled in the instruction set's
 /// context: four lanes under AVX2).
 struct DoublingRun<'a, const IS_MAX: bool> {
@@ -761,7 +801,7 @@ pub(crate) type AtrEnd = (usize, f64);
 
 /// [`super::Atr`] over non-empty columns from fresh, appended to `out` (`high.len()`
 /// values): the seed, then `fma(value, decay, tr·gain)` (`decay = (p-1)/p`,
-/// `gain = 1 - decay`). Run it in an [`super::deviation::Isa`] context, where `mul_add` is
+/// `gain = 1 - decay`). Run it in an [`Isa`] context, where `mul_add` is
 /// one instruction.
 #[inline(always)]
 pub(crate) fn atr(
@@ -802,7 +842,7 @@ pub(crate) fn atr(
     (p, value)
 }
 
-/// [`atr`] as an operation for [`super::deviation::Isa::run`], as [`EmaRun`].
+/// [`atr`] as an operation for [`Isa::run`], as [`EmaRun`].
 pub(crate) struct AtrRun<'a> {
     pub(crate) cols: (&'a [f64], &'a [f64], &'a [f64]),
     pub(crate) p: usize,

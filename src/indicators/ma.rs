@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use super::deviation::Isa;
+use super::kernels::Isa;
 use super::{
     BatchRaw, Indicator, ParamError, RollingSum, check_period, kernels, ring_restore, stream_raw,
 };

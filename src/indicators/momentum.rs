@@ -4,8 +4,8 @@
 
 use std::fmt;
 
-use super::deviation::Isa;
 use super::extrema::Extreme;
+use super::kernels::Isa;
 use super::ma::{Ema, Sma};
 use super::{
     BatchRaw, Indicator, ParamError, check_period, kernels, ring_restore, stream_raw, ta_is_zero,

@@ -4,7 +4,8 @@
 
 use std::fmt;
 
-use super::deviation::{self, Isa, VarSums};
+use super::deviation::{self, VarSums};
+use super::kernels::Isa;
 use super::{
     BatchValues, Indicator, ParamError, RollingSum, check_mult, check_period, kernels,
     stream_values,
