@@ -372,6 +372,23 @@ pub trait Broker {
     /// [`BrokerError`] when a venue cannot be reached.
     fn poll(&mut self, bar: &MarketBar) -> Result<Vec<OrderFill>, BrokerError>;
 
+    /// [`Broker::poll`], appending the executions to `fills` instead of returning a new
+    /// list: the engine keeps one list for every poll, so a bar with fills allocates
+    /// nothing. The default calls `poll` (on an error `fills` is unchanged); the
+    /// simulator overrides it.
+    ///
+    /// # Errors
+    /// As [`Broker::poll`].
+    #[inline]
+    fn poll_into(
+        &mut self,
+        bar: &MarketBar,
+        fills: &mut Vec<OrderFill>,
+    ) -> Result<(), BrokerError> {
+        fills.extend(self.poll(bar)?);
+        Ok(())
+    }
+
     /// Process bar `bar.t` when nothing can happen on it, and say so: true means this call
     /// did all that [`Broker::poll`] would have done, and that would have executed nothing
     /// and changed no funding, rejection or bankruptcy total (the simulator: flat without

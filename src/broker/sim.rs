@@ -351,15 +351,23 @@ impl Broker for SimBroker {
 
     #[inline]
     fn poll(&mut self, mb: &MarketBar) -> Result<Vec<OrderFill>, BrokerError> {
+        let mut fills = Vec::new();
+        self.poll_into(mb, &mut fills)?;
+        Ok(fills)
+    }
+
+    #[inline]
+    fn poll_into(&mut self, mb: &MarketBar, fills: &mut Vec<OrderFill>) -> Result<(), BrokerError> {
         let (bar, t) = (&mb.bar, mb.t);
         self.last_t = t;
         if self.bankrupt || (self.pos.is_none() && self.orders.is_empty()) {
-            return Ok(Vec::new());
+            return Ok(());
         }
         if mb.funding_rate.is_none() && self.hold_bar(bar, t) {
-            return Ok(Vec::new());
+            return Ok(());
         }
-        Ok(self.process_bar(bar, t, mb.funding_rate))
+        self.process_bar(bar, t, mb.funding_rate, fills);
+        Ok(())
     }
 
     #[inline]

@@ -97,22 +97,23 @@ impl SimBroker {
         true
     }
 
-    /// Process bar `t`: funding at the open, orders, protection, mark at the close. Kept out
-    /// of line so the common bar ([`Self::hold_bar`]) inlines into the engine's step.
+    /// Process bar `t`: funding at the open, orders, protection, mark at the close; the
+    /// executions are appended to `fills`. Kept out of line so the common bar
+    /// ([`Self::hold_bar`]) inlines into the engine's step.
     #[inline(never)]
     pub(super) fn process_bar(
         &mut self,
         bar: &Bar,
         t: usize,
         funding_rate: Option<f64>,
-    ) -> Vec<OrderFill> {
-        let mut fills = Vec::new();
+        fills: &mut Vec<OrderFill>,
+    ) {
         self.charge_funding(bar, funding_rate);
         if !self.orders.is_empty() {
-            self.fill_orders(bar, t, false, &mut fills);
+            self.fill_orders(bar, t, false, fills);
         }
         if self.pos.as_ref().is_some_and(|p| t >= p.active_from) {
-            self.check_protection(bar, t, &mut fills);
+            self.check_protection(bar, t, fills);
         }
         if let Some(p) = self.pos.as_mut()
             && t >= p.active_from
@@ -120,8 +121,7 @@ impl SimBroker {
             p.min_price = p.min_price.min(bar.low);
             p.max_price = p.max_price.max(bar.high);
         }
-        self.settle_close(bar, t, &mut fills);
-        fills
+        self.settle_close(bar, t, fills);
     }
 
     /// `Fill::Close`: fill market orders at the close of bar `t`, then re-mark.

@@ -102,6 +102,10 @@ pub struct Engine<B> {
     mark: Mark,
     #[serde(skip)]
     events: Vec<EngineEvent>,
+    /// The list every poll appends its executions to ([`Broker::poll_into`]; empty between
+    /// polls, kept for its capacity; not saved).
+    #[serde(skip)]
+    fills: Vec<OrderFill>,
     /// The first bar whose columns the quiet stretches have not read ahead yet (a cache
     /// hint, see [`crate::broker::SimQuietGate`]; not saved).
     #[serde(skip)]
@@ -143,7 +147,7 @@ impl Engine<SimBroker> {
                 self.broker
                     .close_position(t, bar.ts_ms, bar.close, ExitReason::EndOfData)
         {
-            self.handle_fills(vec![fill], t, bar.ts_ms);
+            self.handle_fills(&mut vec![fill], t, bar.ts_ms);
             self.mark = Mark::of(&self.broker.totals());
             self.mark.exposure = false;
         }
@@ -250,6 +254,7 @@ impl<B: Broker> Engine<B> {
             unknown: Vec::new(),
             mark: Mark::of(&acct),
             events: Vec::with_capacity(16),
+            fills: Vec::new(),
             ahead: 0,
             transcript_only: false,
             broker,
@@ -294,7 +299,7 @@ impl<B: Broker> Engine<B> {
             funding_rate: input.funding_rate,
         };
         match self.broker.poll(&mb) {
-            Ok(fills) => self.handle_fills(fills, t, bar.ts_ms),
+            Ok(mut fills) => self.handle_fills(&mut fills, t, bar.ts_ms),
             Err(e) => self.failed(t, bar.ts_ms, "poll", None, &e),
         }
         self.mark = Mark::of(&self.broker.totals());
@@ -431,18 +436,20 @@ impl<B: Broker> Engine<B> {
         let (t, ts_ms) = (mb.t, mb.bar.ts_ms);
         let before = self.broker.totals();
         let busy = before.open_orders > 0 || before.has_position;
-        let fills = match self.broker.poll(mb) {
-            Ok(f) => f,
-            Err(e) => {
-                self.failed(t, ts_ms, "poll", None, &e);
-                Vec::new()
-            }
-        };
+        // the engine's list, taken while the fills are recorded (they push events)
+        let mut fills = std::mem::take(&mut self.fills);
+        if let Err(e) = self.broker.poll_into(mb, &mut fills) {
+            // as a failed poll: nothing executed
+            fills.clear();
+            self.failed(t, ts_ms, "poll", None, &e);
+        }
+        if busy {
+            self.handle_fills(&mut fills, t, ts_ms);
+        }
+        fills.clear();
+        self.fills = fills;
         if !busy {
             return true;
-        }
-        if !fills.is_empty() {
-            self.handle_fills(fills, t, ts_ms);
         }
         let acct = self.broker.totals();
         if acct.funding_paid != self.funding_seen {
@@ -600,7 +607,7 @@ impl<B: Broker> Engine<B> {
         }
         if self.cfg.fill == Fill::Close && self.broker.totals().open_orders > 0 {
             match self.broker.poll_close(mb) {
-                Ok(fills) => self.handle_fills(fills, t, ts_ms),
+                Ok(mut fills) => self.handle_fills(&mut fills, t, ts_ms),
                 Err(e) => self.failed(t, ts_ms, "poll", None, &e),
             }
             self.mark = Mark::of(&self.broker.totals());
@@ -661,13 +668,14 @@ impl<B: Broker> Engine<B> {
         self.regime = Some(cur);
     }
 
-    /// Record fills as events and keep risk's view of the position in step.
-    fn handle_fills(&mut self, fills: Vec<OrderFill>, t: usize, ts_ms: i64) {
+    /// Record fills as events and keep risk's view of the position in step; `fills` is
+    /// left empty.
+    fn handle_fills(&mut self, fills: &mut Vec<OrderFill>, t: usize, ts_ms: i64) {
         if fills.is_empty() {
             return;
         }
         let mut opened = false;
-        for f in fills {
+        for f in fills.drain(..) {
             match f.action {
                 FillAction::Open | FillAction::Increase => opened = true,
                 FillAction::Close { trade } => {
