@@ -18,13 +18,14 @@ use super::ta_is_zero;
 // costs nothing for fresh pages but a whole pass when the allocator reuses a freed block,
 // as glibc's default settings do after the first large free), with the recurrence's state
 // in registers and no capacity check per value:
-// - `extend` over the input slices zipped and mapped (one reserve for the whole run), where
-//   that loop is inlined into the kernel (SMA, TRANGE, ROC/MOM, OBV's blocks);
-// - blocks of [`OUT_BLOCK`] values computed by a plain loop into a stack buffer, then
-//   appended by `extend_from_slice` (a copy out of L1): RSI, EMA and ATR (session 12, when
-//   they moved into `pulp`'s AVX2+FMA context: a plain loop, nothing left out of line
-//   outside the context), and WMA with its block loop in a function of its own
-//   (`#[inline(never)]`, so that no call sits beside the loop).
+// `extend` over the input slices zipped and mapped (one reserve for the whole run), where
+// that loop is inlined into the kernel: SMA, TRANGE, ROC/MOM, OBV's blocks, and since
+// session 13 the chains of EMA, ATR, RSI and WMA too. Those four had gone through a stack
+// buffer of 256 values appended by `extend_from_slice`; the copy is a call that the chain
+// waits behind (the chain is latency-bound, the stores beside it are free), which cost EMA
+// 8 % in a C model and 9–24 % here (EMA 1.09, ATR 1.12, RSI 1.04, WMA 1.24 over 10 rounds;
+// EMA and ATR inside `pulp`'s AVX2+FMA context, RSI and WMA in baseline code). Check with
+// `perf report` after a toolchain change: no `Map::fold` or `fma` symbol may appear.
 // MACD and the DMI step still write in place into a zero-filled
 // column ([`zeroed`]): for them every appending form tried (session 10) was slower than
 // the zeroed column, with fresh pages (MACD, DMI, MAX 0.6–0.85×) and for MAX with a reused
@@ -78,9 +79,6 @@ impl Isa {
 fn portable<R>(op: impl pulp::NullaryFnOnce<Output = R>) -> R {
     op.call()
 }
-
-/// Values per stack block of the kernels that append block by block.
-const OUT_BLOCK: usize = 256;
 
 /// Wilder's true range: `max(high - low, |prev_close - high|, |prev_close - low|)`.
 #[inline]
@@ -210,17 +208,10 @@ pub(crate) fn ema(xs: &[f64], p: usize, k: f64, out: &mut Vec<f64>) -> EmaEnd {
     warm_up(out, p - 1);
     let mut v = seed_sum / p as f64;
     out.push(v);
-    // in blocks through a stack buffer: a plain loop, so that nothing of it can be left out
-    // of line outside the caller's AVX2+FMA context (where `mul_add` would be a call)
-    let mut buf = [0.0; OUT_BLOCK];
-    for now in xs[p..].chunks(OUT_BLOCK) {
-        let block = &mut buf[..now.len()];
-        for (b, &x) in block.iter_mut().zip(now) {
-            v = (x - v).mul_add(k, v);
-            *b = v;
-        }
-        out.extend_from_slice(block);
-    }
+    out.extend(xs[p..].iter().map(|&x| {
+        v = (x - v).mul_add(k, v);
+        v
+    }));
     (p, seed_sum, v)
 }
 
@@ -344,37 +335,17 @@ pub(crate) fn wma(xs: &[f64], p: usize, out: &mut Vec<f64>) -> WmaEnd {
     let pf = p as f64;
     let divider = ((p * (p + 1)) >> 1) as f64;
     // bar `i` (from `p - 1`) sets `trailing` to `xs[i + 1 - p]`, which leaves at bar `i + 1`
-    let mut state = (sub, sum, trailing);
-    let mut buf = [0.0; OUT_BLOCK];
-    for (now, next) in xs[warm..].chunks(OUT_BLOCK).zip(xs.chunks(OUT_BLOCK)) {
-        let block = &mut buf[..now.len()];
-        wma_block(&mut state, (now, next), (pf, divider), block);
-        out.extend_from_slice(block);
-    }
-    let (sub, sum, trailing) = state;
-    (warm, sub, sum, trailing)
-}
-
-/// [`wma`]'s recurrence over one block into `buf` (as long as `now`): bar `j` takes
-/// `now[j]` and sets `trailing` to `next[j]`. A function of its own, so that its loop has no
-/// call beside it (the block's copy is the caller's): the state stays in registers.
-#[inline(never)]
-fn wma_block(
-    state: &mut (f64, f64, f64),
-    (now, next): (&[f64], &[f64]),
-    (pf, divider): (f64, f64),
-    buf: &mut [f64],
-) {
-    let (mut sub, mut sum, mut trailing) = *state;
-    for ((b, &x), &next_trailing) in buf.iter_mut().zip(now).zip(next) {
+    let (mut sub, mut sum, mut trailing) = (sub, sum, trailing);
+    out.extend(xs[warm..].iter().zip(xs).map(|(&x, &next_trailing)| {
         sub += x;
         sub -= trailing;
         sum += x * pf;
         trailing = next_trailing;
-        *b = sum / divider;
+        let v = sum / divider;
         sum -= sub;
-    }
-    *state = (sub, sum, trailing);
+        v
+    }));
+    (warm, sub, sum, trailing)
 }
 
 /// The end state of an RSI run: changes counted (capped at the period), gain, loss.
@@ -413,19 +384,14 @@ pub(crate) fn rsi(xs: &[f64], p: usize, keep: f64, inv_n: f64, out: &mut Vec<f64
     loss /= n;
     gain /= n;
     out.push(rsi_value(gain, loss));
-    let mut buf = [0.0; OUT_BLOCK];
-    // chunk `i` of both: `(xs[j + 1], xs[j])` pairs, a close and the one before it
-    let chunks = xs[p + 1..].chunks(OUT_BLOCK).zip(xs[p..].chunks(OUT_BLOCK));
-    for (now, before) in chunks {
-        for ((b, &x), &prev) in buf.iter_mut().zip(now).zip(before) {
-            let d = x - prev;
-            let (g, l) = (d.max(0.0), (-d).max(0.0));
-            loss = (loss * keep + l) * inv_n;
-            gain = (gain * keep + g) * inv_n;
-            *b = rsi_value(gain, loss);
-        }
-        out.extend_from_slice(&buf[..now.len()]);
-    }
+    // `(xs[j + 1], xs[j])` pairs, a close and the one before it, straight into the column
+    out.extend(xs[p + 1..].iter().zip(&xs[p..]).map(|(&x, &prev)| {
+        let d = x - prev;
+        let (g, l) = (d.max(0.0), (-d).max(0.0));
+        loss = (loss * keep + l) * inv_n;
+        gain = (gain * keep + g) * inv_n;
+        rsi_value(gain, loss)
+    }));
     (p, gain, loss)
 }
 
@@ -825,20 +791,12 @@ pub(crate) fn atr(
     warm_up(out, p);
     value /= p as f64;
     out.push(value);
-    // in blocks through a stack buffer, as `ema`
-    let mut buf = [0.0; OUT_BLOCK];
-    let chunks = high[p + 1..]
-        .chunks(OUT_BLOCK)
-        .zip(low[p + 1..].chunks(OUT_BLOCK))
-        .zip(close[p..].chunks(OUT_BLOCK));
-    for ((hs, ls), cs) in chunks {
-        let block = &mut buf[..hs.len()];
-        for (((b, &h), &l), &prev) in block.iter_mut().zip(hs).zip(ls).zip(cs) {
-            value = value.mul_add(decay, true_range(h, l, prev) * gain);
-            *b = value;
-        }
-        out.extend_from_slice(block);
-    }
+    // straight into the column, as `ema`
+    let bars = high[p + 1..].iter().zip(&low[p + 1..]).zip(&close[p..]);
+    out.extend(bars.map(|((&h, &l), &prev)| {
+        value = value.mul_add(decay, true_range(h, l, prev) * gain);
+        value
+    }));
     (p, value)
 }
 
