@@ -16,7 +16,7 @@
 //! bits. Each output column is allocated once at its final length and appended to block by
 //! block: no zeroing pass, no column-sized temporaries.
 
-pub(crate) use super::kernels::Isa;
+use super::kernels::Isa;
 
 /// Bars per block: the two blocks' stack buffers (5 values a bar each) and the outputs stay
 /// in L1, and a block's stores to the columns drain while the next block's chain runs.

@@ -30,14 +30,15 @@ use super::ta_is_zero;
 // column ([`zeroed`]): for them every appending form tried (session 10) was slower than
 // the zeroed column, with fresh pages (MACD, DMI, MAX 0.6–0.85×) and for MAX with a reused
 // block as well (the copy through a buffer costs more than the `memset`). The rolling
-// extremes append since session 13 (the doubling kernel's blocks by `extend`: the
-// `memset` had become a sixth of MAX's time under mimalloc, which reuses the block); MACD's and the
+// extremes append since session 13 (the doubling kernel's blocks by `extend`: the `memset`
+// had become a sixth of MAX's time under mimalloc, which reuses the block). MACD's and the
 // DMI's 3–4 columns are trimmed from the heap and faulted in again every call under
 // glibc's default settings anyway, and fresh heap pages are not cleared by `calloc`.
-// What did not work: an `extend` with state whose loop the compiler keeps out of line
-// (`Map::fold`, as it did for RSI, WMA and the DMI step in some builds) holds the captured
-// state in memory, a store and a load on every bar's chain (RSI 0.6×, WMA 0.3× of the
-// zeroed kernel); `push` in a plain loop, inlined or in a function of its own, was
+// What did not work in session 10: an `extend` with state whose loop the compiler keeps out
+// of line (`Map::fold`, as it did then for RSI, WMA and the DMI step in some builds; the
+// session-13 build inlines RSI's and WMA's, which is what the check above is for) holds
+// the captured state in memory, a store and a load on every bar's chain (RSI 0.6×, WMA
+// 0.3× of the zeroed kernel); `push` in a plain loop, inlined or in a function of its own, was
 // 0.4–0.9× (MACD 0.6× with fresh pages).
 
 /// The instruction set a kernel runs in. Both give the same bits (see the kernels' docs,
@@ -525,13 +526,13 @@ impl<const IS_MAX: bool> pulp::NullaryFnOnce for DoublingRun<'_, IS_MAX> {
 /// `s` is then the more extreme of the `top`-value extremes from `s` and from
 /// `s + p - top`. Every pass is a plain loop over two slices (no data-dependent branch, no
 /// chain from bar to bar), so it runs in SIMD lanes. Appends the `xs.len() - p + 1` full
-/// windows' extremes to `out` (needs `2 <= p <= xs.len()`). Returns `false`, with nothing
-/// appended, when some value is zero or `NaN`: otherwise values that compare equal are the
-/// same bits, and the order of the compares cannot change a window's extreme.
+/// windows' extremes to `out` (needs `2 <= p <= xs.len()`). Returns `false` when some value
+/// is zero or `NaN` (then what it appended is not the answer, as [`extreme_blocks`]):
+/// otherwise values that compare equal are the same bits, and the order of the compares
+/// cannot change a window's extreme.
 #[inline(always)]
 fn extreme_doubling<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut Vec<f64>) -> bool {
     let n = xs.len();
-    let start = out.len();
     let top = 1usize << (usize::BITS - 1 - p.leading_zeros());
     let (shift, doublings) = (p - top, top.trailing_zeros());
     let mut a = vec![0.0; DOUBLING_BLOCK + p - 1];
@@ -546,7 +547,6 @@ fn extreme_doubling<const IS_MAX: bool>(xs: &[f64], p: usize, out: &mut Vec<f64>
         // an add per lane, block by block (the block is then in cache for the first pass)
         let sound: u64 = src.iter().map(|&x| u64::from(x.abs() > 0.0)).sum();
         if sound != src.len() as u64 {
-            out.truncate(start);
             return false;
         }
         let (mut cur, mut next) = (&mut a, &mut b);
