@@ -27,6 +27,8 @@ use algolab::engine::{BacktestConfig, run_backtest};
 use algolab::strategy::sma_cross::SmaCross;
 use criterion::{Criterion, Throughput, criterion_group};
 
+mod common;
+
 // the `algolab` binary's allocator (src/main.rs), so the figures are the shipped program's
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -111,7 +113,9 @@ fn bench_technical(c: &mut Criterion) {
 /// (a shared, loaded machine disturbs the best run least), timed by the thread's CPU time
 /// (the runs are single-threaded); `ALGOLAB_BENCH_SIZES` picks sizes and
 /// `ALGOLAB_BENCH_ONLY` rows (comma-separated names: `sma_cross`, `technical`,
-/// `fast_sma_cross`, `fast_sma_cross_sweep_loop`; all when unset).
+/// `fast_sma_cross`, `fast_sma_cross_sweep_loop`, `one_pass`; all when unset). `one_pass`
+/// is the limit of the hardware in the same process: one read of the bars' five columns
+/// (`common::read_pass`), and the fast path's share of it.
 fn best_of_table(reps: usize) {
     let cfg = BacktestConfig::default();
     let only: Option<Vec<String>> = std::env::var("ALGOLAB_BENCH_ONLY")
@@ -170,6 +174,7 @@ fn best_of_table(reps: usize) {
         }
         let lc = lean_config(&bars);
         // the fast path and, beside it in the same process, the sweep's per-bar loop
+        let mut fast = None;
         for (label, run) in [
             ("fast_sma_cross", fast_sma_cross as fn(&Bars, _) -> usize),
             ("fast_sma_cross_sweep_loop", fast_sma_cross_sweep_loop),
@@ -187,6 +192,29 @@ fn best_of_table(reps: usize) {
                 "{label}/{n:<10} {:8.1} M bars/s  ({trades} trades)",
                 n as f64 / best / 1e6
             );
+            fast = fast.or(Some(n as f64 / best));
+        }
+        if wanted("one_pass") {
+            // the hardware's limit in the same process: the bars' five f64 columns read once
+            let cols = [
+                bars.open(),
+                bars.high(),
+                bars.low(),
+                bars.close(),
+                bars.volume(),
+            ];
+            let secs = common::read_pass(&cols, reps);
+            let rate = n as f64 / secs;
+            print!(
+                "one_pass/{n:<10} {:8.1} M bars/s  (open, high, low, close and volume read once: \
+                 {:.1} GB/s",
+                rate / 1e6,
+                (n * 40) as f64 / secs / 1e9
+            );
+            match fast {
+                Some(f) => println!("; fast_sma_cross is {:.0} % of it)", f / rate * 100.0),
+                None => println!(")"),
+            }
         }
     }
 }

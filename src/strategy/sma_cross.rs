@@ -33,21 +33,23 @@ pub const SMA_CROSS_PARAMS: &[ParamSpec] = &[
     },
 ];
 
-/// One Neumaier-compensated addition of `x` to the running sum `sum` with compensation
-/// `comp`.
-#[inline]
-fn neumaier(sum: f64, comp: f64, x: f64) -> (f64, f64) {
+/// One compensated addition of `x` to the running sum `sum` with compensation `comp`:
+/// `comp` gains the rounding error of `sum + x`, found by Knuth's TwoSum (six additions,
+/// no branch, so the two-lane forms need no compare and no blend). Whenever `sum + x` is
+/// finite that error is exact, so these are the bits of Neumaier's branch (`comp +=
+/// ((big − t) + small)` with `big` the operand of larger magnitude; the form before
+/// session 14; the test `twosum_is_neumaier_bit_for_bit` compares both); where `sum + x`
+/// overflows or an operand is not finite both make the mean NaN from that bar on.
+#[inline(always)]
+pub(crate) fn two_sum(sum: f64, comp: f64, x: f64) -> (f64, f64) {
     let t = sum + x;
-    let comp = if sum.abs() >= x.abs() {
-        comp + ((sum - t) + x)
-    } else {
-        comp + ((x - t) + sum)
-    };
-    (t, comp)
+    // `x`'s share of `t`, then what each operand lost to the rounding
+    let bx = t - sum;
+    (t, comp + ((sum - (t - bx)) + (x - bx)))
 }
 
-/// A streaming simple moving average of closes: a ring buffer and a Neumaier-compensated
-/// running sum (pandas' rolling mean compensates the same way).
+/// A streaming simple moving average of closes: a ring buffer and a compensated running sum
+/// (pandas' rolling mean compensates too).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct RollingMean {
     buf: Vec<f64>,
@@ -70,7 +72,7 @@ impl RollingMean {
 
     #[inline]
     fn add(&mut self, x: f64) {
-        (self.sum, self.comp) = neumaier(self.sum, self.comp, x);
+        (self.sum, self.comp) = two_sum(self.sum, self.comp, x);
     }
 
     /// True once `n` values have been seen (the mean is defined).
@@ -167,8 +169,8 @@ impl<'a> Cursor<'a> {
     #[inline(always)]
     fn peek(&self, x: f64) -> (f64, f64, f64) {
         let old = self.buf.get(self.pos).copied().unwrap_or(0.0);
-        let (sum, comp) = neumaier(self.sum, self.comp, -old);
-        let (sum, comp) = neumaier(sum, comp, x);
+        let (sum, comp) = two_sum(self.sum, self.comp, -old);
+        let (sum, comp) = two_sum(sum, comp, x);
         (sum, comp, (sum + comp) / self.n)
     }
 
@@ -223,8 +225,7 @@ impl MeanPair for ScalarPair<'_> {
 /// The x86-64 [`MeanPair`]: both averages in the two lanes of one SSE2 vector (lane 0
 /// fast, lane 1 slow), so each bar takes one vector operation where the portable pair
 /// takes two scalar ones, and one division for both means. Each lane does exactly the
-/// scalar operations (`neumaier`'s branch becomes a lane mask: `|sum| >= |x|`, false on
-/// NaN as `>=`), so the bits are the same. The intrinsics go through `pulp`'s SSE2 token
+/// scalar operations (`two_sum`'s six additions), so the bits are the same. The intrinsics go through `pulp`'s SSE2 token
 /// (the crate forbids `unsafe`; SSE2 is part of x86-64, so the check always passes).
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
@@ -270,22 +271,15 @@ mod sse2 {
             })
         }
 
-        /// `neumaier` in both lanes: `t = s + x`; `big = |s| >= |x|`;
-        /// `comp + (((big ? s : x) - t) + (big ? x : s))`.
+        /// `two_sum` in both lanes (TwoSum: `t = s + x`, `bx = t − s`,
+        /// `comp + ((s − (t − bx)) + (x − bx))`).
         #[inline(always)]
         fn add(&self, s: __m128d, c: __m128d, x: __m128d) -> (__m128d, __m128d) {
             let x2 = self.x2;
             let t = x2._mm_add_pd(s, x);
-            let big = x2._mm_cmpge_pd(
-                x2._mm_andnot_pd(self.sign, s),
-                x2._mm_andnot_pd(self.sign, x),
-            );
-            // the selects, bitwise: with d = s ^ x, `big ? s : x` is x ^ (big & d) and the
-            // other operand that ^ d (four logical operations instead of six)
-            let d = x2._mm_xor_pd(s, x);
-            let a = x2._mm_xor_pd(x, x2._mm_and_pd(big, d));
-            let b = x2._mm_xor_pd(a, d);
-            (t, x2._mm_add_pd(c, x2._mm_add_pd(x2._mm_sub_pd(a, t), b)))
+            let bx = x2._mm_sub_pd(t, s);
+            let e = x2._mm_add_pd(x2._mm_sub_pd(s, x2._mm_sub_pd(t, bx)), x2._mm_sub_pd(x, bx));
+            (t, x2._mm_add_pd(c, e))
         }
 
         /// Lane 0 and lane 1 of `v`.
@@ -738,6 +732,92 @@ mod tests {
                 stepped.prev.map(|(f, s)| (f.to_bits(), s.to_bits()))
             );
         }
+    }
+
+    /// The compensated addition before session 14: Neumaier's branch.
+    fn neumaier_reference(sum: f64, comp: f64, x: f64) -> (f64, f64) {
+        let t = sum + x;
+        let comp = if sum.abs() >= x.abs() {
+            comp + ((sum - t) + x)
+        } else {
+            comp + ((x - t) + sum)
+        };
+        (t, comp)
+    }
+
+    /// `two_sum` gives Neumaier's bits wherever `sum + x` is finite (both compute the exact
+    /// rounding error), over operands of every magnitude and sign, zeros, subnormals and
+    /// near-cancellations, and chained as a running sum does; where it overflows, or an
+    /// operand is not finite, both make `sum + comp` NaN.
+    #[test]
+    fn twosum_is_neumaier_bit_for_bit() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(14);
+        let value = |rng: &mut rand_chacha::ChaCha8Rng| -> f64 {
+            match rng.random_range(0..10) {
+                0 => [
+                    0.0,
+                    -0.0,
+                    f64::MIN_POSITIVE,
+                    -f64::MIN_POSITIVE / 3.0,
+                    5e-324,
+                ][rng.random_range(0..5)],
+                1 => f64::from_bits(rng.random::<u64>() & !(0x7ff << 52)), // subnormal, either sign
+                2 => {
+                    // any finite bit pattern
+                    let b = rng.random::<u64>();
+                    let f = f64::from_bits(b);
+                    if f.is_finite() { f } else { 1.0 }
+                }
+                3 => rng.random_range(-1.0..1.0) * 10f64.powi(rng.random_range(-300..300)),
+                _ => 100.0 + rng.random_range(-50.0..50.0),
+            }
+        };
+        let mut checked = 0;
+        for _ in 0..200_000 {
+            let (s, c, x) = (value(&mut rng), value(&mut rng), value(&mut rng));
+            // also the exact negation of s and near-cancellations
+            for x in [x, -s, -(s * (1.0 + f64::EPSILON)), -x] {
+                let (a, b) = (two_sum(s, c, x), neumaier_reference(s, c, x));
+                if (s + x).is_finite() {
+                    let bits = |p: (f64, f64)| (p.0.to_bits(), p.1.to_bits());
+                    assert_eq!(bits(a), bits(b), "{s:e} {c:e} {x:e}");
+                    checked += 1;
+                } else {
+                    assert!(
+                        (a.0 + a.1).is_nan() && (b.0 + b.1).is_nan(),
+                        "{s:e} {c:e} {x:e}"
+                    );
+                }
+            }
+        }
+        assert!(checked > 700_000, "{checked}");
+        // chained: a running sum of 10-bar windows over closes, as `RollingMean::update` does
+        let mut closes = vec![100.0f64];
+        for _ in 0..100_000 {
+            let last = *closes.last().unwrap();
+            closes.push((last + rng.random_range(-1.0..1.0)).max(0.01));
+        }
+        let (mut a, mut b) = ((0.0, 0.0), (0.0, 0.0));
+        for (t, &x) in closes.iter().enumerate() {
+            if t >= 10 {
+                a = two_sum(a.0, a.1, -closes[t - 10]);
+                b = neumaier_reference(b.0, b.1, -closes[t - 10]);
+            }
+            a = two_sum(a.0, a.1, x);
+            b = neumaier_reference(b.0, b.1, x);
+            assert_eq!(
+                (a.0.to_bits(), a.1.to_bits()),
+                (b.0.to_bits(), b.1.to_bits()),
+                "bar {t}"
+            );
+        }
+        // overflow: Neumaier's compensation is -inf, TwoSum's NaN; the mean is NaN for both
+        let (a, b) = (
+            two_sum(1.7e308, 0.0, 1.7e308),
+            neumaier_reference(1.7e308, 0.0, 1.7e308),
+        );
+        assert!((a.0 + a.1).is_nan() && (b.0 + b.1).is_nan());
     }
 
     #[test]

@@ -33,6 +33,7 @@ use crate::core::order::{Side, Trade};
 use crate::data::Bars;
 
 pub use crate::strategy::sma_cross::rolling_mean_column;
+use crate::strategy::sma_cross::two_sum;
 
 /// Bars per block of [`sma_cross_detail`] (the block's sums, the order words and the
 /// block's prices stay in L1).
@@ -135,7 +136,7 @@ impl SmaPairState {
     }
 }
 
-/// A compensated (Neumaier) running sum, `RollingMean`'s.
+/// A compensated running sum, `RollingMean`'s (its [`two_sum`]).
 #[derive(Debug, Clone, Copy, Default)]
 struct Kahan {
     sum: f64,
@@ -145,12 +146,7 @@ struct Kahan {
 impl Kahan {
     #[inline(always)]
     fn add(&mut self, x: f64) {
-        let t = self.sum + x;
-        // the operands in the order `RollingMean::add` subtracts them
-        let big = self.sum.abs() >= x.abs();
-        let (a, b) = if big { (self.sum, x) } else { (x, self.sum) };
-        self.comp += (a - t) + b;
-        self.sum = t;
+        (self.sum, self.comp) = two_sum(self.sum, self.comp, x);
     }
 }
 
@@ -786,22 +782,14 @@ mod avx {
     const GT: i32 = 0x1e;
     const LT: i32 = 0x11;
 
-    /// `Kahan::add` in both lanes, `ax = |x|` given: `t = s + x`; `big = |s| >= |x|` (false
-    /// on NaN, as `>=`); `comp += ((big ? s : x) - t) + (big ? x : s)`. `sign` is `-0.0`.
+    /// `Kahan::add` in both lanes ([`two_sum`](super::two_sum)'s six additions).
     #[inline(always)]
-    fn add(
-        v: V3,
-        sign: __m128d,
-        (s, c): (__m128d, __m128d),
-        x: __m128d,
-        ax: __m128d,
-    ) -> (__m128d, __m128d) {
-        let (x2, x41) = (&v.sse2, &v.sse4_1);
+    fn add(v: V3, (s, c): (__m128d, __m128d), x: __m128d) -> (__m128d, __m128d) {
+        let x2 = &v.sse2;
         let t = x2._mm_add_pd(s, x);
-        let big = x2._mm_cmpge_pd(x2._mm_andnot_pd(sign, s), ax);
-        let a = x41._mm_blendv_pd(x, s, big);
-        let b = x41._mm_blendv_pd(s, x, big);
-        (t, x2._mm_add_pd(c, x2._mm_add_pd(x2._mm_sub_pd(a, t), b)))
+        let bx = x2._mm_sub_pd(t, s);
+        let e = x2._mm_add_pd(x2._mm_sub_pd(s, x2._mm_sub_pd(t, bx)), x2._mm_sub_pd(x, bx));
+        (t, x2._mm_add_pd(c, e))
     }
 
     /// Both lanes' sums and compensations of `state`.
@@ -840,9 +828,7 @@ mod avx {
         out: &mut [Sums],
     ) {
         let x2 = &v.sse2;
-        let sign = x2._mm_set1_pd(-0.0);
-        // `Kahan::add` with `|x|` computed
-        let add_x = |sc, x| add(v, sign, sc, x, x2._mm_andnot_pd(sign, x));
+        let add_x = |sc, x| add(v, sc, x);
         let mut sc = load(state);
         let xs = close[range.clone()].iter();
         let olds = close[range.start - ns[0]..]
@@ -860,9 +846,8 @@ mod avx {
     /// negative (NaN, infinities, zeros of either sign and subnormals allowed; [`Bars`]'
     /// are positive and finite): bits `2i`, `2i + 1` of `codes[i / WORD]` get the
     /// [`super::order`] of bar `range.start + i`'s means (its sums over `div`), and no sums
-    /// are stored. With no negative value `|x|` and `x` compare alike against `|s|` (`-0`
-    /// equals `0`, NaN compares false either way), so `Kahan::add`'s `|x|` is the loaded
-    /// value itself (`old` for `x = -old`); the rest are [`steady`]'s operations, and the
+    /// are stored. The sums are [`steady`]'s operations (since session 14 they no longer
+    /// depend on the closes' signs; the callers still ask for non-negative ones), and the
     /// orders are [`orders2`]'s (two bars per divide) or the same per bar.
     ///
     /// [`Bars`]: crate::data::Bars
@@ -883,9 +868,9 @@ mod avx {
         // one bar: drop the oldest values (`old`), add the newest (`x`); `sum + comp`
         let bar = |s: __m128d, c: __m128d, of: f64, os: f64, x: f64| {
             let old: __m128d = pulp::cast([of, os]);
-            let (s, c) = add(v, sign, (s, c), x2._mm_xor_pd(old, sign), old);
+            let (s, c) = add(v, (s, c), x2._mm_xor_pd(old, sign));
             let x = x2._mm_set1_pd(x);
-            let (s, c) = add(v, sign, (s, c), x, x);
+            let (s, c) = add(v, (s, c), x);
             (s, c, x2._mm_add_pd(s, c))
         };
         let (mut s, mut c) = load(state);
