@@ -225,8 +225,9 @@ impl MeanPair for ScalarPair<'_> {
 /// The x86-64 [`MeanPair`]: both averages in the two lanes of one SSE2 vector (lane 0
 /// fast, lane 1 slow), so each bar takes one vector operation where the portable pair
 /// takes two scalar ones, and one division for both means. Each lane does exactly the
-/// scalar operations (`two_sum`'s six additions), so the bits are the same. The intrinsics go through `pulp`'s SSE2 token
-/// (the crate forbids `unsafe`; SSE2 is part of x86-64, so the check always passes).
+/// scalar operations (`two_sum`'s six additions), so the bits are the same. The intrinsics
+/// go through `pulp`'s SSE2 token (the crate forbids `unsafe`; SSE2 is part of x86-64, so
+/// the check always passes).
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     use core::arch::x86_64::__m128d;
