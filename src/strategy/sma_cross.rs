@@ -229,12 +229,26 @@ impl MeanPair for ScalarPair<'_> {
 /// go through `pulp`'s SSE2 token (the crate forbids `unsafe`; SSE2 is part of x86-64, so
 /// the check always passes).
 #[cfg(target_arch = "x86_64")]
-mod sse2 {
+pub(crate) mod sse2 {
     use core::arch::x86_64::__m128d;
 
     use pulp::core_arch::x86::Sse2;
 
     use super::{MeanPair, RollingMean};
+
+    /// [`two_sum`](super::two_sum) in both lanes of `(sums, comps)` (TwoSum: `t = s + x`,
+    /// `bx = t − s`, `comp + ((s − (t − bx)) + (x − bx))`); the fast path's lanes call it too.
+    #[inline(always)]
+    pub(crate) fn two_sum_lanes(
+        x2: Sse2,
+        (s, c): (__m128d, __m128d),
+        x: __m128d,
+    ) -> (__m128d, __m128d) {
+        let t = x2._mm_add_pd(s, x);
+        let bx = x2._mm_sub_pd(t, s);
+        let e = x2._mm_add_pd(x2._mm_sub_pd(s, x2._mm_sub_pd(t, bx)), x2._mm_sub_pd(x, bx));
+        (t, x2._mm_add_pd(c, e))
+    }
 
     /// See the module doc.
     pub(super) struct Sse2Pair<'a> {
@@ -272,17 +286,6 @@ mod sse2 {
             })
         }
 
-        /// `two_sum` in both lanes (TwoSum: `t = s + x`, `bx = t − s`,
-        /// `comp + ((s − (t − bx)) + (x − bx))`).
-        #[inline(always)]
-        fn add(&self, s: __m128d, c: __m128d, x: __m128d) -> (__m128d, __m128d) {
-            let x2 = self.x2;
-            let t = x2._mm_add_pd(s, x);
-            let bx = x2._mm_sub_pd(t, s);
-            let e = x2._mm_add_pd(x2._mm_sub_pd(s, x2._mm_sub_pd(t, bx)), x2._mm_sub_pd(x, bx));
-            (t, x2._mm_add_pd(c, e))
-        }
-
         /// Lane 0 and lane 1 of `v`.
         #[inline(always)]
         fn lanes(&self, v: __m128d) -> (f64, f64) {
@@ -304,8 +307,8 @@ mod sse2 {
             let os = self.slow.get(self.spos).copied().unwrap_or(0.0);
             // RollingMean::update: drop the oldest value (add its negation), add x
             let old = x2._mm_xor_pd(x2._mm_set_pd(os, of), self.sign);
-            let (s, c) = self.add(self.sum, self.comp, old);
-            let (s, c) = self.add(s, c, x2._mm_set1_pd(x));
+            let (s, c) = two_sum_lanes(x2, (self.sum, self.comp), old);
+            let (s, c) = two_sum_lanes(x2, (s, c), x2._mm_set1_pd(x));
             let (f, sl) = self.lanes(x2._mm_div_pd(x2._mm_add_pd(s, c), self.n));
             ((s, c), f, sl)
         }

@@ -777,19 +777,16 @@ mod avx {
     use pulp::x86::V3;
 
     use super::{Kahan, Sums, WORD};
+    use crate::strategy::sma_cross::sse2::two_sum_lanes;
 
     /// `_CMP_GT_OQ` and `_CMP_LT_OQ` (false on NaN, as Rust's `>` and `<`).
     const GT: i32 = 0x1e;
     const LT: i32 = 0x11;
 
-    /// `Kahan::add` in both lanes ([`two_sum`](super::two_sum)'s six additions).
+    /// `Kahan::add` in both lanes: the streaming pair's [`two_sum_lanes`].
     #[inline(always)]
-    fn add(v: V3, (s, c): (__m128d, __m128d), x: __m128d) -> (__m128d, __m128d) {
-        let x2 = &v.sse2;
-        let t = x2._mm_add_pd(s, x);
-        let bx = x2._mm_sub_pd(t, s);
-        let e = x2._mm_add_pd(x2._mm_sub_pd(s, x2._mm_sub_pd(t, bx)), x2._mm_sub_pd(x, bx));
-        (t, x2._mm_add_pd(c, e))
+    fn add(v: V3, sc: (__m128d, __m128d), x: __m128d) -> (__m128d, __m128d) {
+        two_sum_lanes(v.sse2, sc, x)
     }
 
     /// Both lanes' sums and compensations of `state`.
@@ -828,15 +825,14 @@ mod avx {
         out: &mut [Sums],
     ) {
         let x2 = &v.sse2;
-        let add_x = |sc, x| add(v, sc, x);
         let mut sc = load(state);
         let xs = close[range.clone()].iter();
         let olds = close[range.start - ns[0]..]
             .iter()
             .zip(&close[range.start - ns[1]..]);
         for ((&x, (&of, &os)), o) in xs.zip(olds).zip(out) {
-            sc = add_x(sc, pulp::cast([-of, -os]));
-            sc = add_x(sc, x2._mm_set1_pd(x));
+            sc = add(v, sc, pulp::cast([-of, -os]));
+            sc = add(v, sc, x2._mm_set1_pd(x));
             *o = pulp::cast(x2._mm_add_pd(sc.0, sc.1));
         }
         store(state, sc);
@@ -846,9 +842,9 @@ mod avx {
     /// negative (NaN, infinities, zeros of either sign and subnormals allowed; [`Bars`]'
     /// are positive and finite): bits `2i`, `2i + 1` of `codes[i / WORD]` get the
     /// [`super::order`] of bar `range.start + i`'s means (its sums over `div`), and no sums
-    /// are stored. The sums are [`steady`]'s operations (since session 14 they no longer
-    /// depend on the closes' signs; the callers still ask for non-negative ones), and the
-    /// orders are [`orders2`]'s (two bars per divide) or the same per bar.
+    /// are stored. The sums are [`steady`]'s operations (since session 14 they do not depend
+    /// on the closes' signs, but only non-negative closes are tested here), and the orders
+    /// are [`orders2`]'s (two bars per divide) or the same per bar.
     ///
     /// [`Bars`]: crate::data::Bars
     #[inline(always)]
