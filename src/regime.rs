@@ -16,7 +16,9 @@
 use std::fmt;
 
 use crate::data::Bar;
-use crate::indicators::{Adx, BollingerBands, Indicator, ParamError, Sma, StdDev, Window};
+use crate::indicators::{
+    Adx, BollingerBands, Indicator, ParamError, Sma, StdDev, Window, from_order_key, order_key,
+};
 
 /// A market regime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -176,27 +178,17 @@ fn percentile(v: &mut [f64], q: f64) -> f64 {
     percentile_of(v.len(), q, |i| v[i])
 }
 
-/// The percentile `q` of `len` (> 0) sorted values, `at(i)` the `i`-th smallest.
+/// The percentile `q` (0–1) of `len` (> 0) sorted values, `at(i)` the `i`-th smallest.
+///
+/// `pos = q·(len − 1)` is finite and not negative, so its floor is the truncation `pos as
+/// usize` and its ceiling one more unless `pos` is whole: the values `floor`/`ceil` give,
+/// without their library calls (a `technical` run calls this on every bar).
 #[inline]
 fn percentile_of(len: usize, q: f64, at: impl Fn(usize) -> f64) -> f64 {
     let pos = q * (len - 1) as f64;
-    let lo = pos.floor() as usize;
-    let hi = pos.ceil() as usize;
+    let lo = pos as usize;
+    let hi = lo + usize::from(pos > lo as f64);
     at(lo) + (at(hi) - at(lo)) * (pos - lo as f64)
-}
-
-/// The integer that orders as [`f64::total_cmp`] orders `x` (the same bit trick), so a
-/// sorted window compares plain integers; [`from_order_key`] undoes it.
-#[inline]
-fn order_key(x: f64) -> i64 {
-    let b = x.to_bits() as i64;
-    b ^ ((((b >> 63) as u64) >> 1) as i64)
-}
-
-/// The float of an [`order_key`] (the transform is its own inverse).
-#[inline]
-fn from_order_key(k: i64) -> f64 {
-    f64::from_bits((k ^ ((((k >> 63) as u64) >> 1) as i64)) as u64)
 }
 
 /// Insert `v` into the sorted `sorted`.
@@ -329,6 +321,7 @@ impl RegimeDetector {
     /// `ADX(adx_period)` of the same bars (a strategy's own DMI gives it bit for bit), so
     /// it is not computed twice. The detector's own ADX is then left untouched: use one
     /// form or the other for a whole run.
+    #[inline(always)]
     pub fn update_with_adx(&mut self, bar: &Bar, adx: Option<f64>) -> Option<RegimeState> {
         let c = &self.cfg;
         let ma = self.ma.update(bar);
@@ -652,6 +645,41 @@ mod tests {
         // numpy.percentile([1, 2, 3, 4], 90) = 3.7
         let mut v = vec![4.0, 1.0, 3.0, 2.0];
         assert!((percentile(&mut v, 0.9) - 3.7).abs() < 1e-12);
+    }
+
+    /// The indices `percentile_of` reads are `floor` and `ceil` of `q·(len − 1)`, and its
+    /// value the formula with them, bit for bit, for every window length up to 400 and
+    /// quantiles on a fine grid plus the ends and the whole positions.
+    #[test]
+    fn percentile_indices_are_floor_and_ceil() {
+        let mut qs: Vec<f64> = (0..=1000).map(|k| k as f64 / 1000.0).collect();
+        qs.extend([
+            0.9,
+            0.95,
+            0.99,
+            0.1,
+            1.0 / 3.0,
+            2.0 / 3.0,
+            f64::EPSILON,
+            1.0 - f64::EPSILON,
+        ]);
+        for len in 1..=400usize {
+            let vals: Vec<f64> = (0..len).map(|i| (i as f64).mul_add(1.37, -5.0)).collect();
+            for &q in &qs {
+                let pos = q * (len - 1) as f64;
+                let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+                let want = vals[lo] + (vals[hi] - vals[lo]) * (pos - lo as f64);
+                let got = percentile_of(len, q, |i| vals[i]);
+                assert_eq!(got.to_bits(), want.to_bits(), "len {len} q {q}");
+                // and only those two are read
+                let read = std::cell::RefCell::new(Vec::new());
+                percentile_of(len, q, |i| {
+                    read.borrow_mut().push(i);
+                    vals[i]
+                });
+                assert!(read.into_inner().iter().all(|&i| i == lo || i == hi));
+            }
+        }
     }
 
     #[test]

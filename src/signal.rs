@@ -13,7 +13,7 @@
 use crate::core::order::Side;
 use crate::data::Bar;
 use crate::indicators::{
-    Atr, Dmi, DmiValue, Ema, Indicator, Macd, ParamError, Rsi, VolumeSma, Window,
+    Atr, Dmi, DmiValue, Ema, Indicator, Macd, ParamError, Rsi, VolumeSma, Window, order_key,
 };
 
 /// Parameters of the technical rule.
@@ -327,16 +327,20 @@ impl TechnicalSignal {
         self.last_adx
     }
 
-    /// The first of the lowest closes of `recent` (`is_lt`) or the last of the highest
-    /// (`is_ge`), with its age, by a scan.
-    fn scan_extreme(
-        &self,
-        replaces: impl Fn(std::cmp::Ordering) -> bool,
-    ) -> Option<(usize, (f64, f64))> {
+    /// The first of the lowest closes of `recent` (`LOW`) or the last of the highest, with
+    /// its age, by a scan of their order keys ([`order_key`]: `total_cmp`'s order, so the
+    /// picks of `min_by` and `max_by` with `total_cmp`, ties included).
+    fn scan_extreme<const LOW: bool>(&self) -> Option<(usize, (f64, f64))> {
         let n = self.recent.len();
+        // a sentinel no key passes for the lowest (the first value is kept if all are
+        // the largest key) and that every key passes for the highest
+        let mut best_k = if LOW { i64::MAX } else { i64::MIN };
         let mut best: Option<(usize, (f64, f64))> = None;
-        for (i, e) in self.recent.iter().enumerate() {
-            if best.is_none_or(|(_, b)| replaces(e.0.total_cmp(&b.0))) {
+        let (older, newer) = self.recent.as_slices();
+        for (i, &e) in older.iter().chain(newer).enumerate() {
+            let k = order_key(e.0);
+            if (LOW && k < best_k) || (!LOW && k >= best_k) || best.is_none() {
+                best_k = k;
                 best = Some((n - 1 - i, e));
             }
         }
@@ -351,21 +355,22 @@ impl TechnicalSignal {
     fn push_recent(&mut self, e: (f64, f64)) {
         let cap = self.cfg.divergence_lookback;
         self.recent.push(e, cap);
+        let k = order_key(e.0);
         self.low = match self.low {
-            Some((age, v)) if age + 1 < cap => Some(if e.0.total_cmp(&v.0).is_lt() {
+            Some((age, v)) if age + 1 < cap => Some(if k < order_key(v.0) {
                 (0, e)
             } else {
                 (age + 1, v)
             }),
-            _ => self.scan_extreme(std::cmp::Ordering::is_lt),
+            _ => self.scan_extreme::<true>(),
         };
         self.high = match self.high {
-            Some((age, v)) if age + 1 < cap => Some(if e.0.total_cmp(&v.0).is_ge() {
+            Some((age, v)) if age + 1 < cap => Some(if k >= order_key(v.0) {
                 (0, e)
             } else {
                 (age + 1, v)
             }),
-            _ => self.scan_extreme(std::cmp::Ordering::is_ge),
+            _ => self.scan_extreme::<false>(),
         };
     }
 
@@ -380,9 +385,7 @@ impl TechnicalSignal {
             return None;
         }
         if near_oversold {
-            let (_, lowest) = self
-                .low
-                .or_else(|| self.scan_extreme(std::cmp::Ordering::is_lt))?;
+            let (_, lowest) = self.low.or_else(|| self.scan_extreme::<true>())?;
             if close < lowest.0 && rsi > lowest.1 {
                 return Some(Reason::RsiDivergence {
                     side: Side::Long,
@@ -394,9 +397,7 @@ impl TechnicalSignal {
             }
         }
         if near_overbought {
-            let (_, highest) = self
-                .high
-                .or_else(|| self.scan_extreme(std::cmp::Ordering::is_ge))?;
+            let (_, highest) = self.high.or_else(|| self.scan_extreme::<false>())?;
             if close > highest.0 && rsi < highest.1 {
                 return Some(Reason::RsiDivergence {
                     side: Side::Short,

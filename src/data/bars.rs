@@ -246,7 +246,7 @@ impl Bars {
     ///
     /// # Panics
     /// If `i >= self.len()`.
-    #[inline]
+    #[inline(always)]
     pub fn bar(&self, i: usize) -> Bar {
         Bar {
             ts_ms: self.ts_ms[i],

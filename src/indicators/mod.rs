@@ -195,13 +195,14 @@ mod volume;
 mod window;
 
 pub use extrema::{Max, Min};
+pub(crate) use kernels::Isa;
 pub use ma::{Ema, Sma, Wma};
 pub use momentum::{Macd, MacdColumns, MacdValue, Mom, Roc, Rsi, Stoch, StochColumns, StochValue};
 pub use table::standard_table;
 pub use trend::{Adx, Dmi, DmiColumns, DmiValue, Dx, MinusDi, PlusDi};
 pub use volatility::{Atr, BollingerBands, BollingerColumns, BollingerValue, StdDev, TrueRange};
 pub use volume::{Obv, VolumeSma, Vwap};
-pub(crate) use window::Window;
+pub(crate) use window::{Window, from_order_key, order_key};
 
 /// Largest period any indicator accepts (TA-Lib's limit).
 pub const MAX_PERIOD: usize = 100_000;

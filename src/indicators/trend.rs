@@ -123,7 +123,7 @@ impl DmCore {
         out
     }
 
-    #[inline]
+    #[inline(always)]
     fn step<const DX: bool>(&mut self, high: f64, low: f64, close: f64) -> Option<DmStep> {
         if self.count == 0 {
             self.prev_high = high;

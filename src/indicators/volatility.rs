@@ -238,7 +238,7 @@ impl VarCore {
     }
 
     /// Push `x`; the population variance of the last `period` values once there are enough.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&mut self, x: f64) -> Option<f64> {
         let n = self.period;
         self.buf[self.pos] = x;

@@ -5,6 +5,20 @@
 //! It serializes as the sequence of its values, oldest first — the form a `VecDeque` or a
 //! `Vec` of the same values takes — so saved strategy states read back either way.
 
+/// The integer that orders as [`f64::total_cmp`] orders `x` (the same bit trick), so a
+/// sorted window or a scan for an extreme compares plain integers; [`from_order_key`] undoes it.
+#[inline]
+pub(crate) fn order_key(x: f64) -> i64 {
+    let b = x.to_bits() as i64;
+    b ^ ((((b >> 63) as u64) >> 1) as i64)
+}
+
+/// The float of an [`order_key`] (the transform is its own inverse).
+#[inline]
+pub(crate) fn from_order_key(k: i64) -> f64 {
+    f64::from_bits((k ^ ((((k >> 63) as u64) >> 1) as i64)) as u64)
+}
+
 /// The last values pushed, at most `cap` (given to every push), oldest first.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(from = "Vec<T>", into = "Vec<T>")]
