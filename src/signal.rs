@@ -351,7 +351,7 @@ impl TechnicalSignal {
     /// a new value replaces an extreme it beats (ties keep the older low and take the newer
     /// high, as `min_by` and `max_by` do); an extreme that leaves the window is found again
     /// by a scan. The same values as scanning the window every bar, in O(1) amortised.
-    #[inline]
+    #[inline(always)]
     fn push_recent(&mut self, e: (f64, f64)) {
         let cap = self.cfg.divergence_lookback;
         self.recent.push(e, cap);

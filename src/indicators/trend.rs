@@ -87,7 +87,7 @@ impl DmCore {
 
     /// One bar; `DX`: also DX and ADX (else `dx` is 0 and `adx` `None`, and their state
     /// stays untouched: +DI and -DI alone need neither).
-    #[inline]
+    #[inline(always)]
     fn update<const DX: bool>(&mut self, bar: &Bar) -> Option<DmStep> {
         self.step::<DX>(bar.high, bar.low, bar.close)
     }
@@ -229,7 +229,7 @@ macro_rules! dm_indicator {
 
         impl Indicator for $name {
             type Output = $out;
-            #[inline]
+            #[inline(always)]
             fn update(&mut self, bar: &Bar) -> Option<$out> {
                 let $s = self.core.update::<$dx>(bar)?;
                 $pick

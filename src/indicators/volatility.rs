@@ -316,7 +316,7 @@ impl MeanVar {
         }
     }
     /// (mean, standard deviation).
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, x: f64) -> Option<(f64, f64)> {
         let n = self.period as f64;
         let s = self.sums.push(x);
@@ -325,7 +325,7 @@ impl MeanVar {
         Some((s1 / n, var.sqrt()))
     }
     /// Standard deviation only.
-    #[inline]
+    #[inline(always)]
     fn push_sd(&mut self, x: f64) -> Option<f64> {
         self.var.push(x).map(f64::sqrt)
     }
@@ -441,7 +441,7 @@ impl BollingerBands {
     }
 
     /// Feed one value (instead of a bar's close).
-    #[inline]
+    #[inline(always)]
     pub fn update_raw(&mut self, x: f64) -> Option<BollingerValue> {
         let (middle, sd) = self.mv.push(x)?;
         let fused = self.nbdev_up != self.nbdev_dn;
@@ -499,6 +499,7 @@ impl BollingerBands {
 
 impl Indicator for BollingerBands {
     type Output = BollingerValue;
+    #[inline(always)]
     fn update(&mut self, bar: &Bar) -> Option<BollingerValue> {
         self.update_raw(bar.close)
     }
