@@ -17,7 +17,8 @@ use std::fmt;
 
 use crate::data::Bar;
 use crate::indicators::{
-    Adx, BollingerBands, Indicator, ParamError, Sma, StdDev, Window, from_order_key, order_key,
+    Adx, BollingerBands, Indicator, ParamError, RankWindow, Sma, StdDev, Window, from_order_key,
+    order_key,
 };
 
 /// A market regime.
@@ -185,37 +186,16 @@ fn percentile(v: &mut [f64], q: f64) -> f64 {
 /// without their library calls (a `technical` run calls this on every bar).
 #[inline]
 fn percentile_of(len: usize, q: f64, at: impl Fn(usize) -> f64) -> f64 {
+    let (lo, hi, frac) = percentile_place(len, q);
+    at(lo) + (at(hi) - at(lo)) * frac
+}
+
+/// Where [`percentile_of`] reads: the floor and ceiling of `q·(len − 1)` and its fraction.
+#[inline]
+fn percentile_place(len: usize, q: f64) -> (usize, usize, f64) {
     let pos = q * (len - 1) as f64;
     let lo = pos as usize;
-    let hi = lo + usize::from(pos > lo as f64);
-    at(lo) + (at(hi) - at(lo)) * (pos - lo as f64)
-}
-
-/// Insert `v` into the sorted `sorted`.
-fn insert_sorted(sorted: &mut Vec<i64>, v: i64) {
-    let i = sorted.partition_point(|&x| x < v);
-    sorted.insert(i, v);
-}
-
-/// Replace one copy of `old` (present) by `new` in the sorted `sorted`: the vector removing
-/// `old` and then inserting `new` gives, with one shift of the values between the two
-/// positions instead of two shifts of the tails.
-fn replace_sorted(sorted: &mut [i64], old: i64, new: i64) {
-    let i = sorted.partition_point(|&x| x < old);
-    let j = sorted.partition_point(|&x| x < new);
-    if i < j {
-        // old < new: the values in between move down one place, `new` goes just below j
-        sorted.copy_within(i + 1..j, i);
-        if let Some(slot) = sorted.get_mut(j - 1) {
-            *slot = new;
-        }
-    } else if i < sorted.len() {
-        // new <= old: the values from j up to old's place move up one place
-        sorted.copy_within(j..i, j + 1);
-        if let Some(slot) = sorted.get_mut(j) {
-            *slot = new;
-        }
-    }
+    (lo, lo + usize::from(pos > lo as f64), pos - lo as f64)
 }
 
 /// Streaming regime detector: feed bars in order with [`RegimeDetector::update`].
@@ -230,10 +210,11 @@ pub struct RegimeDetector {
     closes: Window<f64>,
     /// The last `vol_rank_window` volatilities.
     vols: Window<f64>,
-    /// The [`order_key`]s of `vols`, sorted (so by `total_cmp`), so the percentile costs
-    /// no sort per bar. Not saved: rebuilt from `vols` when their lengths differ.
+    /// The [`order_key`]s of `vols` (so `total_cmp`'s order) from the percentile's lower
+    /// place on, sorted, so the percentile costs no sort and no search per bar. Not saved:
+    /// built from `vols` once they are full.
     #[serde(skip)]
-    vols_sorted: Vec<i64>,
+    vol_ranks: RankWindow,
     prev_close: Option<f64>,
     current: Option<RegimeState>,
 }
@@ -281,7 +262,7 @@ impl RegimeDetector {
             vol: StdDev::new(cfg.vol_window, 1.0)?,
             closes: Window::with_capacity(cfg.crash_lookback + 1),
             vols: Window::with_capacity(cfg.vol_rank_window),
-            vols_sorted: Vec::with_capacity(cfg.vol_rank_window + 1),
+            vol_ranks: RankWindow::default(),
             prev_close: None,
             current: None,
         })
@@ -305,7 +286,7 @@ impl RegimeDetector {
         self.vol.reset();
         self.closes.clear();
         self.vols.clear();
-        self.vols_sorted.clear();
+        self.vol_ranks.clear();
         self.prev_close = None;
         self.current = None;
     }
@@ -334,23 +315,24 @@ impl RegimeDetector {
         let vol = ret.and_then(|r| self.vol.update_raw(r));
         let mut high_vol = None;
         if let Some(v) = vol {
-            if self.vols_sorted.len() != self.vols.len() {
-                // loaded from a saved state
-                self.vols_sorted = self.vols.iter().map(order_key).collect();
-                self.vols_sorted.sort_unstable();
-            }
-            if self.vols.len() == c.vol_rank_window {
-                let sorted = &self.vols_sorted;
-                let at = |i: usize| sorted.get(i).copied().map_or(f64::NAN, from_order_key);
-                let p = percentile_of(sorted.len(), c.vol_percentile, at);
+            let n = c.vol_rank_window;
+            if self.vols.len() == n {
+                if !self.vol_ranks.is_built() {
+                    // just filled, or loaded from a saved state
+                    let (lo, _, _) = percentile_place(n, c.vol_percentile);
+                    let keys = self.vols.iter().map(order_key).collect::<Vec<_>>();
+                    self.vol_ranks = RankWindow::build(lo, keys.into_iter());
+                }
+                let ranks = &self.vol_ranks;
+                let at = |i: usize| ranks.at(i).map_or(f64::NAN, from_order_key);
+                let p = percentile_of(n, c.vol_percentile, at);
                 if v > p {
                     high_vol = Some(if p > 0.0 { v / p - 1.0 } else { 1.0 });
                 }
+                // `v` replaces the oldest in both
+                self.vol_ranks.replace_oldest(order_key(v));
             }
-            match self.vols.push(v, c.vol_rank_window) {
-                Some(old) => replace_sorted(&mut self.vols_sorted, order_key(old), order_key(v)),
-                None => insert_sorted(&mut self.vols_sorted, order_key(v)),
-            }
+            self.vols.push(v, n);
         }
         self.closes.push(bar.close, c.crash_lookback + 1);
         let (adx, ma, bb) = (adx?, ma?, bb?);
@@ -520,6 +502,8 @@ mod tests {
     #[test]
     fn sorted_window_percentile_equals_sorting_every_bar() {
         let mut d = RegimeDetector::new(RegimeConfig::default()).unwrap();
+        let (n, q) = (d.cfg.vol_rank_window, d.cfg.vol_percentile);
+        let mut checked = 0;
         let mut price = 100.0;
         let mut x: u64 = 7;
         for i in 0..2_000 {
@@ -538,11 +522,23 @@ mod tests {
             };
             price = close;
             d.update(&bar);
-            let mut fresh: Vec<f64> = d.vols.iter().collect();
-            fresh.sort_by(f64::total_cmp);
-            let kept: Vec<f64> = d.vols_sorted.iter().map(|&k| from_order_key(k)).collect();
-            assert_eq!(fresh, kept, "bar {i}");
+            // the kept keys are the sorted window's from the lower place on, and the
+            // percentile the next bar compares with is the one of sorting the window
+            if d.vols.len() == n && d.vol_ranks.is_built() {
+                checked += 1;
+                let mut sorted: Vec<f64> = d.vols.iter().collect();
+                sorted.sort_by(f64::total_cmp);
+                let (lo, _, _) = percentile_place(n, q);
+                let kept: Vec<f64> = (lo..n)
+                    .map(|j| from_order_key(d.vol_ranks.at(j).unwrap()))
+                    .collect();
+                let bits = |v: &[f64]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&kept), bits(&sorted[lo..]), "bar {i}");
+                let p = percentile_of(n, q, |j| d.vol_ranks.at(j).map_or(f64::NAN, from_order_key));
+                assert_eq!(p.to_bits(), percentile(&mut sorted, q).to_bits(), "bar {i}");
+            }
         }
+        assert!(checked > 1_800, "{checked}");
     }
 
     #[test]
@@ -582,39 +578,6 @@ mod tests {
         let mut back: RegimeDetector = serde_json::from_value(v).unwrap();
         for bar in bars.iter().skip(200) {
             assert_eq!(back.update(&bar), d.update(&bar));
-        }
-    }
-
-    #[test]
-    fn replacing_in_the_sorted_window_equals_remove_then_insert() {
-        // small integers (many ties), signed zeros and both orders of old and new
-        let mut x: u64 = 3;
-        let mut next = || {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            match (x >> 60) as u8 {
-                0 => 0.0,
-                1 => -0.0,
-                k => f64::from(k % 7) - 3.0,
-            }
-        };
-        let mut sorted: Vec<f64> = (0..12).map(|_| next()).collect();
-        sorted.sort_by(f64::total_cmp);
-        let mut keys: Vec<i64> = sorted.iter().map(|&v| order_key(v)).collect();
-        for k in 0..2_000 {
-            let old = sorted[(k * 7 + 3) % sorted.len()];
-            let new = next();
-            // by total_cmp on the floats
-            let i = sorted.partition_point(|v| v.total_cmp(&old).is_lt());
-            sorted.remove(i);
-            let j = sorted.partition_point(|v| v.total_cmp(&new).is_lt());
-            sorted.insert(j, new);
-            // by one shift on the keys
-            replace_sorted(&mut keys, order_key(old), order_key(new));
-            let bits = |v: &[f64]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-            let back: Vec<f64> = keys.iter().map(|&k| from_order_key(k)).collect();
-            assert_eq!(bits(&back), bits(&sorted), "old {old} new {new}");
         }
     }
 

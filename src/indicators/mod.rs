@@ -202,7 +202,7 @@ pub use table::standard_table;
 pub use trend::{Adx, Dmi, DmiColumns, DmiValue, Dx, MinusDi, PlusDi};
 pub use volatility::{Atr, BollingerBands, BollingerColumns, BollingerValue, StdDev, TrueRange};
 pub use volume::{Obv, VolumeSma, Vwap};
-pub(crate) use window::{Window, from_order_key, order_key};
+pub(crate) use window::{RankWindow, Window, from_order_key, order_key};
 
 /// Largest period any indicator accepts (TA-Lib's limit).
 pub const MAX_PERIOD: usize = 100_000;

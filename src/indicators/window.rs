@@ -96,6 +96,177 @@ impl<T: Copy> Window<T> {
     }
 }
 
+/// Marks a [`RankWindow`] location in `top` (else in `rest`).
+const IN_TOP: u32 = 1 << 31;
+
+/// The largest keys of a sliding window of `n` integer keys (order keys, [`order_key`]),
+/// sorted, so the `lo`-th smallest and those above it cost no sort and no search per
+/// value: a percentile of the window reads two of them.
+///
+/// The window is split in `top`, its `n − lo` largest keys in ascending order, and `rest`,
+/// the others in no order, every key of `rest` no larger than `top[0]`; each of the `n`
+/// ring slots (the value `replace_oldest` replaces next is in slot `next`) knows where its
+/// key is. A replaced key in `rest` is overwritten in place unless the new one belongs in
+/// `top`; a key leaving `top` is replaced within `top` (a shift of at most `n − lo` keys)
+/// or, when `rest` holds a larger key than the new one, by `rest`'s largest (a scan of
+/// `rest`). Ties may sit in either part: the sorted multiset of the window, which is all a
+/// percentile reads, is the same (`rank_window_equals_sorting_every_value`).
+///
+/// It holds nothing before [`RankWindow::build`], which takes the whole window at once.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RankWindow {
+    /// The window's length `n`.
+    n: usize,
+    /// How many of the smallest keys stay unsorted in `rest` (`lo < n`).
+    lo: usize,
+    /// The `n − lo` largest keys, ascending, with their ring slots.
+    top: Vec<(i64, u32)>,
+    /// The other keys, in no order, with their ring slots.
+    rest: Vec<(i64, u32)>,
+    /// For each ring slot: its key's index in `rest`, or in `top` with [`IN_TOP`] set.
+    loc: Vec<u32>,
+    /// The slot of the oldest key, which `replace_oldest` replaces.
+    next: usize,
+}
+
+impl RankWindow {
+    /// The window of `keys` (its `n` keys, oldest first; `n` at least 1 and at most
+    /// 2³¹), keeping the keys from the `lo`-th smallest (`lo < n`) on sorted.
+    pub(crate) fn build(lo: usize, keys: impl ExactSizeIterator<Item = i64>) -> RankWindow {
+        let n = keys.len();
+        let mut all: Vec<(i64, u32)> = keys.zip(0u32..).collect();
+        all.sort_unstable();
+        let lo = lo.min(n.saturating_sub(1));
+        let top = all.split_off(lo);
+        let mut w = RankWindow {
+            n,
+            lo,
+            top,
+            rest: all,
+            loc: vec![0; n],
+            next: 0,
+        };
+        w.relocate_top(0, w.top.len());
+        for (r, &(_, slot)) in w.rest.iter().enumerate() {
+            if let Some(l) = w.loc.get_mut(slot as usize) {
+                *l = r as u32;
+            }
+        }
+        w
+    }
+
+    /// True once built (and not cleared).
+    #[inline]
+    pub(crate) fn is_built(&self) -> bool {
+        self.n > 0
+    }
+
+    /// The `i`-th smallest key of the window, for `i` from `lo` on.
+    #[inline]
+    pub(crate) fn at(&self, i: usize) -> Option<i64> {
+        self.top.get(i.checked_sub(self.lo)?).map(|e| e.0)
+    }
+
+    /// Replace the oldest key by `key` (nothing before [`RankWindow::build`]).
+    #[inline]
+    pub(crate) fn replace_oldest(&mut self, key: i64) {
+        let s = self.next;
+        let Some(&at) = self.loc.get(s) else {
+            return;
+        };
+        self.next = if s + 1 == self.n { 0 } else { s + 1 };
+        let slot = s as u32;
+        if at & IN_TOP == 0 {
+            let r = at as usize;
+            match self.top.first() {
+                Some(&(k0, s0)) if key > k0 => {
+                    // the new key belongs in `top`; `top`'s smallest moves to its place
+                    self.replace_in_top(0, (key, slot));
+                    self.set_rest(r, (k0, s0));
+                }
+                _ => self.set_rest(r, (key, slot)),
+            }
+        } else {
+            let t = (at & !IN_TOP) as usize;
+            let largest = self
+                .rest
+                .iter()
+                .enumerate()
+                .max_by_key(|(_, e)| e.0)
+                .map(|(i, &e)| (i, e));
+            match largest {
+                Some((i, m)) if key < m.0 => {
+                    // `rest`'s largest (no larger than any of `top`) joins `top` at the
+                    // front; the new key takes its place in `rest`
+                    self.replace_in_top(t, m);
+                    self.set_rest(i, (key, slot));
+                }
+                _ => self.replace_in_top(t, (key, slot)),
+            }
+        }
+    }
+
+    /// Forget every key (build again before use).
+    pub(crate) fn clear(&mut self) {
+        *self = RankWindow::default();
+    }
+
+    /// Put `e` at index `r` of `rest`.
+    #[inline]
+    fn set_rest(&mut self, r: usize, e: (i64, u32)) {
+        if let Some(x) = self.rest.get_mut(r) {
+            *x = e;
+        }
+        if let Some(l) = self.loc.get_mut(e.1 as usize) {
+            *l = r as u32;
+        }
+    }
+
+    /// Remove `top[t]` and insert `e` at its sorted place: the keys between the two places
+    /// move one place each, as in an insertion sort (`top` is short: a percentile's
+    /// share of the window).
+    #[inline]
+    fn replace_in_top(&mut self, t: usize, e: (i64, u32)) {
+        let (top, loc) = (&mut self.top, &mut self.loc);
+        let mut i = t;
+        let mut put = |top: &mut [(i64, u32)], i: usize, x: (i64, u32)| {
+            if let Some(y) = top.get_mut(i) {
+                *y = x;
+            }
+            if let Some(l) = loc.get_mut(x.1 as usize) {
+                *l = i as u32 | IN_TOP;
+            }
+        };
+        // smaller keys after t move down; else larger keys before t move up
+        while let Some(&next) = top.get(i + 1)
+            && next.0 < e.0
+        {
+            put(top, i, next);
+            i += 1;
+        }
+        if i == t {
+            while i > 0
+                && let Some(&prev) = top.get(i - 1)
+                && prev.0 > e.0
+            {
+                put(top, i, prev);
+                i -= 1;
+            }
+        }
+        put(top, i, e);
+    }
+
+    /// Record the slots of `top[from..to]`.
+    #[inline]
+    fn relocate_top(&mut self, from: usize, to: usize) {
+        for (i, &(_, slot)) in self.top.iter().enumerate().take(to).skip(from) {
+            if let Some(l) = self.loc.get_mut(slot as usize) {
+                *l = i as u32 | IN_TOP;
+            }
+        }
+    }
+}
+
 impl<T: Copy> From<Vec<T>> for Window<T> {
     fn from(buf: Vec<T>) -> Self {
         Window { buf, head: 0 }
@@ -116,6 +287,58 @@ impl<T: Copy> From<Window<T>> for Vec<T> {
 mod tests {
     use super::*;
     use std::collections::VecDeque;
+
+    /// After every replacement the kept keys are the window's sorted keys from the `lo`-th
+    /// on, for every split of small windows and a percentile's of a long one, with many
+    /// ties (keys from a handful of values), wide keys, and both runs of rising and falling
+    /// keys (the shifts in both directions and the refills from `rest`).
+    #[test]
+    fn rank_window_equals_sorting_every_value() {
+        let mut x: u64 = 17;
+        let mut rand = move || {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            x >> 33
+        };
+        for n in [1usize, 2, 3, 5, 12, 100] {
+            for lo in [0, 1, n / 2, n.saturating_sub(2), n - 1, 89] {
+                if lo >= n {
+                    continue;
+                }
+                for kind in 0..4 {
+                    let mut key = |i: i64| -> i64 {
+                        let r = rand() as i64;
+                        match kind {
+                            0 => r % 5 - 2,
+                            1 => r - (1 << 30),
+                            2 => i / 7 + r % 3,
+                            _ => -i / 5 + r % 4,
+                        }
+                    };
+                    let mut model: VecDeque<i64> = (0..n as i64).map(&mut key).collect();
+                    let mut w = RankWindow::build(lo, model.iter().copied());
+                    for i in 0..3_000 {
+                        let k = key(i);
+                        model.pop_front();
+                        model.push_back(k);
+                        w.replace_oldest(k);
+                        let mut sorted: Vec<i64> = model.iter().copied().collect();
+                        sorted.sort_unstable();
+                        let kept: Vec<i64> = (lo..n).map(|j| w.at(j).unwrap()).collect();
+                        assert_eq!(kept, sorted[lo..], "n {n} lo {lo} kind {kind} step {i}");
+                        assert_eq!(w.at(lo.wrapping_sub(1)), None);
+                    }
+                }
+            }
+        }
+        let mut w = RankWindow::build(0, [3, 1, 2].into_iter());
+        assert!(w.is_built());
+        w.clear();
+        assert!(!w.is_built());
+        w.replace_oldest(5);
+        assert_eq!(w.at(0), None);
+    }
 
     #[test]
     fn behaves_like_a_capped_vecdeque() {
