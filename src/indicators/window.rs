@@ -96,6 +96,22 @@ impl<T: Copy> Window<T> {
     }
 }
 
+/// The largest of `keys` (`None` when empty), by four running maxima: four independent
+/// chains of compare-and-move instead of one as long as `keys`.
+#[inline]
+fn max_key(keys: &[i64]) -> Option<i64> {
+    let mut m = [i64::MIN; 4];
+    let mut quads = keys.chunks_exact(4);
+    for q in &mut quads {
+        for (m, &k) in m.iter_mut().zip(q) {
+            *m = (*m).max(k);
+        }
+    }
+    let tail = quads.remainder().iter().copied().max();
+    keys.first()?;
+    Some(m.into_iter().chain(tail).max().unwrap_or(i64::MIN))
+}
+
 /// Marks a [`RankWindow`] location in `top` (else in `rest`).
 const IN_TOP: u32 = 1 << 31;
 
@@ -121,8 +137,11 @@ pub(crate) struct RankWindow {
     lo: usize,
     /// The `n − lo` largest keys, ascending, with their ring slots.
     top: Vec<(i64, u32)>,
-    /// The other keys, in no order, with their ring slots.
-    rest: Vec<(i64, u32)>,
+    /// The other keys, in no order (a column of its own, so the scan for the largest is
+    /// a vectorised maximum).
+    rest: Vec<i64>,
+    /// The ring slot of each key of `rest`.
+    rest_slots: Vec<u32>,
     /// For each ring slot: its key's index in `rest`, or in `top` with [`IN_TOP`] set.
     loc: Vec<u32>,
     /// The slot of the oldest key, which `replace_oldest` replaces.
@@ -142,12 +161,13 @@ impl RankWindow {
             n,
             lo,
             top,
-            rest: all,
+            rest: all.iter().map(|e| e.0).collect(),
+            rest_slots: all.iter().map(|e| e.1).collect(),
             loc: vec![0; n],
             next: 0,
         };
         w.relocate_top(0, w.top.len());
-        for (r, &(_, slot)) in w.rest.iter().enumerate() {
+        for (r, &slot) in w.rest_slots.iter().enumerate() {
             if let Some(l) = w.loc.get_mut(slot as usize) {
                 *l = r as u32;
             }
@@ -188,12 +208,11 @@ impl RankWindow {
             }
         } else {
             let t = (at & !IN_TOP) as usize;
-            let largest = self
-                .rest
-                .iter()
-                .enumerate()
-                .max_by_key(|(_, e)| e.0)
-                .map(|(i, &e)| (i, e));
+            // the largest key of `rest`, then its first place
+            let largest = max_key(&self.rest).and_then(|m| {
+                let i = self.rest.iter().position(|&k| k == m)?;
+                Some((i, (m, *self.rest_slots.get(i)?)))
+            });
             match largest {
                 Some((i, m)) if key < m.0 => {
                     // `rest`'s largest (no larger than any of `top`) joins `top` at the
@@ -214,8 +233,8 @@ impl RankWindow {
     /// Put `e` at index `r` of `rest`.
     #[inline]
     fn set_rest(&mut self, r: usize, e: (i64, u32)) {
-        if let Some(x) = self.rest.get_mut(r) {
-            *x = e;
+        if let (Some(k), Some(slot)) = (self.rest.get_mut(r), self.rest_slots.get_mut(r)) {
+            (*k, *slot) = e;
         }
         if let Some(l) = self.loc.get_mut(e.1 as usize) {
             *l = r as u32;
