@@ -226,10 +226,16 @@ impl RegimeDetector {
     /// [`ParamError`] when a period is out of range, a window is 0, or a fraction is not
     /// finite (`vol_percentile` must be in [0, 1]).
     pub fn new(cfg: RegimeConfig) -> Result<Self, ParamError> {
-        if cfg.crash_lookback == 0 {
-            return Err(ParamError::new("crash_lookback", 0, "from 1 to 100000"));
+        let max = crate::indicators::MAX_PERIOD;
+        if cfg.crash_lookback == 0 || cfg.crash_lookback > max {
+            return Err(ParamError::new(
+                "crash_lookback",
+                cfg.crash_lookback,
+                "from 1 to 100000",
+            ));
         }
-        if cfg.vol_rank_window < 2 {
+        // (the rank window numbers its slots in 31 bits)
+        if cfg.vol_rank_window < 2 || cfg.vol_rank_window > max {
             return Err(ParamError::new(
                 "vol_rank_window",
                 cfg.vol_rank_window,
@@ -670,5 +676,19 @@ mod tests {
             ..RegimeConfig::default()
         };
         assert!(RegimeDetector::new(cfg).is_err());
+        for (rank, lookback) in [(1, 20), (100_001, 20), (100, 0), (100, 100_001)] {
+            let cfg = RegimeConfig {
+                vol_rank_window: rank,
+                crash_lookback: lookback,
+                ..RegimeConfig::default()
+            };
+            assert!(RegimeDetector::new(cfg).is_err(), "{rank} {lookback}");
+        }
+        let cfg = RegimeConfig {
+            vol_rank_window: 100_000,
+            crash_lookback: 100_000,
+            ..RegimeConfig::default()
+        };
+        assert!(RegimeDetector::new(cfg).is_ok());
     }
 }
