@@ -22,7 +22,7 @@ use crate::data::{Bar, Bars};
 use crate::persist::StateError;
 use crate::regime::{RegimeState, RegimeTransition};
 use crate::risk::{Holding, RiskContext, RiskManager};
-use crate::strategy::{History, Strategy};
+use crate::strategy::{History, QuietGate, Strategy};
 
 /// One bar as the engine steps it: the history up to and including it, the bar itself,
 /// and its funding rate (from the data's `funding_rate` column).
@@ -114,6 +114,29 @@ pub struct Engine<B> {
     /// restored engine records everything.
     #[serde(skip)]
     transcript_only: bool,
+    /// The regime changes a quiet stretch's strategy reported (bar, from, to), in order;
+    /// empty between stretches, kept for its capacity (not saved).
+    #[serde(skip)]
+    regime_changes: Vec<(usize, RegimeState, RegimeState)>,
+}
+
+/// A quiet stretch's gate that also takes note of the strategy's regime changes
+/// ([`QuietGate::regime_changed`]), for [`Engine::quiet_stretch`] to report.
+struct NotingGate<'g, G> {
+    gate: &'g mut G,
+    changes: &'g mut Vec<(usize, RegimeState, RegimeState)>,
+}
+
+impl<G: QuietGate> QuietGate for NotingGate<'_, G> {
+    #[inline]
+    fn hold(&mut self, from: usize, max: usize) -> usize {
+        self.gate.hold(from, max)
+    }
+
+    fn regime_changed(&mut self, t: usize, from: RegimeState, to: RegimeState) -> bool {
+        self.changes.push((t, from, to));
+        true
+    }
 }
 
 /// An engine and its strategy's state, as [`Engine::save`] writes them.
@@ -162,8 +185,9 @@ impl Engine<SimBroker> {
     /// close at the unchanged equity, as the steps would), the
     /// strategy runs ahead with [`Strategy::quiet_bars`] over bars `t..end` while the
     /// broker books each bar in `rows`. Returns how many bars were
-    /// consumed (0: step bar `t`) and the events of the stretch (a regime report at
-    /// most). The caller guarantees there is no funding column. Every consumed bar gets
+    /// consumed (0: step bar `t`) and the events of the stretch (regime reports only:
+    /// the changes the strategy had the gate note, each at its bar, as the steps would
+    /// report them). The caller guarantees there is no funding column. Every consumed bar gets
     /// the books, broker state and strategy state a [`Engine::step`] would give it; its
     /// row is appended to `rows`, which hold the bars before `t`.
     pub fn quiet_stretch<S: Strategy + ?Sized>(
@@ -202,9 +226,13 @@ impl Engine<SimBroker> {
             return (0, &self.events);
         };
         let view = self.broker.position_view(t);
-        let k = strategy
-            .quiet_bars(&History::new(bars, end - 1), t, &view, &mut gate)
-            .min(gate.held());
+        self.regime_changes.clear();
+        let mut noting = NotingGate {
+            gate: &mut gate,
+            changes: &mut self.regime_changes,
+        };
+        let k = strategy.quiet_bars(&History::new(bars, end - 1), t, &view, &mut noting);
+        let k = k.min(gate.held());
         self.ahead = gate.ahead();
         std::hint::black_box(gate.book(k));
         if k == 0 {
@@ -221,6 +249,25 @@ impl Engine<SimBroker> {
         }
         self.mark = Mark::of(&acct);
         self.order_seq = 0;
+        // the changes on consumed bars, in order, as the steps would have reported them
+        let changes = std::mem::take(&mut self.regime_changes);
+        for &(u, from, to) in changes.iter().filter(|c| c.0 < t + k) {
+            if from.regime != to.regime {
+                let ts_ms = bars.ts_ms().get(u).copied().unwrap_or(0);
+                self.push(
+                    u,
+                    ts_ms,
+                    EventKind::Regime(RegimeTransition {
+                        ts_ms,
+                        from: from.regime,
+                        to: to.regime,
+                        confidence: to.confidence,
+                    }),
+                );
+            }
+            self.regime = Some(to);
+        }
+        self.regime_changes = changes;
         self.note_regime(strategy, last, bars.ts_ms().get(last).copied().unwrap_or(0));
         (k, &self.events)
     }
@@ -257,6 +304,7 @@ impl<B: Broker> Engine<B> {
             fills: Vec::new(),
             ahead: 0,
             transcript_only: false,
+            regime_changes: Vec::new(),
             broker,
         }
     }

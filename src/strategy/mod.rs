@@ -106,6 +106,19 @@ pub trait QuietGate {
     /// (the stretch must end before it). A strategy asks for a chunk of bars at a time and
     /// may consume fewer than granted; the engine books only the bars it consumed.
     fn hold(&mut self, from: usize, max: usize) -> usize;
+
+    /// The strategy's regime changed on held bar `t`, from `from` to `to` (see
+    /// [`Strategy::regime`]): true when the gate takes note of it for the engine, which
+    /// reports it as at bar `t`, as a step would, so the stretch may go on past `t`; false
+    /// (the default) when the stretch must end before `t`.
+    fn regime_changed(
+        &mut self,
+        _t: usize,
+        _from: crate::regime::RegimeState,
+        _to: crate::regime::RegimeState,
+    ) -> bool {
+        false
+    }
 }
 
 /// A trading strategy: decides at the close of each bar.

@@ -329,7 +329,8 @@ impl Strategy for Technical {
         chosen.unwrap_or(own)
     }
 
-    /// Runs the indicators ahead over bars that hold and keep the regime (without
+    /// Runs the indicators ahead over bars that hold and keep the regime, or change it
+    /// where the gate takes note of the change ([`QuietGate::regime_changed`]) (without
     /// per-regime variants; with them nothing is consumed). The bar it stops at has been
     /// fed already: it is kept in `pending` for the engine's step of it.
     fn quiet_bars(
@@ -392,11 +393,14 @@ impl Technical {
             };
             let before = self.regime.current();
             let seen = self.observe(&bar);
-            let changes_regime = match (before, self.regime.current()) {
-                (Some(b), Some(a)) => a.regime != b.regime,
-                _ => false,
-            };
-            if changes_regime || !matches!(self.intent(&seen, pos), Intent::Hold) {
+            // a bar that acts ends the stretch; so does a change of regime unless the
+            // gate takes note of it for the engine
+            let stop = !matches!(self.intent(&seen, pos), Intent::Hold)
+                || match (before, self.regime.current()) {
+                    (Some(b), Some(a)) => a.regime != b.regime && !gate.regime_changed(u, b, a),
+                    _ => false,
+                };
+            if stop {
                 self.pending = Some(Pending { t: u, before, seen });
                 break;
             }

@@ -22,11 +22,35 @@ use crate::engine_props::random_walk;
 use crate::engine_scenario::flat_bars;
 
 /// A strategy (`SmaCross`, `Technical`), either stepped bar by bar (no `quiet_bars`) or
-/// running ahead, counting the bars it consumed in stretches.
+/// running ahead, counting the bars it consumed in stretches and the regime changes it
+/// had the engine's gate note inside them.
 struct Probe<S> {
     inner: S,
     quiet: bool,
     consumed: usize,
+    noted: usize,
+}
+
+/// The engine's gate, counting the regime changes it takes note of.
+struct Counting<'a> {
+    gate: &'a mut dyn QuietGate,
+    noted: usize,
+}
+
+impl QuietGate for Counting<'_> {
+    fn hold(&mut self, from: usize, max: usize) -> usize {
+        self.gate.hold(from, max)
+    }
+    fn regime_changed(
+        &mut self,
+        t: usize,
+        from: algolab::regime::RegimeState,
+        to: algolab::regime::RegimeState,
+    ) -> bool {
+        let noted = self.gate.regime_changed(t, from, to);
+        self.noted += usize::from(noted);
+        noted
+    }
 }
 
 impl<S: Strategy> Strategy for Probe<S> {
@@ -52,8 +76,10 @@ impl<S: Strategy> Strategy for Probe<S> {
         if !self.quiet {
             return 0;
         }
-        let k = self.inner.quiet_bars(hist, from, pos, gate);
+        let mut counting = Counting { gate, noted: 0 };
+        let k = self.inner.quiet_bars(hist, from, pos, &mut counting);
         self.consumed += k;
+        self.noted += counting.noted;
         k
     }
     fn save_state(&self) -> Result<serde_json::Value, StateError> {
@@ -93,11 +119,13 @@ fn same_both_ways_with<S: Strategy + Clone>(
         inner: s.clone(),
         quiet: false,
         consumed: 0,
+        noted: 0,
     };
     let mut quiet = Probe {
         inner: s.clone(),
         quiet: true,
         consumed: 0,
+        noted: 0,
     };
     let a = run_backtest(bars, &mut stepped, cfg);
     let b = run_backtest(bars, &mut quiet, cfg);
@@ -114,7 +142,13 @@ fn same_both_ways_with<S: Strategy + Clone>(
         "strategy state differs"
     );
     assert_eq!(stepped.consumed, 0);
+    NOTED.with(|n| n.set(n.get() + quiet.noted));
     quiet.consumed
+}
+
+thread_local! {
+    /// Regime changes noted inside stretches by `same_both_ways_with` on this thread.
+    static NOTED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 fn configs(bars: &Bars) -> Vec<BacktestConfig> {
@@ -301,6 +335,13 @@ fn technical_stretches_are_taken_and_change_nothing() {
         assert_eq!(same_both_ways_with(&bars, &v, &cfg, "variants"), 0);
     }
     assert!(transitions > 8 * 10, "only {transitions} regime changes");
+    // the stretches went on through regime changes, which the engine reported at their
+    // bars (the transcripts above are the stepped runs')
+    let noted = NOTED.with(std::cell::Cell::get);
+    assert!(
+        noted > transitions / 4,
+        "only {noted} of {transitions} noted"
+    );
     assert!(
         consumed > 8 * 3_000 / 3,
         "only {consumed} bars in stretches"
