@@ -254,16 +254,7 @@ impl Engine<SimBroker> {
         for &(u, from, to) in changes.iter().filter(|c| c.0 < t + k) {
             if from.regime != to.regime {
                 let ts_ms = bars.ts_ms().get(u).copied().unwrap_or(0);
-                self.push(
-                    u,
-                    ts_ms,
-                    EventKind::Regime(RegimeTransition {
-                        ts_ms,
-                        from: from.regime,
-                        to: to.regime,
-                        confidence: to.confidence,
-                    }),
-                );
+                self.push_regime(u, ts_ms, from, to);
             }
             self.regime = Some(to);
         }
@@ -702,18 +693,23 @@ impl<B: Broker> Engine<B> {
         if let Some(prev) = self.regime
             && prev.regime != cur.regime
         {
-            self.push(
-                t,
-                ts_ms,
-                EventKind::Regime(RegimeTransition {
-                    ts_ms,
-                    from: prev.regime,
-                    to: cur.regime,
-                    confidence: cur.confidence,
-                }),
-            );
+            self.push_regime(t, ts_ms, prev, cur);
         }
         self.regime = Some(cur);
+    }
+
+    /// Report the change of regime from `from` to `to` on bar `t`.
+    fn push_regime(&mut self, t: usize, ts_ms: i64, from: RegimeState, to: RegimeState) {
+        self.push(
+            t,
+            ts_ms,
+            EventKind::Regime(RegimeTransition {
+                ts_ms,
+                from: from.regime,
+                to: to.regime,
+                confidence: to.confidence,
+            }),
+        );
     }
 
     /// Record fills as events and keep risk's view of the position in step; `fills` is
