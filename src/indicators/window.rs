@@ -100,16 +100,16 @@ impl<T: Copy> Window<T> {
 /// chains of compare-and-move instead of one as long as `keys`.
 #[inline]
 fn max_key(keys: &[i64]) -> Option<i64> {
-    let mut m = [i64::MIN; 4];
+    let first = *keys.first()?;
+    let mut m = [first; 4];
     let mut quads = keys.chunks_exact(4);
     for q in &mut quads {
         for (m, &k) in m.iter_mut().zip(q) {
             *m = (*m).max(k);
         }
     }
-    let tail = quads.remainder().iter().copied().max();
-    keys.first()?;
-    Some(m.into_iter().chain(tail).max().unwrap_or(i64::MIN))
+    let tail = quads.remainder().iter().copied();
+    m.into_iter().chain(tail).max()
 }
 
 /// Marks a [`RankWindow`] location in `top` (else in `rest`).
@@ -137,8 +137,8 @@ pub(crate) struct RankWindow {
     lo: usize,
     /// The `n − lo` largest keys, ascending, with their ring slots.
     top: Vec<(i64, u32)>,
-    /// The other keys, in no order (a column of its own, so the scan for the largest is
-    /// a vectorised maximum).
+    /// The other keys, in no order (a column of its own, scanned for its largest by
+    /// [`max_key`]).
     rest: Vec<i64>,
     /// The ring slot of each key of `rest`.
     rest_slots: Vec<u32>,
@@ -166,10 +166,15 @@ impl RankWindow {
             loc: vec![0; n],
             next: 0,
         };
-        w.relocate_top(0, w.top.len());
-        for (r, &slot) in w.rest_slots.iter().enumerate() {
+        let places = w
+            .top
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.1, i as u32 | IN_TOP));
+        let places = places.chain((0u32..).zip(&w.rest_slots).map(|(r, &slot)| (slot, r)));
+        for (slot, place) in places {
             if let Some(l) = w.loc.get_mut(slot as usize) {
-                *l = r as u32;
+                *l = place;
             }
         }
         w
@@ -273,16 +278,6 @@ impl RankWindow {
             }
         }
         put(top, i, e);
-    }
-
-    /// Record the slots of `top[from..to]`.
-    #[inline]
-    fn relocate_top(&mut self, from: usize, to: usize) {
-        for (i, &(_, slot)) in self.top.iter().enumerate().take(to).skip(from) {
-            if let Some(l) = self.loc.get_mut(slot as usize) {
-                *l = i as u32 | IN_TOP;
-            }
-        }
     }
 }
 
